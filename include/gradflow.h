@@ -1,0 +1,18 @@
+/* gradflow.h: the umbrella header. Include this, link gradflow::gradflow. */
+#ifndef GRADFLOW_H
+#define GRADFLOW_H
+
+#include "gradflow/common.h"
+#include "gradflow/rng.h"
+#include "gradflow/tensor.h"
+#include "gradflow/act.h"
+#include "gradflow/layer.h"
+#include "gradflow/loss.h"
+#include "gradflow/init.h"
+#include "gradflow/optim.h"
+#include "gradflow/clip.h"
+#include "gradflow/telemetry.h"
+#include "gradflow/net.h"
+#include "gradflow/gradcheck.h"
+
+#endif

@@ -1,0 +1,82 @@
+/* gradflow/common.h: the number type, status codes, error details, logging and the
+ * allocator every module shares. Nothing here allocates except gf_alloc/gf_calloc. */
+#ifndef GRADFLOW_COMMON_H
+#define GRADFLOW_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gradflow/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's number type: float by default, double with -DGRADFLOW_REAL=double. */
+#if GF_REAL_IS_DOUBLE
+typedef double gf_real;
+#define GF_REAL_NAME "double"
+#else
+typedef float gf_real;
+#define GF_REAL_NAME "float"
+#endif
+
+/* Every fallible function returns one of these; results come through out-parameters. */
+typedef enum gf_status {
+    GF_OK = 0,
+    GF_EINVAL,       /* a bad argument: NULL, zero size, bad hyper-parameter */
+    GF_ESHAPE,       /* tensor shapes do not agree */
+    GF_ENOMEM,       /* an allocation failed; nothing was half-built */
+    GF_EIO,          /* a file could not be opened, read or written */
+    GF_EFORMAT,      /* a file or string is malformed */
+    GF_ENONFINITE,   /* a NaN or infinity appeared */
+    GF_ESTATE,       /* called in the wrong order (e.g. backward before forward) */
+    GF_ENOTFOUND,    /* an unknown name (activation, init scheme, loss, ...) */
+    GF_EUNSUPPORTED, /* valid, but not supported by this build or layer */
+    GF_STATUS_COUNT
+} gf_status;
+
+/* A short fixed name of a status ("invalid argument"); never NULL. */
+const char *gf_strerror(gf_status status);
+
+/* The detail message of the last failure on this thread ("linear: input has 63
+ * columns, layer expects 64"); "" when none. Borrowed: valid until the next failure. */
+const char *gf_last_error(void);
+
+/* Forget this thread's detail message. */
+void gf_clear_error(void);
+
+/* The library's version, "major.minor.patch". */
+const char *gf_version(void);
+
+/* The number type's name, "float" or "double". */
+const char *gf_real_name(void);
+
+/* Logging. The library prints nothing itself: every failure detail is also passed to
+ * the log callback, if one is set (process-wide; NULL turns logging off). */
+typedef enum gf_log_level { GF_LOG_DEBUG, GF_LOG_INFO, GF_LOG_WARN, GF_LOG_ERROR } gf_log_level;
+typedef void (*gf_log_fn)(gf_log_level level, const char *message, void *user);
+void gf_set_log_callback(gf_log_fn fn, void *user);
+
+/* Allocation. Every allocation of the library goes through these three functions, so a
+ * program (or a test that makes the k-th allocation fail) can supply its own. NULL
+ * restores malloc/realloc/free. Set it before creating objects, not while any live. */
+typedef struct gf_allocator {
+    void *(*alloc)(size_t size, void *user);
+    void *(*realloc)(void *ptr, size_t size, void *user);
+    void (*free)(void *ptr, void *user);
+    void *user;
+} gf_allocator;
+void gf_set_allocator(const gf_allocator *allocator);
+
+/* Allocate size bytes (gf_calloc: n * size zeroed bytes, overflow-checked). NULL on
+ * failure. Release with gf_free. */
+void *gf_alloc(size_t size);
+void *gf_calloc(size_t n, size_t size);
+void *gf_realloc(void *ptr, size_t size);
+void gf_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

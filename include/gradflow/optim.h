@@ -1,0 +1,65 @@
+/* gradflow/optim.h: optimisers. An optimiser computes the update delta for a flat
+ * parameter block from its gradient block; the network adds it, so the update actually
+ * applied can be measured (the update ratio ||dW|| / ||W|| in the telemetry). */
+#ifndef GRADFLOW_OPTIM_H
+#define GRADFLOW_OPTIM_H
+
+#include "gradflow/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum gf_optim_kind {
+    GF_OPTIM_SGD,      /* delta = -lr g */
+    GF_OPTIM_MOMENTUM, /* v = mu v + g; delta = -lr v (PyTorch's form) */
+    GF_OPTIM_ADAM,     /* Kingma and Ba 2015, bias-corrected */
+    GF_OPTIM_COUNT
+} gf_optim_kind;
+
+typedef struct gf_optim_config {
+    gf_optim_kind kind;
+    double lr;           /* learning rate, > 0 */
+    double momentum;     /* MOMENTUM: mu in [0, 1) */
+    double beta1, beta2; /* ADAM: in [0, 1) */
+    double eps;          /* ADAM: > 0 */
+    double weight_decay; /* L2 penalty added to the gradient, >= 0 */
+} gf_optim_config;
+
+/* Defaults: lr 0.01 (Adam 0.001), momentum 0.9, betas 0.9 and 0.999, eps 1e-8, no decay. */
+gf_optim_config gf_optim_default(gf_optim_kind kind);
+
+/* "sgd", "momentum", "adam". Unknown: GF_ENOTFOUND. gf_optim_name: NULL when invalid. */
+gf_status gf_optim_from_name(gf_optim_kind *out, const char *name);
+const char *gf_optim_name(gf_optim_kind kind);
+
+typedef struct gf_optim gf_optim;
+
+/* Create an optimiser for n parameters (state zeroed). Bad config (only the fields the
+ * kind uses are checked), n = 0 or n > 2^40: GF_EINVAL. */
+gf_status gf_optim_new(gf_optim **out, const gf_optim_config *config, size_t n);
+void gf_optim_free(gf_optim *opt);
+
+/* delta[i] = the update for params[i] given grads[i] (not applied here); advances the
+ * optimiser's state by one step. n must be the n given to gf_optim_new (else GF_ESHAPE).
+ * delta may be grads (in place). Weight decay adds weight_decay * params[i] to grads[i]. */
+gf_status gf_optim_compute(gf_optim *opt, gf_real *delta, const gf_real *params,
+                           const gf_real *grads, size_t n);
+
+/* Change the learning rate (schedules). */
+gf_status gf_optim_set_lr(gf_optim *opt, double lr);
+
+/* The configuration and step count. */
+const gf_optim_config *gf_optim_config_of(const gf_optim *opt);
+uint64_t gf_optim_steps(const gf_optim *opt);
+
+/* Borrowed access to the state, for saving and resuming: *n_state values per slot,
+ * slot 0 = momentum/first moment, slot 1 = second moment; NULL when the kind has no
+ * such slot. set_steps restores the step count (Adam's bias correction). */
+gf_real *gf_optim_state(gf_optim *opt, int slot, size_t *n_state);
+void gf_optim_set_steps(gf_optim *opt, uint64_t steps);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,64 @@
+/* src/internal.h: helpers shared by the library's sources, not installed. */
+#ifndef GRADFLOW_INTERNAL_H
+#define GRADFLOW_INTERNAL_H
+
+#include <math.h>
+
+#include "gradflow/common.h"
+#include "gradflow/tensor.h"
+
+#if defined(__GNUC__)
+#define GF_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define GF_PRINTF(a, b)
+#endif
+
+/* Record the detail message of a failure on this thread, pass it to the log callback,
+ * and return status, so that call sites read: return gf_fail(GF_EINVAL, "...", ...). */
+gf_status gf_fail(gf_status status, const char *fmt, ...) GF_PRINTF(2, 3);
+
+/* Send a message to the log callback (no-op when none is set). */
+void gf_log(gf_log_level level, const char *fmt, ...) GF_PRINTF(2, 3);
+
+/* Argument checks that return a status with a message naming the function. */
+#define GF_CHECK_NOT_NULL(ptr, who)                                                   \
+    do {                                                                              \
+        if ((ptr) == NULL)                                                            \
+            return gf_fail(GF_EINVAL, "%s: %s is NULL", (who), #ptr);                 \
+    } while (0)
+
+#define GF_CHECK_TENSOR(t, who)                                                       \
+    do {                                                                              \
+        if ((t) == NULL)                                                              \
+            return gf_fail(GF_EINVAL, "%s: %s is NULL", (who), #t);                   \
+        if ((t)->data == NULL && (t)->rows * (t)->cols != 0)                          \
+            return gf_fail(GF_EINVAL, "%s: %s has no data", (who), #t);               \
+    } while (0)
+
+/* a * b without overflow: 0 and *ok = 0 when it would overflow. */
+static inline size_t gf_mul_size(size_t a, size_t b, int *ok)
+{
+    if (a != 0 && b > (size_t)-1 / a) {
+        *ok = 0;
+        return 0;
+    }
+    return a * b;
+}
+
+/* Drop records from index count on (the gradient check undoes its own recording). */
+struct gf_telemetry;
+void gf_telemetry_truncate(struct gf_telemetry *t, size_t count);
+
+/* Engine hooks for the gradient check (net.c): re-run the forward pass from layer
+ * `first` on the current boundary activations (training mode); the mutable activation at
+ * boundary i; forget telemetry and steps made after a point. */
+struct gf_net;
+gf_status gf_net_rerun_from(struct gf_net *net, size_t first);
+gf_tensor *gf_net_boundary(struct gf_net *net, size_t i);
+void gf_net_rewind(struct gf_net *net, uint64_t step, size_t n_records);
+
+/* Largest tensor element count the library accepts: keeps every byte count and
+ * index computation far from overflow. */
+#define GF_MAX_ELEMENTS ((size_t)1 << 40)
+
+#endif

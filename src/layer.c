@@ -1,0 +1,513 @@
+/* src/layer.c: the built-in layers: linear (y = x W^T + b), element-wise activation
+ * (one row of the act.h table) and PReLU (one learnt slope per feature). Each is a
+ * forward/backward pair whose backward ADDS into the gradients. Parameters are views
+ * the network binds; the layers never allocate them. Telemetry fields that every layer
+ * has (norms, means, non-finite counts) are the engine's; record() fills only the
+ * derivative statistics of activations. */
+#include <string.h>
+
+#include "gradflow/layer.h"
+#include "gradflow/telemetry.h"
+#include "internal.h"
+
+/* ---- Shared checks ------------------------------------------------------------------ */
+
+/* A feature count that a layer can hold: nonzero and at most GF_MAX_ELEMENTS. */
+static gf_status check_features(const char *who, const char *what, size_t n)
+{
+    if (n == 0)
+        return gf_fail(GF_EINVAL, "%s: %s is 0", who, what);
+    if (n > GF_MAX_ELEMENTS)
+        return gf_fail(GF_EINVAL, "%s: %s = %zu exceeds the limit of %zu elements", who, what,
+                       n, (size_t)GF_MAX_ELEMENTS);
+    return GF_OK;
+}
+
+/* t must be a tensor with data, shaped (rows, cols). name is its role ("dy"). */
+static gf_status check_shape(const char *who, const char *name, const gf_tensor *t,
+                             size_t rows, size_t cols)
+{
+    if (t == NULL)
+        return gf_fail(GF_EINVAL, "%s: %s is NULL", who, name);
+    if (t->rows != rows || t->cols != cols)
+        return gf_fail(GF_ESHAPE, "%s: %s is (%zu, %zu), expected (%zu, %zu)", who, name,
+                       t->rows, t->cols, rows, cols);
+    if (t->data == NULL)
+        return gf_fail(GF_EINVAL, "%s: %s has no data", who, name);
+    return GF_OK;
+}
+
+/* The input x: (batch, in) with batch >= 1; *batch receives its row count. */
+static gf_status check_input(const char *who, const gf_layer *l, const gf_tensor *x,
+                             size_t *batch)
+{
+    if (l == NULL)
+        return gf_fail(GF_EINVAL, "%s: layer is NULL", who);
+    if (x == NULL)
+        return gf_fail(GF_EINVAL, "%s: x is NULL", who);
+    if (x->cols != l->in)
+        return gf_fail(GF_ESHAPE, "%s: input has %zu columns, layer expects %zu", who,
+                       x->cols, l->in);
+    if (x->rows == 0)
+        return gf_fail(GF_ESHAPE, "%s: input has 0 rows", who);
+    if (x->data == NULL)
+        return gf_fail(GF_EINVAL, "%s: x has no data", who);
+    *batch = x->rows;
+    return GF_OK;
+}
+
+/* The checks every backward pass shares: x (batch, in), y (batch, out) if required or
+ * given, dy (batch, out), dx (batch, in) when not NULL. */
+static gf_status check_backward(const char *who, const gf_layer *l, const gf_tensor *x,
+                                const gf_tensor *y, int need_y, const gf_tensor *dy,
+                                const gf_tensor *dx, size_t *batch)
+{
+    gf_status s = check_input(who, l, x, batch);
+    if (s == GF_OK && (need_y || y != NULL))
+        s = check_shape(who, "y", y, *batch, l->out);
+    if (s == GF_OK)
+        s = check_shape(who, "dy", dy, *batch, l->out);
+    if (s == GF_OK && dx != NULL)
+        s = check_shape(who, "dx", dx, *batch, l->in);
+    return s;
+}
+
+/* A parameter view the network should have bound: data set, shape as constructed. */
+static gf_status check_bound(const char *who, const char *name, const gf_tensor *t,
+                             size_t rows, size_t cols)
+{
+    if (t->data == NULL)
+        return gf_fail(GF_ESTATE, "%s: %s is not bound (add the layer to a network, or "
+                       "point its .data at storage)", who, name);
+    if (t->rows != rows || t->cols != cols)
+        return gf_fail(GF_ESTATE, "%s: %s is (%zu, %zu), expected (%zu, %zu)", who, name,
+                       t->rows, t->cols, rows, cols);
+    return GF_OK;
+}
+
+/* An unbound parameter view of shape (rows, cols): the network sets .data later. */
+static gf_tensor unbound(size_t rows, size_t cols)
+{
+    gf_tensor t = {NULL, rows, cols, rows * cols, 0};
+    return t;
+}
+
+/* Derivative statistics of an activation over a (batch, n) array of f' values:
+ * mean |f'|, the fraction of units (columns) with f' == 0 on every row, and, when
+ * sat_below > 0, the fraction of entries with |f'| < sat_below. Column-wise scans so
+ * that nothing is allocated. */
+static void deriv_stats(struct gf_record *rec, const gf_real *d, size_t batch, size_t n,
+                        double sat_below)
+{
+    double abs_sum = 0;
+    size_t dead = 0, sat = 0, total = batch * n;
+
+    for (size_t i = 0; i < total; i++) {
+        double a = fabs((double)d[i]);
+        abs_sum += a;
+        sat += a < sat_below;
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t r = 0;
+        while (r < batch && d[r * n + j] == 0)
+            r++;
+        dead += r == batch;
+    }
+    rec->deriv_abs_mean = abs_sum / (double)total;
+    rec->dead_frac = (double)dead / (double)n;
+    rec->sat_frac = (double)sat / (double)total;
+}
+
+/* ---- Linear ------------------------------------------------------------------------ */
+
+/* y (batch, out) = x (batch, in) W^T + b, W (out, in), b (1, out). Caches nothing: the
+ * backward pass needs only x, which the engine keeps. */
+static gf_status linear_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
+{
+    static const char who[] = "linear forward";
+    size_t batch = 0;
+    gf_status s = check_input(who, l, x, &batch);
+
+    (void)training;
+    if (s == GF_OK)
+        s = check_shape(who, "y", y, batch, l->out);
+    if (s == GF_OK)
+        s = check_bound(who, "weight", &l->weight, l->out, l->in);
+    if (s == GF_OK)
+        s = check_bound(who, "bias", &l->bias, 1, l->out);
+    if (s != GF_OK)
+        return s;
+
+    /* y = b broadcast over rows, then y += x W^T in one GEMM (beta = 1). */
+    for (size_t r = 0; r < batch; r++)
+        memcpy(y->data + r * l->out, l->bias.data, l->out * sizeof *y->data);
+    gf_gemm_raw(GF_NO_TRANS, GF_TRANS, batch, l->out, l->in, 1, x->data, l->in,
+                l->weight.data, l->in, 1, y->data, l->out);
+    return GF_OK;
+}
+
+/* Differentiates y = x W^T + b:
+ *   dW (out, in) += dy^T x,   db (1, out) += column sums of dy,   dx (batch, in) += dy W. */
+static gf_status linear_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                                 const gf_tensor *dy, gf_tensor *dx)
+{
+    static const char who[] = "linear backward";
+    size_t batch = 0;
+    gf_status s = check_backward(who, l, x, y, 0, dy, dx, &batch);
+
+    if (s == GF_OK)
+        s = check_bound(who, "weight", &l->weight, l->out, l->in);
+    if (s == GF_OK)
+        s = check_bound(who, "dweight", &l->dweight, l->out, l->in);
+    if (s == GF_OK)
+        s = check_bound(who, "dbias", &l->dbias, 1, l->out);
+    if (s != GF_OK)
+        return s;
+
+    gf_gemm_raw(GF_TRANS, GF_NO_TRANS, l->out, l->in, batch, 1, dy->data, l->out, x->data,
+                l->in, 1, l->dweight.data, l->in);
+    /* Bias gradient summed in double: a long batch of float terms would lose digits. */
+    for (size_t j = 0; j < l->out; j++) {
+        double sum = 0;
+        for (size_t r = 0; r < batch; r++)
+            sum += dy->data[r * l->out + j];
+        l->dbias.data[j] += (gf_real)sum;
+    }
+    if (dx != NULL)
+        gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, l->in, l->out, 1, dy->data, l->out,
+                    l->weight.data, l->in, 1, dx->data, l->in);
+    return GF_OK;
+}
+
+static const gf_layer_ops linear_ops = {
+    "linear", linear_forward, linear_backward, NULL, NULL, NULL, NULL,
+};
+
+gf_status gf_layer_linear(gf_layer *l, size_t in, size_t out)
+{
+    static const char who[] = "gf_layer_linear";
+    int ok = 1;
+    size_t n_weight;
+    gf_status s;
+
+    GF_CHECK_NOT_NULL(l, who);
+    memset(l, 0, sizeof *l);
+    if ((s = check_features(who, "in", in)) != GF_OK ||
+        (s = check_features(who, "out", out)) != GF_OK)
+        return s;
+    n_weight = gf_mul_size(out, in, &ok);
+    if (!ok || n_weight > GF_MAX_ELEMENTS - out)
+        return gf_fail(GF_EINVAL, "gf_layer_linear: %zu x %zu weights exceed the limit of "
+                       "%zu elements", out, in, (size_t)GF_MAX_ELEMENTS);
+
+    l->ops = &linear_ops;
+    l->in = in;
+    l->out = out;
+    l->weight = unbound(out, in);
+    l->bias = unbound(1, out);
+    l->dweight = unbound(out, in);
+    l->dbias = unbound(1, out);
+    l->n_params = n_weight + out;
+    l->is_parametric = 1;
+    return GF_OK;
+}
+
+/* ---- Element-wise activation ---------------------------------------------------------
+ * Caches f'(x) of the last backward pass, (batch, n): the backward pass needs it for
+ * dx anyway, and record() then reads the derivative statistics from it instead of
+ * evaluating f' a second time. The buffer is sized by reserve() so that a training step
+ * allocates nothing. */
+
+typedef struct act_state {
+    gf_real *deriv; /* f'(x), (batch, n) of the last backward pass */
+    size_t cap;     /* values deriv can hold */
+    size_t rows;    /* rows of deriv that hold f' of the current x; 0 when stale */
+} act_state;
+
+/* Make the cache hold at least batch rows of n values. */
+static gf_status act_grow(gf_layer *l, size_t batch, const char *who)
+{
+    act_state *st = l->state;
+    int ok = 1;
+    size_t need = gf_mul_size(batch, l->out, &ok);
+    gf_real *p;
+
+    if (st == NULL)
+        return gf_fail(GF_ESTATE, "%s: layer has no state (released?)", who);
+    if (!ok || need > GF_MAX_ELEMENTS)
+        return gf_fail(GF_EINVAL, "%s: batch %zu x %zu features exceeds the limit of %zu "
+                       "elements", who, batch, l->out, (size_t)GF_MAX_ELEMENTS);
+    if (need <= st->cap)
+        return GF_OK;
+    p = gf_realloc(st->deriv, need * sizeof *p);
+    if (p == NULL)
+        return gf_fail(GF_ENOMEM, "%s: cannot allocate the derivative cache for a batch of "
+                       "%zu x %zu", who, batch, l->out);
+    st->deriv = p;
+    st->cap = need;
+    st->rows = 0;
+    return GF_OK;
+}
+
+static gf_status act_reserve(gf_layer *l, size_t batch)
+{
+    GF_CHECK_NOT_NULL(l, "activation reserve");
+    if (batch == 0)
+        return GF_OK;
+    return act_grow(l, batch, "activation reserve");
+}
+
+/* y = f(x), element-wise. Grows the cache here if the batch is larger than reserved,
+ * so that the backward pass cannot fail on memory. */
+static gf_status act_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
+{
+    static const char who[] = "activation forward";
+    size_t batch = 0;
+    gf_status s = check_input(who, l, x, &batch);
+
+    (void)training;
+    if (s == GF_OK)
+        s = check_shape(who, "y", y, batch, l->out);
+    if (s == GF_OK && l->act == NULL)
+        s = gf_fail(GF_ESTATE, "%s: layer has no activation", who);
+    if (s == GF_OK)
+        s = act_grow(l, batch, who);
+    if (s != GF_OK)
+        return s;
+    ((act_state *)l->state)->rows = 0;
+    l->act->forward(y->data, x->data, batch * l->out, l->act_param);
+    return GF_OK;
+}
+
+/* Differentiates y = f(x): d = f'(x) (into the cache), dx += dy * d. */
+static gf_status act_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                              const gf_tensor *dy, gf_tensor *dx)
+{
+    static const char who[] = "activation backward";
+    size_t batch = 0, n;
+    act_state *st;
+    gf_status s = check_backward(who, l, x, y, 1, dy, dx, &batch);
+
+    if (s == GF_OK && l->act == NULL)
+        s = gf_fail(GF_ESTATE, "%s: layer has no activation", who);
+    if (s == GF_OK)
+        s = act_grow(l, batch, who);
+    if (s != GF_OK)
+        return s;
+    st = l->state;
+    n = batch * l->out;
+    l->act->deriv(st->deriv, x->data, y->data, n, l->act_param);
+    st->rows = batch;
+    if (dx != NULL) {
+        const gf_real *d = st->deriv, *g = dy->data;
+        gf_real *out = dx->data;
+        for (size_t i = 0; i < n; i++)
+            out[i] += g[i] * d[i];
+    }
+    return GF_OK;
+}
+
+/* Derivative statistics from the cache; if backward has not filled it for this x,
+ * f' is evaluated into it now (no allocation: forward sized it). */
+static void act_record(const gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                       struct gf_record *rec)
+{
+    act_state *st;
+    size_t batch;
+    double sat_below = 0;
+
+    if (l == NULL || rec == NULL || l->act == NULL || (st = l->state) == NULL ||
+        x == NULL || x->data == NULL || x->cols != l->in || x->rows == 0)
+        return;
+    batch = x->rows;
+    if (st->rows != batch) {
+        if (y == NULL || y->data == NULL || y->rows != batch || y->cols != l->out ||
+            st->cap / l->out < batch)
+            return;
+        l->act->deriv(st->deriv, x->data, y->data, batch * l->out, l->act_param);
+        st->rows = batch;
+    }
+    if (l->act->saturating)
+        sat_below = GF_SATURATION_FRACTION * l->act->deriv_bound(l->act_param);
+    deriv_stats(rec, st->deriv, batch, l->out, sat_below);
+}
+
+static void act_destroy(gf_layer *l)
+{
+    act_state *st;
+    if (l == NULL || (st = l->state) == NULL)
+        return;
+    gf_free(st->deriv);
+    gf_free(st);
+    l->state = NULL;
+}
+
+static const gf_layer_ops activation_ops = {
+    "activation", act_forward, act_backward, act_record, act_reserve, NULL, act_destroy,
+};
+
+gf_status gf_layer_activation(gf_layer *l, size_t n, const gf_activation *act, gf_real param)
+{
+    static const char who[] = "gf_layer_activation";
+    act_state *st;
+    gf_status s;
+
+    GF_CHECK_NOT_NULL(l, who);
+    memset(l, 0, sizeof *l);
+    if ((s = check_features(who, "n", n)) != GF_OK)
+        return s;
+    GF_CHECK_NOT_NULL(act, who);
+    if (!isfinite(param))
+        return gf_fail(GF_EINVAL, "%s: %s parameter %s is not finite", who, act->name,
+                       act->param_name ? act->param_name : "(unused)");
+    st = gf_calloc(1, sizeof *st);
+    if (st == NULL)
+        return gf_fail(GF_ENOMEM, "%s: cannot allocate the layer state", who);
+
+    l->ops = &activation_ops;
+    l->in = n;
+    l->out = n;
+    l->act = act;
+    l->act_param = param;
+    l->state = st;
+    return GF_OK;
+}
+
+/* ---- PReLU ----------------------------------------------------------------------------
+ * f(x_j) = x_j for x_j > 0, a_j x_j otherwise; the slopes a (1, n) are the layer's
+ * weight. Caches nothing: f' is 1 or a_j, cheaper to read again than to store. The
+ * initial slope reset() restores is kept in act_param (act is NULL for PReLU). */
+
+static gf_status prelu_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
+{
+    static const char who[] = "prelu forward";
+    size_t batch = 0, n;
+    gf_status s = check_input(who, l, x, &batch);
+
+    (void)training;
+    if (s == GF_OK)
+        s = check_shape(who, "y", y, batch, l->out);
+    if (s == GF_OK)
+        s = check_bound(who, "weight (slopes)", &l->weight, 1, l->out);
+    if (s != GF_OK)
+        return s;
+    n = l->out;
+    for (size_t r = 0; r < batch; r++) {
+        const gf_real *xr = x->data + r * n, *a = l->weight.data;
+        gf_real *yr = y->data + r * n;
+        for (size_t j = 0; j < n; j++)
+            yr[j] = xr[j] > 0 ? xr[j] : a[j] * xr[j];
+    }
+    return GF_OK;
+}
+
+/* Differentiates y_j = x_j > 0 ? x_j : a_j x_j:
+ *   da_j += sum over rows of dy_j x_j where x_j <= 0,   dx_j += dy_j (x_j > 0 ? 1 : a_j). */
+static gf_status prelu_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                                const gf_tensor *dy, gf_tensor *dx)
+{
+    static const char who[] = "prelu backward";
+    size_t batch = 0, n;
+    gf_status s = check_backward(who, l, x, y, 0, dy, dx, &batch);
+
+    if (s == GF_OK)
+        s = check_bound(who, "weight (slopes)", &l->weight, 1, l->out);
+    if (s == GF_OK)
+        s = check_bound(who, "dweight", &l->dweight, 1, l->out);
+    if (s != GF_OK)
+        return s;
+    n = l->out;
+    /* Slope gradients summed over the batch in double, column by column. */
+    for (size_t j = 0; j < n; j++) {
+        double sum = 0;
+        for (size_t r = 0; r < batch; r++) {
+            gf_real xv = x->data[r * n + j];
+            if (!(xv > 0))
+                sum += (double)dy->data[r * n + j] * xv;
+        }
+        l->dweight.data[j] += (gf_real)sum;
+    }
+    if (dx != NULL) {
+        for (size_t r = 0; r < batch; r++) {
+            const gf_real *xr = x->data + r * n, *g = dy->data + r * n, *a = l->weight.data;
+            gf_real *o = dx->data + r * n;
+            for (size_t j = 0; j < n; j++)
+                o[j] += g[j] * (xr[j] > 0 ? 1 : a[j]);
+        }
+    }
+    return GF_OK;
+}
+
+/* Mean |f'|, dead units (a_j == 0 and x <= 0 on every row); no saturation. The
+ * derivative is read from x and the slopes, one column at a time, without a buffer. */
+static void prelu_record(const gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                         struct gf_record *rec)
+{
+    size_t batch, n, dead = 0;
+    double abs_sum = 0;
+
+    (void)y;
+    if (l == NULL || rec == NULL || x == NULL || x->data == NULL || x->cols != l->in ||
+        x->rows == 0 || l->weight.data == NULL)
+        return;
+    batch = x->rows;
+    n = l->out;
+    for (size_t j = 0; j < n; j++) {
+        double a = fabs((double)l->weight.data[j]);
+        size_t zero_rows = 0;
+        for (size_t r = 0; r < batch; r++) {
+            double d = x->data[r * n + j] > 0 ? 1.0 : a;
+            abs_sum += d;
+            zero_rows += d == 0;
+        }
+        dead += zero_rows == batch;
+    }
+    rec->deriv_abs_mean = abs_sum / (double)(batch * n);
+    rec->dead_frac = (double)dead / (double)n;
+    rec->sat_frac = 0;
+}
+
+static void prelu_reset(gf_layer *l)
+{
+    if (l == NULL || l->weight.data == NULL)
+        return;
+    for (size_t j = 0; j < l->weight.rows * l->weight.cols; j++)
+        l->weight.data[j] = l->act_param;
+}
+
+static const gf_layer_ops prelu_ops = {
+    "prelu", prelu_forward, prelu_backward, prelu_record, NULL, prelu_reset, NULL,
+};
+
+gf_status gf_layer_prelu(gf_layer *l, size_t n, gf_real initial_slope)
+{
+    static const char who[] = "gf_layer_prelu";
+    gf_status s;
+
+    GF_CHECK_NOT_NULL(l, who);
+    memset(l, 0, sizeof *l);
+    if ((s = check_features(who, "n", n)) != GF_OK)
+        return s;
+    if (!isfinite(initial_slope))
+        return gf_fail(GF_EINVAL, "%s: initial slope is not finite", who);
+
+    l->ops = &prelu_ops;
+    l->in = n;
+    l->out = n;
+    l->weight = unbound(1, n);
+    l->dweight = unbound(1, n);
+    l->n_params = n;
+    l->act_param = initial_slope;
+    return GF_OK;
+}
+
+/* ---- Release ------------------------------------------------------------------------- */
+
+void gf_layer_release(gf_layer *l)
+{
+    if (l == NULL)
+        return;
+    if (l->ops != NULL && l->ops->destroy != NULL)
+        l->ops->destroy(l);
+    l->state = NULL;
+}

@@ -1,0 +1,825 @@
+/* src/net.c: the sequential network and its engine. One parameter block, one gradient
+ * block, one update block; activation buffers sized on the first batch and reused. The
+ * backward pass is a plain loop from the last layer to the first that records each
+ * layer's telemetry as it goes. */
+#include <math.h>
+#include <string.h>
+
+#include "gradflow/net.h"
+#include "internal.h"
+
+struct gf_net {
+    size_t in_features;
+    gf_layer *layers;
+    size_t n_layers;
+    size_t cap_layers;
+
+    gf_real *params; /* every parameter, layer after layer */
+    gf_real *grads;  /* dL/dparams, same layout */
+    gf_real *delta;  /* the last update applied, same layout */
+    size_t n_params;
+
+    /* Boundary i (0..n_layers): acts[i] is the input of layer i (acts[0] a copy of the
+     * batch), dacts[i] = dL/dacts[i]. Views into act_block and dact_block. */
+    gf_tensor *acts;
+    gf_tensor *dacts;
+    double *grad_norms;  /* ||dacts[i]|| of the current backward pass */
+    gf_real *act_block;
+    gf_real *dact_block;
+    size_t batch_cap;    /* rows the blocks hold; 0 after the architecture changes */
+    size_t batch;        /* rows of the last forward pass */
+
+    int have_forward;    /* acts hold a forward pass */
+    int have_loss;       /* dacts[n_layers] holds dL/dy for that pass */
+    int have_backward;   /* grads hold a backward pass not yet stepped on */
+    int last_nonfinite;  /* that backward pass saw NaN or infinity */
+    double last_loss;
+
+    uint64_t step;       /* backward passes so far */
+    uint64_t record_every;
+    int input_grad;
+    int last_input_grad; /* the last backward pass computed dacts[0] */
+    int skip_nonfinite;
+
+    gf_telemetry *tel;
+    size_t last_first_record; /* index of the last recorded step's first record */
+    int last_recorded;        /* the last backward pass was recorded */
+};
+
+/* ---- Construction -------------------------------------------------------------------- */
+
+gf_status gf_net_new(gf_net **out, size_t in_features)
+{
+    gf_net *net;
+    gf_status st;
+    GF_CHECK_NOT_NULL(out, "gf_net_new");
+    *out = NULL;
+    if (in_features == 0 || in_features > GF_MAX_ELEMENTS)
+        return gf_fail(GF_EINVAL, "gf_net_new: in_features must be positive (got %zu)",
+                       in_features);
+    net = gf_calloc(1, sizeof *net);
+    if (net == NULL)
+        return gf_fail(GF_ENOMEM, "gf_net_new: out of memory");
+    st = gf_telemetry_new(&net->tel);
+    if (st != GF_OK) {
+        gf_free(net);
+        return st;
+    }
+    net->in_features = in_features;
+    net->record_every = 1;
+    net->input_grad = 1;
+    net->last_loss = NAN;
+    *out = net;
+    return GF_OK;
+}
+
+static void free_buffers(gf_net *net)
+{
+    gf_free(net->acts);
+    gf_free(net->dacts);
+    gf_free(net->grad_norms);
+    gf_free(net->act_block);
+    gf_free(net->dact_block);
+    net->acts = net->dacts = NULL;
+    net->grad_norms = NULL;
+    net->act_block = net->dact_block = NULL;
+    net->batch_cap = 0;
+    net->have_forward = net->have_loss = net->have_backward = 0;
+}
+
+void gf_net_free(gf_net *net)
+{
+    if (net == NULL)
+        return;
+    for (size_t i = 0; i < net->n_layers; i++)
+        gf_layer_release(&net->layers[i]);
+    free_buffers(net);
+    gf_free(net->layers);
+    gf_free(net->params);
+    gf_free(net->grads);
+    gf_free(net->delta);
+    gf_telemetry_free(net->tel);
+    gf_free(net);
+}
+
+size_t gf_net_out_features(const gf_net *net)
+{
+    if (net == NULL)
+        return 0;
+    return net->n_layers ? net->layers[net->n_layers - 1].out : net->in_features;
+}
+
+/* Point every layer's parameter views at its place in the blocks (after a realloc). */
+static void bind_params(gf_net *net)
+{
+    for (size_t i = 0; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        size_t wn = l->weight.rows * l->weight.cols;
+        l->weight.data = l->weight.rows ? net->params + l->param_offset : NULL;
+        l->dweight.data = l->weight.rows ? net->grads + l->param_offset : NULL;
+        l->bias.data = l->bias.rows ? net->params + l->param_offset + wn : NULL;
+        l->dbias.data = l->bias.rows ? net->grads + l->param_offset + wn : NULL;
+        l->weight.owns = l->dweight.owns = l->bias.owns = l->dbias.owns = 0;
+    }
+}
+
+/* Grow one block to n values, zeroing the new tail. */
+static gf_status grow_block(gf_real **block, size_t old_n, size_t n)
+{
+    gf_real *grown = gf_realloc(*block, n * sizeof(gf_real));
+    if (grown == NULL)
+        return gf_fail(GF_ENOMEM, "gf_net_add_layer: cannot grow parameters to %zu values", n);
+    memset(grown + old_n, 0, (n - old_n) * sizeof(gf_real));
+    *block = grown;
+    return GF_OK;
+}
+
+gf_status gf_net_add_layer(gf_net *net, gf_layer *layer)
+{
+    gf_status st = GF_OK;
+    size_t want_in;
+    size_t n_params;
+    if (layer == NULL)
+        return gf_fail(GF_EINVAL, "gf_net_add_layer: layer is NULL");
+    if (net == NULL) {
+        gf_layer_release(layer);
+        return gf_fail(GF_EINVAL, "gf_net_add_layer: net is NULL");
+    }
+    want_in = gf_net_out_features(net);
+    if (layer->ops == NULL || layer->ops->forward == NULL || layer->ops->backward == NULL)
+        st = gf_fail(GF_EINVAL, "gf_net_add_layer: layer has no forward/backward operations");
+    else if (layer->in != want_in)
+        st = gf_fail(GF_ESHAPE, "gf_net_add_layer: %s layer takes %zu inputs, the network "
+                     "gives %zu", layer->ops->name, layer->in, want_in);
+    else if (layer->weight.rows * layer->weight.cols + layer->bias.rows * layer->bias.cols !=
+             layer->n_params)
+        st = gf_fail(GF_EINVAL, "gf_net_add_layer: %s layer's n_params disagrees with its "
+                     "weight and bias shapes", layer->ops->name);
+    if (st != GF_OK) {
+        gf_layer_release(layer);
+        return st;
+    }
+    if (net->n_layers == net->cap_layers) {
+        size_t cap = net->cap_layers ? 2 * net->cap_layers : 8;
+        gf_layer *grown = gf_realloc(net->layers, cap * sizeof(gf_layer));
+        if (grown == NULL) {
+            gf_layer_release(layer);
+            return gf_fail(GF_ENOMEM, "gf_net_add_layer: out of memory");
+        }
+        net->layers = grown;
+        net->cap_layers = cap;
+    }
+    n_params = net->n_params + layer->n_params;
+    if (layer->n_params > 0) {
+        /* Any block that did grow stays valid; n_params only moves once all three have. */
+        st = grow_block(&net->params, net->n_params, n_params);
+        if (st == GF_OK)
+            st = grow_block(&net->grads, net->n_params, n_params);
+        if (st == GF_OK)
+            st = grow_block(&net->delta, net->n_params, n_params);
+        if (st != GF_OK) {
+            gf_layer_release(layer);
+            return st;
+        }
+    }
+    layer->param_offset = net->n_params;
+    net->layers[net->n_layers++] = *layer;
+    net->n_params = n_params;
+    bind_params(net);
+    if (layer->ops->reset != NULL)
+        layer->ops->reset(&net->layers[net->n_layers - 1]);
+    /* The widths changed: boundary buffers are rebuilt on the next forward pass. */
+    free_buffers(net);
+    /* The caller's copy no longer owns the state. */
+    layer->state = NULL;
+    return GF_OK;
+}
+
+gf_status gf_net_add_linear(gf_net *net, size_t out_features)
+{
+    gf_layer l;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_linear");
+    st = gf_layer_linear(&l, gf_net_out_features(net), out_features);
+    if (st != GF_OK)
+        return st;
+    return gf_net_add_layer(net, &l);
+}
+
+gf_status gf_net_add_activation_param(gf_net *net, const char *name, double param)
+{
+    const gf_activation *act;
+    gf_layer l;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
+    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
+    st = gf_activation_find(&act, name);
+    if (st != GF_OK)
+        return st;
+    if (!isfinite(param))
+        return gf_fail(GF_EINVAL, "gf_net_add_activation: %s parameter must be finite", name);
+    st = gf_layer_activation(&l, gf_net_out_features(net), act, (gf_real)param);
+    if (st != GF_OK)
+        return st;
+    return gf_net_add_layer(net, &l);
+}
+
+gf_status gf_net_add_activation(gf_net *net, const char *name)
+{
+    const gf_activation *act;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
+    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
+    st = gf_activation_find(&act, name);
+    if (st != GF_OK)
+        return st;
+    return gf_net_add_activation_param(net, name, act->default_param);
+}
+
+gf_status gf_net_add_prelu(gf_net *net, double initial_slope)
+{
+    gf_layer l;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_prelu");
+    if (!isfinite(initial_slope))
+        return gf_fail(GF_EINVAL, "gf_net_add_prelu: initial slope must be finite");
+    st = gf_layer_prelu(&l, gf_net_out_features(net), (gf_real)initial_slope);
+    if (st != GF_OK)
+        return st;
+    return gf_net_add_layer(net, &l);
+}
+
+/* The init scheme that suits an activation: its table row names the scheme and gain. */
+static gf_status suited_init(gf_init *init, const gf_activation *act, double param)
+{
+    gf_status st = gf_init_from_name(init, act->suited_init);
+    double gain = act->gain(param);
+    if (st != GF_OK)
+        return st;
+    if (init->kind == GF_INIT_HE_NORMAL || init->kind == GF_INIT_HE_UNIFORM) {
+        /* He's variance 2/((1+a^2) n) is gain^2/n with gain^2 = 2/(1+a^2): recover a. */
+        double a2 = 2.0 / (gain * gain) - 1.0;
+        init->slope = a2 > 0 ? sqrt(a2) : 0.0;
+    } else {
+        init->gain = gain;
+    }
+    return GF_OK;
+}
+
+gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
+{
+    const gf_activation *act;
+    gf_init init;
+    gf_net *net;
+    gf_status st;
+    double param;
+    GF_CHECK_NOT_NULL(out, "gf_net_new_mlp");
+    *out = NULL;
+    GF_CHECK_NOT_NULL(spec, "gf_net_new_mlp");
+    GF_CHECK_NOT_NULL(rng, "gf_net_new_mlp");
+    if (spec->depth == 0 || spec->in == 0 || spec->out == 0 ||
+        (spec->depth > 1 && spec->width == 0))
+        return gf_fail(GF_EINVAL, "gf_net_new_mlp: in, out, depth (and width when depth > 1) "
+                       "must be positive (in %zu, width %zu, depth %zu, out %zu)",
+                       spec->in, spec->width, spec->depth, spec->out);
+    if (spec->act == NULL)
+        return gf_fail(GF_EINVAL, "gf_net_new_mlp: act is NULL");
+    st = gf_activation_find(&act, spec->act);
+    if (st != GF_OK)
+        return st;
+    param = isnan(spec->act_param) ? act->default_param : spec->act_param;
+    if (spec->init != NULL)
+        init = *spec->init;
+    else if ((st = suited_init(&init, act, param)) != GF_OK)
+        return st;
+    if ((st = gf_init_validate(&init)) != GF_OK)
+        return st;
+    if ((st = gf_net_new(&net, spec->in)) != GF_OK)
+        return st;
+    for (size_t i = 0; i < spec->depth && st == GF_OK; i++) {
+        int last = i + 1 == spec->depth;
+        st = gf_net_add_linear(net, last ? spec->out : spec->width);
+        if (st == GF_OK && !last)
+            st = gf_net_add_activation_param(net, spec->act, param);
+    }
+    if (st == GF_OK)
+        st = init.kind == GF_INIT_LSUV
+                 ? gf_fail(GF_EINVAL, "gf_net_new_mlp: LSUV needs data: build the network, "
+                           "then call gf_net_init_lsuv")
+                 : gf_net_init(net, &init, rng);
+    if (st != GF_OK) {
+        gf_net_free(net);
+        return st;
+    }
+    *out = net;
+    return GF_OK;
+}
+
+/* ---- Inspection ---------------------------------------------------------------------- */
+
+size_t gf_net_layer_count(const gf_net *net) { return net ? net->n_layers : 0; }
+
+gf_layer *gf_net_layer(gf_net *net, size_t i)
+{
+    return net != NULL && i < net->n_layers ? &net->layers[i] : NULL;
+}
+
+static const char *layer_kind(const gf_layer *l)
+{
+    return l->act != NULL ? l->act->name : l->ops->name;
+}
+
+const char *gf_net_layer_kind(const gf_net *net, size_t i)
+{
+    return net != NULL && i < net->n_layers ? layer_kind(&net->layers[i]) : NULL;
+}
+
+size_t gf_net_in_features(const gf_net *net) { return net ? net->in_features : 0; }
+size_t gf_net_param_count(const gf_net *net) { return net ? net->n_params : 0; }
+gf_real *gf_net_params(gf_net *net) { return net ? net->params : NULL; }
+gf_real *gf_net_grads(gf_net *net) { return net ? net->grads : NULL; }
+
+const gf_tensor *gf_net_activation(const gf_net *net, size_t i)
+{
+    if (net == NULL || !net->have_forward || i > net->n_layers)
+        return NULL;
+    return &net->acts[i];
+}
+
+const gf_tensor *gf_net_activation_grad(const gf_net *net, size_t i)
+{
+    if (net == NULL || !net->have_backward || i > net->n_layers)
+        return NULL;
+    if (i == 0 && !net->last_input_grad)
+        return NULL;
+    return &net->dacts[i];
+}
+
+/* ---- Forward ------------------------------------------------------------------------- */
+
+static size_t boundary_width(const gf_net *net, size_t i)
+{
+    return i == 0 ? net->in_features : net->layers[i - 1].out;
+}
+
+/* Size the boundary buffers for `batch` rows; allocates only when the batch outgrows
+ * them (or the architecture changed), so steady training allocates nothing. */
+static gf_status ensure_batch(gf_net *net, size_t batch)
+{
+    size_t n = net->n_layers;
+    if (batch > net->batch_cap) {
+        size_t total = 0;
+        size_t off = 0;
+        free_buffers(net);
+        for (size_t i = 0; i <= n; i++)
+            total += boundary_width(net, i);
+        if (total > GF_MAX_ELEMENTS / batch)
+            return gf_fail(GF_EINVAL, "gf_net_forward: batch of %zu rows is too large", batch);
+        net->acts = gf_calloc(n + 1, sizeof(gf_tensor));
+        net->dacts = gf_calloc(n + 1, sizeof(gf_tensor));
+        net->grad_norms = gf_calloc(n + 1, sizeof(double));
+        net->act_block = gf_calloc(total * batch, sizeof(gf_real));
+        net->dact_block = gf_calloc(total * batch, sizeof(gf_real));
+        if (!net->acts || !net->dacts || !net->grad_norms || !net->act_block ||
+            !net->dact_block) {
+            free_buffers(net);
+            return gf_fail(GF_ENOMEM, "gf_net_forward: cannot allocate buffers for a batch "
+                           "of %zu", batch);
+        }
+        for (size_t i = 0; i <= n; i++) {
+            size_t w = boundary_width(net, i);
+            net->acts[i] = gf_tensor_view(net->act_block + off, batch, w);
+            net->dacts[i] = gf_tensor_view(net->dact_block + off, batch, w);
+            off += w * batch;
+        }
+        for (size_t i = 0; i < n; i++) {
+            gf_layer *l = &net->layers[i];
+            gf_status st = l->ops->reserve ? l->ops->reserve(l, batch) : GF_OK;
+            if (st != GF_OK) {
+                free_buffers(net);
+                return st;
+            }
+        }
+        net->batch_cap = batch;
+    }
+    for (size_t i = 0; i <= n; i++)
+        net->acts[i].rows = net->dacts[i].rows = batch;
+    net->batch = batch;
+    return GF_OK;
+}
+
+/* Run layers first..n-1 on acts[first]. */
+static gf_status forward_from(gf_net *net, size_t first, int training)
+{
+    for (size_t i = first; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_status st = l->ops->forward(l, &net->acts[i], &net->acts[i + 1], training);
+        if (st != GF_OK) {
+            net->have_forward = 0;
+            return st;
+        }
+    }
+    return GF_OK;
+}
+
+static gf_status forward(gf_net *net, const gf_tensor *x, const gf_tensor **y, int training,
+                         const char *who)
+{
+    gf_status st;
+    if (y != NULL)
+        *y = NULL;
+    GF_CHECK_NOT_NULL(net, who);
+    GF_CHECK_TENSOR(x, who);
+    if (net->n_layers == 0)
+        return gf_fail(GF_ESTATE, "%s: the network has no layers", who);
+    if (x->cols != net->in_features)
+        return gf_fail(GF_ESHAPE, "%s: input has %zu columns, the network expects %zu", who,
+                       x->cols, net->in_features);
+    if (x->rows == 0)
+        return gf_fail(GF_EINVAL, "%s: empty batch", who);
+    net->have_forward = net->have_loss = 0;
+    st = ensure_batch(net, x->rows);
+    if (st != GF_OK)
+        return st;
+    memcpy(net->acts[0].data, x->data, x->rows * x->cols * sizeof(gf_real));
+    st = forward_from(net, 0, training);
+    if (st != GF_OK)
+        return st;
+    net->have_forward = 1;
+    if (y != NULL)
+        *y = &net->acts[net->n_layers];
+    return GF_OK;
+}
+
+gf_status gf_net_forward(gf_net *net, const gf_tensor *x, const gf_tensor **y)
+{
+    return forward(net, x, y, 1, "gf_net_forward");
+}
+
+gf_status gf_net_predict(gf_net *net, const gf_tensor *x, const gf_tensor **y)
+{
+    return forward(net, x, y, 0, "gf_net_predict");
+}
+
+gf_status gf_net_loss(gf_net *net, gf_loss_kind kind, const gf_tensor *target, double *loss)
+{
+    gf_status st;
+    double value;
+    GF_CHECK_NOT_NULL(net, "gf_net_loss");
+    if (!net->have_forward)
+        return gf_fail(GF_ESTATE, "gf_net_loss: no forward pass to take the loss of");
+    st = gf_loss_compute(kind, &net->acts[net->n_layers], target, &value,
+                         &net->dacts[net->n_layers]);
+    if (st != GF_OK)
+        return st;
+    net->last_loss = value;
+    net->have_loss = 1;
+    if (loss != NULL)
+        *loss = value;
+    return GF_OK;
+}
+
+/* ---- Backward and telemetry ---------------------------------------------------------- */
+
+/* The generic part of a layer's record; the layer's own record() adds the rest. */
+static void record_layer(gf_net *net, size_t i, int has_dx, gf_record *r)
+{
+    const gf_layer *l = &net->layers[i];
+    const gf_tensor *y = &net->acts[i + 1];
+    size_t n = y->rows * y->cols;
+    double sum = 0, sumsq = 0;
+    size_t zeros = 0, nonfinite = 0;
+
+    *r = (gf_record){0};
+    r->step = net->step;
+    r->layer = (uint32_t)i;
+    r->kind = layer_kind(l);
+    r->loss = net->last_loss;
+    r->grad_out_norm = net->grad_norms[i + 1];
+    r->grad_in_norm = has_dx ? net->grad_norms[i] : NAN;
+    r->weight_grad_norm = l->weight.rows ? gf_tensor_norm2(&l->dweight) : NAN;
+    r->bias_grad_norm = l->bias.rows ? gf_tensor_norm2(&l->dbias) : NAN;
+    r->weight_norm = l->weight.rows ? gf_tensor_norm2(&l->weight) : NAN;
+    r->update_ratio = r->clip_pre_norm = r->clip_post_norm = NAN;
+    r->deriv_abs_mean = r->dead_frac = r->sat_frac = NAN;
+
+    /* One pass over the output for its mean, spread, sparsity and non-finite count. */
+    for (size_t k = 0; k < n; k++) {
+        double v = y->data[k];
+        sum += v;
+        sumsq += v * v;
+        zeros += v == 0;
+        nonfinite += !isfinite(v);
+    }
+    r->act_mean = sum / (double)n;
+    r->act_std = sqrt(fmax(sumsq / (double)n - r->act_mean * r->act_mean, 0.0));
+    r->zero_frac = (double)zeros / (double)n;
+    r->nonfinite_fwd = nonfinite;
+    r->nonfinite_bwd = (has_dx ? gf_tensor_count_nonfinite(&net->dacts[i]) : 0) +
+                       gf_tensor_count_nonfinite(&l->dweight) +
+                       gf_tensor_count_nonfinite(&l->dbias);
+    if (l->ops->record != NULL)
+        l->ops->record(l, &net->acts[i], y, r);
+}
+
+/* Name where NaN or infinity first appeared in this step's records: the earliest layer
+ * of the forward pass, else the loss, else the first layer the backward pass reached. */
+static gf_status report_nonfinite(const gf_net *net, const gf_record *recs)
+{
+    size_t n = net->n_layers;
+    for (size_t i = 0; i < n; i++)
+        if (recs[i].nonfinite_fwd)
+            return gf_fail(GF_ENONFINITE, "step %llu: %llu non-finite values first appear in "
+                           "the forward pass, at the output of layer %zu (%s)",
+                           (unsigned long long)net->step, (unsigned long long)recs[i].nonfinite_fwd,
+                           i, recs[i].kind);
+    if (!isnan(net->last_loss) && !isfinite(net->last_loss))
+        return gf_fail(GF_ENONFINITE, "step %llu: the loss is infinite",
+                       (unsigned long long)net->step);
+    for (size_t i = n; i-- > 0;)
+        if (recs[i].nonfinite_bwd)
+            return gf_fail(GF_ENONFINITE, "step %llu: %llu non-finite values first appear in "
+                           "the backward pass, at layer %zu (%s)",
+                           (unsigned long long)net->step, (unsigned long long)recs[i].nonfinite_bwd,
+                           i, recs[i].kind);
+    if (isnan(net->last_loss) && net->have_loss)
+        return gf_fail(GF_ENONFINITE, "step %llu: the loss is NaN", (unsigned long long)net->step);
+    return GF_OK;
+}
+
+/* A NaN or infinity anywhere makes the global gradient norm non-finite. */
+static int step_is_finite(const gf_net *net)
+{
+    size_t n = net->n_layers;
+    if (net->have_loss && !isfinite(net->last_loss))
+        return 0;
+    if (!isfinite(net->grad_norms[n]) || (net->input_grad && !isfinite(net->grad_norms[0])))
+        return 0;
+    return isfinite(gf_array_norm2(net->grads, net->n_params));
+}
+
+static gf_status backward(gf_net *net)
+{
+    size_t n = net->n_layers;
+    int record = net->step % net->record_every == 0;
+    size_t first_record = gf_telemetry_count(net->tel);
+    gf_status st;
+
+    /* The previous step's records are final now (clip and step have amended them). */
+    st = gf_telemetry_flush(net->tel);
+    if (st != GF_OK)
+        return st;
+    memset(net->grads, 0, net->n_params * sizeof(gf_real));
+    net->grad_norms[n] = gf_tensor_norm2(&net->dacts[n]);
+    net->have_backward = 0;
+    net->last_recorded = 0;
+
+    for (size_t i = n; i-- > 0;) {
+        gf_layer *l = &net->layers[i];
+        int has_dx = i > 0 || net->input_grad;
+        gf_tensor *dx = has_dx ? &net->dacts[i] : NULL;
+        if (dx != NULL)
+            memset(dx->data, 0, dx->rows * dx->cols * sizeof(gf_real));
+        st = l->ops->backward(l, &net->acts[i], &net->acts[i + 1], &net->dacts[i + 1], dx);
+        if (st != GF_OK) {
+            gf_telemetry_truncate(net->tel, first_record);
+            return st;
+        }
+        net->grad_norms[i] = has_dx ? gf_tensor_norm2(dx) : NAN;
+    }
+
+    /* On steps that are not recorded, one cheap check still catches NaN and infinity;
+     * when it fires the step is recorded anyway, to say where they came from. */
+    if (!record)
+        record = !step_is_finite(net);
+    net->have_backward = 1;
+    net->last_input_grad = net->input_grad;
+    net->last_nonfinite = 0;
+    if (record) {
+        for (size_t i = 0; i < n; i++) {
+            gf_record r;
+            record_layer(net, i, i > 0 || net->input_grad, &r);
+            st = gf_telemetry_append(net->tel, &r);
+            if (st != GF_OK) {
+                gf_telemetry_truncate(net->tel, first_record);
+                return st;
+            }
+        }
+        net->last_first_record = first_record;
+        net->last_recorded = 1;
+        st = report_nonfinite(net, gf_telemetry_at(net->tel, first_record));
+        net->last_nonfinite = st != GF_OK;
+    }
+    net->step++;
+    return st;
+}
+
+gf_status gf_net_backward(gf_net *net)
+{
+    GF_CHECK_NOT_NULL(net, "gf_net_backward");
+    if (!net->have_forward || !net->have_loss)
+        return gf_fail(GF_ESTATE, "gf_net_backward: call gf_net_forward and gf_net_loss first "
+                       "(or gf_net_backward_from)");
+    return backward(net);
+}
+
+gf_status gf_net_backward_from(gf_net *net, const gf_tensor *dy)
+{
+    gf_tensor *top;
+    GF_CHECK_NOT_NULL(net, "gf_net_backward_from");
+    GF_CHECK_TENSOR(dy, "gf_net_backward_from");
+    if (!net->have_forward)
+        return gf_fail(GF_ESTATE, "gf_net_backward_from: no forward pass to differentiate");
+    top = &net->dacts[net->n_layers];
+    if (dy->rows != top->rows || dy->cols != top->cols)
+        return gf_fail(GF_ESHAPE, "gf_net_backward_from: dy is %zu x %zu, the output is "
+                       "%zu x %zu", dy->rows, dy->cols, top->rows, top->cols);
+    memcpy(top->data, dy->data, dy->rows * dy->cols * sizeof(gf_real));
+    net->last_loss = NAN;
+    net->have_loss = 0;
+    return backward(net);
+}
+
+/* The last step's record of layer i, NULL when that step was not recorded. */
+static gf_record *last_record(gf_net *net, size_t i)
+{
+    if (!net->last_recorded)
+        return NULL;
+    return (gf_record *)gf_telemetry_at(net->tel, net->last_first_record + i);
+}
+
+/* ---- Clipping and the update --------------------------------------------------------- */
+
+gf_status gf_net_clip(gf_net *net, const gf_clip *clip, double *norm_before)
+{
+    gf_status st = GF_OK;
+    double global;
+    GF_CHECK_NOT_NULL(net, "gf_net_clip");
+    GF_CHECK_NOT_NULL(clip, "gf_net_clip");
+    if ((unsigned)clip->kind >= GF_CLIP_COUNT)
+        return gf_fail(GF_EINVAL, "gf_net_clip: unknown clip kind %d", (int)clip->kind);
+    if (clip->kind != GF_CLIP_NONE && !(isfinite(clip->threshold) && clip->threshold > 0))
+        return gf_fail(GF_EINVAL, "gf_net_clip: threshold must be positive and finite (got %g)",
+                       clip->threshold);
+    if (!net->have_backward)
+        return gf_fail(GF_ESTATE, "gf_net_clip: no gradients to clip (call backward first)");
+    global = gf_array_norm2(net->grads, net->n_params);
+    if (norm_before != NULL)
+        *norm_before = global;
+    if (clip->kind == GF_CLIP_NONE)
+        return GF_OK;
+    for (size_t i = 0; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_record *r = last_record(net, i);
+        gf_real *g = net->grads + l->param_offset;
+        double pre = gf_array_norm2(g, l->n_params);
+        if (l->n_params == 0)
+            continue;
+        if (clip->kind == GF_CLIP_VALUE)
+            st = gf_clip_value(g, l->n_params, clip->threshold, NULL);
+        else if (clip->kind == GF_CLIP_NORM)
+            st = gf_clip_norm(g, l->n_params, clip->threshold, NULL);
+        if (st != GF_OK)
+            return st;
+        if (r != NULL)
+            r->clip_pre_norm = pre;
+    }
+    if (clip->kind == GF_CLIP_GLOBAL_NORM) {
+        st = gf_clip_norm(net->grads, net->n_params, clip->threshold, NULL);
+        if (st != GF_OK)
+            return st;
+    }
+    for (size_t i = 0; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_record *r = last_record(net, i);
+        if (r != NULL && l->n_params > 0)
+            r->clip_post_norm = gf_array_norm2(net->grads + l->param_offset, l->n_params);
+    }
+    return GF_OK;
+}
+
+gf_status gf_net_step(gf_net *net, gf_optim *opt)
+{
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_step");
+    GF_CHECK_NOT_NULL(opt, "gf_net_step");
+    if (!net->have_backward)
+        return gf_fail(GF_ESTATE, "gf_net_step: no gradients to step on (call backward first; "
+                       "one step per backward pass)");
+    if (net->last_nonfinite) {
+        net->have_backward = 0;
+        if (net->skip_nonfinite)
+            return GF_OK;
+        return gf_fail(GF_ENONFINITE, "gf_net_step: refused: the last backward pass produced "
+                       "non-finite values (see gf_net_set_skip_nonfinite)");
+    }
+    if (net->n_params == 0)
+        return gf_fail(GF_ESTATE, "gf_net_step: the network has no parameters");
+    st = gf_optim_compute(opt, net->delta, net->params, net->grads, net->n_params);
+    if (st != GF_OK)
+        return st;
+    for (size_t i = 0; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_record *r = last_record(net, i);
+        if (r != NULL && l->weight.rows) {
+            size_t wn = l->weight.rows * l->weight.cols;
+            r->update_ratio = gf_array_norm2(net->delta + l->param_offset, wn) / r->weight_norm;
+        }
+    }
+    for (size_t k = 0; k < net->n_params; k++)
+        net->params[k] += net->delta[k];
+    net->have_backward = 0;
+    net->have_forward = 0;
+    return GF_OK;
+}
+
+gf_status gf_net_train_step(gf_net *net, const gf_tensor *x, const gf_tensor *target,
+                            gf_loss_kind loss_kind, gf_optim *opt, const gf_clip *clip,
+                            double *loss)
+{
+    gf_status st;
+    GF_CHECK_NOT_NULL(opt, "gf_net_train_step");
+    st = gf_net_forward(net, x, NULL);
+    if (st == GF_OK)
+        st = gf_net_loss(net, loss_kind, target, loss);
+    if (st == GF_OK)
+        st = gf_net_backward(net);
+    if (st == GF_ENONFINITE && net->skip_nonfinite)
+        return gf_net_step(net, opt); /* skips the update, returns GF_OK */
+    if (st == GF_OK && clip != NULL)
+        st = gf_net_clip(net, clip, NULL);
+    if (st == GF_OK)
+        st = gf_net_step(net, opt);
+    return st;
+}
+
+/* ---- Engine hooks for the gradient check ----------------------------------------------- */
+
+gf_status gf_net_rerun_from(gf_net *net, size_t first)
+{
+    if (!net->have_forward || first > net->n_layers)
+        return gf_fail(GF_ESTATE, "gradcheck: no forward pass to re-run");
+    return forward_from(net, first, 1);
+}
+
+gf_tensor *gf_net_boundary(gf_net *net, size_t i)
+{
+    return net->have_forward && i <= net->n_layers ? &net->acts[i] : NULL;
+}
+
+void gf_net_rewind(gf_net *net, uint64_t step, size_t n_records)
+{
+    gf_telemetry_truncate(net->tel, n_records);
+    net->step = step;
+    net->last_recorded = 0;
+}
+
+/* ---- Options ------------------------------------------------------------------------- */
+
+gf_status gf_net_set_record_every(gf_net *net, uint64_t k)
+{
+    GF_CHECK_NOT_NULL(net, "gf_net_set_record_every");
+    if (k == 0)
+        return gf_fail(GF_EINVAL, "gf_net_set_record_every: k must be at least 1");
+    net->record_every = k;
+    return GF_OK;
+}
+
+void gf_net_set_input_grad(gf_net *net, int on)
+{
+    if (net != NULL)
+        net->input_grad = on != 0;
+}
+
+int gf_net_input_grad(const gf_net *net) { return net ? net->input_grad : 0; }
+
+void gf_net_set_skip_nonfinite(gf_net *net, int on)
+{
+    if (net != NULL)
+        net->skip_nonfinite = on != 0;
+}
+
+uint64_t gf_net_step_count(const gf_net *net) { return net ? net->step : 0; }
+
+void gf_net_set_step_count(gf_net *net, uint64_t step)
+{
+    if (net != NULL)
+        net->step = step;
+}
+
+gf_telemetry *gf_net_telemetry(gf_net *net) { return net ? net->tel : NULL; }
+
+gf_status gf_net_last_records(gf_net *net, const gf_record **records, size_t *count)
+{
+    GF_CHECK_NOT_NULL(net, "gf_net_last_records");
+    GF_CHECK_NOT_NULL(records, "gf_net_last_records");
+    GF_CHECK_NOT_NULL(count, "gf_net_last_records");
+    *records = NULL;
+    *count = 0;
+    if (!net->last_recorded)
+        return gf_fail(GF_ESTATE, "gf_net_last_records: the last backward pass was not "
+                       "recorded (none yet, or between record_every steps)");
+    *records = gf_telemetry_at(net->tel, net->last_first_record);
+    *count = net->n_layers;
+    return GF_OK;
+}

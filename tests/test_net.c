@@ -1,0 +1,683 @@
+/* tests/test_net.c: the network and its engine: building, shapes, forward/backward
+ * against finite differences (via gf_net_gradcheck and by hand), training, telemetry
+ * recorded on every backward pass, clipping and update ratios, non-finite detection,
+ * allocation-free steady steps, and bad input. */
+#include "testutil.h"
+
+#include "gradflow.h"
+
+/* Gradient-check tolerance for whole networks: see testutil.h for the reasoning; a
+ * network compounds a few more roundings than one layer, hence the factor. */
+#if GF_REAL_IS_DOUBLE
+#define NET_FD_TOL 1e-5
+#else
+#define NET_FD_TOL 5e-2
+#endif
+
+static gf_net *mlp(size_t in, size_t width, size_t depth, size_t out, const char *act,
+                   uint64_t seed)
+{
+    gf_rng rng;
+    gf_net *net = NULL;
+    gf_mlp_spec spec = {in, width, depth, out, act, NAN, NULL};
+    gf_rng_seed(&rng, seed);
+    assert_ok(gf_net_new_mlp(&net, &spec, &rng));
+    return net;
+}
+
+static gf_tensor *random_tensor(size_t rows, size_t cols, uint64_t seed)
+{
+    gf_rng rng;
+    gf_tensor *t = tu_tensor(rows, cols);
+    gf_rng_seed(&rng, seed);
+    for (size_t i = 0; i < rows * cols; i++)
+        t->data[i] = (gf_real)gf_rng_normal(&rng);
+    return t;
+}
+
+/* Class-index targets 0..classes-1 as a (rows, 1) tensor. */
+static gf_tensor *class_targets(size_t rows, size_t classes)
+{
+    gf_tensor *t = tu_tensor(rows, 1);
+    for (size_t i = 0; i < rows; i++)
+        t->data[i] = (gf_real)(i % classes);
+    return t;
+}
+
+/* ---- Building -------------------------------------------------------------------- */
+
+static void builds_layers_with_params_in_one_block(void **state)
+{
+    gf_net *net = NULL;
+    (void)state;
+    assert_ok(gf_net_new(&net, 5));
+    assert_ok(gf_net_add_linear(net, 4));
+    assert_ok(gf_net_add_activation(net, "tanh"));
+    assert_ok(gf_net_add_linear(net, 3));
+    assert_ok(gf_net_add_prelu(net, 0.25));
+    assert_int_equal(gf_net_layer_count(net), 4);
+    assert_int_equal(gf_net_out_features(net), 3);
+    assert_int_equal(gf_net_param_count(net), 5 * 4 + 4 + 4 * 3 + 3 + 3);
+    /* Every parameter view lies inside the one block, in order, with no gaps. */
+    gf_real *block = gf_net_params(net);
+    gf_real *grads = gf_net_grads(net);
+    gf_layer *l0 = gf_net_layer(net, 0), *l2 = gf_net_layer(net, 2), *l3 = gf_net_layer(net, 3);
+    assert_ptr_equal(l0->weight.data, block);
+    assert_ptr_equal(l0->bias.data, block + 20);
+    assert_ptr_equal(l2->weight.data, block + 24);
+    assert_ptr_equal(l2->dweight.data, grads + 24);
+    assert_ptr_equal(l3->weight.data, block + 24 + 15);
+    /* PReLU's slopes start where it was told. */
+    for (size_t j = 0; j < 3; j++)
+        assert_close(l3->weight.data[j], 0.25);
+    assert_string_equal(gf_net_layer_kind(net, 1), "tanh");
+    assert_string_equal(gf_net_layer_kind(net, 0), "linear");
+    assert_null(gf_net_layer(net, 4));
+    gf_net_free(net);
+}
+
+static void mlp_uses_the_activations_suited_init(void **state)
+{
+    (void)state;
+    /* ReLU gets He: weight variance 2/fan_in. 256 x 256 weights: the sample variance's
+     * relative standard error is sqrt(2/65536) = 0.6%; 5% is over 8 of them. */
+    gf_net *net = mlp(256, 256, 3, 10, "relu", 1);
+    gf_layer *l = gf_net_layer(net, 2);
+    double v = gf_array_sumsq(l->weight.data, 256 * 256) / (256.0 * 256.0);
+    assert_near(v, 2.0 / 256, 0, 0.05);
+    assert_int_equal(gf_tensor_norm_max(&l->bias), 0);
+    gf_net_free(net);
+    /* tanh gets Xavier with gain 5/3: variance (25/9) 2/(256+256). */
+    net = mlp(256, 256, 3, 10, "tanh", 1);
+    l = gf_net_layer(net, 2);
+    v = gf_array_sumsq(l->weight.data, 256 * 256) / (256.0 * 256.0);
+    assert_near(v, 25.0 / 9.0 * 2.0 / 512, 0, 0.05);
+    gf_net_free(net);
+}
+
+static void rejects_bad_construction(void **state)
+{
+    gf_net *net = NULL;
+    gf_rng rng;
+    gf_mlp_spec spec = {4, 8, 3, 2, "relu", NAN, NULL};
+    (void)state;
+    gf_rng_seed(&rng, 1);
+    assert_status(gf_net_new(NULL, 3), GF_EINVAL);
+    assert_status(gf_net_new(&net, 0), GF_EINVAL);
+    assert_null(net);
+    assert_ok(gf_net_new(&net, 3));
+    assert_status(gf_net_add_linear(net, 0), GF_EINVAL);
+    assert_status(gf_net_add_activation(net, "sigmoidd"), GF_ENOTFOUND);
+    assert_error_mentions("sigmoid");
+    assert_status(gf_net_add_activation(net, NULL), GF_EINVAL);
+    assert_status(gf_net_add_activation_param(net, "leaky_relu", NAN), GF_EINVAL);
+    assert_status(gf_net_add_prelu(net, INFINITY), GF_EINVAL);
+    assert_status(gf_net_add_linear(NULL, 3), GF_EINVAL);
+    /* A layer whose input width does not match is refused and its state released. */
+    gf_layer l;
+    assert_ok(gf_layer_linear(&l, 7, 2));
+    assert_status(gf_net_add_layer(net, &l), GF_ESHAPE);
+    assert_error_mentions("7");
+    assert_int_equal(gf_net_layer_count(net), 0);
+    /* Forward before any layer. */
+    gf_tensor *x = random_tensor(2, 3, 1);
+    assert_status(gf_net_forward(net, x, NULL), GF_ESTATE);
+    gf_net_free(net);
+    gf_tensor_free(x);
+
+    assert_status(gf_net_new_mlp(&net, NULL, &rng), GF_EINVAL);
+    assert_status(gf_net_new_mlp(&net, &spec, NULL), GF_EINVAL);
+    spec.depth = 0;
+    assert_status(gf_net_new_mlp(&net, &spec, &rng), GF_EINVAL);
+    spec.depth = 3;
+    spec.act = "nope";
+    assert_status(gf_net_new_mlp(&net, &spec, &rng), GF_ENOTFOUND);
+    spec.act = "relu";
+    gf_init bad = gf_init_default(GF_INIT_NORMAL);
+    bad.std = -1;
+    spec.init = &bad;
+    assert_status(gf_net_new_mlp(&net, &spec, &rng), GF_EINVAL);
+    assert_null(net);
+    gf_net_free(NULL);
+}
+
+static void rejects_bad_calls_in_training(void **state)
+{
+    gf_net *net = mlp(4, 6, 2, 3, "tanh", 2);
+    gf_tensor *x = random_tensor(5, 4, 3);
+    gf_tensor *wrong = random_tensor(5, 3, 3);
+    gf_tensor *t = class_targets(5, 3);
+    gf_optim *opt = NULL;
+    gf_optim_config cfg = gf_optim_default(GF_OPTIM_SGD);
+    gf_clip clip = {GF_CLIP_NORM, 1.0};
+    (void)state;
+    assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
+    assert_status(gf_net_backward(net), GF_ESTATE);
+    assert_status(gf_net_loss(net, GF_LOSS_MSE, t, NULL), GF_ESTATE);
+    assert_status(gf_net_step(net, opt), GF_ESTATE);
+    assert_status(gf_net_forward(net, wrong, NULL), GF_ESHAPE);
+    assert_error_mentions("3 columns");
+    assert_error_mentions("expects 4");
+    assert_status(gf_net_forward(NULL, x, NULL), GF_EINVAL);
+    assert_status(gf_net_forward(net, NULL, NULL), GF_EINVAL);
+    assert_ok(gf_net_forward(net, x, NULL));
+    assert_status(gf_net_loss(net, GF_LOSS_MSE, t, NULL), GF_ESHAPE);
+    assert_status(gf_net_backward_from(net, x), GF_ESHAPE);
+    assert_ok(gf_net_loss(net, GF_LOSS_SOFTMAX_CE, t, NULL));
+    assert_status(gf_net_clip(net, &clip, NULL), GF_ESTATE);
+    assert_ok(gf_net_backward(net));
+    clip.threshold = -1;
+    assert_status(gf_net_clip(net, &clip, NULL), GF_EINVAL);
+    clip.threshold = NAN;
+    assert_status(gf_net_clip(net, &clip, NULL), GF_EINVAL);
+    clip.kind = (gf_clip_kind)99;
+    assert_status(gf_net_clip(net, &clip, NULL), GF_EINVAL);
+    assert_ok(gf_net_step(net, opt));
+    /* One step per backward pass. */
+    assert_status(gf_net_step(net, opt), GF_ESTATE);
+    assert_status(gf_net_set_record_every(net, 0), GF_EINVAL);
+    /* An optimiser sized for another network. */
+    gf_optim *other = NULL;
+    assert_ok(gf_optim_new(&other, &cfg, 3));
+    assert_ok(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, NULL, NULL));
+    assert_status(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, other, NULL, NULL), GF_ESHAPE);
+    gf_optim_free(other);
+    gf_optim_free(opt);
+    gf_tensor_free(x);
+    gf_tensor_free(wrong);
+    gf_tensor_free(t);
+    gf_net_free(net);
+}
+
+/* ---- Gradients ------------------------------------------------------------------- */
+
+/* Targets suited to each loss, for a (rows, 3) output. */
+static gf_tensor *targets_for(gf_loss_kind loss, size_t rows)
+{
+    if (loss == GF_LOSS_SOFTMAX_CE)
+        return class_targets(rows, 3);
+    gf_tensor *t = random_tensor(rows, 3, 12);
+    if (loss == GF_LOSS_BCE_LOGITS)
+        for (size_t i = 0; i < rows * 3; i++)
+            t->data[i] = (gf_real)((i % 3) / 2.0);
+    return t;
+}
+
+/* Gradient-check net and assert every layer passes with non-zero gradients. */
+static void assert_gradcheck_passes(gf_net *net, gf_loss_kind loss)
+{
+    gf_gradcheck_layer res[64];
+    double worst = -1;
+    gf_tensor *x = random_tensor(4, gf_net_in_features(net), 11);
+    gf_tensor *t = targets_for(loss, 4);
+    assert_true(gf_net_layer_count(net) <= 64);
+    assert_ok(gf_net_gradcheck(net, x, t, loss, NULL, res, &worst));
+    for (size_t i = 0; i < gf_net_layer_count(net) && !(worst < NET_FD_TOL); i++)
+        print_message("loss %d layer %zu (%s): param err %.3g, input err %.3g\n", (int)loss,
+                      i, gf_net_layer_kind(net, i), res[i].param_err, res[i].input_err);
+    assert_true(worst >= 0);
+    assert_true(worst < NET_FD_TOL);
+    for (size_t i = 0; i < gf_net_layer_count(net); i++) {
+        assert_true(res[i].checked > 0);
+        assert_true(res[i].grad_norm > 1e-6); /* never passes on all zeros */
+        assert_true(res[i].input_err < NET_FD_TOL);
+    }
+    /* The check is not a training step. */
+    assert_int_equal(gf_net_step_count(net), 0);
+    assert_int_equal(gf_telemetry_count(gf_net_telemetry(net)), 0);
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+}
+
+/* Smallest |value| entering any activation or PReLU layer for input x: central
+ * differences are only meaningful where no perturbation carries a value across a kink
+ * (ReLU, abs, PReLU at 0), so the test keeps these well clear, as layer tests keep
+ * their inputs off kinks. */
+static double kink_clearance(gf_net *net, const gf_tensor *x)
+{
+    double m = INFINITY;
+    assert_ok(gf_net_forward(net, x, NULL));
+    for (size_t i = 0; i < gf_net_layer_count(net); i++) {
+        const char *kind = gf_net_layer_kind(net, i);
+        /* The layers whose derivative jumps at 0. */
+        if (strcmp(kind, "relu") != 0 && strcmp(kind, "leaky_relu") != 0 &&
+            strcmp(kind, "abs") != 0 && strcmp(kind, "prelu") != 0)
+            continue;
+        const gf_tensor *in = gf_net_activation(net, i);
+        for (size_t k = 0; k < gf_tensor_size(in); k++)
+            m = fmin(m, fabs((double)in->data[k]));
+    }
+    return m;
+}
+
+/* Clearance that many steps h (1e-5 in double, 1e-3 in float) wide. */
+#if GF_REAL_IS_DOUBLE
+#define KINK_MARGIN 1e-3
+#else
+#define KINK_MARGIN 2e-2
+#endif
+
+/* Every activation of the table, in a short network, for every loss. */
+static void each_activation_network_matches_central_differences(void **state)
+{
+    (void)state;
+    for (size_t a = 0; a < gf_activation_count(); a++) {
+        const char *act = gf_activation_at(a)->name;
+        if (gf_activation_at(a)->surrogate)
+            continue; /* passes back a chosen slope, not f': see test_act */
+        for (int loss = 0; loss < GF_LOSS_COUNT; loss++) {
+            gf_net *net = NULL;
+            int clear = 0;
+            for (uint64_t seed = 1; seed < 500 && !clear; seed++) {
+                gf_rng rng;
+                gf_init init = gf_init_default(GF_INIT_XAVIER_NORMAL);
+                gf_net_free(net);
+                gf_rng_seed(&rng, seed);
+                assert_ok(gf_net_new(&net, 5));
+                assert_ok(gf_net_add_linear(net, 6));
+                assert_ok(gf_net_add_activation(net, act));
+                assert_ok(gf_net_add_linear(net, 6));
+                /* PReLU after a linear layer: after ReLU it would sit on its own kink. */
+                assert_ok(gf_net_add_prelu(net, 0.2));
+                assert_ok(gf_net_add_linear(net, 6));
+                assert_ok(gf_net_add_activation(net, act));
+                assert_ok(gf_net_add_linear(net, 3));
+                init.bias = 0.1;
+                assert_ok(gf_net_init(net, &init, &rng));
+                gf_tensor *x = random_tensor(4, 5, 11);
+                clear = kink_clearance(net, x) > KINK_MARGIN;
+                gf_tensor_free(x);
+            }
+            if (!clear)
+                print_message("no clear seed for %s\n", act);
+            assert_true(clear);
+            assert_gradcheck_passes(net, (gf_loss_kind)loss);
+            gf_net_free(net);
+        }
+    }
+}
+
+/* A deep network mixing every kind of layer. Only in the double build: in float, 20
+ * layers of forward rounding are as large as the loss difference a step of 1e-2 makes,
+ * so central differences there measure noise, not the gradient. */
+static void deep_mixed_network_matches_central_differences(void **state)
+{
+    (void)state;
+#if GF_REAL_IS_DOUBLE
+    for (int loss = 0; loss < GF_LOSS_COUNT; loss++) {
+        gf_net *net = NULL;
+        gf_rng rng;
+        gf_init init = gf_init_default(GF_INIT_XAVIER_NORMAL);
+        gf_rng_seed(&rng, 7 + (uint64_t)loss);
+        assert_ok(gf_net_new(&net, 5));
+        for (size_t a = 0; a < gf_activation_count(); a++) {
+            if (gf_activation_at(a)->surrogate)
+                continue;
+            assert_ok(gf_net_add_linear(net, 6));
+            assert_ok(gf_net_add_activation(net, gf_activation_at(a)->name));
+        }
+        assert_ok(gf_net_add_linear(net, 6));
+        assert_ok(gf_net_add_prelu(net, 0.2));
+        assert_ok(gf_net_add_linear(net, 3));
+        init.bias = 0.1;
+        assert_ok(gf_net_init(net, &init, &rng));
+        assert_gradcheck_passes(net, (gf_loss_kind)loss);
+        gf_net_free(net);
+    }
+#else
+    skip();
+#endif
+}
+
+/* A wrong backward pass is caught: the check is not vacuous. */
+static gf_status broken_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                                 const gf_tensor *dy, gf_tensor *dx)
+{
+    (void)l;
+    (void)x;
+    (void)y;
+    /* Claims f'(x) = 2 for f(x) = x. */
+    if (dx != NULL)
+        for (size_t i = 0; i < dy->rows * dy->cols; i++)
+            dx->data[i] += 2 * dy->data[i];
+    return GF_OK;
+}
+
+static gf_status copy_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
+{
+    (void)l;
+    (void)training;
+    return gf_tensor_copy(y, x);
+}
+
+static void gradcheck_catches_a_wrong_derivative(void **state)
+{
+    static const gf_layer_ops broken = {"broken", copy_forward, broken_backward, NULL,
+                                        NULL, NULL, NULL};
+    gf_net *net = NULL;
+    gf_rng rng;
+    gf_gradcheck_layer res[4];
+    double worst = 0;
+    gf_layer l = {0};
+    (void)state;
+    gf_rng_seed(&rng, 3);
+    assert_ok(gf_net_new(&net, 3));
+    assert_ok(gf_net_add_linear(net, 3));
+    l.ops = &broken;
+    l.in = l.out = 3;
+    assert_ok(gf_net_add_layer(net, &l));
+    assert_ok(gf_net_add_linear(net, 2));
+    gf_init init = gf_init_default(GF_INIT_NORMAL);
+    assert_ok(gf_net_init(net, &init, &rng));
+    gf_tensor *x = random_tensor(2, 3, 4), *t = random_tensor(2, 2, 5);
+    assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst));
+    assert_true(res[1].input_err > 0.3);  /* the broken layer itself */
+    assert_true(res[0].param_err > 0.3);  /* and what sits below it */
+    assert_true(res[2].param_err < NET_FD_TOL); /* above it, all is well */
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+    gf_net_free(net);
+}
+
+/* ---- Training and telemetry ------------------------------------------------------ */
+
+static void training_reduces_the_loss(void **state)
+{
+    gf_net *net = mlp(2, 16, 3, 2, "tanh", 5);
+    gf_optim *opt = NULL;
+    gf_optim_config cfg = gf_optim_default(GF_OPTIM_ADAM);
+    /* XOR: four points, two classes. */
+    gf_real xs[] = {0, 0, 0, 1, 1, 0, 1, 1};
+    gf_real ts[] = {0, 1, 1, 0};
+    gf_tensor *x = NULL, *t = NULL;
+    double first = 0, last = 0;
+    (void)state;
+    cfg.lr = 0.02;
+    assert_ok(gf_tensor_from_array(&x, xs, 4, 2));
+    assert_ok(gf_tensor_from_array(&t, ts, 4, 1));
+    assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
+    for (int s = 0; s < 300; s++) {
+        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, NULL, &last));
+        if (s == 0)
+            first = last;
+    }
+    assert_true(first > 0.5);
+    assert_true(last < 0.05);
+    const gf_tensor *y = NULL;
+    double acc = 0;
+    assert_ok(gf_net_predict(net, x, &y));
+    assert_ok(gf_accuracy(y, t, &acc));
+    assert_close(acc, 1.0);
+    assert_int_equal(gf_net_step_count(net), 300);
+    gf_optim_free(opt);
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+    gf_net_free(net);
+}
+
+static void every_backward_pass_records_every_layer(void **state)
+{
+    gf_net *net = mlp(3, 4, 3, 2, "relu", 9);
+    gf_tensor *x = random_tensor(8, 3, 1), *t = random_tensor(8, 2, 2);
+    gf_optim *opt = NULL;
+    gf_optim_config cfg = gf_optim_default(GF_OPTIM_SGD);
+    const gf_record *recs = NULL;
+    size_t n = 0;
+    double loss = 0;
+    (void)state;
+    cfg.lr = 0.1;
+    assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
+    assert_status(gf_net_last_records(net, &recs, &n), GF_ESTATE);
+    assert_ok(gf_net_forward(net, x, NULL));
+    assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, &loss));
+    assert_ok(gf_net_backward(net));
+    assert_ok(gf_net_last_records(net, &recs, &n));
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        const gf_record *r = &recs[i];
+        gf_layer *l = gf_net_layer(net, i);
+        assert_int_equal(r->step, 0);
+        assert_int_equal(r->layer, i);
+        assert_close(r->loss, loss);
+        /* The norms are those of the engine's own buffers. */
+        assert_close(r->grad_out_norm, gf_tensor_norm2(gf_net_activation_grad(net, i + 1)));
+        assert_close(r->grad_in_norm, gf_tensor_norm2(gf_net_activation_grad(net, i)));
+        const gf_tensor *y = gf_net_activation(net, i + 1);
+        assert_close(r->act_mean, gf_tensor_sum(y) / (double)gf_tensor_size(y));
+        if (i % 2 == 0) {
+            assert_string_equal(r->kind, "linear");
+            assert_close(r->weight_grad_norm, gf_tensor_norm2(&l->dweight));
+            assert_close(r->bias_grad_norm, gf_tensor_norm2(&l->dbias));
+            assert_close(r->weight_norm, gf_tensor_norm2(&l->weight));
+            assert_true(r->weight_grad_norm > 0);
+            assert_true(isnan(r->deriv_abs_mean));
+        } else {
+            assert_string_equal(r->kind, "relu");
+            assert_true(isnan(r->weight_grad_norm));
+            assert_true(r->deriv_abs_mean >= 0 && r->deriv_abs_mean <= 1);
+            assert_true(r->zero_frac > 0 && r->zero_frac < 1);
+        }
+        assert_true(isnan(r->update_ratio));
+        assert_int_equal(r->nonfinite_fwd + r->nonfinite_bwd, 0);
+    }
+    /* The step amends this step's records with the update ratio: for SGD it is exactly
+     * lr ||dL/dW|| / ||W||. */
+    assert_ok(gf_net_step(net, opt));
+    for (size_t i = 0; i < n; i += 2)
+        assert_near(recs[i].update_ratio, 0.1 * recs[i].weight_grad_norm / recs[i].weight_norm,
+                    0, 1e-5);
+    /* Further steps append; record_every thins them out. */
+    for (int s = 1; s < 10; s++)
+        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
+    assert_int_equal(gf_telemetry_count(gf_net_telemetry(net)), 10 * 5);
+    assert_ok(gf_net_set_record_every(net, 4));
+    for (int s = 10; s < 20; s++)
+        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
+    /* Steps 12, 16 of 10..19 are multiples of 4. */
+    assert_int_equal(gf_telemetry_count(gf_net_telemetry(net)), 12 * 5);
+    assert_non_null(gf_telemetry_find(gf_net_telemetry(net), 16, 3));
+    assert_null(gf_telemetry_find(gf_net_telemetry(net), 17, 3));
+    assert_int_equal(gf_net_step_count(net), 20);
+    gf_optim_free(opt);
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+    gf_net_free(net);
+}
+
+static void clipping_is_recorded_before_and_after(void **state)
+{
+    gf_net *net = mlp(3, 8, 3, 2, "tanh", 4);
+    gf_tensor *x = random_tensor(6, 3, 1), *t = random_tensor(6, 2, 2);
+    const gf_record *recs = NULL;
+    size_t n = 0;
+    double before = 0;
+    (void)state;
+    for (int kind = GF_CLIP_VALUE; kind < GF_CLIP_COUNT; kind++) {
+        gf_clip clip = {(gf_clip_kind)kind, 1e-3};
+        assert_ok(gf_net_forward(net, x, NULL));
+        assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+        assert_ok(gf_net_backward(net));
+        double g = gf_array_norm2(gf_net_grads(net), gf_net_param_count(net));
+        assert_ok(gf_net_clip(net, &clip, &before));
+        assert_close(before, g);
+        assert_ok(gf_net_last_records(net, &recs, &n));
+        double after_sq = 0;
+        for (size_t i = 0; i < n; i += 2) {
+            assert_true(recs[i].clip_pre_norm > recs[i].clip_post_norm);
+            if (kind == GF_CLIP_NORM)
+                assert_near(recs[i].clip_post_norm, 1e-3, 0, 1e-4);
+            if (kind == GF_CLIP_VALUE)
+                assert_true(gf_tensor_norm_max(&gf_net_layer(net, i)->dweight) <= (gf_real)1e-3);
+            after_sq += recs[i].clip_post_norm * recs[i].clip_post_norm;
+        }
+        if (kind == GF_CLIP_GLOBAL_NORM)
+            assert_near(sqrt(after_sq), 1e-3, 0, 1e-4);
+        assert_true(isnan(recs[1].clip_pre_norm)); /* no parameters, nothing clipped */
+    }
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+    gf_net_free(net);
+}
+
+static void nonfinite_values_are_located_and_stop_the_step(void **state)
+{
+    gf_net *net = mlp(3, 4, 3, 2, "tanh", 4);
+    gf_tensor *x = random_tensor(4, 3, 1), *t = random_tensor(4, 2, 2);
+    gf_optim *opt = NULL;
+    gf_optim_config cfg = gf_optim_default(GF_OPTIM_SGD);
+    const gf_record *recs = NULL;
+    size_t n = 0;
+    (void)state;
+    assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
+    /* A huge weight in layer 2 overflows its output to infinity (tanh then saturates,
+     * but the linear layer's output is where it first appears). */
+    gf_layer *l2 = gf_net_layer(net, 2);
+    l2->weight.data[0] = (gf_real)INFINITY;
+    assert_ok(gf_net_forward(net, x, NULL));
+    assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+    assert_status(gf_net_backward(net), GF_ENONFINITE);
+    assert_error_mentions("forward");
+    assert_error_mentions("layer 2");
+    assert_error_mentions("step 0");
+    assert_ok(gf_net_last_records(net, &recs, &n));
+    assert_int_equal(recs[0].nonfinite_fwd, 0);
+    assert_true(recs[2].nonfinite_fwd > 0);
+    gf_real before = gf_net_layer(net, 0)->weight.data[0];
+    assert_status(gf_net_step(net, opt), GF_ENONFINITE);
+    assert_true(gf_net_layer(net, 0)->weight.data[0] == before);
+    /* Skipping instead: the step is a no-op and training may go on. */
+    gf_net_set_skip_nonfinite(net, 1);
+    assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
+    assert_true(gf_net_layer(net, 0)->weight.data[0] == before);
+    /* Detected on steps that are not recorded too. */
+    gf_net_set_skip_nonfinite(net, 0);
+    assert_ok(gf_net_set_record_every(net, 1000));
+    assert_status(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL), GF_ENONFINITE);
+    assert_error_mentions("layer 2");
+    gf_optim_free(opt);
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+    gf_net_free(net);
+}
+
+static void steady_training_allocates_nothing(void **state)
+{
+    gf_net *net;
+    gf_optim *opt = NULL;
+    gf_optim_config cfg = gf_optim_default(GF_OPTIM_ADAM);
+    gf_clip clip = {GF_CLIP_GLOBAL_NORM, 1.0};
+    (void)state;
+    tu_alloc_install(0);
+    net = mlp(8, 16, 4, 3, "relu", 4);
+    gf_tensor *x = random_tensor(16, 8, 1), *t = class_targets(16, 3);
+    assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
+    assert_ok(gf_telemetry_reserve(gf_net_telemetry(net), 100 * gf_net_layer_count(net)));
+    assert_ok(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, &clip, NULL));
+    long calls = tu_alloc.calls;
+    for (int s = 1; s < 100; s++)
+        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, &clip, NULL));
+    assert_int_equal(tu_alloc.calls, calls);
+    /* A smaller batch reuses the buffers too. */
+    gf_tensor *x2 = random_tensor(5, 8, 1), *t2 = class_targets(5, 3);
+    calls = tu_alloc.calls;
+    assert_ok(gf_net_forward(net, x2, NULL));
+    assert_int_equal(tu_alloc.calls, calls);
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+    gf_tensor_free(x2);
+    gf_tensor_free(t2);
+    gf_optim_free(opt);
+    gf_net_free(net);
+    assert_int_equal(tu_alloc_live(), 0);
+    tu_alloc_uninstall();
+}
+
+static void allocation_failures_leave_nothing_behind(void **state)
+{
+    (void)state;
+    /* Fail each allocation of a build-train path in turn: every failure is GF_ENOMEM
+     * (never a crash) and everything is released. */
+    for (long k = 1; k < 200; k++) {
+        gf_net *net = NULL;
+        gf_optim *opt = NULL;
+        gf_tensor *x = NULL, *t = NULL;
+        gf_rng rng;
+        gf_mlp_spec spec = {4, 6, 3, 2, "sigmoid", NAN, NULL};
+        gf_optim_config cfg = gf_optim_default(GF_OPTIM_MOMENTUM);
+        gf_status st;
+        gf_rng_seed(&rng, 1);
+        tu_alloc_install(k);
+        st = gf_net_new_mlp(&net, &spec, &rng);
+        if (st == GF_OK)
+            st = gf_tensor_new(&x, 3, 4);
+        if (st == GF_OK)
+            st = gf_tensor_new(&t, 3, 1);
+        if (st == GF_OK)
+            st = gf_optim_new(&opt, &cfg, gf_net_param_count(net));
+        for (int s = 0; s < 3 && st == GF_OK; s++)
+            st = gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, NULL, NULL);
+        int failed = tu_alloc.failed > 0;
+        assert_true(st == (failed ? GF_ENOMEM : GF_OK));
+        gf_optim_free(opt);
+        gf_tensor_free(x);
+        gf_tensor_free(t);
+        gf_net_free(net);
+        assert_int_equal(tu_alloc_live(), 0);
+        tu_alloc_uninstall();
+        if (!failed)
+            return; /* k passed the last allocation: every one has been tried */
+    }
+    fail_msg("more than 200 allocations on a small build-train path");
+}
+
+static void telemetry_csv_has_the_documented_columns(void **state)
+{
+    gf_net *net = mlp(3, 4, 2, 2, "sigmoid", 1);
+    gf_tensor *x = random_tensor(4, 3, 1), *t = random_tensor(4, 2, 2);
+    char path[] = "test_net_telemetry.csv";
+    char line[2048];
+    int lines = 0;
+    (void)state;
+    assert_ok(gf_net_forward(net, x, NULL));
+    assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+    assert_ok(gf_net_backward(net));
+    assert_ok(gf_telemetry_save_csv(gf_net_telemetry(net), path));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_true(strncmp(line, gf_telemetry_csv_header(), strlen(gf_telemetry_csv_header())) == 0);
+    while (fgets(line, sizeof line, f) != NULL) {
+        int commas = 0;
+        for (char *p = line; *p; p++)
+            commas += *p == ',';
+        assert_int_equal(commas, 19); /* 20 columns */
+        lines++;
+    }
+    fclose(f);
+    remove(path);
+    assert_int_equal(lines, 3);
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+    gf_net_free(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(builds_layers_with_params_in_one_block),
+        cmocka_unit_test(mlp_uses_the_activations_suited_init),
+        cmocka_unit_test(rejects_bad_construction),
+        cmocka_unit_test(rejects_bad_calls_in_training),
+        cmocka_unit_test(each_activation_network_matches_central_differences),
+        cmocka_unit_test(deep_mixed_network_matches_central_differences),
+        cmocka_unit_test(gradcheck_catches_a_wrong_derivative),
+        cmocka_unit_test(training_reduces_the_loss),
+        cmocka_unit_test(every_backward_pass_records_every_layer),
+        cmocka_unit_test(clipping_is_recorded_before_and_after),
+        cmocka_unit_test(nonfinite_values_are_located_and_stop_the_step),
+        cmocka_unit_test(steady_training_allocates_nothing),
+        cmocka_unit_test(allocation_failures_leave_nothing_behind),
+        cmocka_unit_test(telemetry_csv_has_the_documented_columns),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
