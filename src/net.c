@@ -569,7 +569,8 @@ static gf_status backward(gf_net *net)
     st = gf_telemetry_flush(net->tel);
     if (st != GF_OK)
         return st;
-    memset(net->grads, 0, net->n_params * sizeof(gf_real));
+    if (net->n_params > 0)
+        memset(net->grads, 0, net->n_params * sizeof(gf_real));
     net->grad_norms[n] = gf_tensor_norm2(&net->dacts[n]);
     net->have_backward = 0;
     net->last_recorded = 0;

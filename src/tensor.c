@@ -310,7 +310,7 @@ double gf_array_sumsq(const gf_real *x, size_t n)
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
     if (x == NULL)
-        return NAN;
+        return n == 0 ? 0.0 : NAN; /* an empty block (a network without parameters) */
     for (; i + 4 <= n; i += 4) {
         s0 += (double)x[i] * x[i];
         s1 += (double)x[i + 1] * x[i + 1];

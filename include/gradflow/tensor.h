@@ -110,7 +110,8 @@ double gf_tensor_norm_max(const gf_tensor *t);
 /* Number of NaN or infinite elements; 0 for NULL. */
 size_t gf_tensor_count_nonfinite(const gf_tensor *t);
 
-/* The same three on a raw array of n values, for parameter blocks and views. */
+/* The same three on a raw array of n values, for parameter blocks and views. An empty
+ * array (n == 0, x may be NULL) has norm 0; a NULL x with n > 0 gives NaN (count: 0). */
 double gf_array_norm2(const gf_real *x, size_t n);
 double gf_array_sumsq(const gf_real *x, size_t n);
 size_t gf_array_count_nonfinite(const gf_real *x, size_t n);
