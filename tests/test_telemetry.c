@@ -1,0 +1,215 @@
+/* tests/test_telemetry.c: the record store: append order, lookup, reserve, truncate,
+ * the CSV form (header, empty fields for NaN, inf), atomic save, and streaming that
+ * leaves a valid file after every step. */
+#include "testutil.h"
+
+#include <stdio.h>
+
+#include "gradflow.h"
+
+static gf_record rec(uint64_t step, uint32_t layer)
+{
+    gf_record r = {0};
+    r.step = step;
+    r.layer = layer;
+    r.kind = "linear";
+    r.loss = 0.5;
+    r.grad_out_norm = 1.25;
+    r.grad_in_norm = NAN;
+    r.weight_grad_norm = INFINITY;
+    r.bias_grad_norm = -INFINITY;
+    r.weight_norm = 3;
+    r.update_ratio = r.clip_pre_norm = r.clip_post_norm = NAN;
+    r.deriv_abs_mean = r.dead_frac = r.sat_frac = NAN;
+    r.nonfinite_fwd = 2;
+    r.nonfinite_bwd = 7;
+    return r;
+}
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+    assert_non_null(f);
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+static void appends_in_step_order_and_finds_records(void **state)
+{
+    gf_telemetry *t = NULL;
+    (void)state;
+    assert_ok(gf_telemetry_new(&t));
+    for (uint64_t s = 0; s < 100; s += 2)
+        for (uint32_t l = 0; l < 3; l++) {
+            gf_record r = rec(s, l);
+            assert_ok(gf_telemetry_append(t, &r));
+        }
+    assert_int_equal(gf_telemetry_count(t), 150);
+    const gf_record *r = gf_telemetry_find(t, 42, 2);
+    assert_non_null(r);
+    assert_int_equal(r->step, 42);
+    assert_int_equal(r->layer, 2);
+    assert_null(gf_telemetry_find(t, 43, 0));
+    assert_null(gf_telemetry_find(t, 42, 3));
+    assert_null(gf_telemetry_at(t, 150));
+    assert_ptr_equal(gf_telemetry_at(t, 0), gf_telemetry_find(t, 0, 0));
+    /* Going back in time is refused. */
+    gf_record old = rec(5, 0);
+    assert_status(gf_telemetry_append(t, &old), GF_EINVAL);
+    assert_error_mentions("step 5");
+    gf_telemetry_clear(t);
+    assert_int_equal(gf_telemetry_count(t), 0);
+    assert_ok(gf_telemetry_append(t, &old)); /* after clearing, any step may start */
+    gf_telemetry_free(t);
+}
+
+static void reserve_makes_appends_allocation_free(void **state)
+{
+    gf_telemetry *t = NULL;
+    (void)state;
+    tu_alloc_install(0);
+    assert_ok(gf_telemetry_new(&t));
+    assert_ok(gf_telemetry_reserve(t, 1000));
+    long calls = tu_alloc.calls;
+    for (uint64_t s = 0; s < 1000; s++) {
+        gf_record r = rec(s, 0);
+        assert_ok(gf_telemetry_append(t, &r));
+    }
+    assert_int_equal(tu_alloc.calls, calls);
+    /* Growing past the reservation fails cleanly when memory runs out. */
+    tu_alloc_fail_next(1);
+    gf_record r = rec(1000, 0);
+    assert_status(gf_telemetry_append(t, &r), GF_ENOMEM);
+    assert_int_equal(gf_telemetry_count(t), 1000);
+    gf_telemetry_free(t);
+    assert_int_equal(tu_alloc_live(), 0);
+    tu_alloc_uninstall();
+}
+
+static void csv_line_has_empty_fields_for_nan(void **state)
+{
+    char buf[1024] = {0};
+    gf_record r = rec(3, 1);
+    FILE *f = tmpfile();
+    (void)state;
+    assert_non_null(f);
+    assert_ok(gf_record_write_csv(&r, f));
+    rewind(f);
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, "3,1,linear,0.5,1.25,,inf,-inf,3,,,,0,0,,0,,,2,7\n");
+    /* The header names the same 20 columns. */
+    const char *h = gf_telemetry_csv_header();
+    int commas = 0;
+    for (const char *p = h; *p; p++)
+        commas += *p == ',';
+    assert_int_equal(commas, 19);
+    assert_true(strncmp(h, "step,layer,kind,loss,grad_out_norm,grad_in_norm,", 48) == 0);
+}
+
+static void save_writes_atomically(void **state)
+{
+    gf_telemetry *t = NULL;
+    const char *path = "test_telemetry_save.csv";
+    (void)state;
+    assert_ok(gf_telemetry_new(&t));
+    for (uint32_t l = 0; l < 4; l++) {
+        gf_record r = rec(0, l);
+        assert_ok(gf_telemetry_append(t, &r));
+    }
+    assert_ok(gf_telemetry_save_csv(t, path));
+    assert_int_equal(count_lines(path), 5);
+    FILE *tmp = fopen("test_telemetry_save.csv.tmp", "r");
+    assert_null(tmp); /* renamed into place, nothing left behind */
+    remove(path);
+    /* An unwritable place is an error naming it, not a crash. */
+    assert_status(gf_telemetry_save_csv(t, "/nonexistent-dir/x.csv"), GF_EIO);
+    assert_error_mentions("/nonexistent-dir/x.csv");
+    gf_telemetry_free(t);
+}
+
+/* Streaming from a network: after each backward pass, the previous step's records are
+ * on disk, complete, with the update ratio the step added. */
+static void streaming_keeps_the_file_valid_after_every_step(void **state)
+{
+    gf_rng rng;
+    gf_net *net = NULL;
+    gf_optim *opt = NULL;
+    gf_optim_config cfg = gf_optim_default(GF_OPTIM_SGD);
+    gf_mlp_spec spec = {3, 4, 2, 2, "tanh", NAN, NULL};
+    gf_tensor *x = tu_tensor(5, 3), *t = tu_tensor(5, 2);
+    const char *path = "test_telemetry_stream.csv";
+    (void)state;
+    gf_rng_seed(&rng, 1);
+    tu_fill_uniform(x, &rng, -1, 1);
+    tu_fill_uniform(t, &rng, -1, 1);
+    assert_ok(gf_net_new_mlp(&net, &spec, &rng));
+    assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
+    assert_ok(gf_telemetry_stream_to(gf_net_telemetry(net), path));
+    assert_int_equal(count_lines(path), 1); /* the header at once */
+    for (int s = 0; s < 4; s++) {
+        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
+        /* Step s is still open (a later clip or step may amend it): s steps are out. */
+        assert_int_equal(count_lines(path), 1 + 3 * s);
+    }
+    assert_ok(gf_telemetry_flush(gf_net_telemetry(net)));
+    assert_int_equal(count_lines(path), 1 + 3 * 4);
+    /* The streamed lines carry the update ratio the step added after backward. */
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    char *field = line;
+    for (int c = 0; c < 9; c++)
+        field = strchr(field, ',') + 1; /* column 10: update_ratio */
+    assert_true(field[0] != ',');
+    assert_ok(gf_telemetry_stream_to(gf_net_telemetry(net), NULL));
+    remove(path);
+    assert_status(gf_telemetry_stream_to(gf_net_telemetry(net), "/nonexistent-dir/s.csv"),
+                  GF_EIO);
+    gf_optim_free(opt);
+    gf_net_free(net);
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+}
+
+static void null_arguments_are_errors(void **state)
+{
+    gf_telemetry *t = NULL;
+    gf_record r = rec(0, 0);
+    (void)state;
+    assert_status(gf_telemetry_new(NULL), GF_EINVAL);
+    assert_status(gf_telemetry_append(NULL, &r), GF_EINVAL);
+    assert_ok(gf_telemetry_new(&t));
+    assert_status(gf_telemetry_append(t, NULL), GF_EINVAL);
+    assert_status(gf_telemetry_write_csv(t, NULL), GF_EINVAL);
+    assert_status(gf_telemetry_write_csv(NULL, stdout), GF_EINVAL);
+    assert_status(gf_telemetry_save_csv(t, NULL), GF_EINVAL);
+    assert_status(gf_record_write_csv(NULL, stdout), GF_EINVAL);
+    assert_status(gf_telemetry_reserve(NULL, 3), GF_EINVAL);
+    assert_status(gf_telemetry_flush(NULL), GF_EINVAL);
+    assert_status(gf_telemetry_stream_to(NULL, "x"), GF_EINVAL);
+    assert_int_equal(gf_telemetry_count(NULL), 0);
+    assert_null(gf_telemetry_at(NULL, 0));
+    assert_null(gf_telemetry_find(NULL, 0, 0));
+    gf_telemetry_clear(NULL);
+    gf_telemetry_free(NULL);
+    gf_telemetry_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(appends_in_step_order_and_finds_records),
+        cmocka_unit_test(reserve_makes_appends_allocation_free),
+        cmocka_unit_test(csv_line_has_empty_fields_for_nan),
+        cmocka_unit_test(save_writes_atomically),
+        cmocka_unit_test(streaming_keeps_the_file_valid_after_every_step),
+        cmocka_unit_test(null_arguments_are_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
