@@ -15,4 +15,6 @@
 #include "gradflow/net.h"
 #include "gradflow/gradcheck.h"
 
+#include "gradflow/data.h"
+
 #endif
