@@ -356,7 +356,9 @@ static gf_status init_layer(gf_layer *l, const gf_init *init, gf_rng *rng)
 gf_status gf_net_init(struct gf_net *net, const gf_init *init, gf_rng *rng)
 {
     const char *who = "gf_net_init";
-    size_t count;
+    size_t count, n_params = 0;
+    gf_real *saved = NULL;
+    gf_rng rng_saved;
     gf_status st;
     GF_CHECK_NOT_NULL(net, who);
     GF_CHECK_NOT_NULL(init, who);
@@ -365,16 +367,31 @@ gf_status gf_net_init(struct gf_net *net, const gf_init *init, gf_rng *rng)
         return st;
     if (rng == NULL && init->kind != GF_INIT_ZEROS && init->kind != GF_INIT_CONSTANT)
         return gf_fail(GF_EINVAL, "%s (%s): rng is NULL", who, gf_init_name(init->kind));
+    /* All or nothing: orthogonal draws allocate scratch layer by layer and can fail
+     * midway (out of memory, no independent row); the parameters and the generator are
+     * then restored, so that a failed call leaves no half-initialised network. */
+    if (init->kind == GF_INIT_ORTHOGONAL || init->kind == GF_INIT_LSUV) {
+        n_params = gf_net_param_count(net);
+        saved = n_params ? gf_alloc(n_params * sizeof(gf_real)) : NULL;
+        if (n_params && saved == NULL)
+            return gf_fail(GF_ENOMEM, "%s: no memory to back up %zu parameters", who, n_params);
+        if (saved != NULL)
+            memcpy(saved, gf_net_params(net), n_params * sizeof(gf_real));
+        rng_saved = *rng;
+    }
     count = gf_net_layer_count(net);
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count && st == GF_OK; i++) {
         gf_layer *l = gf_net_layer(net, i);
         if (l == NULL || !l->is_parametric)
             continue;
         st = init_layer(l, init, rng);
-        if (st != GF_OK)
-            return st;
     }
-    return GF_OK;
+    if (st != GF_OK && saved != NULL) {
+        memcpy(gf_net_params(net), saved, n_params * sizeof(gf_real));
+        *rng = rng_saved;
+    }
+    gf_free(saved);
+    return st;
 }
 
 /* Population variance of all elements of t, in double (two passes: the mean first, so
@@ -460,6 +477,30 @@ gf_status gf_net_init_lsuv(struct gf_net *net, const gf_init *init, const gf_ten
             for (size_t k = 0; k < l->weight.rows * l->weight.cols; k++)
                 l->weight.data[k] = (gf_real)((double)l->weight.data[k] * s);
         }
+    }
+    return GF_OK;
+}
+
+gf_status gf_init_suited(gf_init *out, const gf_activation *act, double param)
+{
+    gf_status st;
+    double gain;
+    GF_CHECK_NOT_NULL(out, "gf_init_suited");
+    GF_CHECK_NOT_NULL(act, "gf_init_suited");
+    if (isnan(param))
+        param = act->default_param;
+    if (!isfinite(param))
+        return gf_fail(GF_EINVAL, "gf_init_suited: %s parameter must be finite", act->name);
+    st = gf_init_from_name(out, act->suited_init);
+    if (st != GF_OK)
+        return st;
+    gain = act->gain(param);
+    if (out->kind == GF_INIT_HE_NORMAL || out->kind == GF_INIT_HE_UNIFORM) {
+        /* He's variance 2/((1+a^2) n) is gain^2/n with gain^2 = 2/(1+a^2): recover a. */
+        double a2 = 2.0 / (gain * gain) - 1.0;
+        out->slope = a2 > 0 ? sqrt(a2) : 0.0;
+    } else {
+        out->gain = gain;
     }
     return GF_OK;
 }

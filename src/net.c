@@ -249,23 +249,6 @@ gf_status gf_net_add_prelu(gf_net *net, double initial_slope)
     return gf_net_add_layer(net, &l);
 }
 
-/* The init scheme that suits an activation: its table row names the scheme and gain. */
-static gf_status suited_init(gf_init *init, const gf_activation *act, double param)
-{
-    gf_status st = gf_init_from_name(init, act->suited_init);
-    double gain = act->gain(param);
-    if (st != GF_OK)
-        return st;
-    if (init->kind == GF_INIT_HE_NORMAL || init->kind == GF_INIT_HE_UNIFORM) {
-        /* He's variance 2/((1+a^2) n) is gain^2/n with gain^2 = 2/(1+a^2): recover a. */
-        double a2 = 2.0 / (gain * gain) - 1.0;
-        init->slope = a2 > 0 ? sqrt(a2) : 0.0;
-    } else {
-        init->gain = gain;
-    }
-    return GF_OK;
-}
-
 gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
 {
     const gf_activation *act;
@@ -290,7 +273,7 @@ gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
     param = isnan(spec->act_param) ? act->default_param : spec->act_param;
     if (spec->init != NULL)
         init = *spec->init;
-    else if ((st = suited_init(&init, act, param)) != GF_OK)
+    else if ((st = gf_init_suited(&init, act, param)) != GF_OK)
         return st;
     if ((st = gf_init_validate(&init)) != GF_OK)
         return st;

@@ -3,6 +3,8 @@
  * hyper-parameters, names and aliases, and on networks gf_net_init and LSUV. */
 #include "testutil.h"
 
+#include "gradflow/act.h"
+
 #include "gradflow/init.h"
 #include "gradflow/net.h"
 
@@ -660,6 +662,33 @@ static void lsuv_rejects_bad_arguments(void **state)
     gf_net_free(net);
 }
 
+/* Each activation's suited scheme: He with the slope its gain implies, Xavier with gain. */
+static void suited_init_follows_the_activation_table(void **state)
+{
+    const gf_activation *act;
+    gf_init init;
+    (void)state;
+    assert_ok(gf_activation_find(&act, "relu"));
+    assert_ok(gf_init_suited(&init, act, NAN));
+    assert_int_equal(init.kind, GF_INIT_HE_NORMAL);
+    assert_near(init.slope, 0.0, 1e-7, 0);
+    assert_ok(gf_activation_find(&act, "leaky_relu"));
+    assert_ok(gf_init_suited(&init, act, 0.2));
+    assert_int_equal(init.kind, GF_INIT_HE_NORMAL);
+    assert_near(init.slope, 0.2, 1e-12, 0);
+    assert_ok(gf_activation_find(&act, "tanh"));
+    assert_ok(gf_init_suited(&init, act, NAN));
+    assert_int_equal(init.kind, GF_INIT_XAVIER_NORMAL);
+    assert_near(init.gain, 5.0 / 3.0, 1e-12, 0);
+    assert_ok(gf_activation_find(&act, "sigmoid"));
+    assert_ok(gf_init_suited(&init, act, NAN));
+    assert_int_equal(init.kind, GF_INIT_XAVIER_NORMAL);
+    assert_near(init.gain, 1.0, 1e-12, 0);
+    assert_status(gf_init_suited(NULL, act, 0), GF_EINVAL);
+    assert_status(gf_init_suited(&init, NULL, 0), GF_EINVAL);
+    assert_status(gf_init_suited(&init, act, INFINITY), GF_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +707,7 @@ int main(void)
         cmocka_unit_test(net_init_sets_every_linear_layer),
         cmocka_unit_test(lsuv_gives_unit_output_variance),
         cmocka_unit_test(lsuv_rejects_bad_arguments),
+        cmocka_unit_test(suited_init_follows_the_activation_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

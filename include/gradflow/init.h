@@ -52,6 +52,12 @@ gf_init gf_init_default(gf_init_kind kind);
  * accepted for xavier and he. Unknown: GF_ENOTFOUND. */
 gf_status gf_init_from_name(gf_init *out, const char *name);
 
+/* The scheme that suits an activation (its table row's suited_init and gain): He with
+ * the slope that matches the gain for ReLU-like rows, Xavier or LeCun with the gain for
+ * the others. param is the activation's parameter (leaky slope); NaN for its default. */
+struct gf_activation;
+gf_status gf_init_suited(gf_init *out, const struct gf_activation *act, double param);
+
 /* The canonical name of a kind; NULL when invalid. */
 const char *gf_init_name(gf_init_kind kind);
 
