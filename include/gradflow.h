@@ -17,4 +17,11 @@
 
 #include "gradflow/data.h"
 
+#include "gradflow/data.h"
+#include "gradflow/norm.h"
+#include "gradflow/residual.h"
+#include "gradflow/rnn.h"
+#include "gradflow/theory.h"
+#include "gradflow/report.h"
+
 #endif
