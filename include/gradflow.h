@@ -24,4 +24,12 @@
 #include "gradflow/theory.h"
 #include "gradflow/report.h"
 
+#include "gradflow/data.h"
+#include "gradflow/norm.h"
+#include "gradflow/residual.h"
+#include "gradflow/rnn.h"
+#include "gradflow/theory.h"
+#include "gradflow/report.h"
+#include "gradflow/model.h"
+
 #endif

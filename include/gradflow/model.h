@@ -1,0 +1,58 @@
+/* gradflow/model.h: model files. A network's architecture and parameters, its step
+ * counter, optionally an optimiser (configuration, state, step count) and a random
+ * generator's state, in one versioned, checksummed, little-endian binary file, so that a
+ * run saved and loaded again continues bit for bit. The format is described in
+ * docs/model-format.md. Telemetry is not saved here (gf_telemetry_save_csv). */
+#ifndef GRADFLOW_MODEL_H
+#define GRADFLOW_MODEL_H
+
+#include "gradflow/net.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The format version this library writes. It reads versions 1 .. GF_MODEL_VERSION;
+ * a newer file is GF_EUNSUPPORTED. */
+#define GF_MODEL_VERSION 1u
+
+/* Save net (and opt, rng, each may be NULL) to path, atomically: the file is written to
+ * "path.tmp", flushed, fsync'ed and renamed over path, so path holds either its old
+ * contents or the complete new file, never a broken one. opt must have been made for
+ * gf_net_param_count(net) parameters (else GF_ESHAPE). A layer kind the format does not
+ * know (not linear, activation or prelu): GF_EUNSUPPORTED naming the kind, nothing
+ * written. File errors: GF_EIO (path.tmp removed). Nothing of the arguments is changed. */
+gf_status gf_model_save(const char *path, gf_net *net, gf_optim *opt, const gf_rng *rng);
+
+/* Load a model file. On GF_OK, *net is a new network (the caller frees it) with the
+ * saved layers, parameters and step count; when opt is not NULL, *opt is a new optimiser
+ * with the saved configuration, state and step count, or NULL when the file holds none;
+ * when rng is not NULL and the file holds a generator state, *rng is set to it (a file
+ * without one leaves *rng unchanged). Options set by gf_net_set_* (record_every, input
+ * gradient, skip non-finite) are not saved: set them again.
+ * Errors, with nothing returned (*net and *opt NULL, *rng unchanged):
+ *   GF_EIO          the file cannot be opened or read;
+ *   GF_EFORMAT      not a model file (magic), truncated, checksum mismatch (corrupted),
+ *                   or inconsistent contents;
+ *   GF_EUNSUPPORTED a newer format version, a layer kind, activation or optimiser this
+ *                   build does not know (named in the message), or a double-precision
+ *                   file loaded into a float build (it would round: use a double build).
+ *                   A float file loads into a double build, converted exactly;
+ *   GF_ENOMEM       out of memory. */
+gf_status gf_model_load(gf_net **net, gf_optim **opt, gf_rng *rng, const char *path);
+
+/* The same two on memory. gf_model_save_memory: *data (release with gf_free) receives
+ * the *size bytes a file would hold. gf_model_load_memory reads size bytes at data. */
+gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim *opt,
+                               const gf_rng *rng);
+gf_status gf_model_load_memory(gf_net **net, gf_optim **opt, gf_rng *rng, const void *data,
+                               size_t size);
+
+/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib's crc32) of n bytes,
+ * continuing from crc (start with 0). gf_crc32(0, "123456789", 9) == 0xCBF43926. */
+uint32_t gf_crc32(uint32_t crc, const void *data, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

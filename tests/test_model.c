@@ -1,0 +1,941 @@
+/* tests/test_model.c: model files. A resumed run continues bit for bit (SGD, momentum,
+ * Adam); every corrupted byte and every truncation of a small file is refused without a
+ * crash and without returning anything; foreign, future-version, wrong-precision files
+ * and unknown layer kinds are named; saving is atomic; the version-1 bytes of a fixed
+ * model (embedded below, float and double) still load and are written identically. */
+#include "testutil.h"
+
+#include <stdio.h>
+
+#include "gradflow.h"
+
+/* ---- Fixtures -------------------------------------------------------------------------
+ * Written by version 1 of the format from: in 3, linear 3->2, sigmoid, prelu (initial
+ * slope 0.25), linear 2->1; parameter i = i/8 - 1 (13 of them, exact in float); step
+ * count 7; momentum (lr 0.125, mu 0.5) with state i/16 and 5 steps; a generator seeded
+ * 42 that has drawn one normal (so it holds a spare). */
+static const unsigned char fixture_float[478] = {
+    0x47, 0x46, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,
+    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x0d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x6c, 0x69, 0x6e, 0x65,
+    0x61, 0x72, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x61, 0x63, 0x74, 0x69, 0x76, 0x61, 0x74, 0x69, 0x6f, 0x6e,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x73, 0x69, 0x67, 0x6d, 0x6f, 0x69, 0x64, 0x00, 0x00, 0x00, 0x00, 0x05,
+    0x00, 0x00, 0x00, 0x70, 0x72, 0x65, 0x6c, 0x75, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3e, 0x06, 0x00, 0x00, 0x00,
+    0x6c, 0x69, 0x6e, 0x65, 0x61, 0x72, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0xbf, 0x00, 0x00, 0x60, 0xbf, 0x00, 0x00,
+    0x40, 0xbf, 0x00, 0x00, 0x20, 0xbf, 0x00, 0x00, 0x00, 0xbf, 0x00, 0x00, 0xc0, 0xbe, 0x00, 0x00,
+    0x80, 0xbe, 0x00, 0x00, 0x00, 0xbe, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3e, 0x00, 0x00,
+    0x80, 0x3e, 0x00, 0x00, 0xc0, 0x3e, 0x00, 0x00, 0x00, 0x3f, 0x08, 0x00, 0x00, 0x00, 0x6d, 0x6f,
+    0x6d, 0x65, 0x6e, 0x74, 0x75, 0x6d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xe0, 0x3f, 0xcd, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xec, 0x3f, 0x2b, 0x87,
+    0x16, 0xd9, 0xce, 0xf7, 0xef, 0x3f, 0x3a, 0x8c, 0x30, 0xe2, 0x8e, 0x79, 0x45, 0x3e, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x80, 0x3d, 0x00, 0x00, 0x00, 0x3e, 0x00, 0x00, 0x40, 0x3e, 0x00, 0x00, 0x80, 0x3e, 0x00, 0x00,
+    0xa0, 0x3e, 0x00, 0x00, 0xc0, 0x3e, 0x00, 0x00, 0xe0, 0x3e, 0x00, 0x00, 0x00, 0x3f, 0x00, 0x00,
+    0x10, 0x3f, 0x00, 0x00, 0x20, 0x3f, 0x00, 0x00, 0x30, 0x3f, 0x00, 0x00, 0x40, 0x3f, 0x43, 0xeb,
+    0x1c, 0x7d, 0xb6, 0x68, 0x1c, 0x9d, 0x01, 0x8d, 0xa7, 0xc3, 0x14, 0xb7, 0xac, 0x23, 0xc5, 0x8d,
+    0xad, 0x4c, 0x52, 0x1c, 0x43, 0x9d, 0xdb, 0x9d, 0x0b, 0x0b, 0x07, 0x2a, 0xe8, 0x72, 0x01, 0x00,
+    0x00, 0x00, 0xda, 0xdb, 0x9a, 0x39, 0x28, 0x76, 0xd2, 0x3f, 0xaf, 0xc6, 0x3d, 0x52,
+};
+static const unsigned char fixture_double[590] = {
+    0x47, 0x46, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00,
+    0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x0d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x6c, 0x69, 0x6e, 0x65,
+    0x61, 0x72, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x61, 0x63, 0x74, 0x69, 0x76, 0x61, 0x74, 0x69, 0x6f, 0x6e,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x13, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x07, 0x00, 0x00, 0x00, 0x73, 0x69, 0x67, 0x6d, 0x6f, 0x69, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x70, 0x72, 0x65, 0x6c, 0x75, 0x02, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0xd0, 0x3f, 0x06, 0x00, 0x00, 0x00, 0x6c, 0x69, 0x6e, 0x65, 0x61, 0x72, 0x02, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xf0, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xec, 0xbf, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xe8, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe4, 0xbf, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xe0, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xd8, 0xbf, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xd0, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xbf, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xd0, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xd8, 0x3f, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xe0, 0x3f, 0x08, 0x00, 0x00, 0x00, 0x6d, 0x6f, 0x6d, 0x65, 0x6e, 0x74,
+    0x75, 0x6d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xe0, 0x3f, 0xcd, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xec, 0x3f, 0x2b, 0x87, 0x16, 0xd9, 0xce, 0xf7,
+    0xef, 0x3f, 0x3a, 0x8c, 0x30, 0xe2, 0x8e, 0x79, 0x45, 0x3e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xb0, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xc8, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xd0, 0x3f, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xd4, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xd8, 0x3f, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xdc, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0x3f, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xe2, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe4, 0x3f, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xe6, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe8, 0x3f, 0x43, 0xeb,
+    0x1c, 0x7d, 0xb6, 0x68, 0x1c, 0x9d, 0x01, 0x8d, 0xa7, 0xc3, 0x14, 0xb7, 0xac, 0x23, 0xc5, 0x8d,
+    0xad, 0x4c, 0x52, 0x1c, 0x43, 0x9d, 0xdb, 0x9d, 0x0b, 0x0b, 0x07, 0x2a, 0xe8, 0x72, 0x01, 0x00,
+    0x00, 0x00, 0xda, 0xdb, 0x9a, 0x39, 0x28, 0x76, 0xd2, 0x3f, 0xb0, 0xea, 0x61, 0x9e,
+};
+
+/* ---- Helpers ------------------------------------------------------------------------- */
+
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The whole file at path into a malloc'ed buffer; NULL when it does not exist. */
+static unsigned char *read_bytes(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+    long len;
+    if (f == NULL)
+        return NULL;
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    len = ftell(f);
+    assert_true(len >= 0);
+    rewind(f);
+    buf = malloc((size_t)len + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return buf;
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f != NULL)
+        fclose(f);
+    return f != NULL;
+}
+
+/* Rewrite the trailing CRC-32 after patching a file's bytes. */
+static void fix_crc(unsigned char *buf, size_t n)
+{
+    uint32_t crc = gf_crc32(0, buf, n - 4);
+    for (int i = 0; i < 4; i++)
+        buf[n - 4 + i] = (unsigned char)(crc >> (8 * i));
+}
+
+/* Replace the first occurrence of `from` with `to` (same length) and fix the CRC. */
+static void patch_string(unsigned char *buf, size_t n, const char *from, const char *to)
+{
+    size_t k = strlen(from);
+    assert_int_equal(strlen(to), k);
+    for (size_t i = 0; i + k <= n; i++) {
+        if (memcmp(buf + i, from, k) == 0) {
+            memcpy(buf + i, to, k);
+            fix_crc(buf, n);
+            return;
+        }
+    }
+    fail_msg("'%s' not found in the file", from);
+}
+
+/* Two generators in the same state (field by field: the struct has padding). */
+static void assert_same_rng(const gf_rng *a, const gf_rng *b)
+{
+    assert_memory_equal(a->s, b->s, sizeof a->s);
+    assert_int_equal(a->has_spare, b->has_spare);
+    assert_memory_equal(&a->spare, &b->spare, sizeof a->spare);
+}
+
+/* A small network of every kind the format stores, He-initialised. */
+static gf_net *small_net(gf_rng *rng)
+{
+    gf_net *net = NULL;
+    gf_init init = gf_init_default(GF_INIT_HE_NORMAL);
+    assert_ok(gf_net_new(&net, 4));
+    assert_ok(gf_net_add_linear(net, 6));
+    assert_ok(gf_net_add_activation_param(net, "leaky_relu", 0.05));
+    assert_ok(gf_net_add_linear(net, 6));
+    assert_ok(gf_net_add_prelu(net, 0.2));
+    assert_ok(gf_net_add_linear(net, 5));
+    assert_ok(gf_net_add_activation(net, "tanh"));
+    assert_ok(gf_net_add_linear(net, 2));
+    assert_ok(gf_net_init(net, &init, rng));
+    return net;
+}
+
+static gf_optim *make_optim(gf_optim_kind kind, size_t n)
+{
+    gf_optim_config c = gf_optim_default(kind);
+    gf_optim *opt = NULL;
+    c.lr = kind == GF_OPTIM_ADAM ? 0.01 : 0.05;
+    c.weight_decay = 1e-3;
+    assert_ok(gf_optim_new(&opt, &c, n));
+    return opt;
+}
+
+/* ---- CRC-32 -------------------------------------------------------------------------- */
+
+static void crc32_matches_the_standard_check_value(void **state)
+{
+    static const char digits[] = "123456789";
+    (void)state;
+    /* The check value of CRC-32/ISO-HDLC (zlib, PNG, Ethernet). */
+    assert_int_equal(gf_crc32(0, digits, 9), 0xCBF43926u);
+    assert_int_equal(gf_crc32(0, digits, 0), 0);
+    assert_int_equal(gf_crc32(0, "a", 1), 0xE8B7BE43u);
+    /* Continuing a CRC over pieces equals the CRC of the whole. */
+    assert_int_equal(gf_crc32(gf_crc32(0, digits, 4), digits + 4, 5), 0xCBF43926u);
+}
+
+/* ---- Round trip ---------------------------------------------------------------------- */
+
+static void round_trip_keeps_every_field(void **state)
+{
+    gf_rng rng, rng2;
+    gf_net *net, *back = NULL;
+    gf_optim *opt, *opt2 = NULL;
+    void *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0, n1 = 0, n2 = 0;
+    (void)state;
+    gf_rng_seed(&rng, 3);
+    net = small_net(&rng);
+    opt = make_optim(GF_OPTIM_ADAM, gf_net_param_count(net));
+    /* Non-trivial state everywhere. */
+    for (int s = 0; s < 2; s++) {
+        gf_real *v = gf_optim_state(opt, s, &n1);
+        for (size_t i = 0; i < n1; i++)
+            v[i] = (gf_real)(0.001 * (double)(i + 1) * (s + 1));
+    }
+    gf_optim_set_steps(opt, 123);
+    gf_net_set_step_count(net, 456);
+    (void)gf_rng_normal(&rng);
+
+    assert_ok(gf_model_save_memory(&a, &na, net, opt, &rng));
+    memset(&rng2, 0x5A, sizeof rng2);
+    assert_ok(gf_model_load_memory(&back, &opt2, &rng2, a, na));
+    assert_non_null(back);
+    assert_non_null(opt2);
+
+    assert_int_equal(gf_net_layer_count(back), gf_net_layer_count(net));
+    for (size_t i = 0; i < gf_net_layer_count(net); i++) {
+        assert_string_equal(gf_net_layer_kind(back, i), gf_net_layer_kind(net, i));
+        assert_int_equal(gf_net_layer(back, i)->out, gf_net_layer(net, i)->out);
+        assert_true(gf_net_layer(back, i)->act_param == gf_net_layer(net, i)->act_param);
+    }
+    assert_int_equal(gf_net_in_features(back), 4);
+    assert_int_equal(gf_net_param_count(back), gf_net_param_count(net));
+    assert_memory_equal(gf_net_params(back), gf_net_params(net),
+                        gf_net_param_count(net) * sizeof(gf_real));
+    assert_int_equal(gf_net_step_count(back), 456);
+    assert_int_equal(gf_optim_steps(opt2), 123);
+    {
+        const gf_optim_config *c1 = gf_optim_config_of(opt), *c2 = gf_optim_config_of(opt2);
+        assert_int_equal(c2->kind, c1->kind);
+        assert_true(c2->lr == c1->lr && c2->momentum == c1->momentum);
+        assert_true(c2->beta1 == c1->beta1 && c2->beta2 == c1->beta2);
+        assert_true(c2->eps == c1->eps && c2->weight_decay == c1->weight_decay);
+    }
+    for (int s = 0; s < 2; s++) {
+        gf_real *v1 = gf_optim_state(opt, s, &n1), *v2 = gf_optim_state(opt2, s, &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(v1, v2, n1 * sizeof(gf_real));
+    }
+    assert_memory_equal(rng2.s, rng.s, sizeof rng.s);
+    assert_int_equal(rng2.has_spare, rng.has_spare);
+    assert_true(rng2.spare == rng.spare);
+
+    /* Saving what was loaded writes the same bytes. */
+    assert_ok(gf_model_save_memory(&b, &nb, back, opt2, &rng2));
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+
+    gf_free(a);
+    gf_free(b);
+    gf_optim_free(opt);
+    gf_optim_free(opt2);
+    gf_net_free(net);
+    gf_net_free(back);
+}
+
+/* The same network loaded back computes the same outputs, bit for bit. */
+static void loaded_network_predicts_identically(void **state)
+{
+    gf_rng rng;
+    gf_net *net, *back = NULL;
+    gf_tensor *x = tu_tensor(5, 4);
+    const gf_tensor *y1 = NULL, *y2 = NULL;
+    (void)state;
+    gf_rng_seed(&rng, 11);
+    net = small_net(&rng);
+    tu_fill_uniform(x, &rng, -2, 2);
+    assert_ok(gf_model_save("test_model_predict.gfm", net, NULL, NULL));
+    assert_ok(gf_model_load(&back, NULL, NULL, "test_model_predict.gfm"));
+    assert_ok(gf_net_predict(net, x, &y1));
+    assert_ok(gf_net_predict(back, x, &y2));
+    assert_memory_equal(y1->data, y2->data, 5 * 2 * sizeof(gf_real));
+    assert_true(gf_tensor_norm2(y1) > 1e-3);
+    remove("test_model_predict.gfm");
+    gf_tensor_free(x);
+    gf_net_free(net);
+    gf_net_free(back);
+}
+
+/* A network with no layers, no optimiser and no generator is a valid (tiny) model. */
+static void empty_network_round_trips(void **state)
+{
+    gf_net *net = NULL, *back = NULL;
+    gf_optim *opt = (gf_optim *)&opt; /* must be set to NULL: the file has none */
+    gf_rng rng, keep;
+    void *a = NULL;
+    size_t na = 0;
+    (void)state;
+    gf_rng_seed(&rng, 5);
+    keep = rng;
+    assert_ok(gf_net_new(&net, 7));
+    assert_ok(gf_model_save_memory(&a, &na, net, NULL, NULL));
+    assert_int_equal(na, 60); /* the 56-byte header and the CRC */
+    assert_ok(gf_model_load_memory(&back, &opt, &rng, a, na));
+    assert_null(opt);
+    assert_same_rng(&rng, &keep); /* no generator in the file */
+    assert_int_equal(gf_net_layer_count(back), 0);
+    assert_int_equal(gf_net_in_features(back), 7);
+    gf_free(a);
+    gf_net_free(net);
+    gf_net_free(back);
+}
+
+/* ---- Resuming bit for bit -------------------------------------------------------------
+ * Each step draws a minibatch of 8 of 32 rows with the generator, so the generator's
+ * state matters as much as the parameters and the optimiser's state. */
+
+enum { DATA_ROWS = 32, BATCH = 8, TOTAL_STEPS = 20, STOP_AT = 7 };
+
+typedef struct dataset {
+    gf_tensor *x, *t;   /* (32, 4), (32, 2) */
+    gf_tensor *xb, *tb; /* a minibatch */
+} dataset;
+
+static void dataset_make(dataset *d)
+{
+    gf_rng rng;
+    gf_rng_seed(&rng, 99);
+    d->x = tu_tensor(DATA_ROWS, 4);
+    d->t = tu_tensor(DATA_ROWS, 2);
+    d->xb = tu_tensor(BATCH, 4);
+    d->tb = tu_tensor(BATCH, 2);
+    tu_fill_uniform(d->x, &rng, -1, 1);
+    for (size_t r = 0; r < DATA_ROWS; r++) {
+        const gf_real *xr = d->x->data + 4 * r;
+        d->t->data[2 * r] = (gf_real)sin(xr[0] + 2 * xr[1]);
+        d->t->data[2 * r + 1] = xr[2] * xr[3];
+    }
+}
+
+static void dataset_free(dataset *d)
+{
+    gf_tensor_free(d->x);
+    gf_tensor_free(d->t);
+    gf_tensor_free(d->xb);
+    gf_tensor_free(d->tb);
+}
+
+/* Train `steps` steps; losses[i] receives the loss of step first + i. */
+static void train(gf_net *net, gf_optim *opt, gf_rng *rng, dataset *d, size_t first,
+                  size_t steps, double *losses)
+{
+    gf_clip clip = {GF_CLIP_GLOBAL_NORM, 1.0};
+    for (size_t s = 0; s < steps; s++) {
+        for (size_t r = 0; r < BATCH; r++) {
+            size_t k = (size_t)gf_rng_below(rng, DATA_ROWS);
+            memcpy(d->xb->data + 4 * r, d->x->data + 4 * k, 4 * sizeof(gf_real));
+            memcpy(d->tb->data + 2 * r, d->t->data + 2 * k, 2 * sizeof(gf_real));
+        }
+        assert_ok(gf_net_train_step(net, d->xb, d->tb, GF_LOSS_MSE, opt, &clip,
+                                    &losses[first + s]));
+    }
+}
+
+/* Two telemetry figures are the same bits (NaN included). */
+static void assert_same_bits(double a, double b)
+{
+    assert_memory_equal(&a, &b, sizeof a);
+}
+
+static void resume_is_bit_for_bit(gf_optim_kind kind)
+{
+    const char *path = "test_model_resume.gfm";
+    dataset d;
+    gf_rng rng;
+    gf_net *ref, *net;
+    gf_optim *ref_opt, *opt;
+    double ref_loss[TOTAL_STEPS], loss[TOTAL_STEPS];
+    size_t n_params;
+    gf_telemetry *tr, *tn;
+
+    dataset_make(&d);
+    /* The reference: TOTAL_STEPS in one go. */
+    gf_rng_seed(&rng, 1234);
+    ref = small_net(&rng);
+    ref_opt = make_optim(kind, gf_net_param_count(ref));
+    train(ref, ref_opt, &rng, &d, 0, TOTAL_STEPS, ref_loss);
+
+    /* The interrupted run: STOP_AT steps, save, drop everything, load, the rest. */
+    gf_rng_seed(&rng, 1234);
+    net = small_net(&rng);
+    opt = make_optim(kind, gf_net_param_count(net));
+    train(net, opt, &rng, &d, 0, STOP_AT, loss);
+    assert_ok(gf_model_save(path, net, opt, &rng));
+    gf_net_free(net);
+    gf_optim_free(opt);
+    memset(&rng, 0xA5, sizeof rng);
+    net = NULL;
+    opt = NULL;
+    assert_ok(gf_model_load(&net, &opt, &rng, path));
+    assert_non_null(net);
+    assert_non_null(opt);
+    assert_int_equal(gf_net_step_count(net), STOP_AT);
+    assert_int_equal(gf_optim_steps(opt), STOP_AT);
+    train(net, opt, &rng, &d, STOP_AT, TOTAL_STEPS - STOP_AT, loss);
+
+    n_params = gf_net_param_count(ref);
+    assert_int_equal(gf_net_param_count(net), n_params);
+    assert_memory_equal(gf_net_params(net), gf_net_params(ref), n_params * sizeof(gf_real));
+    assert_memory_equal(loss, ref_loss, sizeof loss);
+    assert_int_equal(gf_net_step_count(net), TOTAL_STEPS);
+    /* The telemetry of the resumed steps: same step numbers, same figures, same bits. */
+    tr = gf_net_telemetry(ref);
+    tn = gf_net_telemetry(net);
+    assert_int_equal(gf_telemetry_count(tn), (TOTAL_STEPS - STOP_AT) * gf_net_layer_count(net));
+    for (size_t i = 0; i < gf_telemetry_count(tn); i++) {
+        const gf_record *b = gf_telemetry_at(tn, i);
+        const gf_record *a = gf_telemetry_find(tr, b->step, b->layer);
+        assert_non_null(a);
+        assert_true(b->step >= STOP_AT);
+        assert_same_bits(a->loss, b->loss);
+        assert_same_bits(a->grad_out_norm, b->grad_out_norm);
+        assert_same_bits(a->grad_in_norm, b->grad_in_norm);
+        assert_same_bits(a->weight_grad_norm, b->weight_grad_norm);
+        assert_same_bits(a->weight_norm, b->weight_norm);
+        assert_same_bits(a->update_ratio, b->update_ratio);
+        assert_same_bits(a->clip_pre_norm, b->clip_pre_norm);
+        assert_same_bits(a->act_mean, b->act_mean);
+    }
+    /* The loss did move: the comparison is not between two frozen runs. */
+    assert_true(ref_loss[TOTAL_STEPS - 1] != ref_loss[0]);
+
+    /* The test has teeth: resuming without the optimiser's state (or with another
+     * generator) does not reproduce the reference. */
+    if (kind != GF_OPTIM_SGD) {
+        gf_net *net2 = NULL;
+        gf_optim *opt2 = NULL;
+        size_t n_state;
+        assert_ok(gf_model_load(&net2, &opt2, &rng, path));
+        /* rng is now the saved one again; zero the first moment. */
+        memset(gf_optim_state(opt2, 0, &n_state), 0, n_params * sizeof(gf_real));
+        train(net2, opt2, &rng, &d, STOP_AT, TOTAL_STEPS - STOP_AT, loss);
+        assert_memory_not_equal(gf_net_params(net2), gf_net_params(ref),
+                                n_params * sizeof(gf_real));
+        gf_net_free(net2);
+        gf_optim_free(opt2);
+    }
+    remove(path);
+    gf_net_free(ref);
+    gf_net_free(net);
+    gf_optim_free(ref_opt);
+    gf_optim_free(opt);
+    dataset_free(&d);
+}
+
+static void resume_sgd(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_SGD); }
+static void resume_momentum(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_MOMENTUM); }
+static void resume_adam(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_ADAM); }
+
+/* ---- Refusing bad files --------------------------------------------------------------- */
+
+/* A small complete file: three kinds of layer, Adam, a generator. */
+static void *small_file(size_t *n)
+{
+    gf_rng rng;
+    gf_net *net = NULL;
+    gf_optim *opt;
+    void *data = NULL;
+    gf_rng_seed(&rng, 8);
+    assert_ok(gf_net_new(&net, 2));
+    assert_ok(gf_net_add_linear(net, 2));
+    assert_ok(gf_net_add_activation(net, "tanh"));
+    assert_ok(gf_net_add_prelu(net, 0.25));
+    assert_ok(gf_net_add_linear(net, 1));
+    opt = make_optim(GF_OPTIM_ADAM, gf_net_param_count(net));
+    assert_ok(gf_model_save_memory(&data, n, net, opt, &rng));
+    gf_net_free(net);
+    gf_optim_free(opt);
+    return data;
+}
+
+/* Load must fail with a message, return nothing and leave the generator alone. */
+static gf_status load_refused(const void *data, size_t n, const char *path)
+{
+    gf_net *net = (gf_net *)&net;
+    gf_optim *opt = (gf_optim *)&opt;
+    gf_rng rng, keep;
+    gf_status st;
+    gf_rng_seed(&rng, 77);
+    keep = rng;
+    gf_clear_error();
+    st = path != NULL ? gf_model_load(&net, &opt, &rng, path)
+                      : gf_model_load_memory(&net, &opt, &rng, data, n);
+    if (st == GF_OK) {
+        gf_net_free(net);
+        gf_optim_free(opt);
+        fail_msg("a damaged file of %zu bytes was accepted", n);
+    }
+    assert_true(gf_last_error()[0] != '\0');
+    assert_null(net);
+    assert_null(opt);
+    assert_same_rng(&rng, &keep);
+    return st;
+}
+
+static void corrupted_byte_at_every_offset_is_refused(void **state)
+{
+    static const unsigned char masks[] = {0x01, 0x80, 0xFF};
+    const char *path = "test_model_corrupt.gfm";
+    size_t n = 0;
+    unsigned char *good = small_file(&n);
+    unsigned char *bad = malloc(n);
+    (void)state;
+    assert_non_null(bad);
+    assert_true(n > 200 && n < 1000);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t m = 0; m < sizeof masks; m++) {
+            gf_status st;
+            memcpy(bad, good, n);
+            bad[i] ^= masks[m];
+            if (m == 2) { /* through a file too */
+                write_bytes(path, bad, n);
+                st = load_refused(NULL, n, path);
+            } else {
+                st = load_refused(bad, n, NULL);
+            }
+            /* The version field can turn into a newer version: unsupported, not corrupt. */
+            if (!(st == GF_EFORMAT || (i >= 8 && i < 12 && st == GF_EUNSUPPORTED)))
+                fail_msg("byte %zu ^ 0x%02x: status %s", i, masks[m], gf_strerror(st));
+        }
+    }
+    remove(path);
+    free(bad);
+    gf_free(good);
+}
+
+static void truncation_at_every_length_is_refused(void **state)
+{
+    const char *path = "test_model_truncated.gfm";
+    size_t n = 0;
+    unsigned char *good = small_file(&n);
+    (void)state;
+    for (size_t len = 0; len < n; len++) {
+        assert_int_equal(load_refused(good, len, NULL), GF_EFORMAT);
+        write_bytes(path, good, len);
+        assert_int_equal(load_refused(NULL, len, path), GF_EFORMAT);
+    }
+    /* One byte too many is refused as well. */
+    {
+        unsigned char *longer = malloc(n + 1);
+        assert_non_null(longer);
+        memcpy(longer, good, n);
+        longer[n] = 0;
+        assert_int_equal(load_refused(longer, n + 1, NULL), GF_EFORMAT);
+        free(longer);
+    }
+    remove(path);
+    gf_free(good);
+}
+
+static void foreign_files_are_named_as_such(void **state)
+{
+    static const char csv[] = "step,layer,kind\n0,0,linear\n";
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+                                        0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    (void)state;
+    assert_int_equal(load_refused(csv, sizeof csv - 1, NULL), GF_EFORMAT);
+    assert_error_mentions("not a gradflow model file");
+    assert_int_equal(load_refused(png, sizeof png, NULL), GF_EFORMAT);
+    assert_error_mentions("magic");
+    assert_int_equal(load_refused("", 0, NULL), GF_EFORMAT);
+    write_bytes("test_model_foreign.gfm", csv, sizeof csv - 1);
+    assert_int_equal(load_refused(NULL, 0, "test_model_foreign.gfm"), GF_EFORMAT);
+    assert_error_mentions("test_model_foreign.gfm"); /* the path is in the message */
+    remove("test_model_foreign.gfm");
+}
+
+static void future_and_zero_versions_are_refused(void **state)
+{
+    size_t n = 0;
+    unsigned char *buf = small_file(&n);
+    (void)state;
+    buf[8] = 2; /* version 2, with a valid checksum */
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("version 2");
+    buf[8] = 0;
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    assert_error_mentions("version 0");
+    gf_free(buf);
+}
+
+static void unknown_kinds_are_named(void **state)
+{
+    size_t n = 0;
+    unsigned char *good = small_file(&n);
+    unsigned char *buf = malloc(n);
+    (void)state;
+    assert_non_null(buf);
+    /* A layer kind another build might have ("activation" has 10 letters). */
+    memcpy(buf, good, n);
+    patch_string(buf, n, "activation", "batch_norm");
+    assert_int_equal(load_refused(buf, n, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("batch_norm");
+    assert_error_mentions("layer 1");
+    memcpy(buf, good, n);
+    patch_string(buf, n, "tanh", "tanx");
+    assert_int_equal(load_refused(buf, n, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("tanx");
+    memcpy(buf, good, n);
+    patch_string(buf, n, "adam", "adax");
+    assert_int_equal(load_refused(buf, n, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("adax");
+    /* A name with a byte that is not a name character is malformed, not unknown. */
+    memcpy(buf, good, n);
+    patch_string(buf, n, "tanh", "ta\nh");
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    free(buf);
+    gf_free(good);
+}
+
+/* Consistent checksums over inconsistent contents: each refused as malformed. */
+static void inconsistent_contents_are_refused(void **state)
+{
+    size_t n = 0;
+    unsigned char *good = small_file(&n);
+    unsigned char *buf = malloc(n);
+    (void)state;
+    assert_non_null(buf);
+    /* Header fields at fixed offsets: real size 12, flags 16, reserved 20, in 24, layers
+     * 40, parameters 48. Each patched to a wrong value, checksum fixed. */
+    {
+        static const struct { size_t at; unsigned char value; } cases[] = {
+            {12, 3}, {16, 0x10}, {20, 1}, {24, 0}, {24, 3}, {40, 3}, {40, 5}, {40, 0xFF},
+            {48, 1}, {48, 0xFF}, {55, 0x7F}, {31, 0x80}, {47, 0x01},
+        };
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            memcpy(buf, good, n);
+            buf[cases[c].at] = cases[c].value;
+            fix_crc(buf, n);
+            assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+        }
+    }
+    /* Every single-byte change with the checksum fixed: never a crash; a refusal is
+     * EFORMAT or EUNSUPPORTED; an acceptance (a changed parameter value) gives a network
+     * that saves back to exactly those bytes. */
+    for (size_t i = 12; i < n - 4; i++) {
+        gf_net *net = NULL;
+        gf_optim *opt = NULL;
+        gf_rng rng;
+        gf_status st;
+        memcpy(buf, good, n);
+        buf[i] ^= 0x41;
+        fix_crc(buf, n);
+        st = gf_model_load_memory(&net, &opt, &rng, buf, n);
+        if (st == GF_OK) {
+            void *again = NULL;
+            size_t na = 0;
+            assert_ok(gf_model_save_memory(&again, &na, net, opt, &rng));
+            assert_int_equal(na, n);
+            assert_memory_equal(again, buf, n);
+            gf_free(again);
+            gf_net_free(net);
+            gf_optim_free(opt);
+        } else {
+            assert_true(st == GF_EFORMAT || st == GF_EUNSUPPORTED);
+            assert_true(gf_last_error()[0] != '\0');
+            assert_null(net);
+            assert_null(opt);
+        }
+    }
+    free(buf);
+    gf_free(good);
+}
+
+/* ---- Precision and the version-1 fixtures --------------------------------------------- */
+
+static void check_fixture_contents(gf_net *net, gf_optim *opt, const gf_rng *rng)
+{
+    gf_rng want;
+    size_t n = 0;
+    const gf_real *v;
+    assert_int_equal(gf_net_layer_count(net), 4);
+    assert_string_equal(gf_net_layer_kind(net, 0), "linear");
+    assert_string_equal(gf_net_layer_kind(net, 1), "sigmoid");
+    assert_string_equal(gf_net_layer_kind(net, 2), "prelu");
+    assert_string_equal(gf_net_layer_kind(net, 3), "linear");
+    assert_true(gf_net_layer(net, 2)->act_param == (gf_real)0.25);
+    assert_int_equal(gf_net_in_features(net), 3);
+    assert_int_equal(gf_net_out_features(net), 1);
+    assert_int_equal(gf_net_param_count(net), 13);
+    for (size_t i = 0; i < 13; i++)
+        assert_true(gf_net_params(net)[i] == (gf_real)((double)i / 8 - 1));
+    assert_int_equal(gf_net_step_count(net), 7);
+    assert_int_equal(gf_optim_config_of(opt)->kind, GF_OPTIM_MOMENTUM);
+    assert_true(gf_optim_config_of(opt)->lr == 0.125);
+    assert_true(gf_optim_config_of(opt)->momentum == 0.5);
+    assert_int_equal(gf_optim_steps(opt), 5);
+    v = gf_optim_state(opt, 0, &n);
+    assert_int_equal(n, 13);
+    for (size_t i = 0; i < 13; i++)
+        assert_true(v[i] == (gf_real)((double)i / 16));
+    assert_null(gf_optim_state(opt, 1, NULL));
+    gf_rng_seed(&want, 42);
+    (void)gf_rng_normal(&want);
+    assert_memory_equal(rng->s, want.s, sizeof want.s);
+    assert_int_equal(rng->has_spare, 1);
+    assert_true(rng->spare == want.spare);
+}
+
+/* A float file loads in both builds (widened exactly in a double build); a double file
+ * loads in a double build and is refused by a float build, which would round it. */
+static void version_1_fixtures_load(void **state)
+{
+    gf_net *net = NULL;
+    gf_optim *opt = NULL;
+    gf_rng rng;
+    void *again = NULL;
+    size_t n = 0;
+    (void)state;
+    assert_ok(gf_model_load_memory(&net, &opt, &rng, fixture_float, sizeof fixture_float));
+    check_fixture_contents(net, opt, &rng);
+#if !GF_REAL_IS_DOUBLE
+    /* The writer still produces version 1's bytes exactly. */
+    assert_ok(gf_model_save_memory(&again, &n, net, opt, &rng));
+    assert_int_equal(n, sizeof fixture_float);
+    assert_memory_equal(again, fixture_float, n);
+    gf_free(again);
+#endif
+    gf_net_free(net);
+    gf_optim_free(opt);
+
+#if GF_REAL_IS_DOUBLE
+    assert_ok(gf_model_load_memory(&net, &opt, &rng, fixture_double, sizeof fixture_double));
+    check_fixture_contents(net, opt, &rng);
+    assert_ok(gf_model_save_memory(&again, &n, net, opt, &rng));
+    assert_int_equal(n, sizeof fixture_double);
+    assert_memory_equal(again, fixture_double, n);
+    gf_free(again);
+    gf_net_free(net);
+    gf_optim_free(opt);
+#else
+    (void)again;
+    assert_int_equal(load_refused(fixture_double, sizeof fixture_double, NULL),
+                     GF_EUNSUPPORTED);
+    assert_error_mentions("double");
+#endif
+}
+
+/* ---- Atomic saving -------------------------------------------------------------------- */
+
+/* A layer of a kind the format does not know (other helpers add such kinds). */
+static gf_status mystery_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
+{
+    (void)l;
+    (void)training;
+    return gf_tensor_copy(y, x);
+}
+
+static gf_status mystery_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                                  const gf_tensor *dy, gf_tensor *dx)
+{
+    (void)l;
+    (void)x;
+    (void)y;
+    return dx != NULL ? gf_tensor_axpy(dx, 1, dy) : GF_OK;
+}
+
+static const gf_layer_ops mystery_ops = {"mystery", mystery_forward, mystery_backward,
+                                         NULL, NULL, NULL, NULL};
+
+static void save_is_atomic(void **state)
+{
+    const char *path = "test_model_atomic.gfm";
+    gf_rng rng;
+    gf_net *net, *odd = NULL, *back = NULL;
+    gf_layer l;
+    unsigned char *before, *after;
+    size_t nb = 0, na = 0;
+    (void)state;
+    gf_rng_seed(&rng, 2);
+    net = small_net(&rng);
+    remove(path);
+
+    /* A crash in an earlier save left a half-written path.tmp: it does not matter. */
+    write_bytes("test_model_atomic.gfm.tmp", "GFMOD", 5);
+    assert_ok(gf_model_save(path, net, NULL, &rng));
+    assert_false(file_exists("test_model_atomic.gfm.tmp"));
+    before = read_bytes(path, &nb);
+    assert_non_null(before);
+
+    /* A failed save (a layer kind the format cannot store) writes nothing: the old file
+     * is intact and no temporary is left. */
+    assert_ok(gf_net_new(&odd, 4));
+    memset(&l, 0, sizeof l);
+    l.ops = &mystery_ops;
+    l.in = l.out = 4;
+    assert_ok(gf_net_add_layer(odd, &l));
+    assert_ok(gf_net_add_linear(odd, 2));
+    assert_status(gf_model_save(path, odd, NULL, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("mystery");
+    assert_error_mentions("layer 0");
+    after = read_bytes(path, &na);
+    assert_non_null(after);
+    assert_int_equal(na, nb);
+    assert_memory_equal(after, before, nb);
+    assert_false(file_exists("test_model_atomic.gfm.tmp"));
+    free(after);
+
+    /* An unwritable place: GF_EIO, nothing left behind. */
+    assert_status(gf_model_save("no_such_dir_for_gradflow/x.gfm", net, NULL, NULL), GF_EIO);
+    assert_error_mentions("no_such_dir_for_gradflow/x.gfm.tmp");
+    assert_false(file_exists("no_such_dir_for_gradflow/x.gfm.tmp"));
+
+    /* Overwriting replaces the contents as a whole. */
+    gf_net_set_step_count(net, 9);
+    assert_ok(gf_model_save(path, net, NULL, NULL));
+    assert_ok(gf_model_load(&back, NULL, NULL, path));
+    assert_int_equal(gf_net_step_count(back), 9);
+    assert_false(file_exists("test_model_atomic.gfm.tmp"));
+
+    remove(path);
+    free(before);
+    gf_net_free(back);
+    gf_net_free(odd);
+    gf_net_free(net);
+}
+
+/* The kinds other modules add (batch and layer norm) are refused by name until the
+ * format learns them: GF_EUNSUPPORTED, nothing written. */
+static void other_layer_kinds_are_named(void **state)
+{
+    static const char *const kinds[] = {"batchnorm", "layernorm"};
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        gf_net *net = NULL;
+        void *data = (void *)&net;
+        size_t n = 1;
+        assert_ok(gf_net_new(&net, 3));
+        assert_ok(gf_net_add_linear(net, 4));
+        assert_ok(k == 0 ? gf_net_add_batchnorm(net, 1e-5, 0.1) : gf_net_add_layernorm(net, 1e-5));
+        assert_status(gf_model_save_memory(&data, &n, net, NULL, NULL), GF_EUNSUPPORTED);
+        assert_error_mentions(kinds[k]);
+        assert_error_mentions("layer 1");
+        assert_null(data);
+        assert_int_equal(n, 0);
+        gf_net_free(net);
+    }
+}
+
+/* ---- Bad arguments -------------------------------------------------------------------- */
+
+static void bad_arguments_are_refused(void **state)
+{
+    gf_rng rng;
+    gf_net *net, *out = NULL, *empty = NULL;
+    gf_optim *opt = NULL, *wrong = NULL;
+    void *data = NULL;
+    size_t n = 0;
+    (void)state;
+    gf_rng_seed(&rng, 1);
+    net = small_net(&rng);
+    opt = make_optim(GF_OPTIM_ADAM, gf_net_param_count(net));
+    wrong = make_optim(GF_OPTIM_MOMENTUM, 5);
+
+    assert_status(gf_model_save(NULL, net, NULL, NULL), GF_EINVAL);
+    assert_status(gf_model_save("", net, NULL, NULL), GF_EINVAL);
+    assert_status(gf_model_save("test_model_bad.gfm", NULL, NULL, NULL), GF_EINVAL);
+    assert_status(gf_model_save("test_model_bad.gfm", net, wrong, NULL), GF_ESHAPE);
+    assert_error_mentions("5");
+    assert_false(file_exists("test_model_bad.gfm"));
+    assert_ok(gf_net_new(&empty, 3));
+    assert_ok(gf_net_add_activation(empty, "relu"));
+    assert_status(gf_model_save_memory(&data, &n, empty, opt, NULL), GF_ESHAPE);
+    assert_null(data);
+    assert_status(gf_model_save_memory(NULL, &n, net, NULL, NULL), GF_EINVAL);
+    assert_status(gf_model_save_memory(&data, NULL, net, NULL, NULL), GF_EINVAL);
+
+    assert_status(gf_model_load(NULL, NULL, NULL, "x.gfm"), GF_EINVAL);
+    assert_status(gf_model_load(&out, NULL, NULL, NULL), GF_EINVAL);
+    assert_status(gf_model_load(&out, NULL, NULL, "test_model_no_such_file.gfm"), GF_EIO);
+    assert_error_mentions("test_model_no_such_file.gfm");
+    assert_status(gf_model_load(&out, NULL, NULL, "."), GF_EIO); /* a directory */
+    assert_status(gf_model_load_memory(&out, NULL, NULL, NULL, 10), GF_EINVAL);
+    assert_status(gf_model_load_memory(NULL, NULL, NULL, fixture_float, sizeof fixture_float),
+                  GF_EINVAL);
+    assert_null(out);
+
+    gf_optim_free(wrong);
+    gf_optim_free(opt);
+    gf_net_free(empty);
+    gf_net_free(net);
+}
+
+/* Loading without asking for the optimiser or the generator still checks them. */
+static void optional_parts(void **state)
+{
+    gf_net *net = NULL;
+    gf_optim *opt = NULL;
+    unsigned char buf[sizeof fixture_float];
+    (void)state;
+    assert_ok(gf_model_load_memory(&net, NULL, NULL, fixture_float, sizeof fixture_float));
+    assert_int_equal(gf_net_param_count(net), 13);
+    gf_net_free(net);
+    /* An invalid optimiser section is refused even when the optimiser is not wanted. */
+    memcpy(buf, fixture_float, sizeof buf);
+    patch_string(buf, sizeof buf, "momentum", "momentux");
+    assert_int_equal(load_refused(buf, sizeof buf, NULL), GF_EUNSUPPORTED);
+    net = (gf_net *)&net;
+    assert_status(gf_model_load_memory(&net, NULL, NULL, buf, sizeof buf), GF_EUNSUPPORTED);
+    assert_null(net);
+    (void)opt;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(crc32_matches_the_standard_check_value),
+        cmocka_unit_test(round_trip_keeps_every_field),
+        cmocka_unit_test(loaded_network_predicts_identically),
+        cmocka_unit_test(empty_network_round_trips),
+        cmocka_unit_test(resume_sgd),
+        cmocka_unit_test(resume_momentum),
+        cmocka_unit_test(resume_adam),
+        cmocka_unit_test(corrupted_byte_at_every_offset_is_refused),
+        cmocka_unit_test(truncation_at_every_length_is_refused),
+        cmocka_unit_test(foreign_files_are_named_as_such),
+        cmocka_unit_test(future_and_zero_versions_are_refused),
+        cmocka_unit_test(unknown_kinds_are_named),
+        cmocka_unit_test(inconsistent_contents_are_refused),
+        cmocka_unit_test(version_1_fixtures_load),
+        cmocka_unit_test(save_is_atomic),
+        cmocka_unit_test(other_layer_kinds_are_named),
+        cmocka_unit_test(bad_arguments_are_refused),
+        cmocka_unit_test(optional_parts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
