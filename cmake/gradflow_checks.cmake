@@ -68,10 +68,11 @@ if(CHECK STREQUAL "symbols")
     if(line MATCHES "^(.+):$")
       set(member "${CMAKE_MATCH_1}")
     elseif(line MATCHES "^[0-9a-fA-F]* *[A-Za-z] (.+)$")
+      set(sym "${CMAKE_MATCH_1}")
       # ASan adds an __odr_asan.<name> marker for every global it instruments; it is the
       # compiler's, not ours (its <name> is checked in its own line).
-      if(NOT CMAKE_MATCH_1 MATCHES "^gf_" AND NOT CMAKE_MATCH_1 MATCHES "^__odr_asan[.]gf_")
-        list(APPEND bad "${CMAKE_MATCH_1} (${member})")
+      if(NOT sym MATCHES "^gf_" AND NOT sym MATCHES "^__odr_asan[.]gf_")
+        list(APPEND bad "${sym} (${member})")
       endif()
     endif()
   endforeach()
