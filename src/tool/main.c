@@ -1,0 +1,55 @@
+/* src/tool/main.c: the entry point of the gradflow program: parse the command line,
+ * install the Ctrl-C handler, run the command. See docs/cli.md. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+volatile sig_atomic_t gft_interrupted;
+const char *gft_argv0 = "gradflow";
+
+/* Ctrl-C: note it and let the current step finish; the loop then writes everything
+ * recorded so far. A second Ctrl-C while that happens is ignored (it would otherwise
+ * leave half-written files); SIGKILL remains for the impatient, and the streamed
+ * telemetry survives even that. */
+static void on_sigint(int sig)
+{
+    (void)sig;
+    gft_interrupted = 1;
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a sleeping sweep wakes up to look at the flag */
+    sigaction(SIGINT, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static gft_args args; /* large: kept off the stack */
+    int status;
+
+    if (argc > 0 && argv[0] != NULL)
+        gft_argv0 = argv[0];
+    status = gft_parse(&args, argc, argv);
+    if (status >= 0)
+        return status;
+    install_handlers();
+    switch (args.cmd) {
+    case GFT_CMD_RUN: status = gft_cmd_run(&args); break;
+    case GFT_CMD_COMPARE: status = gft_cmd_compare(&args); break;
+    case GFT_CMD_SWEEP: status = gft_cmd_sweep(&args); break;
+    case GFT_CMD_MERGE: status = gft_cmd_merge(&args); break;
+    case GFT_CMD_LIST: status = gft_cmd_list(&args); break;
+    case GFT_CMD_GRADCHECK: status = gft_cmd_gradcheck(&args); break;
+    case GFT_CMD_SHOWCASE:
+    default: status = gft_cmd_showcase(&args); break;
+    }
+    fflush(stdout);
+    return status;
+}

@@ -1,0 +1,290 @@
+/* src/tool/tool.h: declarations shared by the files of the `gradflow` program (options,
+ * commands, the training loop, the progress bar). The program is not part of the
+ * library: it prints, exits and handles signals, which the library never does. */
+#ifndef GRADFLOW_TOOL_H
+#define GRADFLOW_TOOL_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gradflow.h>
+
+/* ---- Exit statuses (docs/cli.md lists them) ------------------------------------------ */
+enum {
+    GFT_EXIT_OK = 0,            /* done (whatever the verdict) */
+    GFT_EXIT_FAIL = 1,          /* a run failed: unreadable data, a write error, gradcheck
+                                   above tolerance, a sweep with a failed configuration */
+    GFT_EXIT_USAGE = 2,         /* unknown option or command, bad value */
+    GFT_EXIT_NONFINITE = 3,     /* a value turned NaN or infinite; the run stopped there */
+    GFT_EXIT_INTERRUPTED = 130  /* SIGINT (Ctrl-C): stopped after the current step */
+};
+
+typedef enum gft_command {
+    GFT_CMD_SHOWCASE,
+    GFT_CMD_RUN,
+    GFT_CMD_COMPARE,
+    GFT_CMD_SWEEP,
+    GFT_CMD_MERGE,
+    GFT_CMD_LIST,
+    GFT_CMD_GRADCHECK,
+    GFT_CMD_COUNT
+} gft_command;
+
+typedef enum gft_plot { GFT_PLOT_PNG, GFT_PLOT_SVG, GFT_PLOT_NONE } gft_plot;
+
+/* --norm: what follows each hidden linear layer, before its activation. */
+typedef enum gft_norm { GFT_NORM_NONE, GFT_NORM_BATCH, GFT_NORM_LAYER } gft_norm;
+
+/* --data adding: steps per sequence when --seq-len is not given. */
+#define GFT_ADDING_STEPS 20
+/* --cell: hidden units when --hidden is not given. */
+#define GFT_HIDDEN 32
+
+/* Everything one run needs, filled from the defaults and then the options in order. */
+typedef struct gft_config {
+    /* data */
+    char data[1024];          /* "digits", "gauss", "xor", "spirals", "moons",
+                                 "fashion-mnist", or a CSV path */
+    long label_column;        /* CSV: 1-based column of the label; 0 = the last one */
+    int header;               /* CSV: 1 the first line is a header, 0 not, -1 detect */
+    size_t samples;           /* synthetic sets: number of examples (train + test) */
+    double test_fraction;     /* held-out fraction for sets with no test set of their own */
+    /* network */
+    size_t depth;             /* number of linear layers */
+    size_t width;             /* hidden width */
+    char act[64];             /* activation name */
+    double act_param;         /* its parameter; NaN: the table's default */
+    int init_given;           /* 0: the activation's suited init (gf_net_new_mlp's NULL) */
+    gf_init init;             /* the scheme when init_given */
+    char init_text[64];       /* as the user typed it, for labels ("suited" when not given) */
+    int loss_given;           /* 0: cross-entropy for classes, MSE for regression */
+    gf_loss_kind loss;
+    gft_norm norm;            /* after each hidden linear layer (batch: eps 1e-5, momentum
+                                 0.1; layer: eps 1e-5) */
+    size_t residual;          /* K > 0: the hidden layers as residual blocks of K linear
+                                 layers between an input and an output layer; 0: plain */
+    int cell;                 /* -1: no recurrent layer; else the gf_rnn_cell of a net made
+                                 of a recurrent layer and a linear output layer */
+    size_t seq_len;           /* steps T per sequence; 0: GFT_ADDING_STEPS for adding, else
+                                 one input column per step */
+    size_t hidden;            /* hidden units of the recurrent layer */
+    /* training */
+    gf_optim_kind optim;
+    double lr;                /* NaN: the optimiser's default */
+    double momentum;          /* NaN: the optimiser's default */
+    size_t batch;
+    uint64_t steps;           /* 0 when epochs decides */
+    uint64_t epochs;          /* 0 when steps decides */
+    uint64_t seed;
+    gf_clip clip;
+    uint64_t every;           /* record every K-th step */
+    int skip_nonfinite;       /* 1: skip the update after NaN/inf instead of stopping */
+    /* output */
+    char name[256];           /* the run's label; "" = the activation's name */
+    char out[1024];           /* output directory; "" = the command's default */
+    gft_plot plot;
+    int quiet;
+    char save[1024];          /* --save FILE ("" none) */
+    char resume[1024];        /* --resume FILE ("" none) */
+    /* sweep */
+    unsigned jobs;            /* parallel processes */
+    int emit_commands;
+    /* gradcheck */
+    double tol;               /* NaN: the build's default */
+    size_t entries;           /* entries checked per tensor (0: all) */
+} gft_config;
+
+/* One row of the option table (options.c). parse stores a value into a config; it
+ * returns 0, or writes a one-line reason ("is not a number") into why and returns -1. */
+typedef struct gft_option {
+    const char *name;         /* "lr", spelled --lr */
+    const char *metavar;      /* "X"; NULL for flags, which take no value */
+    unsigned commands;        /* bit (1u << cmd) for each command accepting it */
+    int listable;             /* compare/sweep accept a comma list of values */
+    int (*parse)(gft_config *c, const struct gft_option *o, const char *value, char *why,
+                 size_t why_len);
+    size_t offset;            /* field of gft_config the generic parsers write */
+    double lo, hi;            /* accepted range for numbers (inclusive unless noted) */
+    const char *help;         /* one line */
+} gft_option;
+
+/* An option as given on the command line; for a list, the raw comma list. */
+typedef struct gft_setting {
+    const gft_option *opt;
+    const char *value;        /* NULL for flags; borrowed from argv */
+} gft_setting;
+
+#define GFT_MAX_SETTINGS 64
+#define GFT_MAX_OPERANDS 256
+
+typedef struct gft_args {
+    gft_command cmd;
+    gft_config cfg;           /* defaults + every option (for lists: the first value) */
+    gft_setting set[GFT_MAX_SETTINGS];
+    size_t n_set;
+    const char *operands[GFT_MAX_OPERANDS]; /* merge: the directories */
+    size_t n_operands;
+} gft_args;
+
+/* ---- options.c ------------------------------------------------------------------------ */
+
+/* "run", "compare", ...; the showcase is "showcase". */
+const char *gft_command_name(gft_command cmd);
+
+/* The option table and its size. */
+const gft_option *gft_options(size_t *count);
+
+/* The defaults of a command's configuration. */
+void gft_config_default(gft_config *c, gft_command cmd);
+
+/* Parse argv (argv[0] is the program) into a. Returns -1 when the command should run;
+ * otherwise the exit status to end with (0 after --help or --version, 2 after a usage
+ * error, whose one-line message has been printed). */
+int gft_parse(gft_args *a, int argc, char **argv);
+
+/* Print the help of a command (GFT_CMD_COUNT: the overview). */
+void gft_help(FILE *f, gft_command cmd);
+
+/* Comma lists: the number of items of value, and item i copied into buf. */
+size_t gft_list_count(const char *value);
+void gft_list_item(const char *value, size_t i, char *buf, size_t len);
+
+/* The configuration of one grid point: defaults, then every setting, taking item
+ * choice[k] of setting k (choice NULL: the whole value). Returns 0, or prints the
+ * one-line error and returns GFT_EXIT_USAGE. */
+int gft_config_build(gft_config *c, gft_command cmd, const gft_setting *set, size_t n,
+                     const size_t *choice);
+
+/* The steps per sequence of the adding problem: --seq-len, else GFT_ADDING_STEPS. */
+size_t gft_adding_steps(const gft_config *c);
+
+/* A short label of a grid point naming the varied settings: "act=relu,depth=10". */
+void gft_point_label(char *buf, size_t len, const gft_setting *set, size_t n,
+                     const size_t *choice, int only_lists);
+
+/* Print "gradflow: <message>" as one line on stderr. */
+void gft_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* ---- progress.c ----------------------------------------------------------------------- */
+
+/* A one-line progress bar on stderr, drawn only when stderr is a terminal, the user did
+ * not ask for quiet, and the run has lasted long enough to deserve one (0.5 s). */
+typedef struct gft_progress {
+    int enabled;
+    int drawn;                /* something is on the line, to be cleared */
+    const char *label;
+    uint64_t total;
+    double start;             /* monotonic seconds */
+    double last_draw;
+} gft_progress;
+
+void gft_progress_begin(gft_progress *p, const char *label, uint64_t total, int quiet);
+void gft_progress_update(gft_progress *p, uint64_t done, double loss);
+void gft_progress_end(gft_progress *p);
+double gft_now(void);
+
+/* ---- train.c -------------------------------------------------------------------------- */
+
+/* The training and test sets of a configuration, with the loss that goes with them
+ * (the given one, else cross-entropy for classes and MSE for regression). Targets are
+ * one-hot when a class set is trained with MSE or BCE. Returns 0, or prints the error
+ * and returns the exit status (2 for a bad combination of options, 1 for a file). */
+int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
+                  gf_loss_kind *loss);
+
+/* The network of a configuration for in inputs and out outputs (LSUV uses batch): a
+ * plain MLP, one with normalisation layers, a residual net or a recurrent net (docs/cli.md
+ * says which layers each has). Returns 0, or prints the error and returns the exit status
+ * (2 when --seq-len does not divide the input width, 1 for a library failure). */
+int gft_build_net(const gft_config *c, size_t in, size_t out, const gf_tensor *batch,
+                  gf_net **net);
+
+/* What one run leaves for the tables and overlaid figures of compare and showcase. */
+typedef struct gft_result {
+    char label[256];
+    char dir[1200];
+    int status;               /* the run's exit status */
+    int judged;               /* 1 when verdict holds a verdict */
+    gf_verdict verdict;
+    double final_loss;        /* last training loss */
+    double accuracy;          /* test accuracy at the end (NaN: regression or none) */
+    double seconds;
+    uint64_t steps;           /* steps taken in this run */
+    double predicted_factor;  /* mean-field signal factor per layer at init; 0: none */
+    double time_first;        /* recurrent nets: ||dL/dh_1||, ||dL/dh_T|| and their ratio */
+    double time_last;         /* at the first recorded step (NaN: not a recurrent net) */
+    double time_ratio;
+    double *time_init;        /* ||dL/dh_t|| at the first recorded step (time_T values;
+                                 NULL: none) */
+    size_t time_T;
+    gf_telemetry *tel;        /* a copy of the records when asked for (else NULL) */
+    double *loss;             /* training loss per step (n_loss values) */
+    uint64_t *loss_steps;
+    size_t n_loss;
+} gft_result;
+
+/* Train one configuration into run directory dir: stream telemetry.csv while training,
+ * then write loss.csv, summary.json, the figures, and the model (--save). label names
+ * the run in figures and messages. keep: also keep a copy of the telemetry in r->tel.
+ * Returns the exit status (0, 1, 3 non-finite, 130 interrupted). */
+int gft_train(const gft_config *c, const char *dir, const char *label, int keep,
+              gft_result *r);
+void gft_result_release(gft_result *r);
+
+/* A curve of the gradient through time: norms[t-1] = ||dL/dh_t||, t = 1..T. */
+typedef struct gft_curve {
+    const char *label;
+    const double *norms;
+    size_t T;
+} gft_curve;
+
+/* The figure of the gradient through time, written as report.h writes its figures:
+ * DIR/NAME.dat (one block per curve) and DIR/NAME.gp, which reads it by its relative name
+ * and writes NAME.png (or .svg) beside it; ||dL/dh_t|| against t, log y, one line per
+ * curve. Not rendered here. Returns 0, 1 when no curve has a positive finite value (no
+ * script written), -1 on a write error (said). */
+int gft_time_figure(const char *dir, const char *name, const char *title,
+                    const gft_curve *curves, size_t n, gf_plot_format format);
+
+/* The plot format of a configuration. */
+gf_plot_format gft_plot_format(const gft_config *c);
+
+/* PNG figures are rendered in one gnuplot process per directory: gnuplot's start-up is
+ * most of the cost of a figure, and the PNGs are byte for byte those of separate runs.
+ * gft_clear_scripts removes DIR/NAME.gp of a previous run; gft_render_batch writes
+ * DIR/figures.gp loading every DIR/NAME.gp that exists ("reset" between them) and, when
+ * render is set, runs it through gf_plot_render. */
+void gft_clear_scripts(const char *dir, const char *const *names, size_t n);
+gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, int render);
+
+/* Report a plotting status: GF_EUNSUPPORTED (no gnuplot) is said once, as a note;
+ * returns 0 for it and GF_OK, 1 for other failures (printed). soft: every failure is
+ * only a note (the figures of a run stopped by NaN may have nothing to draw). */
+int gft_plot_status(gf_status st, const char *what, int quiet, int soft);
+
+/* ---- commands.c ----------------------------------------------------------------------- */
+
+/* Each returns the program's exit status. */
+int gft_cmd_showcase(gft_args *a);
+int gft_cmd_run(gft_args *a);
+int gft_cmd_compare(gft_args *a);
+int gft_cmd_sweep(gft_args *a);
+int gft_cmd_merge(gft_args *a);
+int gft_cmd_list(gft_args *a);
+int gft_cmd_gradcheck(gft_args *a);
+
+/* ---- main.c ----------------------------------------------------------------------------- */
+
+/* Set by the SIGINT handler; the training loop stops after the current step. */
+extern volatile sig_atomic_t gft_interrupted;
+
+/* argv[0], for a sweep's child processes where /proc/self/exe is unavailable. */
+extern const char *gft_argv0;
+
+#endif
