@@ -7,6 +7,15 @@
 
 #include "gradflow/net.h"
 #include "internal.h"
+#include "simd.h"
+
+/* Statistics of a layer's output (see record_layer), and the generation of the
+ * activations they were taken from. */
+typedef struct out_stats {
+    double mean, std, zero_frac;
+    uint64_t nonfinite;
+    uint64_t generation;
+} out_stats;
 
 struct gf_net {
     size_t in_features;
@@ -24,6 +33,10 @@ struct gf_net {
     gf_tensor *acts;
     gf_tensor *dacts;
     double *grad_norms;  /* ||dacts[i]|| of the current backward pass */
+    gf_record *pending;  /* the records of the current backward pass, one per layer */
+    out_stats *out_stats;    /* per layer, taken by a forward pass ahead of a record */
+    uint64_t act_generation; /* bumped whenever acts may change; out_stats[i] is valid
+                                while its generation equals it */
     gf_real *act_block;
     gf_real *dact_block;
     size_t batch_cap;    /* rows the blocks hold; 0 after the architecture changes */
@@ -78,10 +91,14 @@ static void free_buffers(gf_net *net)
     gf_free(net->acts);
     gf_free(net->dacts);
     gf_free(net->grad_norms);
+    gf_free(net->pending);
+    gf_free(net->out_stats);
     gf_free(net->act_block);
     gf_free(net->dact_block);
     net->acts = net->dacts = NULL;
     net->grad_norms = NULL;
+    net->pending = NULL;
+    net->out_stats = NULL;
     net->act_block = net->dact_block = NULL;
     net->batch_cap = 0;
     net->have_forward = net->have_loss = net->have_backward = 0;
@@ -361,9 +378,12 @@ static gf_status ensure_batch(gf_net *net, size_t batch)
         net->acts = gf_calloc(n + 1, sizeof(gf_tensor));
         net->dacts = gf_calloc(n + 1, sizeof(gf_tensor));
         net->grad_norms = gf_calloc(n + 1, sizeof(double));
+        net->pending = gf_calloc(n, sizeof(gf_record));
+        net->out_stats = gf_calloc(n, sizeof(out_stats));
         net->act_block = gf_calloc(total * batch, sizeof(gf_real));
         net->dact_block = gf_calloc(total * batch, sizeof(gf_real));
-        if (!net->acts || !net->dacts || !net->grad_norms || !net->act_block ||
+        if (!net->acts || !net->dacts || !net->grad_norms || !net->pending ||
+            !net->out_stats || !net->act_block ||
             !net->dact_block) {
             free_buffers(net);
             return gf_fail(GF_ENOMEM, "gf_net_forward: cannot allocate buffers for a batch "
@@ -391,15 +411,61 @@ static gf_status ensure_batch(gf_net *net, size_t batch)
     return GF_OK;
 }
 
-/* Run layers first..n-1 on acts[first]. */
+/* Mean, standard deviation, zero fraction and non-finite count of a layer's output y
+ * (n values), the largest part of recording, written so that it vectorises: the sums
+ * run in LANES independent double accumulators (lane l sums elements l, l + LANES, ...,
+ * and the lanes are added in a fixed order, so the figures do not depend on the CPU);
+ * zeros are counted in a loop of their own (a select inside the sums would keep them
+ * scalar). A NaN or infinity makes the sums non-finite, so non-finite values are
+ * counted only then. */
+enum { LANES = 16 };
+
+GF_CLONES static void output_stats(out_stats *r, const gf_real *y, size_t n)
+{
+    double sum[LANES] = {0}, sumsq[LANES] = {0};
+    double s = 0, sq = 0;
+    size_t i = 0, zeros = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (size_t l = 0; l < LANES; l++) {
+            double v = y[i + l];
+            sum[l] += v;
+            sumsq[l] += v * v;
+        }
+    for (size_t l = 0; l < LANES; l++) {
+        s += sum[l];
+        sq += sumsq[l];
+    }
+    for (; i < n; i++) {
+        double v = y[i];
+        s += v;
+        sq += v * v;
+    }
+    for (i = 0; i < n; i++)
+        zeros += y[i] == 0;
+    r->mean = s / (double)n;
+    r->std = sqrt(fmax(sq / (double)n - r->mean * r->mean, 0.0));
+    r->zero_frac = (double)zeros / (double)n;
+    r->nonfinite = isfinite(s) && isfinite(sq) ? 0 : gf_array_count_nonfinite(y, n);
+}
+
+/* Run layers first..n-1 on acts[first]. When the coming backward pass will be recorded,
+ * each output's statistics are taken as soon as it is computed: it is in cache now,
+ * while the backward pass does not read a linear layer's output again, and a network
+ * larger than the cache would have to fetch it from memory once more to record it. */
 static gf_status forward_from(gf_net *net, size_t first, int training)
 {
+    int record = net->step % net->record_every == 0;
     for (size_t i = first; i < net->n_layers; i++) {
         gf_layer *l = &net->layers[i];
-        gf_status st = l->ops->forward(l, &net->acts[i], &net->acts[i + 1], training);
+        gf_tensor *y = &net->acts[i + 1];
+        gf_status st = l->ops->forward(l, &net->acts[i], y, training);
         if (st != GF_OK) {
             net->have_forward = 0;
             return st;
+        }
+        if (record) {
+            output_stats(&net->out_stats[i], y->data, y->rows * y->cols);
+            net->out_stats[i].generation = net->act_generation;
         }
     }
     return GF_OK;
@@ -425,6 +491,7 @@ static gf_status forward(gf_net *net, const gf_tensor *x, const gf_tensor **y, i
     if (st != GF_OK)
         return st;
     memcpy(net->acts[0].data, x->data, x->rows * x->cols * sizeof(gf_real));
+    net->act_generation++;
     st = forward_from(net, 0, training);
     if (st != GF_OK)
         return st;
@@ -464,14 +531,19 @@ gf_status gf_net_loss(gf_net *net, gf_loss_kind kind, const gf_tensor *target, d
 
 /* ---- Backward and telemetry ---------------------------------------------------------- */
 
+/* Non-finite values in an array whose norm is known: none when the norm is finite
+ * (gf_array_norm2 is NaN or infinite exactly when an element is), so the count costs a
+ * pass only on the steps that have them. */
+static size_t nonfinite_given_norm(double norm, const gf_tensor *t)
+{
+    return isfinite(norm) ? 0 : gf_tensor_count_nonfinite(t);
+}
+
 /* The generic part of a layer's record; the layer's own record() adds the rest. */
 static void record_layer(gf_net *net, size_t i, int has_dx, gf_record *r)
 {
     const gf_layer *l = &net->layers[i];
     const gf_tensor *y = &net->acts[i + 1];
-    size_t n = y->rows * y->cols;
-    double sum = 0, sumsq = 0;
-    size_t zeros = 0, nonfinite = 0;
 
     *r = (gf_record){0};
     r->step = net->step;
@@ -486,21 +558,22 @@ static void record_layer(gf_net *net, size_t i, int has_dx, gf_record *r)
     r->update_ratio = r->clip_pre_norm = r->clip_post_norm = NAN;
     r->deriv_abs_mean = r->dead_frac = r->sat_frac = NAN;
 
-    /* One pass over the output for its mean, spread, sparsity and non-finite count. */
-    for (size_t k = 0; k < n; k++) {
-        double v = y->data[k];
-        sum += v;
-        sumsq += v * v;
-        zeros += v == 0;
-        nonfinite += !isfinite(v);
+    /* The output's statistics: taken by the forward pass if it knew this step would be
+     * recorded and nothing changed the activations since, else now. */
+    const out_stats *os = &net->out_stats[i];
+    out_stats now;
+    if (os->generation != net->act_generation) {
+        output_stats(&now, y->data, y->rows * y->cols);
+        os = &now;
     }
-    r->act_mean = sum / (double)n;
-    r->act_std = sqrt(fmax(sumsq / (double)n - r->act_mean * r->act_mean, 0.0));
-    r->zero_frac = (double)zeros / (double)n;
-    r->nonfinite_fwd = nonfinite;
-    r->nonfinite_bwd = (has_dx ? gf_tensor_count_nonfinite(&net->dacts[i]) : 0) +
-                       gf_tensor_count_nonfinite(&l->dweight) +
-                       gf_tensor_count_nonfinite(&l->dbias);
+    r->act_mean = os->mean;
+    r->act_std = os->std;
+    r->zero_frac = os->zero_frac;
+    r->nonfinite_fwd = os->nonfinite;
+    /* dacts[i] is the dx whose norm the backward pass took: grad_norms[i]. */
+    r->nonfinite_bwd = (has_dx ? nonfinite_given_norm(r->grad_in_norm, &net->dacts[i]) : 0) +
+                       nonfinite_given_norm(r->weight_grad_norm, &l->dweight) +
+                       nonfinite_given_norm(r->bias_grad_norm, &l->dbias);
     if (l->ops->record != NULL)
         l->ops->record(l, &net->acts[i], y, r);
 }
@@ -570,20 +643,27 @@ static gf_status backward(gf_net *net)
             return st;
         }
         net->grad_norms[i] = has_dx ? gf_tensor_norm2(dx) : NAN;
+        /* Record the layer now, while its weights, gradients and activations are still
+         * in cache: by the end of the pass a network larger than the cache has evicted
+         * them, and recording would fetch them from memory again. Nothing later in the
+         * pass changes what the record reads. */
+        if (record)
+            record_layer(net, i, has_dx, &net->pending[i]);
     }
 
     /* On steps that are not recorded, one cheap check still catches NaN and infinity;
      * when it fires the step is recorded anyway, to say where they came from. */
-    if (!record)
-        record = !step_is_finite(net);
+    if (!record && !step_is_finite(net)) {
+        record = 1;
+        for (size_t i = 0; i < n; i++)
+            record_layer(net, i, i > 0 || net->input_grad, &net->pending[i]);
+    }
     net->have_backward = 1;
     net->last_input_grad = net->input_grad;
     net->last_nonfinite = 0;
     if (record) {
         for (size_t i = 0; i < n; i++) {
-            gf_record r;
-            record_layer(net, i, i > 0 || net->input_grad, &r);
-            st = gf_telemetry_append(net->tel, &r);
+            st = gf_telemetry_append(net->tel, &net->pending[i]);
             if (st != GF_OK) {
                 gf_telemetry_truncate(net->tel, first_record);
                 return st;
@@ -682,6 +762,35 @@ gf_status gf_net_clip(gf_net *net, const gf_clip *clip, double *norm_before)
     return GF_OK;
 }
 
+/* params += delta (vectorised for the CPU: see simd.h). */
+GF_CLONES static void add_update(gf_real *restrict params, const gf_real *restrict delta,
+                                 size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        params[k] += delta[k];
+}
+
+/* The same, returning sum delta^2 summed exactly as gf_array_sumsq sums (LANES lanes,
+ * then the tail): the update ratio then costs no second pass over the update. */
+GF_CLONES static double add_update_sumsq(gf_real *restrict params,
+                                         const gf_real *restrict delta, size_t n)
+{
+    double lane[LANES] = {0}, s = 0;
+    size_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (size_t l = 0; l < LANES; l++) {
+            lane[l] += (double)delta[k + l] * delta[k + l];
+            params[k + l] += delta[k + l];
+        }
+    for (size_t l = 0; l < LANES; l++)
+        s += lane[l];
+    for (; k < n; k++) {
+        s += (double)delta[k] * delta[k];
+        params[k] += delta[k];
+    }
+    return s;
+}
+
 gf_status gf_net_step(gf_net *net, gf_optim *opt)
 {
     gf_status st;
@@ -702,16 +811,24 @@ gf_status gf_net_step(gf_net *net, gf_optim *opt)
     st = gf_optim_compute(opt, net->delta, net->params, net->grads, net->n_params);
     if (st != GF_OK)
         return st;
+    /* Layer by layer (their parameters tile the block in order), so that a recorded
+     * step takes the update ratio ||delta W|| / ||W|| in the pass that applies it. */
     for (size_t i = 0; i < net->n_layers; i++) {
         gf_layer *l = &net->layers[i];
         gf_record *r = last_record(net, i);
+        gf_real *p = net->params + l->param_offset;
+        const gf_real *d = net->delta + l->param_offset;
+        size_t wn = l->weight.rows * l->weight.cols;
         if (r != NULL && l->weight.rows) {
-            size_t wn = l->weight.rows * l->weight.cols;
-            r->update_ratio = gf_array_norm2(net->delta + l->param_offset, wn) / r->weight_norm;
+            double ss = add_update_sumsq(p, d, wn);
+            /* As gf_array_norm2: its rescaling pass only when the sum is not normal. */
+            double norm = isfinite(ss) && ss >= 0x1p-600 ? sqrt(ss) : gf_array_norm2(d, wn);
+            r->update_ratio = norm / r->weight_norm;
+            add_update(p + wn, d + wn, l->n_params - wn);
+        } else {
+            add_update(p, d, l->n_params);
         }
     }
-    for (size_t k = 0; k < net->n_params; k++)
-        net->params[k] += net->delta[k];
     net->have_backward = 0;
     net->have_forward = 0;
     return GF_OK;
@@ -748,6 +865,8 @@ gf_status gf_net_rerun_from(gf_net *net, size_t first)
 
 gf_tensor *gf_net_boundary(gf_net *net, size_t i)
 {
+    /* The caller may change the activations: statistics taken from them are stale. */
+    net->act_generation++;
     return net->have_forward && i <= net->n_layers ? &net->acts[i] : NULL;
 }
 

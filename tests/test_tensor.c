@@ -393,6 +393,30 @@ static void gemm_large_shapes_cross_every_block(void **state)
         }
 }
 
+static void gemm_shapes_around_the_register_tiles(void **state)
+{
+    /* The micro-kernels compute MR x NR tiles of C (portable 4 x 8, AVX2 6 x 16, AVX-512
+     * 8 x 32 in float; NR halves in double), short strips and narrow panels at the edges,
+     * inside blocks of KC = 128 along k and NC (128 float, 64 double) along n. Every m
+     * from 1 to 17 against n on both sides of each NR and NC, with k cycling around KC,
+     * in every transpose case. CTest also runs this program with GF_GEMM_KERNEL set to
+     * portable and avx2, so each kernel the CPU has is checked. */
+    const size_t ns[] = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 129};
+    const size_t ks[] = {1, 2, 7, 127, 128, 129, 257};
+    const size_t nn = sizeof ns / sizeof ns[0], nk = sizeof ks / sizeof ks[0];
+    size_t count = 0;
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 6);
+    for (size_t m = 1; m <= 17; m++)
+        for (size_t in = 0; in < nn; in++)
+            for (int t = 0; t < 4; t++, count++) {
+                int nan_c = count % 3 == 0;
+                gemm_case(&rng, (gf_trans)(t & 1), (gf_trans)(t >> 1), m, ns[in],
+                          ks[count % nk], nan_c ? 1.0 : -1.5, nan_c ? 0.0 : 0.5, nan_c);
+            }
+}
+
 static void gemm_alpha_beta_variants(void **state)
 {
     const double ab[][2] = {{1, 1}, {-0.5, 0.75}, {3, -2}, {0.1, 0}, {-1, 0.5}};
@@ -1003,6 +1027,7 @@ int main(void)
         cmocka_unit_test(copy_fill_zero),
         cmocka_unit_test(gemm_matches_reference_all_transposes),
         cmocka_unit_test(gemm_large_shapes_cross_every_block),
+        cmocka_unit_test(gemm_shapes_around_the_register_tiles),
         cmocka_unit_test(gemm_alpha_beta_variants),
         cmocka_unit_test(gemm_known_small_product),
         cmocka_unit_test(gemm_empty_dimensions),

@@ -68,6 +68,10 @@ void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t 
                  gf_real alpha, const gf_real *a, size_t lda, const gf_real *b, size_t ldb,
                  gf_real beta, gf_real *c, size_t ldc);
 
+/* The kernel gf_gemm_raw runs on this machine: "built-in avx512", "built-in avx2+fma",
+ * "built-in portable", or "cblas" when built with -DGRADFLOW_BLAS=ON. Static storage. */
+const char *gf_gemm_backend(void);
+
 /* ---- Element-wise -------------------------------------------------------------- */
 
 /* out = a + b, out = a - b, out = a * b (element-wise); all three shapes equal. out may

@@ -1,0 +1,481 @@
+/* tests/bench/bench_gradflow.c: the performance figures of issue 4, one line each: GEMM
+ * GFLOP/s (gf_real precision, square, no transposes) beside OpenBLAS when it can be
+ * loaded, training steps/s with telemetry on for the S, M and L networks (tanh, MSE,
+ * SGD), the cost of telemetry at M, and the peak resident memory of L measured in a
+ * fresh child process. A benchmark, not a test: `--quick` is the CTest smoke run.
+ *
+ *   bench_gradflow [--quick] [--wall] [--only gemm|train|telemetry|memory] [--transposes]
+ *
+ * Timings are the best of several repetitions, in CPU time of the process by default:
+ * on an idle machine that is the wall time, and on a shared one it leaves out the time
+ * other processes hold the core (--wall measures wall time). Pin the process for
+ * stable figures: taskset -c 1 bench_gradflow. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gradflow.h>
+
+/* ---- Options and clock ----------------------------------------------------------------- */
+
+static int quick;          /* --quick: tiny sizes and one short repetition */
+static const char *only;   /* --only X: one section */
+static int all_transposes; /* --transposes: also NT, TN, TT GEMM lines */
+static int wall;           /* --wall: wall-clock time instead of CPU time */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(wall ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int section(const char *name) { return only == NULL || strcmp(only, name) == 0; }
+
+static void die(const char *what, gf_status st)
+{
+    fprintf(stderr, "bench_gradflow: %s: %s: %s\n", what, gf_strerror(st), gf_last_error());
+    exit(1);
+}
+
+static void fill_normal(gf_real *x, size_t n, gf_rng *rng, double scale)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (gf_real)(scale * gf_rng_normal(rng));
+}
+
+/* ---- OpenBLAS, loaded at run time so that the library never depends on it --------------- */
+
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
+                         const float *, int, float, float *, int);
+typedef void (*dgemm_fn)(int, int, int, int, int, int, double, const double *, int,
+                         const double *, int, double, double *, int);
+
+static struct {
+    sgemm_fn sgemm;
+    dgemm_fn dgemm;
+    const char *core; /* openblas_get_corename(): the kernel family it chose */
+} blas;
+
+static void load_openblas(void)
+{
+    static const char *const names[] = {"libopenblas.so.0", "libopenblas.so",
+                                        "libopenblas.dylib"};
+    void *h = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && h == NULL; i++)
+        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        return;
+    /* POSIX: a data pointer from dlsym converts to a function pointer through memcpy. */
+    void *s = dlsym(h, "cblas_sgemm"), *d = dlsym(h, "cblas_dgemm");
+    void *threads = dlsym(h, "openblas_set_num_threads");
+    void *core = dlsym(h, "openblas_get_corename");
+    if (s == NULL || d == NULL)
+        return;
+    memcpy(&blas.sgemm, &s, sizeof s);
+    memcpy(&blas.dgemm, &d, sizeof d);
+    if (threads != NULL) {
+        void (*set_threads)(int);
+        memcpy(&set_threads, &threads, sizeof threads);
+        set_threads(1); /* one thread, like the built-in kernel */
+    }
+    if (core != NULL) {
+        char *(*corename)(void);
+        memcpy(&corename, &core, sizeof core);
+        blas.core = corename();
+    }
+}
+
+static void openblas_gemm(gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
+                          const gf_real *b, gf_real *c)
+{
+    int t1 = ta ? CBLAS_TRANS : CBLAS_NO_TRANS, t2 = tb ? CBLAS_TRANS : CBLAS_NO_TRANS;
+    int in = (int)n;
+#if GF_REAL_IS_DOUBLE
+    blas.dgemm(CBLAS_ROW_MAJOR, t1, t2, in, in, in, 1.0, a, in, b, in, 0.0, c, in);
+#else
+    blas.sgemm(CBLAS_ROW_MAJOR, t1, t2, in, in, in, 1.0f, a, in, b, in, 0.0f, c, in);
+#endif
+}
+
+/* ---- GEMM ------------------------------------------------------------------------------ */
+
+/* Best GFLOP/s of n x n x n GEMMs (C = A B, beta 0) over several timed samples. */
+static double gemm_rate(int use_blas, gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
+                        const gf_real *b, gf_real *c)
+{
+    double flops = 2.0 * (double)n * (double)n * (double)n, best = 0;
+    double min_time = quick ? 0.002 : 0.05;
+    int samples = quick ? 1 : 7;
+    for (int s = 0; s < samples; s++) {
+        size_t reps = 0;
+        double t0 = now(), t;
+        do {
+            if (use_blas)
+                openblas_gemm(ta, tb, n, a, b, c);
+            else
+                gf_gemm_raw(ta, tb, n, n, n, 1, a, n, b, n, 0, c, n);
+            reps++;
+            t = now() - t0;
+        } while (t < min_time);
+        if (flops * (double)reps / t > best)
+            best = flops * (double)reps / t;
+    }
+    return best * 1e-9;
+}
+
+static void bench_gemm(gf_rng *rng)
+{
+    static const size_t sizes[] = {64, 128, 256, 512, 1024};
+    static const char *const tnames[] = {"NN", "TN", "NT", "TT"};
+    size_t count = sizeof sizes / sizeof sizes[0];
+    size_t nmax = quick ? 256 : 1024;
+    gf_real *a = malloc(nmax * nmax * sizeof *a), *b = malloc(nmax * nmax * sizeof *b);
+    gf_real *c = malloc(nmax * nmax * sizeof *c);
+    if (a == NULL || b == NULL || c == NULL) {
+        fprintf(stderr, "bench_gradflow: out of memory\n");
+        exit(1);
+    }
+    fill_normal(a, nmax * nmax, rng, 1);
+    fill_normal(b, nmax * nmax, rng, 1);
+    for (int t = 0; t < (all_transposes ? 4 : 1); t++) {
+        gf_trans ta = (gf_trans)(t & 1), tb = (gf_trans)(t >> 1);
+        for (size_t i = 0; i < count && sizes[i] <= nmax; i++) {
+            size_t n = sizes[i];
+            double ours = gemm_rate(0, ta, tb, n, a, b, c);
+            printf("gemm %s n=%-5zu gradflow %7.2f GFLOP/s", tnames[t], n, ours);
+            if (blas.sgemm != NULL) {
+                double theirs = gemm_rate(1, ta, tb, n, a, b, c);
+                printf("   openblas %7.2f GFLOP/s   ratio %.2f", theirs, ours / theirs);
+            }
+            printf("\n");
+            fflush(stdout);
+        }
+    }
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* ---- Training -------------------------------------------------------------------------- */
+
+typedef struct config {
+    const char *name;
+    size_t depth, width, batch;
+} config;
+
+/* S, M, L of the issue; --quick keeps S and shrinks M and L. */
+static config config_of(char size)
+{
+    config c = {"S", 50, 32, 32};
+    if (size == 'M')
+        c = quick ? (config){"M", 20, 64, 32} : (config){"M", 20, 256, 128};
+    else if (size == 'L')
+        c = quick ? (config){"L", 8, 128, 64} : (config){"L", 8, 1024, 256};
+    return c;
+}
+
+typedef struct trainer {
+    config cfg;
+    gf_net *net;
+    gf_optim *opt;
+    gf_tensor *x, *target;
+} trainer;
+
+/* A tanh MLP, width -> width -> ... -> width (depth linear layers), Xavier-tanh init, MSE
+ * against a random target, plain SGD. */
+static void trainer_init(trainer *tr, config cfg, uint64_t seed)
+{
+    gf_mlp_spec spec = {.in = cfg.width, .width = cfg.width, .depth = cfg.depth,
+                        .out = cfg.width, .act = "tanh", .act_param = NAN};
+    gf_optim_config sgd = gf_optim_default(GF_OPTIM_SGD);
+    gf_rng rng;
+    gf_status st;
+    memset(tr, 0, sizeof *tr);
+    tr->cfg = cfg;
+    gf_rng_seed(&rng, seed);
+    if ((st = gf_net_new_mlp(&tr->net, &spec, &rng)) != GF_OK ||
+        (st = gf_optim_new(&tr->opt, &sgd, gf_net_param_count(tr->net))) != GF_OK ||
+        (st = gf_tensor_new(&tr->x, cfg.batch, cfg.width)) != GF_OK ||
+        (st = gf_tensor_new(&tr->target, cfg.batch, cfg.width)) != GF_OK)
+        die("building the network", st);
+    fill_normal(tr->x->data, cfg.batch * cfg.width, &rng, 1);
+    fill_normal(tr->target->data, cfg.batch * cfg.width, &rng, 0.5);
+}
+
+static void trainer_free(trainer *tr)
+{
+    gf_net_free(tr->net);
+    gf_optim_free(tr->opt);
+    gf_tensor_free(tr->x);
+    gf_tensor_free(tr->target);
+}
+
+static void train_steps(trainer *tr, size_t steps)
+{
+    for (size_t s = 0; s < steps; s++) {
+        gf_status st = gf_net_train_step(tr->net, tr->x, tr->target, GF_LOSS_MSE, tr->opt,
+                                         NULL, NULL);
+        if (st != GF_OK)
+            die("training step", st);
+    }
+}
+
+/* Seconds per step of a chunk of `steps` steps. The telemetry store is emptied first
+ * (its storage was reserved), so the chunk measures recording, not store growth. */
+static double time_chunk(trainer *tr, size_t steps)
+{
+    gf_telemetry *tel = gf_net_telemetry(tr->net);
+    gf_status st;
+    gf_telemetry_clear(tel);
+    if ((st = gf_telemetry_reserve(tel, (steps + 1) * gf_net_layer_count(tr->net))) != GF_OK)
+        die("reserving telemetry", st);
+    double t0 = now();
+    train_steps(tr, steps);
+    return (now() - t0) / (double)steps;
+}
+
+/* Steps per chunk so that a chunk lasts about `seconds`. */
+static size_t calibrate(trainer *tr, double seconds)
+{
+    size_t steps = 1;
+    double per_step;
+    train_steps(tr, 2); /* first step sizes every buffer */
+    per_step = time_chunk(tr, steps);
+    steps = (size_t)(seconds / per_step);
+    return steps < 1 ? 1 : steps;
+}
+
+static void bench_train(char size)
+{
+    trainer tr;
+    config cfg = config_of(size);
+    double best = INFINITY;
+    trainer_init(&tr, cfg, 7);
+    size_t steps = calibrate(&tr, quick ? 0.05 : 0.2);
+    for (int r = 0; r < (quick ? 1 : 10); r++) {
+        double t = time_chunk(&tr, steps);
+        best = t < best ? t : best;
+    }
+    printf("train %s depth=%zu width=%zu batch=%zu  %10.1f steps/s  (%.3f ms/step, "
+           "telemetry every step)\n",
+           cfg.name, cfg.depth, cfg.width, cfg.batch, 1.0 / best, 1e3 * best);
+    fflush(stdout);
+    trainer_free(&tr);
+}
+
+/* Telemetry at M. With record_every = 2, even steps are recorded and odd ones are not
+ * (they make only the finiteness check), so recorded and unrecorded steps alternate and
+ * a change of machine load hits both alike; each step is timed on its own and the cost
+ * is the median over pairs of (recorded - unrecorded) against the median recorded step.
+ * The finiteness check (one norm of the gradient block) is timed alone. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void bench_telemetry(void)
+{
+    enum { PAIRS_MAX = 400 };
+    static double rec[PAIRS_MAX], diff[PAIRS_MAX];
+    trainer tr;
+    config cfg = config_of('M');
+    size_t pairs = quick ? 4 : PAIRS_MAX, n_params;
+    double check = INFINITY, t_rec, t_diff;
+    gf_status st;
+    trainer_init(&tr, cfg, 11);
+    n_params = gf_net_param_count(tr.net);
+    train_steps(&tr, 2); /* sizes every buffer */
+    if ((st = gf_net_set_record_every(tr.net, 2)) != GF_OK ||
+        (st = gf_telemetry_reserve(gf_net_telemetry(tr.net),
+                                   (pairs + 4) * gf_net_layer_count(tr.net))) != GF_OK)
+        die("setting up telemetry", st);
+    if (gf_net_step_count(tr.net) % 2 != 0)
+        train_steps(&tr, 1); /* the next step is a recorded one */
+    for (size_t p = 0; p < pairs; p++) {
+        double t0 = now(), t1, t2;
+        train_steps(&tr, 1);
+        t1 = now();
+        train_steps(&tr, 1);
+        t2 = now();
+        rec[p] = t1 - t0;
+        diff[p] = (t1 - t0) - (t2 - t1);
+    }
+    t_rec = median(rec, pairs);
+    t_diff = median(diff, pairs);
+    for (int r = 0; r < (quick ? 1 : 7); r++) {
+        volatile double sink;
+        int reps = 50;
+        double t0 = now();
+        for (int i = 0; i < reps; i++)
+            sink = gf_array_norm2(gf_net_grads(tr.net), n_params);
+        (void)sink;
+        double t = (now() - t0) / reps;
+        check = t < check ? t : check;
+    }
+    printf("telemetry M  recording %.2f %%  finiteness check %.2f %%  of a step "
+           "(median of %zu pairs: recorded step %.3f ms, %.3f ms more than unrecorded; "
+           "check %.3f ms)\n",
+           100 * t_diff / t_rec, 100 * check / t_rec, pairs, 1e3 * t_rec, 1e3 * t_diff,
+           1e3 * check);
+    fflush(stdout);
+    trainer_free(&tr);
+}
+
+/* ---- Peak memory, in a fresh process ------------------------------------------------------ */
+
+/* Peak resident set of this process in bytes: VmHWM, else ru_maxrss (KiB on Linux). */
+static double peak_rss(void)
+{
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    double kib = -1;
+    if (f != NULL) {
+        while (fgets(line, sizeof line, f) != NULL)
+            if (strncmp(line, "VmHWM:", 6) == 0)
+                kib = strtod(line + 6, NULL);
+        fclose(f);
+    }
+    if (kib < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kib = (double)ru.ru_maxrss;
+    }
+    return kib * 1024;
+}
+
+/* The child: build L, train a few steps, report the peak against what the training state
+ * needs. The engine keeps parameters, gradients and the last update (one block each),
+ * every boundary activation and its gradient (the telemetry reads them), and tanh's f'
+ * cache; SGD has no state of its own. */
+static int memory_child(void)
+{
+    trainer tr;
+    config cfg = config_of('L');
+    const double mb = 1e-6, sz = sizeof(gf_real);
+    double params, acts, data, tanh_cache = 0, core, engine, peak;
+    size_t n_layers;
+    trainer_init(&tr, cfg, 13);
+    train_steps(&tr, 3);
+    peak = peak_rss();
+    n_layers = gf_net_layer_count(tr.net);
+    params = sz * (double)gf_net_param_count(tr.net);
+    /* Boundary 0 is the input; boundary i + 1 the output of layer i. */
+    acts = sz * (double)(cfg.batch * gf_net_in_features(tr.net));
+    for (size_t i = 0; i < n_layers; i++) {
+        acts += sz * (double)(cfg.batch * gf_net_layer(tr.net, i)->out);
+        if (strcmp(gf_net_layer_kind(tr.net, i), "linear") != 0)
+            tanh_cache += sz * (double)(cfg.batch * cfg.width);
+    }
+    data = sz * (double)(gf_tensor_size(tr.x) + gf_tensor_size(tr.target));
+    /* core: parameters + gradients + activations + optimiser state (SGD: none). */
+    core = 2 * params + acts;
+    /* engine: all the engine keeps, as listed above. */
+    engine = 3 * params + 2 * acts + tanh_cache;
+    printf("memory L peak %.1f MB  core %.1f MB (params %.1f + grads %.1f + activations %.1f "
+           "+ SGD state 0)  ratio %.2f  |  engine state %.1f MB (+ update block %.1f + "
+           "activation grads %.1f + tanh cache %.1f; data %.1f)  ratio %.2f\n",
+           peak * mb, core * mb, params * mb, params * mb, acts * mb, peak / core,
+           engine * mb, params * mb, acts * mb, tanh_cache * mb, data * mb,
+           peak / (engine + data));
+    fflush(stdout);
+    trainer_free(&tr);
+    return 0;
+}
+
+static void bench_memory(const char *self)
+{
+    pid_t pid;
+    int status = 0;
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        char *argv[] = {(char *)self, "--memory-child", quick ? "--quick" : NULL, NULL};
+        execv("/proc/self/exe", argv);
+        execv(self, argv);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench_gradflow: the memory child failed\n");
+        exit(1);
+    }
+}
+
+/* ---- Main ------------------------------------------------------------------------------ */
+
+static void print_machine(void)
+{
+    char line[256], model[256] = "unknown";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f != NULL) {
+        while (fgets(line, sizeof line, f) != NULL) {
+            char *colon = strchr(line, ':');
+            if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+                snprintf(model, sizeof model, "%s", colon + 2);
+                model[strcspn(model, "\n")] = '\0';
+                break;
+            }
+        }
+        fclose(f);
+    }
+    printf("# gradflow %s, %s, GEMM backend: %s; cpu: %s; openblas: %s; %s time\n",
+           gf_version(), gf_real_name(), gf_gemm_backend(), model,
+           blas.sgemm ? (blas.core ? blas.core : "loaded") : "not found", wall ? "wall" : "CPU");
+}
+
+int main(int argc, char **argv)
+{
+    gf_rng rng;
+    int child = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--transposes") == 0)
+            all_transposes = 1;
+        else if (strcmp(argv[i], "--wall") == 0)
+            wall = 1;
+        else if (strcmp(argv[i], "--memory-child") == 0)
+            child = 1;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--quick] [--wall] [--only gemm|train|telemetry|memory] "
+                            "[--transposes]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (child)
+        return memory_child();
+    load_openblas();
+    print_machine();
+    gf_rng_seed(&rng, 1);
+    if (section("gemm"))
+        bench_gemm(&rng);
+    if (section("train")) {
+        bench_train('S');
+        bench_train('M');
+        bench_train('L');
+    }
+    if (section("telemetry"))
+        bench_telemetry();
+    if (section("memory"))
+        bench_memory(argv[0]);
+    return 0;
+}
