@@ -12,7 +12,10 @@
  *
  *   adding_problem [--T 50] [--hidden 32] [--steps 3000] [--batch 32] [--lr 0.01]
  *                  [--clip 1] [--seed 1] [--csv adding] [--quick]
- * --quick: T = 20, 150 steps, no CSV: checks in a few seconds that it runs and prints.
+ * --quick: T = 20, 150 steps, no CSV unless --csv is given: checks in a few seconds that
+ * it runs and prints. With a CSV prefix, also the figure of ||dL/dh_t|| against t (log y,
+ * both models at step 0): the gnuplot script <prefix>_time_grad.gp, rendered to
+ * <prefix>_time_grad.png when gnuplot is installed.
  *
  * Measured (float build, defaults, one core): at step 0, ||dL/dh_1|| / ||dL/dh_50|| is
  * 4e-12 for the RNN (a factor ~0.55 per step) and 1e-4 for the LSTM; after 3000 steps
@@ -33,7 +36,7 @@ typedef struct options {
     double lr, clip;
     uint64_t seed;
     const char *csv;
-    int quick;
+    int quick, csv_set; /* csv_set: --csv given (kept with --quick) */
 } options;
 
 static void usage(const char *prog)
@@ -44,7 +47,7 @@ static void usage(const char *prog)
 
 static int parse(int argc, char **argv, options *o)
 {
-    *o = (options){50, 32, 3000, 32, 0.01, 1.0, 1, "adding", 0};
+    *o = (options){50, 32, 3000, 32, 0.01, 1.0, 1, "adding", 0, 0};
     /* Every option but --quick takes a value. */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -71,8 +74,10 @@ static int parse(int argc, char **argv, options *o)
             o->clip = strtod(v, NULL);
         else if (strcmp(a, "--seed") == 0)
             o->seed = strtoull(v, NULL, 10);
-        else if (strcmp(a, "--csv") == 0)
+        else if (strcmp(a, "--csv") == 0) {
             o->csv = v;
+            o->csv_set = 1;
+        }
         else {
             usage(argv[0]);
             return 0;
@@ -81,7 +86,8 @@ static int parse(int argc, char **argv, options *o)
     if (o->quick) {
         o->T = 20;
         o->steps = 150;
-        o->csv = NULL;
+        if (!o->csv_set)
+            o->csv = NULL;
     }
     if (o->T < 2 || o->hidden == 0 || o->batch == 0 || !(o->lr > 0) || !(o->clip > 0)) {
         fprintf(stderr, "%s: T >= 2, hidden, batch, lr and clip must be positive\n", argv[0]);
@@ -149,8 +155,60 @@ static double mse(model *m, const gf_tensor *x, const gf_tensor *t)
     return loss;
 }
 
-/* Print and save ||dL/dh_t|| of the first backward pass of both models. */
-static void time_figure(model *m, const options *o)
+/* The figure of <prefix>_time_grad.csv: ||dL/dh_t|| against t, log y. The script sits
+ * beside the CSV and reads it by its base name (gnuplot runs in the script's directory). */
+static int time_plot(const options *o, double rnn_ratio, double lstm_ratio)
+{
+    const char *slash = strrchr(o->csv, '/'), *base = slash != NULL ? slash + 1 : o->csv;
+    char path[512];
+    FILE *fp;
+    snprintf(path, sizeof path, "%s_time_grad.gp", o->csv);
+    fp = fopen(path, "w");
+    if (fp == NULL) {
+        perror(path);
+        return 0;
+    }
+    fprintf(fp, "# %s_time_grad.gp: run in this directory with gnuplot %s_time_grad.gp\n"
+            "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+            "    set terminal pngcairo size 900,560 enhanced font 'sans,10'\n"
+            "} else {\n"
+            "    set terminal png size 900,560 enhanced\n"
+            "}\n"
+            "set output '%s_time_grad.png'\n"
+            "set datafile separator ','\n"
+            "set title \"Adding problem, T = %zu, hidden %zu: gradient through time at step 0 "
+            "(the loss sees h_T only)\\n||dL/dh_1|| / ||dL/dh_T||: tanh RNN %.1e, LSTM %.1e\" "
+            "noenhanced\n"
+            "set xlabel 'time step t'\n"
+            "set ylabel '||dL/dh_t||'\n"
+            "set xrange [1:%zu]\n"
+            "set logscale y\n"
+            "set format y '10^{%%L}'\n"
+            "set grid lc rgb '#d0d0d0'\n"
+            "set key bottom right box opaque noenhanced\n"
+            "pos(v) = v > 0 ? v : NaN  # log axis: drop zeros (float underflow)\n"
+            "plot '%s_time_grad.csv' skip 1 using 1:(pos($2)) with linespoints lw 2 pt 7 "
+            "ps 0.6 lc rgb '#d62728' title 'vanilla tanh RNN', \\\n"
+            "     '' skip 1 using 1:(pos($3)) with linespoints lw 2 pt 5 ps 0.6 "
+            "lc rgb '#1f77b4' title 'LSTM'\n",
+            base, base, base, o->T, o->hidden, rnn_ratio, lstm_ratio, o->T, base);
+    if (fclose(fp) != 0) {
+        perror(path);
+        return 0;
+    }
+    printf("wrote %s\n", path);
+    if (!gf_plot_available()) {
+        printf("gnuplot not found: %s not rendered\n\n", path);
+        return 1;
+    }
+    if (!check(gf_plot_render(path), "gf_plot_render"))
+        return 0;
+    printf("wrote %s_time_grad.png\n\n", o->csv);
+    return 1;
+}
+
+/* Print and save ||dL/dh_t|| of the first backward pass of both models, and plot it. */
+static int time_figure(model *m, const options *o)
 {
     const double *norms[2];
     size_t T[2];
@@ -159,7 +217,7 @@ static void time_figure(model *m, const options *o)
     for (int k = 0; k < 2; k++)
         if (!check(gf_rnn_time_grad_norms(gf_net_layer(m[k].net, 0), &norms[k], &T[k]),
                    "time norms"))
-            return;
+            return 0;
     printf("gradient through time at step 0: ||dL/dh_t|| (the loss sees h_T only)\n");
     printf("%6s  %12s  %12s\n", "t", "rnn", "lstm");
     for (size_t t = T[0]; t-- > 0;)
@@ -168,18 +226,19 @@ static void time_figure(model *m, const options *o)
     printf("ratio ||dL/dh_1|| / ||dL/dh_T||:  rnn %.3e   lstm %.3e\n\n",
            norms[0][0] / norms[0][T[0] - 1], norms[1][0] / norms[1][T[1] - 1]);
     if (o->csv == NULL)
-        return;
+        return 1;
     snprintf(path, sizeof path, "%s_time_grad.csv", o->csv);
     fp = fopen(path, "w");
     if (fp == NULL) {
         perror(path);
-        return;
+        return 0;
     }
     fprintf(fp, "t,rnn,lstm\n");
     for (size_t t = 0; t < T[0]; t++)
         fprintf(fp, "%zu,%.9g,%.9g\n", t + 1, norms[0][t], norms[1][t]);
     fclose(fp);
-    printf("wrote %s\n\n", path);
+    printf("wrote %s\n", path);
+    return time_plot(o, norms[0][0] / norms[0][T[0] - 1], norms[1][0] / norms[1][T[1] - 1]);
 }
 
 int main(int argc, char **argv)
@@ -232,7 +291,7 @@ int main(int argc, char **argv)
                  check(gf_net_loss(m[k].net, GF_LOSS_MSE, t, &loss), "loss") &&
                  check(gf_net_backward(m[k].net), "backward");
             if (ok && s == 0 && k == 1)
-                time_figure(m, &o);
+                ok = time_figure(m, &o);
             ok = ok && check(gf_net_clip(m[k].net, &clip, NULL), "clip") &&
                  check(gf_net_step(m[k].net, m[k].opt), "step");
             m[k].seconds += (double)(clock() - c0) / CLOCKS_PER_SEC;

@@ -5,11 +5,13 @@
  * output of every 5th linear layer at the first step (the plain sigmoid net's signal
  * fades by ~1/4 per layer, the normalised one's does not), then training loss and test
  * accuracy (evaluation mode: batch norm uses its running statistics) as they go.
- * CSV <csv>.csv: step, loss and accuracy of both.
+ * CSV <csv>.csv: step, loss and accuracy of both; <csv>_signal.csv: layer, plain, bn (the
+ * norms at the first step) and its figure, ||dL/dh_k|| against k (log y): the gnuplot
+ * script <csv>_signal.gp, rendered to <csv>_signal.png when gnuplot is installed.
  *
  *   batchnorm_depth [--act sigmoid] [--init xavier] [--depth 20] [--width 64]
  *                   [--steps 600] [--lr 0.05] [--seed 1] [--csv batchnorm_depth] [--quick]
- * --quick: depth 10, 100 steps, no CSV. */
+ * --quick: depth 10, 100 steps, no CSV unless --csv is given. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@ enum { IN = 16, CLASSES = 4, BATCH = 64, TEST = 1000 };
 
 typedef struct options {
     const char *act, *init, *csv;
+    int csv_set; /* --csv given: kept with --quick */
     size_t depth, width, steps;
     double lr;
     uint64_t seed;
@@ -37,13 +40,14 @@ static int check(gf_status st, const char *what)
 
 static int parse(int argc, char **argv, options *o)
 {
-    *o = (options){"sigmoid", "xavier", "batchnorm_depth", 20, 64, 600, 0.05, 1};
+    *o = (options){"sigmoid", "xavier", "batchnorm_depth", 0, 20, 64, 600, 0.05, 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--quick") == 0) {
             o->depth = 10;
             o->steps = 100;
-            o->csv = NULL;
+            if (!o->csv_set)
+                o->csv = NULL;
             continue;
         }
         if (v == NULL)
@@ -53,8 +57,10 @@ static int parse(int argc, char **argv, options *o)
             o->act = v;
         else if (strcmp(a, "--init") == 0)
             o->init = v;
-        else if (strcmp(a, "--csv") == 0)
+        else if (strcmp(a, "--csv") == 0) {
             o->csv = v;
+            o->csv_set = 1;
+        }
         else if (strcmp(a, "--depth") == 0)
             o->depth = strtoul(v, NULL, 10);
         else if (strcmp(a, "--width") == 0)
@@ -115,6 +121,71 @@ static size_t linear_norms(gf_net *net, double *norms, size_t cap)
         if (strcmp(rec[i].kind, "linear") == 0)
             norms[k++] = rec[i].grad_out_norm;
     return k;
+}
+
+/* <csv>_signal.csv (layer, plain, bn) and its figure: ||dL/dh_k|| against k, log y. The
+ * script sits beside the CSV and reads it by its base name (gnuplot runs in the
+ * script's directory). */
+static int signal_figure(const options *o, double *const norms[2])
+{
+    const char *slash = strrchr(o->csv, '/'), *base = slash != NULL ? slash + 1 : o->csv;
+    char path[512];
+    FILE *fp;
+    snprintf(path, sizeof path, "%s_signal.csv", o->csv);
+    fp = fopen(path, "w");
+    if (fp == NULL) {
+        perror(path);
+        return 0;
+    }
+    fprintf(fp, "layer,plain,bn\n");
+    for (size_t k = 0; k < o->depth; k++)
+        fprintf(fp, "%zu,%.9g,%.9g\n", k + 1, norms[0][k], norms[1][k]);
+    fclose(fp);
+    snprintf(path, sizeof path, "%s_signal.gp", o->csv);
+    fp = fopen(path, "w");
+    if (fp == NULL) {
+        perror(path);
+        return 0;
+    }
+    fprintf(fp, "# %s_signal.gp: run in this directory with gnuplot %s_signal.gp\n"
+            "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+            "    set terminal pngcairo size 900,560 enhanced font 'sans,10'\n"
+            "} else {\n"
+            "    set terminal png size 900,560 enhanced\n"
+            "}\n"
+            "set output '%s_signal.png'\n"
+            "set datafile separator ','\n"
+            "set title \"Backward signal per layer at the first step, with and without batch "
+            "norm\\n%zu linear layers of width %zu, %s, %s init; layer 1 / layer %zu: plain "
+            "%.1e, batch norm %.1e\" noenhanced\n"
+            "set xlabel 'linear layer k (1 = input side)'\n"
+            "set ylabel '||dL/dh_k|| at the output of linear layer k'\n"
+            "set xrange [1:%zu]\n"
+            "set logscale y\n"
+            "set format y '10^{%%L}'\n"
+            "set grid lc rgb '#d0d0d0'\n"
+            "set key bottom right box opaque noenhanced\n"
+            "pos(v) = v > 0 ? v : NaN  # log axis: drop zeros (float underflow)\n"
+            "plot '%s_signal.csv' skip 1 using 1:(pos($2)) with linespoints lw 2 pt 7 "
+            "ps 0.6 lc rgb '#d62728' title 'plain', \\\n"
+            "     '' skip 1 using 1:(pos($3)) with linespoints lw 2 pt 5 ps 0.6 "
+            "lc rgb '#1f77b4' title 'batch norm after every linear layer'\n",
+            base, base, base, o->depth, o->width, o->act, o->init, o->depth,
+            norms[0][0] / norms[0][o->depth - 1], norms[1][0] / norms[1][o->depth - 1],
+            o->depth, base);
+    if (fclose(fp) != 0) {
+        perror(path);
+        return 0;
+    }
+    printf("wrote %s_signal.csv and %s\n", o->csv, path);
+    if (!gf_plot_available()) {
+        printf("gnuplot not found: %s not rendered\n\n", path);
+        return 1;
+    }
+    if (!check(gf_plot_render(path), "gf_plot_render"))
+        return 0;
+    printf("wrote %s_signal.png\n\n", o->csv);
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -187,6 +258,10 @@ int main(int argc, char **argv)
                     printf("%6zu  %12.4e  %12.4e\n", k + 1, norms[0][k], norms[1][k]);
             printf("ratio layer 1 / layer %zu: plain %.3e, batch norm %.3e\n\n", o.depth,
                    norms[0][0] / norms[0][o.depth - 1], norms[1][0] / norms[1][o.depth - 1]);
+            if (o.csv != NULL && !signal_figure(&o, norms)) {
+                ok = 0;
+                break;
+            }
             printf("%6s  %10s %9s  %10s %9s\n", "step", "plain loss", "accuracy", "bn loss",
                    "accuracy");
         }

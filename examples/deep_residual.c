@@ -14,7 +14,8 @@
  *                 [--csv deep_residual] [--batchnorm]
  * writes <csv>_L50.csv and <csv>_L100.csv: layer,plain,residual,theory (theory empty
  * with --batchnorm, which puts batch norm after every linear layer of both nets; the
- * mean-field line is for plain networks without it).
+ * mean-field line is for plain networks without it), and the figure of both: the
+ * gnuplot script <csv>_grad.gp, rendered to <csv>_grad.png when gnuplot is installed.
  *
  * Measured (float build, defaults): from layer 50 to layer 1 the plain sigmoid net
  * passes 2.5e-31 of the signal (mean-field: 1.7e-31), the residual one 0.22; at 100
@@ -176,6 +177,70 @@ static int theory(double *pred, size_t depth, const gf_activation *act, double p
     return ok;
 }
 
+/* The figure: ||dL/dh_k|| against the layer k (log y), one panel per depth, plain and
+ * residual nets (and the mean-field line), from the two CSVs. <csv>_grad.gp sits beside
+ * them and reads them by their base names (gnuplot runs in the script's directory);
+ * rendered to <csv>_grad.png when gnuplot is installed. */
+static int write_figure(const options *o)
+{
+    const char *slash = strrchr(o->csv, '/'), *base = slash != NULL ? slash + 1 : o->csv;
+    char path[512];
+    FILE *fp;
+    snprintf(path, sizeof path, "%s_grad.gp", o->csv);
+    fp = fopen(path, "w");
+    if (fp == NULL) {
+        perror(path);
+        return 0;
+    }
+    fprintf(fp, "# %s_grad.gp: run in this directory with gnuplot %s_grad.gp\n"
+            "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+            "    set terminal pngcairo size 1200,520 enhanced font 'sans,10'\n"
+            "} else {\n"
+            "    set terminal png size 1200,520 enhanced\n"
+            "}\n"
+            "set output '%s_grad.png'\n"
+            "set datafile separator ','\n"
+            "set logscale y\n"
+            "set format y '10^{%%L}'\n"
+            "set grid lc rgb '#d0d0d0'\n"
+            "set key below horizontal maxrows 1 noenhanced\n"
+            "set xlabel 'linear layer k (1 = input side)'\n"
+            "set ylabel '||dL/dh_k|| at initialisation (||dL/dy|| = 1)'\n"
+            "pos(v) = v > 0 ? v : NaN  # log axis: drop zeros (float underflow)\n"
+            "set multiplot layout 1,2 title 'Backward signal per layer, plain vs residual "
+            "(%s, %s init, width %zu%s)' font ',12'\n",
+            base, base, base, o->act, o->init, o->width,
+            o->batchnorm ? ", batch norm" : "");
+    for (int d = 0; d < 2; d++) {
+        size_t L = d == 0 ? 50 : 100;
+        fprintf(fp, "set title '%zu layers%s'\nset xrange [1:%zu]\n", L,
+                GF_REAL_IS_DOUBLE || L == 50 ? "" : " (norms that underflow float to 0 are not drawn)",
+                L);
+        fprintf(fp, "plot '%s_L%zu.csv' skip 1 using 1:(pos($2)) with lines lw 2 "
+                "lc rgb '#d62728' title 'plain', \\\n"
+                "     '' skip 1 using 1:(pos($3)) with lines lw 2 lc rgb '#1f77b4' "
+                "title 'residual'", base, L);
+        if (!o->batchnorm)
+            fprintf(fp, ", \\\n     '' skip 1 using 1:(pos($4)) with lines lw 2 dt 2 "
+                    "lc rgb 'black' title 'mean-field (plain)'");
+        fputc('\n', fp);
+    }
+    fprintf(fp, "unset multiplot\n");
+    if (fclose(fp) != 0) {
+        perror(path);
+        return 0;
+    }
+    printf("wrote %s\n", path);
+    if (!gf_plot_available()) {
+        printf("gnuplot not found: %s not rendered\n", path);
+        return 1;
+    }
+    if (!check(gf_plot_render(path), "gf_plot_render"))
+        return 0;
+    printf("wrote %s_grad.png\n", o->csv);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     static const size_t depths[2] = {50, 100};
@@ -268,6 +333,7 @@ int main(int argc, char **argv)
         gf_net_free(plain);
         gf_net_free(res);
     }
+    ok = ok && write_figure(&o);
     gf_tensor_free(x);
     gf_tensor_free(dy);
     return ok ? 0 : 1;

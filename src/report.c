@@ -307,6 +307,7 @@ gf_run_summary gf_run_summary_default(void)
     s.final_loss = NAN;
     s.final_accuracy = NAN;
     s.seconds = NAN;
+    s.predicted_factor = NAN;
     return s;
 }
 
@@ -460,6 +461,7 @@ static gf_status write_summary(FILE *f, const gf_telemetry *t, const gf_run_summ
     json_real(f, "signal_last_init", v->signal_last_init);
     json_real(f, "ratio_init", v->ratio_init);
     json_real(f, "factor_init", v->factor_init);
+    json_real(f, "predicted_factor_init", s->predicted_factor);
     json_real(f, "signal_first_final", v->signal_first_final);
     json_real(f, "signal_last_final", v->signal_last_final);
     json_real(f, "ratio_final", v->ratio_final);

@@ -120,6 +120,9 @@ typedef struct gf_run_summary {
     uint64_t steps;              /* steps taken */
     double seconds;              /* wall time; NaN: unknown */
     const gf_verdict *verdict;   /* NULL: judged from the telemetry */
+    double predicted_factor;     /* mean-field prediction of the signal's factor per layer
+                                    at init (sqrt(chi), theory.h), written beside the
+                                    measured factor_init; NaN: none */
 } gf_run_summary;
 
 /* A summary with every field empty: no config, no losses, NaN finals, 0 steps. */

@@ -1090,6 +1090,7 @@ int gft_train(const gft_config *c, const char *dir, const char *label, int keep,
         sum.steps = step;
         sum.seconds = r->seconds;
         sum.verdict = r->judged ? &r->verdict : NULL;
+        sum.predicted_factor = r->predicted_factor > 0 ? r->predicted_factor : NAN;
         st = gf_run_write(dir, tel, &sum);
         if (st != GF_OK) {
             gft_error("--out %s: %s", dir, gf_last_error());
