@@ -16,6 +16,9 @@
 #endif
 
 #include "gradflow/model.h"
+#include "gradflow/norm.h"
+#include "gradflow/residual.h"
+#include "gradflow/rnn.h"
 #include "internal.h"
 
 /* Reals are stored as their IEEE-754 binary32/binary64 bit patterns. */
@@ -34,6 +37,13 @@ static const unsigned char magic[8] = {'G', 'F', 'M', 'O', 'D', 'E', 'L', '\0'};
 #define NAME_MAX_BYTES 63u /* kind, activation and optimiser names */
 /* The smallest layer record: a 1-byte kind, in, out, n_params, payload length. */
 #define LAYER_MIN_BYTES (4u + 1u + 4u * 8u)
+/* Residual blocks nest networks: at most this many blocks inside one another (the
+ * reader recurses once per level). */
+#define MAX_NESTING 8u
+/* A recurrent layer keeps one double per step whatever its size: its step count may not
+ * exceed RNN_STEPS_PER_BYTE times the file's size, so that a crafted file cannot make
+ * the loader allocate more than a small multiple of its size. */
+#define RNN_STEPS_PER_BYTE 8u
 
 /* ---- CRC-32 ---------------------------------------------------------------------------
  * Table-driven, one byte at a time: crc_table[i] is the CRC of the byte i, reflected
@@ -198,6 +208,8 @@ typedef struct rbuf {
     const unsigned char *p;
     size_t len, pos;
     unsigned real_size; /* bytes per stored real: 4 or 8 */
+    size_t total;       /* size of the whole file */
+    unsigned depth;     /* residual blocks around the records being read */
 } rbuf;
 
 static gf_status r_need(const rbuf *r, size_t n, const char *what)
@@ -334,13 +346,13 @@ typedef struct layer_head {
 typedef struct layer_codec {
     const char *kind; /* the kind string: the layer's ops->name */
     /* Append the payload describing l. */
-    void (*encode)(wbuf *w, const gf_layer *l);
+    void (*encode)(wbuf *w, gf_layer *l);
     /* Append to net the layer described by h and the payload in r (exactly the
      * payload's bytes). The engine has checked h->in against the network's width. */
     gf_status (*decode)(gf_net *net, const layer_head *h, rbuf *r);
 } layer_codec;
 
-static void linear_encode(wbuf *w, const gf_layer *l)
+static void linear_encode(wbuf *w, gf_layer *l)
 {
     (void)w;
     (void)l; /* in and out say everything */
@@ -361,7 +373,7 @@ static gf_status linear_decode(gf_net *net, const layer_head *h, rbuf *r)
 }
 
 /* Payload: the activation's name, its parameter (one real). */
-static void act_encode(wbuf *w, const gf_layer *l)
+static void act_encode(wbuf *w, gf_layer *l)
 {
     w_name(w, l->act->name);
     w_reals(w, &l->act_param, 1);
@@ -388,7 +400,7 @@ static gf_status act_decode(gf_net *net, const layer_head *h, rbuf *r)
 
 /* Payload: the initial slope (one real) that reset() would restore; the slopes
  * themselves are parameters. */
-static void prelu_encode(wbuf *w, const gf_layer *l)
+static void prelu_encode(wbuf *w, gf_layer *l)
 {
     w_reals(w, &l->act_param, 1);
 }
@@ -405,13 +417,204 @@ static gf_status prelu_decode(gf_net *net, const layer_head *h, rbuf *r)
     return gf_net_add_prelu(net, slope);
 }
 
+/* Batch norm. Payload: eps, momentum (f64), then the running mean and the running
+ * variance (out f64 each: they are doubles in every build). gamma and beta are
+ * parameters. */
+static void bn_encode(wbuf *w, gf_layer *l)
+{
+    const double *mean = NULL, *var = NULL;
+    double eps = 0, momentum = 0;
+    size_t n = 0;
+    (void)gf_norm_config(l, &eps, &momentum); /* checked by saveable() */
+    (void)gf_batchnorm_running(l, &mean, &var, &n);
+    w_f64(w, eps);
+    w_f64(w, momentum);
+    for (size_t j = 0; j < n; j++)
+        w_f64(w, mean[j]);
+    for (size_t j = 0; j < n; j++)
+        w_f64(w, var[j]);
+}
+
+static gf_status bn_decode(gf_net *net, const layer_head *h, rbuf *r)
+{
+    double eps = 0, momentum = 0, *stats;
+    size_t n = h->out;
+    gf_status st;
+    if ((st = r_f64(r, &eps, "batchnorm eps")) != GF_OK ||
+        (st = r_f64(r, &momentum, "batchnorm momentum")) != GF_OK)
+        return st;
+    if (h->in != h->out || h->n_params / 2 != n || h->n_params % 2 != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (batchnorm) records %zu -> %zu features "
+                       "and %zu parameters", h->index, h->in, h->out, h->n_params);
+    if (n > (r->len - r->pos) / 16)
+        return gf_fail(GF_EFORMAT, "model: truncated: layer %zu (batchnorm) needs 2 x %zu "
+                       "running statistics, %zu bytes remain", h->index, n, r->len - r->pos);
+    stats = gf_alloc(2 * n * sizeof *stats);
+    if (stats == NULL)
+        return gf_fail(GF_ENOMEM, "model: out of memory reading layer %zu (batchnorm)",
+                       h->index);
+    for (size_t j = 0; j < 2 * n && st == GF_OK; j++)
+        st = r_f64(r, &stats[j], "batchnorm running statistics");
+    if (st == GF_OK)
+        st = gf_net_add_batchnorm(net, eps, momentum);
+    if (st == GF_OK)
+        st = gf_batchnorm_set_running(gf_net_layer(net, gf_net_layer_count(net) - 1), stats,
+                                      stats + n, n);
+    gf_free(stats);
+    return st;
+}
+
+/* Layer norm. Payload: eps (f64). */
+static void ln_encode(wbuf *w, gf_layer *l)
+{
+    double eps = 0;
+    (void)gf_norm_config(l, &eps, NULL);
+    w_f64(w, eps);
+}
+
+static gf_status ln_decode(gf_net *net, const layer_head *h, rbuf *r)
+{
+    double eps = 0;
+    gf_status st = r_f64(r, &eps, "layernorm eps");
+    if (st != GF_OK)
+        return st;
+    if (h->in != h->out || h->n_params / 2 != h->out || h->n_params % 2 != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (layernorm) records %zu -> %zu features "
+                       "and %zu parameters", h->index, h->in, h->out, h->n_params);
+    return gf_net_add_layernorm(net, eps);
+}
+
+/* Recurrent layers. Payload: the cell's name (rnn, lstm, gru), steps T and hidden
+ * units H (u64), flags (u32). The per-step input width is in / T. */
+static void rnn_encode(wbuf *w, gf_layer *l)
+{
+    gf_rnn_cell cell = GF_RNN_TANH;
+    size_t hidden = 0, steps = 0;
+    unsigned flags = 0;
+    (void)gf_rnn_shape(l, &cell, NULL, &hidden, &steps);
+    (void)gf_rnn_flags(l, &flags);
+    w_name(w, gf_rnn_cell_name(cell));
+    w_u64(w, steps);
+    w_u64(w, hidden);
+    w_u32(w, flags);
+}
+
+static gf_status rnn_decode(gf_net *net, const layer_head *h, rbuf *r)
+{
+    char name[NAME_MAX_BYTES + 1];
+    gf_rnn_cell cell = GF_RNN_TANH;
+    size_t steps = 0, hidden = 0, in, gates, want_out, want_params;
+    uint32_t flags = 0;
+    int ok = 1;
+    gf_layer l;
+    gf_status st;
+    if ((st = r_name(r, name, "rnn cell")) != GF_OK ||
+        (st = r_count(r, &steps, "rnn steps")) != GF_OK ||
+        (st = r_count(r, &hidden, "rnn hidden units")) != GF_OK ||
+        (st = r_u32(r, &flags, "rnn flags")) != GF_OK)
+        return st;
+    if (gf_rnn_cell_from_name(&cell, name) != GF_OK)
+        return gf_fail(GF_EUNSUPPORTED, "model: layer %zu uses the recurrent cell '%s', which "
+                       "this build does not know", h->index, name);
+    /* One spelling per cell ("tanh" is an alias): a file loads and saves to itself. */
+    if (strcmp(name, gf_rnn_cell_name(cell)) != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu names its cell '%s', written '%s' in "
+                       "model files", h->index, name, gf_rnn_cell_name(cell));
+    if (steps == 0 || hidden == 0 || h->in % steps != 0 || (flags & ~GF_RNN_SEQUENCE) != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (rnn) has %zu steps, %zu hidden units "
+                       "and flags 0x%lx over %zu inputs", h->index, steps, hidden,
+                       (unsigned long)flags, h->in);
+    if (steps / RNN_STEPS_PER_BYTE > r->total)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (rnn) has %zu steps, more than a file "
+                       "of %zu bytes can describe", h->index, steps, r->total);
+    /* Sizes checked before anything is allocated. */
+    in = h->in / steps;
+    gates = cell == GF_RNN_LSTM ? 4 : cell == GF_RNN_GRU ? 3 : 1;
+    want_out = flags & GF_RNN_SEQUENCE ? gf_mul_size(steps, hidden, &ok) : hidden;
+    want_params = gf_mul_size(gf_mul_size(gates, hidden, &ok), in + hidden + 1, &ok);
+    if (!ok || in + hidden + 1 < in || want_out != h->out || want_params != h->n_params)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (%s, %zu steps of %zu, %zu hidden) "
+                       "records %zu outputs and %zu parameters", h->index, name, steps, in,
+                       hidden, h->out, h->n_params);
+    if ((st = gf_layer_rnn(&l, cell, in, hidden, steps, (unsigned)flags)) != GF_OK)
+        return st;
+    return gf_net_add_layer(net, &l);
+}
+
+static gf_status write_layers(wbuf *w, gf_net *net);
+static gf_status read_layer(gf_net *net, rbuf *r, size_t i, size_t param_budget);
+
+/* Residual blocks. Payload: the inner network's step count and number of layers (u64
+ * each), then its layer records, in this same format. Its in and out are the block's;
+ * its parameters, then the projection's (when in != out), are the block's share of the
+ * parameter block. */
+static void res_encode(wbuf *w, gf_layer *l)
+{
+    gf_net *inner = gf_residual_inner(l); /* not NULL: checked by saveable() */
+    w_u64(w, gf_net_step_count(inner));
+    w_u64(w, gf_net_layer_count(inner));
+    (void)write_layers(w, inner);
+}
+
+static gf_status res_decode(gf_net *net, const layer_head *h, rbuf *r)
+{
+    gf_net *inner = NULL;
+    uint64_t step = 0, n_layers = 0;
+    size_t projection = 0;
+    rbuf sub = *r;
+    gf_rng rng;
+    gf_status st;
+    if ((st = r_u64(r, &step, "residual inner step count")) != GF_OK ||
+        (st = r_u64(r, &n_layers, "residual inner layer count")) != GF_OK)
+        return st;
+    if (r->depth >= MAX_NESTING)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (residual) nests blocks more than %u "
+                       "deep", h->index, MAX_NESTING);
+    if (n_layers == 0 || n_layers > (r->len - r->pos) / LAYER_MIN_BYTES)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (residual) holds %llu layers in %zu "
+                       "bytes", h->index, (unsigned long long)n_layers, r->len - r->pos);
+    if (h->in != h->out) {
+        int ok = 1;
+        projection = gf_mul_size(h->out, h->in + 1, &ok);
+        if (!ok || projection > h->n_params)
+            return gf_fail(GF_EFORMAT, "model: layer %zu (residual %zu -> %zu) records %zu "
+                           "parameters, fewer than its projection takes", h->index, h->in,
+                           h->out, h->n_params);
+    }
+    if ((st = gf_net_new(&inner, h->in)) != GF_OK)
+        return st;
+    sub = *r;
+    sub.depth = r->depth + 1;
+    for (size_t i = 0; i < (size_t)n_layers && st == GF_OK; i++)
+        st = read_layer(inner, &sub, i, h->n_params - projection - gf_net_param_count(inner));
+    r->pos = sub.pos;
+    if (st == GF_OK && (gf_net_out_features(inner) != h->out ||
+                        gf_net_param_count(inner) + projection != h->n_params))
+        st = gf_fail(GF_EFORMAT, "model: layer %zu (residual) records %zu outputs and %zu "
+                     "parameters, its inner network gives %zu and takes %zu (+ %zu)",
+                     h->index, h->out, h->n_params, gf_net_out_features(inner),
+                     gf_net_param_count(inner), projection);
+    if (st != GF_OK) {
+        gf_net_free(inner);
+        return st;
+    }
+    gf_net_set_step_count(inner, step);
+    /* The projection's initial values are drawn, then replaced by the file's. */
+    gf_rng_seed(&rng, 1);
+    return gf_net_add_residual(net, inner, &rng);
+}
+
 static const layer_codec codecs[] = {
     {"linear", linear_encode, linear_decode},
     {"activation", act_encode, act_decode},
     {"prelu", prelu_encode, prelu_decode},
+    {"batchnorm", bn_encode, bn_decode},
+    {"layernorm", ln_encode, ln_decode},
+    {"rnn", rnn_encode, rnn_decode},
+    {"residual", res_encode, res_decode},
 };
 #define N_CODECS (sizeof codecs / sizeof codecs[0])
-#define KNOWN_KINDS "linear, activation, prelu"
+#define KNOWN_KINDS "linear, activation, prelu, batchnorm, layernorm, rnn, residual"
 
 static const layer_codec *codec_of(const char *kind)
 {
@@ -421,8 +624,9 @@ static const layer_codec *codec_of(const char *kind)
     return NULL;
 }
 
-/* The codec that saves layer i, or GF_EUNSUPPORTED naming its kind. */
-static gf_status saveable(const layer_codec **codec, gf_net *net, size_t i)
+/* The codec that saves layer i, or GF_EUNSUPPORTED naming its kind; a residual
+ * block's inner layers are checked too (depth: blocks around net). */
+static gf_status saveable(const layer_codec **codec, gf_net *net, size_t i, unsigned depth)
 {
     gf_layer *l = gf_net_layer(net, i);
     const char *kind = l != NULL && l->ops != NULL && l->ops->name ? l->ops->name : "(none)";
@@ -436,7 +640,58 @@ static gf_status saveable(const layer_codec **codec, gf_net *net, size_t i)
     if (strlen(gf_net_layer_kind(net, i)) > NAME_MAX_BYTES)
         return gf_fail(GF_EUNSUPPORTED, "model: layer %zu's name is longer than %u bytes", i,
                        NAME_MAX_BYTES);
+    if (strcmp(kind, "batchnorm") == 0 || strcmp(kind, "layernorm") == 0) {
+        double eps = 0;
+        const double *mean = NULL, *var = NULL;
+        size_t n = 0;
+        if (gf_norm_config(l, &eps, NULL) != GF_OK ||
+            (kind[0] == 'b' && gf_batchnorm_running(l, &mean, &var, &n) != GF_OK))
+            return gf_fail(GF_EUNSUPPORTED, "model: layer %zu (%s) has no readable state", i,
+                           kind);
+    } else if (strcmp(kind, "rnn") == 0) {
+        unsigned flags = 0;
+        if (gf_rnn_shape(l, NULL, NULL, NULL, NULL) != GF_OK || gf_rnn_flags(l, &flags) != GF_OK)
+            return gf_fail(GF_EUNSUPPORTED, "model: layer %zu (rnn) has no readable state", i);
+    } else if (strcmp(kind, "residual") == 0) {
+        gf_net *inner = gf_residual_inner(l);
+        const layer_codec *c;
+        gf_status st;
+        if (inner == NULL)
+            return gf_fail(GF_EUNSUPPORTED, "model: layer %zu (residual) has no inner "
+                           "network", i);
+        if (depth + 1 > MAX_NESTING)
+            return gf_fail(GF_EUNSUPPORTED, "model: layer %zu nests residual blocks more "
+                           "than %u deep", i, MAX_NESTING);
+        for (size_t k = 0; k < gf_net_layer_count(inner); k++)
+            if ((st = saveable(&c, inner, k, depth + 1)) != GF_OK) {
+                char inner_msg[400];
+                snprintf(inner_msg, sizeof inner_msg, "%s", gf_last_error());
+                return gf_fail(st, "model: in the residual block at layer %zu: %s", i,
+                               inner_msg);
+            }
+    }
     return GF_OK;
+}
+
+/* The layer records of net (checked by saveable()). */
+static gf_status write_layers(wbuf *w, gf_net *net)
+{
+    const layer_codec *codec;
+    for (size_t i = 0; i < gf_net_layer_count(net); i++) {
+        gf_layer *l = gf_net_layer(net, i);
+        size_t at;
+        codec = codec_of(l->ops->name);
+        w_name(w, codec->kind);
+        w_u64(w, l->in);
+        w_u64(w, l->out);
+        w_u64(w, l->n_params);
+        w_u64(w, 0);
+        at = w->len;
+        codec->encode(w, l);
+        if (!w->failed)
+            put_u64(w->p + at - 8, (uint64_t)(w->len - at));
+    }
+    return w->failed ? GF_ENOMEM : GF_OK;
 }
 
 /* ---- Save ---------------------------------------------------------------------------- */
@@ -459,7 +714,7 @@ gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim 
     n_layers = gf_net_layer_count(net);
     n_params = gf_net_param_count(net);
     for (size_t i = 0; i < n_layers; i++)
-        if ((st = saveable(&codec, net, i)) != GF_OK)
+        if ((st = saveable(&codec, net, i, 0)) != GF_OK)
             return st;
     if (opt != NULL) {
         size_t n_state = 0;
@@ -490,20 +745,7 @@ gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim 
     w_u64(&w, n_params);
 
     /* Layer records: kind, in, out, n_params, payload length (patched), payload. */
-    for (size_t i = 0; i < n_layers; i++) {
-        gf_layer *l = gf_net_layer(net, i);
-        size_t at;
-        (void)saveable(&codec, net, i); /* checked above: cannot fail now */
-        w_name(&w, codec->kind);
-        w_u64(&w, l->in);
-        w_u64(&w, l->out);
-        w_u64(&w, l->n_params);
-        w_u64(&w, 0);
-        at = w.len;
-        codec->encode(&w, l);
-        if (!w.failed)
-            put_u64(w.p + at - 8, (uint64_t)(w.len - at));
-    }
+    (void)write_layers(&w, net); /* a failure sets w.failed, checked below */
     w_reals(&w, gf_net_params(net), n_params);
 
     if (opt != NULL) {
@@ -799,7 +1041,7 @@ gf_status gf_model_load_memory(gf_net **net, gf_optim **opt, gf_rng *rng, const 
                                size_t size)
 {
     static const char who[] = "gf_model_load";
-    rbuf r = {data, size, 0, 4};
+    rbuf r = {data, size, 0, 4, size, 0};
     header h;
     gf_net *n = NULL;
     gf_optim *o = NULL;

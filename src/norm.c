@@ -493,6 +493,23 @@ gf_status gf_batchnorm_running(const gf_layer *l, const double **mean, const dou
     return GF_OK;
 }
 
+gf_status gf_norm_config(const gf_layer *l, double *eps, double *momentum)
+{
+    static const char who[] = "gf_norm_config";
+    const norm_state *st;
+    GF_CHECK_NOT_NULL(l, who);
+    if (l->ops != &batchnorm_ops && l->ops != &layernorm_ops)
+        return gf_fail(GF_EINVAL, "%s: layer is %s, not batchnorm or layernorm", who,
+                       l->ops != NULL && l->ops->name != NULL ? l->ops->name : "not set up");
+    if ((st = l->state) == NULL)
+        return gf_fail(GF_ESTATE, "%s: layer has no state (released?)", who);
+    if (eps != NULL)
+        *eps = st->eps;
+    if (momentum != NULL)
+        *momentum = st->batch_norm ? st->momentum : 0.0;
+    return GF_OK;
+}
+
 gf_status gf_batchnorm_set_running(gf_layer *l, const double *mean, const double *var,
                                    size_t n)
 {

@@ -603,6 +603,18 @@ gf_status gf_net_add_rnn(gf_net *net, gf_rnn_cell cell, size_t steps, size_t hid
 
 /* ---- Inspection and telemetry ---------------------------------------------------------- */
 
+gf_status gf_rnn_flags(const gf_layer *l, unsigned *flags)
+{
+    rnn_state *st = NULL;
+    gf_status s;
+    GF_CHECK_NOT_NULL(flags, "gf_rnn_flags");
+    s = rnn_state_of(l, "gf_rnn_flags", &st);
+    if (s != GF_OK)
+        return s;
+    *flags = st->flags;
+    return GF_OK;
+}
+
 gf_status gf_rnn_shape(const gf_layer *l, gf_rnn_cell *cell, size_t *in, size_t *hidden,
                        size_t *steps)
 {

@@ -370,7 +370,7 @@ static void assert_same_bits(double a, double b)
     assert_memory_equal(&a, &b, sizeof a);
 }
 
-static void resume_is_bit_for_bit(gf_optim_kind kind)
+static void resume_is_bit_for_bit(gf_optim_kind kind, gf_net *(*make)(gf_rng *))
 {
     const char *path = "test_model_resume.gfm";
     dataset d;
@@ -384,13 +384,13 @@ static void resume_is_bit_for_bit(gf_optim_kind kind)
     dataset_make(&d);
     /* The reference: TOTAL_STEPS in one go. */
     gf_rng_seed(&rng, 1234);
-    ref = small_net(&rng);
+    ref = make(&rng);
     ref_opt = make_optim(kind, gf_net_param_count(ref));
     train(ref, ref_opt, &rng, &d, 0, TOTAL_STEPS, ref_loss);
 
     /* The interrupted run: STOP_AT steps, save, drop everything, load, the rest. */
     gf_rng_seed(&rng, 1234);
-    net = small_net(&rng);
+    net = make(&rng);
     opt = make_optim(kind, gf_net_param_count(net));
     train(net, opt, &rng, &d, 0, STOP_AT, loss);
     assert_ok(gf_model_save(path, net, opt, &rng));
@@ -455,9 +455,9 @@ static void resume_is_bit_for_bit(gf_optim_kind kind)
     dataset_free(&d);
 }
 
-static void resume_sgd(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_SGD); }
-static void resume_momentum(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_MOMENTUM); }
-static void resume_adam(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_ADAM); }
+static void resume_sgd(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_SGD, small_net); }
+static void resume_momentum(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_MOMENTUM, small_net); }
+static void resume_adam(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_ADAM, small_net); }
 
 /* ---- Refusing bad files --------------------------------------------------------------- */
 
@@ -503,6 +503,488 @@ static gf_status load_refused(const void *data, size_t n, const char *path)
     assert_null(opt);
     assert_same_rng(&rng, &keep);
     return st;
+}
+
+/* ---- Normalisation, recurrent and residual layers --------------------------------------
+ * Networks of 4 inputs and 2 outputs (the resume data set's shapes), each holding one of
+ * the kinds added in format version 1 after the first three. */
+
+static gf_net *finish(gf_net *net, gf_rng *rng)
+{
+    gf_init init = gf_init_default(GF_INIT_HE_NORMAL);
+    assert_ok(gf_net_add_linear(net, 2));
+    assert_ok(gf_net_init(net, &init, rng));
+    return net;
+}
+
+static gf_net *bn_net(gf_rng *rng)
+{
+    gf_net *net = NULL;
+    assert_ok(gf_net_new(&net, 4));
+    assert_ok(gf_net_add_linear(net, 6));
+    assert_ok(gf_net_add_batchnorm(net, 1e-3, 0.2));
+    assert_ok(gf_net_add_activation(net, "relu"));
+    return finish(net, rng);
+}
+
+static gf_net *ln_net(gf_rng *rng)
+{
+    gf_net *net = NULL;
+    assert_ok(gf_net_new(&net, 4));
+    assert_ok(gf_net_add_linear(net, 6));
+    assert_ok(gf_net_add_layernorm(net, 1e-4));
+    assert_ok(gf_net_add_activation(net, "tanh"));
+    return finish(net, rng);
+}
+
+/* The 4 inputs read as 2 steps of 2 features. */
+static gf_net *recurrent_net(gf_rng *rng, gf_rnn_cell cell, unsigned flags)
+{
+    gf_net *net = NULL;
+    assert_ok(gf_net_new(&net, 4));
+    assert_ok(gf_net_add_rnn(net, cell, 2, 3, flags, NULL, rng));
+    return finish(net, rng);
+}
+
+static gf_net *rnn_net(gf_rng *rng) { return recurrent_net(rng, GF_RNN_TANH, 0); }
+static gf_net *lstm_net(gf_rng *rng) { return recurrent_net(rng, GF_RNN_LSTM, GF_RNN_SEQUENCE); }
+static gf_net *gru_net(gf_rng *rng) { return recurrent_net(rng, GF_RNN_GRU, 0); }
+
+/* linear 4->5, a residual MLP block (no projection), a block with a projection 5->3
+ * whose F holds batch norm, a block whose F holds layer norm and a nested block. */
+static gf_net *res_net(gf_rng *rng)
+{
+    gf_init init = gf_init_default(GF_INIT_HE_NORMAL);
+    gf_net *net = NULL, *f1 = NULL, *f2 = NULL, *f3 = NULL;
+    assert_ok(gf_net_new(&net, 4));
+    assert_ok(gf_net_add_linear(net, 5));
+    assert_ok(gf_net_init(net, &init, rng));
+    assert_ok(gf_net_add_residual_mlp(net, 2, "relu", NULL, 0, rng));
+    assert_ok(gf_net_new(&f1, 5));
+    assert_ok(gf_net_add_linear(f1, 3));
+    assert_ok(gf_net_add_batchnorm(f1, 1e-5, 0.1));
+    assert_ok(gf_net_add_activation(f1, "tanh"));
+    assert_ok(gf_net_init(f1, &init, rng));
+    assert_ok(gf_net_add_residual(net, f1, rng));
+    assert_ok(gf_net_new(&f3, 3));
+    assert_ok(gf_net_add_linear(f3, 3));
+    assert_ok(gf_net_add_activation(f3, "relu"));
+    assert_ok(gf_net_init(f3, &init, rng));
+    assert_ok(gf_net_new(&f2, 3));
+    assert_ok(gf_net_add_linear(f2, 3));
+    assert_ok(gf_net_add_layernorm(f2, 1e-5));
+    assert_ok(gf_net_init(f2, &init, rng));
+    assert_ok(gf_net_add_residual(f2, f3, NULL));
+    assert_ok(gf_net_add_residual(net, f2, NULL));
+    assert_ok(gf_net_add_linear(net, 2));
+    {
+        gf_layer *last = gf_net_layer(net, gf_net_layer_count(net) - 1);
+        for (size_t i = 0; i < last->n_params; i++)
+            gf_net_params(net)[last->param_offset + i] =
+                (gf_real)(0.3 * gf_rng_normal(rng));
+    }
+    return net;
+}
+
+/* Every layer of b is configured as a's, recursively into residual blocks: kinds, sizes,
+ * norm eps and momentum, batch-norm running statistics (same bits), recurrent cells,
+ * steps, widths and flags, inner step counts. Returns the batch-norm layers seen. */
+static int same_layers(gf_net *a, gf_net *b)
+{
+    int batch_norms = 0;
+    assert_int_equal(gf_net_layer_count(b), gf_net_layer_count(a));
+    assert_int_equal(gf_net_in_features(b), gf_net_in_features(a));
+    for (size_t i = 0; i < gf_net_layer_count(a); i++) {
+        gf_layer *la = gf_net_layer(a, i), *lb = gf_net_layer(b, i);
+        const char *kind = la->ops->name;
+        assert_string_equal(lb->ops->name, kind);
+        assert_int_equal(lb->in, la->in);
+        assert_int_equal(lb->out, la->out);
+        assert_int_equal(lb->n_params, la->n_params);
+        if (strcmp(kind, "batchnorm") == 0 || strcmp(kind, "layernorm") == 0) {
+            double ea = 0, eb = 1, ma = 0, mb = 1;
+            assert_ok(gf_norm_config(la, &ea, &ma));
+            assert_ok(gf_norm_config(lb, &eb, &mb));
+            assert_true(ea == eb && ma == mb);
+        }
+        if (strcmp(kind, "batchnorm") == 0) {
+            const double *m1, *v1, *m2, *v2;
+            size_t n1, n2;
+            int moved = 0;
+            assert_ok(gf_batchnorm_running(la, &m1, &v1, &n1));
+            assert_ok(gf_batchnorm_running(lb, &m2, &v2, &n2));
+            assert_int_equal(n1, n2);
+            assert_memory_equal(m1, m2, n1 * sizeof *m1);
+            assert_memory_equal(v1, v2, n1 * sizeof *v1);
+            for (size_t j = 0; j < n1; j++)
+                moved |= m1[j] != 0 && v1[j] != 1;
+            assert_true(moved); /* not the initial statistics */
+            batch_norms++;
+        } else if (strcmp(kind, "rnn") == 0) {
+            gf_rnn_cell ca, cb;
+            size_t ia, ib, ha, hb, ta, tb;
+            unsigned fa = 7, fb = 9;
+            assert_ok(gf_rnn_shape(la, &ca, &ia, &ha, &ta));
+            assert_ok(gf_rnn_shape(lb, &cb, &ib, &hb, &tb));
+            assert_ok(gf_rnn_flags(la, &fa));
+            assert_ok(gf_rnn_flags(lb, &fb));
+            assert_true(ca == cb && ia == ib && ha == hb && ta == tb && fa == fb);
+        } else if (strcmp(kind, "residual") == 0) {
+            gf_net *fa = gf_residual_inner(la), *fb = gf_residual_inner(lb);
+            assert_non_null(fa);
+            assert_non_null(fb);
+            assert_int_equal(gf_residual_has_projection(lb), gf_residual_has_projection(la));
+            assert_int_equal(gf_net_step_count(fb), gf_net_step_count(fa));
+            batch_norms += same_layers(fa, fb);
+        }
+    }
+    return batch_norms;
+}
+
+/* Train a few steps (moving batch norm's statistics), save with Adam and the generator,
+ * load: same layers and state, same parameters, the same predictions bit for bit
+ * (batch norm in evaluation mode uses the restored running statistics), and saving
+ * again writes the same bytes. Returns the batch-norm layers seen. */
+static int kind_round_trip(gf_net *(*make)(gf_rng *), const char *kind)
+{
+    const char *path = "test_model_kinds.gfm";
+    dataset d;
+    gf_rng rng, rng2;
+    gf_net *net, *back = NULL, *back2 = NULL;
+    gf_optim *opt, *opt2 = NULL;
+    gf_tensor *x = tu_tensor(5, 4);
+    const gf_tensor *y1 = NULL, *y2 = NULL;
+    double losses[4];
+    void *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    int found = 0, batch_norms;
+
+    dataset_make(&d);
+    gf_rng_seed(&rng, 21);
+    net = make(&rng);
+    for (size_t i = 0; i < gf_net_layer_count(net); i++)
+        found |= strcmp(gf_net_layer(net, i)->ops->name, kind) == 0;
+    assert_true(found);
+    opt = make_optim(GF_OPTIM_ADAM, gf_net_param_count(net));
+    train(net, opt, &rng, &d, 0, 4, losses);
+    tu_fill_uniform(x, &rng, -2, 2);
+
+    assert_ok(gf_model_save_memory(&a, &na, net, opt, &rng));
+    assert_ok(gf_model_load_memory(&back, &opt2, &rng2, a, na));
+    batch_norms = same_layers(net, back);
+    assert_int_equal(gf_net_param_count(back), gf_net_param_count(net));
+    assert_memory_equal(gf_net_params(back), gf_net_params(net),
+                        gf_net_param_count(net) * sizeof(gf_real));
+    assert_int_equal(gf_net_step_count(back), 4);
+    assert_same_rng(&rng2, &rng);
+    assert_ok(gf_net_predict(net, x, &y1));
+    assert_ok(gf_net_predict(back, x, &y2));
+    assert_memory_equal(y1->data, y2->data, 5 * 2 * sizeof(gf_real));
+    assert_true(gf_tensor_norm2(y1) > 1e-3);
+    assert_ok(gf_model_save_memory(&b, &nb, back, opt2, &rng2));
+    assert_int_equal(nb, na);
+    assert_memory_equal(b, a, na);
+
+    /* Through a file as well. */
+    assert_ok(gf_model_save(path, net, NULL, NULL));
+    assert_ok(gf_model_load(&back2, NULL, NULL, path));
+    assert_ok(gf_net_predict(back2, x, &y2));
+    assert_ok(gf_net_predict(net, x, &y1));
+    assert_memory_equal(y1->data, y2->data, 5 * 2 * sizeof(gf_real));
+    remove(path);
+
+    gf_free(a);
+    gf_free(b);
+    gf_tensor_free(x);
+    gf_optim_free(opt);
+    gf_optim_free(opt2);
+    gf_net_free(net);
+    gf_net_free(back);
+    gf_net_free(back2);
+    dataset_free(&d);
+    return batch_norms;
+}
+
+static void batchnorm_round_trips(void **state)
+{
+    (void)state;
+    assert_int_equal(kind_round_trip(bn_net, "batchnorm"), 1);
+}
+
+static void layernorm_round_trips(void **state)
+{
+    (void)state;
+    assert_int_equal(kind_round_trip(ln_net, "layernorm"), 0);
+}
+
+static void recurrent_layers_round_trip(void **state)
+{
+    (void)state;
+    kind_round_trip(rnn_net, "rnn");
+    kind_round_trip(lstm_net, "rnn");
+    kind_round_trip(gru_net, "rnn");
+}
+
+static void residual_blocks_round_trip(void **state)
+{
+    (void)state;
+    assert_int_equal(kind_round_trip(res_net, "residual"), 1); /* the one inside F */
+}
+
+/* The restored running statistics are what evaluation uses: with the initial ones
+ * (mean 0, variance 1) the same parameters predict otherwise. */
+static void batchnorm_statistics_matter(void **state)
+{
+    dataset d;
+    gf_rng rng;
+    gf_net *net, *fresh;
+    gf_optim *opt;
+    gf_tensor *x = tu_tensor(5, 4);
+    const gf_tensor *y1 = NULL, *y2 = NULL;
+    double losses[4], zeros[6] = {0}, ones[6] = {1, 1, 1, 1, 1, 1};
+    (void)state;
+    dataset_make(&d);
+    gf_rng_seed(&rng, 4);
+    net = bn_net(&rng);
+    opt = make_optim(GF_OPTIM_ADAM, gf_net_param_count(net));
+    train(net, opt, &rng, &d, 0, 4, losses);
+    tu_fill_uniform(x, &rng, -2, 2);
+    {
+        void *a = NULL;
+        size_t na = 0;
+        assert_ok(gf_model_save_memory(&a, &na, net, NULL, NULL));
+        assert_ok(gf_model_load_memory(&fresh, NULL, NULL, a, na));
+        gf_free(a);
+    }
+    assert_ok(gf_batchnorm_set_running(gf_net_layer(fresh, 1), zeros, ones, 6));
+    assert_ok(gf_net_predict(net, x, &y1));
+    assert_ok(gf_net_predict(fresh, x, &y2));
+    assert_memory_not_equal(y1->data, y2->data, 5 * 2 * sizeof(gf_real));
+    gf_tensor_free(x);
+    gf_optim_free(opt);
+    gf_net_free(net);
+    gf_net_free(fresh);
+    dataset_free(&d);
+}
+
+static void resume_batchnorm(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_ADAM, bn_net); }
+static void resume_layernorm(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_MOMENTUM, ln_net); }
+static void resume_rnn(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_ADAM, rnn_net); }
+static void resume_lstm(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_ADAM, lstm_net); }
+static void resume_gru(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_ADAM, gru_net); }
+static void resume_residual(void **state) { (void)state; resume_is_bit_for_bit(GF_OPTIM_ADAM, res_net); }
+
+/* A file holding every added kind: batch norm, layer norm, an LSTM, residual blocks. */
+static unsigned char *mixed_file(size_t *n)
+{
+    gf_rng rng;
+    gf_net *net = NULL, *f = NULL;
+    gf_optim *opt;
+    void *data = NULL;
+    gf_rng_seed(&rng, 13);
+    assert_ok(gf_net_new(&net, 4));
+    assert_ok(gf_net_add_rnn(net, GF_RNN_LSTM, 2, 2, GF_RNN_SEQUENCE, NULL, &rng));
+    assert_ok(gf_net_add_batchnorm(net, 1e-5, 0.1));
+    assert_ok(gf_net_new(&f, 4));
+    assert_ok(gf_net_add_layernorm(f, 1e-5));
+    assert_ok(gf_net_add_linear(f, 2));
+    assert_ok(gf_net_add_residual(net, f, &rng));
+    opt = make_optim(GF_OPTIM_MOMENTUM, gf_net_param_count(net));
+    assert_ok(gf_model_save_memory(&data, n, net, opt, &rng));
+    gf_net_free(net);
+    gf_optim_free(opt);
+    return data;
+}
+
+/* Every corrupted byte and every truncation refused (checksum); with the checksum
+ * repaired, every corrupted byte is refused with a message or loads into a network that
+ * saves back to the same bytes. */
+static void added_kinds_damaged_files_are_refused(void **state)
+{
+    size_t n = 0;
+    unsigned char *good = mixed_file(&n);
+    unsigned char *bad = malloc(n);
+    (void)state;
+    assert_non_null(bad);
+    for (size_t i = 0; i < n; i++) {
+        gf_status st;
+        gf_net *net = NULL;
+        gf_optim *opt = NULL;
+        memcpy(bad, good, n);
+        bad[i] ^= 0x41;
+        st = load_refused(bad, n, NULL);
+        if (!(st == GF_EFORMAT || (i >= 8 && i < 12 && st == GF_EUNSUPPORTED)))
+            fail_msg("byte %zu: status %s", i, gf_strerror(st));
+        assert_int_equal(load_refused(good, i, NULL), GF_EFORMAT);
+        fix_crc(bad, n);
+        gf_clear_error();
+        st = gf_model_load_memory(&net, &opt, NULL, bad, n);
+        if (st == GF_OK) {
+            void *again = NULL;
+            size_t na = 0;
+            assert_ok(gf_model_save_memory(&again, &na, net, opt, NULL));
+            gf_free(again);
+            gf_net_free(net);
+            gf_optim_free(opt);
+        } else {
+            assert_true(gf_last_error()[0] != '\0');
+            assert_null(net);
+        }
+    }
+    free(bad);
+    gf_free(good);
+}
+
+/* Find `kind` as a layer record's name; return the offset of its payload. */
+static size_t payload_of(const unsigned char *buf, size_t n, const char *kind)
+{
+    size_t k = strlen(kind);
+    for (size_t i = 4; i + k + 32 <= n; i++)
+        if (buf[i - 4] == k && memcmp(buf + i, kind, k) == 0)
+            return i + k + 32;
+    fail_msg("no %s record", kind);
+    return 0;
+}
+
+static void put_le(unsigned char *d, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        d[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Consistent checksums over inconsistent payloads of the added kinds. */
+static void added_kinds_bad_payloads_are_refused(void **state)
+{
+    size_t n = 0, at;
+    unsigned char *good = mixed_file(&n);
+    unsigned char *buf = malloc(n);
+    double bits;
+    uint64_t u;
+    (void)state;
+    assert_non_null(buf);
+    /* Batch norm: a negative running variance, a NaN eps, a momentum above 1. */
+    memcpy(buf, good, n);
+    at = payload_of(buf, n, "batchnorm");
+    bits = -1.0;
+    memcpy(&u, &bits, 8);
+    put_le(buf + at + 16 + 8 * 4, u, 8); /* var[0] after eps, momentum, mean[4] */
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    assert_error_mentions("variance");
+    memcpy(buf, good, n);
+    bits = NAN;
+    memcpy(&u, &bits, 8);
+    put_le(buf + at, u, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    assert_error_mentions("eps");
+    memcpy(buf, good, n);
+    bits = 1.5;
+    memcpy(&u, &bits, 8);
+    put_le(buf + at + 8, u, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    assert_error_mentions("momentum");
+    /* Layer norm: eps 0. */
+    memcpy(buf, good, n);
+    put_le(buf + payload_of(buf, n, "layernorm"), 0, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    /* Recurrent: an unknown cell, the "tanh" alias (one spelling per cell), steps that
+     * do not divide the input, unknown flags, hidden units the record does not match. */
+    memcpy(buf, good, n);
+    patch_string(buf, n, "lstm", "lstx");
+    assert_int_equal(load_refused(buf, n, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("lstx");
+    memcpy(buf, good, n);
+    patch_string(buf, n, "lstm", "tanh");
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    assert_error_mentions("tanh");
+    at = payload_of(good, n, "rnn") + 8; /* after the cell's name */
+    memcpy(buf, good, n);
+    put_le(buf + at, 3, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    memcpy(buf, good, n);
+    put_le(buf + at, (uint64_t)1 << 40, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    memcpy(buf, good, n);
+    put_le(buf + at + 16, 2, 4);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    memcpy(buf, good, n);
+    put_le(buf + at + 8, 3, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    assert_error_mentions("parameters");
+    /* Residual: no inner layers; more inner layers than the payload holds. */
+    at = payload_of(good, n, "residual");
+    memcpy(buf, good, n);
+    put_le(buf + at + 8, 0, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    memcpy(buf, good, n);
+    put_le(buf + at + 8, 3, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    /* An inner kind this build does not know is named. */
+    memcpy(buf, good, n);
+    patch_string(buf, n, "layernorm", "layernorx");
+    assert_int_equal(load_refused(buf, n, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("layernorx");
+    free(buf);
+    gf_free(good);
+}
+
+/* Residual blocks nested deeper than the format allows are refused on saving. */
+static void deep_nesting_is_refused(void **state)
+{
+    gf_net *net = NULL;
+    void *data = NULL;
+    size_t n = 0;
+    (void)state;
+    assert_ok(gf_net_new(&net, 2));
+    assert_ok(gf_net_add_linear(net, 2));
+    for (int d = 0; d < 9; d++) {
+        gf_net *outer = NULL;
+        assert_ok(gf_net_new(&outer, 2));
+        assert_ok(gf_net_add_residual(outer, net, NULL));
+        net = outer;
+    }
+    assert_status(gf_model_save_memory(&data, &n, net, NULL, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("deep");
+    assert_null(data);
+    gf_net_free(net);
+}
+
+/* The two getters model files need, on layers of other kinds. */
+static void getters_refuse_other_layers(void **state)
+{
+    gf_net *net = NULL;
+    double eps = 0, momentum = 0;
+    unsigned flags = 0;
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 1);
+    assert_ok(gf_net_new(&net, 4));
+    assert_ok(gf_net_add_linear(net, 4));
+    assert_ok(gf_net_add_layernorm(net, 0.5));
+    assert_ok(gf_net_add_rnn(net, GF_RNN_GRU, 2, 3, GF_RNN_SEQUENCE, NULL, &rng));
+    assert_status(gf_norm_config(gf_net_layer(net, 0), &eps, &momentum), GF_EINVAL);
+    assert_error_mentions("gf_norm_config");
+    assert_status(gf_norm_config(NULL, &eps, &momentum), GF_EINVAL);
+    assert_error_mentions("gf_norm_config");
+    assert_ok(gf_norm_config(gf_net_layer(net, 1), &eps, &momentum));
+    assert_true(eps == 0.5 && momentum == 0);
+    assert_ok(gf_norm_config(gf_net_layer(net, 1), NULL, NULL));
+    assert_status(gf_rnn_flags(gf_net_layer(net, 1), &flags), GF_EINVAL);
+    assert_error_mentions("gf_rnn_flags");
+    assert_status(gf_rnn_flags(gf_net_layer(net, 2), NULL), GF_EINVAL);
+    assert_error_mentions("gf_rnn_flags");
+    assert_ok(gf_rnn_flags(gf_net_layer(net, 2), &flags));
+    assert_int_equal(flags, GF_RNN_SEQUENCE);
+    gf_net_free(net);
 }
 
 static void corrupted_byte_at_every_offset_is_refused(void **state)
@@ -829,26 +1311,29 @@ static void save_is_atomic(void **state)
     gf_net_free(net);
 }
 
-/* The kinds other modules add (batch and layer norm) are refused by name until the
- * format learns them: GF_EUNSUPPORTED, nothing written. */
+/* A layer kind the format does not know is refused also inside a residual block, naming
+ * the kind and the block: GF_EUNSUPPORTED, nothing written. */
 static void other_layer_kinds_are_named(void **state)
 {
-    static const char *const kinds[] = {"batchnorm", "layernorm"};
+    gf_net *net = NULL, *inner = NULL;
+    void *data = (void *)&net;
+    size_t n = 1;
+    gf_layer l;
     (void)state;
-    for (int k = 0; k < 2; k++) {
-        gf_net *net = NULL;
-        void *data = (void *)&net;
-        size_t n = 1;
-        assert_ok(gf_net_new(&net, 3));
-        assert_ok(gf_net_add_linear(net, 4));
-        assert_ok(k == 0 ? gf_net_add_batchnorm(net, 1e-5, 0.1) : gf_net_add_layernorm(net, 1e-5));
-        assert_status(gf_model_save_memory(&data, &n, net, NULL, NULL), GF_EUNSUPPORTED);
-        assert_error_mentions(kinds[k]);
-        assert_error_mentions("layer 1");
-        assert_null(data);
-        assert_int_equal(n, 0);
-        gf_net_free(net);
-    }
+    assert_ok(gf_net_new(&net, 3));
+    assert_ok(gf_net_add_linear(net, 4));
+    assert_ok(gf_net_new(&inner, 4));
+    memset(&l, 0, sizeof l);
+    l.ops = &mystery_ops;
+    l.in = l.out = 4;
+    assert_ok(gf_net_add_layer(inner, &l));
+    assert_ok(gf_net_add_residual(net, inner, NULL));
+    assert_status(gf_model_save_memory(&data, &n, net, NULL, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("mystery");
+    assert_error_mentions("residual block at layer 1");
+    assert_null(data);
+    assert_int_equal(n, 0);
+    gf_net_free(net);
 }
 
 /* ---- Bad arguments -------------------------------------------------------------------- */
@@ -925,6 +1410,21 @@ int main(void)
         cmocka_unit_test(resume_sgd),
         cmocka_unit_test(resume_momentum),
         cmocka_unit_test(resume_adam),
+        cmocka_unit_test(batchnorm_round_trips),
+        cmocka_unit_test(layernorm_round_trips),
+        cmocka_unit_test(recurrent_layers_round_trip),
+        cmocka_unit_test(residual_blocks_round_trip),
+        cmocka_unit_test(batchnorm_statistics_matter),
+        cmocka_unit_test(resume_batchnorm),
+        cmocka_unit_test(resume_layernorm),
+        cmocka_unit_test(resume_rnn),
+        cmocka_unit_test(resume_lstm),
+        cmocka_unit_test(resume_gru),
+        cmocka_unit_test(resume_residual),
+        cmocka_unit_test(added_kinds_damaged_files_are_refused),
+        cmocka_unit_test(added_kinds_bad_payloads_are_refused),
+        cmocka_unit_test(deep_nesting_is_refused),
+        cmocka_unit_test(getters_refuse_other_layers),
         cmocka_unit_test(corrupted_byte_at_every_offset_is_refused),
         cmocka_unit_test(truncation_at_every_length_is_refused),
         cmocka_unit_test(foreign_files_are_named_as_such),

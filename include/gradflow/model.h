@@ -19,9 +19,10 @@ extern "C" {
 /* Save net (and opt, rng, each may be NULL) to path, atomically: the file is written to
  * "path.tmp", flushed, fsync'ed and renamed over path, so path holds either its old
  * contents or the complete new file, never a broken one. opt must have been made for
- * gf_net_param_count(net) parameters (else GF_ESHAPE). A layer kind the format does not
- * know (not linear, activation or prelu): GF_EUNSUPPORTED naming the kind, nothing
- * written. File errors: GF_EIO (path.tmp removed). Nothing of the arguments is changed. */
+ * gf_net_param_count(net) parameters (else GF_ESHAPE). Every built-in layer kind is
+ * stored (linear, activations, prelu, batchnorm with its running statistics, layernorm,
+ * rnn/lstm/gru, residual blocks up to 8 deep); a layer of your own ops table is
+ * GF_EUNSUPPORTED naming the kind, nothing written. File errors: GF_EIO (path.tmp removed). Nothing of the arguments is changed. */
 gf_status gf_model_save(const char *path, gf_net *net, gf_optim *opt, const gf_rng *rng);
 
 /* Load a model file. On GF_OK, *net is a new network (the caller frees it) with the

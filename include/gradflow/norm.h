@@ -45,6 +45,10 @@ gf_status gf_net_add_layernorm(struct gf_net *net, double eps);
 gf_status gf_batchnorm_running(const gf_layer *l, const double **mean, const double **var,
                                size_t *n);
 
+/* The eps and momentum a batch-norm or layer-norm layer was made with (momentum is 0 for
+ * layer norm); either out-pointer may be NULL. Not a normalisation layer: GF_EINVAL. */
+gf_status gf_norm_config(const gf_layer *l, double *eps, double *momentum);
+
 /* Replace them (restoring a checkpoint): n must be the layer's width, every value
  * finite and every variance >= 0. */
 gf_status gf_batchnorm_set_running(gf_layer *l, const double *mean, const double *var,

@@ -72,6 +72,10 @@ gf_status gf_net_add_rnn(struct gf_net *net, gf_rnn_cell cell, size_t steps, siz
 gf_status gf_rnn_shape(const gf_layer *l, gf_rnn_cell *cell, size_t *in, size_t *hidden,
                        size_t *steps);
 
+/* The flags (0 or GF_RNN_SEQUENCE) a recurrent layer was made with. Not a recurrent
+ * layer: GF_EINVAL. */
+gf_status gf_rnn_flags(const gf_layer *l, unsigned *flags);
+
 /* Telemetry through time: norms[t-1] = ||dL/dh_t|| (Frobenius norm over the batch) for
  * t = 1..T, of the last backward pass (borrowed, valid until the next backward pass or
  * release); dL/dh_t counts every path from h_t to the loss (through later steps and,
