@@ -14,22 +14,12 @@
 #include "gradflow/telemetry.h"
 #include "gradflow/net.h"
 #include "gradflow/gradcheck.h"
-
-#include "gradflow/data.h"
-
-#include "gradflow/data.h"
 #include "gradflow/norm.h"
 #include "gradflow/residual.h"
 #include "gradflow/rnn.h"
 #include "gradflow/theory.h"
-#include "gradflow/report.h"
-
-#include "gradflow/data.h"
-#include "gradflow/norm.h"
-#include "gradflow/residual.h"
-#include "gradflow/rnn.h"
-#include "gradflow/theory.h"
-#include "gradflow/report.h"
 #include "gradflow/model.h"
+#include "gradflow/report.h"
+#include "gradflow/data.h"
 
 #endif
