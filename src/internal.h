@@ -35,6 +35,12 @@ void gf_log(gf_log_level level, const char *fmt, ...) GF_PRINTF(2, 3);
             return gf_fail(GF_EINVAL, "%s: %s has no data", (who), #t);               \
     } while (0)
 
+/* t must hold data shaped (rows, cols) with rows >= 1: GF_EINVAL when t is NULL or has
+ * no data, GF_ESHAPE otherwise; name is its role ("dy") in the message, who the caller.
+ * The one shape check the layers share (tensor.c). */
+gf_status gf_check_shape(const char *who, const char *name, const gf_tensor *t, size_t rows,
+                         size_t cols);
+
 /* a * b without overflow: 0 and *ok = 0 when it would overflow. */
 static inline size_t gf_mul_size(size_t a, size_t b, int *ok)
 {

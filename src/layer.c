@@ -24,20 +24,6 @@ static gf_status check_features(const char *who, const char *what, size_t n)
     return GF_OK;
 }
 
-/* t must be a tensor with data, shaped (rows, cols). name is its role ("dy"). */
-static gf_status check_shape(const char *who, const char *name, const gf_tensor *t,
-                             size_t rows, size_t cols)
-{
-    if (t == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s is NULL", who, name);
-    if (t->rows != rows || t->cols != cols)
-        return gf_fail(GF_ESHAPE, "%s: %s is (%zu, %zu), expected (%zu, %zu)", who, name,
-                       t->rows, t->cols, rows, cols);
-    if (t->data == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s has no data", who, name);
-    return GF_OK;
-}
-
 /* The input x: (batch, in) with batch >= 1; *batch receives its row count. */
 static gf_status check_input(const char *who, const gf_layer *l, const gf_tensor *x,
                              size_t *batch)
@@ -65,11 +51,11 @@ static gf_status check_backward(const char *who, const gf_layer *l, const gf_ten
 {
     gf_status s = check_input(who, l, x, batch);
     if (s == GF_OK && (need_y || y != NULL))
-        s = check_shape(who, "y", y, *batch, l->out);
+        s = gf_check_shape(who, "y", y, *batch, l->out);
     if (s == GF_OK)
-        s = check_shape(who, "dy", dy, *batch, l->out);
+        s = gf_check_shape(who, "dy", dy, *batch, l->out);
     if (s == GF_OK && dx != NULL)
-        s = check_shape(who, "dx", dx, *batch, l->in);
+        s = gf_check_shape(who, "dx", dx, *batch, l->in);
     return s;
 }
 
@@ -153,7 +139,7 @@ static gf_status linear_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, i
 
     (void)training;
     if (s == GF_OK)
-        s = check_shape(who, "y", y, batch, l->out);
+        s = gf_check_shape(who, "y", y, batch, l->out);
     if (s == GF_OK)
         s = check_bound(who, "weight", &l->weight, l->out, l->in);
     if (s == GF_OK)
@@ -307,7 +293,7 @@ static gf_status act_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int 
 
     (void)training;
     if (s == GF_OK)
-        s = check_shape(who, "y", y, batch, l->out);
+        s = gf_check_shape(who, "y", y, batch, l->out);
     if (s == GF_OK && l->act == NULL)
         s = gf_fail(GF_ESTATE, "%s: layer has no activation", who);
     if (s == GF_OK)
@@ -429,7 +415,7 @@ static gf_status prelu_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, in
 
     (void)training;
     if (s == GF_OK)
-        s = check_shape(who, "y", y, batch, l->out);
+        s = gf_check_shape(who, "y", y, batch, l->out);
     if (s == GF_OK)
         s = check_bound(who, "weight (slopes)", &l->weight, 1, l->out);
     if (s != GF_OK)

@@ -31,19 +31,6 @@ static const char *norm_name(const gf_layer *l)
 
 /* ---- Checks ------------------------------------------------------------------------- */
 
-static gf_status check_tensor(const char *who, const char *name, const gf_tensor *t,
-                              size_t rows, size_t cols)
-{
-    if (t == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s is NULL", who, name);
-    if (t->rows != rows || t->cols != cols)
-        return gf_fail(GF_ESHAPE, "%s: %s is (%zu, %zu), expected (%zu, %zu)", who, name,
-                       t->rows, t->cols, rows, cols);
-    if (t->data == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s has no data", who, name);
-    return GF_OK;
-}
-
 /* The layer is set up and its gamma and beta (and, with grads, their gradients) bound;
  * x is (batch >= 1, n). */
 static gf_status check_layer(const char *who, const gf_layer *l, const gf_tensor *x,
@@ -100,7 +87,7 @@ static gf_status bn_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int t
     size_t batch, n;
 
     if (s == GF_OK)
-        s = check_tensor(who, "y", y, x->rows, l->out);
+        s = gf_check_shape(who, "y", y, x->rows, l->out);
     if (s != GF_OK)
         return s;
     st = l->state;
@@ -166,9 +153,9 @@ static gf_status bn_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y
 
     (void)y;
     if (s == GF_OK)
-        s = check_tensor(who, "dy", dy, x->rows, l->out);
+        s = gf_check_shape(who, "dy", dy, x->rows, l->out);
     if (s == GF_OK && dx != NULL)
-        s = check_tensor(who, "dx", dx, x->rows, l->in);
+        s = gf_check_shape(who, "dx", dx, x->rows, l->in);
     if (s != GF_OK)
         return s;
     st = l->state;
@@ -229,7 +216,7 @@ static gf_status ln_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int t
 
     (void)training;
     if (s == GF_OK)
-        s = check_tensor(who, "y", y, x->rows, l->out);
+        s = gf_check_shape(who, "y", y, x->rows, l->out);
     if (s == GF_OK)
         s = grow_stats(l->state, x->rows, who);
     if (s != GF_OK)
@@ -270,9 +257,9 @@ static gf_status ln_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y
 
     (void)y;
     if (s == GF_OK)
-        s = check_tensor(who, "dy", dy, x->rows, l->out);
+        s = gf_check_shape(who, "dy", dy, x->rows, l->out);
     if (s == GF_OK && dx != NULL)
-        s = check_tensor(who, "dx", dx, x->rows, l->in);
+        s = gf_check_shape(who, "dx", dx, x->rows, l->in);
     if (s != GF_OK)
         return s;
     st = l->state;

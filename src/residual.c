@@ -64,20 +64,6 @@ static gf_status sync(gf_layer *l, const char *who)
     return GF_OK;
 }
 
-static gf_status check_io(const char *who, const gf_layer *l, const char *name,
-                          const gf_tensor *t, size_t rows, size_t cols)
-{
-    (void)l;
-    if (t == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s is NULL", who, name);
-    if (t->rows != rows || t->cols != cols || rows == 0)
-        return gf_fail(GF_ESHAPE, "%s: %s is (%zu, %zu), expected (%zu, %zu)", who, name,
-                       t->rows, t->cols, rows, cols);
-    if (t->data == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s has no data", who, name);
-    return GF_OK;
-}
-
 /* y = x + F(x), or y = x P^T + p + F(x). Caches nothing itself: F's engine keeps F's
  * activations for the backward pass. */
 static gf_status res_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
@@ -91,9 +77,9 @@ static gf_status res_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int 
     GF_CHECK_NOT_NULL(l, who);
     s = sync(l, who);
     if (s == GF_OK)
-        s = check_io(who, l, "x", x, x ? x->rows : 0, l->in);
+        s = gf_check_shape(who, "x", x, x ? x->rows : 0, l->in);
     if (s == GF_OK)
-        s = check_io(who, l, "y", y, x->rows, l->out);
+        s = gf_check_shape(who, "y", y, x->rows, l->out);
     if (s != GF_OK)
         return s;
     st = l->state;
@@ -130,11 +116,11 @@ static gf_status res_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *
     GF_CHECK_NOT_NULL(l, who);
     s = sync(l, who);
     if (s == GF_OK)
-        s = check_io(who, l, "x", x, x ? x->rows : 0, l->in);
+        s = gf_check_shape(who, "x", x, x ? x->rows : 0, l->in);
     if (s == GF_OK)
-        s = check_io(who, l, "dy", dy, x->rows, l->out);
+        s = gf_check_shape(who, "dy", dy, x->rows, l->out);
     if (s == GF_OK && dx != NULL)
-        s = check_io(who, l, "dx", dx, x->rows, l->in);
+        s = gf_check_shape(who, "dx", dx, x->rows, l->in);
     if (s != GF_OK)
         return s;
     st = l->state;

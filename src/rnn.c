@@ -126,19 +126,6 @@ static gf_status rnn_reserve(gf_layer *l, size_t batch)
 
 /* ---- Checks ------------------------------------------------------------------------- */
 
-static gf_status check_tensor(const char *who, const char *name, const gf_tensor *t,
-                              size_t rows, size_t cols)
-{
-    if (t == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s is NULL", who, name);
-    if (t->rows != rows || t->cols != cols || rows == 0)
-        return gf_fail(GF_ESHAPE, "%s: %s is (%zu, %zu), expected (%zu, %zu)", who, name,
-                       t->rows, t->cols, rows, cols);
-    if (t->data == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s has no data", who, name);
-    return GF_OK;
-}
-
 static gf_status check_layer(const char *who, const gf_layer *l, const gf_tensor *x,
                              int grads)
 {
@@ -240,7 +227,7 @@ static gf_status rnn_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int 
 
     (void)training;
     if (s == GF_OK)
-        s = check_tensor(who, "y", y, x->rows, l->out);
+        s = gf_check_shape(who, "y", y, x->rows, l->out);
     if (s == GF_OK)
         s = grow(l->state, x->rows, who);
     if (s != GF_OK)
@@ -371,9 +358,9 @@ static gf_status rnn_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *
 
     (void)y;
     if (s == GF_OK)
-        s = check_tensor(who, "dy", dy, x->rows, l->out);
+        s = gf_check_shape(who, "dy", dy, x->rows, l->out);
     if (s == GF_OK && dx != NULL)
-        s = check_tensor(who, "dx", dx, x->rows, l->in);
+        s = gf_check_shape(who, "dx", dx, x->rows, l->in);
     if (s != GF_OK)
         return s;
     st = l->state;
