@@ -55,6 +55,17 @@ static inline size_t gf_mul_size(size_t a, size_t b, int *ok)
 struct gf_telemetry;
 void gf_telemetry_truncate(struct gf_telemetry *t, size_t count);
 
+/* The network's step (optim.c): add the optimiser's update to params[0, count), the
+ * values [offset, offset + count) of the block the optimiser was made for, in the pass
+ * that computes it; *update_norm (may be NULL) gets the 2-norm of the update, as
+ * gf_array_norm2 would give it.
+ * Every range of one step uses the same step number; gf_optim_advance then ends the
+ * step (Adam's t). */
+struct gf_optim;
+gf_status gf_optim_apply_range(struct gf_optim *opt, gf_real *params, const gf_real *grads,
+                               size_t offset, size_t count, double *update_norm);
+void gf_optim_advance(struct gf_optim *opt);
+
 /* Engine hooks for the gradient check (net.c): re-run the forward pass from layer
  * `first` on the current boundary activations (training mode); the mutable activation at
  * boundary i; forget telemetry and steps made after a point. */

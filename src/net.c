@@ -1,7 +1,7 @@
-/* src/net.c: the sequential network and its engine. One parameter block, one gradient
- * block, one update block; activation buffers sized on the first batch and reused. The
- * backward pass is a plain loop from the last layer to the first that records each
- * layer's telemetry as it goes. */
+/* src/net.c: the sequential network and its engine. One parameter block and one
+ * gradient block (the optimiser adds its update to the parameters in place); activation
+ * buffers sized on the first batch and reused. The backward pass is a plain loop from
+ * the last layer to the first that records each layer's telemetry as it goes. */
 #include <math.h>
 #include <string.h>
 
@@ -25,7 +25,6 @@ struct gf_net {
 
     gf_real *params; /* every parameter, layer after layer */
     gf_real *grads;  /* dL/dparams, same layout */
-    gf_real *delta;  /* the last update applied, same layout */
     size_t n_params;
 
     /* Boundary i (0..n_layers): acts[i] is the input of layer i (acts[0] a copy of the
@@ -114,7 +113,6 @@ void gf_net_free(gf_net *net)
     gf_free(net->layers);
     gf_free(net->params);
     gf_free(net->grads);
-    gf_free(net->delta);
     gf_telemetry_free(net->tel);
     gf_free(net);
 }
@@ -188,12 +186,10 @@ gf_status gf_net_add_layer(gf_net *net, gf_layer *layer)
     }
     n_params = net->n_params + layer->n_params;
     if (layer->n_params > 0) {
-        /* Any block that did grow stays valid; n_params only moves once all three have. */
+        /* A block that did grow stays valid; n_params only moves once both have. */
         st = grow_block(&net->params, net->n_params, n_params);
         if (st == GF_OK)
             st = grow_block(&net->grads, net->n_params, n_params);
-        if (st == GF_OK)
-            st = grow_block(&net->delta, net->n_params, n_params);
         if (st != GF_OK) {
             gf_layer_release(layer);
             return st;
@@ -762,35 +758,6 @@ gf_status gf_net_clip(gf_net *net, const gf_clip *clip, double *norm_before)
     return GF_OK;
 }
 
-/* params += delta (vectorised for the CPU: see simd.h). */
-GF_CLONES static void add_update(gf_real *restrict params, const gf_real *restrict delta,
-                                 size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        params[k] += delta[k];
-}
-
-/* The same, returning sum delta^2 summed exactly as gf_array_sumsq sums (LANES lanes,
- * then the tail): the update ratio then costs no second pass over the update. */
-GF_CLONES static double add_update_sumsq(gf_real *restrict params,
-                                         const gf_real *restrict delta, size_t n)
-{
-    double lane[LANES] = {0}, s = 0;
-    size_t k = 0;
-    for (; k + LANES <= n; k += LANES)
-        for (size_t l = 0; l < LANES; l++) {
-            lane[l] += (double)delta[k + l] * delta[k + l];
-            params[k + l] += delta[k + l];
-        }
-    for (size_t l = 0; l < LANES; l++)
-        s += lane[l];
-    for (; k < n; k++) {
-        s += (double)delta[k] * delta[k];
-        params[k] += delta[k];
-    }
-    return s;
-}
-
 gf_status gf_net_step(gf_net *net, gf_optim *opt)
 {
     gf_status st;
@@ -808,27 +775,30 @@ gf_status gf_net_step(gf_net *net, gf_optim *opt)
     }
     if (net->n_params == 0)
         return gf_fail(GF_ESTATE, "gf_net_step: the network has no parameters");
-    st = gf_optim_compute(opt, net->delta, net->params, net->grads, net->n_params);
-    if (st != GF_OK)
-        return st;
-    /* Layer by layer (their parameters tile the block in order), so that a recorded
-     * step takes the update ratio ||delta W|| / ||W|| in the pass that applies it. */
+    if (gf_optim_param_count(opt) != net->n_params)
+        return gf_fail(GF_ESHAPE, "gf_net_step: the optimiser was made for %zu parameters, "
+                       "the network has %zu", gf_optim_param_count(opt), net->n_params);
+    /* Layer by layer (their parameters tile the block in order), the update added in the
+     * pass that computes it, so that no update block is stored; a recorded step takes
+     * the update ratio ||delta W|| / ||W|| from that pass's sum of squares. */
     for (size_t i = 0; i < net->n_layers; i++) {
         gf_layer *l = &net->layers[i];
         gf_record *r = last_record(net, i);
-        gf_real *p = net->params + l->param_offset;
-        const gf_real *d = net->delta + l->param_offset;
-        size_t wn = l->weight.rows * l->weight.cols;
-        if (r != NULL && l->weight.rows) {
-            double ss = add_update_sumsq(p, d, wn);
-            /* As gf_array_norm2: its rescaling pass only when the sum is not normal. */
-            double norm = isfinite(ss) && ss >= 0x1p-600 ? sqrt(ss) : gf_array_norm2(d, wn);
+        size_t off = l->param_offset, wn = l->weight.rows * l->weight.cols;
+        double norm = NAN;
+        if (l->n_params == 0)
+            continue;
+        st = gf_optim_apply_range(opt, net->params + off, net->grads + off, off, wn,
+                                  r != NULL ? &norm : NULL);
+        if (st == GF_OK)
+            st = gf_optim_apply_range(opt, net->params + off + wn, net->grads + off + wn,
+                                      off + wn, l->n_params - wn, NULL);
+        if (st != GF_OK)
+            return st; /* unreachable: the sizes were checked above */
+        if (r != NULL && wn > 0)
             r->update_ratio = norm / r->weight_norm;
-            add_update(p + wn, d + wn, l->n_params - wn);
-        } else {
-            add_update(p, d, l->n_params);
-        }
     }
+    gf_optim_advance(opt);
     net->have_backward = 0;
     net->have_forward = 0;
     return GF_OK;

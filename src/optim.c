@@ -1,12 +1,14 @@
-/* src/optim.c: SGD, momentum (PyTorch's form) and Adam (bias-corrected). Each computes
- * the update delta from a flat gradient block and never touches the parameters, so the
- * network can measure the update it applies. Not here: decoupled decay (AdamW),
+/* src/optim.c: SGD, momentum (PyTorch's form) and Adam (bias-corrected). The public
+ * gf_optim_compute writes the update delta for a flat block without touching the
+ * parameters; the network's step applies it in place, range by range, measuring the
+ * update as it goes (gf_optim_apply_range, internal.h). Not here: decoupled decay (AdamW),
  * Nesterov, dampening, AMSGrad; clipping lives in clip.c. */
 #include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
 #include "gradflow/optim.h"
+#include "simd.h"
 
 /* One allocation: the struct, then its state slots of n values each (momentum: v;
  * Adam: m then v). Slot pointers point into state[]. */
@@ -144,28 +146,12 @@ void gf_optim_free(gf_optim *opt) { gf_free(opt); }
 
 /* ---- Steps --------------------------------------------------------------------------- */
 
-/* The loops below are plain element-wise loops in gf_real with scalar coefficients
- * fixed per call, so the compiler can vectorise them; delta may alias grads. */
-
-/* Weight decay as PyTorch's non-decoupled L2: g <- g + wd * p, folded into each loop. */
-
-static void sgd(gf_real *delta, const gf_real *p, const gf_real *g, size_t n, gf_real lr,
-                gf_real wd)
-{
-    for (size_t i = 0; i < n; i++)
-        delta[i] = -lr * (g[i] + wd * p[i]);
-}
-
-/* v = mu v + g; delta = -lr v. */
-static void momentum(gf_real *delta, gf_real *v, const gf_real *p, const gf_real *g, size_t n,
-                     gf_real lr, gf_real wd, gf_real mu)
-{
-    for (size_t i = 0; i < n; i++) {
-        gf_real vi = mu * v[i] + (g[i] + wd * p[i]);
-        v[i] = vi;
-        delta[i] = -lr * vi;
-    }
-}
+/* Each kind's rule is one inline function of one element; the loops below run it over
+ * a range, either writing the update (gf_optim_compute, which never touches the
+ * parameters) or adding it to the parameters in the same pass (gf_optim_apply_range, the
+ * network's step: no update block to store and read back). The loops are element-wise
+ * in gf_real with coefficients fixed per call, so they vectorise; delta may alias grads.
+ * Weight decay is PyTorch's non-decoupled L2: g <- g + wd * p. */
 
 #if GF_REAL_IS_DOUBLE
 #define REAL_SQRT sqrt
@@ -173,28 +159,165 @@ static void momentum(gf_real *delta, gf_real *v, const gf_real *p, const gf_real
 #define REAL_SQRT sqrtf
 #endif
 
-/* m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
- * delta = -lr mhat / (sqrt(vhat) + eps), mhat = m / c1, vhat = v / c2, written as
- * -(lr / c1) m / (sqrt(v) / sqrt(c2) + eps), PyTorch's arrangement (one sqrt, no
- * division of v). */
-static void adam(gf_real *delta, gf_real *m, gf_real *v, const gf_real *p, const gf_real *g,
-                 size_t n, gf_real wd, gf_real b1, gf_real a1, gf_real b2, gf_real a2,
-                 gf_real step, gf_real inv_sqrt_c2, gf_real eps)
+/* The coefficients of one step, in gf_real. */
+typedef struct coefs {
+    gf_real lr, wd, mu;                   /* SGD, momentum */
+    gf_real b1, a1, b2, a2, step, inv_sqrt_c2, eps; /* Adam */
+} coefs;
+
+static coefs coefs_of(const gf_optim *opt)
 {
-    for (size_t i = 0; i < n; i++) {
-        gf_real gi = g[i] + wd * p[i];
-        gf_real mi = b1 * m[i] + a1 * gi;
-        gf_real vi = b2 * v[i] + a2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        delta[i] = -step * mi / (REAL_SQRT(vi) * inv_sqrt_c2 + eps);
+    const gf_optim_config *c = &opt->cfg;
+    coefs k = {(gf_real)c->lr, (gf_real)c->weight_decay, (gf_real)c->momentum, 0, 0, 0, 0, 0,
+               0, 0};
+    if (c->kind == GF_OPTIM_ADAM) {
+        /* 1 - beta and the bias corrections 1 - beta^t in double, once per step: in
+         * float, 1 - 0.999f is off by 1.3e-5 relative and 1 - 0.999f^t worse. t >= 1
+         * and beta < 1, so both corrections are > 0. mhat / (sqrt(vhat) + eps) is
+         * written as (m / c1) / (sqrt(v) / sqrt(c2) + eps): PyTorch's arrangement. */
+        double t = (double)(opt->steps + 1);
+        double c1 = 1.0 - pow(c->beta1, t);
+        double c2 = 1.0 - pow(c->beta2, t);
+        k.b1 = (gf_real)c->beta1;
+        k.a1 = (gf_real)(1.0 - c->beta1);
+        k.b2 = (gf_real)c->beta2;
+        k.a2 = (gf_real)(1.0 - c->beta2);
+        k.step = (gf_real)(c->lr / c1);
+        k.inv_sqrt_c2 = (gf_real)(1.0 / sqrt(c2));
+        k.eps = (gf_real)c->eps;
     }
+    return k;
+}
+
+/* delta = -lr (g + wd p). */
+static inline gf_real sgd_rule(gf_real p, gf_real g, const coefs *k)
+{
+    return -k->lr * (g + k->wd * p);
+}
+
+/* v = mu v + g; delta = -lr v. */
+static inline gf_real momentum_rule(gf_real *v, gf_real p, gf_real g, const coefs *k)
+{
+    gf_real vi = k->mu * *v + (g + k->wd * p);
+    *v = vi;
+    return -k->lr * vi;
+}
+
+/* m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; delta = -lr mhat / (sqrt(vhat) + eps). */
+static inline gf_real adam_rule(gf_real *m, gf_real *v, gf_real p, gf_real g, const coefs *k)
+{
+    gf_real gi = g + k->wd * p;
+    gf_real mi = k->b1 * *m + k->a1 * gi;
+    gf_real vi = k->b2 * *v + k->a2 * gi * gi;
+    *m = mi;
+    *v = vi;
+    return -k->step * mi / (REAL_SQRT(vi) * k->inv_sqrt_c2 + k->eps);
+}
+
+/* delta[i] = the rule's update, i < n; s0, s1 the state slots at this range. */
+GF_CLONES static void compute_loop(gf_optim_kind kind, const coefs *k, gf_real *delta,
+                                   gf_real *s0, gf_real *s1, const gf_real *p,
+                                   const gf_real *g, size_t n)
+{
+    coefs c = *k;
+    if (kind == GF_OPTIM_SGD)
+        for (size_t i = 0; i < n; i++)
+            delta[i] = sgd_rule(p[i], g[i], &c);
+    else if (kind == GF_OPTIM_MOMENTUM)
+        for (size_t i = 0; i < n; i++)
+            delta[i] = momentum_rule(&s0[i], p[i], g[i], &c);
+    else
+        for (size_t i = 0; i < n; i++)
+            delta[i] = adam_rule(&s0[i], &s1[i], p[i], g[i], &c);
+}
+
+/* p[i] += the rule's update for i < n. With sums != NULL, also the sum of the squared
+ * updates, summed as gf_array_sumsq sums (LANES lanes, then the tail): the update ratio
+ * ||delta W|| / ||W|| then costs no pass of its own. In the double build sums[1] is the
+ * same sum of (2^400 delta)^2, exact where the squares of updates below 1e-150 underflow
+ * (a vanishing update must not read as 0); float updates cannot underflow a double. */
+enum { LANES = 16 };
+#define SMALL_SCALE 0x1p400
+
+#if GF_REAL_IS_DOUBLE
+#define ADD_SMALL(acc, d) ((acc) += ((d) * SMALL_SCALE) * ((d) * SMALL_SCALE))
+#else
+#define ADD_SMALL(acc, d) ((void)(acc))
+#endif
+
+#define APPLY_LOOP(RULE)                                                                  \
+    do {                                                                                  \
+        if (sums == NULL) {                                                               \
+            for (size_t i = 0; i < n; i++)                                                \
+                p[i] += RULE(i);                                                          \
+            return;                                                                       \
+        }                                                                                 \
+        double lane[LANES] = {0}, small[LANES] = {0}, s = 0, sm = 0;                      \
+        size_t i = 0;                                                                     \
+        for (; i + LANES <= n; i += LANES)                                                \
+            for (size_t l = 0; l < LANES; l++) {                                          \
+                gf_real d = RULE(i + l);                                                  \
+                lane[l] += (double)d * d;                                                 \
+                ADD_SMALL(small[l], d);                                                   \
+                p[i + l] += d;                                                            \
+            }                                                                             \
+        for (size_t l = 0; l < LANES; l++) {                                              \
+            s += lane[l];                                                                 \
+            sm += small[l];                                                               \
+        }                                                                                 \
+        for (; i < n; i++) {                                                              \
+            gf_real d = RULE(i);                                                          \
+            s += (double)d * d;                                                           \
+            ADD_SMALL(sm, d);                                                             \
+            p[i] += d;                                                                    \
+        }                                                                                 \
+        sums[0] = s;                                                                      \
+        sums[1] = sm;                                                                     \
+    } while (0)
+
+#define SGD_AT(j) sgd_rule(p[j], g[j], &c)
+#define MOMENTUM_AT(j) momentum_rule(&s0[j], p[j], g[j], &c)
+#define ADAM_AT(j) adam_rule(&s0[j], &s1[j], p[j], g[j], &c)
+
+GF_CLONES static void apply_sgd(const coefs *k, gf_real *restrict p,
+                                const gf_real *restrict g, size_t n, double *sums)
+{
+    coefs c = *k;
+    APPLY_LOOP(SGD_AT);
+}
+
+GF_CLONES static void apply_momentum(const coefs *k, gf_real *restrict s0,
+                                     gf_real *restrict p, const gf_real *restrict g, size_t n,
+                                     double *sums)
+{
+    coefs c = *k;
+    APPLY_LOOP(MOMENTUM_AT);
+}
+
+GF_CLONES static void apply_adam(const coefs *k, gf_real *restrict s0, gf_real *restrict s1,
+                                 gf_real *restrict p, const gf_real *restrict g, size_t n,
+                                 double *sums)
+{
+    coefs c = *k;
+    APPLY_LOOP(ADAM_AT);
+}
+
+#undef SGD_AT
+#undef MOMENTUM_AT
+#undef ADAM_AT
+#undef APPLY_LOOP
+#undef ADD_SMALL
+
+/* The state slots of the range starting at offset (NULL where the kind has none). */
+static gf_real *slot_at(gf_optim *opt, int slot, size_t offset)
+{
+    return opt->slot[slot] != NULL ? opt->slot[slot] + offset : NULL;
 }
 
 gf_status gf_optim_compute(gf_optim *opt, gf_real *delta, const gf_real *params,
                            const gf_real *grads, size_t n)
 {
-    const gf_optim_config *c;
+    coefs k;
     GF_CHECK_NOT_NULL(opt, "optim_compute");
     GF_CHECK_NOT_NULL(delta, "optim_compute");
     GF_CHECK_NOT_NULL(params, "optim_compute");
@@ -202,33 +325,50 @@ gf_status gf_optim_compute(gf_optim *opt, gf_real *delta, const gf_real *params,
     if (n != opt->n)
         return gf_fail(GF_ESHAPE, "optim_compute: %zu values given, optimiser was made for %zu",
                        n, opt->n);
-    c = &opt->cfg;
-    switch (c->kind) {
-    case GF_OPTIM_SGD:
-        sgd(delta, params, grads, n, (gf_real)c->lr, (gf_real)c->weight_decay);
-        break;
-    case GF_OPTIM_MOMENTUM:
-        momentum(delta, opt->slot[0], params, grads, n, (gf_real)c->lr,
-                 (gf_real)c->weight_decay, (gf_real)c->momentum);
-        break;
-    case GF_OPTIM_ADAM: {
-        /* 1 - beta and the bias corrections 1 - beta^t in double, once per call: in
-         * float, 1 - 0.999f is off by 1.3e-5 relative and 1 - 0.999f^t worse. t >= 1
-         * and beta < 1, so both corrections are > 0. */
-        double t = (double)(opt->steps + 1);
-        double c1 = 1.0 - pow(c->beta1, t);
-        double c2 = 1.0 - pow(c->beta2, t);
-        adam(delta, opt->slot[0], opt->slot[1], params, grads, n, (gf_real)c->weight_decay,
-             (gf_real)c->beta1, (gf_real)(1.0 - c->beta1), (gf_real)c->beta2,
-             (gf_real)(1.0 - c->beta2), (gf_real)(c->lr / c1), (gf_real)(1.0 / sqrt(c2)),
-             (gf_real)c->eps);
-        break;
-    }
-    default: /* unreachable: the kind was checked at creation */
-        return gf_fail(GF_ESTATE, "optim_compute: corrupt optimiser kind %d", (int)c->kind);
-    }
+    k = coefs_of(opt);
+    compute_loop(opt->cfg.kind, &k, delta, slot_at(opt, 0, 0), slot_at(opt, 1, 0), params,
+                 grads, n);
     opt->steps++;
     return GF_OK;
+}
+
+gf_status gf_optim_apply_range(gf_optim *opt, gf_real *params, const gf_real *grads,
+                               size_t offset, size_t count, double *update_norm)
+{
+    coefs k;
+    double sums[2] = {0, 0}, *want = update_norm != NULL ? sums : NULL;
+    gf_real *s0, *s1;
+    GF_CHECK_NOT_NULL(opt, "optim_apply_range");
+    GF_CHECK_NOT_NULL(params, "optim_apply_range");
+    GF_CHECK_NOT_NULL(grads, "optim_apply_range");
+    if (offset > opt->n || count > opt->n - offset)
+        return gf_fail(GF_ESHAPE, "optim_apply_range: values [%zu, %zu) are outside the %zu "
+                       "the optimiser was made for", offset, offset + count, opt->n);
+    k = coefs_of(opt);
+    s0 = slot_at(opt, 0, offset);
+    s1 = slot_at(opt, 1, offset);
+    if (opt->cfg.kind == GF_OPTIM_SGD)
+        apply_sgd(&k, params, grads, count, want);
+    else if (opt->cfg.kind == GF_OPTIM_MOMENTUM)
+        apply_momentum(&k, s0, params, grads, count, want);
+    else
+        apply_adam(&k, s0, s1, params, grads, count, want);
+    if (update_norm != NULL) {
+        /* As gf_array_norm2: the plain sum unless it may have underflowed. */
+        if (!(sums[0] < 0x1p-600) || !GF_REAL_IS_DOUBLE)
+            *update_norm = sqrt(sums[0]);
+        else
+            *update_norm = sqrt(sums[1]) / SMALL_SCALE;
+    }
+    return GF_OK;
+}
+
+size_t gf_optim_param_count(const gf_optim *opt) { return opt == NULL ? 0 : opt->n; }
+
+void gf_optim_advance(gf_optim *opt)
+{
+    if (opt != NULL)
+        opt->steps++;
 }
 
 /* ---- Accessors ----------------------------------------------------------------------- */

@@ -434,6 +434,107 @@ static void every_backward_pass_records_every_layer(void **state)
     gf_net_free(net);
 }
 
+/* The step adds the optimiser's update in place, in the pass that measures it: the
+ * parameters end bit for bit where gf_optim_compute's delta puts them, the optimiser
+ * advances one step, and the update ratio is ||delta W|| / ||W||. */
+static void the_step_applies_the_optimisers_update(void **state)
+{
+    gf_tensor *x = random_tensor(6, 3, 1), *t = random_tensor(6, 2, 2);
+    (void)state;
+    for (int kind = 0; kind < GF_OPTIM_COUNT; kind++) {
+        gf_net *a = mlp(3, 5, 3, 2, "tanh", 9), *b = mlp(3, 5, 3, 2, "tanh", 9);
+        gf_optim *oa = NULL, *ob = NULL;
+        gf_optim_config cfg = gf_optim_default((gf_optim_kind)kind);
+        size_t n = gf_net_param_count(a);
+        gf_real *delta = test_malloc(n * sizeof *delta), *before = test_malloc(n * sizeof *before);
+        const gf_record *recs = NULL;
+        size_t count = 0;
+        cfg.weight_decay = 0.01;
+        assert_ok(gf_optim_new(&oa, &cfg, n));
+        assert_ok(gf_optim_new(&ob, &cfg, n));
+        assert_int_equal(gf_optim_param_count(oa), n);
+        for (int s = 0; s < 3; s++) {
+            assert_ok(gf_net_forward(a, x, NULL));
+            assert_ok(gf_net_loss(a, GF_LOSS_MSE, t, NULL));
+            assert_ok(gf_net_backward(a));
+            memcpy(before, gf_net_params(a), n * sizeof *before);
+            assert_ok(gf_net_step(a, oa));
+            assert_ok(gf_net_last_records(a, &recs, &count));
+            /* The reference: the public compute, added by hand. */
+            assert_ok(gf_net_forward(b, x, NULL));
+            assert_ok(gf_net_loss(b, GF_LOSS_MSE, t, NULL));
+            assert_ok(gf_net_backward(b));
+            assert_ok(gf_optim_compute(ob, delta, gf_net_params(b), gf_net_grads(b), n));
+            for (size_t k = 0; k < n; k++)
+                gf_net_params(b)[k] += delta[k];
+            assert_memory_equal(gf_net_params(a), gf_net_params(b), n * sizeof(gf_real));
+            assert_int_equal(gf_optim_steps(oa), (uint64_t)s + 1);
+            for (size_t i = 0; i < count; i += 2) {
+                const gf_layer *l = gf_net_layer(a, i);
+                size_t wn = l->weight.rows * l->weight.cols;
+                double dw = gf_array_norm2(delta + l->param_offset, wn);
+                assert_close(recs[i].update_ratio, dw / gf_array_norm2(before + l->param_offset, wn));
+            }
+        }
+        /* An optimiser made for another block size is refused before anything moves. */
+        gf_optim *wrong = NULL;
+        assert_ok(gf_optim_new(&wrong, &cfg, n + 1));
+        assert_ok(gf_net_forward(a, x, NULL));
+        assert_ok(gf_net_loss(a, GF_LOSS_MSE, t, NULL));
+        assert_ok(gf_net_backward(a));
+        memcpy(before, gf_net_params(a), n * sizeof *before);
+        assert_status(gf_net_step(a, wrong), GF_ESHAPE);
+        assert_memory_equal(before, gf_net_params(a), n * sizeof(gf_real));
+        assert_int_equal(gf_optim_steps(wrong), 0);
+        gf_optim_free(wrong);
+        test_free(delta);
+        test_free(before);
+        gf_optim_free(oa);
+        gf_optim_free(ob);
+        gf_net_free(a);
+        gf_net_free(b);
+    }
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+}
+
+/* A vanishing update still has its true size: in the double build the squares of
+ * updates near 1e-170 underflow, and the ratio must not read as 0. */
+static void a_tiny_update_keeps_its_ratio(void **state)
+{
+#if GF_REAL_IS_DOUBLE
+    const double tiny = 1e-170;
+#else
+    const double tiny = 1e-30;
+#endif
+    gf_net *net = NULL;
+    gf_optim *opt = NULL;
+    gf_optim_config cfg = gf_optim_default(GF_OPTIM_SGD);
+    gf_tensor *x = random_tensor(4, 3, 1), *dy = random_tensor(4, 2, 2);
+    const gf_record *recs = NULL;
+    size_t count = 0;
+    (void)state;
+    cfg.lr = 0.5;
+    assert_ok(gf_net_new(&net, 3));
+    assert_ok(gf_net_add_linear(net, 2));
+    for (size_t k = 0; k < gf_net_param_count(net); k++)
+        gf_net_params(net)[k] = (gf_real)(0.1 * (double)(k + 1));
+    for (size_t k = 0; k < 8; k++)
+        dy->data[k] = (gf_real)(tiny * (double)dy->data[k]);
+    assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
+    assert_ok(gf_net_forward(net, x, NULL));
+    assert_ok(gf_net_backward_from(net, dy));
+    assert_ok(gf_net_last_records(net, &recs, &count));
+    assert_true(recs[0].weight_grad_norm > 0 && recs[0].weight_grad_norm < 1e3 * tiny);
+    assert_ok(gf_net_step(net, opt));
+    assert_near(recs[0].update_ratio, 0.5 * recs[0].weight_grad_norm / recs[0].weight_norm, 0,
+                1e-6);
+    gf_optim_free(opt);
+    gf_net_free(net);
+    gf_tensor_free(x);
+    gf_tensor_free(dy);
+}
+
 static void clipping_is_recorded_before_and_after(void **state)
 {
     gf_net *net = mlp(3, 8, 3, 2, "tanh", 4);
@@ -622,6 +723,8 @@ int main(void)
         cmocka_unit_test(deep_mixed_network_matches_central_differences),
         cmocka_unit_test(training_reduces_the_loss),
         cmocka_unit_test(every_backward_pass_records_every_layer),
+        cmocka_unit_test(the_step_applies_the_optimisers_update),
+        cmocka_unit_test(a_tiny_update_keeps_its_ratio),
         cmocka_unit_test(clipping_is_recorded_before_and_after),
         cmocka_unit_test(nonfinite_values_are_located_and_stop_the_step),
         cmocka_unit_test(steady_training_allocates_nothing),

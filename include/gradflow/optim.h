@@ -1,6 +1,7 @@
 /* gradflow/optim.h: optimisers. An optimiser computes the update delta for a flat
- * parameter block from its gradient block; the network adds it, so the update actually
- * applied can be measured (the update ratio ||dW|| / ||W|| in the telemetry). */
+ * parameter block from its gradient block. gf_net_step applies it to the network's
+ * parameters in place, measuring it in the same pass (the update ratio ||dW|| / ||W||
+ * in the telemetry); gf_optim_compute gives it to you without applying it. */
 #ifndef GRADFLOW_OPTIM_H
 #define GRADFLOW_OPTIM_H
 
@@ -49,9 +50,10 @@ gf_status gf_optim_compute(gf_optim *opt, gf_real *delta, const gf_real *params,
 /* Change the learning rate (schedules). */
 gf_status gf_optim_set_lr(gf_optim *opt, double lr);
 
-/* The configuration and step count. */
+/* The configuration, step count and the n it was made for (0 for NULL). */
 const gf_optim_config *gf_optim_config_of(const gf_optim *opt);
 uint64_t gf_optim_steps(const gf_optim *opt);
+size_t gf_optim_param_count(const gf_optim *opt);
 
 /* Borrowed access to the state, for saving and resuming: *n_state values per slot,
  * slot 0 = momentum/first moment, slot 1 = second moment; NULL when the kind has no
