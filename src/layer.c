@@ -79,46 +79,6 @@ static gf_tensor unbound(size_t rows, size_t cols)
     return t;
 }
 
-/* Derivative statistics of an activation over a (batch, n) array of f' values:
- * mean |f'|, the fraction of units (columns) with f' == 0 on every row, and, when
- * sat_below > 0, the fraction of entries with |f'| < sat_below. Column-wise scans so
- * that nothing is allocated. Written to vectorise: the sum runs in LANES independent
- * double accumulators, added in a fixed order (the figures do not depend on the CPU),
- * and the saturated entries are counted in a loop of their own. */
-enum { LANES = 16 };
-
-GF_CLONES static void deriv_stats(struct gf_record *rec, const gf_real *d, size_t batch,
-                                  size_t n, double sat_below)
-{
-    double abs_lane[LANES] = {0};
-    double abs_sum = 0;
-    size_t dead = 0, sat = 0, total = batch * n, i = 0;
-
-    for (; i + LANES <= total; i += LANES)
-        for (size_t l = 0; l < LANES; l++)
-            abs_lane[l] += fabs((double)d[i + l]);
-    for (size_t l = 0; l < LANES; l++)
-        abs_sum += abs_lane[l];
-    for (; i < total; i++)
-        abs_sum += fabs((double)d[i]);
-    /* |d| < sat_below, compared in gf_real: t is the smallest gf_real >= sat_below, so
-     * for each d the two comparisons agree (and the count needs no conversions). */
-    gf_real t = (gf_real)sat_below;
-    if ((double)t < sat_below)
-        t = nextafterf((float)t, INFINITY);
-    for (i = 0; i < total; i++)
-        sat += d[i] < t && d[i] > -t;
-    for (size_t j = 0; j < n; j++) {
-        size_t r = 0;
-        while (r < batch && d[r * n + j] == 0)
-            r++;
-        dead += r == batch;
-    }
-    rec->deriv_abs_mean = abs_sum / (double)total;
-    rec->dead_frac = (double)dead / (double)n;
-    rec->sat_frac = (double)sat / (double)total;
-}
-
 /* ---- Linear ------------------------------------------------------------------------ */
 
 /* y[r, :] += b for every row r of y (batch, out). */
@@ -239,52 +199,96 @@ gf_status gf_layer_linear(gf_layer *l, size_t in, size_t out)
 }
 
 /* ---- Element-wise activation ---------------------------------------------------------
- * Caches f'(x) of the last backward pass, (batch, n): the backward pass needs it for
- * dx anyway, and record() then reads the derivative statistics from it instead of
- * evaluating f' a second time. The buffer is sized by reserve() so that a training step
- * allocates nothing. */
+ * f'(x) is never stored whole: the backward pass evaluates it chunk by chunk into a small
+ * buffer in the layer's state (in L1 cache), applies the chain rule, and, when the pass
+ * is recorded (l->recording), takes the derivative statistics from the same chunk. So
+ * the layer keeps no (batch, n) array and its telemetry costs no pass over memory.
+ * record() outside such a pass evaluates f' again, through the same chunks, so both
+ * give the same figures bit for bit. */
+
+enum { ACT_CHUNK = 1024, /* values of f' evaluated at a time: 4 or 8 KiB */
+       LANES = 16 };
+
+/* Derivative statistics being gathered: sum |f'| (in LANES double lanes per chunk, added
+ * in a fixed order, so the figures do not depend on the CPU), entries with
+ * |f'| < the saturation threshold, and per unit (column) whether f' was ever nonzero. */
+typedef struct deriv_acc {
+    double abs_sum;
+    size_t sat, total;
+    gf_real sat_below; /* the smallest gf_real >= the threshold; 0: not counted */
+} deriv_acc;
 
 typedef struct act_state {
-    gf_real *deriv; /* f'(x), (batch, n) of the last backward pass */
-    size_t cap;     /* values deriv can hold */
-    size_t rows;    /* rows of deriv that hold f' of the current x; 0 when stale */
+    gf_real chunk[ACT_CHUNK];
+    unsigned char *alive; /* (n): f' != 0 somewhere in the column */
+    deriv_acc acc;        /* the statistics the last recorded backward pass took */
+    size_t acc_rows;      /* rows they cover; 0: none (a forward pass came since) */
 } act_state;
 
-/* Make the cache hold at least batch rows of n values. */
-static gf_status act_grow(gf_layer *l, size_t batch, const char *who)
+static void acc_start(deriv_acc *acc, unsigned char *alive, size_t n, const gf_layer *l)
 {
-    act_state *st = l->state;
-    int ok = 1;
-    size_t need = gf_mul_size(batch, l->out, &ok);
-    gf_real *p;
-
-    if (st == NULL)
-        return gf_fail(GF_ESTATE, "%s: layer has no state (released?)", who);
-    if (!ok || need > GF_MAX_ELEMENTS)
-        return gf_fail(GF_EINVAL, "%s: batch %zu x %zu features exceeds the limit of %zu "
-                       "elements", who, batch, l->out, (size_t)GF_MAX_ELEMENTS);
-    if (need <= st->cap)
-        return GF_OK;
-    p = gf_realloc(st->deriv, need * sizeof *p);
-    if (p == NULL)
-        return gf_fail(GF_ENOMEM, "%s: cannot allocate the derivative cache for a batch of "
-                       "%zu x %zu", who, batch, l->out);
-    st->deriv = p;
-    st->cap = need;
-    st->rows = 0;
-    return GF_OK;
+    double t = l->act->saturating ? GF_SATURATION_FRACTION * l->act->deriv_bound(l->act_param)
+                                  : 0;
+    /* |d| < t compared in gf_real: the smallest gf_real >= t gives the same answer for
+     * every d (and the count needs no conversions). */
+    gf_real tr = (gf_real)t;
+    if ((double)tr < t)
+        tr = nextafterf((float)tr, INFINITY);
+    *acc = (deriv_acc){0, 0, 0, tr};
+    memset(alive, 0, n);
 }
 
-static gf_status act_reserve(gf_layer *l, size_t batch)
+/* Accumulate a chunk of f' values d[0..m), which start at column col0 of an n-column
+ * array (a chunk is either whole rows or part of one row). */
+GF_CLONES static void acc_chunk(deriv_acc *acc, unsigned char *restrict alive,
+                                const gf_real *restrict d, size_t m, size_t col0, size_t n)
 {
-    GF_CHECK_NOT_NULL(l, "activation reserve");
-    if (batch == 0)
-        return GF_OK;
-    return act_grow(l, batch, "activation reserve");
+    double lane[LANES] = {0}, s = 0;
+    size_t i = 0, sat = 0;
+    gf_real t = acc->sat_below;
+    for (; i + LANES <= m; i += LANES)
+        for (size_t l = 0; l < LANES; l++)
+            lane[l] += fabs((double)d[i + l]);
+    for (size_t l = 0; l < LANES; l++)
+        s += lane[l];
+    for (; i < m; i++)
+        s += fabs((double)d[i]);
+    if (t > 0)
+        for (i = 0; i < m; i++)
+            sat += d[i] < t && d[i] > -t;
+    for (size_t done = 0; done < m;) {
+        size_t run = n - col0 < m - done ? n - col0 : m - done;
+        for (size_t j = 0; j < run; j++)
+            alive[col0 + j] |= d[done + j] != 0;
+        done += run;
+        col0 = 0;
+    }
+    acc->abs_sum += s;
+    acc->sat += sat;
+    acc->total += m;
 }
 
-/* y = f(x), element-wise. Grows the cache here if the batch is larger than reserved,
- * so that the backward pass cannot fail on memory. */
+/* The chunk after e: whole rows when a row fits, else up to the end of e's row. */
+static size_t chunk_len(size_t e, size_t total, size_t n)
+{
+    size_t m = n <= ACT_CHUNK ? (ACT_CHUNK / n) * n : ACT_CHUNK;
+    if (n > ACT_CHUNK && n - e % n < m)
+        m = n - e % n;
+    return total - e < m ? total - e : m;
+}
+
+static void acc_finish(const deriv_acc *acc, const unsigned char *alive, size_t n,
+                       struct gf_record *rec)
+{
+    size_t dead = 0;
+    for (size_t j = 0; j < n; j++)
+        dead += !alive[j];
+    rec->deriv_abs_mean = acc->abs_sum / (double)acc->total;
+    rec->dead_frac = (double)dead / (double)n;
+    rec->sat_frac = (double)acc->sat / (double)acc->total;
+}
+
+/* y = f(x), element-wise. */
 static gf_status act_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
 {
     static const char who[] = "activation forward";
@@ -294,13 +298,11 @@ static gf_status act_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int 
     (void)training;
     if (s == GF_OK)
         s = gf_check_shape(who, "y", y, batch, l->out);
-    if (s == GF_OK && l->act == NULL)
-        s = gf_fail(GF_ESTATE, "%s: layer has no activation", who);
-    if (s == GF_OK)
-        s = act_grow(l, batch, who);
+    if (s == GF_OK && (l->act == NULL || l->state == NULL))
+        s = gf_fail(GF_ESTATE, "%s: layer has no activation or state (released?)", who);
     if (s != GF_OK)
         return s;
-    ((act_state *)l->state)->rows = 0;
+    ((act_state *)l->state)->acc_rows = 0;
     l->act->forward(y->data, x->data, batch * l->out, l->act_param);
     return GF_OK;
 }
@@ -312,53 +314,63 @@ GF_CLONES static void add_product(gf_real *out, const gf_real *g, const gf_real 
         out[i] += g[i] * d[i];
 }
 
-/* Differentiates y = f(x): d = f'(x) (into the cache), dx += dy * d. */
+/* dx += dy * f'(x), chunk by chunk; the statistics too when the pass is recorded. */
 static gf_status act_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                               const gf_tensor *dy, gf_tensor *dx)
 {
     static const char who[] = "activation backward";
-    size_t batch = 0, n;
+    size_t batch = 0, n = l != NULL ? l->out : 0, total;
     act_state *st;
     gf_status s = check_backward(who, l, x, y, 1, dy, dx, &batch);
 
-    if (s == GF_OK && l->act == NULL)
-        s = gf_fail(GF_ESTATE, "%s: layer has no activation", who);
-    if (s == GF_OK)
-        s = act_grow(l, batch, who);
+    if (s == GF_OK && (l->act == NULL || l->state == NULL))
+        s = gf_fail(GF_ESTATE, "%s: layer has no activation or state (released?)", who);
     if (s != GF_OK)
         return s;
     st = l->state;
-    n = batch * l->out;
-    l->act->deriv(st->deriv, x->data, y->data, n, l->act_param);
-    st->rows = batch;
-    if (dx != NULL)
-        add_product(dx->data, dy->data, st->deriv, n);
+    st->acc_rows = 0;
+    if (l->recording)
+        acc_start(&st->acc, st->alive, n, l);
+    total = batch * n;
+    for (size_t e = 0, m; e < total; e += m) {
+        m = chunk_len(e, total, n);
+        l->act->deriv(st->chunk, x->data + e, y->data + e, m, l->act_param);
+        if (dx != NULL)
+            add_product(dx->data + e, dy->data + e, st->chunk, m);
+        if (l->recording)
+            acc_chunk(&st->acc, st->alive, st->chunk, m, e % n, n);
+    }
+    if (l->recording)
+        st->acc_rows = batch;
     return GF_OK;
 }
 
-/* Derivative statistics from the cache; if backward has not filled it for this x,
- * f' is evaluated into it now (no allocation: forward sized it). */
+/* The derivative statistics: those the recorded backward pass took, else f' evaluated
+ * again now, through the same chunks. */
 static void act_record(const gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                        struct gf_record *rec)
 {
     act_state *st;
-    size_t batch;
-    double sat_below = 0;
+    size_t batch, n, total;
 
     if (l == NULL || rec == NULL || l->act == NULL || (st = l->state) == NULL ||
         x == NULL || x->data == NULL || x->cols != l->in || x->rows == 0)
         return;
     batch = x->rows;
-    if (st->rows != batch) {
-        if (y == NULL || y->data == NULL || y->rows != batch || y->cols != l->out ||
-            st->cap / l->out < batch)
+    n = l->out;
+    if (st->acc_rows != batch) {
+        if (y == NULL || y->data == NULL || y->rows != batch || y->cols != n)
             return;
-        l->act->deriv(st->deriv, x->data, y->data, batch * l->out, l->act_param);
-        st->rows = batch;
+        acc_start(&st->acc, st->alive, n, l);
+        total = batch * n;
+        for (size_t e = 0, m; e < total; e += m) {
+            m = chunk_len(e, total, n);
+            l->act->deriv(st->chunk, x->data + e, y->data + e, m, l->act_param);
+            acc_chunk(&st->acc, st->alive, st->chunk, m, e % n, n);
+        }
+        st->acc_rows = batch;
     }
-    if (l->act->saturating)
-        sat_below = GF_SATURATION_FRACTION * l->act->deriv_bound(l->act_param);
-    deriv_stats(rec, st->deriv, batch, l->out, sat_below);
+    acc_finish(&st->acc, st->alive, n, rec);
 }
 
 static void act_destroy(gf_layer *l)
@@ -366,13 +378,13 @@ static void act_destroy(gf_layer *l)
     act_state *st;
     if (l == NULL || (st = l->state) == NULL)
         return;
-    gf_free(st->deriv);
+    gf_free(st->alive);
     gf_free(st);
     l->state = NULL;
 }
 
 static const gf_layer_ops activation_ops = {
-    "activation", act_forward, act_backward, act_record, act_reserve, NULL, act_destroy,
+    "activation", act_forward, act_backward, act_record, NULL, NULL, act_destroy,
 };
 
 gf_status gf_layer_activation(gf_layer *l, size_t n, const gf_activation *act, gf_real param)
@@ -390,6 +402,10 @@ gf_status gf_layer_activation(gf_layer *l, size_t n, const gf_activation *act, g
         return gf_fail(GF_EINVAL, "%s: %s parameter %s is not finite", who, act->name,
                        act->param_name ? act->param_name : "(unused)");
     st = gf_calloc(1, sizeof *st);
+    if (st != NULL && (st->alive = gf_calloc(n, 1)) == NULL) {
+        gf_free(st);
+        st = NULL;
+    }
     if (st == NULL)
         return gf_fail(GF_ENOMEM, "%s: cannot allocate the layer state", who);
 

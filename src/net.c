@@ -599,15 +599,16 @@ static gf_status report_nonfinite(const gf_net *net, const gf_record *recs)
     return GF_OK;
 }
 
-/* A NaN or infinity anywhere makes the global gradient norm non-finite. */
-static int step_is_finite(const gf_net *net)
+/* The finiteness check of a step that is not recorded: the loss, dL/dy, dL/dx when it
+ * was taken, and every parameter gradient (params_finite, checked layer by layer). */
+static int step_is_finite(const gf_net *net, int params_finite)
 {
     size_t n = net->n_layers;
     if (net->have_loss && !isfinite(net->last_loss))
         return 0;
     if (!isfinite(net->grad_norms[n]) || (net->input_grad && !isfinite(net->grad_norms[0])))
         return 0;
-    return isfinite(gf_array_norm2(net->grads, net->n_params));
+    return params_finite;
 }
 
 static gf_status backward(gf_net *net)
@@ -615,6 +616,7 @@ static gf_status backward(gf_net *net)
     size_t n = net->n_layers;
     int record = net->step % net->record_every == 0;
     size_t first_record = gf_telemetry_count(net->tel);
+    int params_finite = 1;
     gf_status st;
 
     /* The previous step's records are final now (clip and step have amended them). */
@@ -633,24 +635,37 @@ static gf_status backward(gf_net *net)
         gf_tensor *dx = has_dx ? &net->dacts[i] : NULL;
         if (dx != NULL)
             memset(dx->data, 0, dx->rows * dx->cols * sizeof(gf_real));
+        l->recording = record;
         st = l->ops->backward(l, &net->acts[i], &net->acts[i + 1], &net->dacts[i + 1], dx);
+        l->recording = 0;
         if (st != GF_OK) {
             gf_telemetry_truncate(net->tel, first_record);
             return st;
         }
-        net->grad_norms[i] = has_dx ? gf_tensor_norm2(dx) : NAN;
-        /* Record the layer now, while its weights, gradients and activations are still
-         * in cache: by the end of the pass a network larger than the cache has evicted
-         * them, and recording would fetch them from memory again. Nothing later in the
-         * pass changes what the record reads. */
-        if (record)
+        if (record) {
+            /* Record the layer now, while its weights, gradients and activations are
+             * still in cache: by the end of the pass a network larger than the cache
+             * has evicted them. Nothing later in the pass changes what it reads. */
+            net->grad_norms[i] = has_dx ? gf_tensor_norm2(dx) : NAN;
             record_layer(net, i, has_dx, &net->pending[i]);
+        } else {
+            /* Not recorded: only what the finiteness check needs, also while in cache
+             * (a norm is NaN or infinite exactly when an element is). */
+            net->grad_norms[i] = i == 0 && has_dx ? gf_tensor_norm2(dx) : NAN;
+            if (l->n_params > 0 && !isfinite(gf_array_norm2(net->grads + l->param_offset,
+                                                             l->n_params)))
+                params_finite = 0;
+        }
     }
 
-    /* On steps that are not recorded, one cheap check still catches NaN and infinity;
-     * when it fires the step is recorded anyway, to say where they came from. */
-    if (!record && !step_is_finite(net)) {
+    /* When the check fires on a step that is not recorded, the step is recorded anyway,
+     * to say where the NaN or infinity came from. */
+    if (!record && !step_is_finite(net, params_finite)) {
         record = 1;
+        for (size_t i = 0; i < n; i++) {
+            int has_dx = i > 0 || net->input_grad;
+            net->grad_norms[i] = has_dx ? gf_tensor_norm2(&net->dacts[i]) : NAN;
+        }
         for (size_t i = 0; i < n; i++)
             record_layer(net, i, i > 0 || net->input_grad, &net->pending[i]);
     }

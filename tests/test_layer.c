@@ -432,56 +432,107 @@ static void activation_bad_shapes(void **state)
     assert_status(l.ops->backward(&l, &x, NULL, &y, &dx), GF_EINVAL);
     assert_status(l.ops->backward(&l, NULL, &y, &y, &dx), GF_EINVAL);
     assert_ok(l.ops->backward(&l, &x, &y, &y, &dx));
-    assert_status(l.ops->reserve(NULL, 4), GF_EINVAL);
-    assert_status(l.ops->reserve(&l, SIZE_MAX / 2), GF_EINVAL);
     gf_layer_release(&l);
     /* A released layer refuses to run instead of touching freed memory. */
     assert_status(l.ops->forward(&l, &x, &y, 1), GF_ESTATE);
 }
 
-/* The cache grows in forward when the batch exceeds what was reserved; a failed
- * allocation there is GF_ENOMEM with a message, and the layer stays usable. Every
- * allocation is released by gf_layer_release. */
+/* The layer's state is allocated once, by the constructor (a failure there is GF_ENOMEM
+ * and leaves nothing behind); forward and backward allocate nothing, at any batch size:
+ * f' is evaluated chunk by chunk into a fixed buffer. Everything is released by
+ * gf_layer_release. */
 static void activation_memory(void **state)
 {
+    enum { B = 300, N = 3 }; /* B * N spans several chunks */
     gf_layer l;
     const gf_activation *relu = NULL;
-    gf_real xv[8 * 3], yv[8 * 3], dyv[8 * 3], dxv[8 * 3];
-    gf_tensor x = mat(xv, 8, 3), y = mat(yv, 8, 3), dy = mat(dyv, 8, 3);
-    gf_tensor dx = mat(dxv, 8, 3);
+    static gf_real xv[B * N], yv[B * N], dyv[B * N], dxv[B * N];
+    gf_tensor x = mat(xv, B, N), y = mat(yv, B, N), dy = mat(dyv, B, N);
+    gf_tensor dx = mat(dxv, B, N), x2 = mat(xv, 2, N), y2 = mat(yv, 2, N);
+    gf_record rec = sentinel_record();
     (void)state;
     assert_ok(gf_activation_find(&relu, "relu"));
-    fill_off_kink(xv, 24, 1.0, 4);
+    fill_off_kink(xv, B * N, 1.0, 4);
     fill_coef(&dy);
     memset(dxv, 0, sizeof dxv);
 
-    tu_alloc_install(1); /* the constructor's one allocation fails */
-    assert_status(gf_layer_activation(&l, 3, relu, 0), GF_ENOMEM);
-    gf_layer_release(&l);
-    assert_int_equal(tu_alloc_live(), 0);
-    tu_alloc_uninstall();
+    for (long k = 1; k <= 2; k++) {
+        tu_alloc_install(k); /* the constructor's k-th allocation fails */
+        assert_status(gf_layer_activation(&l, N, relu, 0), GF_ENOMEM);
+        gf_layer_release(&l);
+        assert_int_equal(tu_alloc_live(), 0);
+        tu_alloc_uninstall();
+    }
 
     tu_alloc_install(0);
-    assert_ok(gf_layer_activation(&l, 3, relu, 0));
-    assert_ok(l.ops->reserve(&l, 2));
-    assert_ok(l.ops->reserve(&l, 0)); /* nothing to do */
-    tu_alloc_fail_next(1);
-    assert_status(l.ops->reserve(&l, 4), GF_ENOMEM);
-    tu_alloc_fail_next(1);
-    assert_status(l.ops->forward(&l, &x, &y, 1), GF_ENOMEM);
-    assert_error_mentions("activation");
-    tu_alloc_fail_next(0);
+    assert_ok(gf_layer_activation(&l, N, relu, 0));
+    assert_null(l.ops->reserve);
     {
         long before = tu_alloc.calls;
-        assert_ok(l.ops->forward(&l, &x, &y, 1)); /* grows to 8 rows here */
+        assert_ok(l.ops->forward(&l, &x2, &y2, 1));
+        assert_ok(l.ops->forward(&l, &x, &y, 1));
+        l.recording = 1;
         assert_ok(l.ops->backward(&l, &x, &y, &dy, &dx));
-        assert_ok(l.ops->forward(&l, &x, &y, 1)); /* and allocates nothing after */
+        l.recording = 0;
+        l.ops->record(&l, &x, &y, &rec);
         assert_ok(l.ops->backward(&l, &x, &y, &dy, &dx));
-        assert_int_equal(tu_alloc.calls, before + 1);
+        l.ops->record(&l, &x, &y, &rec);
+        assert_int_equal(tu_alloc.calls, before);
     }
     gf_layer_release(&l);
     assert_int_equal(tu_alloc_live(), 0);
     tu_alloc_uninstall();
+}
+
+/* The derivative statistics taken inside a recorded backward pass equal, bit for bit,
+ * those record() computes on its own, for rows shorter and longer than a chunk, for
+ * every activation of the table; the chain rule gives the same dx either way. */
+static void recorded_backward_matches_record(void **state)
+{
+    static const size_t shapes[][2] = {{7, 3}, {33, 100}, {5, 1500}, {2, 4096}};
+    (void)state;
+    for (size_t a = 0; a < gf_activation_count(); a++) {
+        const gf_activation *act = gf_activation_at(a);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            size_t b = shapes[s][0], n = shapes[s][1];
+            gf_tensor *x = tu_tensor(b, n), *y = tu_tensor(b, n), *dy = tu_tensor(b, n);
+            gf_tensor *dx1 = tu_tensor(b, n), *dx2 = tu_tensor(b, n);
+            gf_record r1 = sentinel_record(), r2 = sentinel_record();
+            gf_layer l;
+            fill_off_kink(x->data, b * n, 3.0, 11 + s);
+            for (size_t k = 0; k < n; k += 3) /* some units dead for ReLU-like f */
+                for (size_t r = 0; r < b; r++)
+                    x->data[r * n + k] = (gf_real)(-1.5 - 0.25 * (double)r);
+            fill_coef(dy);
+            memset(dx1->data, 0, b * n * sizeof(gf_real));
+            memset(dx2->data, 0, b * n * sizeof(gf_real));
+            assert_ok(gf_layer_activation(&l, n, act, (gf_real)act->default_param));
+            assert_ok(l.ops->forward(&l, x, y, 1));
+            l.recording = 1;
+            assert_ok(l.ops->backward(&l, x, y, dy, dx1));
+            l.recording = 0;
+            l.ops->record(&l, x, y, &r1);
+            assert_ok(l.ops->forward(&l, x, y, 1));
+            assert_ok(l.ops->backward(&l, x, y, dy, dx2));
+            l.ops->record(&l, x, y, &r2);
+            assert_memory_equal(dx1->data, dx2->data, b * n * sizeof(gf_real));
+            assert_memory_equal(&r1.deriv_abs_mean, &r2.deriv_abs_mean, sizeof(double));
+            assert_memory_equal(&r1.dead_frac, &r2.dead_frac, sizeof(double));
+            assert_memory_equal(&r1.sat_frac, &r2.sat_frac, sizeof(double));
+            assert_true(r1.deriv_abs_mean >= 0 && r1.dead_frac >= 0 && r1.dead_frac <= 1);
+            /* The mean |f'| against the table's own scalar derivative, in double. */
+            double mean = 0;
+            for (size_t k = 0; k < b * n; k++)
+                mean += fabs(act->df((double)x->data[k], act->default_param));
+            assert_near(r1.deriv_abs_mean, mean / (double)(b * n), 1e-6, 1e-4);
+            gf_layer_release(&l);
+            gf_tensor_free(x);
+            gf_tensor_free(y);
+            gf_tensor_free(dy);
+            gf_tensor_free(dx1);
+            gf_tensor_free(dx2);
+        }
+    }
 }
 
 /* ReLU on a symmetric input, built so that: columns 0 and 1 are negative on every row
@@ -690,6 +741,7 @@ int main(void)
         cmocka_unit_test(activation_backward_accumulates),
         cmocka_unit_test(activation_bad_shapes),
         cmocka_unit_test(activation_memory),
+        cmocka_unit_test(recorded_backward_matches_record),
         cmocka_unit_test(record_relu_dead_fraction),
         cmocka_unit_test(record_sigmoid_saturation),
         cmocka_unit_test(prelu_fields_and_reset),

@@ -58,6 +58,10 @@ struct gf_layer {
     const gf_activation *act; /* element-wise activation row, NULL for other layers */
     gf_real act_param;        /* its parameter (leaky slope, ELU alpha) */
     int is_parametric;        /* 1 for layers an init scheme initialises (linear) */
+    /* Set by the engine before each backward call: 1 when record() will follow for this
+     * pass, so that a layer may take its figures in the pass, while the data are in
+     * cache (activations do). A layer must give the same figures either way. */
+    int recording;
     void *state;              /* private state (caches), released by ops->destroy */
 };
 

@@ -361,15 +361,15 @@ static double peak_rss(void)
 }
 
 /* The child: build L, train a few steps, report the peak against what the training state
- * needs. The engine keeps parameters, gradients and the last update (one block each),
- * every boundary activation and its gradient (the telemetry reads them), and tanh's f'
- * cache; SGD has no state of its own. */
+ * needs. The engine keeps parameters and gradients (one block each; the step adds the
+ * update in place), every boundary activation and its gradient (the telemetry reads
+ * them); tanh keeps no f' array, and SGD has no state of its own. */
 static int memory_child(void)
 {
     trainer tr;
     config cfg = config_of('L');
     const double mb = 1e-6, sz = sizeof(gf_real);
-    double params, acts, data, tanh_cache = 0, core, engine, peak;
+    double params, acts, data, core, engine, peak;
     size_t n_layers;
     trainer_init(&tr, cfg, 13);
     train_steps(&tr, 3);
@@ -378,22 +378,18 @@ static int memory_child(void)
     params = sz * (double)gf_net_param_count(tr.net);
     /* Boundary 0 is the input; boundary i + 1 the output of layer i. */
     acts = sz * (double)(cfg.batch * gf_net_in_features(tr.net));
-    for (size_t i = 0; i < n_layers; i++) {
+    for (size_t i = 0; i < n_layers; i++)
         acts += sz * (double)(cfg.batch * gf_net_layer(tr.net, i)->out);
-        if (strcmp(gf_net_layer_kind(tr.net, i), "linear") != 0)
-            tanh_cache += sz * (double)(cfg.batch * cfg.width);
-    }
     data = sz * (double)(gf_tensor_size(tr.x) + gf_tensor_size(tr.target));
     /* core: parameters + gradients + activations + optimiser state (SGD: none). */
     core = 2 * params + acts;
     /* engine: all the engine keeps, as listed above. */
-    engine = 3 * params + 2 * acts + tanh_cache;
+    engine = 2 * params + 2 * acts;
     printf("memory L peak %.1f MB  core %.1f MB (params %.1f + grads %.1f + activations %.1f "
-           "+ SGD state 0)  ratio %.2f  |  engine state %.1f MB (+ update block %.1f + "
-           "activation grads %.1f + tanh cache %.1f; data %.1f)  ratio %.2f\n",
+           "+ SGD state 0)  ratio %.2f  |  engine state %.1f MB (+ activation grads %.1f; "
+           "data %.1f)  ratio %.2f\n",
            peak * mb, core * mb, params * mb, params * mb, acts * mb, peak / core,
-           engine * mb, params * mb, acts * mb, tanh_cache * mb, data * mb,
-           peak / (engine + data));
+           engine * mb, acts * mb, data * mb, peak / (engine + data));
     fflush(stdout);
     trainer_free(&tr);
     return 0;
