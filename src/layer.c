@@ -10,6 +10,7 @@
 #include "gradflow/telemetry.h"
 #include "internal.h"
 #include "simd.h"
+#include "stats.h"
 
 /* ---- Shared checks ------------------------------------------------------------------ */
 
@@ -209,23 +210,26 @@ gf_status gf_layer_linear(gf_layer *l, size_t in, size_t out)
 enum { ACT_CHUNK = 1024, /* values of f' evaluated at a time: 4 or 8 KiB */
        LANES = 16 };
 
-/* Derivative statistics being gathered: sum |f'| (in LANES double lanes per chunk, added
- * in a fixed order, so the figures do not depend on the CPU), entries with
- * |f'| < the saturation threshold, and per unit (column) whether f' was ever nonzero. */
+/* Derivative statistics being gathered: sum |f'| (in LANES double lanes per chunk,
+ * added in a fixed order, so the figures do not depend on the CPU), the entries with
+ * |f'| below the saturation threshold, and per unit (column) the sum of |f'| in
+ * gf_real, which is 0 exactly when the unit's f' was 0 on every row (a sum of
+ * non-negative values cannot round to 0): the unit is dead. */
 typedef struct deriv_acc {
     double abs_sum;
     size_t sat, total;
-    gf_real sat_below; /* the smallest gf_real >= the threshold; 0: not counted */
+    gf_real sat_below; /* the smallest gf_real >= the threshold; 0: nothing counts */
+    int none_dead;     /* a whole row had no f' == 0: no unit can be dead */
 } deriv_acc;
 
 typedef struct act_state {
     gf_real chunk[ACT_CHUNK];
-    unsigned char *alive; /* (n): f' != 0 somewhere in the column */
+    gf_real *col_abs;     /* (n): sum over rows of |f'| */
     deriv_acc acc;        /* the statistics the last recorded backward pass took */
     size_t acc_rows;      /* rows they cover; 0: none (a forward pass came since) */
 } act_state;
 
-static void acc_start(deriv_acc *acc, unsigned char *alive, size_t n, const gf_layer *l)
+static void acc_start(deriv_acc *acc, gf_real *col_abs, size_t n, const gf_layer *l)
 {
     double t = l->act->saturating ? GF_SATURATION_FRACTION * l->act->deriv_bound(l->act_param)
                                   : 0;
@@ -234,32 +238,30 @@ static void acc_start(deriv_acc *acc, unsigned char *alive, size_t n, const gf_l
     gf_real tr = (gf_real)t;
     if ((double)tr < t)
         tr = nextafterf((float)tr, INFINITY);
-    *acc = (deriv_acc){0, 0, 0, tr};
-    memset(alive, 0, n);
+    *acc = (deriv_acc){0, 0, 0, tr, 0};
+    memset(col_abs, 0, n * sizeof *col_abs);
 }
 
 /* Accumulate a chunk of f' values d[0..m), which start at column col0 of an n-column
  * array (a chunk is either whole rows or part of one row). */
-GF_CLONES static void acc_chunk(deriv_acc *acc, unsigned char *restrict alive,
-                                const gf_real *restrict d, size_t m, size_t col0, size_t n)
+GF_CLONES static void add_abs(gf_real *restrict c, const gf_real *restrict d, size_t n)
 {
-    double lane[LANES] = {0}, s = 0;
-    size_t i = 0, sat = 0;
-    gf_real t = acc->sat_below;
-    for (; i + LANES <= m; i += LANES)
-        for (size_t l = 0; l < LANES; l++)
-            lane[l] += fabs((double)d[i + l]);
-    for (size_t l = 0; l < LANES; l++)
-        s += lane[l];
-    for (; i < m; i++)
-        s += fabs((double)d[i]);
-    if (t > 0)
-        for (i = 0; i < m; i++)
-            sat += d[i] < t && d[i] > -t;
-    for (size_t done = 0; done < m;) {
+    for (size_t j = 0; j < n; j++)
+        c[j] += d[j] < 0 ? -d[j] : d[j];
+}
+
+static void acc_chunk(deriv_acc *acc, gf_real *col_abs, const gf_real *d, size_t m,
+                      size_t col0, size_t n)
+{
+    double s;
+    size_t sat, zeros;
+    gf_stats_abs(d, m, acc->sat_below, &s, &sat, &zeros);
+    /* Rows without a zero f' (most rows of a smooth f) make the per-unit sums moot. */
+    if (zeros == 0 && col0 == 0 && m % n == 0)
+        acc->none_dead = 1;
+    for (size_t done = 0; done < m && !acc->none_dead;) {
         size_t run = n - col0 < m - done ? n - col0 : m - done;
-        for (size_t j = 0; j < run; j++)
-            alive[col0 + j] |= d[done + j] != 0;
+        add_abs(col_abs + col0, d + done, run);
         done += run;
         col0 = 0;
     }
@@ -277,12 +279,12 @@ static size_t chunk_len(size_t e, size_t total, size_t n)
     return total - e < m ? total - e : m;
 }
 
-static void acc_finish(const deriv_acc *acc, const unsigned char *alive, size_t n,
+static void acc_finish(const deriv_acc *acc, const gf_real *col_abs, size_t n,
                        struct gf_record *rec)
 {
     size_t dead = 0;
-    for (size_t j = 0; j < n; j++)
-        dead += !alive[j];
+    for (size_t j = 0; j < n && !acc->none_dead; j++)
+        dead += col_abs[j] == 0;
     rec->deriv_abs_mean = acc->abs_sum / (double)acc->total;
     rec->dead_frac = (double)dead / (double)n;
     rec->sat_frac = (double)acc->sat / (double)acc->total;
@@ -330,7 +332,7 @@ static gf_status act_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *
     st = l->state;
     st->acc_rows = 0;
     if (l->recording)
-        acc_start(&st->acc, st->alive, n, l);
+        acc_start(&st->acc, st->col_abs, n, l);
     total = batch * n;
     for (size_t e = 0, m; e < total; e += m) {
         m = chunk_len(e, total, n);
@@ -338,7 +340,7 @@ static gf_status act_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *
         if (dx != NULL)
             add_product(dx->data + e, dy->data + e, st->chunk, m);
         if (l->recording)
-            acc_chunk(&st->acc, st->alive, st->chunk, m, e % n, n);
+            acc_chunk(&st->acc, st->col_abs, st->chunk, m, e % n, n);
     }
     if (l->recording)
         st->acc_rows = batch;
@@ -361,16 +363,16 @@ static void act_record(const gf_layer *l, const gf_tensor *x, const gf_tensor *y
     if (st->acc_rows != batch) {
         if (y == NULL || y->data == NULL || y->rows != batch || y->cols != n)
             return;
-        acc_start(&st->acc, st->alive, n, l);
+        acc_start(&st->acc, st->col_abs, n, l);
         total = batch * n;
         for (size_t e = 0, m; e < total; e += m) {
             m = chunk_len(e, total, n);
             l->act->deriv(st->chunk, x->data + e, y->data + e, m, l->act_param);
-            acc_chunk(&st->acc, st->alive, st->chunk, m, e % n, n);
+            acc_chunk(&st->acc, st->col_abs, st->chunk, m, e % n, n);
         }
         st->acc_rows = batch;
     }
-    acc_finish(&st->acc, st->alive, n, rec);
+    acc_finish(&st->acc, st->col_abs, n, rec);
 }
 
 static void act_destroy(gf_layer *l)
@@ -378,7 +380,7 @@ static void act_destroy(gf_layer *l)
     act_state *st;
     if (l == NULL || (st = l->state) == NULL)
         return;
-    gf_free(st->alive);
+    gf_free(st->col_abs);
     gf_free(st);
     l->state = NULL;
 }
@@ -402,7 +404,7 @@ gf_status gf_layer_activation(gf_layer *l, size_t n, const gf_activation *act, g
         return gf_fail(GF_EINVAL, "%s: %s parameter %s is not finite", who, act->name,
                        act->param_name ? act->param_name : "(unused)");
     st = gf_calloc(1, sizeof *st);
-    if (st != NULL && (st->alive = gf_calloc(n, 1)) == NULL) {
+    if (st != NULL && (st->col_abs = gf_calloc(n, sizeof *st->col_abs)) == NULL) {
         gf_free(st);
         st = NULL;
     }

@@ -8,6 +8,7 @@
 #include "gradflow/net.h"
 #include "internal.h"
 #include "simd.h"
+#include "stats.h"
 
 /* Statistics of a layer's output (see record_layer), and the generation of the
  * activations they were taken from. */
@@ -408,36 +409,13 @@ static gf_status ensure_batch(gf_net *net, size_t batch)
 }
 
 /* Mean, standard deviation, zero fraction and non-finite count of a layer's output y
- * (n values), the largest part of recording, written so that it vectorises: the sums
- * run in LANES independent double accumulators (lane l sums elements l, l + LANES, ...,
- * and the lanes are added in a fixed order, so the figures do not depend on the CPU);
- * zeros are counted in a loop of their own (a select inside the sums would keep them
- * scalar). A NaN or infinity makes the sums non-finite, so non-finite values are
- * counted only then. */
-enum { LANES = 16 };
-
-GF_CLONES static void output_stats(out_stats *r, const gf_real *y, size_t n)
+ * (n values; the sums in double, see stats.h). A NaN or infinity makes the sums
+ * non-finite, so non-finite values are counted only then. */
+static void output_stats(out_stats *r, const gf_real *y, size_t n)
 {
-    double sum[LANES] = {0}, sumsq[LANES] = {0};
-    double s = 0, sq = 0;
-    size_t i = 0, zeros = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (size_t l = 0; l < LANES; l++) {
-            double v = y[i + l];
-            sum[l] += v;
-            sumsq[l] += v * v;
-        }
-    for (size_t l = 0; l < LANES; l++) {
-        s += sum[l];
-        sq += sumsq[l];
-    }
-    for (; i < n; i++) {
-        double v = y[i];
-        s += v;
-        sq += v * v;
-    }
-    for (i = 0; i < n; i++)
-        zeros += y[i] == 0;
+    double s, sq;
+    size_t zeros;
+    gf_stats_moments(y, n, &s, &sq, &zeros);
     r->mean = s / (double)n;
     r->std = sqrt(fmax(sq / (double)n - r->mean * r->mean, 0.0));
     r->zero_frac = (double)zeros / (double)n;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "stats.h"
 #include "simd.h"
 
 /* ---- Allocation ------------------------------------------------------------------ */
@@ -318,25 +319,12 @@ double gf_tensor_dot(const gf_tensor *a, const gf_tensor *b)
 
 /* ---- Norms ----------------------------------------------------------------------- */
 
-GF_CLONES double gf_array_sumsq(const gf_real *x, size_t n)
+/* The telemetry's sum of squares (stats.c): norms are most of its cost. */
+double gf_array_sumsq(const gf_real *x, size_t n)
 {
-    /* LANES independent accumulators: chains the compiler keeps in vector registers, so
-     * the loop runs at the speed of the loads rather than of one add's latency (norms
-     * are most of the telemetry's cost). Lane l sums x[l], x[l + LANES], ...; the lanes
-     * are added in a fixed order, so the result does not depend on the CPU. */
-    enum { LANES = 16 };
-    double lane[LANES] = {0}, s = 0;
-    size_t i = 0;
     if (x == NULL)
         return n == 0 ? 0.0 : NAN; /* an empty block (a network without parameters) */
-    for (; i + LANES <= n; i += LANES)
-        for (size_t l = 0; l < LANES; l++)
-            lane[l] += (double)x[i + l] * x[i + l];
-    for (size_t l = 0; l < LANES; l++)
-        s += lane[l];
-    for (; i < n; i++)
-        s += (double)x[i] * x[i];
-    return s;
+    return gf_stats_sumsq(x, n);
 }
 
 double gf_array_norm2(const gf_real *x, size_t n)
