@@ -316,34 +316,42 @@ GF_CLONES static void add_product(gf_real *out, const gf_real *g, const gf_real 
         out[i] += g[i] * d[i];
 }
 
-/* dx += dy * f'(x), chunk by chunk; the statistics too when the pass is recorded. */
+/* Evaluate f' over the (batch, n) x and y chunk by chunk: dx += dy * f' when dx is
+ * given, and the derivative statistics from the same chunk when stats is set. The one
+ * loop of both the backward pass and record(), so they give the same figures. */
+static void deriv_chunks(const gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                         const gf_tensor *dy, gf_tensor *dx, int stats)
+{
+    act_state *st = l->state;
+    size_t n = l->out, total = x->rows * n;
+    st->acc_rows = 0;
+    if (stats)
+        acc_start(&st->acc, st->col_abs, n, l);
+    for (size_t e = 0, m; e < total; e += m) {
+        m = chunk_len(e, total, n);
+        l->act->deriv(st->chunk, x->data + e, y->data + e, m, l->act_param);
+        if (dx != NULL)
+            add_product(dx->data + e, dy->data + e, st->chunk, m);
+        if (stats)
+            acc_chunk(&st->acc, st->col_abs, st->chunk, m, e % n, n);
+    }
+    if (stats)
+        st->acc_rows = x->rows;
+}
+
+/* dx += dy * f'(x); the statistics too when the pass is recorded. */
 static gf_status act_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                               const gf_tensor *dy, gf_tensor *dx)
 {
     static const char who[] = "activation backward";
-    size_t batch = 0, n = l != NULL ? l->out : 0, total;
-    act_state *st;
+    size_t batch = 0;
     gf_status s = check_backward(who, l, x, y, 1, dy, dx, &batch);
 
     if (s == GF_OK && (l->act == NULL || l->state == NULL))
         s = gf_fail(GF_ESTATE, "%s: layer has no activation or state (released?)", who);
     if (s != GF_OK)
         return s;
-    st = l->state;
-    st->acc_rows = 0;
-    if (l->recording)
-        acc_start(&st->acc, st->col_abs, n, l);
-    total = batch * n;
-    for (size_t e = 0, m; e < total; e += m) {
-        m = chunk_len(e, total, n);
-        l->act->deriv(st->chunk, x->data + e, y->data + e, m, l->act_param);
-        if (dx != NULL)
-            add_product(dx->data + e, dy->data + e, st->chunk, m);
-        if (l->recording)
-            acc_chunk(&st->acc, st->col_abs, st->chunk, m, e % n, n);
-    }
-    if (l->recording)
-        st->acc_rows = batch;
+    deriv_chunks(l, x, y, dy, dx, l->recording);
     return GF_OK;
 }
 
@@ -353,26 +361,16 @@ static void act_record(const gf_layer *l, const gf_tensor *x, const gf_tensor *y
                        struct gf_record *rec)
 {
     act_state *st;
-    size_t batch, n, total;
 
     if (l == NULL || rec == NULL || l->act == NULL || (st = l->state) == NULL ||
         x == NULL || x->data == NULL || x->cols != l->in || x->rows == 0)
         return;
-    batch = x->rows;
-    n = l->out;
-    if (st->acc_rows != batch) {
-        if (y == NULL || y->data == NULL || y->rows != batch || y->cols != n)
+    if (st->acc_rows != x->rows) {
+        if (y == NULL || y->data == NULL || y->rows != x->rows || y->cols != l->out)
             return;
-        acc_start(&st->acc, st->col_abs, n, l);
-        total = batch * n;
-        for (size_t e = 0, m; e < total; e += m) {
-            m = chunk_len(e, total, n);
-            l->act->deriv(st->chunk, x->data + e, y->data + e, m, l->act_param);
-            acc_chunk(&st->acc, st->col_abs, st->chunk, m, e % n, n);
-        }
-        st->acc_rows = batch;
+        deriv_chunks(l, x, y, NULL, NULL, 1);
     }
-    acc_finish(&st->acc, st->col_abs, n, rec);
+    acc_finish(&st->acc, st->col_abs, l->out, rec);
 }
 
 static void act_destroy(gf_layer *l)

@@ -232,8 +232,8 @@ GF_CLONES static void compute_loop(gf_optim_kind kind, const coefs *k, gf_real *
 }
 
 /* p[i] += the rule's update for i < n. With sums != NULL, also the sum of the squared
- * updates, summed as gf_array_sumsq sums (LANES lanes, then the tail): the update ratio
- * ||delta W|| / ||W|| then costs no pass of its own. In the double build sums[1] is the
+ * updates in double (LANES lanes, then the tail): the update ratio ||delta W|| / ||W||
+ * then costs no pass of its own. In the double build sums[1] is the
  * same sum of (2^400 delta)^2, exact where the squares of updates below 1e-150 underflow
  * (a vanishing update must not read as 0); float updates cannot underflow a double. */
 enum { LANES = 16 };
