@@ -58,12 +58,15 @@ void gf_telemetry_truncate(struct gf_telemetry *t, size_t count);
 /* The network's step (optim.c): add the optimiser's update to params[0, count), the
  * values [offset, offset + count) of the block the optimiser was made for, in the pass
  * that computes it; *update_norm (may be NULL) gets the 2-norm of the update, as
- * gf_array_norm2 would give it.
+ * gf_array_norm2 would give it, and *param_sumsq (may be NULL) the sum of the squared
+ * parameters before the update, in double (exact squares: for float parameters it can
+ * neither underflow nor overflow).
  * Every range of one step uses the same step number; gf_optim_advance then ends the
  * step (Adam's t). */
 struct gf_optim;
 gf_status gf_optim_apply_range(struct gf_optim *opt, gf_real *params, const gf_real *grads,
-                               size_t offset, size_t count, double *update_norm);
+                               size_t offset, size_t count, double *update_norm,
+                               double *param_sumsq);
 void gf_optim_advance(struct gf_optim *opt);
 
 /* Engine hooks for the gradient check (net.c): re-run the forward pass from layer

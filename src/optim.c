@@ -233,9 +233,11 @@ GF_CLONES static void compute_loop(gf_optim_kind kind, const coefs *k, gf_real *
 
 /* p[i] += the rule's update for i < n. With sums != NULL, also the sum of the squared
  * updates in double (LANES lanes, then the tail): the update ratio ||delta W|| / ||W||
- * then costs no pass of its own. In the double build sums[1] is the
- * same sum of (2^400 delta)^2, exact where the squares of updates below 1e-150 underflow
- * (a vanishing update must not read as 0); float updates cannot underflow a double. */
+ * then costs no pass of its own; and sums[2], the sum of the squared parameters before
+ * their update, for an engine that takes ||W|| here instead of in a pass of its own. In
+ * the double build sums[1] is the same sum of (2^400 delta)^2, exact where the squares of
+ * updates below 1e-150 underflow (a vanishing update must not read as 0); float updates
+ * cannot underflow a double. */
 enum { LANES = 16 };
 #define SMALL_SCALE 0x1p400
 
@@ -252,27 +254,32 @@ enum { LANES = 16 };
                 p[i] += RULE(i);                                                          \
             return;                                                                       \
         }                                                                                 \
-        double lane[LANES] = {0}, small[LANES] = {0}, s = 0, sm = 0;                      \
+        double lane[LANES] = {0}, small[LANES] = {0}, old[LANES] = {0};                   \
+        double s = 0, sm = 0, so = 0;                                                     \
         size_t i = 0;                                                                     \
         for (; i + LANES <= n; i += LANES)                                                \
             for (size_t l = 0; l < LANES; l++) {                                          \
                 gf_real d = RULE(i + l);                                                  \
                 lane[l] += (double)d * d;                                                 \
                 ADD_SMALL(small[l], d);                                                   \
+                old[l] += (double)p[i + l] * p[i + l];                                    \
                 p[i + l] += d;                                                            \
             }                                                                             \
         for (size_t l = 0; l < LANES; l++) {                                              \
             s += lane[l];                                                                 \
             sm += small[l];                                                               \
+            so += old[l];                                                                 \
         }                                                                                 \
         for (; i < n; i++) {                                                              \
             gf_real d = RULE(i);                                                          \
             s += (double)d * d;                                                           \
             ADD_SMALL(sm, d);                                                             \
+            so += (double)p[i] * p[i];                                                    \
             p[i] += d;                                                                    \
         }                                                                                 \
         sums[0] = s;                                                                      \
         sums[1] = sm;                                                                     \
+        sums[2] = so;                                                                     \
     } while (0)
 
 #define SGD_AT(j) sgd_rule(p[j], g[j], &c)
@@ -333,10 +340,12 @@ gf_status gf_optim_compute(gf_optim *opt, gf_real *delta, const gf_real *params,
 }
 
 gf_status gf_optim_apply_range(gf_optim *opt, gf_real *params, const gf_real *grads,
-                               size_t offset, size_t count, double *update_norm)
+                               size_t offset, size_t count, double *update_norm,
+                               double *param_sumsq)
 {
     coefs k;
-    double sums[2] = {0, 0}, *want = update_norm != NULL ? sums : NULL;
+    double sums[3] = {0, 0, 0};
+    double *want = update_norm != NULL || param_sumsq != NULL ? sums : NULL;
     gf_real *s0, *s1;
     GF_CHECK_NOT_NULL(opt, "optim_apply_range");
     GF_CHECK_NOT_NULL(params, "optim_apply_range");
@@ -360,6 +369,8 @@ gf_status gf_optim_apply_range(gf_optim *opt, gf_real *params, const gf_real *gr
         else
             *update_norm = sqrt(sums[1]) / SMALL_SCALE;
     }
+    if (param_sumsq != NULL)
+        *param_sumsq = sums[2];
     return GF_OK;
 }
 

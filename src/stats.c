@@ -150,16 +150,23 @@ enum { BLOCK = 256, ZERO_FLUSH = 1 << 24 };
 
 static inline void load16(vf16 *out, const float *x) { memcpy(out, x, sizeof *out); }
 
-/* Add the 16 float lanes of v into the 16 double lanes d (lane l into d[l]). */
-static inline void flush16(double *d, const vf16 *v)
+/* Add the 16 float lanes of v into the 16 double lanes d[0], d[1] (lane l into lane l
+ * of d[0] for l < 8, lane l - 8 of d[1] after), as whole vectors: lane by lane in
+ * scalar registers, this flush cost more than the block it ends. */
+typedef float vf8 __attribute__((vector_size(32)));
+static inline void flush16(vdbl *d, const vf16 *v)
 {
-    for (int l = 0; l < 16; l++)
-        d[l] += (double)(*v)[l];
+    vf8 lo, hi;
+    memcpy(&lo, v, sizeof lo);
+    memcpy(&hi, (const char *)v + sizeof lo, sizeof hi);
+    d[0] += __builtin_convertvector(lo, vdbl);
+    d[1] += __builtin_convertvector(hi, vdbl);
 }
 
 GF_CLONES static int sumsq_fast(const float *x, size_t n, double *out)
 {
-    double lanes[16] = {0}, s = 0;
+    vdbl lanes[2] = {{0}};
+    double s;
     size_t i = 0;
     for (; i + BLOCK <= n; i += BLOCK) {
         vf16 a[4] = {{0}};
@@ -172,8 +179,7 @@ GF_CLONES static int sumsq_fast(const float *x, size_t n, double *out)
         a[0] = (a[0] + a[1]) + (a[2] + a[3]);
         flush16(lanes, &a[0]);
     }
-    for (int l = 0; l < 16; l++)
-        s += lanes[l];
+    s = add_lanes(&lanes[0], &lanes[1]);
     for (; i < n; i++)
         s += (double)x[i] * x[i];
     *out = s;
@@ -183,34 +189,34 @@ GF_CLONES static int sumsq_fast(const float *x, size_t n, double *out)
 GF_CLONES static int moments_fast(const float *x, size_t n, double *sum, double *sumsq,
                                   size_t *zeros)
 {
-    double sl[16] = {0}, ql[16] = {0}, s = 0, q = 0;
-    vi16 zc = {0};
+    vdbl sl[2] = {{0}}, ql[2] = {{0}};
+    double s, q;
+    vi16 zc[2] = {{0}};
     size_t i = 0, z = 0;
     for (; i + BLOCK <= n; i += BLOCK) {
-        vf16 a[2] = {{0}}, b[2] = {{0}};
-        if (i % ZERO_FLUSH == 0) { /* int lanes count at most ZERO_FLUSH / 16 each */
+        vf16 a[4] = {{0}}, b[4] = {{0}};
+        if (i % ZERO_FLUSH == 0) { /* int lanes count at most ZERO_FLUSH / 32 each */
             for (int l = 0; l < 16; l++)
-                z += (size_t)zc[l];
-            zc = (vi16){0};
+                z += (size_t)zc[0][l] + (size_t)zc[1][l];
+            zc[0] = zc[1] = (vi16){0};
         }
-        for (size_t k = 0; k < BLOCK; k += 32)
-            for (int j = 0; j < 2; j++) {
+        for (size_t k = 0; k < BLOCK; k += 64)
+            for (int j = 0; j < 4; j++) {
                 vf16 v;
                 load16(&v, x + i + k + 16 * j);
                 a[j] += v;
                 b[j] += v * v;
-                zc -= v == 0; /* a compare gives -1 where true */
+                zc[j & 1] -= v == 0; /* a compare gives -1 where true */
             }
-        a[0] += a[1];
-        b[0] += b[1];
+        a[0] = (a[0] + a[1]) + (a[2] + a[3]);
+        b[0] = (b[0] + b[1]) + (b[2] + b[3]);
         flush16(sl, &a[0]);
         flush16(ql, &b[0]);
     }
-    for (int l = 0; l < 16; l++) {
-        s += sl[l];
-        q += ql[l];
-        z += (size_t)zc[l];
-    }
+    s = add_lanes(&sl[0], &sl[1]);
+    q = add_lanes(&ql[0], &ql[1]);
+    for (int l = 0; l < 16; l++)
+        z += (size_t)zc[0][l] + (size_t)zc[1][l];
     for (; i < n; i++) {
         double v = x[i];
         s += v;
@@ -228,7 +234,8 @@ GF_CLONES static int abs_fast(const float *x, size_t n, float below, double *abs
                               size_t *small, size_t *zeros)
 {
     const vi16 magnitude = (vi16){0} + 0x7fffffff; /* all but the sign */
-    double sl[16] = {0}, s = 0;
+    vdbl sl[2] = {{0}};
+    double s;
     vi16 sc = {0}, zc = {0};
     size_t i = 0, c = 0, z = 0;
     for (; i + BLOCK <= n; i += BLOCK) {
@@ -252,8 +259,8 @@ GF_CLONES static int abs_fast(const float *x, size_t n, float below, double *abs
         a[0] += a[1];
         flush16(sl, &a[0]);
     }
+    s = add_lanes(&sl[0], &sl[1]);
     for (int l = 0; l < 16; l++) {
-        s += sl[l];
         c += (size_t)sc[l];
         z += (size_t)zc[l];
     }

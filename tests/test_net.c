@@ -535,6 +535,66 @@ static void a_tiny_update_keeps_its_ratio(void **state)
     gf_tensor_free(dy);
 }
 
+/* gf_net_train_step may take ||W|| in the update's pass instead of the backward pass's:
+ * its records must say what backward + clip + step say, for every optimiser, and a step
+ * that never updates (refused or skipped gradients) must still record ||W||. */
+static void train_step_records_what_separate_calls_record(void **state)
+{
+    gf_tensor *x = random_tensor(6, 3, 1), *t = random_tensor(6, 2, 2);
+    gf_clip clip = {GF_CLIP_NORM, 0.5};
+    (void)state;
+    for (int kind = 0; kind < GF_OPTIM_COUNT; kind++) {
+        gf_net *a = mlp(3, 5, 3, 2, "relu", 9), *b = mlp(3, 5, 3, 2, "relu", 9);
+        gf_optim *oa = NULL, *ob = NULL;
+        gf_optim_config cfg = gf_optim_default((gf_optim_kind)kind);
+        size_t n = gf_net_param_count(a), ca = 0, cb = 0;
+        const gf_record *ra = NULL, *rb = NULL;
+        assert_ok(gf_optim_new(&oa, &cfg, n));
+        assert_ok(gf_optim_new(&ob, &cfg, n));
+        for (int s = 0; s < 3; s++) {
+            assert_ok(gf_net_train_step(a, x, t, GF_LOSS_MSE, oa, &clip, NULL));
+            assert_ok(gf_net_forward(b, x, NULL));
+            assert_ok(gf_net_loss(b, GF_LOSS_MSE, t, NULL));
+            assert_ok(gf_net_backward(b));
+            assert_ok(gf_net_clip(b, &clip, NULL));
+            assert_ok(gf_net_step(b, ob));
+            assert_memory_equal(gf_net_params(a), gf_net_params(b), n * sizeof(gf_real));
+            assert_ok(gf_net_last_records(a, &ra, &ca));
+            assert_ok(gf_net_last_records(b, &rb, &cb));
+            assert_int_equal(ca, cb);
+            for (size_t i = 0; i < ca; i++) {
+                assert_true(isnan(ra[i].weight_norm) == isnan(rb[i].weight_norm));
+                if (isnan(rb[i].weight_norm))
+                    continue;
+                assert_true(rb[i].weight_norm > 0.1);
+                assert_near(ra[i].weight_norm, rb[i].weight_norm, 0, 1e-6);
+                assert_near(ra[i].update_ratio, rb[i].update_ratio, 0, 1e-6);
+                /* Everything else is taken the same way. */
+                assert_true(ra[i].weight_grad_norm == rb[i].weight_grad_norm);
+                assert_true(ra[i].clip_post_norm == rb[i].clip_post_norm);
+                assert_true(ra[i].grad_in_norm == rb[i].grad_in_norm ||
+                            (isnan(ra[i].grad_in_norm) && isnan(rb[i].grad_in_norm)));
+            }
+        }
+        /* Gradients refused, then skipped: no update, and ||W|| recorded all the same. */
+        gf_net_layer(a, 2)->weight.data[0] = (gf_real)INFINITY;
+        for (int skip = 0; skip < 2; skip++) {
+            gf_net_set_skip_nonfinite(a, skip);
+            assert_status(gf_net_train_step(a, x, t, GF_LOSS_MSE, oa, NULL, NULL),
+                          skip ? GF_OK : GF_ENONFINITE);
+            assert_ok(gf_net_last_records(a, &ra, &ca));
+            assert_true(isinf(ra[2].weight_norm));
+            assert_true(ra[0].weight_norm == gf_tensor_norm2(&gf_net_layer(a, 0)->weight));
+        }
+        gf_optim_free(oa);
+        gf_optim_free(ob);
+        gf_net_free(a);
+        gf_net_free(b);
+    }
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+}
+
 static void clipping_is_recorded_before_and_after(void **state)
 {
     gf_net *net = mlp(3, 8, 3, 2, "tanh", 4);
@@ -725,6 +785,7 @@ int main(void)
         cmocka_unit_test(every_backward_pass_records_every_layer),
         cmocka_unit_test(the_step_applies_the_optimisers_update),
         cmocka_unit_test(a_tiny_update_keeps_its_ratio),
+        cmocka_unit_test(train_step_records_what_separate_calls_record),
         cmocka_unit_test(clipping_is_recorded_before_and_after),
         cmocka_unit_test(nonfinite_values_are_located_and_stop_the_step),
         cmocka_unit_test(steady_training_allocates_nothing),
