@@ -47,6 +47,9 @@ if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(gradflow PRIVATE -fno-trapping-math)
 endif()
 
+# ---- The telemetry's reductions (src/stats.c, vectorised by hand) --------------------------
+list(APPEND GF_TESTS stats)
+
 # ---- Every kernel tested -----------------------------------------------------------------
 # The GEMM tests again with the lesser kernels forced (GF_GEMM_KERNEL, see src/gemm.c): on
 # an AVX-512 machine all three kernels then pass the suite's GEMM checks. A kernel the CPU

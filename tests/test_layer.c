@@ -489,7 +489,7 @@ static void activation_memory(void **state)
  * every activation of the table; the chain rule gives the same dx either way. */
 static void recorded_backward_matches_record(void **state)
 {
-    static const size_t shapes[][2] = {{7, 3}, {33, 100}, {5, 1500}, {2, 4096}};
+    static const size_t shapes[][2] = {{7, 3}, {33, 100}, {5, 1500}, {3, 2500}, {2, 4096}};
     (void)state;
     for (size_t a = 0; a < gf_activation_count(); a++) {
         const gf_activation *act = gf_activation_at(a);

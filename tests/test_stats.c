@@ -1,0 +1,162 @@
+/* tests/test_stats.c: the telemetry's reductions (src/stats.c) against plain loops in
+ * double, on lengths around their blocks and lanes, with the values that take their
+ * other paths: zeros of both signs, subnormals, NaN and infinities, squares that
+ * underflow or overflow float, thresholds at and around the data. The counts must be
+ * exact; the sums within the float partial sums' error (1e-6 relative) in the float
+ * build and nearly exact in the double build. */
+#include "testutil.h"
+
+#include "../src/stats.h"
+
+#if GF_REAL_IS_DOUBLE
+#define SUM_REL 1e-13
+#else
+#define SUM_REL 2e-6
+#endif
+
+static const size_t lengths[] = {0, 1, 15, 16, 17, 255, 256, 257, 1000, 2048, 5003, 70001};
+enum { N_LENGTHS = sizeof lengths / sizeof lengths[0] };
+
+typedef struct reference {
+    double sum, sumsq, abs_sum;
+    size_t zeros, small;
+} reference;
+
+static reference plain(const gf_real *x, size_t n, gf_real below)
+{
+    reference r = {0, 0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        r.sum += v;
+        r.sumsq += v * v;
+        r.abs_sum += fabs(v);
+        r.zeros += v == 0;
+        r.small += fabs(v) < (double)below;
+    }
+    return r;
+}
+
+/* Normal values with a share of exact zeros of both signs and of values near below. */
+static gf_real *mixed(size_t n, uint64_t seed, gf_real below)
+{
+    gf_rng rng;
+    gf_real *x = test_malloc((n + 1) * sizeof *x);
+    gf_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++) {
+        double u = gf_rng_uniform(&rng);
+        x[i] = (gf_real)gf_rng_normal(&rng);
+        if (u < 0.1)
+            x[i] = u < 0.05 ? (gf_real)0.0 : (gf_real)-0.0;
+        else if (u < 0.15)
+            x[i] = below;
+        else if (u < 0.2)
+            x[i] = u < 0.175 ? -below : nextafter(below, 0);
+    }
+    return x;
+}
+
+static void check(const gf_real *x, size_t n, gf_real below)
+{
+    reference r = plain(x, n, below);
+    double sum, sumsq, abs_sum;
+    size_t zeros, small, zeros2;
+    gf_stats_moments(x, n, &sum, &sumsq, &zeros);
+    gf_stats_abs(x, n, below, &abs_sum, &small, &zeros2);
+    assert_int_equal(zeros, r.zeros);
+    assert_int_equal(zeros2, r.zeros);
+    assert_int_equal(small, r.small);
+    assert_near(sum, r.sum, SUM_REL * r.abs_sum, 0);
+    assert_near(sumsq, r.sumsq, 0, SUM_REL);
+    assert_near(abs_sum, r.abs_sum, 0, SUM_REL);
+    assert_near(gf_stats_sumsq(x, n), r.sumsq, 0, SUM_REL);
+}
+
+static void sums_and_counts_match_plain_loops(void **state)
+{
+    static const double belows[] = {0.0, 1e-30, 0.05, 1.0, 1e30};
+    (void)state;
+    for (size_t k = 0; k < N_LENGTHS; k++)
+        for (size_t b = 0; b < sizeof belows / sizeof belows[0]; b++) {
+            gf_real *x = mixed(lengths[k], 100 + k, (gf_real)belows[b]);
+            check(x, lengths[k], (gf_real)belows[b]);
+            /* Every start offset within a vector: unaligned loads, other tails. */
+            for (size_t off = 1; off < 16 && off < lengths[k]; off += 5)
+                check(x + off, lengths[k] - off, (gf_real)belows[b]);
+            test_free(x);
+        }
+}
+
+/* A threshold of 0 (or a negative or NaN one, which the callers never pass) counts
+ * nothing; an infinite one counts every finite value; NaN is never small and never 0.
+ * First on finite data (the fast path's answer stands), then with NaN and infinities. */
+static void thresholds_at_the_edges(void **state)
+{
+    enum { N = 600 };
+    gf_real *x = mixed(N, 7, (gf_real)0.5);
+    double s;
+    size_t small, zeros;
+    (void)state;
+    x[5] = (gf_real)3e38;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t finite = pass ? N - 3 : N;
+        if (pass) {
+            x[3] = (gf_real)NAN;
+            x[300] = (gf_real)INFINITY;
+            x[301] = (gf_real)-INFINITY;
+        }
+        gf_stats_abs(x, N, 0, &s, &small, &zeros);
+        assert_int_equal(small, 0);
+        assert_int_equal(zeros, plain(x, N, 0).zeros);
+        assert_true(pass ? isnan(s) : isfinite(s));
+        gf_stats_abs(x, N, (gf_real)-1, &s, &small, &zeros);
+        assert_int_equal(small, 0);
+        gf_stats_abs(x, N, (gf_real)-INFINITY, &s, &small, &zeros);
+        assert_int_equal(small, 0);
+        gf_stats_abs(x, N, (gf_real)NAN, &s, &small, &zeros);
+        assert_int_equal(small, 0);
+        gf_stats_abs(x, N, (gf_real)INFINITY, &s, &small, &zeros);
+        assert_int_equal(small, finite);
+    }
+    x[3] = 0;
+    gf_stats_abs(x, N, (gf_real)INFINITY, &s, &small, &zeros);
+    assert_true(isinf(s));
+    assert_int_equal(small, N - 2);
+    test_free(x);
+}
+
+/* Squares that leave float's range send the float build to its exact path: a vanishing
+ * gradient keeps its size, a huge one does not read as infinite. Subnormals count as
+ * small and not as zero. */
+static void squares_out_of_float_range_stay_exact(void **state)
+{
+    enum { N = 3000 };
+    static const double scales[] = {1e-25, 1e-41, 1e20};
+    gf_real *x = test_malloc(N * sizeof *x);
+    (void)state;
+    for (size_t s = 0; s < sizeof scales / sizeof scales[0]; s++) {
+        for (size_t i = 0; i < N; i++)
+            x[i] = (gf_real)(scales[s] * (double)((i % 7) + 1) * (i % 2 ? 1 : -1));
+        reference r = plain(x, N, (gf_real)1e-30);
+        double sum, sumsq, abs_sum;
+        size_t zeros, small;
+        assert_true(r.sumsq > 0 && isfinite(r.sumsq));
+        gf_stats_moments(x, N, &sum, &sumsq, &zeros);
+        gf_stats_abs(x, N, (gf_real)1e-30, &abs_sum, &small, &zeros);
+        assert_near(sumsq, r.sumsq, 0, SUM_REL);
+        assert_near(gf_stats_sumsq(x, N), r.sumsq, 0, SUM_REL);
+        assert_near(abs_sum, r.abs_sum, 0, SUM_REL);
+        assert_int_equal(zeros, 0);
+        assert_int_equal(small, r.small);
+    }
+    test_free(x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sums_and_counts_match_plain_loops),
+        cmocka_unit_test(thresholds_at_the_edges),
+        cmocka_unit_test(squares_out_of_float_range_stay_exact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
