@@ -95,7 +95,9 @@ gf_status gf_net_clip(gf_net *net, const gf_clip *clip, double *norm_before);
  * skip_nonfinite is set, in which case the update is skipped and GF_OK returned. */
 gf_status gf_net_step(gf_net *net, gf_optim *opt);
 
-/* forward + loss + backward + clip (clip may be NULL) + step. */
+/* forward + loss + backward + clip (clip may be NULL) + step. The records are those the
+ * separate calls give; in the float build each weight norm is taken in the update's
+ * pass over the weights, which saves a pass (see docs/performance.md). */
 gf_status gf_net_train_step(gf_net *net, const gf_tensor *x, const gf_tensor *target,
                             gf_loss_kind loss_kind, gf_optim *opt, const gf_clip *clip,
                             double *loss);
