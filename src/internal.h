@@ -41,6 +41,12 @@ void gf_log(gf_log_level level, const char *fmt, ...) GF_PRINTF(2, 3);
 gf_status gf_check_shape(const char *who, const char *name, const gf_tensor *t, size_t rows,
                          size_t cols);
 
+/* The gradients a layer's backward pass is handed, with gf_check_shape: dy (rows,
+ * l->out) and, when not NULL, dx (rows, l->in) (layer.c). */
+struct gf_layer;
+gf_status gf_check_grads(const char *who, const struct gf_layer *l, size_t rows,
+                         const gf_tensor *dy, const gf_tensor *dx);
+
 /* a * b without overflow: 0 and *ok = 0 when it would overflow. */
 static inline size_t gf_mul_size(size_t a, size_t b, int *ok)
 {

@@ -44,8 +44,17 @@ static gf_status check_input(const char *who, const gf_layer *l, const gf_tensor
     return GF_OK;
 }
 
-/* The checks every backward pass shares: x (batch, in), y (batch, out) if required or
- * given, dy (batch, out), dx (batch, in) when not NULL. */
+gf_status gf_check_grads(const char *who, const gf_layer *l, size_t rows, const gf_tensor *dy,
+                         const gf_tensor *dx)
+{
+    gf_status s = gf_check_shape(who, "dy", dy, rows, l->out);
+    if (s == GF_OK && dx != NULL)
+        s = gf_check_shape(who, "dx", dx, rows, l->in);
+    return s;
+}
+
+/* The checks every backward pass here shares: x (batch, in), y (batch, out) if required
+ * or given, and the gradients. */
 static gf_status check_backward(const char *who, const gf_layer *l, const gf_tensor *x,
                                 const gf_tensor *y, int need_y, const gf_tensor *dy,
                                 const gf_tensor *dx, size_t *batch)
@@ -54,9 +63,7 @@ static gf_status check_backward(const char *who, const gf_layer *l, const gf_ten
     if (s == GF_OK && (need_y || y != NULL))
         s = gf_check_shape(who, "y", y, *batch, l->out);
     if (s == GF_OK)
-        s = gf_check_shape(who, "dy", dy, *batch, l->out);
-    if (s == GF_OK && dx != NULL)
-        s = gf_check_shape(who, "dx", dx, *batch, l->in);
+        s = gf_check_grads(who, l, *batch, dy, dx);
     return s;
 }
 

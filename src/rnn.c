@@ -358,9 +358,7 @@ static gf_status rnn_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *
 
     (void)y;
     if (s == GF_OK)
-        s = gf_check_shape(who, "dy", dy, x->rows, l->out);
-    if (s == GF_OK && dx != NULL)
-        s = gf_check_shape(who, "dx", dx, x->rows, l->in);
+        s = gf_check_grads(who, l, x->rows, dy, dx);
     if (s != GF_OK)
         return s;
     st = l->state;
