@@ -1,6 +1,5 @@
-# cmake/tool.cmake: issue 3: the gradflow command-line tool (src/tool/, not part of the
-# library) and its CLI tests (tests/tool/). The plotting/verdict module (report.c,
-# plot.c) and the examples are registered in cmake/examples.cmake.
+# cmake/tool.cmake: the gradflow command-line tool (src/tool/, not part of the
+# library) and its CLI tests (tests/tool/).
 # Included from CMakeLists.txt after the gradflow target exists.
 
 # The program is called gradflow, like the library target, so its target has another

@@ -17,7 +17,7 @@
 #endif
 
 /* Every file is written under this directory (the test's working directory is the build
- * directory, see cmake/data.cmake). */
+ * directory, see cmake/io.cmake). */
 #define DIR "test_data_files"
 
 /* DIR/name in one of 8 rotating buffers: valid for the next 7 calls only. */

@@ -1,4 +1,4 @@
-/* tests/test_stats.c: the telemetry's reductions (src/stats.c) against plain loops in
+/* tests/test_stats.c: the telemetry's reductions (src/fast/stats.c) against plain loops in
  * double, on lengths around their blocks and lanes, with the values that take their
  * other paths: zeros of both signs, subnormals, NaN and infinities, squares that
  * underflow or overflow float, thresholds at and around the data. The counts must be
@@ -6,7 +6,7 @@
  * build and nearly exact in the double build. */
 #include "testutil.h"
 
-#include "../src/stats.h"
+#include "../src/fast/stats.h"
 
 #if GF_REAL_IS_DOUBLE
 #define SUM_REL 1e-13

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/bench/run_bench.sh: one command for the figures of docs/performance.md. Runs
-# bench_gradflow (built by CMake, see cmake/perf.cmake) and its PyTorch peer side by side,
+# bench_gradflow (built by CMake, see cmake/fast.cmake) and its PyTorch peer side by side,
 # one thread each, pinned to one core, and prints both outputs and then the ratios
 # against the targets of issue 4. Builds nothing.
 #

@@ -1,0 +1,75 @@
+# cmake/fast.cmake: the fast paths (src/fast/): the GEMM backend (built-in kernels or an
+# optional CBLAS), the compile flags the vectorised loops need, their tests with every
+# kernel forced, and the benchmark program.
+
+# ---- GEMM backend ---------------------------------------------------------------------
+# The built-in kernel (src/fast/gemm.c) is the default and picks AVX-512, AVX2+FMA or portable
+# code at run time, so no -march flag is needed. -DGRADFLOW_BLAS=ON sends gf_gemm_raw to
+# a CBLAS library instead (OpenBLAS through pkg-config, else any CBLAS find_package finds).
+option(GRADFLOW_BLAS "gf_gemm_raw calls cblas_sgemm/dgemm (e.g. OpenBLAS) instead of the built-in kernel" OFF)
+if(GRADFLOW_BLAS)
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(GF_CBLAS QUIET openblas)
+  endif()
+  if(GF_CBLAS_FOUND)
+    # Plain paths rather than an imported target, so that the library stays exportable.
+    find_library(GF_CBLAS_LIBRARY NAMES ${GF_CBLAS_LIBRARIES} HINTS ${GF_CBLAS_LIBRARY_DIRS})
+    find_path(GF_CBLAS_INCLUDE_DIR cblas.h HINTS ${GF_CBLAS_INCLUDE_DIRS})
+    set(GF_CBLAS_LINK ${GF_CBLAS_LIBRARY})
+  else()
+    set(BLA_VENDOR OpenBLAS)
+    find_package(BLAS)
+    if(NOT BLAS_FOUND)
+      unset(BLA_VENDOR)
+      find_package(BLAS)
+    endif()
+    find_path(GF_CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas openblas-pthread)
+    set(GF_CBLAS_LINK ${BLAS_LIBRARIES})
+  endif()
+  if(NOT GF_CBLAS_LINK OR NOT GF_CBLAS_INCLUDE_DIR)
+    message(FATAL_ERROR "gradflow: GRADFLOW_BLAS=ON but no CBLAS library with cblas.h was "
+                        "found; install libopenblas-dev (Debian) or turn the option off")
+  endif()
+  message(STATUS "gradflow: GEMM through CBLAS: ${GF_CBLAS_LINK} (${GF_CBLAS_INCLUDE_DIR})")
+  target_compile_definitions(gradflow PRIVATE GF_USE_CBLAS=1)
+  target_include_directories(gradflow PRIVATE ${GF_CBLAS_INCLUDE_DIR})
+  target_link_libraries(gradflow PUBLIC ${GF_CBLAS_LINK})
+endif()
+
+# ---- Element-wise loops ---------------------------------------------------------------
+# GCC keeps a floating-point select that feeds arithmetic (tanh's clamp, the zero count
+# of the telemetry) as a branch while it assumes that comparisons may trap, and then
+# cannot vectorise the loop. The library never enables floating-point traps, and the
+# flag changes no computed value; Clang assumes it by default.
+if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(gradflow PRIVATE -fno-trapping-math)
+endif()
+
+# ---- The telemetry's reductions (src/fast/stats.c, vectorised by hand) --------------------------
+gf_add_test(stats)
+
+# ---- Every kernel tested -----------------------------------------------------------------
+# The GEMM tests again with the lesser kernels forced (GF_GEMM_KERNEL, see src/fast/gemm.c): on
+# an AVX-512 machine all three kernels then pass the suite's GEMM checks. A kernel the CPU
+# lacks falls back to the best it has.
+if(GRADFLOW_TESTS AND NOT GRADFLOW_BLAS)
+  foreach(kernel portable avx2)
+    add_test(NAME tensor_gemm_${kernel} COMMAND test_tensor)
+    set_tests_properties(tensor_gemm_${kernel} PROPERTIES ENVIRONMENT GF_GEMM_KERNEL=${kernel})
+  endforeach()
+endif()
+
+# ---- Benchmark ------------------------------------------------------------------------
+# bench_gradflow prints the figures of docs/performance.md; tests/bench/run_bench.sh runs
+# it beside tests/bench/peer_torch.py. OpenBLAS is loaded with dlopen when present, so the
+# benchmark (like the library) needs nothing extra. CTest runs it once, tiny (--quick).
+option(GRADFLOW_BENCH "Build the benchmark program bench_gradflow" ON)
+if(GRADFLOW_BENCH)
+  gf_add_program(bench_gradflow SOURCES tests/bench/bench_gradflow.c LIBS ${CMAKE_DL_LIBS})
+  if(GRADFLOW_TESTS)
+    add_test(NAME bench_quick COMMAND bench_gradflow --quick)
+    set_tests_properties(bench_quick PROPERTIES TIMEOUT 60
+      PASS_REGULAR_EXPRESSION "train S .*train M .*train L .*telemetry M .*memory L peak")
+  endif()
+endif()

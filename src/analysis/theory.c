@@ -1,0 +1,365 @@
+/* src/analysis/theory.c: mean-field variance map and backward factor chi (formulas in
+ * gradflow/theory.h). Gaussian expectations by adaptive Gauss-Kronrod quadrature on
+ * panels whose ends include z = 0 and z = +-c/sqrt(q), so that a kink of phi at x = 0
+ * or a feature of width ~1 in x (tanh's bend, a clipped unit's corner) falls on or near
+ * a panel end whatever the variance. Everything in double. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gradflow/theory.h"
+#include "core/internal.h"
+
+/* ---- Quadrature ----------------------------------------------------------------------- */
+
+/* 15-point Kronrod nodes on [-1, 1] (non-negative half) and weights, and the weights of
+ * the embedded 7-point Gauss rule (nodes xk[1], xk[3], xk[5], xk[7]). */
+static const double xk[8] = {
+    0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
+    0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
+    0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
+    0.207784955007898467600689403773245, 0.000000000000000000000000000000000,
+};
+static const double wk[8] = {
+    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
+    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
+    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
+    0.204432940075298892414161999234649, 0.209482141084727828012999174891714,
+};
+static const double wg[4] = {
+    0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
+    0.381830050505118944950369775488975, 0.417959183673469387755102040816327,
+};
+
+typedef struct integrand {
+    double (*g)(double x, double param); /* phi or phi' */
+    double param;
+    double s;                            /* sqrt(q) */
+} integrand;
+
+/* g(s z)^2 times the standard normal density. */
+static double f_at(const integrand *in, double z)
+{
+    double v = in->g(in->s * z, in->param);
+    return v * v * exp(-0.5 * z * z) * 0.398942280401432677939946059934;
+}
+
+/* K15 on [a, b]; *err = |K15 - G7|. */
+static double gk15(const integrand *in, double a, double b, double *err)
+{
+    double c = 0.5 * (a + b), h = 0.5 * (b - a);
+    double fc = f_at(in, c);
+    double k = wk[7] * fc, g = wg[3] * fc;
+    for (int i = 0; i < 7; i++) {
+        double f = f_at(in, c - h * xk[i]) + f_at(in, c + h * xk[i]);
+        k += wk[i] * f;
+        if (i % 2 == 1)
+            g += wg[i / 2] * f;
+    }
+    *err = fabs((k - g) * h);
+    return k * h;
+}
+
+/* Bisect [a, b] until the local error estimate is below tol (halved at each level). */
+static double adapt(const integrand *in, double a, double b, double whole, double err,
+                    double tol, int depth)
+{
+    double m, el, er, left, right;
+    if (err <= tol || depth >= 48 || !isfinite(whole))
+        return whole;
+    m = 0.5 * (a + b);
+    left = gk15(in, a, m, &el);
+    right = gk15(in, m, b, &er);
+    return adapt(in, a, m, left, el, 0.5 * tol, depth + 1) +
+           adapt(in, m, b, right, er, 0.5 * tol, depth + 1);
+}
+
+static int cmp_double(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+#define Z_MAX 12.0 /* the density there is 5e-32 of its peak */
+
+/* E[g(sqrt(q) z)^2], q >= 0 finite. */
+static double gauss_mean_sq(double (*g)(double, double), double param, double q)
+{
+    static const double fixed[] = {-Z_MAX, -6, -3, -1.5, 0, 1.5, 3, 6, Z_MAX};
+    static const double scaled[] = {0.25, 1, 4, 16};
+    double ends[sizeof fixed / sizeof fixed[0] + 2 * sizeof scaled / sizeof scaled[0]];
+    double est[sizeof ends / sizeof ends[0]], errs[sizeof ends / sizeof ends[0]];
+    double total = 0, sum = 0;
+    size_t n = 0, m = 0;
+    integrand in;
+
+    if (q == 0) {
+        double v = g(0, param);
+        return v * v;
+    }
+    in.g = g;
+    in.param = param;
+    in.s = sqrt(q);
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        ends[n++] = fixed[i];
+    for (size_t i = 0; i < sizeof scaled / sizeof scaled[0]; i++) {
+        double z = scaled[i] / in.s;
+        if (z < Z_MAX) {
+            ends[n++] = z;
+            ends[n++] = -z;
+        }
+    }
+    qsort(ends, n, sizeof ends[0], cmp_double);
+    for (size_t i = 1; i < n; i++)
+        if (ends[i] > ends[m])
+            ends[++m] = ends[i];
+    /* A first pass sets the scale of the absolute tolerance. */
+    for (size_t i = 0; i < m; i++) {
+        est[i] = gk15(&in, ends[i], ends[i + 1], &errs[i]);
+        total += fabs(est[i]);
+    }
+    for (size_t i = 0; i < m; i++)
+        sum += adapt(&in, ends[i], ends[i + 1], est[i], errs[i],
+                     1e-14 * total / (double)m + 1e-300, 0);
+    return sum;
+}
+
+/* ---- Checks ----------------------------------------------------------------------------- */
+
+static gf_status check_act(const char *who, const gf_activation *act, double param)
+{
+    GF_CHECK_NOT_NULL(act, who);
+    if (act->f == NULL || act->df == NULL)
+        return gf_fail(GF_EINVAL, "%s: activation %s has no scalar f and df", who,
+                       act->name ? act->name : "(unnamed)");
+    if (!isfinite(param))
+        return gf_fail(GF_EINVAL, "%s: %s parameter is not finite", who, act->name);
+    return GF_OK;
+}
+
+static gf_status check_sigmas(const char *who, double sigma_w2, double sigma_b2)
+{
+    if (!(isfinite(sigma_w2) && sigma_w2 > 0))
+        return gf_fail(GF_EINVAL, "%s: sigma_w^2 must be positive and finite (got %g)", who,
+                       sigma_w2);
+    if (!(isfinite(sigma_b2) && sigma_b2 >= 0))
+        return gf_fail(GF_EINVAL, "%s: sigma_b^2 must be finite and >= 0 (got %g)", who,
+                       sigma_b2);
+    return GF_OK;
+}
+
+static gf_status check_q(const char *who, double q)
+{
+    if (!(isfinite(q) && q >= 0))
+        return gf_fail(GF_EINVAL, "%s: q must be finite and >= 0 (got %g)", who, q);
+    return GF_OK;
+}
+
+static gf_status finite_result(const char *who, const gf_activation *act, double q, double v)
+{
+    if (!isfinite(v))
+        return gf_fail(GF_ENONFINITE, "%s: the expectation for %s at q = %g is not finite",
+                       who, act->name, q);
+    return GF_OK;
+}
+
+/* ---- Public --------------------------------------------------------------------------- */
+
+gf_status gf_theory_gauss_mean_sq(const gf_activation *act, double act_param, double q,
+                                  int which, double *out)
+{
+    static const char who[] = "gf_theory_gauss_mean_sq";
+    gf_status s;
+    double v;
+    GF_CHECK_NOT_NULL(out, who);
+    *out = NAN;
+    if ((s = check_act(who, act, act_param)) != GF_OK || (s = check_q(who, q)) != GF_OK)
+        return s;
+    if (which != 0 && which != 1)
+        return gf_fail(GF_EINVAL, "%s: which must be 0 (phi) or 1 (phi'), got %d", who, which);
+    v = gauss_mean_sq(which ? act->df : act->f, act_param, q);
+    if ((s = finite_result(who, act, q, v)) != GF_OK)
+        return s;
+    *out = v;
+    return GF_OK;
+}
+
+gf_status gf_theory_q_map(const gf_activation *act, double act_param, double sigma_w2,
+                          double sigma_b2, double q, double *q_next)
+{
+    static const char who[] = "gf_theory_q_map";
+    gf_status s;
+    double v;
+    GF_CHECK_NOT_NULL(q_next, who);
+    *q_next = NAN;
+    if ((s = check_act(who, act, act_param)) != GF_OK ||
+        (s = check_sigmas(who, sigma_w2, sigma_b2)) != GF_OK || (s = check_q(who, q)) != GF_OK)
+        return s;
+    v = sigma_w2 * gauss_mean_sq(act->f, act_param, q) + sigma_b2;
+    if ((s = finite_result(who, act, q, v)) != GF_OK)
+        return s;
+    *q_next = v;
+    return GF_OK;
+}
+
+gf_status gf_theory_chi_at(const gf_activation *act, double act_param, double sigma_w2,
+                           double q, double *chi)
+{
+    static const char who[] = "gf_theory_chi_at";
+    gf_status s;
+    double v;
+    GF_CHECK_NOT_NULL(chi, who);
+    *chi = NAN;
+    if ((s = check_act(who, act, act_param)) != GF_OK ||
+        (s = check_sigmas(who, sigma_w2, 0)) != GF_OK || (s = check_q(who, q)) != GF_OK)
+        return s;
+    v = sigma_w2 * gauss_mean_sq(act->df, act_param, q);
+    if ((s = finite_result(who, act, q, v)) != GF_OK)
+        return s;
+    *chi = v;
+    return GF_OK;
+}
+
+#define Q_START 1.0
+/* Where chi is evaluated when the fixed point is q* = 0 (the limit from above). */
+#define Q_LIMIT_ZERO 1e-200
+#define Q_HUGE 1e24 /* beyond this q is taken to grow without bound */
+
+/* V(q) - q, the fixed-point residual. */
+static double residual(const gf_activation *act, double param, double sw2, double sb2,
+                       double q)
+{
+    return sw2 * gauss_mean_sq(act->f, param, q) + sb2 - q;
+}
+
+gf_status gf_theory_chi(const gf_activation *act, double act_param, double sigma_w2,
+                        double sigma_b2, double *q_star, double *chi)
+{
+    static const char who[] = "gf_theory_chi";
+    double lo, hi, f0, qs;
+    gf_status s;
+
+    GF_CHECK_NOT_NULL(q_star, who);
+    GF_CHECK_NOT_NULL(chi, who);
+    *q_star = *chi = NAN;
+    if ((s = check_act(who, act, act_param)) != GF_OK ||
+        (s = check_sigmas(who, sigma_w2, sigma_b2)) != GF_OK)
+        return s;
+
+    /* For an increasing map V, the iteration from q_0 moves monotonically to the nearest
+     * fixed point on the side V(q_0) - q_0 points to: bracket that root on a geometric
+     * grid (factor 4), then bisect. */
+    f0 = residual(act, act_param, sigma_w2, sigma_b2, Q_START);
+    if (!isfinite(f0))
+        return finite_result(who, act, Q_START, f0);
+    if (f0 == 0) {
+        qs = Q_START;
+    } else if (f0 < 0) {
+        double q = Q_START, prev = Q_START, f = f0;
+        while (f < 0 && q > 1e-200) {
+            prev = q;
+            q *= 0.25;
+            f = residual(act, act_param, sigma_w2, sigma_b2, q);
+        }
+        if (f < 0) {
+            /* No sign change down to 1e-200: the root is in [0, q]; at 0 if V(0) = 0. */
+            prev = q;
+            q = 0;
+            f = residual(act, act_param, sigma_w2, sigma_b2, 0);
+        }
+        lo = q;
+        hi = prev;
+        if (f == 0 && q == 0)
+            hi = 0;
+    } else {
+        double q = Q_START, prev = Q_START, f = f0;
+        while (f > 0 && q < Q_HUGE) {
+            prev = q;
+            q *= 4;
+            f = residual(act, act_param, sigma_w2, sigma_b2, q);
+            if (!isfinite(f))
+                return finite_result(who, act, q, f);
+        }
+        if (f > 0) {
+            /* V(q) > q all the way: the variance grows without bound. chi is taken
+             * where it has settled (exact for positively homogeneous phi). */
+            *q_star = INFINITY;
+            return gf_theory_chi_at(act, act_param, sigma_w2, Q_HUGE, chi);
+        }
+        lo = prev;
+        hi = q;
+    }
+    if (f0 != 0) {
+        /* Invariant: residual(lo) >= 0 >= residual(hi) (or lo == hi). */
+        for (int it = 0; it < 400 && hi - lo > 1e-15 * hi; it++) {
+            double mid = 0.5 * (lo + hi);
+            double f = residual(act, act_param, sigma_w2, sigma_b2, mid);
+            if (!isfinite(f))
+                return finite_result(who, act, mid, f);
+            if (f >= 0)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        qs = 0.5 * (lo + hi);
+    }
+    /* At q* = 0 the signal sees phi' only near 0: take chi as the limit q -> 0+, which
+     * is what a deep, finite network approaches (ReLU: sigma_w^2 / 2, not the
+     * 0 that the convention relu'(0) = 0 would give at exactly q = 0). */
+    s = gf_theory_chi_at(act, act_param, sigma_w2, qs > 0 ? qs : Q_LIMIT_ZERO, chi);
+    if (s == GF_OK)
+        *q_star = qs;
+    return s;
+}
+
+gf_status gf_theory_init_sigma_w2(const gf_init *init, size_t fan_in, size_t fan_out,
+                                  double *sigma_w2)
+{
+    static const char who[] = "gf_theory_init_sigma_w2";
+    double fi = (double)fan_in, fo = (double)fan_out, fan, mean, v;
+    gf_status s;
+
+    GF_CHECK_NOT_NULL(sigma_w2, who);
+    *sigma_w2 = NAN;
+    GF_CHECK_NOT_NULL(init, who);
+    if (fan_in == 0 || fan_out == 0)
+        return gf_fail(GF_EINVAL, "%s: fans must be positive (got %zu, %zu)", who, fan_in,
+                       fan_out);
+    if ((s = gf_init_validate(init)) != GF_OK)
+        return s;
+    fan = init->fan_out ? fo : fi;
+    switch (init->kind) {
+    case GF_INIT_ZEROS:
+        v = 0;
+        break;
+    case GF_INIT_CONSTANT:
+        v = fi * init->value * init->value;
+        break;
+    case GF_INIT_NORMAL:
+        v = fi * (init->std * init->std + init->mean * init->mean);
+        break;
+    case GF_INIT_UNIFORM:
+        mean = 0.5 * (init->low + init->high);
+        v = fi * ((init->high - init->low) * (init->high - init->low) / 12 + mean * mean);
+        break;
+    case GF_INIT_XAVIER_NORMAL:
+    case GF_INIT_XAVIER_UNIFORM:
+        v = init->gain * init->gain * 2 * fi / (fi + fo);
+        break;
+    case GF_INIT_HE_NORMAL:
+    case GF_INIT_HE_UNIFORM:
+        v = 2 / (1 + init->slope * init->slope) * fi / fan;
+        break;
+    case GF_INIT_LECUN_NORMAL:
+    case GF_INIT_LECUN_UNIFORM:
+        v = init->gain * init->gain * fi / fan;
+        break;
+    case GF_INIT_ORTHOGONAL:
+        v = init->gain * init->gain * fi / (fi > fo ? fi : fo);
+        break;
+    default:
+        return gf_fail(GF_EUNSUPPORTED, "%s: %s depends on the data; measure sigma_w^2 from "
+                       "the weights instead", who, gf_init_name(init->kind));
+    }
+    *sigma_w2 = v;
+    return GF_OK;
+}

@@ -1,0 +1,136 @@
+/* src/core/common.c: status names, per-thread error details, the log callback and the
+ * allocator. The only process-wide settings are the log callback and the allocator. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+static const char *const status_names[GF_STATUS_COUNT] = {
+    [GF_OK] = "success",
+    [GF_EINVAL] = "invalid argument",
+    [GF_ESHAPE] = "shape mismatch",
+    [GF_ENOMEM] = "out of memory",
+    [GF_EIO] = "input/output error",
+    [GF_EFORMAT] = "malformed data",
+    [GF_ENONFINITE] = "non-finite value",
+    [GF_ESTATE] = "wrong call order",
+    [GF_ENOTFOUND] = "unknown name",
+    [GF_EUNSUPPORTED] = "unsupported",
+};
+
+const char *gf_strerror(gf_status status)
+{
+    if ((unsigned)status >= GF_STATUS_COUNT)
+        return "unknown status";
+    return status_names[status];
+}
+
+/* One detail message per thread, so concurrent runs do not overwrite each other's. */
+static _Thread_local char last_error[512];
+
+const char *gf_last_error(void) { return last_error; }
+
+void gf_clear_error(void) { last_error[0] = '\0'; }
+
+const char *gf_version(void) { return GF_VERSION_STRING; }
+
+const char *gf_real_name(void) { return GF_REAL_NAME; }
+
+static gf_log_fn log_fn;
+static void *log_user;
+
+void gf_set_log_callback(gf_log_fn fn, void *user)
+{
+    log_fn = fn;
+    log_user = user;
+}
+
+static void vlog(gf_log_level level, const char *fmt, va_list ap)
+{
+    char msg[512];
+    if (log_fn == NULL)
+        return;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_fn(level, msg, log_user);
+}
+
+void gf_log(gf_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+gf_status gf_fail(gf_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    if (log_fn != NULL)
+        log_fn(GF_LOG_ERROR, last_error, log_user);
+    return status;
+}
+
+/* ---- Allocation ------------------------------------------------------------------ */
+
+static void *std_alloc(size_t size, void *user)
+{
+    (void)user;
+    return malloc(size);
+}
+
+static void *std_realloc(void *ptr, size_t size, void *user)
+{
+    (void)user;
+    return realloc(ptr, size);
+}
+
+static void std_free(void *ptr, void *user)
+{
+    (void)user;
+    free(ptr);
+}
+
+static gf_allocator allocator = {std_alloc, std_realloc, std_free, NULL};
+
+void gf_set_allocator(const gf_allocator *a)
+{
+    if (a == NULL || a->alloc == NULL || a->realloc == NULL || a->free == NULL)
+        allocator = (gf_allocator){std_alloc, std_realloc, std_free, NULL};
+    else
+        allocator = *a;
+}
+
+void *gf_alloc(size_t size)
+{
+    /* malloc(0) may return NULL or a unique pointer; make it always a real block. */
+    return allocator.alloc(size ? size : 1, allocator.user);
+}
+
+void *gf_calloc(size_t n, size_t size)
+{
+    int ok = 1;
+    size_t bytes = gf_mul_size(n, size, &ok);
+    void *p;
+    if (!ok)
+        return NULL;
+    p = gf_alloc(bytes);
+    if (p != NULL)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void *gf_realloc(void *ptr, size_t size)
+{
+    return allocator.realloc(ptr, size ? size : 1, allocator.user);
+}
+
+void gf_free(void *ptr)
+{
+    if (ptr != NULL)
+        allocator.free(ptr, allocator.user);
+}

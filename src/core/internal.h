@@ -1,0 +1,90 @@
+/* src/core/internal.h: helpers shared by the library's sources, not installed. */
+#ifndef GRADFLOW_INTERNAL_H
+#define GRADFLOW_INTERNAL_H
+
+#include <math.h>
+
+#include "gradflow/common.h"
+#include "gradflow/tensor.h"
+
+#if defined(__GNUC__)
+#define GF_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define GF_PRINTF(a, b)
+#endif
+
+/* Record the detail message of a failure on this thread, pass it to the log callback,
+ * and return status, so that call sites read: return gf_fail(GF_EINVAL, "...", ...). */
+gf_status gf_fail(gf_status status, const char *fmt, ...) GF_PRINTF(2, 3);
+
+/* Send a message to the log callback (no-op when none is set). */
+void gf_log(gf_log_level level, const char *fmt, ...) GF_PRINTF(2, 3);
+
+/* Argument checks that return a status with a message naming the function. */
+#define GF_CHECK_NOT_NULL(ptr, who)                                                   \
+    do {                                                                              \
+        if ((ptr) == NULL)                                                            \
+            return gf_fail(GF_EINVAL, "%s: %s is NULL", (who), #ptr);                 \
+    } while (0)
+
+#define GF_CHECK_TENSOR(t, who)                                                       \
+    do {                                                                              \
+        if ((t) == NULL)                                                              \
+            return gf_fail(GF_EINVAL, "%s: %s is NULL", (who), #t);                   \
+        if ((t)->data == NULL && (t)->rows * (t)->cols != 0)                          \
+            return gf_fail(GF_EINVAL, "%s: %s has no data", (who), #t);               \
+    } while (0)
+
+/* t must hold data shaped (rows, cols) with rows >= 1: GF_EINVAL when t is NULL or has
+ * no data, GF_ESHAPE otherwise; name is its role ("dy") in the message, who the caller.
+ * The one shape check the layers share (tensor.c). */
+gf_status gf_check_shape(const char *who, const char *name, const gf_tensor *t, size_t rows,
+                         size_t cols);
+
+/* The gradients a layer's backward pass is handed, with gf_check_shape: dy (rows,
+ * l->out) and, when not NULL, dx (rows, l->in) (layers/layer.c). */
+struct gf_layer;
+gf_status gf_check_grads(const char *who, const struct gf_layer *l, size_t rows,
+                         const gf_tensor *dy, const gf_tensor *dx);
+
+/* a * b without overflow: 0 and *ok = 0 when it would overflow. */
+static inline size_t gf_mul_size(size_t a, size_t b, int *ok)
+{
+    if (a != 0 && b > (size_t)-1 / a) {
+        *ok = 0;
+        return 0;
+    }
+    return a * b;
+}
+
+/* Drop records from index count on (the gradient check undoes its own recording). */
+struct gf_telemetry;
+void gf_telemetry_truncate(struct gf_telemetry *t, size_t count);
+
+/* The network's step (optim.c): add the optimiser's update to params[0, count), the
+ * values [offset, offset + count) of the block the optimiser was made for, in the pass
+ * that computes it; *update_norm (may be NULL) gets the 2-norm of the update, as
+ * gf_array_norm2 would give it, and *param_sumsq (may be NULL) the sum of the squared
+ * parameters before the update, in double (exact squares: for float parameters it can
+ * neither underflow nor overflow).
+ * Every range of one step uses the same step number; gf_optim_advance then ends the
+ * step (Adam's t). */
+struct gf_optim;
+gf_status gf_optim_apply_range(struct gf_optim *opt, gf_real *params, const gf_real *grads,
+                               size_t offset, size_t count, double *update_norm,
+                               double *param_sumsq);
+void gf_optim_advance(struct gf_optim *opt);
+
+/* Engine hooks for the gradient check (net.c): re-run the forward pass from layer
+ * `first` on the current boundary activations (training mode); the mutable activation at
+ * boundary i; forget telemetry and steps made after a point. */
+struct gf_net;
+gf_status gf_net_rerun_from(struct gf_net *net, size_t first);
+gf_tensor *gf_net_boundary(struct gf_net *net, size_t i);
+void gf_net_rewind(struct gf_net *net, uint64_t step, size_t n_records);
+
+/* Largest tensor element count the library accepts: keeps every byte count and
+ * index computation far from overflow. */
+#define GF_MAX_ELEMENTS ((size_t)1 << 40)
+
+#endif

@@ -1,0 +1,311 @@
+/* src/engine/build.c: building networks: gf_net_add_* for every built-in layer kind,
+ * gf_net_new_mlp, and initialising a whole network (gf_net_init, LSUV). It sits above
+ * the engine (net.c) and the init schemes (init.c), which therefore never call each
+ * other: LSUV runs the network, a scheme fills one tensor. */
+#include <math.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "gradflow/init.h"
+#include "gradflow/net.h"
+#include "gradflow/norm.h"
+#include "gradflow/rnn.h"
+
+/* ---- Adding layers ------------------------------------------------------------------- */
+
+gf_status gf_net_add_linear(gf_net *net, size_t out_features)
+{
+    gf_layer l;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_linear");
+    st = gf_layer_linear(&l, gf_net_out_features(net), out_features);
+    if (st != GF_OK)
+        return st;
+    return gf_net_add_layer(net, &l);
+}
+
+gf_status gf_net_add_activation_param(gf_net *net, const char *name, double param)
+{
+    const gf_activation *act;
+    gf_layer l;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
+    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
+    st = gf_activation_find(&act, name);
+    if (st != GF_OK)
+        return st;
+    if (!isfinite(param))
+        return gf_fail(GF_EINVAL, "gf_net_add_activation: %s parameter must be finite", name);
+    st = gf_layer_activation(&l, gf_net_out_features(net), act, (gf_real)param);
+    if (st != GF_OK)
+        return st;
+    return gf_net_add_layer(net, &l);
+}
+
+gf_status gf_net_add_activation(gf_net *net, const char *name)
+{
+    const gf_activation *act;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
+    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
+    st = gf_activation_find(&act, name);
+    if (st != GF_OK)
+        return st;
+    return gf_net_add_activation_param(net, name, act->default_param);
+}
+
+gf_status gf_net_add_prelu(gf_net *net, double initial_slope)
+{
+    gf_layer l;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_prelu");
+    if (!isfinite(initial_slope))
+        return gf_fail(GF_EINVAL, "gf_net_add_prelu: initial slope must be finite");
+    st = gf_layer_prelu(&l, gf_net_out_features(net), (gf_real)initial_slope);
+    if (st != GF_OK)
+        return st;
+    return gf_net_add_layer(net, &l);
+}
+
+gf_status gf_net_add_batchnorm(gf_net *net, double eps, double momentum)
+{
+    gf_layer l;
+    gf_status s;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_batchnorm");
+    s = gf_layer_batchnorm(&l, gf_net_out_features(net), eps, momentum);
+    if (s != GF_OK)
+        return s;
+    return gf_net_add_layer(net, &l);
+}
+
+gf_status gf_net_add_layernorm(gf_net *net, double eps)
+{
+    gf_layer l;
+    gf_status s;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_layernorm");
+    s = gf_layer_layernorm(&l, gf_net_out_features(net), eps);
+    if (s != GF_OK)
+        return s;
+    return gf_net_add_layer(net, &l);
+}
+
+gf_status gf_net_add_rnn(gf_net *net, gf_rnn_cell cell, size_t steps, size_t hidden,
+                         unsigned flags, const gf_init *init, gf_rng *rng)
+{
+    static const char who[] = "gf_net_add_rnn";
+    size_t width;
+    gf_layer l;
+    gf_status s;
+
+    GF_CHECK_NOT_NULL(net, who);
+    GF_CHECK_NOT_NULL(rng, who);
+    if (init != NULL && (s = gf_init_validate(init)) != GF_OK)
+        return s;
+    if (init != NULL && init->kind == GF_INIT_LSUV)
+        return gf_fail(GF_EUNSUPPORTED, "%s: LSUV is not defined for recurrent layers", who);
+    width = gf_net_out_features(net);
+    if (steps == 0 || width % steps != 0)
+        return gf_fail(GF_ESHAPE, "%s: the network's width %zu is not a whole number of %zu "
+                       "steps", who, width, steps);
+    s = gf_layer_rnn(&l, cell, width / steps, hidden, steps, flags);
+    if (s != GF_OK)
+        return s;
+    s = gf_net_add_layer(net, &l);
+    if (s != GF_OK)
+        return s;
+    return gf_rnn_init(gf_net_layer(net, gf_net_layer_count(net) - 1), init, rng);
+}
+
+/* ---- A whole network ----------------------------------------------------------------- */
+
+gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
+{
+    const gf_activation *act;
+    gf_init init;
+    gf_net *net;
+    gf_status st;
+    double param;
+    GF_CHECK_NOT_NULL(out, "gf_net_new_mlp");
+    *out = NULL;
+    GF_CHECK_NOT_NULL(spec, "gf_net_new_mlp");
+    GF_CHECK_NOT_NULL(rng, "gf_net_new_mlp");
+    if (spec->depth == 0 || spec->in == 0 || spec->out == 0 ||
+        (spec->depth > 1 && spec->width == 0))
+        return gf_fail(GF_EINVAL, "gf_net_new_mlp: in, out, depth (and width when depth > 1) "
+                       "must be positive (in %zu, width %zu, depth %zu, out %zu)",
+                       spec->in, spec->width, spec->depth, spec->out);
+    if (spec->act == NULL)
+        return gf_fail(GF_EINVAL, "gf_net_new_mlp: act is NULL");
+    st = gf_activation_find(&act, spec->act);
+    if (st != GF_OK)
+        return st;
+    param = isnan(spec->act_param) ? act->default_param : spec->act_param;
+    if (spec->init != NULL)
+        init = *spec->init;
+    else if ((st = gf_init_suited(&init, act, param)) != GF_OK)
+        return st;
+    if ((st = gf_init_validate(&init)) != GF_OK)
+        return st;
+    if ((st = gf_net_new(&net, spec->in)) != GF_OK)
+        return st;
+    for (size_t i = 0; i < spec->depth && st == GF_OK; i++) {
+        int last = i + 1 == spec->depth;
+        st = gf_net_add_linear(net, last ? spec->out : spec->width);
+        if (st == GF_OK && !last)
+            st = gf_net_add_activation_param(net, spec->act, param);
+    }
+    if (st == GF_OK)
+        st = init.kind == GF_INIT_LSUV
+                 ? gf_fail(GF_EINVAL, "gf_net_new_mlp: LSUV needs data: build the network, "
+                           "then call gf_net_init_lsuv")
+                 : gf_net_init(net, &init, rng);
+    if (st != GF_OK) {
+        gf_net_free(net);
+        return st;
+    }
+    *out = net;
+    return GF_OK;
+}
+
+/* Weights of layer l by init, biases to init->bias. */
+static gf_status init_layer(gf_layer *l, const gf_init *init, gf_rng *rng)
+{
+    if (l->weight.rows != 0) {
+        gf_status st = gf_init_tensor(&l->weight, init, rng);
+        if (st != GF_OK)
+            return st;
+    }
+    for (size_t i = 0; i < l->bias.rows * l->bias.cols; i++)
+        l->bias.data[i] = (gf_real)init->bias;
+    return GF_OK;
+}
+
+/* For GF_INIT_LSUV this is its first half (orthogonal times gain); the data-dependent
+ * rescaling is gf_net_init_lsuv. */
+gf_status gf_net_init(struct gf_net *net, const gf_init *init, gf_rng *rng)
+{
+    const char *who = "gf_net_init";
+    size_t count, n_params = 0;
+    gf_real *saved = NULL;
+    gf_rng rng_saved;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, who);
+    GF_CHECK_NOT_NULL(init, who);
+    st = gf_init_validate(init);
+    if (st != GF_OK)
+        return st;
+    if (rng == NULL && init->kind != GF_INIT_ZEROS && init->kind != GF_INIT_CONSTANT)
+        return gf_fail(GF_EINVAL, "%s (%s): rng is NULL", who, gf_init_name(init->kind));
+    /* All or nothing: orthogonal draws allocate scratch layer by layer and can fail
+     * midway (out of memory, no independent row); the parameters and the generator are
+     * then restored, so that a failed call leaves no half-initialised network. */
+    if (init->kind == GF_INIT_ORTHOGONAL || init->kind == GF_INIT_LSUV) {
+        n_params = gf_net_param_count(net);
+        saved = n_params ? gf_alloc(n_params * sizeof(gf_real)) : NULL;
+        if (n_params && saved == NULL)
+            return gf_fail(GF_ENOMEM, "%s: no memory to back up %zu parameters", who, n_params);
+        if (saved != NULL)
+            memcpy(saved, gf_net_params(net), n_params * sizeof(gf_real));
+        rng_saved = *rng;
+    }
+    count = gf_net_layer_count(net);
+    for (size_t i = 0; i < count && st == GF_OK; i++) {
+        gf_layer *l = gf_net_layer(net, i);
+        if (l == NULL || !l->is_parametric)
+            continue;
+        st = init_layer(l, init, rng);
+    }
+    if (st != GF_OK && saved != NULL) {
+        memcpy(gf_net_params(net), saved, n_params * sizeof(gf_real));
+        *rng = rng_saved;
+    }
+    gf_free(saved);
+    return st;
+}
+
+/* Population variance of all elements of t, in double (two passes: the mean first, so
+ * a large mean does not cancel the variance away). */
+static double variance(const gf_tensor *t)
+{
+    size_t n = t->rows * t->cols;
+    double mean = 0.0;
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++)
+        mean += (double)t->data[i];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)t->data[i] - mean;
+        ss += d * d;
+    }
+    return ss / (double)n;
+}
+
+gf_status gf_net_init_lsuv(struct gf_net *net, const gf_init *init, const gf_tensor *batch,
+                           gf_rng *rng, double tol, int max_iter)
+{
+    const char *who = "gf_net_init_lsuv";
+    gf_init ortho;
+    size_t count;
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, who);
+    GF_CHECK_NOT_NULL(init, who);
+    GF_CHECK_TENSOR(batch, who);
+    GF_CHECK_NOT_NULL(rng, who);
+    if (!(isfinite(tol) && tol > 0.0))
+        return gf_fail(GF_EINVAL, "%s: tol is %g, must be finite and > 0", who, tol);
+    if (max_iter < 1)
+        return gf_fail(GF_EINVAL, "%s: max_iter is %d, must be >= 1", who, max_iter);
+    if (batch->rows == 0 || batch->cols == 0)
+        return gf_fail(GF_EINVAL, "%s: batch is empty (%zu x %zu)", who, batch->rows,
+                       batch->cols);
+    if (batch->cols != gf_net_in_features(net))
+        return gf_fail(GF_ESHAPE, "%s: batch has %zu columns, network takes %zu", who,
+                       batch->cols, gf_net_in_features(net));
+    /* The scheme's own kind is not read: LSUV always starts from orthogonal weights,
+     * with the caller's gain and bias. */
+    ortho = gf_init_default(GF_INIT_ORTHOGONAL);
+    ortho.gain = init->gain;
+    ortho.bias = init->bias;
+    st = gf_init_validate(&ortho);
+    if (st != GF_OK)
+        return st;
+    st = gf_net_init(net, &ortho, rng);
+    if (st != GF_OK)
+        return st;
+
+    count = gf_net_layer_count(net);
+    for (size_t i = 0; i < count; i++) {
+        gf_layer *l = gf_net_layer(net, i);
+        if (l == NULL || !l->is_parametric || l->weight.rows == 0)
+            continue;
+        /* Layers before i are already final, so each pass only changes layer i's
+         * output. With zero bias, var(s W x) = s^2 var(W x) and one pass is exact; a
+         * bias makes the relation inexact, hence the loop. */
+        for (int iter = 0; iter < max_iter; iter++) {
+            const gf_tensor *out;
+            double var;
+            double s;
+            st = gf_net_forward(net, batch, NULL);
+            if (st != GF_OK)
+                return st;
+            out = gf_net_activation(net, i + 1);
+            if (out == NULL)
+                return gf_fail(GF_ESTATE, "%s: no output recorded for layer %zu", who, i);
+            var = variance(out);
+            if (!isfinite(var))
+                return gf_fail(GF_ENONFINITE, "%s: output variance of layer %zu is %g", who,
+                               i, var);
+            if (fabs(var - 1.0) < tol)
+                break;
+            if (!(var > 0.0))
+                return gf_fail(GF_EINVAL,
+                               "%s: output of layer %zu has zero variance on the batch; "
+                               "cannot rescale (is the batch constant?)",
+                               who, i);
+            s = 1.0 / sqrt(var);
+            for (size_t k = 0; k < l->weight.rows * l->weight.cols; k++)
+                l->weight.data[k] = (gf_real)((double)l->weight.data[k] * s);
+        }
+    }
+    return GF_OK;
+}

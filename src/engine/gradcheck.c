@@ -1,0 +1,191 @@
+/* src/engine/gradcheck.c: compare the backward pass with central differences of the loss,
+ * layer by layer, for parameters and for the activation entering each layer. The loss
+ * is taken in double; in the float build the step must be large (1e-3) for the
+ * difference to rise above rounding, so the tolerance a caller uses must be loose, and
+ * activations within h of a kink (ReLU at 0) can be stepped across. */
+#include <math.h>
+#include <string.h>
+
+#include "gradflow/gradcheck.h"
+#include "core/internal.h"
+
+typedef struct check_ctx {
+    gf_net *net;
+    const gf_tensor *target;
+    gf_loss_kind loss;
+    double h;
+    double floor;
+    size_t max_per_tensor;
+} check_ctx;
+
+static double rel_err(double analytic, double numeric, double floor)
+{
+    double scale = fmax(fmax(fabs(analytic), fabs(numeric)), floor);
+    return fabs(analytic - numeric) / scale;
+}
+
+/* Loss after re-running the network from layer `first`. */
+static gf_status loss_from(check_ctx *c, size_t first, double *loss)
+{
+    gf_status st = gf_net_rerun_from(c->net, first);
+    if (st != GF_OK)
+        return st;
+    return gf_loss_compute(c->loss, gf_net_boundary(c->net, gf_net_layer_count(c->net)),
+                           c->target, loss, NULL);
+}
+
+/* Central difference of the loss in value[0], re-running from layer `first`; value is
+ * restored bit for bit. */
+static gf_status central_difference(check_ctx *c, gf_real *value, size_t first, double *out)
+{
+    gf_real saved = *value;
+    double plus = NAN, minus = NAN;
+    gf_status st;
+    *value = (gf_real)(saved + c->h);
+    st = loss_from(c, first, &plus);
+    if (st == GF_OK) {
+        *value = (gf_real)(saved - c->h);
+        st = loss_from(c, first, &minus);
+    }
+    /* The step actually taken, after rounding to gf_real, is what divides. */
+    double step = ((double)(gf_real)(saved + c->h) - (double)(gf_real)(saved - c->h));
+    *value = saved;
+    *out = (plus - minus) / step;
+    return st;
+}
+
+/* Compare n values at x (re-running from layer `first`) with their analytic gradient. */
+static gf_status check_values(check_ctx *c, gf_real *x, const gf_real *analytic, size_t n,
+                              size_t first, double *worst, gf_gradcheck_layer *res)
+{
+    size_t stride = 1;
+    if (c->max_per_tensor > 0 && n > c->max_per_tensor)
+        stride = (n + c->max_per_tensor - 1) / c->max_per_tensor;
+    for (size_t k = 0; k < n; k += stride) {
+        double numeric;
+        gf_status st = central_difference(c, &x[k], first, &numeric);
+        if (st != GF_OK)
+            return st;
+        double e = rel_err(analytic[k], numeric, c->floor);
+        if (!(e <= *worst) || isnan(*worst))
+            *worst = e;
+        res->checked++;
+        res->grad_norm = hypot(res->grad_norm, analytic[k]);
+    }
+    return GF_OK;
+}
+
+gf_status gf_net_gradcheck(gf_net *net, const gf_tensor *x, const gf_tensor *target,
+                           gf_loss_kind loss, const gf_gradcheck_options *options,
+                           gf_gradcheck_layer *result, double *worst)
+{
+    gf_gradcheck_options opt = {0};
+    check_ctx c;
+    size_t n_layers, n_params, n_acts = 0;
+    gf_real *saved = NULL;
+    uint64_t step;
+    size_t n_records;
+    int input_grad;
+    gf_status st;
+
+    GF_CHECK_NOT_NULL(net, "gf_net_gradcheck");
+    GF_CHECK_TENSOR(x, "gf_net_gradcheck");
+    GF_CHECK_TENSOR(target, "gf_net_gradcheck");
+    GF_CHECK_NOT_NULL(result, "gf_net_gradcheck");
+    if (options != NULL)
+        opt = *options;
+    if (!(opt.h >= 0 && isfinite(opt.h)) || !(opt.abs_floor >= 0 && isfinite(opt.abs_floor)))
+        return gf_fail(GF_EINVAL, "gf_net_gradcheck: h and abs_floor must be finite and >= 0");
+#if GF_REAL_IS_DOUBLE
+    c.h = opt.h > 0 ? opt.h : 1e-5;
+    /* The floor sits above the rounding noise of a central difference, about
+     * eps |L| / h: 1e-11 in double, 1e-4 in float, so a tiny gradient's error is
+     * measured against that noise rather than against itself. */
+    c.floor = opt.abs_floor > 0 ? opt.abs_floor : 1e-5;
+#else
+    c.h = opt.h > 0 ? opt.h : 1e-3;
+    c.floor = opt.abs_floor > 0 ? opt.abs_floor : 1e-2;
+#endif
+    c.net = net;
+    c.target = target;
+    c.loss = loss;
+    c.max_per_tensor = opt.max_per_tensor;
+    n_layers = gf_net_layer_count(net);
+    n_params = gf_net_param_count(net);
+    if (n_layers == 0)
+        return gf_fail(GF_ESTATE, "gf_net_gradcheck: the network has no layers");
+
+    for (size_t i = 0; i < n_layers; i++)
+        result[i] = (gf_gradcheck_layer){NAN, NAN, 0, 0};
+    /* The analytic pass, with the input gradient on so that layer 0 is checked too. */
+    input_grad = gf_net_input_grad(net);
+    step = gf_net_step_count(net);
+    n_records = gf_telemetry_count(gf_net_telemetry(net));
+    gf_net_set_input_grad(net, 1);
+    st = gf_net_forward(net, x, NULL);
+    if (st == GF_OK)
+        st = gf_net_loss(net, loss, target, NULL);
+    if (st == GF_OK)
+        st = gf_net_backward(net);
+    if (st != GF_OK)
+        goto done;
+
+    /* Keep the analytic gradients: the probing forward passes overwrite nothing of them,
+     * but a copy makes the comparison independent of that. */
+    for (size_t i = 0; i < n_layers; i++)
+        n_acts += gf_tensor_size(gf_net_activation_grad(net, i));
+    saved = gf_alloc((n_params + n_acts) * sizeof(gf_real));
+    if (saved == NULL) {
+        st = gf_fail(GF_ENOMEM, "gf_net_gradcheck: out of memory");
+        goto done;
+    }
+    memcpy(saved, gf_net_grads(net), n_params * sizeof(gf_real));
+    {
+        size_t off = n_params;
+        for (size_t i = 0; i < n_layers; i++) {
+            const gf_tensor *g = gf_net_activation_grad(net, i);
+            memcpy(saved + off, g->data, gf_tensor_size(g) * sizeof(gf_real));
+            off += gf_tensor_size(g);
+        }
+    }
+
+    {
+        size_t off = n_params;
+        for (size_t i = 0; i < n_layers && st == GF_OK; i++) {
+            gf_layer *l = gf_net_layer(net, i);
+            gf_tensor *xin = gf_net_boundary(net, i);
+            gf_gradcheck_layer *res = &result[i];
+            if (l->n_params > 0) {
+                res->param_err = 0;
+                st = check_values(&c, gf_net_params(net) + l->param_offset,
+                                  saved + l->param_offset, l->n_params, 0, &res->param_err, res);
+            }
+            if (st == GF_OK) {
+                res->input_err = 0;
+                st = check_values(&c, xin->data, saved + off, gf_tensor_size(xin), i,
+                                  &res->input_err, res);
+            }
+            off += gf_tensor_size(xin);
+            /* Leave the activations as the unperturbed pass made them. */
+            if (st == GF_OK)
+                st = gf_net_rerun_from(net, i);
+        }
+    }
+    if (st == GF_OK && worst != NULL) {
+        *worst = 0;
+        for (size_t i = 0; i < n_layers; i++) {
+            if (!isnan(result[i].param_err))
+                *worst = fmax(*worst, result[i].param_err);
+            *worst = fmax(*worst, result[i].input_err);
+        }
+    }
+    if (saved != NULL)
+        memcpy(gf_net_grads(net), saved, n_params * sizeof(gf_real));
+
+done:
+    gf_free(saved);
+    /* A check is not a training step: leave the step count and telemetry as they were. */
+    gf_net_rewind(net, step, n_records);
+    gf_net_set_input_grad(net, input_grad);
+    return st;
+}

@@ -1,0 +1,827 @@
+/* src/engine/net.c: the sequential network and its engine. One parameter block and one
+ * gradient block (the optimiser adds its update to the parameters in place); activation
+ * buffers sized on the first batch and reused. The backward pass is a plain loop from
+ * the last layer to the first that records each layer's telemetry as it goes. */
+#include <math.h>
+#include <string.h>
+
+#include "gradflow/net.h"
+#include "core/internal.h"
+#include "fast/simd.h"
+#include "fast/stats.h"
+
+/* Statistics of a layer's output (see record_layer), and the generation of the
+ * activations they were taken from. */
+typedef struct out_stats {
+    double mean, std, zero_frac;
+    uint64_t nonfinite;
+    uint64_t generation;
+} out_stats;
+
+struct gf_net {
+    size_t in_features;
+    gf_layer *layers;
+    size_t n_layers;
+    size_t cap_layers;
+
+    gf_real *params; /* every parameter, layer after layer */
+    gf_real *grads;  /* dL/dparams, same layout */
+    size_t n_params;
+
+    /* Boundary i (0..n_layers): acts[i] is the input of layer i (acts[0] a copy of the
+     * batch), dacts[i] = dL/dacts[i]. Views into act_block and dact_block. */
+    gf_tensor *acts;
+    gf_tensor *dacts;
+    double *grad_norms;  /* ||dacts[i]|| of the current backward pass */
+    gf_record *pending;  /* the records of the current backward pass, one per layer */
+    out_stats *out_stats;    /* per layer, taken by a forward pass ahead of a record */
+    uint64_t act_generation; /* bumped whenever acts may change; out_stats[i] is valid
+                                while its generation equals it */
+    gf_real *act_block;
+    gf_real *dact_block;
+    size_t batch_cap;    /* rows the blocks hold; 0 after the architecture changes */
+    size_t batch;        /* rows of the last forward pass */
+
+    int have_forward;    /* acts hold a forward pass */
+    int have_loss;       /* dacts[n_layers] holds dL/dy for that pass */
+    int have_backward;   /* grads hold a backward pass not yet stepped on */
+    int last_nonfinite;  /* that backward pass saw NaN or infinity */
+    double last_loss;
+
+    uint64_t step;       /* backward passes so far */
+    uint64_t record_every;
+    int input_grad;
+    int last_input_grad; /* the last backward pass computed dacts[0] */
+    int skip_nonfinite;
+
+    gf_telemetry *tel;
+    size_t last_first_record; /* index of the last recorded step's first record */
+    int last_recorded;        /* the last backward pass was recorded */
+    int defer_weight_norms;   /* set by gf_net_train_step around its backward pass */
+    int weight_norms_pending; /* the last records' ||W|| are left to the update pass */
+};
+
+/* ---- Construction -------------------------------------------------------------------- */
+
+gf_status gf_net_new(gf_net **out, size_t in_features)
+{
+    gf_net *net;
+    gf_status st;
+    GF_CHECK_NOT_NULL(out, "gf_net_new");
+    *out = NULL;
+    if (in_features == 0 || in_features > GF_MAX_ELEMENTS)
+        return gf_fail(GF_EINVAL, "gf_net_new: in_features must be positive (got %zu)",
+                       in_features);
+    net = gf_calloc(1, sizeof *net);
+    if (net == NULL)
+        return gf_fail(GF_ENOMEM, "gf_net_new: out of memory");
+    st = gf_telemetry_new(&net->tel);
+    if (st != GF_OK) {
+        gf_free(net);
+        return st;
+    }
+    net->in_features = in_features;
+    net->record_every = 1;
+    net->input_grad = 1;
+    net->last_loss = NAN;
+    *out = net;
+    return GF_OK;
+}
+
+static void free_buffers(gf_net *net)
+{
+    gf_free(net->acts);
+    gf_free(net->dacts);
+    gf_free(net->grad_norms);
+    gf_free(net->pending);
+    gf_free(net->out_stats);
+    gf_free(net->act_block);
+    gf_free(net->dact_block);
+    net->acts = net->dacts = NULL;
+    net->grad_norms = NULL;
+    net->pending = NULL;
+    net->out_stats = NULL;
+    net->act_block = net->dact_block = NULL;
+    net->batch_cap = 0;
+    net->have_forward = net->have_loss = net->have_backward = 0;
+}
+
+void gf_net_free(gf_net *net)
+{
+    if (net == NULL)
+        return;
+    for (size_t i = 0; i < net->n_layers; i++)
+        gf_layer_release(&net->layers[i]);
+    free_buffers(net);
+    gf_free(net->layers);
+    gf_free(net->params);
+    gf_free(net->grads);
+    gf_telemetry_free(net->tel);
+    gf_free(net);
+}
+
+size_t gf_net_out_features(const gf_net *net)
+{
+    if (net == NULL)
+        return 0;
+    return net->n_layers ? net->layers[net->n_layers - 1].out : net->in_features;
+}
+
+/* Point every layer's parameter views at its place in the blocks (after a realloc). */
+static void bind_params(gf_net *net)
+{
+    for (size_t i = 0; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        size_t wn = l->weight.rows * l->weight.cols;
+        l->weight.data = l->weight.rows ? net->params + l->param_offset : NULL;
+        l->dweight.data = l->weight.rows ? net->grads + l->param_offset : NULL;
+        l->bias.data = l->bias.rows ? net->params + l->param_offset + wn : NULL;
+        l->dbias.data = l->bias.rows ? net->grads + l->param_offset + wn : NULL;
+        l->weight.owns = l->dweight.owns = l->bias.owns = l->dbias.owns = 0;
+    }
+}
+
+/* Grow one block to n values, zeroing the new tail. */
+static gf_status grow_block(gf_real **block, size_t old_n, size_t n)
+{
+    gf_real *grown = gf_realloc(*block, n * sizeof(gf_real));
+    if (grown == NULL)
+        return gf_fail(GF_ENOMEM, "gf_net_add_layer: cannot grow parameters to %zu values", n);
+    memset(grown + old_n, 0, (n - old_n) * sizeof(gf_real));
+    *block = grown;
+    return GF_OK;
+}
+
+gf_status gf_net_add_layer(gf_net *net, gf_layer *layer)
+{
+    gf_status st = GF_OK;
+    size_t want_in;
+    size_t n_params;
+    if (layer == NULL)
+        return gf_fail(GF_EINVAL, "gf_net_add_layer: layer is NULL");
+    if (net == NULL) {
+        gf_layer_release(layer);
+        return gf_fail(GF_EINVAL, "gf_net_add_layer: net is NULL");
+    }
+    want_in = gf_net_out_features(net);
+    if (layer->ops == NULL || layer->ops->forward == NULL || layer->ops->backward == NULL)
+        st = gf_fail(GF_EINVAL, "gf_net_add_layer: layer has no forward/backward operations");
+    else if (layer->in != want_in)
+        st = gf_fail(GF_ESHAPE, "gf_net_add_layer: %s layer takes %zu inputs, the network "
+                     "gives %zu", layer->ops->name, layer->in, want_in);
+    else if (layer->weight.rows * layer->weight.cols + layer->bias.rows * layer->bias.cols !=
+             layer->n_params)
+        st = gf_fail(GF_EINVAL, "gf_net_add_layer: %s layer's n_params disagrees with its "
+                     "weight and bias shapes", layer->ops->name);
+    if (st != GF_OK) {
+        gf_layer_release(layer);
+        return st;
+    }
+    if (net->n_layers == net->cap_layers) {
+        size_t cap = net->cap_layers ? 2 * net->cap_layers : 8;
+        gf_layer *grown = gf_realloc(net->layers, cap * sizeof(gf_layer));
+        if (grown == NULL) {
+            gf_layer_release(layer);
+            return gf_fail(GF_ENOMEM, "gf_net_add_layer: out of memory");
+        }
+        net->layers = grown;
+        net->cap_layers = cap;
+    }
+    n_params = net->n_params + layer->n_params;
+    if (layer->n_params > 0) {
+        /* A block that did grow stays valid; n_params only moves once both have. */
+        st = grow_block(&net->params, net->n_params, n_params);
+        if (st == GF_OK)
+            st = grow_block(&net->grads, net->n_params, n_params);
+        if (st != GF_OK) {
+            gf_layer_release(layer);
+            return st;
+        }
+    }
+    layer->param_offset = net->n_params;
+    net->layers[net->n_layers++] = *layer;
+    net->n_params = n_params;
+    bind_params(net);
+    if (layer->ops->reset != NULL)
+        layer->ops->reset(&net->layers[net->n_layers - 1]);
+    /* The widths changed: boundary buffers are rebuilt on the next forward pass. */
+    free_buffers(net);
+    /* The caller's copy no longer owns the state. */
+    layer->state = NULL;
+    return GF_OK;
+}
+
+/* ---- Inspection ---------------------------------------------------------------------- */
+
+size_t gf_net_layer_count(const gf_net *net) { return net ? net->n_layers : 0; }
+
+gf_layer *gf_net_layer(gf_net *net, size_t i)
+{
+    return net != NULL && i < net->n_layers ? &net->layers[i] : NULL;
+}
+
+static const char *layer_kind(const gf_layer *l)
+{
+    return l->act != NULL ? l->act->name : l->ops->name;
+}
+
+const char *gf_net_layer_kind(const gf_net *net, size_t i)
+{
+    return net != NULL && i < net->n_layers ? layer_kind(&net->layers[i]) : NULL;
+}
+
+size_t gf_net_in_features(const gf_net *net) { return net ? net->in_features : 0; }
+size_t gf_net_param_count(const gf_net *net) { return net ? net->n_params : 0; }
+gf_real *gf_net_params(gf_net *net) { return net ? net->params : NULL; }
+gf_real *gf_net_grads(gf_net *net) { return net ? net->grads : NULL; }
+
+const gf_tensor *gf_net_activation(const gf_net *net, size_t i)
+{
+    if (net == NULL || !net->have_forward || i > net->n_layers)
+        return NULL;
+    return &net->acts[i];
+}
+
+const gf_tensor *gf_net_activation_grad(const gf_net *net, size_t i)
+{
+    if (net == NULL || !net->have_backward || i > net->n_layers)
+        return NULL;
+    if (i == 0 && !net->last_input_grad)
+        return NULL;
+    return &net->dacts[i];
+}
+
+/* ---- Forward ------------------------------------------------------------------------- */
+
+static size_t boundary_width(const gf_net *net, size_t i)
+{
+    return i == 0 ? net->in_features : net->layers[i - 1].out;
+}
+
+/* Size the boundary buffers for `batch` rows; allocates only when the batch outgrows
+ * them (or the architecture changed), so steady training allocates nothing. */
+static gf_status ensure_batch(gf_net *net, size_t batch)
+{
+    size_t n = net->n_layers;
+    if (batch > net->batch_cap) {
+        size_t total = 0;
+        size_t off = 0;
+        free_buffers(net);
+        for (size_t i = 0; i <= n; i++)
+            total += boundary_width(net, i);
+        if (total > GF_MAX_ELEMENTS / batch)
+            return gf_fail(GF_EINVAL, "gf_net_forward: batch of %zu rows is too large", batch);
+        net->acts = gf_calloc(n + 1, sizeof(gf_tensor));
+        net->dacts = gf_calloc(n + 1, sizeof(gf_tensor));
+        net->grad_norms = gf_calloc(n + 1, sizeof(double));
+        net->pending = gf_calloc(n, sizeof(gf_record));
+        net->out_stats = gf_calloc(n, sizeof(out_stats));
+        net->act_block = gf_calloc(total * batch, sizeof(gf_real));
+        net->dact_block = gf_calloc(total * batch, sizeof(gf_real));
+        if (!net->acts || !net->dacts || !net->grad_norms || !net->pending ||
+            !net->out_stats || !net->act_block ||
+            !net->dact_block) {
+            free_buffers(net);
+            return gf_fail(GF_ENOMEM, "gf_net_forward: cannot allocate buffers for a batch "
+                           "of %zu", batch);
+        }
+        for (size_t i = 0; i <= n; i++) {
+            size_t w = boundary_width(net, i);
+            net->acts[i] = gf_tensor_view(net->act_block + off, batch, w);
+            net->dacts[i] = gf_tensor_view(net->dact_block + off, batch, w);
+            off += w * batch;
+        }
+        for (size_t i = 0; i < n; i++) {
+            gf_layer *l = &net->layers[i];
+            gf_status st = l->ops->reserve ? l->ops->reserve(l, batch) : GF_OK;
+            if (st != GF_OK) {
+                free_buffers(net);
+                return st;
+            }
+        }
+        net->batch_cap = batch;
+    }
+    for (size_t i = 0; i <= n; i++)
+        net->acts[i].rows = net->dacts[i].rows = batch;
+    net->batch = batch;
+    return GF_OK;
+}
+
+/* Mean, standard deviation, zero fraction and non-finite count of a layer's output y
+ * (n values; the sums in double, see stats.h). A NaN or infinity makes the sums
+ * non-finite, so non-finite values are counted only then. */
+static void output_stats(out_stats *r, const gf_real *y, size_t n)
+{
+    double s, sq;
+    size_t zeros;
+    gf_stats_moments(y, n, &s, &sq, &zeros);
+    r->mean = s / (double)n;
+    r->std = sqrt(fmax(sq / (double)n - r->mean * r->mean, 0.0));
+    r->zero_frac = (double)zeros / (double)n;
+    r->nonfinite = isfinite(s) && isfinite(sq) ? 0 : gf_array_count_nonfinite(y, n);
+}
+
+/* Run layers first..n-1 on acts[first]. When the coming backward pass will be recorded,
+ * each output's statistics are taken as soon as it is computed: it is in cache now,
+ * while the backward pass does not read a linear layer's output again, and a network
+ * larger than the cache would have to fetch it from memory once more to record it. */
+static gf_status forward_from(gf_net *net, size_t first, int training)
+{
+    int record = net->step % net->record_every == 0;
+    for (size_t i = first; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_tensor *y = &net->acts[i + 1];
+        gf_status st = l->ops->forward(l, &net->acts[i], y, training);
+        if (st != GF_OK) {
+            net->have_forward = 0;
+            return st;
+        }
+        if (record) {
+            output_stats(&net->out_stats[i], y->data, y->rows * y->cols);
+            net->out_stats[i].generation = net->act_generation;
+        }
+    }
+    return GF_OK;
+}
+
+static gf_status forward(gf_net *net, const gf_tensor *x, const gf_tensor **y, int training,
+                         const char *who)
+{
+    gf_status st;
+    if (y != NULL)
+        *y = NULL;
+    GF_CHECK_NOT_NULL(net, who);
+    GF_CHECK_TENSOR(x, who);
+    if (net->n_layers == 0)
+        return gf_fail(GF_ESTATE, "%s: the network has no layers", who);
+    if (x->cols != net->in_features)
+        return gf_fail(GF_ESHAPE, "%s: input has %zu columns, the network expects %zu", who,
+                       x->cols, net->in_features);
+    if (x->rows == 0)
+        return gf_fail(GF_EINVAL, "%s: empty batch", who);
+    net->have_forward = net->have_loss = 0;
+    st = ensure_batch(net, x->rows);
+    if (st != GF_OK)
+        return st;
+    memcpy(net->acts[0].data, x->data, x->rows * x->cols * sizeof(gf_real));
+    net->act_generation++;
+    st = forward_from(net, 0, training);
+    if (st != GF_OK)
+        return st;
+    net->have_forward = 1;
+    if (y != NULL)
+        *y = &net->acts[net->n_layers];
+    return GF_OK;
+}
+
+gf_status gf_net_forward(gf_net *net, const gf_tensor *x, const gf_tensor **y)
+{
+    return forward(net, x, y, 1, "gf_net_forward");
+}
+
+gf_status gf_net_predict(gf_net *net, const gf_tensor *x, const gf_tensor **y)
+{
+    return forward(net, x, y, 0, "gf_net_predict");
+}
+
+gf_status gf_net_loss(gf_net *net, gf_loss_kind kind, const gf_tensor *target, double *loss)
+{
+    gf_status st;
+    double value;
+    GF_CHECK_NOT_NULL(net, "gf_net_loss");
+    if (!net->have_forward)
+        return gf_fail(GF_ESTATE, "gf_net_loss: no forward pass to take the loss of");
+    st = gf_loss_compute(kind, &net->acts[net->n_layers], target, &value,
+                         &net->dacts[net->n_layers]);
+    if (st != GF_OK)
+        return st;
+    net->last_loss = value;
+    net->have_loss = 1;
+    if (loss != NULL)
+        *loss = value;
+    return GF_OK;
+}
+
+/* ---- Backward and telemetry ---------------------------------------------------------- */
+
+/* Non-finite values in an array whose norm is known: none when the norm is finite
+ * (gf_array_norm2 is NaN or infinite exactly when an element is), so the count costs a
+ * pass only on the steps that have them. */
+static size_t nonfinite_given_norm(double norm, const gf_tensor *t)
+{
+    return isfinite(norm) ? 0 : gf_tensor_count_nonfinite(t);
+}
+
+/* The generic part of a layer's record; the layer's own record() adds the rest. */
+static void record_layer(gf_net *net, size_t i, int has_dx, gf_record *r)
+{
+    const gf_layer *l = &net->layers[i];
+    const gf_tensor *y = &net->acts[i + 1];
+
+    *r = (gf_record){0};
+    r->step = net->step;
+    r->layer = (uint32_t)i;
+    r->kind = layer_kind(l);
+    r->loss = net->last_loss;
+    r->grad_out_norm = net->grad_norms[i + 1];
+    r->grad_in_norm = has_dx ? net->grad_norms[i] : NAN;
+    r->weight_grad_norm = l->weight.rows ? gf_tensor_norm2(&l->dweight) : NAN;
+    r->bias_grad_norm = l->bias.rows ? gf_tensor_norm2(&l->dbias) : NAN;
+    r->weight_norm = l->weight.rows && !net->weight_norms_pending ? gf_tensor_norm2(&l->weight)
+                                                                  : NAN;
+    r->update_ratio = r->clip_pre_norm = r->clip_post_norm = NAN;
+    r->deriv_abs_mean = r->dead_frac = r->sat_frac = NAN;
+
+    /* The output's statistics: taken by the forward pass if it knew this step would be
+     * recorded and nothing changed the activations since, else now. */
+    const out_stats *os = &net->out_stats[i];
+    out_stats now;
+    if (os->generation != net->act_generation) {
+        output_stats(&now, y->data, y->rows * y->cols);
+        os = &now;
+    }
+    r->act_mean = os->mean;
+    r->act_std = os->std;
+    r->zero_frac = os->zero_frac;
+    r->nonfinite_fwd = os->nonfinite;
+    /* dacts[i] is the dx whose norm the backward pass took: grad_norms[i]. */
+    r->nonfinite_bwd = (has_dx ? nonfinite_given_norm(r->grad_in_norm, &net->dacts[i]) : 0) +
+                       nonfinite_given_norm(r->weight_grad_norm, &l->dweight) +
+                       nonfinite_given_norm(r->bias_grad_norm, &l->dbias);
+    if (l->ops->record != NULL)
+        l->ops->record(l, &net->acts[i], y, r);
+}
+
+/* Name where NaN or infinity first appeared in this step's records: the earliest layer
+ * of the forward pass, else the loss, else the first layer the backward pass reached. */
+static gf_status report_nonfinite(const gf_net *net, const gf_record *recs)
+{
+    size_t n = net->n_layers;
+    for (size_t i = 0; i < n; i++)
+        if (recs[i].nonfinite_fwd)
+            return gf_fail(GF_ENONFINITE, "step %llu: %llu non-finite values first appear in "
+                           "the forward pass, at the output of layer %zu (%s)",
+                           (unsigned long long)net->step, (unsigned long long)recs[i].nonfinite_fwd,
+                           i, recs[i].kind);
+    if (!isnan(net->last_loss) && !isfinite(net->last_loss))
+        return gf_fail(GF_ENONFINITE, "step %llu: the loss is infinite",
+                       (unsigned long long)net->step);
+    for (size_t i = n; i-- > 0;)
+        if (recs[i].nonfinite_bwd)
+            return gf_fail(GF_ENONFINITE, "step %llu: %llu non-finite values first appear in "
+                           "the backward pass, at layer %zu (%s)",
+                           (unsigned long long)net->step, (unsigned long long)recs[i].nonfinite_bwd,
+                           i, recs[i].kind);
+    if (isnan(net->last_loss) && net->have_loss)
+        return gf_fail(GF_ENONFINITE, "step %llu: the loss is NaN", (unsigned long long)net->step);
+    return GF_OK;
+}
+
+/* The finiteness check of a step that is not recorded: the loss, dL/dy, dL/dx when it
+ * was taken, and every parameter gradient (params_finite, checked layer by layer). */
+static int step_is_finite(const gf_net *net, int params_finite)
+{
+    size_t n = net->n_layers;
+    if (net->have_loss && !isfinite(net->last_loss))
+        return 0;
+    if (!isfinite(net->grad_norms[n]) || (net->input_grad && !isfinite(net->grad_norms[0])))
+        return 0;
+    return params_finite;
+}
+
+static gf_status backward(gf_net *net)
+{
+    size_t n = net->n_layers;
+    int record = net->step % net->record_every == 0;
+    size_t first_record = gf_telemetry_count(net->tel);
+    int params_finite = 1;
+    gf_status st;
+
+    /* The previous step's records are final now (clip and step have amended them). */
+    st = gf_telemetry_flush(net->tel);
+    if (st != GF_OK)
+        return st;
+    if (net->n_params > 0)
+        memset(net->grads, 0, net->n_params * sizeof(gf_real));
+    net->grad_norms[n] = gf_tensor_norm2(&net->dacts[n]);
+    net->have_backward = 0;
+    net->last_recorded = 0;
+    net->weight_norms_pending = record && net->defer_weight_norms;
+
+    for (size_t i = n; i-- > 0;) {
+        gf_layer *l = &net->layers[i];
+        int has_dx = i > 0 || net->input_grad;
+        gf_tensor *dx = has_dx ? &net->dacts[i] : NULL;
+        if (dx != NULL)
+            memset(dx->data, 0, dx->rows * dx->cols * sizeof(gf_real));
+        l->recording = record;
+        st = l->ops->backward(l, &net->acts[i], &net->acts[i + 1], &net->dacts[i + 1], dx);
+        l->recording = 0;
+        if (st != GF_OK) {
+            gf_telemetry_truncate(net->tel, first_record);
+            net->weight_norms_pending = 0;
+            return st;
+        }
+        if (record) {
+            /* Record the layer now, while its weights, gradients and activations are
+             * still in cache: by the end of the pass a network larger than the cache
+             * has evicted them. Nothing later in the pass changes what it reads. */
+            net->grad_norms[i] = has_dx ? gf_tensor_norm2(dx) : NAN;
+            record_layer(net, i, has_dx, &net->pending[i]);
+        } else {
+            /* Not recorded: only what the finiteness check needs, also while in cache
+             * (a norm is NaN or infinite exactly when an element is). */
+            net->grad_norms[i] = i == 0 && has_dx ? gf_tensor_norm2(dx) : NAN;
+            if (l->n_params > 0 && !isfinite(gf_array_norm2(net->grads + l->param_offset,
+                                                             l->n_params)))
+                params_finite = 0;
+        }
+    }
+
+    /* When the check fires on a step that is not recorded, the step is recorded anyway,
+     * to say where the NaN or infinity came from. */
+    if (!record && !step_is_finite(net, params_finite)) {
+        record = 1; /* and ||W|| now: the step will refuse these gradients */
+        for (size_t i = 0; i < n; i++) {
+            int has_dx = i > 0 || net->input_grad;
+            net->grad_norms[i] = has_dx ? gf_tensor_norm2(&net->dacts[i]) : NAN;
+        }
+        for (size_t i = 0; i < n; i++)
+            record_layer(net, i, i > 0 || net->input_grad, &net->pending[i]);
+    }
+    net->have_backward = 1;
+    net->last_input_grad = net->input_grad;
+    net->last_nonfinite = 0;
+    if (record) {
+        for (size_t i = 0; i < n; i++) {
+            st = gf_telemetry_append(net->tel, &net->pending[i]);
+            if (st != GF_OK) {
+                gf_telemetry_truncate(net->tel, first_record);
+                net->weight_norms_pending = 0;
+                return st;
+            }
+        }
+        net->last_first_record = first_record;
+        net->last_recorded = 1;
+        st = report_nonfinite(net, gf_telemetry_at(net->tel, first_record));
+        net->last_nonfinite = st != GF_OK;
+    }
+    net->step++;
+    return st;
+}
+
+gf_status gf_net_backward(gf_net *net)
+{
+    GF_CHECK_NOT_NULL(net, "gf_net_backward");
+    if (!net->have_forward || !net->have_loss)
+        return gf_fail(GF_ESTATE, "gf_net_backward: call gf_net_forward and gf_net_loss first "
+                       "(or gf_net_backward_from)");
+    return backward(net);
+}
+
+gf_status gf_net_backward_from(gf_net *net, const gf_tensor *dy)
+{
+    gf_tensor *top;
+    GF_CHECK_NOT_NULL(net, "gf_net_backward_from");
+    GF_CHECK_TENSOR(dy, "gf_net_backward_from");
+    if (!net->have_forward)
+        return gf_fail(GF_ESTATE, "gf_net_backward_from: no forward pass to differentiate");
+    top = &net->dacts[net->n_layers];
+    if (dy->rows != top->rows || dy->cols != top->cols)
+        return gf_fail(GF_ESHAPE, "gf_net_backward_from: dy is %zu x %zu, the output is "
+                       "%zu x %zu", dy->rows, dy->cols, top->rows, top->cols);
+    memcpy(top->data, dy->data, dy->rows * dy->cols * sizeof(gf_real));
+    net->last_loss = NAN;
+    net->have_loss = 0;
+    return backward(net);
+}
+
+/* The last step's record of layer i, NULL when that step was not recorded. */
+static gf_record *last_record(gf_net *net, size_t i)
+{
+    if (!net->last_recorded)
+        return NULL;
+    return (gf_record *)gf_telemetry_at(net->tel, net->last_first_record + i);
+}
+
+/* ---- Clipping and the update --------------------------------------------------------- */
+
+gf_status gf_net_clip(gf_net *net, const gf_clip *clip, double *norm_before)
+{
+    gf_status st = GF_OK;
+    double global;
+    GF_CHECK_NOT_NULL(net, "gf_net_clip");
+    GF_CHECK_NOT_NULL(clip, "gf_net_clip");
+    if ((unsigned)clip->kind >= GF_CLIP_COUNT)
+        return gf_fail(GF_EINVAL, "gf_net_clip: unknown clip kind %d", (int)clip->kind);
+    if (clip->kind != GF_CLIP_NONE && !(isfinite(clip->threshold) && clip->threshold > 0))
+        return gf_fail(GF_EINVAL, "gf_net_clip: threshold must be positive and finite (got %g)",
+                       clip->threshold);
+    if (!net->have_backward)
+        return gf_fail(GF_ESTATE, "gf_net_clip: no gradients to clip (call backward first)");
+    global = gf_array_norm2(net->grads, net->n_params);
+    if (norm_before != NULL)
+        *norm_before = global;
+    if (clip->kind == GF_CLIP_NONE)
+        return GF_OK;
+    for (size_t i = 0; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_record *r = last_record(net, i);
+        gf_real *g = net->grads + l->param_offset;
+        double pre = gf_array_norm2(g, l->n_params);
+        if (l->n_params == 0)
+            continue;
+        if (clip->kind == GF_CLIP_VALUE)
+            st = gf_clip_value(g, l->n_params, clip->threshold, NULL);
+        else if (clip->kind == GF_CLIP_NORM)
+            st = gf_clip_norm(g, l->n_params, clip->threshold, NULL);
+        if (st != GF_OK)
+            return st;
+        if (r != NULL)
+            r->clip_pre_norm = pre;
+    }
+    if (clip->kind == GF_CLIP_GLOBAL_NORM) {
+        st = gf_clip_norm(net->grads, net->n_params, clip->threshold, NULL);
+        if (st != GF_OK)
+            return st;
+    }
+    for (size_t i = 0; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_record *r = last_record(net, i);
+        if (r != NULL && l->n_params > 0)
+            r->clip_post_norm = gf_array_norm2(net->grads + l->param_offset, l->n_params);
+    }
+    return GF_OK;
+}
+
+gf_status gf_net_step(gf_net *net, gf_optim *opt)
+{
+    gf_status st;
+    GF_CHECK_NOT_NULL(net, "gf_net_step");
+    GF_CHECK_NOT_NULL(opt, "gf_net_step");
+    if (!net->have_backward)
+        return gf_fail(GF_ESTATE, "gf_net_step: no gradients to step on (call backward first; "
+                       "one step per backward pass)");
+    if (net->last_nonfinite) {
+        net->have_backward = 0;
+        if (net->skip_nonfinite)
+            return GF_OK;
+        return gf_fail(GF_ENONFINITE, "gf_net_step: refused: the last backward pass produced "
+                       "non-finite values (see gf_net_set_skip_nonfinite)");
+    }
+    if (net->n_params == 0)
+        return gf_fail(GF_ESTATE, "gf_net_step: the network has no parameters");
+    if (gf_optim_param_count(opt) != net->n_params)
+        return gf_fail(GF_ESHAPE, "gf_net_step: the optimiser was made for %zu parameters, "
+                       "the network has %zu", gf_optim_param_count(opt), net->n_params);
+    /* Layer by layer (their parameters tile the block in order), the update added in the
+     * pass that computes it, so that no update block is stored; a recorded step takes
+     * the update ratio ||delta W|| / ||W|| from that pass's sums of squares, and ||W||
+     * itself when the backward pass left it (weight_norms_pending). */
+    for (size_t i = 0; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_record *r = last_record(net, i);
+        size_t off = l->param_offset, wn = l->weight.rows * l->weight.cols;
+        double norm = NAN, w_sumsq = NAN;
+        if (l->n_params == 0)
+            continue;
+        st = gf_optim_apply_range(opt, net->params + off, net->grads + off, off, wn,
+                                  r != NULL ? &norm : NULL,
+                                  r != NULL && net->weight_norms_pending ? &w_sumsq : NULL);
+        if (r != NULL && net->weight_norms_pending && wn > 0)
+            r->weight_norm = sqrt(w_sumsq);
+        if (st == GF_OK)
+            st = gf_optim_apply_range(opt, net->params + off + wn, net->grads + off + wn,
+                                      off + wn, l->n_params - wn, NULL, NULL);
+        if (st != GF_OK)
+            return st; /* unreachable: the sizes were checked above */
+        if (r != NULL && wn > 0)
+            r->update_ratio = norm / r->weight_norm;
+    }
+    gf_optim_advance(opt);
+    net->weight_norms_pending = 0;
+    net->have_backward = 0;
+    net->have_forward = 0;
+    return GF_OK;
+}
+
+/* The ||W|| a deferring backward pass left to an update that did not come (an error, or
+ * gradients refused as non-finite): the weights are those of the backward pass still. */
+static void complete_weight_norms(gf_net *net)
+{
+    for (size_t i = 0; i < net->n_layers && net->weight_norms_pending; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_record *r = last_record(net, i);
+        if (r != NULL && l->weight.rows > 0)
+            r->weight_norm = gf_tensor_norm2(&l->weight);
+    }
+    net->weight_norms_pending = 0;
+}
+
+/* Within one call nothing can write the weights between the backward pass and the
+ * update, so a recorded step takes ||W|| in the update's pass over the weights, which
+ * reads them anyway, instead of in a pass of its own (about 1 % of a step at M). Only
+ * for float weights: their squares, summed in double, can neither underflow nor
+ * overflow, so that sum needs none of gf_array_norm2's rescaling, which the update pass
+ * could not do after the fact. */
+enum { DEFER_WEIGHT_NORMS = !GF_REAL_IS_DOUBLE };
+
+gf_status gf_net_train_step(gf_net *net, const gf_tensor *x, const gf_tensor *target,
+                            gf_loss_kind loss_kind, gf_optim *opt, const gf_clip *clip,
+                            double *loss)
+{
+    gf_status st;
+    GF_CHECK_NOT_NULL(opt, "gf_net_train_step");
+    st = gf_net_forward(net, x, NULL);
+    if (st == GF_OK)
+        st = gf_net_loss(net, loss_kind, target, loss);
+    if (st == GF_OK) {
+        net->defer_weight_norms = DEFER_WEIGHT_NORMS;
+        st = gf_net_backward(net);
+        net->defer_weight_norms = 0;
+    }
+    if (st == GF_ENONFINITE && net->skip_nonfinite)
+        st = gf_net_step(net, opt); /* skips the update, returns GF_OK */
+    else {
+        if (st == GF_OK && clip != NULL)
+            st = gf_net_clip(net, clip, NULL);
+        if (st == GF_OK)
+            st = gf_net_step(net, opt);
+    }
+    if (net != NULL)
+        complete_weight_norms(net);
+    return st;
+}
+
+/* ---- Engine hooks for the gradient check ----------------------------------------------- */
+
+gf_status gf_net_rerun_from(gf_net *net, size_t first)
+{
+    if (!net->have_forward || first > net->n_layers)
+        return gf_fail(GF_ESTATE, "gradcheck: no forward pass to re-run");
+    return forward_from(net, first, 1);
+}
+
+gf_tensor *gf_net_boundary(gf_net *net, size_t i)
+{
+    /* The caller may change the activations: statistics taken from them are stale. */
+    net->act_generation++;
+    return net->have_forward && i <= net->n_layers ? &net->acts[i] : NULL;
+}
+
+void gf_net_rewind(gf_net *net, uint64_t step, size_t n_records)
+{
+    gf_telemetry_truncate(net->tel, n_records);
+    net->step = step;
+    net->last_recorded = 0;
+}
+
+/* ---- Options ------------------------------------------------------------------------- */
+
+gf_status gf_net_set_record_every(gf_net *net, uint64_t k)
+{
+    GF_CHECK_NOT_NULL(net, "gf_net_set_record_every");
+    if (k == 0)
+        return gf_fail(GF_EINVAL, "gf_net_set_record_every: k must be at least 1");
+    net->record_every = k;
+    return GF_OK;
+}
+
+void gf_net_set_input_grad(gf_net *net, int on)
+{
+    if (net != NULL)
+        net->input_grad = on != 0;
+}
+
+int gf_net_input_grad(const gf_net *net) { return net ? net->input_grad : 0; }
+
+void gf_net_set_skip_nonfinite(gf_net *net, int on)
+{
+    if (net != NULL)
+        net->skip_nonfinite = on != 0;
+}
+
+uint64_t gf_net_step_count(const gf_net *net) { return net ? net->step : 0; }
+
+void gf_net_set_step_count(gf_net *net, uint64_t step)
+{
+    if (net != NULL)
+        net->step = step;
+}
+
+gf_telemetry *gf_net_telemetry(gf_net *net) { return net ? net->tel : NULL; }
+
+gf_status gf_net_last_records(gf_net *net, const gf_record **records, size_t *count)
+{
+    GF_CHECK_NOT_NULL(net, "gf_net_last_records");
+    GF_CHECK_NOT_NULL(records, "gf_net_last_records");
+    GF_CHECK_NOT_NULL(count, "gf_net_last_records");
+    *records = NULL;
+    *count = 0;
+    if (!net->last_recorded)
+        return gf_fail(GF_ESTATE, "gf_net_last_records: the last backward pass was not "
+                       "recorded (none yet, or between record_every steps)");
+    *records = gf_telemetry_at(net->tel, net->last_first_record);
+    *count = net->n_layers;
+    return GF_OK;
+}

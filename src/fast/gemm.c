@@ -1,0 +1,534 @@
+/* src/fast/gemm.c: C = alpha op(A) op(B) + beta C. A blocked GEMM in the manner of Goto and
+ * BLIS: op(B) is packed a block at a time into narrow panels, and a register-tiled
+ * micro-kernel multiplies a few rows of op(A) by one panel. The kernel is picked at run
+ * time (AVX-512, AVX2+FMA, or portable C), so a generic build is fast everywhere. With
+ * -DGRADFLOW_BLAS=ON, gf_gemm_raw calls cblas_sgemm/dgemm instead. Leaves out threads
+ * and Strassen-like tricks; docs/performance.md has the figures. */
+#include <limits.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define GF_X86_KERNELS 1
+#include <immintrin.h>
+#else
+#define GF_X86_KERNELS 0
+#endif
+
+#if !defined(__STDC_NO_ATOMICS__)
+#include <stdatomic.h>
+#endif
+#include <stdlib.h>
+
+#if GF_USE_CBLAS
+#include <cblas.h>
+#endif
+
+/* ---- Blocking ---------------------------------------------------------------------------
+ * The loops, outermost first (jc, pc, ir, jr), and where each operand lives:
+ *   jc: NC columns of C at a time;
+ *   pc: KC of the k dimension: op(B)[pc:pc+KC, jc:jc+NC] is packed into NC/NR panels of
+ *       KC x NR values (64 KiB, held in L2);
+ *   ir: MR rows of C: the MR x KC strip of op(A) (4-8 KiB, held in L1) is read in place
+ *       when A is row-major (each row a sequential stream), else packed;
+ *   jr: the micro-kernel adds that strip times one B panel into an MR x NR tile of C.
+ * Small operands are read in place instead (see SMALL below). The packing buffers live
+ * on the stack: 72 KiB at most, less than the smallest thread stacks in common use
+ * (musl's 128 KiB), and gf_gemm_raw cannot fail. With KC = 128 a kernel call does 128
+ * rank-1 updates of its tile for one load and store of the tile. */
+enum { KC = 128, MR_MAX = 8 };
+#if GF_REAL_IS_DOUBLE
+enum { NC = 64 };
+#else
+enum { NC = 128 };
+#endif
+
+/* ---- The micro-kernel contract ------------------------------------------------------------
+ * run(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, alpha, add):
+ *   C[i, j] (+)= alpha sum_{p < kc} A(i, p) B(p, j)  for i < mr <= MR, j < nr <= NR,
+ * adding to C when add is nonzero, else overwriting it (C is not read: beta = 0),
+ * where A(i, p) = a[i rsa + p csa] (rows of A in place, or a packed strip) and
+ * B(p, j) = b[p ldb + j]: NR readable values per p (a packed panel, zero beyond column
+ * nr, or B itself). Rows i >= mr are read from row mr - 1 (real data, never stored), so a
+ * short strip needs no padding. */
+typedef void kernel_fn(size_t kc, const gf_real *a, size_t rsa, size_t csa, const gf_real *b,
+                       size_t ldb, gf_real *c, size_t ldc, size_t mr, size_t nr, gf_real alpha,
+                       int add);
+
+typedef struct gemm_kernel {
+    const char *name; /* what gf_gemm_backend reports */
+    size_t mr, nr;    /* the register tile: MR rows by NR columns of C */
+    kernel_fn *run;
+} gemm_kernel;
+
+/* Add (or copy) an MR x NR tile (row stride nr_max) into the mr x nr corner of C. */
+static void add_tile(gf_real *c, size_t ldc, const gf_real *tile, size_t nr_max, size_t mr,
+                     size_t nr, int add)
+{
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < nr; j++)
+            c[i * ldc + j] = add ? c[i * ldc + j] + tile[i * nr_max + j] : tile[i * nr_max + j];
+}
+
+/* ---- Portable kernel: 4 x 2 vectors of 16 bytes ------------------------------------------
+ * GNU vector types: SSE2 on any x86-64, NEON on ARM, scalar code elsewhere. (Written as
+ * plain loops over arrays, the accumulators end up in memory: compilers vectorise the
+ * loop over k instead.) Other compilers get the plain loops. */
+#if defined(__GNUC__)
+typedef gf_real vec16 __attribute__((vector_size(16)));
+#define P_W (16 / (int)sizeof(gf_real))
+#else
+#define P_W 1
+#endif
+enum { P_MR = 4, P_NR = 2 * P_W };
+
+static void kernel_portable(size_t kc, const gf_real *a, size_t rsa, size_t csa,
+                            const gf_real *b, size_t ldb, gf_real *c, size_t ldc, size_t mr,
+                            size_t nr, gf_real alpha, int add)
+{
+    gf_real tile[P_MR * P_NR];
+    const gf_real *row[P_MR];
+    for (size_t i = 0; i < P_MR; i++)
+        row[i] = a + (i < mr ? i : mr - 1) * rsa;
+#if defined(__GNUC__)
+    vec16 acc[P_MR][2] = {{{0}}};
+    for (size_t p = 0; p < kc; p++) {
+        vec16 b0, b1;
+        memcpy(&b0, b + p * ldb, sizeof b0); /* unaligned loads */
+        memcpy(&b1, b + p * ldb + P_W, sizeof b1);
+        for (size_t i = 0; i < P_MR; i++) {
+            gf_real ai = row[i][p * csa];
+            acc[i][0] += ai * b0;
+            acc[i][1] += ai * b1;
+        }
+    }
+    for (size_t i = 0; i < P_MR; i++) {
+        vec16 lo = alpha * acc[i][0], hi = alpha * acc[i][1];
+        memcpy(tile + i * P_NR, &lo, sizeof lo);
+        memcpy(tile + i * P_NR + P_W, &hi, sizeof hi);
+    }
+#else
+    gf_real acc[P_MR][P_NR] = {{0}};
+    for (size_t p = 0; p < kc; p++)
+        for (size_t i = 0; i < P_MR; i++)
+            for (size_t j = 0; j < P_NR; j++)
+                acc[i][j] += row[i][p * csa] * b[p * ldb + j];
+    for (size_t i = 0; i < P_MR; i++)
+        for (size_t j = 0; j < P_NR; j++)
+            tile[i * P_NR + j] = alpha * acc[i][j];
+#endif
+    add_tile(c, ldc, tile, P_NR, mr, nr, add);
+}
+
+static const gemm_kernel portable = {"built-in portable", P_MR, P_NR, kernel_portable};
+
+#if GF_X86_KERNELS
+/* ---- SIMD vocabulary: the same names for float and double --------------------------------
+ * vN: a vector of N bits of gf_real; WN: gf_real lanes in it. mN: a lane mask, from
+ * vN_first(n): the first n lanes (any n; n >= WN is every lane). Masked loads and stores
+ * touch only the lanes in the mask, so edge tiles need no buffer. */
+#if GF_REAL_IS_DOUBLE
+typedef __m256d v256;
+typedef __m256i m256;
+typedef __m512d v512;
+typedef __mmask8 m512;
+#define W256 4
+#define W512 8
+#define v256_zero _mm256_setzero_pd
+#define v256_load _mm256_loadu_pd
+#define v256_set1 _mm256_set1_pd
+#define v256_fmadd _mm256_fmadd_pd
+#define v256_mul _mm256_mul_pd
+#define v256_add _mm256_add_pd
+#define v256_mask_load _mm256_maskload_pd
+#define v256_mask_store _mm256_maskstore_pd
+#define v512_zero _mm512_setzero_pd
+#define v512_load _mm512_loadu_pd
+#define v512_set1 _mm512_set1_pd
+#define v512_fmadd _mm512_fmadd_pd
+#define v512_mul _mm512_mul_pd
+#define v512_add _mm512_add_pd
+#define v512_mask_load _mm512_maskz_loadu_pd
+#define v512_mask_store _mm512_mask_storeu_pd
+
+__attribute__((target("avx2"))) static inline m256 v256_first(size_t n)
+{
+    long long k = n < W256 ? (long long)n : W256;
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+#else
+typedef __m256 v256;
+typedef __m256i m256;
+typedef __m512 v512;
+typedef __mmask16 m512;
+#define W256 8
+#define W512 16
+#define v256_zero _mm256_setzero_ps
+#define v256_load _mm256_loadu_ps
+#define v256_set1 _mm256_set1_ps
+#define v256_fmadd _mm256_fmadd_ps
+#define v256_mul _mm256_mul_ps
+#define v256_add _mm256_add_ps
+#define v256_mask_load _mm256_maskload_ps
+#define v256_mask_store _mm256_maskstore_ps
+#define v512_zero _mm512_setzero_ps
+#define v512_load _mm512_loadu_ps
+#define v512_set1 _mm512_set1_ps
+#define v512_fmadd _mm512_fmadd_ps
+#define v512_mul _mm512_mul_ps
+#define v512_add _mm512_add_ps
+#define v512_mask_load _mm512_maskz_loadu_ps
+#define v512_mask_store _mm512_mask_storeu_ps
+
+__attribute__((target("avx2"))) static inline m256 v256_first(size_t n)
+{
+    int k = n < W256 ? (int)n : W256;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#endif
+
+static inline m512 v512_first(size_t n)
+{
+    return n >= W512 ? (m512)-1 : (m512)((1u << n) - 1);
+}
+
+/* ---- AVX2 + FMA kernel: 6 x 2 vectors ------------------------------------------------------
+ * 12 accumulators, 2 B vectors and a broadcast fill 15 of the 16 ymm registers. */
+enum { A2_MR = 6, A2_NR = 2 * W256 };
+
+__attribute__((target("avx2,fma"))) static void
+kernel_avx2(size_t kc, const gf_real *a, size_t rsa, size_t csa, const gf_real *b, size_t ldb,
+            gf_real *c, size_t ldc, size_t mr, size_t nr, gf_real alpha, int add)
+{
+    v256 acc[A2_MR][2];
+    const gf_real *row[A2_MR];
+    for (size_t i = 0; i < A2_MR; i++) {
+        row[i] = a + (i < mr ? i : mr - 1) * rsa;
+        acc[i][0] = acc[i][1] = v256_zero();
+    }
+    for (size_t p = 0; p < kc; p++) {
+        v256 b0 = v256_load(b + p * ldb), b1 = v256_load(b + p * ldb + W256);
+        for (size_t i = 0; i < A2_MR; i++) {
+            v256 ai = v256_set1(row[i][p * csa]);
+            acc[i][0] = v256_fmadd(ai, b0, acc[i][0]);
+            acc[i][1] = v256_fmadd(ai, b1, acc[i][1]);
+        }
+    }
+    /* C (+)= alpha acc on the mr x nr corner. */
+    v256 va = v256_set1(alpha);
+    m256 m0 = v256_first(nr), m1 = v256_first(nr > W256 ? nr - W256 : 0);
+    for (size_t i = 0; i < A2_MR; i++) {
+        gf_real *ci = c + i * ldc;
+        v256 c0 = v256_mul(va, acc[i][0]), c1 = v256_mul(va, acc[i][1]);
+        if (i >= mr)
+            break;
+        if (add) {
+            c0 = v256_add(v256_mask_load(ci, m0), c0);
+            c1 = v256_add(v256_mask_load(ci + W256, m1), c1);
+        }
+        v256_mask_store(ci, m0, c0);
+        v256_mask_store(ci + W256, m1, c1);
+    }
+}
+
+/* ---- AVX-512 kernel: 8 x 2 vectors ---------------------------------------------------------
+ * 16 accumulators: enough independent FMA chains to hide the FMA latency on two ports,
+ * and each broadcast of A feeds two FMAs. */
+enum { A5_MR = 8, A5_NR = 2 * W512 };
+
+__attribute__((target("avx512f"))) static void
+kernel_avx512(size_t kc, const gf_real *a, size_t rsa, size_t csa, const gf_real *b,
+              size_t ldb, gf_real *c, size_t ldc, size_t mr, size_t nr, gf_real alpha, int add)
+{
+    v512 acc[A5_MR][2];
+    const gf_real *row[A5_MR];
+    for (size_t i = 0; i < A5_MR; i++) {
+        row[i] = a + (i < mr ? i : mr - 1) * rsa;
+        acc[i][0] = acc[i][1] = v512_zero();
+    }
+    for (size_t p = 0; p < kc; p++) {
+        v512 b0 = v512_load(b + p * ldb), b1 = v512_load(b + p * ldb + W512);
+        for (size_t i = 0; i < A5_MR; i++) {
+            v512 ai = v512_set1(row[i][p * csa]);
+            acc[i][0] = v512_fmadd(ai, b0, acc[i][0]);
+            acc[i][1] = v512_fmadd(ai, b1, acc[i][1]);
+        }
+    }
+    /* C (+)= alpha acc on the mr x nr corner. */
+    v512 va = v512_set1(alpha);
+    m512 m0 = v512_first(nr), m1 = v512_first(nr > W512 ? nr - W512 : 0);
+    for (size_t i = 0; i < A5_MR; i++) {
+        gf_real *ci = c + i * ldc;
+        v512 c0 = v512_mul(va, acc[i][0]), c1 = v512_mul(va, acc[i][1]);
+        if (i >= mr)
+            break;
+        if (add) {
+            c0 = v512_add(v512_mask_load(m0, ci), c0);
+            c1 = v512_add(v512_mask_load(m1, ci + W512), c1);
+        }
+        v512_mask_store(ci, m0, c0);
+        v512_mask_store(ci + W512, m1, c1);
+    }
+}
+
+static const gemm_kernel avx2 = {"built-in avx2+fma", A2_MR, A2_NR, kernel_avx2};
+static const gemm_kernel avx512 = {"built-in avx512", A5_MR, A5_NR, kernel_avx512};
+#endif /* GF_X86_KERNELS */
+
+/* ---- Choosing the kernel ---------------------------------------------------------------------
+ * The best kernel the CPU supports; the environment variable GF_GEMM_KERNEL (portable,
+ * avx2, avx512) can ask for a lesser one, to compare or to test them all on one machine.
+ * Decided on the first call and kept (a data-race-free cache of a fact about the CPU). */
+static const gemm_kernel *pick_kernel(void)
+{
+    const char *want = getenv("GF_GEMM_KERNEL");
+    const gemm_kernel *best = &portable;
+#if GF_X86_KERNELS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        best = &avx2;
+    if (__builtin_cpu_supports("avx512f"))
+        best = &avx512;
+    if (want != NULL && strcmp(want, "avx2") == 0 && best == &avx512)
+        return &avx2;
+#endif
+    if (want != NULL && strcmp(want, "portable") == 0)
+        return &portable;
+    return best;
+}
+
+static const gemm_kernel *the_kernel(void)
+{
+#if !defined(__STDC_NO_ATOMICS__)
+    static _Atomic(const gemm_kernel *) chosen;
+    const gemm_kernel *k = atomic_load_explicit(&chosen, memory_order_acquire);
+    if (k == NULL) {
+        k = pick_kernel();
+        atomic_store_explicit(&chosen, k, memory_order_release);
+    }
+    return k;
+#else
+    return pick_kernel();
+#endif
+}
+
+/* ---- Packing -------------------------------------------------------------------------------- */
+
+/* Copy n values, n usually a kernel's MR or NR: with the count a constant the compiler
+ * copies inline (a call to memcpy per panel row cost more than the copy). */
+static inline void copy_short(gf_real *dst, const gf_real *src, size_t n)
+{
+    switch (n) {
+    case 4: memcpy(dst, src, 4 * sizeof(gf_real)); break;
+    case 6: memcpy(dst, src, 6 * sizeof(gf_real)); break;
+    case 8: memcpy(dst, src, 8 * sizeof(gf_real)); break;
+    case 16: memcpy(dst, src, 16 * sizeof(gf_real)); break;
+    case 32: memcpy(dst, src, 32 * sizeof(gf_real)); break;
+    default: memcpy(dst, src, n * sizeof(gf_real)); break;
+    }
+}
+
+/* op(B)[p0:p0+kc, j0:j0+nc] into panels of nr columns: panel q holds columns
+ * j0 + q nr ... as kc rows of nr values (zero past column nc). */
+static void pack_b(gf_real *dst, gf_trans t, const gf_real *b, size_t ldb, size_t p0, size_t kc,
+                   size_t j0, size_t nc, size_t nr)
+{
+    for (size_t q = 0; q < nc; q += nr, dst += kc * nr) {
+        size_t w = nc - q < nr ? nc - q : nr;
+        if (t == GF_NO_TRANS) {
+            const gf_real *src = b + p0 * ldb + j0 + q;
+            for (size_t p = 0; p < kc; p++) {
+                if (w == nr) {
+                    copy_short(dst + p * nr, src + p * ldb, nr);
+                } else {
+                    memcpy(dst + p * nr, src + p * ldb, w * sizeof(gf_real));
+                    memset(dst + p * nr + w, 0, (nr - w) * sizeof(gf_real));
+                }
+            }
+        } else {
+            /* op(B)(p, j) = B[j][p]: a transpose. Four rows of B at a time, read along
+             * p, so that each p writes four adjacent values (one vector store). */
+            const gf_real *src = b + (j0 + q) * ldb + p0;
+            size_t j = 0;
+            for (; j + 4 <= w; j += 4)
+                for (size_t p = 0; p < kc; p++) {
+                    gf_real *d = dst + p * nr + j;
+                    d[0] = src[j * ldb + p];
+                    d[1] = src[(j + 1) * ldb + p];
+                    d[2] = src[(j + 2) * ldb + p];
+                    d[3] = src[(j + 3) * ldb + p];
+                }
+            for (; j < w; j++)
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * nr + j] = src[j * ldb + p];
+            for (j = w; j < nr; j++)
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * nr + j] = 0;
+        }
+    }
+}
+
+/* op(A)[i0:i0+mr, p0:p0+kc] for A stored transposed (op(A)(i, p) = A[p][i]): kc groups of
+ * mr values, a copy of mr contiguous values per p. */
+static void pack_a_trans(gf_real *dst, const gf_real *a, size_t lda, size_t i0, size_t mr,
+                         size_t p0, size_t kc)
+{
+    for (size_t p = 0; p < kc; p++)
+        copy_short(dst + p * mr, a + (p0 + p) * lda + i0, mr);
+}
+
+/* ---- The blocked product: C = alpha op(A) op(B) (+ C when add_to_c) ------------------------ */
+
+/* Small operands are read in place rather than packed: packing exists to keep a large
+ * operand's rows from evicting each other in cache (rows a power of two apart share
+ * cache sets), which cannot happen to a block of SMALL bytes, and for the small GEMMs of
+ * narrow networks the copy would cost as much as the product. */
+enum { SMALL = 64 * 1024 };
+
+static void gemm_blocked(const gemm_kernel *kern, gf_trans ta, gf_trans tb, size_t m, size_t n,
+                         size_t k, gf_real alpha, const gf_real *a, size_t lda, const gf_real *b,
+                         size_t ldb, gf_real *c, size_t ldc, int add_to_c)
+{
+    _Alignas(64) gf_real bpack[KC * NC];
+    _Alignas(64) gf_real apack[MR_MAX * KC];
+    size_t mr = kern->mr, nr = kern->nr;
+    int b_in_place = tb == GF_NO_TRANS && k * ldb <= SMALL / sizeof(gf_real);
+    int a_in_place = ta == GF_NO_TRANS || k * lda <= SMALL / sizeof(gf_real);
+
+    for (size_t jc = 0; jc < n; jc += NC) {
+        size_t nc = n - jc < NC ? n - jc : NC;
+        size_t full = b_in_place ? nc / nr * nr : 0; /* panels of B read in place */
+        for (size_t pc = 0; pc < k; pc += KC) {
+            size_t kc = k - pc < KC ? k - pc : KC;
+            int add = add_to_c || pc > 0; /* the first block along k overwrites C */
+            if (full < nc)
+                pack_b(bpack + full * kc, tb, b, ldb, pc, kc, jc + full, nc - full, nr);
+            for (size_t ir = 0; ir < m; ir += mr) {
+                size_t rows = m - ir < mr ? m - ir : mr;
+                const gf_real *strip = a + ir * lda + pc; /* row-major A: read in place */
+                size_t rsa = lda, csa = 1;
+                if (ta == GF_TRANS) {
+                    strip = a + pc * lda + ir, rsa = 1, csa = lda;
+                    if (!a_in_place) {
+                        pack_a_trans(apack, a, lda, ir, rows, pc, kc);
+                        strip = apack, csa = rows;
+                    }
+                }
+                for (size_t jr = 0; jr < nc; jr += nr) {
+                    size_t cols = nc - jr < nr ? nc - jr : nr;
+                    gf_real *ct = c + ir * ldc + jc + jr;
+                    if (jr < full)
+                        kern->run(kc, strip, rsa, csa, b + pc * ldb + jc + jr, ldb, ct, ldc,
+                                  rows, cols, alpha, add);
+                    else
+                        kern->run(kc, strip, rsa, csa, bpack + jr * kc, nr, ct, ldc, rows, cols,
+                                  alpha, add);
+                }
+            }
+        }
+    }
+}
+
+static void scale_c(gf_real *c, size_t ldc, size_t m, size_t n, gf_real beta)
+{
+    for (size_t i = 0; i < m; i++) {
+        gf_real *ci = c + i * ldc;
+        if (beta == 0)
+            memset(ci, 0, n * sizeof(gf_real)); /* beta = 0: old NaNs must not survive */
+        else if (beta != 1)
+            for (size_t j = 0; j < n; j++)
+                ci[j] *= beta;
+    }
+}
+
+/* ---- Entry points ------------------------------------------------------------------------ */
+
+#if GF_USE_CBLAS
+/* CBLAS takes int sizes: anything larger stays with the built-in kernel. */
+static int fits_int(size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc)
+{
+    return m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX &&
+           ldc <= INT_MAX;
+}
+#endif
+
+void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t k,
+                 gf_real alpha, const gf_real *a, size_t lda, const gf_real *b, size_t ldb,
+                 gf_real beta, gf_real *c, size_t ldc)
+{
+    if (m == 0 || n == 0)
+        return;
+#if GF_USE_CBLAS
+    /* Empty products are left to the code below: CBLAS rejects a leading dimension of 0
+     * (and OpenBLAS would print about it). */
+    if (k > 0 && alpha != 0 && fits_int(m, n, k, lda, ldb, ldc)) {
+        enum CBLAS_TRANSPOSE ca = trans_a ? CblasTrans : CblasNoTrans;
+        enum CBLAS_TRANSPOSE cb = trans_b ? CblasTrans : CblasNoTrans;
+#if GF_REAL_IS_DOUBLE
+        cblas_dgemm(CblasRowMajor, ca, cb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
+                    (int)ldb, beta, c, (int)ldc);
+#else
+        cblas_sgemm(CblasRowMajor, ca, cb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
+                    (int)ldb, beta, c, (int)ldc);
+#endif
+        return;
+    }
+#endif
+    if (alpha == 0 || k == 0) {
+        scale_c(c, ldc, m, n, beta);
+        return;
+    }
+    /* beta = 0: the kernel overwrites C (never reading it, so old NaNs cannot survive)
+     * instead of a pass that zeroes it first. */
+    if (beta != 0 && beta != 1)
+        scale_c(c, ldc, m, n, beta);
+    gemm_blocked(the_kernel(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, c, ldc,
+                 beta != 0);
+}
+
+const char *gf_gemm_backend(void)
+{
+#if GF_USE_CBLAS
+    return "cblas";
+#else
+    return the_kernel()->name;
+#endif
+}
+
+/* Whether the storage of two tensors overlaps (an empty tensor overlaps nothing).
+ * Compared as integers: relational operators on unrelated pointers are undefined. */
+static int overlaps(const gf_tensor *x, const gf_tensor *y)
+{
+    size_t nx = gf_tensor_size(x), ny = gf_tensor_size(y);
+    uintptr_t px = (uintptr_t)x->data, py = (uintptr_t)y->data;
+    if (nx == 0 || ny == 0)
+        return 0;
+    return px < py + ny * sizeof(gf_real) && py < px + nx * sizeof(gf_real);
+}
+
+gf_status gf_gemm(gf_trans trans_a, gf_trans trans_b, gf_real alpha, const gf_tensor *a,
+                  const gf_tensor *b, gf_real beta, gf_tensor *c)
+{
+    size_t m, k, kb, n;
+    GF_CHECK_TENSOR(a, "gf_gemm");
+    GF_CHECK_TENSOR(b, "gf_gemm");
+    GF_CHECK_TENSOR(c, "gf_gemm");
+    if ((unsigned)trans_a > GF_TRANS || (unsigned)trans_b > GF_TRANS)
+        return gf_fail(GF_EINVAL, "gf_gemm: transpose flag must be GF_NO_TRANS or GF_TRANS");
+    m = trans_a ? a->cols : a->rows;
+    k = trans_a ? a->rows : a->cols;
+    kb = trans_b ? b->cols : b->rows;
+    n = trans_b ? b->rows : b->cols;
+    if (k != kb)
+        return gf_fail(GF_ESHAPE, "gf_gemm: op(A) is %zu x %zu but op(B) is %zu x %zu", m, k, kb,
+                       n);
+    if (c->rows != m || c->cols != n)
+        return gf_fail(GF_ESHAPE, "gf_gemm: C is %zu x %zu, op(A) op(B) is %zu x %zu", c->rows,
+                       c->cols, m, n);
+    if (overlaps(c, a) || overlaps(c, b))
+        return gf_fail(GF_EINVAL, "gf_gemm: C must not alias A or B");
+    gf_gemm_raw(trans_a, trans_b, m, n, k, alpha, a->data, a->cols, b->data, b->cols, beta,
+                c->data, c->cols);
+    return GF_OK;
+}

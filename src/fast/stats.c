@@ -1,0 +1,384 @@
+/* src/fast/stats.c: the telemetry's reductions (see stats.h). With GNU C (GCC, Clang) the
+ * 16 lanes are two vectors of 8 doubles: written as plain loops over lane arrays,
+ * GCC vectorises a loop that keeps one kind of sum but not one that keeps sums, squares
+ * and counts together, and runs it 4 times slower (measured on the telemetry at M).
+ * Other compilers get the plain loops, which add in the same order. */
+#include <math.h>
+#include <string.h>
+
+#include "fast/simd.h"
+#include "fast/stats.h"
+
+enum { LANES = 16 };
+
+#if defined(__GNUC__)
+
+typedef double vdbl __attribute__((vector_size(64)));  /* 8 doubles */
+typedef gf_real vreal __attribute__((vector_size(8 * sizeof(gf_real))));
+typedef long long vcount __attribute__((vector_size(64))); /* what a vdbl compare gives */
+
+/* *out = x[0..8) as doubles (exact). Vectors pass by pointer: a 64-byte vector passed
+ * by value changes the calling convention between the clones (GCC's -Wpsabi). */
+static inline void load8(vdbl *out, const gf_real *x)
+{
+    vreal v;
+    memcpy(&v, x, sizeof v); /* unaligned */
+    *out = __builtin_convertvector(v, vdbl);
+}
+
+/* Lane l of (lo, hi) is lane l of lo for l < 8, lane l - 8 of hi after: added in order. */
+static inline double add_lanes(const vdbl *lo, const vdbl *hi)
+{
+    double s = 0;
+    for (int l = 0; l < 8; l++)
+        s += (*lo)[l];
+    for (int l = 0; l < 8; l++)
+        s += (*hi)[l];
+    return s;
+}
+
+static inline size_t count_lanes(const vcount *lo, const vcount *hi)
+{
+    long long c = 0;
+    for (int l = 0; l < 8; l++)
+        c += (*lo)[l] + (*hi)[l];
+    return (size_t)c;
+}
+
+GF_CLONES static double sumsq_exact(const gf_real *x, size_t n)
+{
+    vdbl q[4] = {{0}};
+    double s = 0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int j = 0; j < 4; j++) {
+            vdbl a;
+            load8(&a, x + i + 8 * j);
+            q[j] += a * a;
+        }
+    for (int j = 0; j < 4; j++)
+        for (int l = 0; l < 8; l++)
+            s += q[j][l];
+    for (; i < n; i++)
+        s += (double)x[i] * x[i];
+    return s;
+}
+
+GF_CLONES static void moments_exact(const gf_real *x, size_t n, double *sum,
+                                    double *sumsq, size_t *zeros)
+{
+    vdbl s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0};
+    vcount z0 = {0}, z1 = {0};
+    double s, q;
+    size_t i = 0, z;
+    for (; i + LANES <= n; i += LANES) {
+        vdbl a, b;
+        load8(&a, x + i);
+        load8(&b, x + i + 8);
+        s0 += a;
+        s1 += b;
+        q0 += a * a;
+        q1 += b * b;
+        z0 -= a == 0; /* a compare gives -1 where true */
+        z1 -= b == 0;
+    }
+    s = add_lanes(&s0, &s1);
+    q = add_lanes(&q0, &q1);
+    z = count_lanes(&z0, &z1);
+    for (; i < n; i++) {
+        double v = x[i];
+        s += v;
+        q += v * v;
+        z += v == 0;
+    }
+    *sum = s;
+    *sumsq = q;
+    *zeros = z;
+}
+
+GF_CLONES static void abs_exact(const gf_real *x, size_t n, gf_real below, double *abs_sum,
+                                size_t *small, size_t *zeros)
+{
+    const vcount magnitude = (vcount){0} + 0x7fffffffffffffffLL; /* all but the sign */
+    const vdbl t = (vdbl){0} + (double)below;
+    vdbl s0 = {0}, s1 = {0};
+    vcount c0 = {0}, c1 = {0}, z0 = {0}, z1 = {0};
+    double s;
+    size_t i = 0, c, z;
+    for (; i + LANES <= n; i += LANES) {
+        vdbl a, b;
+        load8(&a, x + i);
+        load8(&b, x + i + 8);
+        a = (vdbl)((vcount)a & magnitude);
+        b = (vdbl)((vcount)b & magnitude);
+        s0 += a;
+        s1 += b;
+        c0 -= a < t;
+        c1 -= b < t;
+        z0 -= a == 0;
+        z1 -= b == 0;
+    }
+    s = add_lanes(&s0, &s1);
+    c = count_lanes(&c0, &c1);
+    z = count_lanes(&z0, &z1);
+    for (; i < n; i++) {
+        double a = fabs((double)x[i]);
+        s += a;
+        c += a < (double)below;
+        z += a == 0;
+    }
+    *abs_sum = s;
+    *small = c;
+    *zeros = z;
+}
+
+
+#if !GF_REAL_IS_DOUBLE
+/* ---- Float data: float partial sums, checked ------------------------------------------
+ * Converting every float to double costs more than the rest of these loops. Float data
+ * are summed instead in 16 float lanes over blocks of BLOCK values (each lane adds 16
+ * values, 4 accumulators deep), and each block's lanes go into double lanes: relative
+ * error about 16 float roundings, 1e-6, far below what a telemetry figure needs. A square
+ * can overflow float (|x| > 1.8e19) or underflow it (|x| < 5e-20, and vanishing gradients
+ * get there): a result that is not finite, or a sum of squares below 2^-80 (where the
+ * underflowed squares, at most 2^-110 in all, could matter), is taken again exactly in
+ * double. */
+typedef float vf16 __attribute__((vector_size(64)));
+typedef int vi16 __attribute__((vector_size(64)));
+enum { BLOCK = 256, ZERO_FLUSH = 1 << 24 };
+#define SMALL_SUMSQ 0x1p-80
+
+static inline void load16(vf16 *out, const float *x) { memcpy(out, x, sizeof *out); }
+
+/* Add the 16 float lanes of v into the 16 double lanes d[0], d[1] (lane l into lane l
+ * of d[0] for l < 8, lane l - 8 of d[1] after), as whole vectors: lane by lane in
+ * scalar registers, this flush cost more than the block it ends. */
+typedef float vf8 __attribute__((vector_size(32)));
+static inline void flush16(vdbl *d, const vf16 *v)
+{
+    vf8 lo, hi;
+    memcpy(&lo, v, sizeof lo);
+    memcpy(&hi, (const char *)v + sizeof lo, sizeof hi);
+    d[0] += __builtin_convertvector(lo, vdbl);
+    d[1] += __builtin_convertvector(hi, vdbl);
+}
+
+GF_CLONES static int sumsq_fast(const float *x, size_t n, double *out)
+{
+    vdbl lanes[2] = {{0}};
+    double s;
+    size_t i = 0;
+    for (; i + BLOCK <= n; i += BLOCK) {
+        vf16 a[4] = {{0}};
+        for (size_t k = 0; k < BLOCK; k += 64)
+            for (int j = 0; j < 4; j++) {
+                vf16 v;
+                load16(&v, x + i + k + 16 * j);
+                a[j] += v * v;
+            }
+        a[0] = (a[0] + a[1]) + (a[2] + a[3]);
+        flush16(lanes, &a[0]);
+    }
+    s = add_lanes(&lanes[0], &lanes[1]);
+    for (; i < n; i++)
+        s += (double)x[i] * x[i];
+    *out = s;
+    return isfinite(s) && s >= SMALL_SUMSQ;
+}
+
+GF_CLONES static int moments_fast(const float *x, size_t n, double *sum, double *sumsq,
+                                  size_t *zeros)
+{
+    vdbl sl[2] = {{0}}, ql[2] = {{0}};
+    double s, q;
+    vi16 zc[2] = {{0}};
+    size_t i = 0, z = 0;
+    for (; i + BLOCK <= n; i += BLOCK) {
+        vf16 a[4] = {{0}}, b[4] = {{0}};
+        if (i % ZERO_FLUSH == 0) { /* int lanes count at most ZERO_FLUSH / 32 each */
+            for (int l = 0; l < 16; l++)
+                z += (size_t)zc[0][l] + (size_t)zc[1][l];
+            zc[0] = zc[1] = (vi16){0};
+        }
+        for (size_t k = 0; k < BLOCK; k += 64)
+            for (int j = 0; j < 4; j++) {
+                vf16 v;
+                load16(&v, x + i + k + 16 * j);
+                a[j] += v;
+                b[j] += v * v;
+                zc[j & 1] -= v == 0; /* a compare gives -1 where true */
+            }
+        a[0] = (a[0] + a[1]) + (a[2] + a[3]);
+        b[0] = (b[0] + b[1]) + (b[2] + b[3]);
+        flush16(sl, &a[0]);
+        flush16(ql, &b[0]);
+    }
+    s = add_lanes(&sl[0], &sl[1]);
+    q = add_lanes(&ql[0], &ql[1]);
+    for (int l = 0; l < 16; l++)
+        z += (size_t)zc[0][l] + (size_t)zc[1][l];
+    for (; i < n; i++) {
+        double v = x[i];
+        s += v;
+        q += v * v;
+        z += v == 0;
+    }
+    *sum = s;
+    *sumsq = q;
+    *zeros = z;
+    return isfinite(s) && isfinite(q) && (q >= SMALL_SUMSQ || z == n);
+}
+
+/* |f'| values are of order one: a sum below 2^-100 (all tiny) is taken again exactly.
+ * The counts compare bit patterns as integers: for magnitudes (sign cleared) integer
+ * order is float order, NaN above every finite value, and an integer difference's sign
+ * costs no compare mask (measured: 7 % faster than comparing floats). */
+GF_CLONES static int abs_fast(const float *x, size_t n, float below, double *abs_sum,
+                              size_t *small, size_t *zeros)
+{
+    const vi16 magnitude = (vi16){0} + 0x7fffffff; /* all but the sign */
+    vi16 below_bits;
+    vdbl sl[2] = {{0}};
+    double s;
+    vi16 sc[2] = {{0}}, zc[2] = {{0}};
+    size_t i = 0, c = 0, z = 0;
+    int bb = 0; /* below <= 0 or NaN: nothing counts */
+    if (below > 0)
+        memcpy(&bb, &below, sizeof bb);
+    below_bits = (vi16){0} + bb;
+    for (; i + BLOCK <= n; i += BLOCK) {
+        vf16 a[4] = {{0}};
+        if (i % ZERO_FLUSH == 0) { /* int lanes count at most ZERO_FLUSH / 32 each */
+            for (int l = 0; l < 16; l++) {
+                c += (size_t)sc[0][l] + (size_t)sc[1][l];
+                z += (size_t)zc[0][l] + (size_t)zc[1][l];
+            }
+            sc[0] = sc[1] = zc[0] = zc[1] = (vi16){0};
+        }
+        for (size_t k = 0; k < BLOCK; k += 64)
+            for (int j = 0; j < 4; j++) {
+                vf16 v;
+                load16(&v, x + i + k + 16 * j);
+                vi16 m = (vi16)v & magnitude;
+                a[j] += (vf16)m;
+                sc[j & 1] -= (m - below_bits) >> 31; /* -1 where m < below */
+                zc[j & 1] -= (m - 1) >> 31;         /* -1 where m == 0 */
+            }
+        a[0] = (a[0] + a[1]) + (a[2] + a[3]);
+        flush16(sl, &a[0]);
+    }
+    s = add_lanes(&sl[0], &sl[1]);
+    for (int l = 0; l < 16; l++) {
+        c += (size_t)sc[0][l] + (size_t)sc[1][l];
+        z += (size_t)zc[0][l] + (size_t)zc[1][l];
+    }
+    for (; i < n; i++) {
+        double a = fabs((double)x[i]);
+        s += a;
+        c += a < (double)below;
+        z += a == 0;
+    }
+    *abs_sum = s;
+    *small = c;
+    *zeros = z;
+    return isfinite(s) && (s >= 0x1p-100 || s == 0);
+}
+#endif
+
+void gf_stats_abs(const gf_real *x, size_t n, gf_real below, double *abs_sum, size_t *small,
+                  size_t *zeros)
+{
+#if !GF_REAL_IS_DOUBLE
+    if (abs_fast(x, n, below, abs_sum, small, zeros))
+        return;
+#endif
+    abs_exact(x, n, below, abs_sum, small, zeros);
+}
+
+void gf_stats_moments(const gf_real *x, size_t n, double *sum, double *sumsq, size_t *zeros)
+{
+#if !GF_REAL_IS_DOUBLE
+    if (moments_fast(x, n, sum, sumsq, zeros))
+        return;
+#endif
+    moments_exact(x, n, sum, sumsq, zeros);
+}
+
+double gf_stats_sumsq(const gf_real *x, size_t n)
+{
+#if !GF_REAL_IS_DOUBLE
+    double s;
+    if (sumsq_fast(x, n, &s))
+        return s;
+#endif
+    return sumsq_exact(x, n);
+}
+
+#else /* plain loops, the same lanes in the same order */
+
+void gf_stats_moments(const gf_real *x, size_t n, double *sum, double *sumsq, size_t *zeros)
+{
+    double sl[LANES] = {0}, ql[LANES] = {0}, s = 0, q = 0;
+    size_t i = 0, z = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (size_t l = 0; l < LANES; l++) {
+            double v = x[i + l];
+            sl[l] += v;
+            ql[l] += v * v;
+            z += v == 0;
+        }
+    for (size_t l = 0; l < LANES; l++)
+        s += sl[l];
+    for (size_t l = 0; l < LANES; l++)
+        q += ql[l];
+    for (; i < n; i++) {
+        double v = x[i];
+        s += v;
+        q += v * v;
+        z += v == 0;
+    }
+    *sum = s;
+    *sumsq = q;
+    *zeros = z;
+}
+
+double gf_stats_sumsq(const gf_real *x, size_t n)
+{
+    double sl[LANES] = {0}, s = 0;
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (size_t l = 0; l < LANES; l++)
+            sl[l] += (double)x[i + l] * x[i + l];
+    for (size_t l = 0; l < LANES; l++)
+        s += sl[l];
+    for (; i < n; i++)
+        s += (double)x[i] * x[i];
+    return s;
+}
+
+void gf_stats_abs(const gf_real *x, size_t n, gf_real below, double *abs_sum, size_t *small,
+                  size_t *zeros)
+{
+    double sl[LANES] = {0}, s = 0;
+    size_t i = 0, c = 0, z = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (size_t l = 0; l < LANES; l++) {
+            double a = fabs((double)x[i + l]);
+            sl[l] += a;
+            c += a < (double)below;
+            z += a == 0;
+        }
+    for (size_t l = 0; l < LANES; l++)
+        s += sl[l];
+    for (; i < n; i++) {
+        double a = fabs((double)x[i]);
+        s += a;
+        c += a < (double)below;
+        z += a == 0;
+    }
+    *abs_sum = s;
+    *small = c;
+    *zeros = z;
+}
+
+#endif
