@@ -1,10 +1,12 @@
 /* examples/deep_residual.c: why skip connections let very deep networks pass gradients.
  * For depths of 50 and 100 linear layers (width 64, the activation after each), a plain
  * network and a residual one built from the SAME layers with the SAME weights: the
- * residual net wraps each run of (linear, act, linear, act) in a block y = x + F(x). At initialisation one backward pass from a random unit dL/dy gives
- * ||dL/dh_k|| at the output of every linear layer k (the residual net's come from the
- * telemetry its blocks' inner networks record). Beside the plain net: the mean-field
- * prediction (gradflow/theory.h) following the variance map from the input.
+ * residual net wraps each run of (linear, act, linear, act) in a block y = x + F(x)
+ * (skip_begin, F's layers, skip_add: F's layers are layers of the network, residual.h).
+ * At initialisation one backward pass from a random unit dL/dy gives ||dL/dh_k|| at the
+ * output of every linear layer k, read from each network's own telemetry. Beside the
+ * plain net: the mean-field prediction (gradflow/theory.h) following the variance map
+ * from the input.
  *
  * In a plain net, dL/dh_k is a product of L - k Jacobians and shrinks (or grows) by
  * sqrt(chi) per layer; in a residual net each block contributes (I + dF/dx), whose
@@ -20,7 +22,8 @@
  * Measured (float build, defaults): from layer 50 to layer 1 the plain sigmoid net
  * passes 2.5e-31 of the signal (mean-field: 1.7e-31), the residual one 0.22; at 100
  * layers the plain net's signal underflows float (the double build measures 8.5e-63,
- * mean-field 7.5e-63), the residual one still passes 0.22. The skip is no cure for everything: with --act relu --init he the
+ * mean-field 7.5e-63), the residual one still passes 0.22. The skip is no cure for
+ * everything: with --act relu --init he the
  * residual net's signal GROWS by 1.7e5 over 50 layers and 1.5e11 over 100 (every block
  * adds F(x) of the same variance as x, doubling it). --batchnorm tames that to 5.7 and 13
  * in the residual net, while the plain ReLU net with batch norm explodes (1.2e4 and
@@ -100,32 +103,27 @@ static int build_plain(gf_net **net, const options *o, size_t depth, const gf_in
 }
 
 /* Residual: blocks y = x + F(x), F = (linear, act, linear, act), depth/2 of them: the
- * plain net's very sequence of layers, with a skip around every pair. Each block's F is
- * initialised before wrapping, in layer order, so the same rng stream gives the plain
- * net's weights. The main path is the identity (no activation between blocks, as in
- * the "pre-activation" ResNet of He et al. 2016). */
+ * plain net's very sequence of layers, with a skip around every pair. Initialised like
+ * the plain net, in layer order, so the same rng stream gives the same weights. The main
+ * path is the identity (no activation between blocks, as in the "pre-activation" ResNet
+ * of He et al. 2016). */
 static int build_residual(gf_net **net, const options *o, size_t depth, const gf_init *init,
                           gf_rng *rng)
 {
     int ok = check(gf_net_new(net, o->width), "gf_net_new");
     for (size_t k = 0; k < depth / 2 && ok; k++) {
-        gf_net *f = NULL;
-        ok = check(gf_net_new(&f, o->width), "gf_net_new");
+        ok = check(gf_net_add_skip_begin(*net), "add_skip_begin");
         for (int j = 0; j < 2 && ok; j++)
-            ok = add_unit(f, o);
-        ok = ok && check(gf_net_init(f, init, rng), "init");
-        if (!ok) {
-            gf_net_free(f);
-            break;
-        }
-        ok = check(gf_net_add_residual(*net, f, NULL), "add_residual");
+            ok = add_unit(*net, o);
+        ok = ok && check(gf_net_add_skip_add(*net, NULL), "add_skip_add");
     }
-    return ok;
+    return ok && check(gf_net_init(*net, init, rng), "init");
 }
 
-/* One forward and backward pass; norms[k] = ||dL/dh_k|| for linear layer k. */
-static int measure(gf_net *net, int residual, const gf_tensor *x, const gf_tensor *dy,
-                   double *norms, size_t depth)
+/* One forward and backward pass; norms[k] = ||dL/dh_k|| for linear layer k, from the
+ * records of that pass (one per layer, the blocks' inner layers too). */
+static int measure(gf_net *net, const gf_tensor *x, const gf_tensor *dy, double *norms,
+                   size_t depth)
 {
     const gf_record *rec;
     size_t count, k = 0;
@@ -133,24 +131,9 @@ static int measure(gf_net *net, int residual, const gf_tensor *x, const gf_tenso
         !check(gf_net_backward_from(net, dy), "backward") ||
         !check(gf_net_last_records(net, &rec, &count), "records"))
         return 0;
-    for (size_t i = 0; i < count && k < depth; i++) {
-        if (!residual) {
-            if (strcmp(rec[i].kind, "linear") == 0)
-                norms[k++] = rec[i].grad_out_norm;
-            continue;
-        }
-        if (strcmp(rec[i].kind, "residual") == 0) {
-            /* The block's inner network recorded its layers on this backward pass. */
-            const gf_record *in;
-            size_t n_in;
-            gf_net *f = gf_residual_inner(gf_net_layer(net, i));
-            if (f == NULL || !check(gf_net_last_records(f, &in, &n_in), "inner records"))
-                return 0;
-            for (size_t j = 0; j < n_in && k < depth; j++)
-                if (strcmp(in[j].kind, "linear") == 0)
-                    norms[k++] = in[j].grad_out_norm;
-        }
-    }
+    for (size_t i = 0; i < count && k < depth; i++)
+        if (strcmp(rec[i].kind, "linear") == 0)
+            norms[k++] = rec[i].grad_out_norm;
     return k == depth;
 }
 
@@ -290,9 +273,9 @@ int main(int argc, char **argv)
         ok = ok && build_residual(&res, &o, L, &init, &rng);
         /* Same weights, layer for layer: compare the first and the last. */
         if (ok && (gf_net_layer(plain, 0)->weight.data[0] !=
-                       gf_net_layer(gf_residual_inner(gf_net_layer(res, 0)), 0)->weight.data[0]))
+                       gf_net_layer(res, 1)->weight.data[0]))
             ok = check(GF_ESTATE, "the two nets do not share their weights");
-        ok = ok && measure(plain, 0, x, dy, np, L) && measure(res, 1, x, dy, nr, L);
+        ok = ok && measure(plain, x, dy, np, L) && measure(res, x, dy, nr, L);
         /* The mean-field line is for plain networks without normalisation. */
         if (o.batchnorm)
             for (size_t k = 0; k < L; k++)

@@ -9,6 +9,8 @@
 
 #include "gradflow.h"
 
+#include "fixtures/model_v1_residual.inc"
+
 /* ---- Fixtures -------------------------------------------------------------------------
  * Written by version 1 of the format from: in 3, linear 3->2, sigmoid, prelu (initial
  * slope 0.25), linear 2->1; parameter i = i/8 - 1 (13 of them, exact in float); step
@@ -586,9 +588,9 @@ static gf_net *res_net(gf_rng *rng)
     return net;
 }
 
-/* Every layer of b is configured as a's, recursively into residual blocks: kinds, sizes,
- * norm eps and momentum, batch-norm running statistics (same bits), recurrent cells,
- * steps, widths and flags, inner step counts. Returns the batch-norm layers seen. */
+/* Every layer of b is configured as a's: kinds, sizes, norm eps and momentum, batch-norm
+ * running statistics (same bits), recurrent cells, steps, widths and flags, residual
+ * blocks paired alike. Returns the batch-norm layers seen. */
 static int same_layers(gf_net *a, gf_net *b)
 {
     int batch_norms = 0;
@@ -629,13 +631,14 @@ static int same_layers(gf_net *a, gf_net *b)
             assert_ok(gf_rnn_flags(la, &fa));
             assert_ok(gf_rnn_flags(lb, &fb));
             assert_true(ca == cb && ia == ib && ha == hb && ta == tb && fa == fb);
-        } else if (strcmp(kind, "residual") == 0) {
-            gf_net *fa = gf_residual_inner(la), *fb = gf_residual_inner(lb);
-            assert_non_null(fa);
-            assert_non_null(fb);
-            assert_int_equal(gf_residual_has_projection(lb), gf_residual_has_projection(la));
-            assert_int_equal(gf_net_step_count(fb), gf_net_step_count(fa));
-            batch_norms += same_layers(fa, fb);
+        } else if (strcmp(kind, "skip_add") == 0) {
+            size_t ba = 0, bb = 1;
+            assert_ok(gf_net_skip_open_before(a, i, &ba));
+            assert_ok(gf_net_skip_open_before(b, i, &bb));
+            assert_int_equal(bb, ba);
+            assert_true(gf_skip_closes(la, gf_net_layer(a, ba)));
+            assert_true(gf_skip_closes(lb, gf_net_layer(b, bb)));
+            assert_int_equal(gf_skip_has_projection(lb), gf_skip_has_projection(la));
         }
     }
     return batch_norms;
@@ -728,7 +731,7 @@ static void recurrent_layers_round_trip(void **state)
 static void residual_blocks_round_trip(void **state)
 {
     (void)state;
-    assert_int_equal(kind_round_trip(res_net, "residual"), 1); /* the one inside F */
+    assert_int_equal(kind_round_trip(res_net, "skip_add"), 1); /* the one inside F */
 }
 
 /* The restored running statistics are what evaluation uses: with the initial ones
@@ -918,16 +921,20 @@ static void added_kinds_bad_payloads_are_refused(void **state)
     fix_crc(buf, n);
     assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
     assert_error_mentions("parameters");
-    /* Residual: no inner layers; more inner layers than the payload holds. */
-    at = payload_of(good, n, "residual");
+    /* Residual blocks: a skip_add whose parameters do not fit its block; a skip_begin
+     * with parameters; a skip_add that closes no block (its skip_begin renamed). (The
+     * version-1 nested records: version_1_residual_blocks_are_flattened.) */
     memcpy(buf, good, n);
-    put_le(buf + at + 8, 0, 8);
+    put_le(buf + payload_of(good, n, "skip_add") - 16, 3, 8);
     fix_crc(buf, n);
     assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
     memcpy(buf, good, n);
-    put_le(buf + at + 8, 3, 8);
+    put_le(buf + payload_of(good, n, "skip_begin") - 16, 1, 8);
     fix_crc(buf, n);
     assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    memcpy(buf, good, n);
+    patch_string(buf, n, "skip_begin", "skip_xegin");
+    assert_int_equal(load_refused(buf, n, NULL), GF_EUNSUPPORTED);
     /* An inner kind this build does not know is named. */
     memcpy(buf, good, n);
     patch_string(buf, n, "layernorm", "layernorx");
@@ -937,10 +944,11 @@ static void added_kinds_bad_payloads_are_refused(void **state)
     gf_free(good);
 }
 
-/* Residual blocks nested deeper than the format allows are refused on saving. */
-static void deep_nesting_is_refused(void **state)
+/* Residual blocks nested 9 deep (more than version 1 could hold) are flat now: they save
+ * (as version 2) and load as the same network. */
+static void deep_nesting_is_flat(void **state)
 {
-    gf_net *net = NULL;
+    gf_net *net = NULL, *back = NULL;
     void *data = NULL;
     size_t n = 0;
     (void)state;
@@ -952,9 +960,13 @@ static void deep_nesting_is_refused(void **state)
         assert_ok(gf_net_add_residual(outer, net, NULL));
         net = outer;
     }
-    assert_status(gf_model_save_memory(&data, &n, net, NULL, NULL), GF_EUNSUPPORTED);
-    assert_error_mentions("deep");
-    assert_null(data);
+    assert_int_equal(gf_net_layer_count(net), 19);
+    assert_ok(gf_model_save_memory(&data, &n, net, NULL, NULL));
+    assert_int_equal(((unsigned char *)data)[8], GF_MODEL_VERSION);
+    assert_ok(gf_model_load_memory(&back, NULL, NULL, data, n));
+    (void)same_layers(net, back);
+    gf_free(data);
+    gf_net_free(back);
     gf_net_free(net);
 }
 
@@ -1064,10 +1076,10 @@ static void future_and_zero_versions_are_refused(void **state)
     size_t n = 0;
     unsigned char *buf = small_file(&n);
     (void)state;
-    buf[8] = 2; /* version 2, with a valid checksum */
+    buf[8] = GF_MODEL_VERSION + 1; /* version 3, with a valid checksum */
     fix_crc(buf, n);
     assert_int_equal(load_refused(buf, n, NULL), GF_EUNSUPPORTED);
-    assert_error_mentions("version 2");
+    assert_error_mentions("version 3");
     buf[8] = 0;
     fix_crc(buf, n);
     assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
@@ -1232,6 +1244,80 @@ static void version_1_fixtures_load(void **state)
 #endif
 }
 
+/* A version-1 file with nested residual blocks (tests/fixtures, written before blocks were
+ * flat) loads flattened: skip_begin, F's layers, skip_add, with the parameters, batch
+ * norm's running statistics and the optimiser state where they were, so it predicts
+ * what the old network predicted. Saved again, it is a version-2 file of the same
+ * network; relabelled version 1, that file is refused (skip records are version 2's).
+ * The nested records' own checks: no inner layers, more than the payload holds. */
+static void version_1_residual_blocks_are_flattened(void **state)
+{
+    static const char *const kinds[] = {
+        "linear", "skip_begin", "linear", "relu", "linear", "skip_add",
+        "skip_begin", "linear", "batchnorm", "tanh", "skip_add",
+        "skip_begin", "linear", "layernorm", "skip_begin", "linear", "relu", "skip_add",
+        "skip_add", "linear"};
+    gf_net *net = NULL, *back = NULL;
+    gf_optim *opt = NULL;
+    gf_tensor *x = tu_tensor(6, 4);
+    const gf_tensor *y;
+    unsigned char *buf = malloc(sizeof v1_residual_file);
+    void *again = NULL;
+    size_t n = sizeof v1_residual_file, m = 0, at;
+    (void)state;
+    assert_non_null(buf);
+    assert_int_equal(v1_residual_file[8], 1);
+    assert_ok(gf_model_load_memory(&net, &opt, NULL, v1_residual_file, n));
+    assert_int_equal(gf_net_layer_count(net), 20);
+    for (size_t i = 0; i < 20; i++)
+        assert_string_equal(gf_net_layer_kind(net, i), kinds[i]);
+    assert_true(gf_skip_has_projection(gf_net_layer(net, 10)));
+    assert_true(gf_skip_closes(gf_net_layer(net, 18), gf_net_layer(net, 11)));
+    assert_int_equal(gf_net_param_count(net), 165);
+    assert_non_null(opt);
+    assert_int_equal(gf_optim_steps(opt), 3);
+    assert_int_equal(gf_net_step_count(net), 3);
+    for (size_t i = 0; i < 24; i++)
+        x->data[i] = (gf_real)v1_input[i];
+    assert_ok(gf_net_predict(net, x, &y));
+    for (size_t i = 0; i < 12; i++)
+        assert_near(y->data[i], v1_output[i], 1e-6, 1e-5);
+
+    assert_ok(gf_model_save_memory(&again, &m, net, opt, NULL));
+    assert_int_equal(((unsigned char *)again)[8], 2);
+    assert_ok(gf_model_load_memory(&back, NULL, NULL, again, m));
+    (void)same_layers(net, back);
+    ((unsigned char *)again)[8] = 1;
+    fix_crc(again, m);
+    assert_int_equal(load_refused(again, m, NULL), GF_EFORMAT);
+    assert_error_mentions("version 1");
+
+    /* The nested record's checks: no inner layers; more than the payload holds. */
+    at = payload_of(v1_residual_file, n, "residual");
+    memcpy(buf, v1_residual_file, n);
+    put_le(buf + at + 8, 0, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    memcpy(buf, v1_residual_file, n);
+    assert_int_equal(buf[at + 8], 3); /* F of the first block: linear, relu, linear */
+    put_le(buf + at + 8, 4, 8);
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    /* A nested record in a version-2 file is refused. */
+    memcpy(buf, v1_residual_file, n);
+    buf[8] = 2;
+    fix_crc(buf, n);
+    assert_int_equal(load_refused(buf, n, NULL), GF_EFORMAT);
+    assert_error_mentions("version 1");
+
+    free(buf);
+    gf_free(again);
+    gf_tensor_free(x);
+    gf_optim_free(opt);
+    gf_net_free(back);
+    gf_net_free(net);
+}
+
 /* ---- Atomic saving -------------------------------------------------------------------- */
 
 /* A layer of a kind the format does not know (other helpers add such kinds). */
@@ -1312,7 +1398,7 @@ static void save_is_atomic(void **state)
 }
 
 /* A layer kind the format does not know is refused also inside a residual block, naming
- * the kind and the block: GF_EUNSUPPORTED, nothing written. */
+ * the kind and the layer: GF_EUNSUPPORTED, nothing written. */
 static void other_layer_kinds_are_named(void **state)
 {
     gf_net *net = NULL, *inner = NULL;
@@ -1330,7 +1416,7 @@ static void other_layer_kinds_are_named(void **state)
     assert_ok(gf_net_add_residual(net, inner, NULL));
     assert_status(gf_model_save_memory(&data, &n, net, NULL, NULL), GF_EUNSUPPORTED);
     assert_error_mentions("mystery");
-    assert_error_mentions("residual block at layer 1");
+    assert_error_mentions("layer 2"); /* linear, skip_begin, then the mystery */
     assert_null(data);
     assert_int_equal(n, 0);
     gf_net_free(net);
@@ -1423,7 +1509,7 @@ int main(void)
         cmocka_unit_test(resume_residual),
         cmocka_unit_test(added_kinds_damaged_files_are_refused),
         cmocka_unit_test(added_kinds_bad_payloads_are_refused),
-        cmocka_unit_test(deep_nesting_is_refused),
+        cmocka_unit_test(deep_nesting_is_flat),
         cmocka_unit_test(getters_refuse_other_layers),
         cmocka_unit_test(corrupted_byte_at_every_offset_is_refused),
         cmocka_unit_test(truncation_at_every_length_is_refused),
@@ -1432,6 +1518,7 @@ int main(void)
         cmocka_unit_test(unknown_kinds_are_named),
         cmocka_unit_test(inconsistent_contents_are_refused),
         cmocka_unit_test(version_1_fixtures_load),
+        cmocka_unit_test(version_1_residual_blocks_are_flattened),
         cmocka_unit_test(save_is_atomic),
         cmocka_unit_test(other_layer_kinds_are_named),
         cmocka_unit_test(bad_arguments_are_refused),

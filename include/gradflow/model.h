@@ -12,16 +12,18 @@
 extern "C" {
 #endif
 
-/* The format version this library writes. It reads versions 1 .. GF_MODEL_VERSION;
- * a newer file is GF_EUNSUPPORTED. */
-#define GF_MODEL_VERSION 1u
+/* The newest format version this library writes: 2 (residual blocks as skip_begin and
+ * skip_add records) for a network with residual blocks, 1 for any other, so that older
+ * readers keep reading those. It reads versions 1 .. GF_MODEL_VERSION (a version-1
+ * nested residual block is flattened); a newer file is GF_EUNSUPPORTED. */
+#define GF_MODEL_VERSION 2u
 
 /* Save net (and opt, rng, each may be NULL) to path, atomically: the file is written to
  * "path.tmp", flushed, fsync'ed and renamed over path, so path holds either its old
  * contents or the complete new file, never a broken one. opt must have been made for
  * gf_net_param_count(net) parameters (else GF_ESHAPE). Every built-in layer kind is
  * stored (linear, activations, prelu, batchnorm with its running statistics, layernorm,
- * rnn/lstm/gru, residual blocks up to 8 deep); a layer of your own ops table is
+ * rnn/lstm/gru, residual blocks (skip_begin, skip_add)); a layer of your own ops table is
  * GF_EUNSUPPORTED naming the kind, nothing written. File errors: GF_EIO (path.tmp removed). Nothing of the arguments is changed. */
 gf_status gf_model_save(const char *path, gf_net *net, gf_optim *opt, const gf_rng *rng);
 

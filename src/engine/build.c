@@ -9,6 +9,7 @@
 #include "gradflow/init.h"
 #include "gradflow/net.h"
 #include "gradflow/norm.h"
+#include "gradflow/residual.h"
 #include "gradflow/rnn.h"
 
 /* ---- Adding layers ------------------------------------------------------------------- */
@@ -114,6 +115,170 @@ gf_status gf_net_add_rnn(gf_net *net, gf_rnn_cell cell, size_t steps, size_t hid
     if (s != GF_OK)
         return s;
     return gf_rnn_init(gf_net_layer(net, gf_net_layer_count(net) - 1), init, rng);
+}
+
+/* ---- Residual blocks: skip_begin, F, skip_add (layers/residual.c) ------------------- */
+
+static gf_status init_layer(gf_layer *l, const gf_init *init, gf_rng *rng);
+
+gf_status gf_net_add_skip_begin(gf_net *net)
+{
+    gf_layer l;
+    gf_status s;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_skip_begin");
+    s = gf_layer_skip_begin(&l, gf_net_out_features(net));
+    if (s != GF_OK)
+        return s;
+    return gf_net_add_layer(net, &l);
+}
+
+gf_status gf_net_skip_open_before(gf_net *net, size_t end, size_t *begin)
+{
+    size_t closed = 0; /* skip_adds met, walking back, whose skip_begin is not yet met */
+    GF_CHECK_NOT_NULL(net, "gf_net_skip_open_before");
+    GF_CHECK_NOT_NULL(begin, "gf_net_skip_open_before");
+    if (end > gf_net_layer_count(net))
+        end = gf_net_layer_count(net);
+    for (size_t i = end; i-- > 0;) {
+        const gf_layer *l = gf_net_layer(net, i);
+        if (gf_layer_is_skip_add(l)) {
+            closed++;
+        } else if (gf_layer_is_skip_begin(l)) {
+            if (closed == 0) {
+                *begin = i;
+                return GF_OK;
+            }
+            closed--;
+        }
+    }
+    return gf_fail(GF_ENOTFOUND, "gf_net_skip_open_before: no open residual block before "
+                   "layer %zu", end);
+}
+
+/* The skip_add closing the block opened at layer `begin`. */
+static gf_status close_block(gf_net *net, size_t begin, gf_rng *rng)
+{
+    gf_layer l;
+    gf_status s = gf_layer_skip_add(&l, gf_net_layer(net, begin), gf_net_out_features(net),
+                                    rng);
+    if (s != GF_OK)
+        return s;
+    return gf_net_add_layer(net, &l);
+}
+
+gf_status gf_net_add_skip_add(gf_net *net, gf_rng *rng)
+{
+    size_t begin = 0;
+    GF_CHECK_NOT_NULL(net, "gf_net_add_skip_add");
+    if (gf_net_skip_open_before(net, gf_net_layer_count(net), &begin) != GF_OK)
+        return gf_fail(GF_ESTATE, "gf_net_add_skip_add: no open residual block to close "
+                       "(add a skip_begin first)");
+    return close_block(net, begin, rng);
+}
+
+/* Move inner's layer i to the end of net as it is: the engine binds the copy's views into
+ * net's block and the values are copied over. Its reset hook, which would set defaults
+ * (batch norm's running statistics among them), is kept from running by adding the
+ * layer under a copy of its ops without it; the real ops are put back after. */
+static gf_status move_layer(gf_net *net, gf_net *inner, size_t i)
+{
+    gf_layer *from = gf_net_layer(inner, i);
+    const gf_layer_ops *ops = from->ops;
+    gf_layer_ops no_reset = *ops;
+    gf_layer l = *from;
+    size_t offset = from->param_offset;
+    gf_status s;
+    from->state = NULL; /* net owns it now, also when adding fails */
+    no_reset.reset = NULL;
+    l.ops = &no_reset;
+    s = gf_net_add_layer(net, &l);
+    if (s != GF_OK)
+        return s;
+    gf_net_layer(net, gf_net_layer_count(net) - 1)->ops = ops;
+    if (l.n_params > 0)
+        memcpy(gf_net_params(net) + l.param_offset, gf_net_params(inner) + offset,
+               l.n_params * sizeof(gf_real));
+    return GF_OK;
+}
+
+gf_status gf_net_add_residual(gf_net *net, gf_net *inner, gf_rng *rng)
+{
+    static const char who[] = "gf_net_add_residual";
+    size_t begin, in, out, n = 0;
+    gf_status s = GF_OK;
+
+    if (net == NULL)
+        s = gf_fail(GF_EINVAL, "%s: net is NULL", who);
+    else if (inner == NULL)
+        return gf_fail(GF_EINVAL, "%s: inner is NULL", who);
+    else if ((n = gf_net_layer_count(inner)) == 0)
+        s = gf_fail(GF_EINVAL, "%s: the inner network has no layers", who);
+    else if ((in = gf_net_in_features(inner)) != gf_net_out_features(net))
+        s = gf_fail(GF_ESHAPE, "%s: the inner network takes %zu inputs, the network gives "
+                    "%zu", who, in, gf_net_out_features(net));
+    else if ((out = gf_net_out_features(inner)) != in && rng == NULL)
+        s = gf_fail(GF_EINVAL, "%s: the inner network maps %zu to %zu features: the "
+                    "projection needs an rng", who, in, out);
+    begin = gf_net_layer_count(net);
+    if (s == GF_OK)
+        s = gf_net_add_skip_begin(net);
+    for (size_t i = 0; s == GF_OK && i < n; i++)
+        s = move_layer(net, inner, i);
+    if (s == GF_OK)
+        s = close_block(net, begin, rng);
+    gf_net_free(inner); /* its layers' states are net's now, or freed with it */
+    return s;
+}
+
+gf_status gf_net_add_residual_mlp(gf_net *net, size_t depth, const char *act,
+                                  const gf_init *init, int zero_last, gf_rng *rng)
+{
+    static const char who[] = "gf_net_add_residual_mlp";
+    const gf_activation *a;
+    gf_init scheme;
+    size_t width, first;
+    gf_layer *last = NULL;
+    gf_status s;
+
+    GF_CHECK_NOT_NULL(net, who);
+    GF_CHECK_NOT_NULL(act, who);
+    GF_CHECK_NOT_NULL(rng, who);
+    if (depth == 0)
+        return gf_fail(GF_EINVAL, "%s: depth must be at least 1", who);
+    if ((s = gf_activation_find(&a, act)) != GF_OK)
+        return s;
+    if (init != NULL)
+        scheme = *init;
+    else if ((s = gf_init_suited(&scheme, a, a->default_param)) != GF_OK)
+        return s;
+    if ((s = gf_init_validate(&scheme)) != GF_OK)
+        return s;
+    if (scheme.kind == GF_INIT_LSUV)
+        return gf_fail(GF_EINVAL, "%s: LSUV needs data: add the block, then call "
+                       "gf_net_init_lsuv on the network", who);
+    width = gf_net_out_features(net);
+    first = gf_net_layer_count(net);
+    s = gf_net_add_skip_begin(net);
+    for (size_t k = 0; s == GF_OK && k < depth; k++) {
+        s = gf_net_add_linear(net, width);
+        if (s == GF_OK && k + 1 < depth)
+            s = gf_net_add_activation(net, act);
+    }
+    if (s == GF_OK)
+        s = close_block(net, first, rng);
+    /* The new linear layers only, in order (the views are final: nothing is added now). */
+    for (size_t i = first; s == GF_OK && i < gf_net_layer_count(net); i++) {
+        gf_layer *l = gf_net_layer(net, i);
+        if (l->is_parametric) {
+            s = init_layer(l, &scheme, rng);
+            last = l;
+        }
+    }
+    if (s == GF_OK && zero_last && last != NULL) {
+        gf_tensor_zero(&last->weight);
+        gf_tensor_zero(&last->bias);
+    }
+    return s;
 }
 
 /* ---- A whole network ----------------------------------------------------------------- */

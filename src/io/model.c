@@ -209,7 +209,8 @@ typedef struct rbuf {
     size_t len, pos;
     unsigned real_size; /* bytes per stored real: 4 or 8 */
     size_t total;       /* size of the whole file */
-    unsigned depth;     /* residual blocks around the records being read */
+    unsigned depth;     /* version 1: residual blocks around the records being read */
+    unsigned version;   /* the file's format version */
 } rbuf;
 
 static gf_status r_need(const rbuf *r, size_t n, const char *what)
@@ -541,21 +542,14 @@ static gf_status rnn_decode(gf_net *net, const layer_head *h, rbuf *r)
     return gf_net_add_layer(net, &l);
 }
 
-static gf_status write_layers(wbuf *w, gf_net *net);
 static gf_status read_layer(gf_net *net, rbuf *r, size_t i, size_t param_budget);
 
-/* Residual blocks. Payload: the inner network's step count and number of layers (u64
- * each), then its layer records, in this same format. Its in and out are the block's;
- * its parameters, then the projection's (when in != out), are the block's share of the
- * parameter block. */
-static void res_encode(wbuf *w, gf_layer *l)
-{
-    gf_net *inner = gf_residual_inner(l); /* not NULL: checked by saveable() */
-    w_u64(w, gf_net_step_count(inner));
-    w_u64(w, gf_net_layer_count(inner));
-    (void)write_layers(w, inner);
-}
-
+/* Residual blocks of version 1, read only: a layer of kind "residual" nesting a network
+ * F. Payload: F's step count and number of layers (u64 each), then its layer records, in
+ * this same format. Its in and out are the block's; F's parameters, then the
+ * projection's (when in != out), are the block's share of the parameter block. Read
+ * into F, then flattened (gf_net_add_residual) into skip_begin, F's layers, skip_add:
+ * the very layout of the parameters, so the parameter block reads as it is. */
 static gf_status res_decode(gf_net *net, const layer_head *h, rbuf *r)
 {
     gf_net *inner = NULL;
@@ -564,6 +558,9 @@ static gf_status res_decode(gf_net *net, const layer_head *h, rbuf *r)
     rbuf sub = *r;
     gf_rng rng;
     gf_status st;
+    if (r->version != 1)
+        return gf_fail(GF_EFORMAT, "model: layer %zu is a nested residual block, which only "
+                       "version 1 files hold", h->index);
     if ((st = r_u64(r, &step, "residual inner step count")) != GF_OK ||
         (st = r_u64(r, &n_layers, "residual inner layer count")) != GF_OK)
         return st;
@@ -598,10 +595,52 @@ static gf_status res_decode(gf_net *net, const layer_head *h, rbuf *r)
         gf_net_free(inner);
         return st;
     }
-    gf_net_set_step_count(inner, step);
+    (void)step; /* F's own step counter: gone with F */
     /* The projection's initial values are drawn, then replaced by the file's. */
     gf_rng_seed(&rng, 1);
     return gf_net_add_residual(net, inner, &rng);
+}
+
+/* Residual blocks from version 2: skip_begin and skip_add records, paired as brackets
+ * (saveable() refuses blocks that do not nest). No payload: skip_add's projection, when
+ * the block changes the width, is its P (out, n) and p (1, out) in the parameter block. */
+static void skip_encode(wbuf *w, gf_layer *l)
+{
+    (void)w;
+    (void)l;
+}
+
+static gf_status skip_begin_decode(gf_net *net, const layer_head *h, rbuf *r)
+{
+    if (r->version < 2)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (skip_begin) in a version %u file",
+                       h->index, r->version);
+    if (h->in != h->out || h->n_params != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (skip_begin) records %zu -> %zu features "
+                       "and %zu parameters", h->index, h->in, h->out, h->n_params);
+    return gf_net_add_skip_begin(net);
+}
+
+static gf_status skip_add_decode(gf_net *net, const layer_head *h, rbuf *r)
+{
+    size_t begin = 0, n, want = 0;
+    int ok = 1;
+    gf_rng rng;
+    if (r->version < 2)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (skip_add) in a version %u file",
+                       h->index, r->version);
+    if (gf_net_skip_open_before(net, gf_net_layer_count(net), &begin) != GF_OK)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (skip_add) closes no open block",
+                       h->index);
+    n = gf_net_layer(net, begin)->out;
+    if (n != h->in)
+        want = gf_mul_size(h->in, n + 1, &ok);
+    if (h->in != h->out || !ok || h->n_params != want)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (skip_add over %zu features) records "
+                       "%zu -> %zu features and %zu parameters", h->index, n, h->in, h->out,
+                       h->n_params);
+    gf_rng_seed(&rng, 1); /* a projection is drawn, then replaced by the file's values */
+    return gf_net_add_skip_add(net, &rng);
 }
 
 static const layer_codec codecs[] = {
@@ -611,10 +650,13 @@ static const layer_codec codecs[] = {
     {"batchnorm", bn_encode, bn_decode},
     {"layernorm", ln_encode, ln_decode},
     {"rnn", rnn_encode, rnn_decode},
-    {"residual", res_encode, res_decode},
+    {"residual", NULL, res_decode}, /* version 1 only: read and flattened, never written */
+    {"skip_begin", skip_encode, skip_begin_decode},
+    {"skip_add", skip_encode, skip_add_decode},
 };
 #define N_CODECS (sizeof codecs / sizeof codecs[0])
-#define KNOWN_KINDS "linear, activation, prelu, batchnorm, layernorm, rnn, residual"
+#define KNOWN_KINDS "linear, activation, prelu, batchnorm, layernorm, rnn, skip_begin, " \
+                    "skip_add"
 
 static const layer_codec *codec_of(const char *kind)
 {
@@ -624,14 +666,13 @@ static const layer_codec *codec_of(const char *kind)
     return NULL;
 }
 
-/* The codec that saves layer i, or GF_EUNSUPPORTED naming its kind; a residual
- * block's inner layers are checked too (depth: blocks around net). */
-static gf_status saveable(const layer_codec **codec, gf_net *net, size_t i, unsigned depth)
+/* The codec that saves layer i, or GF_EUNSUPPORTED naming its kind. */
+static gf_status saveable(const layer_codec **codec, gf_net *net, size_t i)
 {
     gf_layer *l = gf_net_layer(net, i);
     const char *kind = l != NULL && l->ops != NULL && l->ops->name ? l->ops->name : "(none)";
     *codec = codec_of(kind);
-    if (*codec == NULL)
+    if (*codec == NULL || (*codec)->encode == NULL)
         return gf_fail(GF_EUNSUPPORTED, "model: layer %zu has kind '%.64s', which model files "
                        "cannot store yet (known: " KNOWN_KINDS ")", i, kind);
     if (strcmp(kind, "activation") == 0 && (l->act == NULL || l->act->name == NULL))
@@ -652,23 +693,13 @@ static gf_status saveable(const layer_codec **codec, gf_net *net, size_t i, unsi
         unsigned flags = 0;
         if (gf_rnn_shape(l, NULL, NULL, NULL, NULL) != GF_OK || gf_rnn_flags(l, &flags) != GF_OK)
             return gf_fail(GF_EUNSUPPORTED, "model: layer %zu (rnn) has no readable state", i);
-    } else if (strcmp(kind, "residual") == 0) {
-        gf_net *inner = gf_residual_inner(l);
-        const layer_codec *c;
-        gf_status st;
-        if (inner == NULL)
-            return gf_fail(GF_EUNSUPPORTED, "model: layer %zu (residual) has no inner "
-                           "network", i);
-        if (depth + 1 > MAX_NESTING)
-            return gf_fail(GF_EUNSUPPORTED, "model: layer %zu nests residual blocks more "
-                           "than %u deep", i, MAX_NESTING);
-        for (size_t k = 0; k < gf_net_layer_count(inner); k++)
-            if ((st = saveable(&c, inner, k, depth + 1)) != GF_OK) {
-                char inner_msg[400];
-                snprintf(inner_msg, sizeof inner_msg, "%s", gf_last_error());
-                return gf_fail(st, "model: in the residual block at layer %zu: %s", i,
-                               inner_msg);
-            }
+    } else if (gf_layer_is_skip_add(l)) {
+        /* The loader pairs skip_add with the innermost open skip_begin. */
+        size_t begin = 0;
+        if (gf_net_skip_open_before(net, i, &begin) != GF_OK ||
+            !gf_skip_closes(l, gf_net_layer(net, begin)))
+            return gf_fail(GF_EUNSUPPORTED, "model: layer %zu (skip_add) closes a block that "
+                           "does not nest in the others", i);
     }
     return GF_OK;
 }
@@ -704,7 +735,7 @@ gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim 
     const layer_codec *codec;
     wbuf w = {NULL, 0, 0, 0};
     gf_status st;
-    uint32_t flags = 0;
+    uint32_t flags = 0, version = 1;
 
     GF_CHECK_NOT_NULL(data, who);
     GF_CHECK_NOT_NULL(size, who);
@@ -713,9 +744,13 @@ gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim 
     GF_CHECK_NOT_NULL(net, who);
     n_layers = gf_net_layer_count(net);
     n_params = gf_net_param_count(net);
-    for (size_t i = 0; i < n_layers; i++)
-        if ((st = saveable(&codec, net, i, 0)) != GF_OK)
+    for (size_t i = 0; i < n_layers; i++) {
+        if ((st = saveable(&codec, net, i)) != GF_OK)
             return st;
+        /* Version 1 readers can read a network without residual blocks. */
+        if (gf_layer_is_skip_begin(gf_net_layer(net, i)))
+            version = GF_MODEL_VERSION;
+    }
     if (opt != NULL) {
         size_t n_state = 0;
         if (n_params == 0)
@@ -735,7 +770,7 @@ gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim 
     /* Header. */
     if (w_room(&w, sizeof magic) != NULL)
         memcpy(w.p, magic, sizeof magic);
-    w_u32(&w, GF_MODEL_VERSION);
+    w_u32(&w, version);
     w_u32(&w, (uint32_t)sizeof(gf_real));
     w_u32(&w, flags);
     w_u32(&w, 0);
@@ -923,6 +958,7 @@ static gf_status read_layer(gf_net *net, rbuf *r, size_t i, size_t param_budget)
     const layer_codec *codec;
     layer_head h = {i, 0, 0, 0};
     size_t payload = 0, before_params = gf_net_param_count(net);
+    size_t before_layers = gf_net_layer_count(net);
     size_t width = gf_net_out_features(net);
     rbuf sub;
     gf_layer *l;
@@ -950,9 +986,10 @@ static gf_status read_layer(gf_net *net, rbuf *r, size_t i, size_t param_budget)
     snprintf(where, sizeof where, "layer %zu (%s)", i, kind);
     if ((st = as_format_error(codec->decode(net, &h, &sub), where)) != GF_OK)
         return st;
-    /* The decoder must have added exactly the layer the record describes. */
-    l = gf_net_layer(net, i);
-    if (gf_net_layer_count(net) != i + 1 || l == NULL || l->out != h.out ||
+    /* The decoder must have added the layer the record describes (a version-1 residual
+     * block adds its layers, flattened). */
+    l = gf_net_layer(net, gf_net_layer_count(net) - 1);
+    if (gf_net_layer_count(net) <= before_layers || l == NULL || l->out != h.out ||
         gf_net_param_count(net) - before_params != h.n_params)
         return gf_fail(GF_EFORMAT, "model: layer %zu (%s) does not match its record (%zu "
                        "outputs, %zu parameters)", i, kind, h.out, h.n_params);
@@ -1041,7 +1078,7 @@ gf_status gf_model_load_memory(gf_net **net, gf_optim **opt, gf_rng *rng, const 
                                size_t size)
 {
     static const char who[] = "gf_model_load";
-    rbuf r = {data, size, 0, 4, size, 0};
+    rbuf r = {data, size, 0, 4, size, 0, 0};
     header h;
     gf_net *n = NULL;
     gf_optim *o = NULL;
@@ -1083,6 +1120,7 @@ gf_status gf_model_load_memory(gf_net **net, gf_optim **opt, gf_rng *rng, const 
     if ((st = read_header(&h, &r)) != GF_OK)
         return st;
     r.real_size = h.real_size;
+    r.version = h.version;
 
     if ((st = as_format_error(gf_net_new(&n, h.in_features), "network")) != GF_OK)
         return st;

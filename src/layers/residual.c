@@ -1,305 +1,320 @@
-/* src/layers/residual.c: the residual block y = x + F(x) (or x P^T + p + F(x)), F a network of
- * its own run by its own engine, so that F records the telemetry of its inner layers.
- * F's layers' parameter views are pointed into the block's range of the outer block at
- * the start of every operation (sync): the outer engine moves that block when it grows
- * and tells no one, and re-pointing a few views is far cheaper than any pass. */
+/* src/layers/residual.c: the two layers of a residual block in the flat stack,
+ * skip_begin (y = x, keeps s = x) and skip_add (y = x + s, or x + s P^T + p), sharing one
+ * state: the saved s for skip_add's forward, and dL/ds for skip_begin's backward. The
+ * layers F between them are ordinary layers of the network. Builders: engine/build.c. */
+#include <math.h>
 #include <string.h>
 
-#include "gradflow/net.h"
 #include "gradflow/residual.h"
 #include "core/internal.h"
+#include "layers/checks.h"
 
-typedef struct res_state {
-    gf_net *inner;       /* F, owned */
-    size_t n_inner;      /* F's parameter count when wrapped */
-    size_t n_layers;     /* F's layer count when wrapped */
-    int has_proj;        /* the widths differ: y = x P^T + p + F(x) */
-    gf_layer proj;       /* P (out, in) and p (1, out), a linear layer without state */
-    gf_real *proj_init;  /* P and p as drawn at construction, copied in by reset() */
-    size_t n_proj;       /* values of P and p */
-} res_state;
+/* What a block's two layers share. Allocated by gf_layer_skip_begin, freed when neither
+ * layer is alive any more. */
+typedef struct skip_state {
+    int begin_alive;    /* the skip_begin layer holds this state */
+    int add_alive;      /* a skip_add layer closes the block */
+    size_t n;           /* width of s, the block's input */
+    size_t cap_rows;    /* rows s and ds hold */
+    size_t rows;        /* rows of the last forward pass */
+    gf_real *s;         /* (rows, n) skip_begin's output, copied by its forward */
+    gf_real *ds;        /* (rows, n) dL/ds through the skip edge, left by skip_add */
+    int have_s;         /* s holds a forward pass */
+    int have_ds;        /* ds holds this backward pass's gradient, not yet taken */
+    gf_real *proj_init; /* P (m, n) then p (1, m) as drawn, for reset(); NULL: none */
+    size_t n_proj;      /* values in proj_init */
+} skip_state;
 
-static const gf_layer_ops residual_ops;
+static const gf_layer_ops skip_begin_ops, skip_add_ops;
 
-/* Point F's layers (and the projection) at the block's parameter and gradient views.
- * Unbound block (not yet in a network): F keeps its own block. */
-static gf_status sync(gf_layer *l, const char *who)
+static void state_unref(skip_state *st)
 {
-    res_state *st = l->state;
-    gf_real *p, *g;
-    size_t n;
-
-    if (st == NULL)
-        return gf_fail(GF_ESTATE, "%s: layer has no state (released?)", who);
-    n = gf_net_layer_count(st->inner);
-    if (n != st->n_layers || gf_net_param_count(st->inner) != st->n_inner)
-        return gf_fail(GF_ESTATE, "%s: the inner network changed after it was wrapped (%zu "
-                       "layers, %zu parameters; wrapped with %zu, %zu)", who, n,
-                       gf_net_param_count(st->inner), st->n_layers, st->n_inner);
-    if (l->n_params == 0)
-        return GF_OK;
-    if (l->weight.data == NULL || l->dweight.data == NULL)
-        return gf_fail(GF_ESTATE, "%s: parameters are not bound (add the block to a network, "
-                       "or point its weight and dweight views at storage)", who);
-    if (l->weight.rows * l->weight.cols != l->n_params ||
-        l->dweight.rows * l->dweight.cols != l->n_params)
-        return gf_fail(GF_ESTATE, "%s: weight views must hold %zu values", who, l->n_params);
-    p = l->weight.data;
-    g = l->dweight.data;
-    for (size_t i = 0; i < n; i++) {
-        gf_layer *il = gf_net_layer(st->inner, i);
-        size_t wn = il->weight.rows * il->weight.cols;
-        il->weight.data = il->weight.rows ? p + il->param_offset : NULL;
-        il->dweight.data = il->weight.rows ? g + il->param_offset : NULL;
-        il->bias.data = il->bias.rows ? p + il->param_offset + wn : NULL;
-        il->dbias.data = il->bias.rows ? g + il->param_offset + wn : NULL;
-    }
-    if (st->has_proj) {
-        size_t wn = st->proj.out * st->proj.in;
-        st->proj.weight.data = p + st->n_inner;
-        st->proj.bias.data = p + st->n_inner + wn;
-        st->proj.dweight.data = g + st->n_inner;
-        st->proj.dbias.data = g + st->n_inner + wn;
-    }
-    return GF_OK;
-}
-
-/* y = x + F(x), or y = x P^T + p + F(x). Caches nothing itself: F's engine keeps F's
- * activations for the backward pass. */
-static gf_status res_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
-{
-    static const char who[] = "residual forward";
-    const gf_tensor *f = NULL;
-    res_state *st;
-    size_t n;
-    gf_status s;
-
-    GF_CHECK_NOT_NULL(l, who);
-    s = sync(l, who);
-    if (s == GF_OK)
-        s = gf_check_shape(who, "x", x, x ? x->rows : 0, l->in);
-    if (s == GF_OK)
-        s = gf_check_shape(who, "y", y, x->rows, l->out);
-    if (s != GF_OK)
-        return s;
-    st = l->state;
-    s = training ? gf_net_forward(st->inner, x, &f) : gf_net_predict(st->inner, x, &f);
-    if (s != GF_OK)
-        return s;
-    n = x->rows * l->out;
-    if (st->has_proj) {
-        s = st->proj.ops->forward(&st->proj, x, y, training);
-        if (s != GF_OK)
-            return s;
-        for (size_t k = 0; k < n; k++)
-            y->data[k] += f->data[k];
-    } else {
-        for (size_t k = 0; k < n; k++)
-            y->data[k] = x->data[k] + f->data[k];
-    }
-    return GF_OK;
-}
-
-/* Differentiates y = x + F(x):  dx += dy + dy dF/dx  (F's engine gives dy dF/dx and
- * adds F's parameter gradients through the views);  with a projection the skip term
- * is dy P, and dP += dy^T x, dp += column sums of dy. */
-static gf_status res_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
-                              const gf_tensor *dy, gf_tensor *dx)
-{
-    static const char who[] = "residual backward";
-    const gf_tensor *fdx;
-    res_state *st;
-    size_t n;
-    gf_status s;
-
-    (void)y;
-    GF_CHECK_NOT_NULL(l, who);
-    s = sync(l, who);
-    if (s == GF_OK)
-        s = gf_check_shape(who, "x", x, x ? x->rows : 0, l->in);
-    if (s == GF_OK)
-        s = gf_check_grads(who, l, x->rows, dy, dx);
-    if (s != GF_OK)
-        return s;
-    st = l->state;
-    gf_net_set_input_grad(st->inner, dx != NULL);
-    s = gf_net_backward_from(st->inner, dy);
-    /* NaN or infinity inside F: the gradients are computed all the same; the outer
-     * engine counts them in this block's record and names the step. */
-    if (s != GF_OK && s != GF_ENONFINITE)
-        return s;
-    if (st->has_proj) {
-        s = st->proj.ops->backward(&st->proj, x, NULL, dy, dx);
-        if (s != GF_OK)
-            return s;
-    }
-    if (dx == NULL)
-        return GF_OK;
-    fdx = gf_net_activation_grad(st->inner, 0);
-    if (fdx == NULL || fdx->rows != dx->rows || fdx->cols != dx->cols)
-        return gf_fail(GF_ESTATE, "%s: the inner network gave no input gradient", who);
-    n = dx->rows * dx->cols;
-    for (size_t k = 0; k < n; k++)
-        dx->data[k] += fdx->data[k];
-    if (!st->has_proj)
-        for (size_t k = 0; k < n; k++)
-            dx->data[k] += dy->data[k];
-    return GF_OK;
-}
-
-/* The block's parameters as constructed: F's current values, then P and p as drawn. */
-static void res_reset(gf_layer *l)
-{
-    res_state *st;
-    if (l == NULL || (st = l->state) == NULL || l->n_params == 0 || l->weight.data == NULL)
+    if (st == NULL || st->begin_alive || st->add_alive)
         return;
-    if (st->n_inner > 0)
-        memcpy(l->weight.data, gf_net_params(st->inner), st->n_inner * sizeof(gf_real));
-    if (st->has_proj)
-        memcpy(l->weight.data + st->n_inner, st->proj_init, st->n_proj * sizeof(gf_real));
-    (void)sync(l, "residual reset");
-}
-
-static void res_destroy(gf_layer *l)
-{
-    res_state *st;
-    if (l == NULL || (st = l->state) == NULL)
-        return;
-    gf_net_free(st->inner);
+    gf_free(st->s);
+    gf_free(st->ds);
     gf_free(st->proj_init);
     gf_free(st);
+}
+
+/* Size s and ds for `rows` rows; allocates only when they grow. s is a copy, not a view
+ * of the engine's boundary after skip_begin: the engine's dL/d(that boundary) counts only
+ * the path through F, so a gradient check that perturbs the boundary and re-runs from
+ * there must not move s (the skip edge's own input) with it. */
+static gf_status reserve_rows(skip_state *st, size_t rows, const char *who)
+{
+    gf_real *s, *ds;
+    if (rows <= st->cap_rows)
+        return GF_OK;
+    if (st->n > GF_MAX_ELEMENTS / rows)
+        return gf_fail(GF_EINVAL, "%s: batch of %zu rows is too large", who, rows);
+    s = gf_alloc(rows * st->n * sizeof(gf_real));
+    ds = gf_alloc(rows * st->n * sizeof(gf_real));
+    if (s == NULL || ds == NULL) {
+        gf_free(s);
+        gf_free(ds);
+        return gf_fail(GF_ENOMEM, "%s: cannot keep a batch of %zu x %zu", who, rows, st->n);
+    }
+    gf_free(st->s);
+    gf_free(st->ds);
+    st->s = s;
+    st->ds = ds;
+    st->cap_rows = rows;
+    st->have_s = st->have_ds = 0;
+    return GF_OK;
+}
+
+static gf_status skip_reserve(gf_layer *l, size_t batch)
+{
+    return reserve_rows(l->state, batch, l->ops->name);
+}
+
+/* ---- skip_begin: y = x, s = x ---------------------------------------------------------- */
+
+/* y (batch, n) = x (batch, n); s (batch, n) = x, kept for skip_add. */
+static gf_status begin_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
+{
+    static const char who[] = "skip_begin forward";
+    skip_state *st = l->state;
+    size_t batch = 0, n;
+    gf_status s = gf_check_input(who, l, x, &batch);
+
+    (void)training;
+    if (s == GF_OK)
+        s = gf_check_shape(who, "y", y, batch, l->out);
+    if (s == GF_OK)
+        s = reserve_rows(st, batch, who);
+    if (s != GF_OK)
+        return s;
+    n = batch * l->out;
+    memcpy(y->data, x->data, n * sizeof(gf_real));
+    memcpy(st->s, x->data, n * sizeof(gf_real));
+    st->rows = batch;
+    st->have_s = 1;
+    st->have_ds = 0;
+    return GF_OK;
+}
+
+/* Differentiates y = x and s = x:  dx (batch, n) += dy + ds,  ds = dL/ds from skip_add
+ * (nothing when no skip_add closes the block). */
+static gf_status begin_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                                const gf_tensor *dy, gf_tensor *dx)
+{
+    static const char who[] = "skip_begin backward";
+    skip_state *st = l->state;
+    size_t batch = 0, n;
+    gf_status s = gf_check_backward(who, l, x, y, 0, dy, dx, &batch);
+
+    if (s != GF_OK)
+        return s;
+    if (st->add_alive && !(st->have_ds && st->rows == batch))
+        return gf_fail(GF_ESTATE, "%s: its skip_add has not run backward on this batch",
+                       who);
+    st->have_ds = 0; /* taken: the next backward pass needs a new one */
+    if (dx == NULL)
+        return GF_OK;
+    n = batch * l->out;
+    for (size_t k = 0; k < n; k++)
+        dx->data[k] += dy->data[k];
+    if (st->add_alive)
+        for (size_t k = 0; k < n; k++)
+            dx->data[k] += st->ds[k];
+    return GF_OK;
+}
+
+static void begin_destroy(gf_layer *l)
+{
+    skip_state *st = l->state;
+    if (st == NULL)
+        return;
+    st->begin_alive = 0;
+    state_unref(st);
     l->state = NULL;
 }
 
-static const gf_layer_ops residual_ops = {
-    "residual", res_forward, res_backward, NULL, NULL, res_reset, res_destroy,
-};
+/* ---- skip_add: y = x + s, or y = x + s P^T + p --------------------------------------- */
 
-gf_status gf_layer_residual(gf_layer *l, gf_net *inner, gf_rng *rng)
+/* y (batch, m) = x (batch, m) + s (batch, n), or with the projection P (m, n), p (1, m):
+ * y = x + s P^T + p. */
+static gf_status add_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
 {
-    static const char who[] = "gf_layer_residual";
-    res_state *st;
-    size_t in, out, total;
-    gf_status s;
+    static const char who[] = "skip_add forward";
+    skip_state *st = l->state;
+    size_t batch = 0, m = l->out;
+    gf_status s = gf_check_input(who, l, x, &batch);
 
-    if (l == NULL) {
-        gf_net_free(inner);
-        return gf_fail(GF_EINVAL, "%s: l is NULL", who);
+    (void)training;
+    if (s == GF_OK)
+        s = gf_check_shape(who, "y", y, batch, m);
+    if (s == GF_OK && !(st->have_s && st->rows == batch))
+        s = gf_fail(GF_ESTATE, "%s: its skip_begin has not run forward on this batch", who);
+    if (s != GF_OK)
+        return s;
+    memcpy(y->data, x->data, batch * m * sizeof(gf_real));
+    if (l->weight.rows == 0) {
+        for (size_t k = 0; k < batch * m; k++)
+            y->data[k] += st->s[k];
+        return GF_OK;
     }
-    memset(l, 0, sizeof *l);
-    GF_CHECK_NOT_NULL(inner, who);
-    if (gf_net_layer_count(inner) == 0) {
-        gf_net_free(inner);
-        return gf_fail(GF_EINVAL, "%s: the inner network has no layers", who);
-    }
-    in = gf_net_in_features(inner);
-    out = gf_net_out_features(inner);
-    if (in != out && rng == NULL) {
-        gf_net_free(inner);
-        return gf_fail(GF_EINVAL, "%s: the inner network maps %zu to %zu features: the "
-                       "projection needs an rng", who, in, out);
-    }
-    st = gf_calloc(1, sizeof *st);
-    if (st == NULL) {
-        gf_net_free(inner);
-        return gf_fail(GF_ENOMEM, "%s: cannot allocate the block state", who);
-    }
-    st->inner = inner;
-    st->n_inner = gf_net_param_count(inner);
-    st->n_layers = gf_net_layer_count(inner);
-    l->state = st;
-    l->ops = &residual_ops;
-    if (in != out) {
-        gf_tensor w;
-        s = gf_layer_linear(&st->proj, in, out);
-        if (s == GF_OK) {
-            st->has_proj = 1;
-            st->n_proj = st->proj.n_params;
-            st->proj_init = gf_calloc(st->n_proj, sizeof(gf_real));
-            if (st->proj_init == NULL)
-                s = gf_fail(GF_ENOMEM, "%s: cannot allocate the projection", who);
-        }
-        if (s == GF_OK) {
-            /* LeCun N(0, 1/in): the skip path keeps the variance of x. */
-            gf_init lecun = gf_init_default(GF_INIT_LECUN_NORMAL);
-            w = gf_tensor_view(st->proj_init, out, in);
-            s = gf_init_tensor(&w, &lecun, rng);
-        }
-        if (s != GF_OK) {
-            res_destroy(l);
-            memset(l, 0, sizeof *l);
-            return s;
-        }
-    }
-    total = st->n_inner + st->n_proj;
-    if (total > GF_MAX_ELEMENTS) {
-        res_destroy(l);
-        memset(l, 0, sizeof *l);
-        return gf_fail(GF_EINVAL, "%s: %zu parameters exceed the limit", who, total);
-    }
-    l->in = in;
-    l->out = out;
-    if (total > 0) {
-        l->weight = l->dweight = (gf_tensor){NULL, 1, total, total, 0};
-    }
-    l->n_params = total;
-    gf_net_set_input_grad(inner, 1);
+    /* y += s P^T, then + p on each row. */
+    gf_gemm_raw(GF_NO_TRANS, GF_TRANS, batch, m, st->n, 1, st->s, st->n, l->weight.data,
+                st->n, 1, y->data, m);
+    for (size_t r = 0; r < batch; r++)
+        for (size_t j = 0; j < m; j++)
+            y->data[r * m + j] += l->bias.data[j];
     return GF_OK;
 }
 
-gf_status gf_net_add_residual(gf_net *net, gf_net *inner, gf_rng *rng)
+/* Differentiates y = x + s:  dx += dy,  ds = dy  (left for skip_begin).
+ * With the projection, y = x + s P^T + p:  dx += dy,  ds = dy P,  dP (m, n) += dy^T s,
+ * dp (1, m) += column sums of dy. */
+static gf_status add_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                              const gf_tensor *dy, gf_tensor *dx)
 {
-    gf_layer l;
-    gf_status s;
-    if (net == NULL) {
-        gf_net_free(inner);
-        return gf_fail(GF_EINVAL, "gf_net_add_residual: net is NULL");
-    }
-    s = gf_layer_residual(&l, inner, rng);
+    static const char who[] = "skip_add backward";
+    skip_state *st = l->state;
+    size_t batch = 0, m = l->out;
+    gf_status s = gf_check_backward(who, l, x, y, 0, dy, dx, &batch);
+
+    if (s == GF_OK && !(st->have_s && st->rows == batch))
+        s = gf_fail(GF_ESTATE, "%s: no forward pass of this batch to differentiate", who);
     if (s != GF_OK)
         return s;
-    return gf_net_add_layer(net, &l);
+    if (dx != NULL)
+        for (size_t k = 0; k < batch * m; k++)
+            dx->data[k] += dy->data[k];
+    if (l->weight.rows == 0) {
+        memcpy(st->ds, dy->data, batch * m * sizeof(gf_real));
+    } else {
+        gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, st->n, m, 1, dy->data, m,
+                    l->weight.data, st->n, 0, st->ds, st->n);
+        gf_gemm_raw(GF_TRANS, GF_NO_TRANS, m, st->n, batch, 1, dy->data, m, st->s, st->n,
+                    1, l->dweight.data, st->n);
+        for (size_t j = 0; j < m; j++) {
+            double sum = 0; /* in double: a long batch of float terms would lose digits */
+            for (size_t r = 0; r < batch; r++)
+                sum += dy->data[r * m + j];
+            l->dbias.data[j] += (gf_real)sum;
+        }
+    }
+    st->have_ds = 1;
+    return GF_OK;
 }
 
-gf_status gf_net_add_residual_mlp(gf_net *net, size_t depth, const char *act,
-                                  const gf_init *init, int zero_last, gf_rng *rng)
+/* P and p as drawn at construction (the network binds parameters at zero). */
+static void add_reset(gf_layer *l)
 {
-    static const char who[] = "gf_net_add_residual_mlp";
-    gf_mlp_spec spec;
-    gf_net *inner = NULL;
-    size_t width;
+    skip_state *st = l->state;
+    size_t wn = l->weight.rows * l->weight.cols;
+    if (st == NULL || st->proj_init == NULL || l->weight.data == NULL)
+        return;
+    memcpy(l->weight.data, st->proj_init, wn * sizeof(gf_real));
+    memcpy(l->bias.data, st->proj_init + wn, l->out * sizeof(gf_real));
+}
+
+static void add_destroy(gf_layer *l)
+{
+    skip_state *st = l->state;
+    if (st == NULL)
+        return;
+    gf_free(st->proj_init);
+    st->proj_init = NULL;
+    st->add_alive = 0; /* the block is open again */
+    state_unref(st);
+    l->state = NULL;
+}
+
+static const gf_layer_ops skip_begin_ops = {
+    "skip_begin", begin_forward, begin_backward, NULL, skip_reserve, NULL, begin_destroy,
+};
+
+static const gf_layer_ops skip_add_ops = {
+    "skip_add", add_forward, add_backward, NULL, skip_reserve, add_reset, add_destroy,
+};
+
+/* ---- Construction and inspection ------------------------------------------------------- */
+
+gf_status gf_layer_skip_begin(gf_layer *l, size_t n)
+{
+    static const char who[] = "gf_layer_skip_begin";
+    skip_state *st;
     gf_status s;
 
-    GF_CHECK_NOT_NULL(net, who);
-    GF_CHECK_NOT_NULL(act, who);
-    GF_CHECK_NOT_NULL(rng, who);
-    if (depth == 0)
-        return gf_fail(GF_EINVAL, "%s: depth must be at least 1", who);
-    width = gf_net_out_features(net);
-    spec = (gf_mlp_spec){width, width, depth, width, act, NAN, init};
-    s = gf_net_new_mlp(&inner, &spec, rng);
-    if (s != GF_OK)
+    GF_CHECK_NOT_NULL(l, who);
+    memset(l, 0, sizeof *l);
+    if ((s = gf_check_features(who, "n", n)) != GF_OK)
         return s;
-    if (zero_last) {
-        gf_layer *last = gf_net_layer(inner, gf_net_layer_count(inner) - 1);
-        gf_tensor_zero(&last->weight);
-        gf_tensor_zero(&last->bias);
+    st = gf_calloc(1, sizeof *st);
+    if (st == NULL)
+        return gf_fail(GF_ENOMEM, "%s: cannot allocate the block state", who);
+    st->begin_alive = 1;
+    st->n = n;
+    l->ops = &skip_begin_ops;
+    l->in = l->out = n;
+    l->state = st;
+    return GF_OK;
+}
+
+gf_status gf_layer_skip_add(gf_layer *l, const gf_layer *begin, size_t in, gf_rng *rng)
+{
+    static const char who[] = "gf_layer_skip_add";
+    skip_state *st;
+    size_t n, wn;
+    int ok = 1;
+    gf_status s;
+
+    GF_CHECK_NOT_NULL(l, who);
+    memset(l, 0, sizeof *l);
+    if (!gf_skip_is_open(begin))
+        return gf_fail(GF_EINVAL, "%s: begin is not an open skip_begin", who);
+    if ((s = gf_check_features(who, "in", in)) != GF_OK)
+        return s;
+    st = begin->state;
+    n = st->n;
+    if (in != n) {
+        wn = gf_mul_size(in, n, &ok);
+        if (!ok || wn > GF_MAX_ELEMENTS - in)
+            return gf_fail(GF_EINVAL, "%s: a %zu x %zu projection exceeds the limit", who, in,
+                           n);
+        if (rng == NULL)
+            return gf_fail(GF_EINVAL, "%s: the block maps %zu to %zu features: the "
+                           "projection needs an rng", who, n, in);
+        st->proj_init = gf_calloc(wn + in, sizeof(gf_real));
+        if (st->proj_init == NULL)
+            return gf_fail(GF_ENOMEM, "%s: cannot allocate the projection", who);
+        /* LeCun N(0, 1/n): the skip path keeps the variance of s; p = 0. */
+        for (size_t k = 0; k < wn; k++)
+            st->proj_init[k] = (gf_real)(gf_rng_normal(rng) / sqrt((double)n));
+        st->n_proj = wn + in;
+        l->weight = gf_unbound_view(in, n);
+        l->dweight = gf_unbound_view(in, n);
+        l->bias = gf_unbound_view(1, in);
+        l->dbias = gf_unbound_view(1, in);
+        l->n_params = wn + in;
     }
-    return gf_net_add_residual(net, inner, rng);
+    st->add_alive = 1;
+    l->ops = &skip_add_ops;
+    l->in = l->out = in;
+    l->state = st;
+    return GF_OK;
 }
 
-gf_net *gf_residual_inner(gf_layer *l)
+int gf_layer_is_skip_begin(const gf_layer *l) { return l != NULL && l->ops == &skip_begin_ops; }
+int gf_layer_is_skip_add(const gf_layer *l) { return l != NULL && l->ops == &skip_add_ops; }
+
+int gf_skip_is_open(const gf_layer *begin)
 {
-    if (l == NULL || l->ops != &residual_ops || l->state == NULL)
-        return NULL;
-    if (l->weight.data != NULL)
-        (void)sync(l, "gf_residual_inner");
-    return ((res_state *)l->state)->inner;
+    return gf_layer_is_skip_begin(begin) && begin->state != NULL &&
+           !((const skip_state *)begin->state)->add_alive;
 }
 
-int gf_residual_has_projection(const gf_layer *l)
+int gf_skip_closes(const gf_layer *add, const gf_layer *begin)
 {
-    if (l == NULL || l->ops != &residual_ops || l->state == NULL)
-        return 0;
-    return ((const res_state *)l->state)->has_proj;
+    return gf_layer_is_skip_add(add) && gf_layer_is_skip_begin(begin) &&
+           add->state != NULL && add->state == begin->state;
+}
+
+int gf_skip_has_projection(const gf_layer *add)
+{
+    return gf_layer_is_skip_add(add) && add->weight.rows != 0;
 }

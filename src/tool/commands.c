@@ -321,8 +321,7 @@ static void print_run(const gft_result *r, const gft_config *c)
                num(d, sizeof d, r->time_ratio),
                r->time_ratio < GF_VERDICT_VANISH_RATIO ? " (vanishing through time)" : "");
     printf("  wrote %s (telemetry.csv, %sloss.csv, summary.json, %s *.%s)\n", r->dir,
-           !isnan(r->time_ratio) ? "time.csv, "
-                                 : c->residual && !c->resume[0] ? "telemetry_block*.csv, " : "",
+           !isnan(r->time_ratio) ? "time.csv, " : "",
            rendered(c) ? "figures" : "gnuplot scripts", figure_ext(c));
 }
 

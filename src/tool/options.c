@@ -190,6 +190,18 @@ static int parse_size(gft_config *c, const gft_option *o, const char *v, char *w
     return 0;
 }
 
+/* --residual: K >= 1, or none (a plain net), so that compare --residual none,2 sets a
+ * residual net beside the plain one. */
+static int parse_residual(gft_config *c, const gft_option *o, const char *v, char *why,
+                          size_t why_len)
+{
+    if (strcmp(v, "none") == 0) {
+        c->residual = 0;
+        return 0;
+    }
+    return parse_size(c, o, v, why, why_len);
+}
+
 static int parse_u64(gft_config *c, const gft_option *o, const char *v, char *why,
                      size_t why_len)
 {
@@ -495,9 +507,9 @@ static const gft_option table[] = {
     {"norm", "KIND", CURES, 1, parse_norm, 0, 0, 0,
      "none (default), batch or layer: a normalisation after each hidden linear layer, "
      "before its activation"},
-    {"residual", "K", CURES, 1, parse_size, OFF(residual), 1, 10000,
+    {"residual", "K", CURES, 1, parse_residual, OFF(residual), 1, 10000,
      "residual blocks y = x + F(x) of K linear layers between an input and an output "
-     "layer (--depth = 2 + a multiple of K)"},
+     "layer (--depth = 2 + a multiple of K); none: a plain net (default)"},
     {"cell", "KIND", CURES, 1, parse_cell, 0, 0, 0,
      "a recurrent net: an rnn (tanh), lstm or gru layer, then a linear output layer "
      "(default data: adding)"},

@@ -1,6 +1,6 @@
 /* src/tool/train.c: one run of the gradflow program, from options to run directory:
  * load the data, build the network (plain, normalised, residual or recurrent), train with
- * telemetry streamed to disk (and that of residual blocks and of steps through time),
+ * telemetry streamed to disk (and that of steps through time),
  * stop cleanly on NaN/inf or Ctrl-C, then write the run directory and figures through
  * report.h and the model through model.h. Tables and overlays of several runs are in
  * commands.c. */
@@ -170,31 +170,21 @@ static gf_status add_hidden(gf_net *net, size_t width, const gft_config *c, doub
     return st;
 }
 
-/* A residual block y = x + F(x), F = K linear layers of the current width with the
- * hidden layers' normalisation and activation after each but the last. This is
- * gf_net_add_residual_mlp's block; that function takes neither a normalisation nor an
- * activation parameter, so with either F is built here, the same way. */
-static gf_status add_block(gf_net *net, const gft_config *c, const gf_init *init, double param,
-                           gf_rng *rng)
+/* A residual block y = x + F(x) in the flat stack (gradflow/residual.h): skip_begin,
+ * F = K linear layers of the current width with the hidden layers' normalisation and
+ * activation after each but the last, skip_add. F's layers are the network's: each is
+ * initialised with the others and records its own telemetry. */
+static gf_status add_block(gf_net *net, const gft_config *c, double param, gf_rng *rng)
 {
     size_t w = gf_net_out_features(net);
-    gf_net *inner = NULL;
-    gf_status st;
-    if (c->norm == GFT_NORM_NONE && isnan(c->act_param))
-        return gf_net_add_residual_mlp(net, c->residual, c->act, c->init_given ? init : NULL,
-                                       0, rng);
-    st = gf_net_new(&inner, w);
+    gf_status st = gf_net_add_skip_begin(net);
     for (size_t j = 0; st == GF_OK && j + 1 < c->residual; j++)
-        st = add_hidden(inner, w, c, param);
+        st = add_hidden(net, w, c, param);
     if (st == GF_OK)
-        st = gf_net_add_linear(inner, w);
+        st = gf_net_add_linear(net, w);
     if (st == GF_OK)
-        st = gf_net_init(inner, init, rng);
-    if (st != GF_OK) {
-        gf_net_free(inner);
-        return st;
-    }
-    return gf_net_add_residual(net, inner, rng); /* takes inner over, even on failure */
+        st = gf_net_add_skip_add(net, rng);
+    return st;
 }
 
 /* An MLP with normalisation layers, or a residual net (options.c has checked that
@@ -209,11 +199,10 @@ static gf_status build_mlp(gf_net **out, const gft_config *c, size_t in, size_t 
     for (size_t i = 0; st == GF_OK && i < hidden; i++)
         st = add_hidden(net, c->width, c, param);
     for (size_t b = 0; st == GF_OK && b < blocks; b++)
-        st = add_block(net, c, init, param, rng);
+        st = add_block(net, c, param, rng);
     if (st == GF_OK)
         st = gf_net_add_linear(net, n_out);
-    /* The outer linear layers; the blocks' were initialised when they were made (a block
-     * is not "parametric": init schemes pass it by). */
+    /* Every linear layer, the blocks' too. */
     if (st == GF_OK)
         st = gf_net_init(net, init, rng);
     if (st != GF_OK) {
@@ -549,7 +538,7 @@ static gf_status train_step(gf_net *net, const gf_tensor *x, const gf_tensor *y,
     return st;
 }
 
-/* ---- Gradients through time and inside residual blocks -------------------------------- */
+/* ---- Gradients through time ------------------------------------------------------------ */
 
 static int path_in(char *buf, size_t len, const char *dir, const char *file)
 {
@@ -777,54 +766,6 @@ static int time_figure(const time_trace *tt, const char *dir, const char *label,
     return gft_time_figure(dir, "time", title, curves, two ? 2 : 1, format);
 }
 
-/* The inner telemetry of each residual block, streamed to telemetry_block<i>.csv (i = 1
- * from the input side) like telemetry.csv, and rewritten whole at the end. */
-static int blocks_begin(gf_net *net, const char *dir, uint64_t every)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < gf_net_layer_count(net); i++) {
-        gf_net *inner = gf_residual_inner(gf_net_layer(net, i));
-        char name[64], path[1300];
-        gf_status st;
-        if (inner == NULL)
-            continue;
-        snprintf(name, sizeof name, "telemetry_block%zu.csv", ++k);
-        if (path_in(path, sizeof path, dir, name) != 0)
-            return -1;
-        /* F counts the block's backward passes: the outer steps, recorded alike. */
-        st = gf_net_set_record_every(inner, every);
-        if (st == GF_OK)
-            st = gf_telemetry_stream_to(gf_net_telemetry(inner), path);
-        if (st != GF_OK) {
-            gft_error("--out %s: %s", dir, gf_last_error());
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int blocks_end(gf_net *net, const char *dir)
-{
-    size_t k = 0;
-    int bad = 0;
-    for (size_t i = 0; i < gf_net_layer_count(net); i++) {
-        gf_net *inner = gf_residual_inner(gf_net_layer(net, i));
-        char name[64], path[1300];
-        gf_telemetry *tel;
-        if (inner == NULL)
-            continue;
-        tel = gf_net_telemetry(inner);
-        gf_telemetry_stream_to(tel, NULL);
-        snprintf(name, sizeof name, "telemetry_block%zu.csv", ++k);
-        if (path_in(path, sizeof path, dir, name) != 0 ||
-            gf_telemetry_save_csv(tel, path) != GF_OK) {
-            gft_error("--out %s: %s", dir, gf_last_error());
-            bad = 1;
-        }
-    }
-    return bad ? -1 : 0;
-}
-
 /* ---- The run -------------------------------------------------------------------------- */
 
 /* The optimiser: from the model file when resuming and it holds one, else new. */
@@ -989,7 +930,7 @@ int gft_train(const gft_config *c, const char *dir, const char *label, int keep,
         status = GFT_EXIT_FAIL;
         goto done;
     }
-    if (time_begin(&tt, net, dir) != 0 || blocks_begin(net, dir, c->every) != 0) {
+    if (time_begin(&tt, net, dir) != 0) {
         status = GFT_EXIT_FAIL;
         goto done;
     }
@@ -1061,7 +1002,7 @@ int gft_train(const gft_config *c, const char *dir, const char *label, int keep,
             r->time_T = tt.T;
         }
     }
-    if ((time_end(&tt) != 0 || blocks_end(net, dir) != 0) && status == 0)
+    if (time_end(&tt) != 0 && status == 0)
         status = GFT_EXIT_FAIL;
 
     /* Everything recorded goes to the run directory, whatever stopped the run. */
