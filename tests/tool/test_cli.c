@@ -879,6 +879,9 @@ static void norm_rescues_the_deep_sigmoid_signal(void **state)
     assert_true(summary_number("cli-cures/plain", "factor_init") < 0.3);
 }
 
+/* The blocks' inner layers are layers of the network: one telemetry.csv records them all
+ * (there are no telemetry_block*.csv any more), and the verdict is taken over every
+ * linear layer. */
 static void residual_blocks_write_their_telemetry(void **state)
 {
     output o;
@@ -891,18 +894,14 @@ static void residual_blocks_write_their_telemetry(void **state)
         "--residual", "2", "--steps", "4", "--plot", "none", "--out", "cli-cures/res");
     expect_status(&o, 0);
     assert_non_null(strstr(o.out, "10 residual blocks of 2"));
-    assert_non_null(strstr(o.out, "telemetry_block"));
-    /* Outer: linear, sigmoid, 10 blocks, linear. */
-    check_csv(path_of(p, sizeof p, "cli-cures/res/telemetry.csv"), 13, &steps);
+    assert_null(strstr(o.out, "telemetry_block"));
+    /* linear, sigmoid, 10 x (skip_begin, linear, sigmoid, linear, skip_add), linear;
+     * every step recorded. */
+    assert_int_equal(check_csv(path_of(p, sizeof p, "cli-cures/res/telemetry.csv"), 53,
+                               &steps), 1 + 4 * 53);
     assert_int_equal(steps, 4);
-    for (int b = 1; b <= 10; b++) {
-        char rel[100];
-        snprintf(rel, sizeof rel, "cli-cures/res/telemetry_block%d.csv", b);
-        /* F: linear, sigmoid, linear; every step recorded. */
-        assert_int_equal(check_csv(path_of(p, sizeof p, rel), 3, &steps), 1 + 4 * 3);
-        assert_int_equal(steps, 4);
-    }
-    assert_true(file_size(path_of(p, sizeof p, "cli-cures/res/telemetry_block11.csv")) < 0);
+    assert_true(file_size(path_of(p, sizeof p, "cli-cures/res/telemetry_block1.csv")) < 0);
+    assert_true(summary_number("cli-cures/res", "n_linear") == 22);
     summary_string(verdict, sizeof verdict, "cli-cures/res", "verdict");
     assert_string_equal(verdict, "healthy");
     RUN(&o, "run", "--act", "sigmoid", "--init", "xavier", "--depth", "22", "--width", "16",
@@ -913,17 +912,78 @@ static void residual_blocks_write_their_telemetry(void **state)
     assert_true(summary_number("cli-cures/res", "ratio_init") >
                 1e6 * summary_number("cli-cures/res-plain", "ratio_init"));
 
-    /* Blocks of 3 with layer norm inside, recorded every 2nd step. */
+    /* Blocks of 3 with layer norm inside, recorded every 2nd step: (linear, layernorm,
+     * relu), 2 x (skip_begin, (linear, layernorm, relu) twice, linear, skip_add), linear. */
     RUN(&o, "run", "--depth", "8", "--width", "16", "--residual", "3", "--norm", "layer",
         "--steps", "4", "--every", "2", "--plot", "none", "--out", "cli-cures/res-ln", "-q");
     expect_status(&o, 0);
-    for (int b = 1; b <= 2; b++) {
-        char rel[100];
-        snprintf(rel, sizeof rel, "cli-cures/res-ln/telemetry_block%d.csv", b);
-        /* F: (linear, layernorm, relu) twice, then linear. */
-        assert_int_equal(check_csv_every(path_of(p, sizeof p, rel), 7, 2, &steps), 1 + 2 * 7);
+    assert_int_equal(check_csv_every(path_of(p, sizeof p, "cli-cures/res-ln/telemetry.csv"),
+                                     22, 2, &steps), 1 + 2 * 22);
+    assert_true(file_size(path_of(p, sizeof p, "cli-cures/res-ln/telemetry_block1.csv")) < 0);
+}
+
+/* The points of each run in a compare's signal.dat ("# run i: LABEL, step S" then one
+ * "depth layer grad_out_norm weight_grad_norm predicted" line per linear layer): counts[i]
+ * and the first and last layers' grad_out_norm of each run. Returns the runs seen. */
+static int signal_points(const char *rel, int counts[2], double first[2], double last[2],
+                         char labels[2][64])
+{
+    char p[700], line[512];
+    FILE *f = fopen(path_of(p, sizeof p, rel), "rb");
+    int run = -1;
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        int depth, layer;
+        double g, wg;
+        if (strncmp(line, "# run ", 6) == 0) {
+            assert_true(++run < 2);
+            counts[run] = 0;
+            assert_int_equal(sscanf(line, "# run %*d: %63[^,]", labels[run]), 1);
+        } else if (run >= 0 && sscanf(line, "%d %d %lf %lf", &depth, &layer, &g, &wg) == 4) {
+            assert_int_equal(depth, ++counts[run]);
+            if (depth == 1)
+                first[run] = g;
+            last[run] = g;
+        }
     }
-    assert_true(file_size(path_of(p, sizeof p, "cli-cures/res-ln/telemetry_block3.csv")) < 0);
+    fclose(f);
+    return run + 1;
+}
+
+/* compare --residual none,2: a plain net and a residual one of the same 22 linear layers,
+ * each with a point per linear layer in the signal figure (the residual blocks' inner
+ * layers included) and a verdict over all of them. */
+static void compare_residual_none_and_2(void **state)
+{
+    output o;
+    int counts[2] = {0, 0};
+    double first[2] = {NAN, NAN}, last[2] = {NAN, NAN};
+    char labels[2][64], verdict[64];
+    (void)state;
+    RUN(&o, "compare", "--act", "sigmoid", "--init", "xavier", "--depth", "22", "--width",
+        "16", "--residual", "none,2", "--steps", "4", "--plot", "none", "--out",
+        "cli-cures/cmp-res");
+    expect_status(&o, 0);
+    assert_non_null(strstr(o.out, "\nresidual=none "));
+    assert_non_null(strstr(o.out, "\nresidual=2 "));
+    assert_int_equal(signal_points("cli-cures/cmp-res/signal.dat", counts, first, last,
+                                   labels), 2);
+    assert_string_equal(labels[0], "residual=none");
+    assert_string_equal(labels[1], "residual=2");
+    assert_int_equal(counts[0], 22);
+    assert_int_equal(counts[1], 22);
+    /* Through 21 sigmoids the plain net loses the signal; the skips carry it. */
+    assert_true(first[0] / last[0] < 1e-6);
+    assert_true(first[1] / last[1] > 0.05);
+    summary_string(verdict, sizeof verdict, "cli-cures/cmp-res/residual=none", "verdict");
+    assert_string_equal(verdict, "vanishing");
+    summary_string(verdict, sizeof verdict, "cli-cures/cmp-res/residual=2", "verdict");
+    assert_string_equal(verdict, "healthy");
+    assert_true(summary_number("cli-cures/cmp-res/residual=2", "n_linear") == 22);
+    assert_true(summary_number("cli-cures/cmp-res/residual=none", "n_linear") == 22);
+    /* The verdict's ratio is that of the figure's end points. */
+    assert_true(fabs(summary_number("cli-cures/cmp-res/residual=2", "ratio_init") /
+                     (first[1] / last[1]) - 1) < 1e-4);
 }
 
 /* A time.csv: "step,t,grad_h_norm", T lines per recorded step, t = 1..T in order, steps
@@ -1206,6 +1266,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(cures_in_help_and_list),
         cmocka_unit_test(norm_rescues_the_deep_sigmoid_signal),
         cmocka_unit_test(residual_blocks_write_their_telemetry),
+        cmocka_unit_test(compare_residual_none_and_2),
         cmocka_unit_test(recurrent_nets_record_the_gradient_through_time),
         cmocka_unit_test(bad_combinations_exit_2),
         cmocka_unit_test(model_files_with_the_new_layers),
