@@ -182,6 +182,33 @@ if(GRADFLOW_TESTS)
       -P ${CMAKE_CURRENT_SOURCE_DIR}/cmake/gradflow_checks.cmake)
   endif()
 
+  # The modules' call graph goes one way (cmake/gradflow_checks.cmake, CHECK=layering).
+  if(CMAKE_NM)
+    set(_gf_layers "")
+    foreach(_gf_group "fast" "core" "layers" "engine" "analysis=io")
+      set(_gf_g "")
+      string(REPLACE "=" ";" _gf_mods "${_gf_group}")
+      foreach(_gf_m ${_gf_mods})
+        set(_gf_files "")
+        foreach(_gf_src ${GF_SOURCES_${_gf_m}})
+          get_filename_component(_gf_name ${_gf_src} NAME)
+          list(APPEND _gf_files ${_gf_name})
+        endforeach()
+        string(REPLACE ";" "," _gf_files "${_gf_files}")
+        if(_gf_g)
+          string(APPEND _gf_g "=")
+        endif()
+        string(APPEND _gf_g "${_gf_m}:${_gf_files}")
+      endforeach()
+      list(APPEND _gf_layers "${_gf_g}")
+    endforeach()
+    string(REPLACE ";" "|" _gf_layers "${_gf_layers}")
+    add_test(NAME package_layering COMMAND ${CMAKE_COMMAND}
+      -DCHECK=layering -DNM=${CMAKE_NM} -DSTATIC=$<TARGET_FILE:${GF_STATIC_TARGET}>
+      "-DMODULES=${_gf_layers}"
+      -P ${CMAKE_CURRENT_SOURCE_DIR}/cmake/gradflow_checks.cmake)
+  endif()
+
   # Install to a prefix under the build directory and build tests/consumer against it,
   # with find_package and with pkg-config, shared and static. Skipped under the
   # sanitizers: the installed objects are instrumented, so the consumer would need the

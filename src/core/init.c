@@ -1,4 +1,4 @@
-/* src/engine/init.c: weight initialisation schemes (constant, normal, uniform, Xavier, He,
+/* src/core/init.c: weight initialisation schemes (constant, normal, uniform, Xavier, He,
  * LeCun, orthogonal) for one weight tensor, and the scheme an activation suits. Whole
  * networks and LSUV are initialised in build.c, which uses these.
  * Every scale is computed in double; randomness comes only from the caller's gf_rng. */
