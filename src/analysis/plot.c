@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gradflow/registry.h"
 #include "gradflow/report.h"
 #include "core/internal.h"
 
@@ -105,7 +106,7 @@ static void group_for(const gf_telemetry *t, uint64_t want, size_t *begin, size_
 
 static int is_linear(const gf_record *r)
 {
-    return r->kind != NULL && strcmp(r->kind, "linear") == 0;
+    return (gf_layer_kind_traits(r->kind) & GF_KIND_LINEAR) != 0;
 }
 
 /* Whether a group has a linear layer: figures per layer then show only those. */
