@@ -11,25 +11,14 @@
 
 /* ---- (3) Loss curves ----------------------------------------------------------------- */
 
-gf_status gf_plot_loss(const char *dir, const char *name, const gf_plot_run *runs,
-                       size_t n_runs, const gf_plot_options *opt)
+/* One block per run: step and loss, from the run's own curve or else from the
+ * telemetry (one value per recorded step). valid[i] counts run i's finite values. */
+static void write_loss_dat(FILE *f, const gf_plot_run *runs, size_t n_runs, size_t *valid,
+                           gf_plot_range *all_range, int *nonpositive_seen)
 {
-    static const char who[] = "gf_plot_loss";
-    char path[GF_PLOT_PATH_CAP], script[GF_PLOT_PATH_CAP], buf[32];
-    gf_plot_options o = opt ? *opt : gf_plot_options_default();
-    gf_status st;
-    FILE *f;
-    gf_plot_range all = gf_plot_range_empty();
-    int nonpositive = 0;
-
-    if ((st = gf_plot_check_runs(runs, n_runs, 0, who)) != GF_OK ||
-        (st = gf_plot_prepare(dir, name, &o, who)) != GF_OK)
-        return st;
-    size_t *valid = gf_calloc(n_runs, sizeof *valid);
-    if (valid == NULL)
-        return gf_fail(GF_ENOMEM, "%s: out of memory", who);
-    if ((st = gf_plot_open_file(&f, path, dir, name, ".dat", who)) != GF_OK)
-        goto out;
+    char buf[32];
+    gf_plot_range all = *all_range;
+    int nonpositive = *nonpositive_seen;
     fputs("# step loss\n", f);
     for (size_t i = 0; i < n_runs; i++) {
         fprintf(f, "%s# run %zu: %s\n", i ? "\n\n" : "", i, gf_plot_run_label(&runs[i], i, buf, sizeof buf));
@@ -58,6 +47,30 @@ gf_status gf_plot_loss(const char *dir, const char *name, const gf_plot_run *run
             }
         }
     }
+    *all_range = all;
+    *nonpositive_seen = nonpositive;
+}
+
+gf_status gf_plot_loss(const char *dir, const char *name, const gf_plot_run *runs,
+                       size_t n_runs, const gf_plot_options *opt)
+{
+    static const char who[] = "gf_plot_loss";
+    char path[GF_PLOT_PATH_CAP], script[GF_PLOT_PATH_CAP], buf[32];
+    gf_plot_options o = opt ? *opt : gf_plot_options_default();
+    gf_status st;
+    FILE *f;
+    gf_plot_range all = gf_plot_range_empty();
+    int nonpositive = 0;
+
+    if ((st = gf_plot_check_runs(runs, n_runs, 0, who)) != GF_OK ||
+        (st = gf_plot_prepare(dir, name, &o, who)) != GF_OK)
+        return st;
+    size_t *valid = gf_calloc(n_runs, sizeof *valid);
+    if (valid == NULL)
+        return gf_fail(GF_ENOMEM, "%s: out of memory", who);
+    if ((st = gf_plot_open_file(&f, path, dir, name, ".dat", who)) != GF_OK)
+        goto out;
+    write_loss_dat(f, runs, n_runs, valid, &all, &nonpositive);
     if ((st = gf_plot_close_file(f, path, who)) != GF_OK)
         goto out;
     size_t total = 0;

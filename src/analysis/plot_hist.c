@@ -71,36 +71,11 @@ static void write_bins(FILE *f, const char *which, size_t unit, const hist_unit 
                 lo + w * (double)b, b + 1 == bins ? hi : lo + w * (double)(b + 1), count[b]);
 }
 
-static const char hist_header[] = "which,unit,layer,kind,lo,hi,count";
-
-gf_status gf_hist_write(const char *path, gf_net *net, size_t bins)
+/* The two panels' bin ranges over the k units: [*alo, *ahi] for values, [*glo, *ghi] for
+ * log10 |dL/dh|. */
+static void hist_ranges(const hist_unit *u, size_t k, double *alo_out, double *ahi_out,
+                        double *glo_out, double *ghi_out)
 {
-    static const char who[] = "gf_hist_write";
-    GF_CHECK_NOT_NULL(path, who);
-    GF_CHECK_NOT_NULL(net, who);
-    if (bins == 0)
-        bins = 50;
-    if (bins > 100000)
-        return gf_fail(GF_EINVAL, "%s: %zu bins is too many (at most 100000)", who, bins);
-    size_t n = gf_net_layer_count(net);
-    if (n == 0)
-        return gf_fail(GF_EINVAL, "%s: the network has no layer", who);
-    if (gf_net_activation(net, n) == NULL || gf_net_activation_grad(net, n) == NULL)
-        return gf_fail(GF_ESTATE, "%s: run a forward and a backward pass first", who);
-
-    hist_unit *u = gf_calloc(n, sizeof *u);
-    size_t *count = gf_calloc(bins, sizeof *count);
-    gf_status st = GF_OK;
-    FILE *f = NULL;
-    if (u == NULL || count == NULL) {
-        st = gf_fail(GF_ENOMEM, "%s: out of memory", who);
-        goto out;
-    }
-    size_t k = hist_units(net, u);
-    if (k == 0) {
-        st = gf_fail(GF_EINVAL, "%s: no activation or linear layer with values to show", who);
-        goto out;
-    }
     /* One range per panel, shared by all layers so that they compare: activations from
      * their minimum to their maximum; gradients on a log scale, log10|dL/dh|, since in a
      * vanishing or exploding network they differ by decades from layer to layer (on a
@@ -138,6 +113,45 @@ gf_status gf_hist_write(const char *path, gf_net *net, size_t bins)
     ghi = ceil(ghi);
     if (ghi <= glo)
         ghi = glo + 1;
+
+    *alo_out = alo;
+    *ahi_out = ahi;
+    *glo_out = glo;
+    *ghi_out = ghi;
+}
+
+static const char hist_header[] = "which,unit,layer,kind,lo,hi,count";
+
+gf_status gf_hist_write(const char *path, gf_net *net, size_t bins)
+{
+    static const char who[] = "gf_hist_write";
+    GF_CHECK_NOT_NULL(path, who);
+    GF_CHECK_NOT_NULL(net, who);
+    if (bins == 0)
+        bins = 50;
+    if (bins > 100000)
+        return gf_fail(GF_EINVAL, "%s: %zu bins is too many (at most 100000)", who, bins);
+    size_t n = gf_net_layer_count(net);
+    if (n == 0)
+        return gf_fail(GF_EINVAL, "%s: the network has no layer", who);
+    if (gf_net_activation(net, n) == NULL || gf_net_activation_grad(net, n) == NULL)
+        return gf_fail(GF_ESTATE, "%s: run a forward and a backward pass first", who);
+
+    hist_unit *u = gf_calloc(n, sizeof *u);
+    size_t *count = gf_calloc(bins, sizeof *count);
+    gf_status st = GF_OK;
+    FILE *f = NULL;
+    if (u == NULL || count == NULL) {
+        st = gf_fail(GF_ENOMEM, "%s: out of memory", who);
+        goto out;
+    }
+    size_t k = hist_units(net, u);
+    if (k == 0) {
+        st = gf_fail(GF_EINVAL, "%s: no activation or linear layer with values to show", who);
+        goto out;
+    }
+    double alo, ahi, glo, ghi;
+    hist_ranges(u, k, &alo, &ahi, &glo, &ghi);
 
     f = fopen(path, "w");
     if (f == NULL) {
@@ -220,25 +234,11 @@ static gf_status read_hist(const char *path, hist_row **rows, size_t *n_rows, co
     return GF_OK;
 }
 
-gf_status gf_plot_hist(const char *dir, const char *name, const char *hist_csv,
-                       const gf_plot_options *opt)
+/* At most six curves per panel, evenly spaced from the first layer to the last: their
+ * units into chosen, how many returned. */
+static size_t choose_units(size_t chosen[MAX_HIST_CURVES], size_t max_unit)
 {
-    static const char who[] = "gf_plot_hist";
-    char path[GF_PLOT_PATH_CAP], script[GF_PLOT_PATH_CAP], label[64];
-    gf_plot_options o = opt ? *opt : gf_plot_options_default();
-    hist_row *rows = NULL;
-    size_t n_rows = 0, max_unit = 0, chosen[MAX_HIST_CURVES], m = 0;
-    gf_status st;
-    FILE *f;
-
-    GF_CHECK_NOT_NULL(hist_csv, who);
-    if ((st = gf_plot_prepare(dir, name, &o, who)) != GF_OK)
-        return st;
-    if ((st = read_hist(hist_csv, &rows, &n_rows, who)) != GF_OK)
-        return st;
-    for (size_t i = 0; i < n_rows; i++)
-        max_unit = rows[i].unit > max_unit ? rows[i].unit : max_unit;
-    /* At most six curves per panel, evenly spaced from the first layer to the last. */
+    size_t m = 0;
     if (max_unit <= MAX_HIST_CURVES) {
         for (size_t u = 1; u <= max_unit; u++)
             chosen[m++] = u;
@@ -249,13 +249,16 @@ gf_status gf_plot_hist(const char *dir, const char *name, const char *hist_csv,
                 chosen[m++] = u;
         }
     }
-    if ((st = gf_plot_open_file(&f, path, dir, name, ".dat", who)) != GF_OK)
-        goto out;
-    /* Blocks: activation values of each chosen layer, then gradients: bin centre and the
-     * fraction of the layer's values in the bin. */
+    return m;
+}
+
+/* Blocks: activation values of each chosen layer, then gradients: bin centre and the
+ * fraction of the layer's values in the bin. has[g][j]: block (g, j) has values. */
+static void write_hist_dat(FILE *f, const hist_row *rows, size_t n_rows, const size_t *chosen,
+                           size_t m, int has[2][MAX_HIST_CURVES])
+{
     fputs("# bin_centre fraction\n", f);
     size_t block = 0;
-    int has[2][MAX_HIST_CURVES] = {{0}};
     for (int g = 0; g < 2; g++)
         for (size_t j = 0; j < m; j++) {
             double total = 0;
@@ -273,6 +276,31 @@ gf_status gf_plot_hist(const char *dir, const char *name, const char *hist_csv,
             has[g][j] = total > 0;
             block++;
         }
+}
+
+gf_status gf_plot_hist(const char *dir, const char *name, const char *hist_csv,
+                       const gf_plot_options *opt)
+{
+    static const char who[] = "gf_plot_hist";
+    char path[GF_PLOT_PATH_CAP], script[GF_PLOT_PATH_CAP], label[64];
+    gf_plot_options o = opt ? *opt : gf_plot_options_default();
+    hist_row *rows = NULL;
+    size_t n_rows = 0, max_unit = 0, chosen[MAX_HIST_CURVES], m = 0;
+    int has[2][MAX_HIST_CURVES] = {{0}};
+    gf_status st;
+    FILE *f;
+
+    GF_CHECK_NOT_NULL(hist_csv, who);
+    if ((st = gf_plot_prepare(dir, name, &o, who)) != GF_OK)
+        return st;
+    if ((st = read_hist(hist_csv, &rows, &n_rows, who)) != GF_OK)
+        return st;
+    for (size_t i = 0; i < n_rows; i++)
+        max_unit = rows[i].unit > max_unit ? rows[i].unit : max_unit;
+    m = choose_units(chosen, max_unit);
+    if ((st = gf_plot_open_file(&f, path, dir, name, ".dat", who)) != GF_OK)
+        goto out;
+    write_hist_dat(f, rows, n_rows, chosen, m, has);
     if ((st = gf_plot_close_file(f, path, who)) != GF_OK)
         goto out;
     if ((st = gf_plot_open_file(&f, script, dir, name, ".gp", who)) != GF_OK)
