@@ -7,6 +7,7 @@
 #include "gradflow/tensor.h"
 #include "gradflow/act.h"
 #include "gradflow/layer.h"
+#include "gradflow/registry.h"
 #include "gradflow/loss.h"
 #include "gradflow/init.h"
 #include "gradflow/optim.h"

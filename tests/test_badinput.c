@@ -94,7 +94,7 @@ static int setup(void **state)
     assert_ok(gf_net_new(&f->empty, 3));
     assert_ok(gf_optim_new(&f->opt, &sgd, gf_net_param_count(f->net)));
     assert_ok(gf_telemetry_new(&f->tel));
-    f->rec.kind = "linear";
+    gf_record_set_kind(&f->rec, "linear");
     s->f = f;
     return 0;
 }

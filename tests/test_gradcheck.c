@@ -27,7 +27,7 @@ static gf_status doubling_backward(gf_layer *l, const gf_tensor *x, const gf_ten
 }
 
 static const gf_layer_ops broken_ops = {"broken", copy_forward, doubling_backward, NULL, NULL,
-                                        NULL, NULL};
+                                        NULL, NULL, NULL};
 
 static gf_net *three_layers(int broken)
 {

@@ -1338,7 +1338,7 @@ static gf_status mystery_backward(gf_layer *l, const gf_tensor *x, const gf_tens
 }
 
 static const gf_layer_ops mystery_ops = {"mystery", mystery_forward, mystery_backward,
-                                         NULL, NULL, NULL, NULL};
+                                         NULL, NULL, NULL, NULL, NULL /* no codec */};
 
 static void save_is_atomic(void **state)
 {
@@ -1371,6 +1371,7 @@ static void save_is_atomic(void **state)
     assert_status(gf_model_save(path, odd, NULL, NULL), GF_EUNSUPPORTED);
     assert_error_mentions("mystery");
     assert_error_mentions("layer 0");
+    assert_error_mentions("no model-file codec");
     after = read_bytes(path, &na);
     assert_non_null(after);
     assert_int_equal(na, nb);
@@ -1420,6 +1421,258 @@ static void other_layer_kinds_are_named(void **state)
     assert_null(data);
     assert_int_equal(n, 0);
     gf_net_free(net);
+}
+
+/* ---- The registry and kinds of your own ------------------------------------------------
+ * A scale layer y = a x (one learnable a_j per feature) with a codec: its payload is the
+ * initial value reset() gives a (one f64), kept in act_param as PReLU keeps its slope. */
+
+static gf_status scale_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
+{
+    (void)training;
+    for (size_t i = 0; i < x->rows * l->out; i++)
+        y->data[i] = l->weight.data[i % l->out] * x->data[i];
+    return GF_OK;
+}
+
+static gf_status scale_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                                const gf_tensor *dy, gf_tensor *dx)
+{
+    (void)y;
+    for (size_t i = 0; i < x->rows * l->out; i++) {
+        if (dx != NULL)
+            dx->data[i] += dy->data[i] * l->weight.data[i % l->out];
+        l->dweight.data[i % l->out] += dy->data[i] * x->data[i];
+    }
+    return GF_OK;
+}
+
+static void scale_reset(gf_layer *l)
+{
+    for (size_t j = 0; j < l->out; j++)
+        l->weight.data[j] = l->act_param;
+}
+
+static gf_status scale_encode(gf_writer *w, const gf_layer *l);
+static gf_status scale_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r);
+static const gf_layer_codec scale_codec = {scale_encode, scale_decode, NULL};
+static const gf_layer_ops scale_ops = {
+    .name = "scale", .forward = scale_forward, .backward = scale_backward,
+    .reset = scale_reset, .codec = &scale_codec,
+};
+
+static void layer_scale(gf_layer *l, size_t n, gf_real initial)
+{
+    memset(l, 0, sizeof *l);
+    l->ops = &scale_ops;
+    l->in = l->out = n;
+    l->weight = l->dweight = (gf_tensor){NULL, 1, n, n, 0};
+    l->n_params = n;
+    l->act_param = initial;
+}
+
+static gf_status scale_encode(gf_writer *w, const gf_layer *l)
+{
+    gf_write_f64(w, (double)l->act_param);
+    return GF_OK;
+}
+
+static gf_status scale_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r)
+{
+    double initial = 0;
+    gf_status st = gf_read_f64(r, &initial, "scale initial value");
+    if (st == GF_OK && (rec->in != rec->out || rec->n_params != rec->out))
+        st = GF_EFORMAT;
+    if (st == GF_OK)
+        layer_scale(l, rec->in, (gf_real)initial);
+    return st;
+}
+
+/* 3 -> linear 4 -> scale (initial 0.75) -> tanh -> linear 2, trained one SGD step so
+ * that the scale's parameters are no longer their initial values. */
+static gf_net *net_with_scale(void)
+{
+    gf_net *net = NULL;
+    gf_layer l;
+    gf_rng rng;
+    gf_init init = gf_init_default(GF_INIT_XAVIER_NORMAL);
+    gf_tensor *x = NULL, *t = NULL;
+    gf_optim_config c = gf_optim_default(GF_OPTIM_SGD);
+    gf_optim *opt = NULL;
+    double loss = 0;
+    gf_rng_seed(&rng, 11);
+    assert_ok(gf_net_new(&net, 3));
+    assert_ok(gf_net_add_linear(net, 4));
+    layer_scale(&l, 4, (gf_real)0.75);
+    assert_ok(gf_net_add_layer(net, &l));
+    assert_ok(gf_net_add_activation(net, "tanh"));
+    assert_ok(gf_net_add_linear(net, 2));
+    assert_ok(gf_net_init(net, &init, &rng));
+    assert_ok(gf_tensor_new(&x, 5, 3));
+    assert_ok(gf_tensor_new(&t, 5, 2));
+    for (size_t i = 0; i < 15; i++)
+        x->data[i] = (gf_real)gf_rng_normal(&rng);
+    for (size_t i = 0; i < 10; i++)
+        t->data[i] = (gf_real)gf_rng_normal(&rng);
+    c.lr = 0.1;
+    assert_ok(gf_optim_new(&opt, &c, gf_net_param_count(net)));
+    assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, &loss));
+    gf_optim_free(opt);
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+    return net;
+}
+
+/* Saved with its codec and loaded with gf_model_load_memory_with: the same layers, every
+ * parameter bit for bit, the same forward output, and the same bytes saved again. */
+static void own_kind_with_codec_round_trips(void **state)
+{
+    const gf_layer_ops *const mine[] = {&scale_ops};
+    gf_net *net = net_with_scale(), *back = NULL;
+    void *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    gf_tensor *x = NULL;
+    const gf_tensor *y0 = NULL, *y1 = NULL;
+    (void)state;
+    assert_ok(gf_model_save_memory(&a, &na, net, NULL, NULL));
+    assert_ok(gf_model_load_memory_with(&back, NULL, NULL, a, na, mine, 1));
+    assert_int_equal(gf_net_layer_count(back), 4);
+    assert_ptr_equal(gf_net_layer(back, 1)->ops, &scale_ops);
+    assert_true(gf_net_layer(back, 1)->act_param == (gf_real)0.75);
+    assert_string_equal(gf_net_layer_kind(back, 1), "scale");
+    assert_int_equal(gf_net_param_count(back), gf_net_param_count(net));
+    assert_memory_equal(gf_net_params(back), gf_net_params(net),
+                        gf_net_param_count(net) * sizeof(gf_real));
+    /* The scale's slopes moved off 0.75 in training, and came back as trained. */
+    assert_true(gf_net_layer(back, 1)->weight.data[0] != (gf_real)0.75);
+    assert_ok(gf_tensor_new(&x, 2, 3));
+    for (size_t i = 0; i < 6; i++)
+        x->data[i] = (gf_real)(0.25 * (double)i - 0.5);
+    assert_ok(gf_net_forward(net, x, &y0));
+    assert_ok(gf_net_forward(back, x, &y1));
+    assert_memory_equal(y1->data, y0->data, 4 * sizeof(gf_real));
+    assert_ok(gf_model_save_memory(&b, &nb, back, NULL, NULL));
+    assert_int_equal(nb, na);
+    assert_memory_equal(b, a, na);
+
+    /* Without the list the kind is unknown: named, with the way to load it. */
+    gf_net_free(back);
+    back = (gf_net *)a;
+    assert_status(gf_model_load_memory(&back, NULL, NULL, a, na), GF_EUNSUPPORTED);
+    assert_null(back);
+    assert_error_mentions("'scale'");
+    assert_error_mentions("gf_model_load_with");
+    gf_tensor_free(x);
+    gf_free(a);
+    gf_free(b);
+    gf_net_free(net);
+}
+
+/* A list of kinds of one's own must name kinds that can be decoded, under names that no
+ * built-in kind has. */
+static void own_kinds_are_checked(void **state)
+{
+    static const gf_layer_ops no_codec = {.name = "plain", .forward = scale_forward,
+                                          .backward = scale_backward};
+    static const gf_layer_ops taken = {.name = "linear", .forward = scale_forward,
+                                       .backward = scale_backward, .codec = &scale_codec};
+    static const gf_layer_ops bad_name = {.name = "a b", .forward = scale_forward,
+                                          .backward = scale_backward, .codec = &scale_codec};
+    const gf_layer_ops *const l1[] = {&no_codec}, *const l2[] = {&taken},
+                              *const l3[] = {&bad_name}, *const l4[] = {NULL};
+    gf_net *net = net_with_scale(), *back = NULL;
+    void *a = NULL;
+    size_t na = 0;
+    gf_layer l;
+    (void)state;
+    assert_ok(gf_model_save_memory(&a, &na, net, NULL, NULL));
+    assert_status(gf_model_load_memory_with(&back, NULL, NULL, a, na, l1, 1), GF_EINVAL);
+    assert_error_mentions("plain");
+    assert_status(gf_model_load_memory_with(&back, NULL, NULL, a, na, l2, 1), GF_EINVAL);
+    assert_error_mentions("built-in");
+    assert_status(gf_model_load_memory_with(&back, NULL, NULL, a, na, l3, 1), GF_EINVAL);
+    assert_status(gf_model_load_memory_with(&back, NULL, NULL, a, na, l4, 1), GF_EINVAL);
+    assert_status(gf_model_load_memory_with(&back, NULL, NULL, a, na, NULL, 1), GF_EINVAL);
+    assert_null(back);
+    gf_free(a);
+    /* Saving a layer of one's own under a built-in name would make a file that loads as
+     * something else: refused. */
+    gf_net_free(net);
+    assert_ok(gf_net_new(&net, 2));
+    memset(&l, 0, sizeof l);
+    l.ops = &taken;
+    l.in = l.out = 2;
+    l.weight = l.dweight = (gf_tensor){NULL, 1, 2, 2, 0};
+    l.n_params = 2;
+    assert_ok(gf_net_add_layer(net, &l));
+    a = &l;
+    assert_status(gf_model_save_memory(&a, &na, net, NULL, NULL), GF_EUNSUPPORTED);
+    assert_error_mentions("'linear'");
+    assert_null(a);
+    gf_net_free(net);
+}
+
+/* Every built-in kind of the registry in one network: it saves, loads to layers of the
+ * same operations, and saves again to the same bytes. */
+static void every_registered_kind_round_trips(void **state)
+{
+    gf_net *net = NULL, *back = NULL;
+    void *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 5);
+    assert_ok(gf_net_new(&net, 6));
+    assert_ok(gf_net_add_rnn(net, GF_RNN_LSTM, 2, 4, 0, NULL, &rng));
+    assert_ok(gf_net_add_linear(net, 5));
+    assert_ok(gf_net_add_activation(net, "elu"));
+    assert_ok(gf_net_add_prelu(net, 0.125));
+    assert_ok(gf_net_add_batchnorm(net, 1e-3, 0.25));
+    assert_ok(gf_net_add_layernorm(net, 1e-4));
+    for (size_t k = 0; k < gf_layer_kind_count(); k++) {
+        const gf_layer_kind *kind = gf_layer_kind_at(k);
+        int found = 0;
+        for (size_t i = 0; i < gf_net_layer_count(net); i++)
+            found |= gf_net_layer(net, i)->ops == kind->ops;
+        assert_true(found); /* a kind added to the registry must be added here too */
+        assert_ptr_equal(gf_layer_kind_find(kind->name), kind);
+        assert_ptr_equal(gf_layer_kind_of(kind->ops), kind);
+        assert_string_equal(kind->ops->name, kind->name);
+    }
+    assert_null(gf_layer_kind_at(gf_layer_kind_count()));
+    assert_null(gf_layer_kind_find("mystery"));
+    assert_null(gf_layer_kind_of(&mystery_ops));
+    for (size_t i = 0; i < gf_net_param_count(net); i++)
+        gf_net_params(net)[i] = (gf_real)(0.01 * (double)i);
+    assert_ok(gf_model_save_memory(&a, &na, net, NULL, NULL));
+    assert_ok(gf_model_load_memory(&back, NULL, NULL, a, na));
+    assert_int_equal(gf_net_layer_count(back), gf_net_layer_count(net));
+    for (size_t i = 0; i < gf_net_layer_count(net); i++)
+        assert_ptr_equal(gf_net_layer(back, i)->ops, gf_net_layer(net, i)->ops);
+    assert_ok(gf_model_save_memory(&b, &nb, back, NULL, NULL));
+    assert_int_equal(nb, na);
+    assert_memory_equal(b, a, na);
+    gf_free(a);
+    gf_free(b);
+    gf_net_free(back);
+    gf_net_free(net);
+}
+
+/* What the analysis may assume of a kind, as a telemetry record names it. */
+static void kind_traits(void **state)
+{
+    (void)state;
+    assert_int_equal(gf_layer_kind_traits("linear"), GF_KIND_LINEAR);
+    assert_int_equal(gf_layer_kind_traits("activation"), GF_KIND_ACTIVATION);
+    assert_int_equal(gf_layer_kind_traits("relu"), GF_KIND_ACTIVATION);
+    assert_int_equal(gf_layer_kind_traits("sigmoid"), GF_KIND_ACTIVATION);
+    assert_int_equal(gf_layer_kind_traits("prelu"), GF_KIND_ACTIVATION);
+    assert_int_equal(gf_layer_kind_traits("batchnorm"), GF_KIND_NORM);
+    assert_int_equal(gf_layer_kind_traits("layernorm"), GF_KIND_NORM);
+    assert_int_equal(gf_layer_kind_traits("rnn"), GF_KIND_RECURRENT);
+    assert_int_equal(gf_layer_kind_traits("scale"), 0);
+    assert_int_equal(gf_layer_kind_traits(""), 0);
+    assert_int_equal(gf_layer_kind_traits(NULL), 0);
 }
 
 /* ---- Bad arguments -------------------------------------------------------------------- */
@@ -1521,6 +1774,10 @@ int main(void)
         cmocka_unit_test(version_1_residual_blocks_are_flattened),
         cmocka_unit_test(save_is_atomic),
         cmocka_unit_test(other_layer_kinds_are_named),
+        cmocka_unit_test(own_kind_with_codec_round_trips),
+        cmocka_unit_test(own_kinds_are_checked),
+        cmocka_unit_test(every_registered_kind_round_trips),
+        cmocka_unit_test(kind_traits),
         cmocka_unit_test(bad_arguments_are_refused),
         cmocka_unit_test(optional_parts),
     };

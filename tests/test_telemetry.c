@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "gradflow.h"
 
@@ -12,7 +13,7 @@ static gf_record rec(uint64_t step, uint32_t layer)
     gf_record r = {0};
     r.step = step;
     r.layer = layer;
-    r.kind = "linear";
+    gf_record_set_kind(&r, "linear");
     r.loss = 0.5;
     r.grad_out_norm = 1.25;
     r.grad_in_norm = NAN;
@@ -201,6 +202,35 @@ static void null_arguments_are_errors(void **state)
     gf_telemetry_free(t);
 }
 
+/* A record's kind is a copy: any name survives its source, the CSV and a read back;
+ * what the CSV cannot hold is replaced, and a long name is cut, never overrun. */
+static void kind_is_a_copy(void **state)
+{
+    char name[64] = "my_layer";
+    char line[512];
+    gf_record r = rec(0, 0);
+    FILE *f;
+    (void)state;
+    gf_record_set_kind(&r, name);
+    strcpy(name, "changed");
+    assert_string_equal(r.kind, "my_layer");
+    gf_record_set_kind(&r, "a,b\nc\"d");
+    assert_string_equal(r.kind, "a_b_c_d");
+    gf_record_set_kind(&r, "a_kind_name_of_exactly_forty_characters_");
+    assert_int_equal(strlen(r.kind), GF_RECORD_KIND_SIZE - 1);
+    assert_memory_equal(r.kind, "a_kind_name_of_exactly_forty_characters_", GF_RECORD_KIND_SIZE - 1);
+    gf_record_set_kind(&r, NULL);
+    assert_string_equal(r.kind, "");
+    gf_record_set_kind(&r, "lstm");
+    f = tmpfile();
+    assert_non_null(f);
+    assert_ok(gf_record_write_csv(&r, f));
+    rewind(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_true(strncmp(line, "0,0,lstm,", 9) == 0);
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +240,7 @@ int main(void)
         cmocka_unit_test(save_writes_atomically),
         cmocka_unit_test(streaming_keeps_the_file_valid_after_every_step),
         cmocka_unit_test(null_arguments_are_errors),
+        cmocka_unit_test(kind_is_a_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,10 @@
  * layer scales each feature by a learnable factor, y[r][j] = a[j] x[r][j] (a diagonal
  * linear layer); the network owns a, binds it into its parameter block, records the
  * layer's telemetry and checks its backward pass with gf_net_gradcheck like any other.
- * Usage: custom_layer (exit status 0 when the gradient check passes). */
+ * With a codec, model files store it too: saved, then loaded with gf_model_load_with.
+ * Usage: custom_layer (exit status 0 when the gradient check and the reload pass). */
 #include <stdio.h>
+#include <string.h>
 
 #include <gradflow.h>
 
@@ -44,8 +46,41 @@ static void scale_reset(gf_layer *l)
         l->weight.data[j] = 1;
 }
 
+/* Model files: the payload is what the constructor needs beyond in and out; here
+ * nothing else, but a version byte shows the writer, and lets the layer grow options
+ * later. a itself is a parameter: the file's parameter block holds it. */
+static gf_status scale_encode(gf_writer *w, const gf_layer *l)
+{
+    (void)l;
+    gf_write_u32(w, 1); /* payload version */
+    return GF_OK;
+}
+
+static void layer_scale(gf_layer *l, size_t n);
+
+/* Read the payload back, check it against the record, and set up *l. */
+static gf_status scale_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r)
+{
+    uint32_t version = 0;
+    gf_status st = gf_read_u32(r, &version, "scale payload version");
+    if (st != GF_OK)
+        return st;
+    if (version != 1 || rec->in != rec->out || rec->n_params != rec->out)
+        return GF_EFORMAT;
+    layer_scale(l, rec->in);
+    return GF_OK;
+}
+
+static const gf_layer_codec scale_codec = {
+    .encode = scale_encode, .decode = scale_decode,
+};
+
 static const gf_layer_ops scale_ops = {
-    "scale", scale_forward, scale_backward, NULL, NULL, scale_reset, NULL,
+    .name = "scale",
+    .forward = scale_forward,
+    .backward = scale_backward,
+    .reset = scale_reset,
+    .codec = &scale_codec, /* without it, gf_model_save refuses the network */
 };
 
 /* Set up l as a scale layer over n features: one (1, n) weight, no bias. The data
@@ -98,6 +133,24 @@ int main(void)
                worst < (GF_REAL_IS_DOUBLE ? 1e-6 : 2e-2) ? "the backward pass is right"
                                                          : "WRONG");
     int ok = st == GF_OK && worst < (GF_REAL_IS_DOUBLE ? 1e-6 : 2e-2);
+
+    /* Save, then load: the kinds of your own are named to the loader, which owns the
+     * list (nothing is registered globally). The reloaded parameters are the same bits. */
+    const gf_layer_ops *const my_kinds[] = {&scale_ops};
+    void *file = NULL;
+    size_t size = 0;
+    gf_net *back = NULL;
+    if (ok) st = gf_model_save_memory(&file, &size, net, NULL, NULL);
+    if (ok && st == GF_OK)
+        st = gf_model_load_memory_with(&back, NULL, NULL, file, size, my_kinds, 1);
+    ok = ok && st == GF_OK && gf_net_param_count(back) == gf_net_param_count(net) &&
+         memcmp(gf_net_params(back), gf_net_params(net),
+                gf_net_param_count(net) * sizeof(gf_real)) == 0;
+    printf("saved %zu bytes, reloaded: %s\n", size, ok ? "identical" : "DIFFERENT");
+    if (st != GF_OK)
+        fprintf(stderr, "custom_layer: %s: %s\n", gf_strerror(st), gf_last_error());
+    gf_free(file);
+    gf_net_free(back);
     gf_tensor_free(x);
     gf_tensor_free(t);
     gf_net_free(net);

@@ -42,6 +42,11 @@ typedef struct gf_layer_ops {
 
     /* Release private state. NULL: none. */
     void (*destroy)(gf_layer *l);
+
+    /* How model files store a layer of your own kind (gradflow/registry.h): NULL, the
+     * default, and gf_model_save refuses the network naming the kind. Built-in kinds
+     * leave it NULL: the registry holds their codecs. */
+    const struct gf_layer_codec *codec;
 } gf_layer_ops;
 
 struct gf_layer {

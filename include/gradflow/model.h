@@ -7,6 +7,7 @@
 #define GRADFLOW_MODEL_H
 
 #include "gradflow/net.h"
+#include "gradflow/registry.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,10 +22,12 @@ extern "C" {
 /* Save net (and opt, rng, each may be NULL) to path, atomically: the file is written to
  * "path.tmp", flushed, fsync'ed and renamed over path, so path holds either its old
  * contents or the complete new file, never a broken one. opt must have been made for
- * gf_net_param_count(net) parameters (else GF_ESHAPE). Every built-in layer kind is
- * stored (linear, activations, prelu, batchnorm with its running statistics, layernorm,
- * rnn/lstm/gru, residual blocks (skip_begin, skip_add)); a layer of your own ops table is
- * GF_EUNSUPPORTED naming the kind, nothing written. File errors: GF_EIO (path.tmp removed). Nothing of the arguments is changed. */
+ * gf_net_param_count(net) parameters (else GF_ESHAPE). Each layer is stored by its kind's
+ * codec (gradflow/registry.h): every built-in kind (linear, activations, prelu, batchnorm
+ * with its running statistics, layernorm, rnn/lstm/gru, residual blocks (skip_begin, skip_add)),
+ * and a layer of your own when its gf_layer_ops has a .codec; a layer without one is
+ * GF_EUNSUPPORTED naming the layer and its kind, nothing written. File errors: GF_EIO
+ * (path.tmp removed). Nothing of the arguments is changed. */
 gf_status gf_model_save(const char *path, gf_net *net, gf_optim *opt, const gf_rng *rng);
 
 /* Load a model file. On GF_OK, *net is a new network (the caller frees it) with the
@@ -44,12 +47,23 @@ gf_status gf_model_save(const char *path, gf_net *net, gf_optim *opt, const gf_r
  *   GF_ENOMEM       out of memory. */
 gf_status gf_model_load(gf_net **net, gf_optim **opt, gf_rng *rng, const char *path);
 
+/* gf_model_load, also knowing the caller's own layer kinds: kinds[0..n_kinds) are the
+ * gf_layer_ops of layers saved with their .codec; a record naming one is decoded by it.
+ * Each needs a codec and a name of 1 to GF_NAME_MAX characters [A-Za-z0-9_.-] that no
+ * built-in kind has (else GF_EINVAL). The caller owns the list: nothing is registered
+ * anywhere, so two callers never see each other's kinds. */
+gf_status gf_model_load_with(gf_net **net, gf_optim **opt, gf_rng *rng, const char *path,
+                             const gf_layer_ops *const *kinds, size_t n_kinds);
+
 /* The same two on memory. gf_model_save_memory: *data (release with gf_free) receives
  * the *size bytes a file would hold. gf_model_load_memory reads size bytes at data. */
 gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim *opt,
                                const gf_rng *rng);
 gf_status gf_model_load_memory(gf_net **net, gf_optim **opt, gf_rng *rng, const void *data,
                                size_t size);
+gf_status gf_model_load_memory_with(gf_net **net, gf_optim **opt, gf_rng *rng,
+                                    const void *data, size_t size,
+                                    const gf_layer_ops *const *kinds, size_t n_kinds);
 
 /* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib's crc32) of n bytes,
  * continuing from crc (start with 0). gf_crc32(0, "123456789", 9) == 0xCBF43926. */

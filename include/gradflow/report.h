@@ -137,9 +137,8 @@ gf_status gf_mkdir_p(const char *dir);
 gf_status gf_run_write(const char *dir, const gf_telemetry *t, const gf_run_summary *summary);
 
 /* Read a telemetry CSV written by gf_telemetry_save_csv back into t (appended), so runs
- * made by separate processes can be judged and plotted together. Layer kinds are mapped
- * to the library's static names (linear, prelu, the activation table); other kinds read
- * as "other". */
+ * made by separate processes can be judged and plotted together. Every kind reads back
+ * as written (rnn, batchnorm, a layer of your own's), as gf_record_set_kind copies it. */
 gf_status gf_run_read_telemetry(gf_telemetry *t, const char *path);
 
 /* ---- Figures -------------------------------------------------------------------------

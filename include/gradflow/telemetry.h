@@ -17,10 +17,15 @@ extern "C" {
  * sup |f'| (only for activations whose table row is marked saturating). */
 #define GF_SATURATION_FRACTION 0.05
 
+/* Bytes of gf_record.kind, with its NUL: longer kind names are cut to 31 characters. */
+#define GF_RECORD_KIND_SIZE 32
+
 typedef struct gf_record {
     uint64_t step;            /* 0-based count of backward passes before this one */
     uint32_t layer;           /* 0-based index in the network */
-    const char *kind;         /* "linear", "sigmoid", ...: static storage */
+    char kind[GF_RECORD_KIND_SIZE]; /* the layer's kind, a copy: "linear", "rnn", a layer
+                                 of your own's; an activation layer's activation,
+                                 "sigmoid" (gf_layer_kind_traits tells which is which) */
     double loss;              /* the loss of this step (NaN when backward_from was used) */
     double grad_out_norm;     /* ||dL/dy||: the backward signal dL/dh arriving at the
                                  layer's output; judge vanishing/exploding from this */
@@ -75,6 +80,10 @@ const char *gf_telemetry_csv_header(void);
  * written to path.tmp and renamed, so a crash never leaves half a file). */
 gf_status gf_telemetry_write_csv(const gf_telemetry *t, FILE *stream);
 gf_status gf_telemetry_save_csv(const gf_telemetry *t, const char *path);
+
+/* Copy kind into rec->kind, cut to GF_RECORD_KIND_SIZE - 1 bytes, with any comma, quote
+ * or control character (which the CSV cannot hold) replaced by '_'; NULL: "". */
+void gf_record_set_kind(gf_record *rec, const char *kind);
 
 /* Write one record as a CSV line (with newline). */
 gf_status gf_record_write_csv(const gf_record *rec, FILE *stream);

@@ -1,6 +1,6 @@
 /* src/analysis/report.c: verdicts on a run's telemetry and the run directory (telemetry.csv,
  * loss.csv, summary.json), plus reading a telemetry CSV back. The figures are in
- * src/plot.c. Thresholds are documented in include/gradflow/report.h and
+ * src/analysis/plot*.c. Thresholds are documented in include/gradflow/report.h and
  * docs/verdicts.md; this file only applies them. POSIX (mkdir, stat). */
 #define _POSIX_C_SOURCE 200809L
 
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "gradflow/registry.h"
 #include "gradflow/report.h"
 #include "core/internal.h"
 
@@ -168,7 +169,7 @@ gf_status gf_verdict_judge(const gf_telemetry *t, gf_verdict *out)
     int have = 0;
     for (size_t i = b0; i < e0; i++) {
         const gf_record *r = gf_telemetry_at(t, i);
-        if (r->kind != NULL && strcmp(r->kind, "linear") == 0) {
+        if (gf_layer_kind_traits(r->kind) & GF_KIND_LINEAR) {
             if (!have)
                 v.first_linear = r->layer;
             v.last_linear = r->layer;
@@ -535,22 +536,6 @@ gf_status gf_run_write(const char *dir, const gf_telemetry *t, const gf_run_summ
 
 /* ---- Reading a telemetry CSV --------------------------------------------------------- */
 
-/* The kind strings of records must be static: map a name to the library's own. */
-static const char *static_kind(const char *name)
-{
-    static const char *const fixed[] = {"linear", "prelu", "batchnorm", "layernorm",
-                                        "residual", "dropout"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (strcmp(name, fixed[i]) == 0)
-            return fixed[i];
-    for (size_t i = 0; i < gf_activation_count(); i++) {
-        const gf_activation *a = gf_activation_at(i);
-        if (a != NULL && strcmp(name, a->name) == 0)
-            return a->name;
-    }
-    return "other";
-}
-
 static int parse_real(const char *s, double *v)
 {
     char *end;
@@ -614,7 +599,7 @@ static gf_status parse_line(char *line, gf_record *r, const char *path, size_t l
                        lineno);
     r->step = step;
     r->layer = (uint32_t)layer;
-    r->kind = static_kind(field[2]);
+    gf_record_set_kind(r, field[2]);
     r->nonfinite_fwd = nff;
     r->nonfinite_bwd = nfb;
     return GF_OK;

@@ -421,7 +421,7 @@ static void record_layer(gf_net *net, size_t i, int has_dx, gf_record *r)
     *r = (gf_record){0};
     r->step = net->step;
     r->layer = (uint32_t)i;
-    r->kind = layer_kind(l);
+    gf_record_set_kind(r, layer_kind(l));
     r->loss = net->last_loss;
     r->grad_out_norm = net->grad_norms[i + 1];
     r->grad_in_norm = has_dx ? net->grad_norms[i] : NAN;

@@ -140,12 +140,23 @@ static void put_real(FILE *f, double v)
         fprintf(f, ",%.9g", v);
 }
 
+void gf_record_set_kind(gf_record *rec, const char *kind)
+{
+    if (rec == NULL)
+        return;
+    snprintf(rec->kind, sizeof rec->kind, "%s", kind != NULL ? kind : "");
+    /* The CSV has no quoting: a separator or a line break in a name would shift fields. */
+    for (char *c = rec->kind; *c != '\0'; c++)
+        if (*c == ',' || *c == '"' || (unsigned char)*c < 0x20)
+            *c = '_';
+}
+
 gf_status gf_record_write_csv(const gf_record *r, FILE *f)
 {
     GF_CHECK_NOT_NULL(r, "gf_record_write_csv");
     GF_CHECK_NOT_NULL(f, "gf_record_write_csv");
     fprintf(f, "%llu,%u,%s", (unsigned long long)r->step, (unsigned)r->layer,
-            r->kind ? r->kind : "");
+            r->kind);
     const double fields[] = {r->loss,           r->grad_out_norm,  r->grad_in_norm,
                              r->weight_grad_norm, r->bias_grad_norm, r->weight_norm,
                              r->update_ratio,   r->clip_pre_norm,  r->clip_post_norm,

@@ -231,3 +231,41 @@ gf_status gf_layer_activation(gf_layer *l, size_t n, const gf_activation *act, g
     l->state = st;
     return GF_OK;
 }
+
+/* ==== Registry entry: the activation kind and its model-file codec ======================
+ * Payload: the activation's name, its parameter (one real). Appended here, apart from
+ * the layer above, so that the layer can change without touching its codec. */
+#include "layers/codec.h"
+
+static gf_status activation_encode(gf_writer *w, const gf_layer *l)
+{
+    if (l->act == NULL || l->act->name == NULL)
+        return gf_fail(GF_EUNSUPPORTED, "model: an activation layer without an activation");
+    gf_write_name(w, l->act->name);
+    gf_write_reals(w, &l->act_param, 1);
+    return GF_OK;
+}
+
+static gf_status activation_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r)
+{
+    char name[GF_NAME_MAX + 1];
+    const gf_activation *act = NULL;
+    gf_real param = 0;
+    gf_status st = gf_read_name(r, name, "activation name");
+    if (st == GF_OK)
+        st = gf_read_reals(r, &param, 1, "activation parameter");
+    if (st != GF_OK)
+        return st;
+    if (rec->in != rec->out || rec->n_params != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (%s) records %zu -> %zu features and "
+                       "%zu parameters", rec->index, name, rec->in, rec->out, rec->n_params);
+    if (gf_activation_find(&act, name) != GF_OK)
+        return gf_fail(GF_EUNSUPPORTED, "model: layer %zu uses the activation '%s', which "
+                       "this build does not know", rec->index, name);
+    return gf_layer_activation(l, rec->in, act, param);
+}
+
+static const gf_layer_codec activation_codec = {activation_encode, activation_decode, NULL};
+
+const gf_layer_kind gf_kind_activation = {"activation", &activation_ops, &activation_codec,
+                                          GF_KIND_ACTIVATION};

@@ -95,6 +95,7 @@ static gf_status linear_backward(gf_layer *l, const gf_tensor *x, const gf_tenso
 
 static const gf_layer_ops linear_ops = {
     "linear", linear_forward, linear_backward, NULL, NULL, NULL, NULL,
+    NULL, /* codec: the registry's entry, gf_kind_linear, ends this file */
 };
 
 gf_status gf_layer_linear(gf_layer *l, size_t in, size_t out)
@@ -125,3 +126,32 @@ gf_status gf_layer_linear(gf_layer *l, size_t in, size_t out)
     l->is_parametric = 1;
     return GF_OK;
 }
+
+/* ==== Registry entry: the linear kind and its model-file codec ==========================
+ * Payload: nothing: in and out say everything; W and b are in the parameter block. */
+#include "layers/codec.h"
+
+static gf_status linear_encode(gf_writer *w, const gf_layer *l)
+{
+    (void)w;
+    (void)l;
+    return GF_OK;
+}
+
+static gf_status linear_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r)
+{
+    int ok = 1;
+    size_t n = gf_mul_size(rec->in, rec->out, &ok);
+    (void)r;
+    /* Checked before allocating, so a crafted record cannot ask for more memory than
+     * the file's parameter block accounts for. */
+    if (!ok || n > GF_MAX_ELEMENTS || n + rec->out != rec->n_params)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (linear %zu -> %zu) records %zu "
+                       "parameters, expected %zu x %zu + %zu", rec->index, rec->in, rec->out,
+                       rec->n_params, rec->out, rec->in, rec->out);
+    return gf_layer_linear(l, rec->in, rec->out);
+}
+
+static const gf_layer_codec linear_codec = {linear_encode, linear_decode, NULL};
+
+const gf_layer_kind gf_kind_linear = {"linear", &linear_ops, &linear_codec, GF_KIND_LINEAR};

@@ -334,10 +334,12 @@ static void norm_destroy(gf_layer *l)
 
 static const gf_layer_ops batchnorm_ops = {
     "batchnorm", bn_forward, bn_backward, NULL, NULL, norm_reset, norm_destroy,
+    NULL, /* codec: the registry's entry ends this file */
 };
 
 static const gf_layer_ops layernorm_ops = {
     "layernorm", ln_forward, ln_backward, NULL, ln_reserve, norm_reset, norm_destroy,
+    NULL, /* codec: the registry's entry ends this file */
 };
 
 /* Common set-up: gamma (1, n) as the weight, beta (1, n) as the bias, unbound. */
@@ -491,3 +493,88 @@ gf_status gf_batchnorm_set_running(gf_layer *l, const double *mean, const double
     memcpy(st->running_var, var, n * sizeof *var);
     return GF_OK;
 }
+
+/* ==== Registry entries: the batchnorm and layernorm kinds and their codecs ===============
+ * Batch norm's payload: eps, momentum (f64), then the running mean and the running
+ * variance (out f64 each: they are doubles in every build). Layer norm's: eps (f64).
+ * gamma and beta are parameters. */
+#include "layers/codec.h"
+
+static gf_status bn_encode(gf_writer *w, const gf_layer *l)
+{
+    const double *mean = NULL, *var = NULL;
+    double eps = 0, momentum = 0;
+    size_t n = 0;
+    if (gf_norm_config(l, &eps, &momentum) != GF_OK ||
+        gf_batchnorm_running(l, &mean, &var, &n) != GF_OK)
+        return gf_fail(GF_EUNSUPPORTED, "model: a batchnorm layer without readable state");
+    gf_write_f64(w, eps);
+    gf_write_f64(w, momentum);
+    for (size_t j = 0; j < n; j++)
+        gf_write_f64(w, mean[j]);
+    for (size_t j = 0; j < n; j++)
+        gf_write_f64(w, var[j]);
+    return GF_OK;
+}
+
+static gf_status bn_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r)
+{
+    double eps = 0, momentum = 0;
+    gf_status st;
+    if ((st = gf_read_f64(r, &eps, "batchnorm eps")) != GF_OK ||
+        (st = gf_read_f64(r, &momentum, "batchnorm momentum")) != GF_OK)
+        return st;
+    if (rec->in != rec->out || rec->n_params / 2 != rec->out || rec->n_params % 2 != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (batchnorm) records %zu -> %zu features "
+                       "and %zu parameters", rec->index, rec->in, rec->out, rec->n_params);
+    if (rec->out > gf_read_remaining(r) / 16)
+        return gf_fail(GF_EFORMAT, "model: truncated: layer %zu (batchnorm) needs 2 x %zu "
+                       "running statistics, %zu bytes remain", rec->index, rec->out,
+                       gf_read_remaining(r));
+    return gf_layer_batchnorm(l, rec->in, eps, momentum);
+}
+
+/* The running statistics, after the network's reset() has set them to 0 and 1. */
+static gf_status bn_restore(gf_layer *l, gf_reader *r)
+{
+    size_t n = l->out;
+    gf_status st = GF_OK;
+    double *stats = gf_alloc(2 * n * sizeof *stats);
+    if (stats == NULL)
+        return gf_fail(GF_ENOMEM, "model: out of memory reading a batchnorm layer");
+    for (size_t j = 0; j < 2 * n && st == GF_OK; j++)
+        st = gf_read_f64(r, &stats[j], "batchnorm running statistics");
+    if (st == GF_OK)
+        st = gf_batchnorm_set_running(l, stats, stats + n, n);
+    gf_free(stats);
+    return st;
+}
+
+static gf_status ln_encode(gf_writer *w, const gf_layer *l)
+{
+    double eps = 0;
+    if (gf_norm_config(l, &eps, NULL) != GF_OK)
+        return gf_fail(GF_EUNSUPPORTED, "model: a layernorm layer without readable state");
+    gf_write_f64(w, eps);
+    return GF_OK;
+}
+
+static gf_status ln_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r)
+{
+    double eps = 0;
+    gf_status st = gf_read_f64(r, &eps, "layernorm eps");
+    if (st != GF_OK)
+        return st;
+    if (rec->in != rec->out || rec->n_params / 2 != rec->out || rec->n_params % 2 != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (layernorm) records %zu -> %zu features "
+                       "and %zu parameters", rec->index, rec->in, rec->out, rec->n_params);
+    return gf_layer_layernorm(l, rec->in, eps);
+}
+
+static const gf_layer_codec batchnorm_codec = {bn_encode, bn_decode, bn_restore};
+static const gf_layer_codec layernorm_codec = {ln_encode, ln_decode, NULL};
+
+const gf_layer_kind gf_kind_batchnorm = {"batchnorm", &batchnorm_ops, &batchnorm_codec,
+                                         GF_KIND_NORM};
+const gf_layer_kind gf_kind_layernorm = {"layernorm", &layernorm_ops, &layernorm_codec,
+                                         GF_KIND_NORM};

@@ -110,6 +110,7 @@ static void prelu_reset(gf_layer *l)
 
 static const gf_layer_ops prelu_ops = {
     "prelu", prelu_forward, prelu_backward, prelu_record, NULL, prelu_reset, NULL,
+    NULL, /* codec: the registry's entry, gf_kind_prelu, ends this file */
 };
 
 gf_status gf_layer_prelu(gf_layer *l, size_t n, gf_real initial_slope)
@@ -133,3 +134,32 @@ gf_status gf_layer_prelu(gf_layer *l, size_t n, gf_real initial_slope)
     l->act_param = initial_slope;
     return GF_OK;
 }
+
+/* ==== Registry entry: the prelu kind and its model-file codec ===========================
+ * Payload: the initial slope (one real) that reset() would restore; the slopes
+ * themselves are parameters. */
+#include "layers/codec.h"
+
+static gf_status prelu_encode(gf_writer *w, const gf_layer *l)
+{
+    gf_write_reals(w, &l->act_param, 1);
+    return GF_OK;
+}
+
+static gf_status prelu_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r)
+{
+    gf_real slope = 0;
+    gf_status st = gf_read_reals(r, &slope, 1, "prelu initial slope");
+    if (st != GF_OK)
+        return st;
+    if (rec->in != rec->out || rec->n_params != rec->out)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (prelu) records %zu -> %zu features and "
+                       "%zu parameters", rec->index, rec->in, rec->out, rec->n_params);
+    return gf_layer_prelu(l, rec->in, slope);
+}
+
+static const gf_layer_codec prelu_codec = {prelu_encode, prelu_decode, NULL};
+
+/* An element-wise activation with a learnable slope: the units figure and the
+ * histograms treat it as one. */
+const gf_layer_kind gf_kind_prelu = {"prelu", &prelu_ops, &prelu_codec, GF_KIND_ACTIVATION};

@@ -225,11 +225,20 @@ static void add_destroy(gf_layer *l)
 }
 
 static const gf_layer_ops skip_begin_ops = {
-    "skip_begin", begin_forward, begin_backward, NULL, skip_reserve, NULL, begin_destroy,
+    .name = "skip_begin",
+    .forward = begin_forward,
+    .backward = begin_backward,
+    .reserve = skip_reserve,
+    .destroy = begin_destroy,
 };
 
 static const gf_layer_ops skip_add_ops = {
-    "skip_add", add_forward, add_backward, NULL, skip_reserve, add_reset, add_destroy,
+    .name = "skip_add",
+    .forward = add_forward,
+    .backward = add_backward,
+    .reserve = skip_reserve,
+    .reset = add_reset,
+    .destroy = add_destroy,
 };
 
 /* ---- Construction and inspection ------------------------------------------------------- */

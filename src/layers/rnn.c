@@ -435,6 +435,7 @@ static void rnn_destroy(gf_layer *l)
 
 static const gf_layer_ops rnn_ops = {
     "rnn", rnn_forward, rnn_backward, NULL, rnn_reserve, rnn_reset, rnn_destroy,
+    NULL, /* codec: the registry's entry, gf_kind_rnn, ends this file */
 };
 
 gf_status gf_layer_rnn(gf_layer *l, gf_rnn_cell cell, size_t in, size_t hidden,
@@ -648,3 +649,79 @@ gf_status gf_rnn_write_time_csv(const gf_layer *l, FILE *stream, uint64_t step, 
             return gf_fail(GF_EIO, "%s: write failed", who);
     return GF_OK;
 }
+
+/* ==== Registry entry: the rnn kind and its model-file codec ==============================
+ * Payload: the cell's name (rnn, lstm, gru), steps T and hidden units H (u64), flags
+ * (u32). The per-step input width is in / T. */
+#include "layers/codec.h"
+
+/* A recurrent layer keeps one double per step whatever its size: its step count may not
+ * exceed RNN_STEPS_PER_BYTE times the file's size, so that a crafted file cannot make
+ * the loader allocate more than a small multiple of its size. */
+#define RNN_STEPS_PER_BYTE 8u
+
+static gf_status rnn_encode(gf_writer *w, const gf_layer *l)
+{
+    gf_rnn_cell cell = GF_RNN_TANH;
+    size_t hidden = 0, steps = 0;
+    unsigned flags = 0;
+    if (gf_rnn_shape(l, &cell, NULL, &hidden, &steps) != GF_OK ||
+        gf_rnn_flags(l, &flags) != GF_OK)
+        return gf_fail(GF_EUNSUPPORTED, "model: a recurrent layer without readable state");
+    gf_write_name(w, gf_rnn_cell_name(cell));
+    gf_write_u64(w, steps);
+    gf_write_u64(w, hidden);
+    gf_write_u32(w, flags);
+    return GF_OK;
+}
+
+/* The record's outputs and parameters must be those of the cell it names: checked
+ * before anything is allocated. */
+static gf_status rnn_check_sizes(const gf_layer_record *rec, const char *name,
+                                 gf_rnn_cell cell, size_t steps, size_t hidden, uint32_t flags)
+{
+    int ok = 1;
+    size_t in = rec->in / steps, gates = cell_gates[cell];
+    size_t want_out = flags & GF_RNN_SEQUENCE ? gf_mul_size(steps, hidden, &ok) : hidden;
+    size_t want_params = gf_mul_size(gf_mul_size(gates, hidden, &ok), in + hidden + 1, &ok);
+    if (!ok || in + hidden + 1 < in || want_out != rec->out || want_params != rec->n_params)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (%s, %zu steps of %zu, %zu hidden) "
+                       "records %zu outputs and %zu parameters", rec->index, name, steps, in,
+                       hidden, rec->out, rec->n_params);
+    return GF_OK;
+}
+
+static gf_status rnn_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r)
+{
+    char name[GF_NAME_MAX + 1];
+    gf_rnn_cell cell = GF_RNN_TANH;
+    size_t steps = 0, hidden = 0;
+    uint32_t flags = 0;
+    gf_status st;
+    if ((st = gf_read_name(r, name, "rnn cell")) != GF_OK ||
+        (st = gf_read_count(r, &steps, "rnn steps")) != GF_OK ||
+        (st = gf_read_count(r, &hidden, "rnn hidden units")) != GF_OK ||
+        (st = gf_read_u32(r, &flags, "rnn flags")) != GF_OK)
+        return st;
+    if (gf_rnn_cell_from_name(&cell, name) != GF_OK)
+        return gf_fail(GF_EUNSUPPORTED, "model: layer %zu uses the recurrent cell '%s', which "
+                       "this build does not know", rec->index, name);
+    /* One spelling per cell ("tanh" is an alias): a file loads and saves to itself. */
+    if (strcmp(name, gf_rnn_cell_name(cell)) != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu names its cell '%s', written '%s' in "
+                       "model files", rec->index, name, gf_rnn_cell_name(cell));
+    if (steps == 0 || hidden == 0 || rec->in % steps != 0 || (flags & ~GF_RNN_SEQUENCE) != 0)
+        return gf_fail(GF_EFORMAT, "model: layer %zu (rnn) has %zu steps, %zu hidden units "
+                       "and flags 0x%lx over %zu inputs", rec->index, steps, hidden,
+                       (unsigned long)flags, rec->in);
+    if (steps / RNN_STEPS_PER_BYTE > gf_read_file_size(r))
+        return gf_fail(GF_EFORMAT, "model: layer %zu (rnn) has %zu steps, more than a file "
+                       "of %zu bytes can describe", rec->index, steps, gf_read_file_size(r));
+    if ((st = rnn_check_sizes(rec, name, cell, steps, hidden, flags)) != GF_OK)
+        return st;
+    return gf_layer_rnn(l, cell, rec->in / steps, hidden, steps, (unsigned)flags);
+}
+
+static const gf_layer_codec rnn_codec = {rnn_encode, rnn_decode, NULL};
+
+const gf_layer_kind gf_kind_rnn = {"rnn", &rnn_ops, &rnn_codec, GF_KIND_RECURRENT};

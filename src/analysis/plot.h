@@ -1,0 +1,62 @@
+/* src/analysis/plot.h: what the figure files share (analysis/plot.c): the records of a
+ * step, the linear layers among them, the .dat and .gp files, the gnuplot script's common
+ * lines. Each family of figures has its file: plot_signal.c (signal, heat map),
+ * plot_curves.c (loss, units), plot_hist.c (histograms). Not installed. */
+#ifndef GRADFLOW_ANALYSIS_PLOT_H
+#define GRADFLOW_ANALYSIS_PLOT_H
+
+#include <stdio.h>
+
+#include "gradflow/report.h"
+
+enum { GF_PLOT_PATH_CAP = 4096 };
+
+/* ---- Telemetry ---- */
+/* The records of one step are contiguous; [*begin, *end) is the group holding index i. */
+void gf_plot_group_at(const gf_telemetry *t, size_t i, size_t *begin, size_t *end);
+/* The group of step want, or GF_PLOT_STEP_FIRST / LAST; the last one before a missing
+ * step. */
+void gf_plot_group_for(const gf_telemetry *t, uint64_t want, size_t *begin, size_t *end);
+/* A linear layer's record (the registry's GF_KIND_LINEAR), and whether a group has one:
+ * figures per layer then show only those. */
+int gf_plot_is_linear(const gf_record *r);
+int gf_plot_group_has_linear(const gf_telemetry *t, size_t b, size_t e);
+/* Activation layers at step: those whose dead fraction applies (not NaN). */
+size_t gf_plot_count_units(const gf_telemetry *t, uint64_t step);
+
+/* ---- Files ---- */
+/* Open <dir>/<name><ext> for writing into *f, its path in path (GF_PLOT_PATH_CAP). */
+gf_status gf_plot_open_file(FILE **f, char *path, const char *dir, const char *name,
+                            const char *ext, const char *who);
+gf_status gf_plot_close_file(FILE *f, const char *path, const char *who);
+/* " v" (NaN for a missing or, with log, non-positive value). */
+void gf_plot_put(FILE *f, double v, int log);
+/* A gnuplot string literal of a followed by b (b may be NULL), quotes escaped. */
+void gf_plot_quote2(FILE *f, const char *a, const char *b);
+void gf_plot_quote(FILE *f, const char *s);
+
+/* ---- Scripts ---- */
+void gf_plot_script_begin(FILE *f, const char *name, const gf_plot_options *o, int w, int h);
+void gf_plot_title_line(FILE *f, const char *cmd, const gf_plot_options *o,
+                        const char *deflt);
+void gf_plot_log_axis(FILE *f, const char *axis, double lo, double hi);
+
+/* Range of the positive finite values seen, for the log axes. */
+typedef struct gf_plot_range {
+    double lo, hi;
+    size_t count;
+} gf_plot_range;
+gf_plot_range gf_plot_range_empty(void);
+void gf_plot_track(gf_plot_range *r, double v);
+
+const char *gf_plot_run_label(const gf_plot_run *r, size_t i, char *buf, size_t cap);
+gf_status gf_plot_check_runs(const gf_plot_run *runs, size_t n, int need_records,
+                             const char *who);
+/* Check the options and create dir. */
+gf_status gf_plot_prepare(const char *dir, const char *name, const gf_plot_options *o,
+                          const char *who);
+/* Close the script and render it unless the format is GF_PLOT_NONE. */
+gf_status gf_plot_finish(FILE *f, const char *script, const gf_plot_options *o,
+                         const char *who);
+
+#endif
