@@ -735,7 +735,8 @@ static void row_without_arrays_works(void **state)
         layer_run got = run_layer(&plain, 0, fused, x, dy);
         layer_run want = run_layer(row("tanh"), 0, fused, x, dy);
         for (size_t i = 0; i < B * N; i++) {
-            assert_true(err_eps(got.y->data[i], want.y->data[i], TU_EPS, REAL_MIN) <= FAST_F_TOL);
+            assert_true(err_eps(got.y->data[i], want.y->data[i], TU_EPS, REAL_MIN) <=
+                        FAST_F_TOL);
             assert_true(err_eps(got.dx->data[i], want.dx->data[i], TU_EPS, REAL_MIN) <=
                         FAST_DF_TOL + 1);
         }

@@ -149,7 +149,10 @@ static inline gf_real softplus_d(gf_real x, gf_real y, gf_real a)
 }
 
 /* elu_f, elu_df */
-static inline gf_real elu_f(gf_real x, gf_real a) { return x > 0 ? x : a * expm1(x > 0 ? 0 : x); }
+static inline gf_real elu_f(gf_real x, gf_real a)
+{
+    return x > 0 ? x : a * expm1(x > 0 ? 0 : x);
+}
 static inline gf_real elu_d(gf_real x, gf_real y, gf_real a)
 {
     (void)y;

@@ -55,7 +55,8 @@ static double tanh_df(double x, double a)
 static double relu_f(double x, double a) { (void)a; return x <= 0 ? 0 : x; }
 static double relu_df(double x, double a) { (void)a; return x > 0 ? 1 : 0; }
 
-/* leaky_relu(x) = x for x > 0, else a x; leaky' = 1 or a, never 0 (a != 0): |f'| <= max(1, |a|). */
+/* leaky_relu(x) = x for x > 0, else a x; leaky' = 1 or a, never 0 (a != 0):
+ * |f'| <= max(1, |a|). */
 static double leaky_relu_f(double x, double a) { return x > 0 ? x : a * x; }
 static double leaky_relu_df(double x, double a) { return x > 0 ? 1 : a; }
 
