@@ -1,18 +1,18 @@
 /* tests/test_act.c: the activation table, row by row with no per-row code: df against
  * central differences of f, the array loops against the scalar functions, |f'| within
  * its bound; then known figures (sigmoid'(5), tanh'(0), ...), stability at +-1000 and
- * look-up by name. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
-#include <float.h>
-#include <math.h>
-#include <string.h>
+ * look-up by name. Then accuracy: the reference scalars and the fast array loops against
+ * long double over [-100, 100], tails and clamp points included; the reference and the
+ * fused activation layers against each other; saturated tanh units counted saturated,
+ * not dead; a row without array loops. */
+#include "testutil.h"
 
 #include "gradflow/act.h"
+#include "gradflow/layer.h"
+#include "gradflow/net.h"
+#include "gradflow/telemetry.h"
+
+#include "../src/fast/activation_fused.h"
 
 #if GF_REAL_IS_DOUBLE
 #define REAL_EPS DBL_EPSILON
@@ -261,9 +261,15 @@ static void known_figures(void **state)
     double s5 = 1 / (1 + exp(-5.0));
     (void)state;
 
-    /* sigmoid'(5) = s(5)(1 - s(5)) = 0.006648 (4 significant digits). */
+    /* sigmoid'(5) = s(5)(1 - s(5)) = 0.006648 (4 significant digits), to within an ulp
+     * (8.7e-19) of e^-5/(1+e^-5)^2: s5 * (1 - s5) in double is 140 ulps off (1.2e-16),
+     * as 1 - s5 cancels, so it is checked against long double. */
     assert_true(fabs(sig->f(5, 0) - s5) < 1e-16);
-    assert_true(fabs(sig->df(5, 0) - s5 * (1 - s5)) < 1e-17);
+    {
+        long double e5 = expl(-5.0L), exact = e5 / ((1 + e5) * (1 + e5));
+        assert_true(fabsl((long double)sig->df(5, 0) - exact) < 1e-18L);
+        assert_true(fabsl((long double)(s5 * (1 - s5)) - exact) < 2e-16L);
+    }
     assert_true(fabs(sig->df(5, 0) - 0.006648) < 5e-7);
     assert_true(fabs(sig->df(5, 0) - 0.0066480566707901) < 1e-15);
     /* Its maximum is 1/4, at 0 and only there: a sigmoid layer shrinks the signal by 4
@@ -273,9 +279,10 @@ static void known_figures(void **state)
     for (double x = -10; x <= 10; x += 0.25)
         if (x != 0)
             assert_true(sig->df(x, 0) < 0.25);
-    /* Symmetric up to the cancellation in 1 - y for y near 1 (f' comes from y):
-     * eps / (1 - y) = 2e-14 relative at x = 5. */
+    /* Symmetric (it was up to the cancellation in 1 - y for y near 1, eps / (1 - y) =
+     * 2e-14 relative at x = 5; f' is now taken at -|x|, so exactly). */
     assert_true(fabs(sig->df(-5, 0) - sig->df(5, 0)) < 1e-13 * sig->df(5, 0));
+    assert_true(sig->df(-5, 0) == sig->df(5, 0));
 
     assert_true(th->df(0, 0) == 1);
     assert_true(fabs(th->df(1, 0) - (1 - tanh(1.0) * tanh(1.0))) < 1e-16);
@@ -384,6 +391,372 @@ static void find_by_name(void **state)
     assert_true(strlen(gf_last_error()) > 0);
 }
 
+/* ---- Accuracy against long double ------------------------------------------------------
+ * The true f and f' of each row in long double (64-bit significand on x86-64): rows
+ * without one here are left to the finite-difference check above. */
+typedef struct exact_row {
+    const char *name;
+    long double (*f)(long double x, long double a);
+    long double (*df)(long double x, long double a);
+} exact_row;
+
+static long double sig_l(long double x) { return 1 / (1 + expl(-x)); }
+static long double ex_id_f(long double x, long double a) { (void)a; return x; }
+static long double ex_id_df(long double x, long double a) { (void)x, (void)a; return 1; }
+static long double ex_sig_f(long double x, long double a) { (void)a; return sig_l(x); }
+static long double ex_sig_df(long double x, long double a)
+{
+    long double e = expl(-fabsl(x));
+    (void)a;
+    return e / ((1 + e) * (1 + e));
+}
+static long double ex_tanh_f(long double x, long double a) { (void)a; return tanhl(x); }
+static long double ex_tanh_df(long double x, long double a)
+{
+    long double c = coshl(x);
+    (void)a;
+    return 1 / (c * c);
+}
+static long double ex_relu_f(long double x, long double a) { (void)a; return x > 0 ? x : 0; }
+static long double ex_relu_df(long double x, long double a) { (void)a; return x > 0; }
+static long double ex_leaky_f(long double x, long double a) { return x > 0 ? x : a * x; }
+static long double ex_leaky_df(long double x, long double a) { return x > 0 ? 1 : a; }
+static long double ex_sp_f(long double x, long double a)
+{
+    (void)a;
+    return (x > 0 ? x : 0) + log1pl(expl(-fabsl(x)));
+}
+static long double ex_sp_df(long double x, long double a) { (void)a; return sig_l(x); }
+static long double ex_elu_f(long double x, long double a) { return x > 0 ? x : a * expm1l(x); }
+static long double ex_elu_df(long double x, long double a) { return x > 0 ? 1 : a * expl(x); }
+static long double ex_abs_f(long double x, long double a) { (void)a; return fabsl(x); }
+static long double ex_abs_df(long double x, long double a)
+{
+    (void)a;
+    return x > 0 ? 1 : x < 0 ? -1 : 0;
+}
+static long double ex_ss_f(long double x, long double a) { (void)a; return x / (1 + fabsl(x)); }
+static long double ex_ss_df(long double x, long double a)
+{
+    (void)a;
+    return 1 / ((1 + fabsl(x)) * (1 + fabsl(x)));
+}
+
+static const exact_row exact_rows[] = {
+    {"identity", ex_id_f, ex_id_df},     {"sigmoid", ex_sig_f, ex_sig_df},
+    {"tanh", ex_tanh_f, ex_tanh_df},     {"relu", ex_relu_f, ex_relu_df},
+    {"leaky_relu", ex_leaky_f, ex_leaky_df}, {"softplus", ex_sp_f, ex_sp_df},
+    {"elu", ex_elu_f, ex_elu_df},        {"abs", ex_abs_f, ex_abs_df},
+    {"softsign", ex_ss_f, ex_ss_df},     {"relu_leaky_backward", ex_relu_f, ex_leaky_df},
+};
+
+static const exact_row *exact_of(const gf_activation *a)
+{
+    for (size_t i = 0; i < sizeof exact_rows / sizeof exact_rows[0]; i++)
+        if (strcmp(exact_rows[i].name, a->name) == 0)
+            return &exact_rows[i];
+    return NULL;
+}
+
+/* Tolerances, in units of eps |true value| (at most an ulp), where the true value is a
+ * normal number of the type; below that, an absolute error up to its smallest normal
+ * (a tail may flush to 0 only where the true value is subnormal). Measured worst cases
+ * (printed by the sweep): reference scalars in double 1.4 for f (sigmoid, libm's exp)
+ * and 2.6 for f' (tanh' = (e (1 + |y|))^2 squares two libm results); fast arrays in
+ * float 2.3 for f (the rational tanh, within 3.4 eps of tanh in double by design) and
+ * 3.3 for f' (tanh', from the rational and the polynomial exp). The double build's
+ * arrays are the reference expressions, so they get the reference tolerances. The fast
+ * arrays against the reference rounded to gf_real add half an ulp of that rounding. */
+#define REF_F_TOL 2.0
+#define REF_DF_TOL 4.0
+#if GF_REAL_IS_DOUBLE
+#define FAST_F_TOL REF_F_TOL
+#define FAST_DF_TOL REF_DF_TOL
+#define REAL_MIN DBL_MIN
+#else
+#define FAST_F_TOL 4.0
+#define FAST_DF_TOL 6.0
+#define REAL_MIN FLT_MIN
+#endif
+
+/* |got - want| in units of eps |want|; 0 where both are below tiny, the smallest normal. */
+static double err_eps(long double got, long double want, double eps, double tiny)
+{
+    if (fabsl(want) < tiny)
+        return fabsl(got - want) <= tiny ? 0 : INFINITY;
+    return (double)(fabsl(got - want) / (fabsl(want) * eps));
+}
+
+/* The sweep: [-100, 100] every 1/64 + 1/1000 (off the grid of the kinks), and the
+ * points where a formula changes: tanh's float clamp and its neighbours, where 1 - y^2
+ * rounds to 0 (9.01 float, 19.1 double), where the derivatives become subnormal (44.4
+ * and 87.3 float), 0 and the tiny values around it. */
+enum { SWEEP_GRID = 12801, SWEEP_MAX = SWEEP_GRID + 64 };
+
+static size_t sweep_points(gf_real *x)
+{
+    static const double special[] = {0, 1e-30, 1e-8, 0.5, 7.9053111076354980, 7.95, 9.01,
+                                     9.0109, 19.06, 36.8, 44.3, 44.4, 87.33, 87.34, 88.8,
+                                     100};
+    const float clamp = 7.90531110763549805f;
+    size_t n = 0;
+    for (size_t i = 0; i < SWEEP_GRID; i++)
+        x[n++] = (gf_real)(-100.0 + (double)i / 64 + 0.001);
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
+        x[n++] = (gf_real)special[i];
+        x[n++] = (gf_real)-special[i];
+    }
+    x[n++] = (gf_real)nextafterf(clamp, 0);
+    x[n++] = (gf_real)nextafterf(clamp, 10);
+    x[n++] = (gf_real)-nextafterf(clamp, 10);
+    return n;
+}
+
+/* Every row's f and f', reference scalars and fast arrays, within the tolerances above
+ * of the long-double truth over the sweep: in particular no exact 0 for f' in a tail
+ * where the true f' is a normal number (tanh at 8 in float, sigmoid at 40 in double). */
+static void tails_against_long_double(void **state)
+{
+    static gf_real x[SWEEP_MAX], y[SWEEP_MAX], d[SWEEP_MAX];
+    size_t n = sweep_points(x);
+    (void)state;
+    for (size_t r = 0; r < gf_activation_count(); r++) {
+        const gf_activation *a = gf_activation_at(r);
+        const exact_row *ex = exact_of(a);
+        double params[4], worst[4] = {0, 0, 0, 0};
+        size_t np = params_of(a, params);
+        if (ex == NULL)
+            continue;
+        for (size_t k = 0; k < np; k++) {
+            gf_real p = (gf_real)params[k];
+            a->forward(y, x, n, p);
+            a->deriv(d, x, y, n, p);
+            for (size_t i = 0; i < n; i++) {
+                long double xl = x[i], f = ex->f(xl, p), df = ex->df(xl, p);
+                double e[4] = {err_eps(a->f(x[i], p), f, DBL_EPSILON, DBL_MIN),
+                               err_eps(a->df(x[i], p), df, DBL_EPSILON, DBL_MIN),
+                               err_eps(y[i], f, TU_EPS, REAL_MIN),
+                               err_eps(d[i], df, TU_EPS, REAL_MIN)};
+                static const double tol[4] = {REF_F_TOL, REF_DF_TOL, FAST_F_TOL, FAST_DF_TOL};
+                static const char *const what[4] = {"f", "df", "forward", "deriv"};
+                for (int w = 0; w < 4; w++) {
+                    if (e[w] > worst[w])
+                        worst[w] = e[w];
+                    if (!(e[w] <= tol[w]))
+                        fail_msg("%s (param %g) %s(%.9g): error %.3g eps (tolerance %g), "
+                                 "true %.9Lg", a->name, (double)p, what[w], (double)x[i],
+                                 e[w], tol[w], w % 2 ? df : f);
+                }
+            }
+        }
+        print_message("%-20s worst error (eps |true|): f %.2f  df %.2f  forward %.2f  "
+                      "deriv %.2f\n", a->name, worst[0], worst[1], worst[2], worst[3]);
+    }
+}
+
+/* The fast arrays against the reference scalars rounded to gf_real, over the sweep: bit
+ * for bit in the double build (the same expressions, the same libm), within FAST_F_TOL
+ * and FAST_DF_TOL in float (where the reference is a normal float). */
+static void fast_arrays_match_reference(void **state)
+{
+    static gf_real x[SWEEP_MAX], y[SWEEP_MAX], d[SWEEP_MAX];
+    size_t n = sweep_points(x);
+    (void)state;
+    for (size_t r = 0; r < gf_activation_count(); r++) {
+        const gf_activation *a = gf_activation_at(r);
+        double params[4];
+        size_t np = params_of(a, params);
+        for (size_t k = 0; k < np; k++) {
+            gf_real p = (gf_real)params[k];
+            a->forward(y, x, n, p);
+            a->deriv(d, x, y, n, p);
+            for (size_t i = 0; i < n; i++) {
+                gf_real f = (gf_real)a->f(x[i], p), df = (gf_real)a->df(x[i], p);
+#if GF_REAL_IS_DOUBLE
+                if (memcmp(&f, &y[i], sizeof f) != 0 || memcmp(&df, &d[i], sizeof df) != 0)
+#else
+                if (!(err_eps(y[i], f, TU_EPS, REAL_MIN) <= FAST_F_TOL) ||
+                    !(err_eps(d[i], df, TU_EPS, REAL_MIN) <= FAST_DF_TOL))
+#endif
+                    fail_msg("%s (param %g) at %.9g: forward %.9g deriv %.9g, reference "
+                             "f %.9g df %.9g", a->name, (double)p, (double)x[i],
+                             (double)y[i], (double)d[i], (double)f, (double)df);
+            }
+        }
+    }
+}
+
+/* ---- The activation layer: reference and fused ------------------------------------------ */
+
+typedef struct layer_run {
+    gf_tensor *y, *dx;
+    gf_record rec;
+} layer_run;
+
+/* Forward, recorded backward (dx from 0) and record() on one variant of the layer. */
+static layer_run run_layer(const gf_activation *a, gf_real p, int fused, const gf_tensor *x,
+                           const gf_tensor *dy)
+{
+    layer_run run = {tu_tensor(x->rows, x->cols), tu_tensor(x->rows, x->cols), {0}};
+    gf_layer l;
+    assert_ok(gf_layer_activation_variant(&l, x->cols, a, p, fused));
+    assert_ptr_equal(l.ops, fused ? &gf_activation_fused_ops : &gf_activation_reference_ops);
+    assert_ok(l.ops->forward(&l, x, run.y, 1));
+    l.recording = 1;
+    assert_ok(l.ops->backward(&l, x, run.y, dy, run.dx));
+    l.recording = 0;
+    l.ops->record(&l, x, run.y, &run.rec);
+    gf_layer_release(&l);
+    return run;
+}
+
+static void free_run(layer_run *run)
+{
+    gf_tensor_free(run->y);
+    gf_tensor_free(run->dx);
+}
+
+/* |f'| of how many entries lies within 16 ulps of the saturation threshold: there the
+ * reference and the fast f' may fall on either side of it. */
+static size_t near_threshold(const gf_activation *a, gf_real p, const gf_tensor *x)
+{
+    double t = a->saturating ? GF_SATURATION_FRACTION * a->deriv_bound(p) : 0;
+    size_t count = 0;
+    for (size_t i = 0; i < x->rows * x->cols; i++)
+        count += fabs(fabs(a->df(x->data[i], p)) - t) <= 16 * TU_EPS * t;
+    return count;
+}
+
+/* Both variants of the layer on random batches, for every row, shapes shorter and longer
+ * than the fused layer's chunk: y and dx within the array tolerances (bit for bit in the
+ * double build, where the arrays are the reference expressions); dead_frac equal;
+ * sat_frac equal up to entries within 16 ulps of the threshold; deriv_abs_mean within
+ * the error of the fused sum (float partial sums, 1e-6, see fast/stats.c; 1e-12 in
+ * double: a different order of additions). */
+static void reference_and_fused_layers_agree(void **state)
+{
+    static const size_t shapes[][2] = {{7, 3}, {33, 100}, {5, 1500}, {3, 2500}};
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 15);
+    for (size_t r = 0; r < gf_activation_count(); r++) {
+        const gf_activation *a = gf_activation_at(r);
+        double params[4];
+        size_t np = params_of(a, params);
+        for (size_t k = 0; k < np; k++)
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                size_t b = shapes[s][0], n = shapes[s][1], total = b * n;
+                gf_real p = (gf_real)params[k];
+                gf_tensor *x = tu_tensor(b, n), *dy = tu_tensor(b, n);
+                layer_run ref, fast;
+                double tol = GF_REAL_IS_DOUBLE ? 1e-12 : 4e-6;
+                tu_fill_uniform(x, &rng, -12, 12);
+                tu_fill_uniform(dy, &rng, -1, 1);
+                for (size_t j = 0; j < n; j += 4) /* dead units for relu-like rows */
+                    for (size_t i = 0; i < b; i++)
+                        x->data[i * n + j] = (gf_real)-fabs(x->data[i * n + j]);
+                ref = run_layer(a, p, 0, x, dy);
+                fast = run_layer(a, p, 1, x, dy);
+                for (size_t i = 0; i < total; i++) {
+                    double ey = err_eps(fast.y->data[i], ref.y->data[i], TU_EPS, REAL_MIN);
+                    double ed = err_eps(fast.dx->data[i], ref.dx->data[i], TU_EPS, REAL_MIN);
+                    if (!(ey <= (GF_REAL_IS_DOUBLE ? 0 : FAST_F_TOL)) ||
+                        !(ed <= (GF_REAL_IS_DOUBLE ? 0 : FAST_DF_TOL + 1)))
+                        fail_msg("%s (param %g) x = %.9g: y %.9g / %.9g, dx %.9g / %.9g",
+                                 a->name, (double)p, (double)x->data[i],
+                                 (double)fast.y->data[i], (double)ref.y->data[i],
+                                 (double)fast.dx->data[i], (double)ref.dx->data[i]);
+                }
+                assert_true(ref.rec.dead_frac == fast.rec.dead_frac);
+                assert_true(fabs(ref.rec.sat_frac - fast.rec.sat_frac) * (double)total <=
+                            (double)near_threshold(a, p, x) + 1e-9);
+                assert_near(fast.rec.deriv_abs_mean, ref.rec.deriv_abs_mean, 0, tol);
+                if (strcmp(a->name, "relu") == 0)
+                    assert_true(ref.rec.dead_frac >= 0.25); /* the forced columns */
+                free_run(&ref);
+                free_run(&fast);
+                gf_tensor_free(x);
+                gf_tensor_free(dy);
+            }
+    }
+}
+
+/* Issue 15: tanh units at 7.95 <= |x| <= 9 are saturated (f' ~ 1e-7 .. 5e-7), not dead.
+ * The float tanh used to be clamped to exactly +-1 there, so 1 - y^2 = 0 and 62.5 % of
+ * the units of this batch were counted dead. Both variants, both builds: no dead unit,
+ * every value saturated, and mean |f'| that of the true derivative. */
+static void saturated_tanh_is_not_dead(void **state)
+{
+    enum { B = 8, N = 8 };
+    const gf_activation *th = row("tanh");
+    gf_tensor *x = tu_tensor(B, N), *dy = tu_tensor(B, N);
+    long double mean = 0;
+    (void)state;
+    for (size_t i = 0; i < B * N; i++) {
+        double v = 7.95 + (9.0 - 7.95) * (double)i / (B * N - 1);
+        x->data[i] = (gf_real)(i % 3 ? v : -v);
+        dy->data[i] = 1;
+        mean += ex_tanh_df(x->data[i], 0) / (B * N);
+    }
+    for (int fused = 0; fused <= 1; fused++) {
+        layer_run run = run_layer(th, 0, fused, x, dy);
+        assert_true(run.rec.dead_frac == 0);
+        assert_true(run.rec.sat_frac == 1);
+        assert_near(run.rec.deriv_abs_mean, (double)mean, 0, 1e-5);
+        for (size_t i = 0; i < B * N; i++)
+            assert_true(run.dx->data[i] > 0); /* the signal still passes */
+        free_run(&run);
+    }
+    gf_tensor_free(x);
+    gf_tensor_free(dy);
+}
+
+/* A row without array loops (a user's activation, or a new row before its fast loop):
+ * the layers fall back to its scalar f and df, and a network runs it (it used to crash
+ * gf_net_forward on the NULL forward). It gives the tanh row's figures, within the
+ * array tolerances. */
+static void row_without_arrays_works(void **state)
+{
+    enum { B = 6, N = 5 };
+    gf_activation plain = *row("tanh");
+    gf_tensor *x = tu_tensor(B, N), *dy = tu_tensor(B, N);
+    gf_net *net = NULL;
+    gf_layer l;
+    const gf_tensor *y = NULL;
+    gf_rng rng;
+    (void)state;
+    plain.name = "tanh_without_arrays";
+    plain.forward = NULL;
+    plain.deriv = NULL;
+    gf_rng_seed(&rng, 3);
+    tu_fill_uniform(x, &rng, -10, 10);
+    tu_fill_uniform(dy, &rng, -1, 1);
+    for (int fused = 0; fused <= 1; fused++) {
+        layer_run got = run_layer(&plain, 0, fused, x, dy);
+        layer_run want = run_layer(row("tanh"), 0, fused, x, dy);
+        for (size_t i = 0; i < B * N; i++) {
+            assert_true(err_eps(got.y->data[i], want.y->data[i], TU_EPS, REAL_MIN) <=
+                        FAST_F_TOL);
+            assert_true(err_eps(got.dx->data[i], want.dx->data[i], TU_EPS, REAL_MIN) <=
+                        FAST_DF_TOL + 1);
+        }
+        assert_true(got.rec.dead_frac == want.rec.dead_frac);
+        assert_near(got.rec.deriv_abs_mean, want.rec.deriv_abs_mean, 0, 4e-6);
+        free_run(&got);
+        free_run(&want);
+    }
+    assert_ok(gf_net_new(&net, N));
+    assert_ok(gf_layer_activation(&l, N, &plain, 0));
+    assert_ok(gf_net_add_layer(net, &l));
+    assert_ok(gf_net_forward(net, x, &y));
+    for (size_t i = 0; i < B * N; i++)
+        assert_near(y->data[i], tanh((double)x->data[i]), 0, 4 * TU_EPS);
+    assert_ok(gf_net_backward_from(net, dy));
+    gf_net_free(net);
+    gf_tensor_free(x);
+    gf_tensor_free(dy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +770,11 @@ int main(void)
         cmocka_unit_test(stable_at_large_inputs),
         cmocka_unit_test(nan_propagates),
         cmocka_unit_test(find_by_name),
+        cmocka_unit_test(tails_against_long_double),
+        cmocka_unit_test(fast_arrays_match_reference),
+        cmocka_unit_test(reference_and_fused_layers_agree),
+        cmocka_unit_test(saturated_tanh_is_not_dead),
+        cmocka_unit_test(row_without_arrays_works),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #include "gradflow/layer.h"
 #include "gradflow/telemetry.h"
 
+#include "../src/fast/activation_fused.h"
+
 /* ---- Helpers ------------------------------------------------------------------------ */
 
 static gf_tensor mat(gf_real *data, size_t rows, size_t cols)
@@ -437,10 +439,11 @@ static void activation_bad_shapes(void **state)
     assert_status(l.ops->forward(&l, &x, &y, 1), GF_ESTATE);
 }
 
-/* The layer's state is allocated once, by the constructor (a failure there is GF_ENOMEM
- * and leaves nothing behind); forward and backward allocate nothing, at any batch size:
- * f' is evaluated chunk by chunk into a fixed buffer. Everything is released by
- * gf_layer_release. */
+/* The fused (fast) layer's state is allocated once, by the constructor (a failure there
+ * is GF_ENOMEM and leaves nothing behind); forward and backward allocate nothing, at any
+ * batch size: f' is evaluated chunk by chunk into a fixed buffer. Everything is released
+ * by gf_layer_release. The reference layer keeps no state at all. Both variants are
+ * built explicitly, so that the reference build checks them too. */
 static void activation_memory(void **state)
 {
     enum { B = 300, N = 3 }; /* B * N spans several chunks */
@@ -456,16 +459,24 @@ static void activation_memory(void **state)
     fill_coef(&dy);
     memset(dxv, 0, sizeof dxv);
 
+    tu_alloc_install(0);
+    assert_ok(gf_layer_activation_variant(&l, N, relu, 0, 0));
+    assert_int_equal(tu_alloc.calls, 0);
+    assert_null(l.state);
+    gf_layer_release(&l);
+    tu_alloc_uninstall();
+
     for (long k = 1; k <= 2; k++) {
         tu_alloc_install(k); /* the constructor's k-th allocation fails */
-        assert_status(gf_layer_activation(&l, N, relu, 0), GF_ENOMEM);
+        assert_status(gf_layer_activation_variant(&l, N, relu, 0, 1), GF_ENOMEM);
         gf_layer_release(&l);
         assert_int_equal(tu_alloc_live(), 0);
         tu_alloc_uninstall();
     }
 
     tu_alloc_install(0);
-    assert_ok(gf_layer_activation(&l, N, relu, 0));
+    assert_ok(gf_layer_activation_variant(&l, N, relu, 0, 1));
+    assert_ptr_equal(l.ops, &gf_activation_fused_ops);
     assert_null(l.ops->reserve);
     {
         long before = tu_alloc.calls;

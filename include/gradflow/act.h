@@ -22,9 +22,10 @@ typedef struct gf_activation {
     double (*f)(double x, double param);
     double (*df)(double x, double param);
 
-    /* Array versions on gf_real, used by the layers (vectorisable loops).
-     * forward: y[i] = f(x[i]).  deriv: d[i] = f'(x[i]), computed from x or from y
-     * (y = f(x) must be given) whichever is cheaper and more accurate. */
+    /* Optional array versions on gf_real, the fast path of the activation layer
+     * (vectorised loops, src/fast/act_loops.c); NULL: the layer evaluates f and df
+     * element by element. forward: y[i] = f(x[i]), y may alias x. deriv: d[i] = f'(x[i]),
+     * from x and/or y (y = f(x) must be given), within a few ulps of df. */
     void (*forward)(gf_real *y, const gf_real *x, size_t n, gf_real param);
     void (*deriv)(gf_real *d, const gf_real *x, const gf_real *y, size_t n, gf_real param);
 

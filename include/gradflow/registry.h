@@ -97,6 +97,9 @@ typedef struct gf_layer_kind {
     const gf_layer_ops *ops;      /* its operations */
     const gf_layer_codec *codec;  /* how model files store it */
     unsigned traits;              /* GF_KIND_* */
+    /* The fast variant of its operations (src/fast/), which the default build's
+     * constructor picks; the same kind, the same codec. NULL: none. */
+    const gf_layer_ops *fast_ops;
 } gf_layer_kind;
 
 /* The built-in kinds: linear, activation, prelu, batchnorm, layernorm, rnn. Residual

@@ -150,8 +150,10 @@ static gf_status skip_encode(gf_writer *w, const gf_layer *l)
 }
 
 static const gf_layer_codec skip_codec = {skip_encode, NULL, NULL};
-static const gf_layer_kind skip_begin_kind = {"skip_begin", NULL, &skip_codec, 0};
-static const gf_layer_kind skip_add_kind = {"skip_add", NULL, &skip_codec, 0};
+static const gf_layer_kind skip_begin_kind = {.name = "skip_begin", .ops = NULL, .codec = &skip_codec,
+    .traits = 0};
+static const gf_layer_kind skip_add_kind = {.name = "skip_add", .ops = NULL, .codec = &skip_codec,
+    .traits = 0};
 
 /* The kinds the container handles itself. */
 static int container_kind(const char *name)
@@ -185,7 +187,7 @@ static gf_status kind_to_save(gf_layer_kind *out, const gf_layer *l, size_t i)
         return gf_fail(GF_EUNSUPPORTED, "model: layer %zu has kind '%.64s': a kind of your own "
                        "needs a name of 1 to %u characters [A-Za-z0-9_.-] that no built-in "
                        "kind has", i, name, GF_NAME_MAX);
-    *out = (gf_layer_kind){name, l->ops, l->ops->codec, 0};
+    *out = (gf_layer_kind){.name = name, .ops = l->ops, .codec = l->ops->codec};
     return GF_OK;
 }
 
@@ -199,7 +201,7 @@ static const gf_layer_kind *kind_to_load(gf_layer_kind *own, const char *name,
         return builtin;
     for (size_t k = 0; k < r->n_own; k++)
         if (strcmp(r->own[k]->name, name) == 0) {
-            *own = (gf_layer_kind){name, r->own[k], r->own[k]->codec, 0};
+            *own = (gf_layer_kind){.name = name, .ops = r->own[k], .codec = r->own[k]->codec};
             return own;
         }
     return NULL;
@@ -224,7 +226,7 @@ static gf_status write_layers(gf_writer *w, gf_net *net)
 {
     for (size_t i = 0; i < gf_net_layer_count(net); i++) {
         const gf_layer *l = gf_net_layer(net, i);
-        gf_layer_kind kind = {NULL, NULL, NULL, 0};
+        gf_layer_kind kind = {0};
         size_t at;
         gf_status st = kind_to_save(&kind, l, i);
         if (st == GF_OK && is_skip(l))
@@ -268,7 +270,7 @@ static gf_status decode_layer(gf_net *net, const gf_layer_kind *k, const gf_laye
     if ((st = as_format_error(k->codec->decode(&l, h, sub), where)) != GF_OK)
         return st;
     /* The decoder must have made exactly the layer the record describes. */
-    if ((k->ops != NULL && l.ops != k->ops) || l.in != h->in || l.out != h->out ||
+    if ((k->ops != NULL && l.ops != k->ops && l.ops != k->fast_ops) || l.in != h->in || l.out != h->out ||
         l.n_params != h->n_params) {
         gf_layer_release(&l);
         return gf_fail(GF_EFORMAT, "model: %s does not match its record (%zu -> %zu, %zu "

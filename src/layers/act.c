@@ -1,205 +1,102 @@
-/* src/layers/act.c: the table of element-wise activations (see act.h). The math of each
- * activation is written once, as scalar f and f' below; the array loops the layers use
- * and the double scalar functions of the table are generated from it. Leaves out
- * activations with parameters learnt per feature (PReLU is a layer, see prelu.c). */
-#include <stdio.h>
-#include <string.h>
-#include <tgmath.h>
-
-#include "gradflow/act.h"
-#include "core/internal.h"
-#include "fast/simd.h"
-
-/* ---- tanh in float ------------------------------------------------------------------
- * libm's tanhf is a call per element that the compiler cannot vectorise; it was the
- * largest single cost of a training step of small tanh networks (40% of the
- * instructions at width 32). For float, tanh is instead a rational function that
- * vectorises: x p(x^2) / q(x^2), p of degree 6 and q of degree 3 in x^2 (the
- * coefficients of Eigen's fast tanh), with x clamped to +-7.9053, where the result
- * rounds to +-1. Relative error at most 3.4 FLT_EPSILON over the whole line (checked
- * against tanh in double every 1e-5 on [-12, 12]); exactly +-1 in the tails; NaN in,
- * NaN out (the clamp's comparisons are false for NaN). TANH picks it by type, so the
- * double build and the table's double scalar f keep libm's tanh: a rational this small
- * is not accurate to a few DBL_EPSILON. */
-static inline float tanh_rational(float x)
-{
-    const float clamp = 7.90531110763549805f;
-    float x2, p, q;
-    /* The clamp is a select the loop vectorises only when the compiler may assume that
-     * comparisons do not trap: the library is built with -fno-trapping-math (cmake/fast.cmake). */
-    x = x > clamp ? clamp : x;
-    x = x < -clamp ? -clamp : x;
-    x2 = x * x;
-    p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 - 8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    return x * p / q;
-}
-
-static inline double tanh_libm(double x) { return tanh(x); }
-
-#define TANH(x) _Generic((x), float: tanh_rational, default: tanh_libm)(x)
-
-/* ---- The math, written once -------------------------------------------------------
- * ACT_MATH(T, S) defines, for the number type T, name_f##S(x, a) = f(x) and
- * name_d##S(x, y, a) = f'(x), given y = f(x) (the derivative uses x or y, whichever is
- * cheaper and more accurate). It is instantiated twice: for gf_real (the array loops)
- * and for double (the table's scalar f and df, used by tests and the mean-field
- * theory), so the float build's scalar functions keep double precision. <tgmath.h>
- * makes exp, expm1, log1p, tanh and fabs pick the float or double version from T.
+/* src/layers/act.c: the table of element-wise activations (see act.h). Each activation
+ * is a pair of plain scalar functions in double, f and f', with its formula and the
+ * bound on f' above them: the reference math the activation layer, the tests and the
+ * mean-field theory use. The vectorised gf_real array loops of the rows are speed code,
+ * in src/fast/act_loops.c, each beside the name of its reference here. Leaves out
+ * activations with parameters learnt per feature (PReLU is a layer, see prelu.c).
  *
  * Kinks: at exactly x == 0 the branch for x <= 0 is taken (the left derivative), as
  * PyTorch does: relu'(0) = 0, leaky'(0) = a, elu'(0) = alpha, abs'(0) = 0.
- * NaN inputs give NaN outputs (relu is written x <= 0 ? 0 : x so NaN passes through),
- * so the telemetry's non-finite counts see them. */
-#define ACT_MATH(T, S)                                                                   \
-    /* identity: f = x, f' = 1. */                                                       \
-    static inline T identity_f##S(T x, T a) { (void)a; return x; }                       \
-    static inline T identity_d##S(T x, T y, T a)                                         \
-    {                                                                                    \
-        (void)x, (void)y, (void)a;                                                       \
-        return 1;                                                                        \
-    }                                                                                    \
-                                                                                         \
-    /* sigmoid from e = exp(-|x|) <= 1, which cannot overflow: 1/(1+e) for x >= 0 and    \
-     * e/(1+e) for x < 0. f' = y(1-y) from the output, <= 1/4 (at x = 0). */             \
-    static inline T sigmoid_f##S(T x, T a)                                               \
-    {                                                                                    \
-        T e = exp(-fabs(x));                                                             \
-        T r = 1 / (1 + e);                                                               \
-        (void)a;                                                                         \
-        return x >= 0 ? r : e * r;                                                       \
-    }                                                                                    \
-    static inline T sigmoid_d##S(T x, T y, T a)                                          \
-    {                                                                                    \
-        (void)x, (void)a;                                                                \
-        return y * (1 - y);                                                              \
-    }                                                                                    \
-                                                                                         \
-    /* tanh saturates to +-1 without overflow; f' = 1 - y^2 <= 1 from the output. */     \
-    static inline T tanh_f##S(T x, T a) { (void)a; return TANH(x); }                     \
-    static inline T tanh_d##S(T x, T y, T a)                                             \
-    {                                                                                    \
-        (void)x, (void)a;                                                                \
-        return 1 - y * y;                                                                \
-    }                                                                                    \
-                                                                                         \
-    /* relu: f' is 0 or 1, so it neither shrinks nor grows a live path. */               \
-    static inline T relu_f##S(T x, T a) { (void)a; return x <= 0 ? 0 : x; }              \
-    static inline T relu_d##S(T x, T y, T a)                                             \
-    {                                                                                    \
-        (void)y, (void)a;                                                                \
-        return x > 0 ? 1 : 0;                                                            \
-    }                                                                                    \
-                                                                                         \
-    /* leaky relu with slope a: f' is 1 or a, never 0 (for a != 0). */                   \
-    static inline T leaky_relu_f##S(T x, T a) { return x > 0 ? x : a * x; }              \
-    static inline T leaky_relu_d##S(T x, T y, T a)                                       \
-    {                                                                                    \
-        (void)y;                                                                         \
-        return x > 0 ? 1 : a;                                                            \
-    }                                                                                    \
-                                                                                         \
-    /* softplus = log(1 + e^x) = max(x, 0) + log1p(exp(-|x|)): exp never overflows and   \
-     * log1p keeps the small tail exact. f' = sigmoid(x), from x (y = log(1+e^x)         \
-     * would need an exp to invert). */                                                  \
-    static inline T softplus_f##S(T x, T a)                                              \
-    {                                                                                    \
-        (void)a;                                                                         \
-        return (x > 0 ? x : 0) + log1p(exp(-fabs(x)));                                   \
-    }                                                                                    \
-    static inline T softplus_d##S(T x, T y, T a)                                         \
-    {                                                                                    \
-        (void)y;                                                                         \
-        return sigmoid_f##S(x, a);                                                       \
-    }                                                                                    \
-                                                                                         \
-    /* elu: alpha (e^x - 1) for x <= 0. The exponent is clamped to <= 0 so that neither  \
-     * branch can overflow, whichever the compiler evaluates. f' = alpha e^x from x,     \
-     * exact in the tail (y + alpha would cancel there). */                              \
-    static inline T elu_f##S(T x, T a)                                                   \
-    {                                                                                    \
-        T neg = x > 0 ? 0 : x;                                                           \
-        return x > 0 ? x : a * expm1(neg);                                               \
-    }                                                                                    \
-    static inline T elu_d##S(T x, T y, T a)                                              \
-    {                                                                                    \
-        T neg = x > 0 ? 0 : x;                                                           \
-        (void)y;                                                                         \
-        return x > 0 ? 1 : a * exp(neg);                                                 \
-    }                                                                                    \
-                                                                                         \
-    /* abs: f' = sign(x), with abs'(0) = 0 (the subgradient PyTorch uses). */            \
-    static inline T abs_f##S(T x, T a) { (void)a; return fabs(x); }                      \
-    static inline T abs_d##S(T x, T y, T a)                                              \
-    {                                                                                    \
-        (void)y, (void)a;                                                                \
-        return x > 0 ? 1 : (x < 0 ? -1 : 0);                                             \
-    }                                                                                    \
-                                                                                         \
-    /* softsign = x/(1+|x|): saturates polynomially, f' = 1/(1+|x|)^2 <= 1. */           \
-    static inline T softsign_f##S(T x, T a) { (void)a; return x / (1 + fabs(x)); }       \
-    static inline T softsign_d##S(T x, T y, T a)                                         \
-    {                                                                                    \
-        T s = 1 + fabs(x);                                                               \
-        (void)y, (void)a;                                                                \
-        return 1 / (s * s);                                                              \
-    }                                                                                    \
-                                                                                         \
-    /* relu_leaky_backward ("NecroReLU"): the forward pass is plain relu, but the        \
-     * backward pass passes back 1 for x > 0 and the slope a otherwise. That is a        \
-     * chosen surrogate, not the derivative of f: it lets dead units receive signal. */  \
-    static inline T relu_leaky_backward_f##S(T x, T a) { return relu_f##S(x, a); }       \
-    static inline T relu_leaky_backward_d##S(T x, T y, T a)                              \
-    {                                                                                    \
-        (void)y;                                                                         \
-        return x > 0 ? 1 : a;                                                            \
-    }
+ * NaN in, NaN out (relu is written x <= 0 ? 0 : x so that NaN passes through), so the
+ * telemetry's non-finite counts see it. Every f' is within a few ulps of the true
+ * derivative over the whole line, tails included (tests/test_act.c sweeps [-100, 100]
+ * against long double): a saturated unit has a tiny f', never an exact 0. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
 
-ACT_MATH(gf_real, _r)
-ACT_MATH(double, _d)
+#include "gradflow/act.h"
+#include "core/internal.h"
+#include "fast/act_loops.h"
 
-/* ---- Array loops and scalar wrappers ----------------------------------------------
- * One plain loop per activation over the inline scalar math, so the compiler can
- * vectorise it (GF_CLONES: also for AVX2 and AVX-512, chosen at load time; see
- * simd.h). y may alias x (in place); d may alias x or y. */
-#define ACT_FUNCS(name)                                                                  \
-    GF_CLONES static void name##_forward(gf_real *y, const gf_real *x, size_t n,         \
-                                         gf_real a)                                      \
-    {                                                                                    \
-        for (size_t i = 0; i < n; i++)                                                   \
-            y[i] = name##_f_r(x[i], a);                                                  \
-    }                                                                                    \
-    GF_CLONES static void name##_deriv(gf_real *d, const gf_real *x, const gf_real *y,   \
-                                       size_t n, gf_real a)                              \
-    {                                                                                    \
-        for (size_t i = 0; i < n; i++)                                                   \
-            d[i] = name##_d_r(x[i], y[i], a);                                            \
-    }                                                                                    \
-    static double name##_f(double x, double a) { return name##_f_d(x, a); }              \
-    static double name##_df(double x, double a)                                          \
-    {                                                                                    \
-        return name##_d_d(x, name##_f_d(x, a), a);                                       \
-    }
+/* identity(x) = x; identity' = 1 */
+static double identity_f(double x, double a) { (void)a; return x; }
+static double identity_df(double x, double a) { (void)x, (void)a; return 1; }
 
-ACT_FUNCS(identity)
-ACT_FUNCS(sigmoid)
-ACT_FUNCS(tanh)
-ACT_FUNCS(relu)
-ACT_FUNCS(leaky_relu)
-ACT_FUNCS(softplus)
-ACT_FUNCS(elu)
-ACT_FUNCS(abs)
-ACT_FUNCS(softsign)
-ACT_FUNCS(relu_leaky_backward)
+/* sigmoid(x) = 1/(1 + e^-x), from e = e^-|x| <= 1 so that nothing overflows. */
+static double sigmoid_f(double x, double a)
+{
+    double e = exp(-fabs(x)), r = 1 / (1 + e);
+    (void)a;
+    return x >= 0 ? r : e * r;
+}
+/* sigmoid' = y (1 - y) <= 1/4 (at 0), taken at -|x| (f' is even), where y <= 1/2: for
+ * x >> 0, y rounds towards 1 and 1 - y would lose every digit (0 from x = 37 on). */
+static double sigmoid_df(double x, double a)
+{
+    double y = sigmoid_f(-fabs(x), a);
+    return y * (1 - y);
+}
+
+/* tanh(x), libm's; it saturates to +-1 without overflow. */
+static double tanh_f(double x, double a) { (void)a; return tanh(x); }
+/* tanh' = 1 - y^2 = (e^-|x| (1 + |y|))^2 <= 1: the same value, since 1 + |y| =
+ * 2/(1 + e^-2|x|); the second form keeps its digits in the tail, where 1 - y^2 rounds
+ * to 0 (from x = 19.1 in double, 9.01 in float) while the true f' is 4 e^-2|x|. */
+static double tanh_df(double x, double a)
+{
+    double t = exp(-fabs(x)) * (1 + fabs(tanh(x)));
+    (void)a;
+    return t * t;
+}
+
+/* relu(x) = max(x, 0); relu' = 1 for x > 0, else 0: it neither shrinks nor grows a
+ * live path. */
+static double relu_f(double x, double a) { (void)a; return x <= 0 ? 0 : x; }
+static double relu_df(double x, double a) { (void)a; return x > 0 ? 1 : 0; }
+
+/* leaky_relu(x) = x for x > 0, else a x; leaky' = 1 or a, never 0 (a != 0):
+ * |f'| <= max(1, |a|). */
+static double leaky_relu_f(double x, double a) { return x > 0 ? x : a * x; }
+static double leaky_relu_df(double x, double a) { return x > 0 ? 1 : a; }
+
+/* softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|): exp never overflows and
+ * log1p keeps the small tail exact. softplus' = sigmoid(x) < 1, from x. */
+static double softplus_f(double x, double a)
+{
+    (void)a;
+    return (x > 0 ? x : 0) + log1p(exp(-fabs(x)));
+}
+static double softplus_df(double x, double a) { return sigmoid_f(x, a); }
+
+/* elu(x) = x for x > 0, else alpha (e^x - 1), with the exponent clamped to <= 0 so that
+ * neither branch can overflow. elu' = 1 or alpha e^x <= max(1, |alpha|), from x: exact
+ * in the tail, where y + alpha would cancel. */
+static double elu_f(double x, double a) { return x > 0 ? x : a * expm1(x > 0 ? 0 : x); }
+static double elu_df(double x, double a) { return x > 0 ? 1 : a * exp(x > 0 ? 0 : x); }
+
+/* abs(x) = |x|; abs' = sign(x) (abs'(0) = 0, the subgradient PyTorch uses). */
+static double abs_f(double x, double a) { (void)a; return fabs(x); }
+static double abs_df(double x, double a)
+{
+    (void)a;
+    return x > 0 ? 1 : (x < 0 ? -1 : 0);
+}
+
+/* softsign(x) = x/(1 + |x|): saturates polynomially; softsign' = 1/(1 + |x|)^2 <= 1. */
+static double softsign_f(double x, double a) { (void)a; return x / (1 + fabs(x)); }
+static double softsign_df(double x, double a)
+{
+    double s = 1 + fabs(x);
+    (void)a;
+    return 1 / (s * s);
+}
+
+/* relu_leaky_backward ("NecroReLU"): f = relu, but the backward pass passes back 1 for
+ * x > 0 and the slope a otherwise, |.| <= max(1, |a|). A chosen surrogate, not the
+ * derivative of f: it lets dead units receive signal. */
+static double relu_leaky_backward_f(double x, double a) { return relu_f(x, a); }
+static double relu_leaky_backward_df(double x, double a) { return x > 0 ? 1 : a; }
 
 /* ---- Derivative bounds and init gains --------------------------------------------- */
 
@@ -216,21 +113,28 @@ static double gain_leaky(double a) { return sqrt(2.0 / (1.0 + a * a)); }
 
 /* ---- The table -------------------------------------------------------------------- */
 
-/* One row per activation. Columns after the formula: parameter name and default,
- * sup |f'|, saturating, suited init scheme and gain, surrogate (df is not f'). */
+/* One row per activation: adding an activation is adding its f and f' above and a row
+ * here. Columns after the formula: parameter name and default, sup |f'|, saturating,
+ * suited init scheme and gain, surrogate (df is not f'). The array loops (forward,
+ * deriv) are optional speed code from src/fast/act_loops.c; a row built with ACT_ROW_PLAIN
+ * has none, and the layers then evaluate its scalar f and f' element by element. */
+#define ACT_ROW_PLAIN(name, formula, param_name, param, bound, saturating, init, gain, \
+                      surrogate)                                                       \
+    {#name, formula, param_name, param, name##_f, name##_df, NULL, NULL, bound,       \
+     saturating, init, gain, surrogate}
 #define ACT_ROW(name, formula, param_name, param, bound, saturating, init, gain, surrogate) \
-    {#name, formula, param_name, param, name##_f, name##_df, name##_forward,              \
-     name##_deriv, bound, saturating, init, gain, surrogate}
+    {#name, formula, param_name, param, name##_f, name##_df, gf_act_##name##_forward,     \
+     gf_act_##name##_deriv, bound, saturating, init, gain, surrogate}
 
 static const gf_activation table[] = {
     ACT_ROW(identity,
             "f(x) = x; f'(x) = 1",
             NULL, 0.0, bound_one, 0, "lecun", gain_one, 0),
     ACT_ROW(sigmoid,
-            "f(x) = 1/(1+exp(-x)); f'(x) = f(x)(1-f(x)) <= 1/4",
+            "f(x) = 1/(1+exp(-x)); f'(x) = f(x)(1-f(x)) <= 1/4 (taken at -|x|)",
             NULL, 0.0, bound_quarter, 1, "xavier", gain_one, 0),
     ACT_ROW(tanh,
-            "f(x) = tanh(x); f'(x) = 1 - f(x)^2 <= 1",
+            "f(x) = tanh(x); f'(x) = 1 - f(x)^2 = (exp(-|x|)(1+|f(x)|))^2 <= 1",
             NULL, 0.0, bound_one, 1, "xavier", gain_tanh, 0),
     ACT_ROW(relu,
             "f(x) = max(x, 0); f'(x) = 1 for x > 0, else 0 (f'(0) = 0)",

@@ -5,7 +5,7 @@
 
 #include "core/internal.h"
 #include "fast/simd.h"
-#include "layers/checks.h"
+#include "core/checks.h"
 
 /* ---- Linear ------------------------------------------------------------------------ */
 
@@ -154,4 +154,9 @@ static gf_status linear_decode(gf_layer *l, const gf_layer_record *rec, gf_reade
 
 static const gf_layer_codec linear_codec = {linear_encode, linear_decode, NULL};
 
-const gf_layer_kind gf_kind_linear = {"linear", &linear_ops, &linear_codec, GF_KIND_LINEAR};
+const gf_layer_kind gf_kind_linear = {
+    .name = "linear",
+    .ops = &linear_ops,
+    .codec = &linear_codec,
+    .traits = GF_KIND_LINEAR,
+};

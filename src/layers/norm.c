@@ -574,7 +574,15 @@ static gf_status ln_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r
 static const gf_layer_codec batchnorm_codec = {bn_encode, bn_decode, bn_restore};
 static const gf_layer_codec layernorm_codec = {ln_encode, ln_decode, NULL};
 
-const gf_layer_kind gf_kind_batchnorm = {"batchnorm", &batchnorm_ops, &batchnorm_codec,
-                                         GF_KIND_NORM};
-const gf_layer_kind gf_kind_layernorm = {"layernorm", &layernorm_ops, &layernorm_codec,
-                                         GF_KIND_NORM};
+const gf_layer_kind gf_kind_batchnorm = {
+    .name = "batchnorm",
+    .ops = &batchnorm_ops,
+    .codec = &batchnorm_codec,
+    .traits = GF_KIND_NORM,
+};
+const gf_layer_kind gf_kind_layernorm = {
+    .name = "layernorm",
+    .ops = &layernorm_ops,
+    .codec = &layernorm_codec,
+    .traits = GF_KIND_NORM,
+};

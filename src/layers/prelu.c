@@ -4,7 +4,7 @@
 
 #include "core/internal.h"
 #include "gradflow/telemetry.h"
-#include "layers/checks.h"
+#include "core/checks.h"
 
 /* ---- PReLU ----------------------------------------------------------------------------
  * f(x_j) = x_j for x_j > 0, a_j x_j otherwise; the slopes a (1, n) are the layer's
@@ -162,4 +162,9 @@ static const gf_layer_codec prelu_codec = {prelu_encode, prelu_decode, NULL};
 
 /* An element-wise activation with a learnable slope: the units figure and the
  * histograms treat it as one. */
-const gf_layer_kind gf_kind_prelu = {"prelu", &prelu_ops, &prelu_codec, GF_KIND_ACTIVATION};
+const gf_layer_kind gf_kind_prelu = {
+    .name = "prelu",
+    .ops = &prelu_ops,
+    .codec = &prelu_codec,
+    .traits = GF_KIND_ACTIVATION,
+};

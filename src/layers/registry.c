@@ -34,7 +34,7 @@ const gf_layer_kind *gf_layer_kind_find(const char *name)
 const gf_layer_kind *gf_layer_kind_of(const gf_layer_ops *ops)
 {
     for (size_t i = 0; ops != NULL && i < N_KINDS; i++)
-        if (kinds[i]->ops == ops)
+        if (kinds[i]->ops == ops || (kinds[i]->fast_ops != NULL && kinds[i]->fast_ops == ops))
             return kinds[i];
     return NULL;
 }

@@ -724,4 +724,9 @@ static gf_status rnn_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *
 
 static const gf_layer_codec rnn_codec = {rnn_encode, rnn_decode, NULL};
 
-const gf_layer_kind gf_kind_rnn = {"rnn", &rnn_ops, &rnn_codec, GF_KIND_RECURRENT};
+const gf_layer_kind gf_kind_rnn = {
+    .name = "rnn",
+    .ops = &rnn_ops,
+    .codec = &rnn_codec,
+    .traits = GF_KIND_RECURRENT,
+};

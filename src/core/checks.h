@@ -1,7 +1,7 @@
-/* src/layers/checks.h: the argument checks the built-in layers share (layers/layer.c),
+/* src/core/checks.h: the argument checks the built-in layers share (core/checks.c),
  * so that every layer words its errors the same way. Not installed. */
-#ifndef GRADFLOW_LAYERS_CHECKS_H
-#define GRADFLOW_LAYERS_CHECKS_H
+#ifndef GRADFLOW_CORE_CHECKS_H
+#define GRADFLOW_CORE_CHECKS_H
 
 #include "gradflow/layer.h"
 

@@ -1,0 +1,241 @@
+/* src/fast/activation_fused.c: the fast variant of the activation layer (see
+ * activation_fused.h). Its reference is src/layers/activation.c: forward y = f(x),
+ * backward dx += dy f'(x), record() the derivative statistics in a separate pass;
+ * tests/test_act.c checks that both give the same dx and statistics.
+ *
+ * Here f' is never stored whole: the backward pass evaluates it chunk by chunk into a
+ * small buffer in the layer's state (in L1 cache), applies the chain rule, and, when the
+ * pass is recorded (l->recording), takes the derivative statistics from the same chunk.
+ * So the layer keeps no (batch, n) array and its telemetry costs no pass over memory.
+ * record() outside such a pass evaluates f' again, through the same chunks, so both
+ * give the same figures bit for bit. A row without array loops (act.h) is evaluated
+ * through its scalar f and df, into the same chunks. */
+#include <string.h>
+
+#include "core/internal.h"
+#include "fast/activation_fused.h"
+#include "fast/simd.h"
+#include "fast/stats.h"
+#include "gradflow/telemetry.h"
+#include "core/checks.h"
+
+/* ACT_CHUNK values of f' are evaluated at a time: 8 KiB of floats, in L1 with the chunks
+ * of dy and dx it meets. Each chunk's statistics end in a fixed reduction, which 1024
+ * values amortised badly (measured: 16 values/ns at 1024, 20 at 2048, 22 at 32768). */
+enum { ACT_CHUNK = 2048 };
+
+/* Derivative statistics being gathered: sum |f'| (in fixed lanes per chunk, added in a
+ * fixed order by gf_stats_abs, so the figures do not depend on the CPU), the entries
+ * with |f'| below the saturation threshold, and per unit (column) the sum of |f'| in
+ * gf_real, which is 0 exactly when the unit's f' was 0 on every row (a sum of
+ * non-negative values cannot round to 0): the unit is dead. */
+typedef struct deriv_acc {
+    double abs_sum;
+    size_t sat, total;
+    gf_real sat_below; /* the smallest gf_real >= the threshold; 0: nothing counts */
+    int none_dead;     /* a whole row had no f' == 0: no unit can be dead */
+} deriv_acc;
+
+typedef struct act_state {
+    gf_real chunk[ACT_CHUNK];
+    gf_real *col_abs;     /* (n): sum over rows of |f'| */
+    deriv_acc acc;        /* the statistics the last recorded backward pass took */
+    size_t acc_rows;      /* rows they cover; 0: none (a forward pass came since) */
+} act_state;
+
+static void acc_start(deriv_acc *acc, gf_real *col_abs, size_t n, const gf_layer *l)
+{
+    double t = l->act->saturating ? GF_SATURATION_FRACTION * l->act->deriv_bound(l->act_param)
+                                  : 0;
+    /* |d| < t compared in gf_real: the smallest gf_real >= t gives the same answer for
+     * every d (and the count needs no conversions). */
+    gf_real tr = (gf_real)t;
+    if ((double)tr < t)
+        tr = nextafterf((float)tr, INFINITY);
+    *acc = (deriv_acc){0, 0, 0, tr, 0};
+    memset(col_abs, 0, n * sizeof *col_abs);
+}
+
+/* c[j] += |d[j]|: the per-unit sums. */
+GF_CLONES static void add_abs(gf_real *restrict c, const gf_real *restrict d, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        c[j] += d[j] < 0 ? -d[j] : d[j];
+}
+
+/* Accumulate a chunk of f' values d[0..m), which start at column col0 of an n-column
+ * array (a chunk is either whole rows or part of one row). */
+static void acc_chunk(deriv_acc *acc, gf_real *col_abs, const gf_real *d, size_t m,
+                      size_t col0, size_t n)
+{
+    double s;
+    size_t sat, zeros;
+    gf_stats_abs(d, m, acc->sat_below, &s, &sat, &zeros);
+    /* Rows without a zero f' (most rows of a smooth f) make the per-unit sums moot. */
+    if (zeros == 0 && col0 == 0 && m % n == 0)
+        acc->none_dead = 1;
+    for (size_t done = 0; done < m && !acc->none_dead;) {
+        size_t run = n - col0 < m - done ? n - col0 : m - done;
+        add_abs(col_abs + col0, d + done, run);
+        done += run;
+        col0 = 0;
+    }
+    acc->abs_sum += s;
+    acc->sat += sat;
+    acc->total += m;
+}
+
+/* The chunk after e: whole rows when a row fits, else up to the end of e's row. */
+static size_t chunk_len(size_t e, size_t total, size_t n)
+{
+    size_t m = n <= ACT_CHUNK ? (ACT_CHUNK / n) * n : ACT_CHUNK;
+    if (n > ACT_CHUNK && n - e % n < m)
+        m = n - e % n;
+    return total - e < m ? total - e : m;
+}
+
+static void acc_finish(const deriv_acc *acc, const gf_real *col_abs, size_t n,
+                       struct gf_record *rec)
+{
+    size_t dead = 0;
+    for (size_t j = 0; j < n && !acc->none_dead; j++)
+        dead += col_abs[j] == 0;
+    rec->deriv_abs_mean = acc->abs_sum / (double)acc->total;
+    rec->dead_frac = (double)dead / (double)n;
+    rec->sat_frac = (double)acc->sat / (double)acc->total;
+}
+
+/* y = f(x), element-wise: the row's array loop, else its scalar f. */
+static gf_status fused_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
+{
+    static const char who[] = "activation forward";
+    const gf_activation *a = l != NULL ? l->act : NULL;
+    size_t batch = 0, total;
+    gf_status s = gf_check_input(who, l, x, &batch);
+
+    (void)training;
+    if (s == GF_OK)
+        s = gf_check_shape(who, "y", y, batch, l->out);
+    if (s == GF_OK && (a == NULL || l->state == NULL))
+        s = gf_fail(GF_ESTATE, "%s: layer has no activation or state (released?)", who);
+    if (s != GF_OK)
+        return s;
+    ((act_state *)l->state)->acc_rows = 0;
+    total = batch * l->out;
+    if (a->forward != NULL) {
+        a->forward(y->data, x->data, total, l->act_param);
+        return GF_OK;
+    }
+    for (size_t i = 0; i < total; i++)
+        y->data[i] = (gf_real)a->f((double)x->data[i], (double)l->act_param);
+    return GF_OK;
+}
+
+/* d[0..m) = f'(x[0..m)): the row's array loop, else its scalar df. */
+static void deriv_chunk(const gf_layer *l, gf_real *d, const gf_real *x, const gf_real *y,
+                        size_t m)
+{
+    const gf_activation *a = l->act;
+    if (a->deriv != NULL) {
+        a->deriv(d, x, y, m, l->act_param);
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        d[i] = (gf_real)a->df((double)x[i], (double)l->act_param);
+}
+
+/* out[i] += g[i] d[i]: the chain rule through an element-wise activation. */
+GF_CLONES static void add_product(gf_real *out, const gf_real *g, const gf_real *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] += g[i] * d[i];
+}
+
+/* Evaluate f' over the (batch, n) x and y chunk by chunk: dx += dy * f' when dx is
+ * given, and the derivative statistics from the same chunk when stats is set. The one
+ * loop of both the backward pass and record(), so they give the same figures. */
+static void deriv_chunks(const gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                         const gf_tensor *dy, gf_tensor *dx, int stats)
+{
+    act_state *st = l->state;
+    size_t n = l->out, total = x->rows * n;
+    st->acc_rows = 0;
+    if (stats)
+        acc_start(&st->acc, st->col_abs, n, l);
+    for (size_t e = 0, m; e < total; e += m) {
+        m = chunk_len(e, total, n);
+        deriv_chunk(l, st->chunk, x->data + e, y->data + e, m);
+        if (dx != NULL)
+            add_product(dx->data + e, dy->data + e, st->chunk, m);
+        if (stats)
+            acc_chunk(&st->acc, st->col_abs, st->chunk, m, e % n, n);
+    }
+    if (stats)
+        st->acc_rows = x->rows;
+}
+
+/* dx += dy * f'(x); the statistics too when the pass is recorded. */
+static gf_status fused_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                                const gf_tensor *dy, gf_tensor *dx)
+{
+    static const char who[] = "activation backward";
+    size_t batch = 0;
+    gf_status s = gf_check_backward(who, l, x, y, 1, dy, dx, &batch);
+
+    if (s == GF_OK && (l->act == NULL || l->state == NULL))
+        s = gf_fail(GF_ESTATE, "%s: layer has no activation or state (released?)", who);
+    if (s != GF_OK)
+        return s;
+    deriv_chunks(l, x, y, dy, dx, l->recording);
+    return GF_OK;
+}
+
+/* The derivative statistics: those the recorded backward pass took, else f' evaluated
+ * again now, through the same chunks. */
+static void fused_record(const gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                         struct gf_record *rec)
+{
+    act_state *st;
+
+    if (l == NULL || rec == NULL || l->act == NULL || (st = l->state) == NULL ||
+        x == NULL || x->data == NULL || x->cols != l->in || x->rows == 0)
+        return;
+    if (st->acc_rows != x->rows) {
+        if (y == NULL || y->data == NULL || y->rows != x->rows || y->cols != l->out)
+            return;
+        deriv_chunks(l, x, y, NULL, NULL, 1);
+    }
+    acc_finish(&st->acc, st->col_abs, l->out, rec);
+}
+
+static void fused_destroy(gf_layer *l)
+{
+    act_state *st;
+    if (l == NULL || (st = l->state) == NULL)
+        return;
+    gf_free(st->col_abs);
+    gf_free(st);
+    l->state = NULL;
+}
+
+const gf_layer_ops gf_activation_fused_ops = {
+    .name = "activation",
+    .forward = fused_forward,
+    .backward = fused_backward,
+    .record = fused_record,
+    .destroy = fused_destroy,
+};
+
+gf_status gf_activation_fused_attach(gf_layer *l)
+{
+    act_state *st = gf_calloc(1, sizeof *st);
+    if (st != NULL && (st->col_abs = gf_calloc(l->out, sizeof *st->col_abs)) == NULL) {
+        gf_free(st);
+        st = NULL;
+    }
+    if (st == NULL)
+        return gf_fail(GF_ENOMEM, "gf_layer_activation: cannot allocate the layer state");
+    l->ops = &gf_activation_fused_ops;
+    l->state = st;
+    return GF_OK;
+}
