@@ -30,39 +30,41 @@ static uint64_t nonfinite_given_norm(double norm, const gf_tensor *t)
     return isfinite(norm) ? 0 : gf_tensor_count_nonfinite(t);
 }
 
+void gf_record_layer(gf_record *r, const gf_layer *l, size_t i, const gf_tensor *acts,
+                     const gf_tensor *dacts, int has_dx, double *grad_norms, uint64_t step,
+                     double loss)
+{
+    const gf_tensor *y = &acts[i + 1];
+    grad_norms[i] = has_dx ? gf_tensor_norm2(&dacts[i]) : NAN;
+
+    *r = (gf_record){0};
+    r->step = step;
+    r->layer = (uint32_t)i;
+    r->kind = gf_layer_kind_name(l);
+    r->loss = loss;
+    r->grad_out_norm = grad_norms[i + 1];
+    r->grad_in_norm = grad_norms[i];
+    r->weight_grad_norm = l->weight.rows ? gf_tensor_norm2(&l->dweight) : NAN;
+    r->bias_grad_norm = l->bias.rows ? gf_tensor_norm2(&l->dbias) : NAN;
+    r->weight_norm = l->weight.rows ? gf_tensor_norm2(&l->weight) : NAN;
+    r->update_ratio = r->clip_pre_norm = r->clip_post_norm = NAN;
+    r->deriv_abs_mean = r->dead_frac = r->sat_frac = NAN;
+    output_stats(r, y);
+    r->nonfinite_bwd = (has_dx ? nonfinite_given_norm(r->grad_in_norm, &dacts[i]) : 0) +
+                       nonfinite_given_norm(r->weight_grad_norm, &l->dweight) +
+                       nonfinite_given_norm(r->bias_grad_norm, &l->dbias);
+    if (l->ops->record != NULL)
+        l->ops->record(l, &acts[i], y, r);
+}
+
 void gf_record_pass(gf_record *recs, const gf_layer *layers, size_t n, const gf_tensor *acts,
                     const gf_tensor *dacts, int input_grad, double *grad_norms, uint64_t step,
                     double loss)
 {
-    /* ||dL/dh|| at every boundary, once: each is one layer's dL/dy and the next's dL/dx. */
-    for (size_t i = 0; i <= n; i++)
-        grad_norms[i] = i > 0 || input_grad ? gf_tensor_norm2(&dacts[i]) : NAN;
-
-    for (size_t i = 0; i < n; i++) {
-        const gf_layer *l = &layers[i];
-        const gf_tensor *y = &acts[i + 1];
-        gf_record *r = &recs[i];
-        int has_dx = i > 0 || input_grad;
-
-        *r = (gf_record){0};
-        r->step = step;
-        r->layer = (uint32_t)i;
-        r->kind = gf_layer_kind_name(l);
-        r->loss = loss;
-        r->grad_out_norm = grad_norms[i + 1];
-        r->grad_in_norm = grad_norms[i];
-        r->weight_grad_norm = l->weight.rows ? gf_tensor_norm2(&l->dweight) : NAN;
-        r->bias_grad_norm = l->bias.rows ? gf_tensor_norm2(&l->dbias) : NAN;
-        r->weight_norm = l->weight.rows ? gf_tensor_norm2(&l->weight) : NAN;
-        r->update_ratio = r->clip_pre_norm = r->clip_post_norm = NAN;
-        r->deriv_abs_mean = r->dead_frac = r->sat_frac = NAN;
-        output_stats(r, y);
-        r->nonfinite_bwd = (has_dx ? nonfinite_given_norm(r->grad_in_norm, &dacts[i]) : 0) +
-                           nonfinite_given_norm(r->weight_grad_norm, &l->dweight) +
-                           nonfinite_given_norm(r->bias_grad_norm, &l->dbias);
-        if (l->ops->record != NULL)
-            l->ops->record(l, &acts[i], y, r);
-    }
+    grad_norms[n] = gf_tensor_norm2(&dacts[n]);
+    for (size_t i = n; i-- > 0;)
+        gf_record_layer(&recs[i], &layers[i], i, acts, dacts, i > 0 || input_grad, grad_norms,
+                        step, loss);
 }
 
 gf_status gf_record_check_finite(const gf_record *recs, size_t n, uint64_t step, double loss,
