@@ -404,7 +404,9 @@ static gf_status backward_pass(gf_net *net, int record)
 
 /* The check of a step that is not recorded: the loss, dL/dy, dL/dx when it was taken and
  * the whole gradient block (a norm is NaN or infinite exactly when an element is). A NaN
- * or infinity inside the network reaches one of them. */
+ * or infinity in a hidden activation reaches the loss or a parameter gradient unless a
+ * layer maps it to a finite value (ReLU of -inf): the recorded steps see those too. One
+ * pass over the gradients, 2 % of an unrecorded step at M (bench: finiteness check). */
 static int step_is_finite(const gf_net *net)
 {
     if (net->have_loss && !isfinite(net->last_loss))
