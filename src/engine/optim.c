@@ -9,6 +9,7 @@
 #include "core/internal.h"
 #include "engine/optim_rules.h"
 #include "fast/fast.h"
+#include "fast/simd.h"
 #include "fast/update.h"
 #include "gradflow/optim.h"
 
@@ -191,26 +192,32 @@ static gf_real *slot_at(gf_optim *opt, int slot, size_t offset)
     return opt->slot[slot] != NULL ? opt->slot[slot] + offset : NULL;
 }
 
-/* The updates in place, one plain loop per rule: p <- p + delta. */
+/* The updates in place, one plain loop per rule: p <- p + delta. (GF_CLONES, simd.h: the
+ * loop built for AVX-512, AVX2 and the baseline; restrict: the blocks never overlap.) */
 
-static void sgd_update(const gf_optim_coefs *k, gf_real *p, const gf_real *g, size_t n)
+GF_CLONES static void sgd_update(const gf_optim_coefs *k, gf_real *restrict p,
+                                 const gf_real *restrict g, size_t n)
 {
+    gf_optim_coefs c = *k;
     for (size_t i = 0; i < n; i++)
-        p[i] += gf_sgd_rule(p[i], g[i], k);
+        p[i] += gf_sgd_rule(p[i], g[i], &c);
 }
 
-static void momentum_update(const gf_optim_coefs *k, gf_real *v, gf_real *p, const gf_real *g,
-                            size_t n)
+GF_CLONES static void momentum_update(const gf_optim_coefs *k, gf_real *restrict v,
+                                      gf_real *restrict p, const gf_real *restrict g, size_t n)
 {
+    gf_optim_coefs c = *k;
     for (size_t i = 0; i < n; i++)
-        p[i] += gf_momentum_rule(&v[i], p[i], g[i], k);
+        p[i] += gf_momentum_rule(&v[i], p[i], g[i], &c);
 }
 
-static void adam_update(const gf_optim_coefs *k, gf_real *m, gf_real *v, gf_real *p,
-                        const gf_real *g, size_t n)
+GF_CLONES static void adam_update(const gf_optim_coefs *k, gf_real *restrict m,
+                                  gf_real *restrict v, gf_real *restrict p,
+                                  const gf_real *restrict g, size_t n)
 {
+    gf_optim_coefs c = *k;
     for (size_t i = 0; i < n; i++)
-        p[i] += gf_adam_rule(&m[i], &v[i], p[i], g[i], k);
+        p[i] += gf_adam_rule(&m[i], &v[i], p[i], g[i], &c);
 }
 
 /* The update of element i of the range without making it: the rules run on copies of
