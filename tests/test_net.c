@@ -1,10 +1,15 @@
 /* tests/test_net.c: the network and its engine: building, shapes, forward/backward
  * against finite differences (via gf_net_gradcheck and by hand), training, telemetry
  * recorded on every backward pass, clipping and update ratios, non-finite detection,
- * allocation-free steady steps, and bad input. */
+ * allocation-free steady steps, and bad input; the engine's fast variants (the update
+ * that measures itself, records taken during the backward pass) against their
+ * references. */
 #include "testutil.h"
 
 #include "gradflow.h"
+
+#include "../src/core/internal.h"   /* gf_optim_update and its reference */
+#include "../src/engine/record.h"   /* the reference record pass */
 
 /* Gradient-check tolerance for whole networks: see testutil.h for the reasoning; a
  * network compounds a few more roundings than one layer, hence the factor. */
@@ -671,6 +676,110 @@ static void nonfinite_values_are_located_and_stop_the_step(void **state)
     gf_net_free(net);
 }
 
+/* ---- Fast variants against their references ---------------------------------------- */
+
+/* gf_optim_update (fast/update.c when GF_FAST) against gf_optim_update_ref (measure, then
+ * update): parameters and state bit for bit, since both run the same rule on each
+ * element; ||delta|| within 1e-12 relative, since only the order of the double sums
+ * differs (a few ulps per addition over at most a few hundred lanes' terms). Ranges
+ * with a tail shorter than the 16 lanes and an offset into the block. */
+static void fast_update_agrees_with_its_reference(void **state)
+{
+    enum { N = 300 };
+    static const size_t ranges[][2] = {{0, 37}, {37, 256}, {293, 7}};
+    (void)state;
+    for (int kind = 0; kind < GF_OPTIM_COUNT; kind++) {
+        gf_optim_config cfg = gf_optim_default((gf_optim_kind)kind);
+        gf_optim *fast = NULL, *ref = NULL;
+        gf_real pf[N], pr[N], g[N];
+        gf_rng rng;
+        cfg.weight_decay = 0.01;
+        assert_ok(gf_optim_new(&fast, &cfg, N));
+        assert_ok(gf_optim_new(&ref, &cfg, N));
+        gf_rng_seed(&rng, 5);
+        for (size_t i = 0; i < N; i++)
+            pf[i] = pr[i] = (gf_real)gf_rng_normal(&rng);
+        for (int step = 0; step < 4; step++) {
+            for (size_t i = 0; i < N; i++)
+                g[i] = (gf_real)gf_rng_normal(&rng);
+            for (size_t r = 0; r < 3; r++) {
+                size_t off = ranges[r][0], count = ranges[r][1];
+                double nf = -1, nr = -2;
+                assert_ok(gf_optim_update(fast, pf + off, g + off, off, count, &nf));
+                assert_ok(gf_optim_update_ref(ref, pr + off, g + off, off, count, &nr));
+                assert_true(nr > 0);
+                assert_near(nf, nr, 0, 1e-12);
+            }
+            gf_optim_advance(fast);
+            gf_optim_advance(ref);
+            assert_memory_equal(pf, pr, sizeof pf);
+            for (int slot = 0; slot < 2; slot++) {
+                size_t nf = 0, nr = 0;
+                gf_real *sf = gf_optim_state(fast, slot, &nf), *sr = gf_optim_state(ref, slot, &nr);
+                assert_int_equal(nf, nr);
+                if (nf > 0)
+                    assert_memory_equal(sf, sr, nf * sizeof(gf_real));
+            }
+        }
+        /* Without a norm to take, both are the reference update. */
+        assert_ok(gf_optim_update(fast, pf, g, 0, N, NULL));
+        assert_ok(gf_optim_update_ref(ref, pr, g, 0, N, NULL));
+        assert_memory_equal(pf, pr, sizeof pf);
+        assert_status(gf_optim_update(fast, pf, g, 1, N, NULL), GF_ESHAPE);
+        gf_optim_free(fast);
+        gf_optim_free(ref);
+    }
+}
+
+/* Field by field (a struct may have padding); doubles bit for bit, NaN equal to NaN. */
+static void assert_same_record(const gf_record *a, const gf_record *b)
+{
+    const double fa[] = {a->loss, a->grad_out_norm, a->grad_in_norm, a->weight_grad_norm,
+                         a->bias_grad_norm, a->weight_norm, a->update_ratio, a->clip_pre_norm,
+                         a->clip_post_norm, a->act_mean, a->act_std, a->deriv_abs_mean,
+                         a->zero_frac, a->dead_frac, a->sat_frac};
+    const double fb[] = {b->loss, b->grad_out_norm, b->grad_in_norm, b->weight_grad_norm,
+                         b->bias_grad_norm, b->weight_norm, b->update_ratio, b->clip_pre_norm,
+                         b->clip_post_norm, b->act_mean, b->act_std, b->deriv_abs_mean,
+                         b->zero_frac, b->dead_frac, b->sat_frac};
+    assert_int_equal(a->step, b->step);
+    assert_int_equal(a->layer, b->layer);
+    assert_string_equal(a->kind, b->kind);
+    assert_memory_equal(fa, fb, sizeof fa);
+    assert_int_equal(a->nonfinite_fwd, b->nonfinite_fwd);
+    assert_int_equal(a->nonfinite_bwd, b->nonfinite_bwd);
+}
+
+/* The records a backward pass leaves (taken layer by layer during it when GF_FAST) are
+ * those of the reference record pass run afterwards on the same buffers, bit for bit. */
+static void records_agree_with_the_record_pass(void **state)
+{
+    static const char *const acts[] = {"tanh", "relu"};
+    (void)state;
+    for (int a = 0; a < 2; a++) {
+        gf_net *net = mlp(3, 9, 4, 2, acts[a], 12);
+        gf_tensor *x = random_tensor(7, 3, 1), *t = random_tensor(7, 2, 2);
+        size_t n = gf_net_layer_count(net), count = 0;
+        gf_record ref[16];
+        double scratch[17];
+        const gf_record *recs = NULL;
+        assert_true(n < 16);
+        assert_ok(gf_net_forward(net, x, NULL));
+        assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+        assert_ok(gf_net_backward(net));
+        assert_ok(gf_net_last_records(net, &recs, &count));
+        assert_int_equal(count, n);
+        gf_record_pass(ref, gf_net_layer(net, 0), n, gf_net_activation(net, 0),
+                       gf_net_activation_grad(net, 0), 1, scratch, 0, recs[0].loss);
+        for (size_t i = 0; i < n; i++)
+            assert_same_record(&ref[i], &recs[i]);
+        assert_true(recs[0].weight_grad_norm > 0);
+        gf_tensor_free(x);
+        gf_tensor_free(t);
+        gf_net_free(net);
+    }
+}
+
 static void steady_training_allocates_nothing(void **state)
 {
     gf_net *net;
@@ -788,6 +897,8 @@ int main(void)
         cmocka_unit_test(train_step_records_what_separate_calls_record),
         cmocka_unit_test(clipping_is_recorded_before_and_after),
         cmocka_unit_test(nonfinite_values_are_located_and_stop_the_step),
+        cmocka_unit_test(fast_update_agrees_with_its_reference),
+        cmocka_unit_test(records_agree_with_the_record_pass),
         cmocka_unit_test(steady_training_allocates_nothing),
         cmocka_unit_test(allocation_failures_leave_nothing_behind),
         cmocka_unit_test(telemetry_csv_has_the_documented_columns),

@@ -62,17 +62,17 @@ struct gf_telemetry;
 void gf_telemetry_truncate(struct gf_telemetry *t, size_t count);
 
 /* The network's step (optim.c): add the optimiser's update to params[0, count), the
- * values [offset, offset + count) of the block the optimiser was made for, in the pass
- * that computes it; *update_norm (may be NULL) gets the 2-norm of the update, as
- * gf_array_norm2 would give it, and *param_sumsq (may be NULL) the sum of the squared
- * parameters before the update, in double (exact squares: for float parameters it can
- * neither underflow nor overflow).
+ * values [offset, offset + count) of the block the optimiser was made for; when
+ * update_norm is not NULL, *update_norm = ||delta|| (as gf_array_norm2 would take it).
+ * gf_optim_update measures in the pass that updates when GF_FAST (fast/update.c);
+ * gf_optim_update_ref, its reference, measures in a pass of its own, then updates.
  * Every range of one step uses the same step number; gf_optim_advance then ends the
  * step (Adam's t). */
 struct gf_optim;
-gf_status gf_optim_apply_range(struct gf_optim *opt, gf_real *params, const gf_real *grads,
-                               size_t offset, size_t count, double *update_norm,
-                               double *param_sumsq);
+gf_status gf_optim_update(struct gf_optim *opt, gf_real *params, const gf_real *grads,
+                          size_t offset, size_t count, double *update_norm);
+gf_status gf_optim_update_ref(struct gf_optim *opt, gf_real *params, const gf_real *grads,
+                              size_t offset, size_t count, double *update_norm);
 void gf_optim_advance(struct gf_optim *opt);
 
 /* Engine hooks for the gradient check (net.c): re-run the forward pass from layer

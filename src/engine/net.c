@@ -1,22 +1,15 @@
 /* src/engine/net.c: the sequential network and its engine. One parameter block and one
  * gradient block (the optimiser adds its update to the parameters in place); activation
- * buffers sized on the first batch and reused. The backward pass is a plain loop from
- * the last layer to the first that records each layer's telemetry as it goes. */
+ * buffers sized on the first batch and reused. A training step is one forward loop, one
+ * backward loop from the last layer to the first, a record pass on the steps that are
+ * recorded (record.c), and one update. */
 #include <math.h>
 #include <string.h>
 
 #include "gradflow/net.h"
 #include "core/internal.h"
-#include "fast/simd.h"
-#include "fast/stats.h"
-
-/* Statistics of a layer's output (see record_layer), and the generation of the
- * activations they were taken from. */
-typedef struct out_stats {
-    double mean, std, zero_frac;
-    uint64_t nonfinite;
-    uint64_t generation;
-} out_stats;
+#include "engine/record.h"
+#include "fast/fast.h"
 
 struct gf_net {
     size_t in_features;
@@ -32,11 +25,8 @@ struct gf_net {
      * batch), dacts[i] = dL/dacts[i]. Views into act_block and dact_block. */
     gf_tensor *acts;
     gf_tensor *dacts;
-    double *grad_norms;  /* ||dacts[i]|| of the current backward pass */
+    double *grad_norms;  /* ||dacts[i]||, scratch of the record pass */
     gf_record *pending;  /* the records of the current backward pass, one per layer */
-    out_stats *out_stats;    /* per layer, taken by a forward pass ahead of a record */
-    uint64_t act_generation; /* bumped whenever acts may change; out_stats[i] is valid
-                                while its generation equals it */
     gf_real *act_block;
     gf_real *dact_block;
     size_t batch_cap;    /* rows the blocks hold; 0 after the architecture changes */
@@ -57,8 +47,6 @@ struct gf_net {
     gf_telemetry *tel;
     size_t last_first_record; /* index of the last recorded step's first record */
     int last_recorded;        /* the last backward pass was recorded */
-    int defer_weight_norms;   /* set by gf_net_train_step around its backward pass */
-    int weight_norms_pending; /* the last records' ||W|| are left to the update pass */
 };
 
 /* ---- Construction -------------------------------------------------------------------- */
@@ -94,13 +82,11 @@ static void free_buffers(gf_net *net)
     gf_free(net->dacts);
     gf_free(net->grad_norms);
     gf_free(net->pending);
-    gf_free(net->out_stats);
     gf_free(net->act_block);
     gf_free(net->dact_block);
     net->acts = net->dacts = NULL;
     net->grad_norms = NULL;
     net->pending = NULL;
-    net->out_stats = NULL;
     net->act_block = net->dact_block = NULL;
     net->batch_cap = 0;
     net->have_forward = net->have_loss = net->have_backward = 0;
@@ -220,14 +206,9 @@ gf_layer *gf_net_layer(gf_net *net, size_t i)
     return net != NULL && i < net->n_layers ? &net->layers[i] : NULL;
 }
 
-static const char *layer_kind(const gf_layer *l)
-{
-    return l->act != NULL ? l->act->name : l->ops->name;
-}
-
 const char *gf_net_layer_kind(const gf_net *net, size_t i)
 {
-    return net != NULL && i < net->n_layers ? layer_kind(&net->layers[i]) : NULL;
+    return net != NULL && i < net->n_layers ? gf_layer_kind_name(&net->layers[i]) : NULL;
 }
 
 size_t gf_net_in_features(const gf_net *net) { return net ? net->in_features : 0; }
@@ -275,12 +256,10 @@ static gf_status ensure_batch(gf_net *net, size_t batch)
         net->dacts = gf_calloc(n + 1, sizeof(gf_tensor));
         net->grad_norms = gf_calloc(n + 1, sizeof(double));
         net->pending = gf_calloc(n, sizeof(gf_record));
-        net->out_stats = gf_calloc(n, sizeof(out_stats));
         net->act_block = gf_calloc(total * batch, sizeof(gf_real));
         net->dact_block = gf_calloc(total * batch, sizeof(gf_real));
         if (!net->acts || !net->dacts || !net->grad_norms || !net->pending ||
-            !net->out_stats || !net->act_block ||
-            !net->dact_block) {
+            !net->act_block || !net->dact_block) {
             free_buffers(net);
             return gf_fail(GF_ENOMEM, "gf_net_forward: cannot allocate buffers for a batch "
                            "of %zu", batch);
@@ -307,38 +286,15 @@ static gf_status ensure_batch(gf_net *net, size_t batch)
     return GF_OK;
 }
 
-/* Mean, standard deviation, zero fraction and non-finite count of a layer's output y
- * (n values; the sums in double, see stats.h). A NaN or infinity makes the sums
- * non-finite, so non-finite values are counted only then. */
-static void output_stats(out_stats *r, const gf_real *y, size_t n)
-{
-    double s, sq;
-    size_t zeros;
-    gf_stats_moments(y, n, &s, &sq, &zeros);
-    r->mean = s / (double)n;
-    r->std = sqrt(fmax(sq / (double)n - r->mean * r->mean, 0.0));
-    r->zero_frac = (double)zeros / (double)n;
-    r->nonfinite = isfinite(s) && isfinite(sq) ? 0 : gf_array_count_nonfinite(y, n);
-}
-
-/* Run layers first..n-1 on acts[first]. When the coming backward pass will be recorded,
- * each output's statistics are taken as soon as it is computed: it is in cache now,
- * while the backward pass does not read a linear layer's output again, and a network
- * larger than the cache would have to fetch it from memory once more to record it. */
+/* Run layers first..n-1 on acts[first]. */
 static gf_status forward_from(gf_net *net, size_t first, int training)
 {
-    int record = net->step % net->record_every == 0;
     for (size_t i = first; i < net->n_layers; i++) {
         gf_layer *l = &net->layers[i];
-        gf_tensor *y = &net->acts[i + 1];
-        gf_status st = l->ops->forward(l, &net->acts[i], y, training);
+        gf_status st = l->ops->forward(l, &net->acts[i], &net->acts[i + 1], training);
         if (st != GF_OK) {
             net->have_forward = 0;
             return st;
-        }
-        if (record) {
-            output_stats(&net->out_stats[i], y->data, y->rows * y->cols);
-            net->out_stats[i].generation = net->act_generation;
         }
     }
     return GF_OK;
@@ -364,7 +320,6 @@ static gf_status forward(gf_net *net, const gf_tensor *x, const gf_tensor **y, i
     if (st != GF_OK)
         return st;
     memcpy(net->acts[0].data, x->data, x->rows * x->cols * sizeof(gf_real));
-    net->act_generation++;
     st = forward_from(net, 0, training);
     if (st != GF_OK)
         return st;
@@ -402,168 +357,116 @@ gf_status gf_net_loss(gf_net *net, gf_loss_kind kind, const gf_tensor *target, d
     return GF_OK;
 }
 
-/* ---- Backward and telemetry ---------------------------------------------------------- */
+/* ---- Backward and the record pass ---------------------------------------------------- */
 
-/* Non-finite values in an array whose norm is known: none when the norm is finite
- * (gf_array_norm2 is NaN or infinite exactly when an element is), so the count costs a
- * pass only on the steps that have them. */
-static size_t nonfinite_given_norm(double norm, const gf_tensor *t)
+/* The record of layer i (record.c), once its backward pass is done. */
+static void record_layer(gf_net *net, size_t i)
 {
-    return isfinite(norm) ? 0 : gf_tensor_count_nonfinite(t);
+    gf_record_layer(&net->pending[i], &net->layers[i], i, net->acts, net->dacts,
+                    i > 0 || net->input_grad, net->grad_norms, net->step, net->last_loss);
 }
 
-/* The generic part of a layer's record; the layer's own record() adds the rest. */
-static void record_layer(gf_net *net, size_t i, int has_dx, gf_record *r)
-{
-    const gf_layer *l = &net->layers[i];
-    const gf_tensor *y = &net->acts[i + 1];
+/* The fast variant of the record pass (GF_FAST): each layer recorded as soon as its
+ * backward pass is done, while its gradients, weights and dL/dx are in cache; after the
+ * whole pass a network larger than the cache has evicted them, and the separate record
+ * pass, the reference, reads them from memory again (4-5 % of a step at L, measured).
+ * Nothing later in the backward pass changes what a record reads, so the records are the
+ * reference's bit for bit (test_net checks). */
+enum { RECORD_IN_BACKWARD = GF_FAST };
 
-    *r = (gf_record){0};
-    r->step = net->step;
-    r->layer = (uint32_t)i;
-    gf_record_set_kind(r, layer_kind(l));
-    r->loss = net->last_loss;
-    r->grad_out_norm = net->grad_norms[i + 1];
-    r->grad_in_norm = has_dx ? net->grad_norms[i] : NAN;
-    r->weight_grad_norm = l->weight.rows ? gf_tensor_norm2(&l->dweight) : NAN;
-    r->bias_grad_norm = l->bias.rows ? gf_tensor_norm2(&l->dbias) : NAN;
-    r->weight_norm = l->weight.rows && !net->weight_norms_pending ? gf_tensor_norm2(&l->weight)
-                                                                  : NAN;
-    r->update_ratio = r->clip_pre_norm = r->clip_post_norm = NAN;
-    r->deriv_abs_mean = r->dead_frac = r->sat_frac = NAN;
-
-    /* The output's statistics: taken by the forward pass if it knew this step would be
-     * recorded and nothing changed the activations since, else now. */
-    const out_stats *os = &net->out_stats[i];
-    out_stats now;
-    if (os->generation != net->act_generation) {
-        output_stats(&now, y->data, y->rows * y->cols);
-        os = &now;
-    }
-    r->act_mean = os->mean;
-    r->act_std = os->std;
-    r->zero_frac = os->zero_frac;
-    r->nonfinite_fwd = os->nonfinite;
-    /* dacts[i] is the dx whose norm the backward pass took: grad_norms[i]. */
-    r->nonfinite_bwd = (has_dx ? nonfinite_given_norm(r->grad_in_norm, &net->dacts[i]) : 0) +
-                       nonfinite_given_norm(r->weight_grad_norm, &l->dweight) +
-                       nonfinite_given_norm(r->bias_grad_norm, &l->dbias);
-    if (l->ops->record != NULL)
-        l->ops->record(l, &net->acts[i], y, r);
-}
-
-/* Name where NaN or infinity first appeared in this step's records: the earliest layer
- * of the forward pass, else the loss, else the first layer the backward pass reached. */
-static gf_status report_nonfinite(const gf_net *net, const gf_record *recs)
+/* dL/dparams and dL/dacts from dacts[n_layers] = dL/dy: the layers from the last to the
+ * first, each adding into gradients zeroed first. On a recorded step a layer may take
+ * its statistics in this pass (l->recording). */
+static gf_status backward_pass(gf_net *net, int record)
 {
     size_t n = net->n_layers;
-    for (size_t i = 0; i < n; i++)
-        if (recs[i].nonfinite_fwd)
-            return gf_fail(GF_ENONFINITE, "step %llu: %llu non-finite values first appear in "
-                           "the forward pass, at the output of layer %zu (%s)",
-                           (unsigned long long)net->step, (unsigned long long)recs[i].nonfinite_fwd,
-                           i, recs[i].kind);
-    if (!isnan(net->last_loss) && !isfinite(net->last_loss))
-        return gf_fail(GF_ENONFINITE, "step %llu: the loss is infinite",
-                       (unsigned long long)net->step);
-    for (size_t i = n; i-- > 0;)
-        if (recs[i].nonfinite_bwd)
-            return gf_fail(GF_ENONFINITE, "step %llu: %llu non-finite values first appear in "
-                           "the backward pass, at layer %zu (%s)",
-                           (unsigned long long)net->step, (unsigned long long)recs[i].nonfinite_bwd,
-                           i, recs[i].kind);
-    if (isnan(net->last_loss) && net->have_loss)
-        return gf_fail(GF_ENONFINITE, "step %llu: the loss is NaN", (unsigned long long)net->step);
-    return GF_OK;
-}
-
-/* The finiteness check of a step that is not recorded: the loss, dL/dy, dL/dx when it
- * was taken, and every parameter gradient (params_finite, checked layer by layer). */
-static int step_is_finite(const gf_net *net, int params_finite)
-{
-    size_t n = net->n_layers;
-    if (net->have_loss && !isfinite(net->last_loss))
-        return 0;
-    if (!isfinite(net->grad_norms[n]) || (net->input_grad && !isfinite(net->grad_norms[0])))
-        return 0;
-    return params_finite;
-}
-
-static gf_status backward(gf_net *net)
-{
-    size_t n = net->n_layers;
-    int record = net->step % net->record_every == 0;
-    size_t first_record = gf_telemetry_count(net->tel);
-    int params_finite = 1;
-    gf_status st;
-
-    /* The previous step's records are final now (clip and step have amended them). */
-    st = gf_telemetry_flush(net->tel);
-    if (st != GF_OK)
-        return st;
+    int record_now = record && RECORD_IN_BACKWARD;
     if (net->n_params > 0)
         memset(net->grads, 0, net->n_params * sizeof(gf_real));
-    net->grad_norms[n] = gf_tensor_norm2(&net->dacts[n]);
-    net->have_backward = 0;
-    net->last_recorded = 0;
-    net->weight_norms_pending = record && net->defer_weight_norms;
-
+    if (record_now)
+        net->grad_norms[n] = gf_tensor_norm2(&net->dacts[n]);
     for (size_t i = n; i-- > 0;) {
         gf_layer *l = &net->layers[i];
-        int has_dx = i > 0 || net->input_grad;
-        gf_tensor *dx = has_dx ? &net->dacts[i] : NULL;
+        gf_tensor *dx = i > 0 || net->input_grad ? &net->dacts[i] : NULL;
+        gf_status st;
         if (dx != NULL)
             memset(dx->data, 0, dx->rows * dx->cols * sizeof(gf_real));
         l->recording = record;
         st = l->ops->backward(l, &net->acts[i], &net->acts[i + 1], &net->dacts[i + 1], dx);
         l->recording = 0;
+        if (st != GF_OK)
+            return st;
+        if (record_now)
+            record_layer(net, i);
+    }
+    return GF_OK;
+}
+
+/* The check of a step that is not recorded: the loss, dL/dy, dL/dx when it was taken and
+ * the whole gradient block (a norm is NaN or infinite exactly when an element is). A NaN
+ * or infinity in a hidden activation reaches the loss or a parameter gradient unless a
+ * layer maps it to a finite value (ReLU of -inf): the recorded steps see those too. One
+ * pass over the gradients, 2 % of an unrecorded step at M (bench: finiteness check). */
+static int step_is_finite(const gf_net *net)
+{
+    if (net->have_loss && !isfinite(net->last_loss))
+        return 0;
+    if (!isfinite(gf_tensor_norm2(&net->dacts[net->n_layers])))
+        return 0;
+    if (net->input_grad && !isfinite(gf_tensor_norm2(&net->dacts[0])))
+        return 0;
+    return isfinite(gf_array_norm2(net->grads, net->n_params));
+}
+
+/* The record pass (unless the backward pass took it), then the records stored, from
+ * first_record on. */
+static gf_status record_step(gf_net *net, int in_backward, size_t first_record)
+{
+    size_t n = net->n_layers;
+    if (!in_backward)
+        gf_record_pass(net->pending, net->layers, n, net->acts, net->dacts, net->input_grad,
+                       net->grad_norms, net->step, net->last_loss);
+    for (size_t i = 0; i < n; i++) {
+        gf_status st = gf_telemetry_append(net->tel, &net->pending[i]);
         if (st != GF_OK) {
             gf_telemetry_truncate(net->tel, first_record);
-            net->weight_norms_pending = 0;
             return st;
         }
-        if (record) {
-            /* Record the layer now, while its weights, gradients and activations are
-             * still in cache: by the end of the pass a network larger than the cache
-             * has evicted them. Nothing later in the pass changes what it reads. */
-            net->grad_norms[i] = has_dx ? gf_tensor_norm2(dx) : NAN;
-            record_layer(net, i, has_dx, &net->pending[i]);
-        } else {
-            /* Not recorded: only what the finiteness check needs, also while in cache
-             * (a norm is NaN or infinite exactly when an element is). */
-            net->grad_norms[i] = i == 0 && has_dx ? gf_tensor_norm2(dx) : NAN;
-            if (l->n_params > 0 && !isfinite(gf_array_norm2(net->grads + l->param_offset,
-                                                             l->n_params)))
-                params_finite = 0;
-        }
     }
+    net->last_first_record = first_record;
+    net->last_recorded = 1;
+    return GF_OK;
+}
 
-    /* When the check fires on a step that is not recorded, the step is recorded anyway,
-     * to say where the NaN or infinity came from. */
-    if (!record && !step_is_finite(net, params_finite)) {
-        record = 1; /* and ||W|| now: the step will refuse these gradients */
-        for (size_t i = 0; i < n; i++) {
-            int has_dx = i > 0 || net->input_grad;
-            net->grad_norms[i] = has_dx ? gf_tensor_norm2(&net->dacts[i]) : NAN;
-        }
-        for (size_t i = 0; i < n; i++)
-            record_layer(net, i, i > 0 || net->input_grad, &net->pending[i]);
+static gf_status backward(gf_net *net)
+{
+    int record = net->step % net->record_every == 0;
+    size_t first_record = gf_telemetry_count(net->tel);
+    gf_status st;
+
+    /* The previous step's records are final now (clip and step have amended them). */
+    if ((st = gf_telemetry_flush(net->tel)) != GF_OK)
+        return st;
+    net->have_backward = 0;
+    net->last_recorded = 0;
+    if ((st = backward_pass(net, record)) != GF_OK)
+        return st;
+    /* A step that was not to be recorded and saw a NaN or infinity is recorded all the
+     * same, to say where it came from. */
+    if (record)
+        st = record_step(net, RECORD_IN_BACKWARD, first_record);
+    else if (!step_is_finite(net)) {
+        record = 1;
+        st = record_step(net, 0, first_record);
     }
+    if (st != GF_OK)
+        return st;
     net->have_backward = 1;
     net->last_input_grad = net->input_grad;
     net->last_nonfinite = 0;
     if (record) {
-        for (size_t i = 0; i < n; i++) {
-            st = gf_telemetry_append(net->tel, &net->pending[i]);
-            if (st != GF_OK) {
-                gf_telemetry_truncate(net->tel, first_record);
-                net->weight_norms_pending = 0;
-                return st;
-            }
-        }
-        net->last_first_record = first_record;
-        net->last_recorded = 1;
-        st = report_nonfinite(net, gf_telemetry_at(net->tel, first_record));
+        st = gf_record_check_finite(gf_telemetry_at(net->tel, first_record), net->n_layers,
+                                    net->step, net->last_loss, net->have_loss);
         net->last_nonfinite = st != GF_OK;
     }
     net->step++;
@@ -674,57 +577,30 @@ gf_status gf_net_step(gf_net *net, gf_optim *opt)
     if (gf_optim_param_count(opt) != net->n_params)
         return gf_fail(GF_ESHAPE, "gf_net_step: the optimiser was made for %zu parameters, "
                        "the network has %zu", gf_optim_param_count(opt), net->n_params);
-    /* Layer by layer (their parameters tile the block in order), the update added in the
-     * pass that computes it, so that no update block is stored; a recorded step takes
-     * the update ratio ||delta W|| / ||W|| from that pass's sums of squares, and ||W||
-     * itself when the backward pass left it (weight_norms_pending). */
+    /* Layer by layer (their parameters tile the block in order); a recorded step also
+     * measures ||delta W|| for the update ratio ||delta W|| / ||W||. */
     for (size_t i = 0; i < net->n_layers; i++) {
         gf_layer *l = &net->layers[i];
         gf_record *r = last_record(net, i);
         size_t off = l->param_offset, wn = l->weight.rows * l->weight.cols;
-        double norm = NAN, w_sumsq = NAN;
+        double norm = NAN;
         if (l->n_params == 0)
             continue;
-        st = gf_optim_apply_range(opt, net->params + off, net->grads + off, off, wn,
-                                  r != NULL ? &norm : NULL,
-                                  r != NULL && net->weight_norms_pending ? &w_sumsq : NULL);
-        if (r != NULL && net->weight_norms_pending && wn > 0)
-            r->weight_norm = sqrt(w_sumsq);
+        st = gf_optim_update(opt, net->params + off, net->grads + off, off, wn,
+                             r != NULL ? &norm : NULL);
         if (st == GF_OK)
-            st = gf_optim_apply_range(opt, net->params + off + wn, net->grads + off + wn,
-                                      off + wn, l->n_params - wn, NULL, NULL);
+            st = gf_optim_update(opt, net->params + off + wn, net->grads + off + wn, off + wn,
+                                 l->n_params - wn, NULL);
         if (st != GF_OK)
             return st; /* unreachable: the sizes were checked above */
         if (r != NULL && wn > 0)
             r->update_ratio = norm / r->weight_norm;
     }
     gf_optim_advance(opt);
-    net->weight_norms_pending = 0;
     net->have_backward = 0;
     net->have_forward = 0;
     return GF_OK;
 }
-
-/* The ||W|| a deferring backward pass left to an update that did not come (an error, or
- * gradients refused as non-finite): the weights are those of the backward pass still. */
-static void complete_weight_norms(gf_net *net)
-{
-    for (size_t i = 0; i < net->n_layers && net->weight_norms_pending; i++) {
-        gf_layer *l = &net->layers[i];
-        gf_record *r = last_record(net, i);
-        if (r != NULL && l->weight.rows > 0)
-            r->weight_norm = gf_tensor_norm2(&l->weight);
-    }
-    net->weight_norms_pending = 0;
-}
-
-/* Within one call nothing can write the weights between the backward pass and the
- * update, so a recorded step takes ||W|| in the update's pass over the weights, which
- * reads them anyway, instead of in a pass of its own (about 1 % of a step at M). Only
- * for float weights: their squares, summed in double, can neither underflow nor
- * overflow, so that sum needs none of gf_array_norm2's rescaling, which the update pass
- * could not do after the fact. */
-enum { DEFER_WEIGHT_NORMS = !GF_REAL_IS_DOUBLE };
 
 gf_status gf_net_train_step(gf_net *net, const gf_tensor *x, const gf_tensor *target,
                             gf_loss_kind loss_kind, gf_optim *opt, const gf_clip *clip,
@@ -735,11 +611,8 @@ gf_status gf_net_train_step(gf_net *net, const gf_tensor *x, const gf_tensor *ta
     st = gf_net_forward(net, x, NULL);
     if (st == GF_OK)
         st = gf_net_loss(net, loss_kind, target, loss);
-    if (st == GF_OK) {
-        net->defer_weight_norms = DEFER_WEIGHT_NORMS;
+    if (st == GF_OK)
         st = gf_net_backward(net);
-        net->defer_weight_norms = 0;
-    }
     if (st == GF_ENONFINITE && net->skip_nonfinite)
         st = gf_net_step(net, opt); /* skips the update, returns GF_OK */
     else {
@@ -748,8 +621,6 @@ gf_status gf_net_train_step(gf_net *net, const gf_tensor *x, const gf_tensor *ta
         if (st == GF_OK)
             st = gf_net_step(net, opt);
     }
-    if (net != NULL)
-        complete_weight_norms(net);
     return st;
 }
 
@@ -764,8 +635,6 @@ gf_status gf_net_rerun_from(gf_net *net, size_t first)
 
 gf_tensor *gf_net_boundary(gf_net *net, size_t i)
 {
-    /* The caller may change the activations: statistics taken from them are stale. */
-    net->act_generation++;
     return net->have_forward && i <= net->n_layers ? &net->acts[i] : NULL;
 }
 

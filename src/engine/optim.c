@@ -1,14 +1,17 @@
-/* src/engine/optim.c: SGD, momentum (PyTorch's form) and Adam (bias-corrected). The public
- * gf_optim_compute writes the update delta for a flat block without touching the
- * parameters; the network's step applies it in place, range by range, measuring the
- * update as it goes (gf_optim_apply_range, internal.h). Not here: decoupled decay (AdamW),
- * Nesterov, dampening, AMSGrad; clipping lives in clip.c. */
+/* src/engine/optim.c: SGD, momentum (PyTorch's form) and Adam (bias-corrected), as plain
+ * loops over a flat block; the rules are in optim_rules.h. The public gf_optim_compute
+ * writes the update delta without touching the parameters; the network's step adds it in
+ * place (gf_optim_update, internal.h), measuring ||delta|| on recorded steps. Not here:
+ * decoupled decay (AdamW), Nesterov, dampening, AMSGrad; clipping lives in clip.c. */
 #include <stdint.h>
 #include <string.h>
 
 #include "core/internal.h"
-#include "gradflow/optim.h"
+#include "engine/optim_rules.h"
+#include "fast/fast.h"
 #include "fast/simd.h"
+#include "fast/update.h"
+#include "gradflow/optim.h"
 
 /* One allocation: the struct, then its state slots of n values each (momentum: v;
  * Adam: m then v). Slot pointers point into state[]. */
@@ -144,37 +147,31 @@ gf_status gf_optim_new(gf_optim **out, const gf_optim_config *config, size_t n)
 
 void gf_optim_free(gf_optim *opt) { gf_free(opt); }
 
+/* The range [offset, offset + count) of the block the optimiser was made for. */
+static gf_status check_range(const gf_optim *opt, const gf_real *params, const gf_real *grads,
+                             size_t offset, size_t count)
+{
+    GF_CHECK_NOT_NULL(opt, "optim_update");
+    GF_CHECK_NOT_NULL(params, "optim_update");
+    GF_CHECK_NOT_NULL(grads, "optim_update");
+    if (offset > opt->n || count > opt->n - offset)
+        return gf_fail(GF_ESHAPE, "optim_update: values [%zu, %zu) are outside the %zu the "
+                       "optimiser was made for", offset, offset + count, opt->n);
+    return GF_OK;
+}
+
 /* ---- Steps --------------------------------------------------------------------------- */
 
-/* Each kind's rule is one inline function of one element; the loops below run it over
- * a range, either writing the update (gf_optim_compute, which never touches the
- * parameters) or adding it to the parameters in the same pass (gf_optim_apply_range, the
- * network's step: no update block to store and read back). The loops are element-wise
- * in gf_real with coefficients fixed per call, so they vectorise; delta may alias grads.
- * Weight decay is PyTorch's non-decoupled L2: g <- g + wd * p. */
-
-#if GF_REAL_IS_DOUBLE
-#define REAL_SQRT sqrt
-#else
-#define REAL_SQRT sqrtf
-#endif
-
-/* The coefficients of one step, in gf_real. */
-typedef struct coefs {
-    gf_real lr, wd, mu;                   /* SGD, momentum */
-    gf_real b1, a1, b2, a2, step, inv_sqrt_c2, eps; /* Adam */
-} coefs;
-
-static coefs coefs_of(const gf_optim *opt)
+/* The coefficients of one step (the rules themselves are in optim_rules.h). */
+static gf_optim_coefs coefs_of(const gf_optim *opt)
 {
     const gf_optim_config *c = &opt->cfg;
-    coefs k = {(gf_real)c->lr, (gf_real)c->weight_decay, (gf_real)c->momentum, 0, 0, 0, 0, 0,
-               0, 0};
+    gf_optim_coefs k = {(gf_real)c->lr, (gf_real)c->weight_decay, (gf_real)c->momentum,
+                        0, 0, 0, 0, 0, 0, 0};
     if (c->kind == GF_OPTIM_ADAM) {
         /* 1 - beta and the bias corrections 1 - beta^t in double, once per step: in
          * float, 1 - 0.999f is off by 1.3e-5 relative and 1 - 0.999f^t worse. t >= 1
-         * and beta < 1, so both corrections are > 0. mhat / (sqrt(vhat) + eps) is
-         * written as (m / c1) / (sqrt(v) / sqrt(c2) + eps): PyTorch's arrangement. */
+         * and beta < 1, so both corrections are > 0. */
         double t = (double)(opt->steps + 1);
         double c1 = 1.0 - pow(c->beta1, t);
         double c2 = 1.0 - pow(c->beta2, t);
@@ -189,142 +186,115 @@ static coefs coefs_of(const gf_optim *opt)
     return k;
 }
 
-/* delta = -lr (g + wd p). */
-static inline gf_real sgd_rule(gf_real p, gf_real g, const coefs *k)
-{
-    return -k->lr * (g + k->wd * p);
-}
-
-/* v = mu v + g; delta = -lr v. */
-static inline gf_real momentum_rule(gf_real *v, gf_real p, gf_real g, const coefs *k)
-{
-    gf_real vi = k->mu * *v + (g + k->wd * p);
-    *v = vi;
-    return -k->lr * vi;
-}
-
-/* m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; delta = -lr mhat / (sqrt(vhat) + eps). */
-static inline gf_real adam_rule(gf_real *m, gf_real *v, gf_real p, gf_real g, const coefs *k)
-{
-    gf_real gi = g + k->wd * p;
-    gf_real mi = k->b1 * *m + k->a1 * gi;
-    gf_real vi = k->b2 * *v + k->a2 * gi * gi;
-    *m = mi;
-    *v = vi;
-    return -k->step * mi / (REAL_SQRT(vi) * k->inv_sqrt_c2 + k->eps);
-}
-
-/* delta[i] = the rule's update, i < n; s0, s1 the state slots at this range. */
-GF_CLONES static void compute_loop(gf_optim_kind kind, const coefs *k, gf_real *delta,
-                                   gf_real *s0, gf_real *s1, const gf_real *p,
-                                   const gf_real *g, size_t n)
-{
-    coefs c = *k;
-    if (kind == GF_OPTIM_SGD)
-        for (size_t i = 0; i < n; i++)
-            delta[i] = sgd_rule(p[i], g[i], &c);
-    else if (kind == GF_OPTIM_MOMENTUM)
-        for (size_t i = 0; i < n; i++)
-            delta[i] = momentum_rule(&s0[i], p[i], g[i], &c);
-    else
-        for (size_t i = 0; i < n; i++)
-            delta[i] = adam_rule(&s0[i], &s1[i], p[i], g[i], &c);
-}
-
-/* p[i] += the rule's update for i < n. With sums != NULL, also the sum of the squared
- * updates in double (LANES lanes, then the tail): the update ratio ||delta W|| / ||W||
- * then costs no pass of its own; and sums[2], the sum of the squared parameters before
- * their update, for an engine that takes ||W|| here instead of in a pass of its own. In
- * the double build sums[1] is the same sum of (2^400 delta)^2, exact where the squares of
- * updates below 1e-150 underflow (a vanishing update must not read as 0); float updates
- * cannot underflow a double. */
-enum { LANES = 16 };
-#define SMALL_SCALE 0x1p400
-
-#if GF_REAL_IS_DOUBLE
-#define ADD_SMALL(acc, d) ((acc) += ((d) * SMALL_SCALE) * ((d) * SMALL_SCALE))
-#else
-#define ADD_SMALL(acc, d) ((void)(acc))
-#endif
-
-#define APPLY_LOOP(RULE)                                                                  \
-    do {                                                                                  \
-        if (sums == NULL) {                                                               \
-            for (size_t i = 0; i < n; i++)                                                \
-                p[i] += RULE(i);                                                          \
-            return;                                                                       \
-        }                                                                                 \
-        double lane[LANES] = {0}, small[LANES] = {0}, old[LANES] = {0};                   \
-        double s = 0, sm = 0, so = 0;                                                     \
-        size_t i = 0;                                                                     \
-        for (; i + LANES <= n; i += LANES)                                                \
-            for (size_t l = 0; l < LANES; l++) {                                          \
-                gf_real d = RULE(i + l);                                                  \
-                lane[l] += (double)d * d;                                                 \
-                ADD_SMALL(small[l], d);                                                   \
-                old[l] += (double)p[i + l] * p[i + l];                                    \
-                p[i + l] += d;                                                            \
-            }                                                                             \
-        for (size_t l = 0; l < LANES; l++) {                                              \
-            s += lane[l];                                                                 \
-            sm += small[l];                                                               \
-            so += old[l];                                                                 \
-        }                                                                                 \
-        for (; i < n; i++) {                                                              \
-            gf_real d = RULE(i);                                                          \
-            s += (double)d * d;                                                           \
-            ADD_SMALL(sm, d);                                                             \
-            so += (double)p[i] * p[i];                                                    \
-            p[i] += d;                                                                    \
-        }                                                                                 \
-        sums[0] = s;                                                                      \
-        sums[1] = sm;                                                                     \
-        sums[2] = so;                                                                     \
-    } while (0)
-
-#define SGD_AT(j) sgd_rule(p[j], g[j], &c)
-#define MOMENTUM_AT(j) momentum_rule(&s0[j], p[j], g[j], &c)
-#define ADAM_AT(j) adam_rule(&s0[j], &s1[j], p[j], g[j], &c)
-
-GF_CLONES static void apply_sgd(const coefs *k, gf_real *restrict p,
-                                const gf_real *restrict g, size_t n, double *sums)
-{
-    coefs c = *k;
-    APPLY_LOOP(SGD_AT);
-}
-
-GF_CLONES static void apply_momentum(const coefs *k, gf_real *restrict s0,
-                                     gf_real *restrict p, const gf_real *restrict g, size_t n,
-                                     double *sums)
-{
-    coefs c = *k;
-    APPLY_LOOP(MOMENTUM_AT);
-}
-
-GF_CLONES static void apply_adam(const coefs *k, gf_real *restrict s0, gf_real *restrict s1,
-                                 gf_real *restrict p, const gf_real *restrict g, size_t n,
-                                 double *sums)
-{
-    coefs c = *k;
-    APPLY_LOOP(ADAM_AT);
-}
-
-#undef SGD_AT
-#undef MOMENTUM_AT
-#undef ADAM_AT
-#undef APPLY_LOOP
-#undef ADD_SMALL
-
 /* The state slots of the range starting at offset (NULL where the kind has none). */
 static gf_real *slot_at(gf_optim *opt, int slot, size_t offset)
 {
     return opt->slot[slot] != NULL ? opt->slot[slot] + offset : NULL;
 }
 
+/* The updates in place, one plain loop per rule: p <- p + delta. (GF_CLONES, simd.h: the
+ * loop built for AVX-512, AVX2 and the baseline; restrict: the blocks never overlap.) */
+
+GF_CLONES static void sgd_update(const gf_optim_coefs *k, gf_real *restrict p,
+                                 const gf_real *restrict g, size_t n)
+{
+    gf_optim_coefs c = *k;
+    for (size_t i = 0; i < n; i++)
+        p[i] += gf_sgd_rule(p[i], g[i], &c);
+}
+
+GF_CLONES static void momentum_update(const gf_optim_coefs *k, gf_real *restrict v,
+                                      gf_real *restrict p, const gf_real *restrict g, size_t n)
+{
+    gf_optim_coefs c = *k;
+    for (size_t i = 0; i < n; i++)
+        p[i] += gf_momentum_rule(&v[i], p[i], g[i], &c);
+}
+
+GF_CLONES static void adam_update(const gf_optim_coefs *k, gf_real *restrict m,
+                                  gf_real *restrict v, gf_real *restrict p,
+                                  const gf_real *restrict g, size_t n)
+{
+    gf_optim_coefs c = *k;
+    for (size_t i = 0; i < n; i++)
+        p[i] += gf_adam_rule(&m[i], &v[i], p[i], g[i], &c);
+}
+
+/* The update of element i of the range without making it: the rules run on copies of
+ * the state, so the measuring pass changes nothing. */
+static gf_real delta_at(gf_optim_kind kind, const gf_optim_coefs *k, const gf_real *s0,
+                        const gf_real *s1, gf_real p, gf_real g, size_t i)
+{
+    gf_real a, b;
+    if (kind == GF_OPTIM_SGD)
+        return gf_sgd_rule(p, g, k);
+    a = s0[i];
+    if (kind == GF_OPTIM_MOMENTUM)
+        return gf_momentum_rule(&a, p, g, k);
+    b = s1[i];
+    return gf_adam_rule(&a, &b, p, g, k);
+}
+
+/* ||delta|| of the update the next step makes to this range, as gf_array_norm2 would
+ * take it of a stored delta. The squares of double updates under 1e-150 underflow, so
+ * the same sum is also taken of 2^400 delta and used when the plain one is that small
+ * (a vanishing update must not read as 0). */
+static double measure_update(gf_optim *opt, const gf_optim_coefs *k, const gf_real *p,
+                             const gf_real *g, size_t offset, size_t n)
+{
+    const gf_real *s0 = slot_at(opt, 0, offset), *s1 = slot_at(opt, 1, offset);
+    double sum = 0, scaled = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = delta_at(opt->cfg.kind, k, s0, s1, p[i], g[i], i);
+        sum += d * d;
+        scaled += (d * 0x1p400) * (d * 0x1p400);
+    }
+    return gf_update_norm_from_sums(sum, scaled);
+}
+
+/* The reference update: measure (when asked), then update, each in its own pass. */
+gf_status gf_optim_update_ref(gf_optim *opt, gf_real *params, const gf_real *grads,
+                              size_t offset, size_t count, double *update_norm)
+{
+    gf_optim_coefs k;
+    gf_real *s0, *s1;
+    gf_status st = check_range(opt, params, grads, offset, count);
+    if (st != GF_OK)
+        return st;
+    k = coefs_of(opt);
+    s0 = slot_at(opt, 0, offset);
+    s1 = slot_at(opt, 1, offset);
+    if (update_norm != NULL)
+        *update_norm = measure_update(opt, &k, params, grads, offset, count);
+    if (opt->cfg.kind == GF_OPTIM_SGD)
+        sgd_update(&k, params, grads, count);
+    else if (opt->cfg.kind == GF_OPTIM_MOMENTUM)
+        momentum_update(&k, s0, params, grads, count);
+    else
+        adam_update(&k, s0, s1, params, grads, count);
+    return GF_OK;
+}
+
+gf_status gf_optim_update(gf_optim *opt, gf_real *params, const gf_real *grads, size_t offset,
+                          size_t count, double *update_norm)
+{
+    gf_optim_coefs k;
+    gf_status st;
+    if (!GF_FAST || update_norm == NULL)
+        return gf_optim_update_ref(opt, params, grads, offset, count, update_norm);
+    if ((st = check_range(opt, params, grads, offset, count)) != GF_OK)
+        return st;
+    k = coefs_of(opt);
+    gf_fast_update_measured(opt->cfg.kind, &k, slot_at(opt, 0, offset), slot_at(opt, 1, offset),
+                            params, grads, count, update_norm);
+    return GF_OK;
+}
+
 gf_status gf_optim_compute(gf_optim *opt, gf_real *delta, const gf_real *params,
                            const gf_real *grads, size_t n)
 {
-    coefs k;
+    gf_optim_coefs k;
+    gf_real *m, *v;
     GF_CHECK_NOT_NULL(opt, "optim_compute");
     GF_CHECK_NOT_NULL(delta, "optim_compute");
     GF_CHECK_NOT_NULL(params, "optim_compute");
@@ -333,44 +303,18 @@ gf_status gf_optim_compute(gf_optim *opt, gf_real *delta, const gf_real *params,
         return gf_fail(GF_ESHAPE, "optim_compute: %zu values given, optimiser was made for %zu",
                        n, opt->n);
     k = coefs_of(opt);
-    compute_loop(opt->cfg.kind, &k, delta, slot_at(opt, 0, 0), slot_at(opt, 1, 0), params,
-                 grads, n);
-    opt->steps++;
-    return GF_OK;
-}
-
-gf_status gf_optim_apply_range(gf_optim *opt, gf_real *params, const gf_real *grads,
-                               size_t offset, size_t count, double *update_norm,
-                               double *param_sumsq)
-{
-    coefs k;
-    double sums[3] = {0, 0, 0};
-    double *want = update_norm != NULL || param_sumsq != NULL ? sums : NULL;
-    gf_real *s0, *s1;
-    GF_CHECK_NOT_NULL(opt, "optim_apply_range");
-    GF_CHECK_NOT_NULL(params, "optim_apply_range");
-    GF_CHECK_NOT_NULL(grads, "optim_apply_range");
-    if (offset > opt->n || count > opt->n - offset)
-        return gf_fail(GF_ESHAPE, "optim_apply_range: values [%zu, %zu) are outside the %zu "
-                       "the optimiser was made for", offset, offset + count, opt->n);
-    k = coefs_of(opt);
-    s0 = slot_at(opt, 0, offset);
-    s1 = slot_at(opt, 1, offset);
-    if (opt->cfg.kind == GF_OPTIM_SGD)
-        apply_sgd(&k, params, grads, count, want);
-    else if (opt->cfg.kind == GF_OPTIM_MOMENTUM)
-        apply_momentum(&k, s0, params, grads, count, want);
-    else
-        apply_adam(&k, s0, s1, params, grads, count, want);
-    if (update_norm != NULL) {
-        /* As gf_array_norm2: the plain sum unless it may have underflowed. */
-        if (!(sums[0] < 0x1p-600) || !GF_REAL_IS_DOUBLE)
-            *update_norm = sqrt(sums[0]);
+    m = opt->slot[0];
+    v = opt->slot[1];
+    /* delta may be grads: each element reads g[i] before it writes delta[i]. */
+    for (size_t i = 0; i < n; i++) {
+        if (opt->cfg.kind == GF_OPTIM_SGD)
+            delta[i] = gf_sgd_rule(params[i], grads[i], &k);
+        else if (opt->cfg.kind == GF_OPTIM_MOMENTUM)
+            delta[i] = gf_momentum_rule(&m[i], params[i], grads[i], &k);
         else
-            *update_norm = sqrt(sums[1]) / SMALL_SCALE;
+            delta[i] = gf_adam_rule(&m[i], &v[i], params[i], grads[i], &k);
     }
-    if (param_sumsq != NULL)
-        *param_sumsq = sums[2];
+    opt->steps++;
     return GF_OK;
 }
 
