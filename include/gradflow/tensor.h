@@ -69,7 +69,8 @@ void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t 
                  gf_real beta, gf_real *c, size_t ldc);
 
 /* The kernel gf_gemm_raw runs on this machine: "built-in avx512", "built-in avx2+fma",
- * "built-in portable", or "cblas" when built with -DGRADFLOW_BLAS=ON. Static storage. */
+ * "built-in portable", "cblas" when built with -DGRADFLOW_BLAS=ON, or "reference" (the
+ * plain triple loop) when built with -DGRADFLOW_REFERENCE=ON. Static storage. */
 const char *gf_gemm_backend(void);
 
 /* ---- Element-wise -------------------------------------------------------------- */
