@@ -107,8 +107,9 @@ double gf_tensor_dot(const gf_tensor *a, const gf_tensor *b);
 
 /* L2 (Frobenius) norm sqrt(sum x^2), accumulated in double without overflow or
  * underflow for finite values (float data: float partial sums over short blocks, about
- * 1e-6 relative, taken again in double where squares could under- or overflow); NaN if
- * any element is NaN, infinity if one is infinite. NaN for NULL. */
+ * 1e-6 relative, taken again in double where squares could under- or overflow; the
+ * reference build, -DGRADFLOW_REFERENCE=ON, sums in double in order); NaN if any
+ * element is NaN, infinity if one is infinite. NaN for NULL. */
 double gf_tensor_norm2(const gf_tensor *t);
 
 /* Max norm max |x|; NaN for NULL or if any element is NaN. */

@@ -1,11 +1,11 @@
-/* src/core/tensor.c: tensor allocation, element-wise operations, reductions and norms.
- * GEMM is in gemm.c. Every public function checks shapes before touching memory. */
+/* src/core/tensor.c: tensor allocation, element-wise operations, reductions and norms, all
+ * plain loops. GEMM and the vectorised sum of squares behind the norms are in src/fast/.
+ * Every public function checks shapes before touching memory. */
 #include <math.h>
 #include <string.h>
 
 #include "core/internal.h"
 #include "fast/stats.h"
-#include "fast/simd.h"
 
 /* ---- Allocation ------------------------------------------------------------------ */
 
@@ -319,7 +319,8 @@ double gf_tensor_dot(const gf_tensor *a, const gf_tensor *b)
 
 /* ---- Norms ----------------------------------------------------------------------- */
 
-/* The telemetry's sum of squares (stats.c): norms are most of its cost. */
+/* The telemetry's sum of squares (src/fast/stats.c: its vectorised loop, or the plain
+ * one in the reference build): norms are most of the telemetry's cost. */
 double gf_array_sumsq(const gf_real *x, size_t n)
 {
     if (x == NULL)
