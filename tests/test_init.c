@@ -7,6 +7,7 @@
 
 #include "gradflow/init.h"
 #include "gradflow/net.h"
+#include "gradflow/norm.h"
 
 /* ---- Sample statistics --------------------------------------------------------------
  * For N independent draws with variance s^2, the sample mean has standard error
@@ -625,6 +626,39 @@ static void lsuv_gives_unit_output_variance(void **state)
     gf_tensor_free(batch);
 }
 
+/* LSUV measures each layer's output on the batch in training mode, where batch norm
+ * updates its running statistics: an initialisation must leave them as they were. */
+static void lsuv_leaves_batchnorm_running_statistics_alone(void **state)
+{
+    static const double mean[8] = {0.5, -1, 0, 2, 0.25, 3, -0.5, 1};
+    static const double var[8] = {2, 0.5, 1, 4, 1.5, 0.25, 3, 1};
+    gf_net *net = NULL;
+    gf_init init = gf_init_default(GF_INIT_LSUV);
+    gf_tensor *batch = tu_tensor(64, 5);
+    const double *m, *v;
+    size_t n;
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 21);
+    tu_fill_uniform(batch, &rng, -2, 2);
+    assert_ok(gf_net_new(&net, 5));
+    assert_ok(gf_net_add_linear(net, 8));
+    assert_ok(gf_net_add_batchnorm(net, 1e-5, 0.1));
+    assert_ok(gf_net_add_activation(net, "relu"));
+    assert_ok(gf_net_add_linear(net, 3));
+    assert_ok(gf_batchnorm_set_running(gf_net_layer(net, 1), mean, var, 8));
+    assert_ok(gf_net_init_lsuv(net, &init, batch, &rng, 0.05, 10));
+    assert_ok(gf_batchnorm_running(gf_net_layer(net, 1), &m, &v, &n));
+    assert_int_equal(n, 8);
+    assert_memory_equal(m, mean, sizeof mean);
+    assert_memory_equal(v, var, sizeof var);
+    /* And LSUV still did its work: the last layer's output has unit variance. */
+    assert_ok(gf_net_forward(net, batch, NULL));
+    assert_near(pop_var(gf_net_activation(net, 4)), 1.0, 0.05, 0);
+    gf_net_free(net);
+    gf_tensor_free(batch);
+}
+
 static void lsuv_rejects_bad_arguments(void **state)
 {
     (void)state;
@@ -707,6 +741,7 @@ int main(void)
         cmocka_unit_test(net_init_sets_every_linear_layer),
         cmocka_unit_test(lsuv_gives_unit_output_variance),
         cmocka_unit_test(lsuv_rejects_bad_arguments),
+        cmocka_unit_test(lsuv_leaves_batchnorm_running_statistics_alone),
         cmocka_unit_test(suited_init_follows_the_activation_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
