@@ -83,6 +83,14 @@ gf_status gf_net_rerun_from(struct gf_net *net, size_t first);
 gf_tensor *gf_net_boundary(struct gf_net *net, size_t i);
 void gf_net_rewind(struct gf_net *net, uint64_t step, size_t n_records);
 
+/* Batch norm's running statistics in every layer of net, saved before passes that only
+ * probe the network (the gradient check, LSUV: they run in training mode, which updates
+ * them) and put back after (gradcheck.c). *saved is NULL when no layer has any; the
+ * caller releases it with gf_free after gf_net_restore_running. Restoring fails only
+ * when the saved values were not finite (a network that had already diverged). */
+gf_status gf_net_save_running(struct gf_net *net, double **saved);
+gf_status gf_net_restore_running(struct gf_net *net, const double *saved);
+
 /* Largest tensor element count the library accepts: keeps every byte count and
  * index computation far from overflow. */
 #define GF_MAX_ELEMENTS ((size_t)1 << 40)
