@@ -697,6 +697,40 @@ static void lsuv_rejects_bad_arguments(void **state)
 }
 
 /* Each activation's suited scheme: He with the slope its gain implies, Xavier with gain. */
+/* gf_mlp_spec's act_param: designated initialisers leave it 0, which (like NaN) means
+ * the activation's default (leaky slope 0.01, ELU alpha 1), not a slope of 0 that would
+ * silently make leaky ReLU a plain ReLU; any other value is used as given. */
+static void mlp_spec_without_act_param_gives_the_default(void **state)
+{
+    static const struct {
+        const char *act;
+        double param, expected;
+    } cases[] = {
+        {"leaky_relu", 0.0, 0.01}, {"leaky_relu", NAN, 0.01}, {"leaky_relu", 0.2, 0.2},
+        {"elu", 0.0, 1.0},         {"elu", 0.5, 0.5},         {"relu_leaky_backward", 0.0, 0.01},
+        {"tanh", 0.0, 0.0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gf_net *net = NULL;
+        gf_rng rng;
+        gf_mlp_spec spec = {.in = 3, .width = 4, .depth = 3, .out = 2, .act = cases[i].act};
+        gf_rng_seed(&rng, 5);
+        if (!(cases[i].param == 0.0)) /* the 0.0 cases leave the field as {...} does */
+            spec.act_param = cases[i].param;
+        assert_ok(gf_net_new_mlp(&net, &spec, &rng));
+        for (size_t j = 1; j < gf_net_layer_count(net); j += 2) {
+            gf_layer *l = gf_net_layer(net, j);
+            assert_string_equal(gf_net_layer_kind(net, j), cases[i].act);
+            if (!(l->act_param == (gf_real)cases[i].expected))
+                fail_msg("%s with act_param %g: layer %zu has parameter %g, expected %g",
+                         cases[i].act, cases[i].param, j, (double)l->act_param,
+                         cases[i].expected);
+        }
+        gf_net_free(net);
+    }
+}
+
 static void suited_init_follows_the_activation_table(void **state)
 {
     const gf_activation *act;
@@ -743,6 +777,7 @@ int main(void)
         cmocka_unit_test(lsuv_rejects_bad_arguments),
         cmocka_unit_test(lsuv_leaves_batchnorm_running_statistics_alone),
         cmocka_unit_test(suited_init_follows_the_activation_table),
+        cmocka_unit_test(mlp_spec_without_act_param_gives_the_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
