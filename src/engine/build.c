@@ -139,7 +139,10 @@ gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
     st = gf_activation_find(&act, spec->act);
     if (st != GF_OK)
         return st;
-    param = isnan(spec->act_param) ? act->default_param : spec->act_param;
+    /* 0 (what designated initialisers leave) and NaN both mean the default: a parameter
+     * of 0 would make every parametric activation of the table a plain ReLU. */
+    param = isnan(spec->act_param) || spec->act_param == 0 ? act->default_param
+                                                           : spec->act_param;
     if (spec->init != NULL)
         init = *spec->init;
     else if ((st = gf_init_suited(&init, act, param)) != GF_OK)
