@@ -17,9 +17,6 @@
  * and return status, so that call sites read: return gf_fail(GF_EINVAL, "...", ...). */
 gf_status gf_fail(gf_status status, const char *fmt, ...) GF_PRINTF(2, 3);
 
-/* Send a message to the log callback (no-op when none is set). */
-void gf_log(gf_log_level level, const char *fmt, ...) GF_PRINTF(2, 3);
-
 /* Argument checks that return a status with a message naming the function. */
 #define GF_CHECK_NOT_NULL(ptr, who)                                                   \
     do {                                                                              \
