@@ -1,6 +1,7 @@
 /* tests/test_gradcheck.c: the public gradient check: it passes a correct network, fails
  * a wrong derivative where it sits, restores parameters bit for bit, leaves no trace in
- * the telemetry, samples large tensors, and rejects bad arguments. (Every layer and
+ * the telemetry or in batch norm's running statistics, samples large tensors, and rejects
+ * bad arguments. (Every layer and
  * activation is checked through it in test_net.c.) */
 #include "testutil.h"
 
@@ -167,6 +168,44 @@ static void bad_arguments_are_refused(void **state)
     gf_net_free(net);
 }
 
+/* The check runs its passes in training mode (the backward pass it checks is training
+ * mode's), where batch norm updates its running statistics: after the check they must
+ * be what they were, bit for bit, or a check would change what gf_net_predict gives. */
+static void batchnorm_running_statistics_are_left_as_they_were(void **state)
+{
+    static const double mean[4] = {0.5, -0.25, 1.0, 2.0}, var[4] = {2.0, 0.5, 1.5, 3.0};
+    gf_net *net = NULL;
+    gf_rng rng;
+    gf_gradcheck_layer res[4];
+    gf_init init = gf_init_default(GF_INIT_NORMAL);
+    const double *m, *v;
+    size_t n;
+    double worst = 1;
+    gf_tensor *x = filled(6, 3, 7), *t = filled(6, 2, 8);
+    (void)state;
+    gf_rng_seed(&rng, 9);
+    assert_ok(gf_net_new(&net, 3));
+    assert_ok(gf_net_add_linear(net, 4));
+    assert_ok(gf_net_add_batchnorm(net, 1e-5, 0.1));
+    assert_ok(gf_net_add_activation(net, "tanh"));
+    assert_ok(gf_net_add_linear(net, 2));
+    assert_ok(gf_net_init(net, &init, &rng));
+    assert_ok(gf_batchnorm_set_running(gf_net_layer(net, 1), mean, var, 4));
+    assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst));
+#if GF_REAL_IS_DOUBLE
+    assert_true(worst < 1e-5);
+#else
+    assert_true(worst < 5e-2);
+#endif
+    assert_ok(gf_batchnorm_running(gf_net_layer(net, 1), &m, &v, &n));
+    assert_int_equal(n, 4);
+    assert_memory_equal(m, mean, sizeof mean);
+    assert_memory_equal(v, var, sizeof var);
+    gf_tensor_free(x);
+    gf_tensor_free(t);
+    gf_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +213,7 @@ int main(void)
         cmocka_unit_test(a_correct_network_passes_and_is_left_as_it_was),
         cmocka_unit_test(large_tensors_are_sampled),
         cmocka_unit_test(bad_arguments_are_refused),
+        cmocka_unit_test(batchnorm_running_statistics_are_left_as_they_were),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

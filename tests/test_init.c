@@ -7,6 +7,7 @@
 
 #include "gradflow/init.h"
 #include "gradflow/net.h"
+#include "gradflow/norm.h"
 
 /* ---- Sample statistics --------------------------------------------------------------
  * For N independent draws with variance s^2, the sample mean has standard error
@@ -625,6 +626,39 @@ static void lsuv_gives_unit_output_variance(void **state)
     gf_tensor_free(batch);
 }
 
+/* LSUV measures each layer's output on the batch in training mode, where batch norm
+ * updates its running statistics: an initialisation must leave them as they were. */
+static void lsuv_leaves_batchnorm_running_statistics_alone(void **state)
+{
+    static const double mean[8] = {0.5, -1, 0, 2, 0.25, 3, -0.5, 1};
+    static const double var[8] = {2, 0.5, 1, 4, 1.5, 0.25, 3, 1};
+    gf_net *net = NULL;
+    gf_init init = gf_init_default(GF_INIT_LSUV);
+    gf_tensor *batch = tu_tensor(64, 5);
+    const double *m, *v;
+    size_t n;
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 21);
+    tu_fill_uniform(batch, &rng, -2, 2);
+    assert_ok(gf_net_new(&net, 5));
+    assert_ok(gf_net_add_linear(net, 8));
+    assert_ok(gf_net_add_batchnorm(net, 1e-5, 0.1));
+    assert_ok(gf_net_add_activation(net, "relu"));
+    assert_ok(gf_net_add_linear(net, 3));
+    assert_ok(gf_batchnorm_set_running(gf_net_layer(net, 1), mean, var, 8));
+    assert_ok(gf_net_init_lsuv(net, &init, batch, &rng, 0.05, 10));
+    assert_ok(gf_batchnorm_running(gf_net_layer(net, 1), &m, &v, &n));
+    assert_int_equal(n, 8);
+    assert_memory_equal(m, mean, sizeof mean);
+    assert_memory_equal(v, var, sizeof var);
+    /* And LSUV still did its work: the last layer's output has unit variance. */
+    assert_ok(gf_net_forward(net, batch, NULL));
+    assert_near(pop_var(gf_net_activation(net, 4)), 1.0, 0.05, 0);
+    gf_net_free(net);
+    gf_tensor_free(batch);
+}
+
 static void lsuv_rejects_bad_arguments(void **state)
 {
     (void)state;
@@ -663,6 +697,40 @@ static void lsuv_rejects_bad_arguments(void **state)
 }
 
 /* Each activation's suited scheme: He with the slope its gain implies, Xavier with gain. */
+/* gf_mlp_spec's act_param: designated initialisers leave it 0, which (like NaN) means
+ * the activation's default (leaky slope 0.01, ELU alpha 1), not a slope of 0 that would
+ * silently make leaky ReLU a plain ReLU; any other value is used as given. */
+static void mlp_spec_without_act_param_gives_the_default(void **state)
+{
+    static const struct {
+        const char *act;
+        double param, expected;
+    } cases[] = {
+        {"leaky_relu", 0.0, 0.01}, {"leaky_relu", NAN, 0.01}, {"leaky_relu", 0.2, 0.2},
+        {"elu", 0.0, 1.0},         {"elu", 0.5, 0.5},         {"relu_leaky_backward", 0.0, 0.01},
+        {"tanh", 0.0, 0.0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gf_net *net = NULL;
+        gf_rng rng;
+        gf_mlp_spec spec = {.in = 3, .width = 4, .depth = 3, .out = 2, .act = cases[i].act};
+        gf_rng_seed(&rng, 5);
+        if (!(cases[i].param == 0.0)) /* the 0.0 cases leave the field as {...} does */
+            spec.act_param = cases[i].param;
+        assert_ok(gf_net_new_mlp(&net, &spec, &rng));
+        for (size_t j = 1; j < gf_net_layer_count(net); j += 2) {
+            gf_layer *l = gf_net_layer(net, j);
+            assert_string_equal(gf_net_layer_kind(net, j), cases[i].act);
+            if (!(l->act_param == (gf_real)cases[i].expected))
+                fail_msg("%s with act_param %g: layer %zu has parameter %g, expected %g",
+                         cases[i].act, cases[i].param, j, (double)l->act_param,
+                         cases[i].expected);
+        }
+        gf_net_free(net);
+    }
+}
+
 static void suited_init_follows_the_activation_table(void **state)
 {
     const gf_activation *act;
@@ -707,7 +775,9 @@ int main(void)
         cmocka_unit_test(net_init_sets_every_linear_layer),
         cmocka_unit_test(lsuv_gives_unit_output_variance),
         cmocka_unit_test(lsuv_rejects_bad_arguments),
+        cmocka_unit_test(lsuv_leaves_batchnorm_running_statistics_alone),
         cmocka_unit_test(suited_init_follows_the_activation_table),
+        cmocka_unit_test(mlp_spec_without_act_param_gives_the_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,10 @@
-/* tests/test_stats.c: the telemetry's reductions (src/fast/stats.c) against plain loops in
- * double, on lengths around their blocks and lanes, with the values that take their
+/* tests/test_stats.c: the telemetry's reductions (src/fast/stats.c), fast and reference
+ * alike, against plain loops in double, on lengths around their blocks and lanes, with the values that take their
  * other paths: zeros of both signs, subnormals, NaN and infinities, squares that
  * underflow or overflow float, thresholds at and around the data. The counts must be
  * exact; the sums within the float partial sums' error (1e-6 relative) in the float
- * build and nearly exact in the double build. */
+ * build and nearly exact in the double build. Then the library's _fast and _ref
+ * versions against each other, whichever the build calls. */
 #include "testutil.h"
 
 #include "../src/fast/stats.h"
@@ -151,12 +152,86 @@ static void squares_out_of_float_range_stay_exact(void **state)
     test_free(x);
 }
 
+/* Two sums of the same values in different orders (or the fast path's float partial
+ * sums): equal when either is not finite (NaN stays NaN, an infinity keeps its sign),
+ * else within SUM_REL of the scale (sum |x| for a signed sum, the sum for one of
+ * nonnegative terms). */
+static void assert_sums_agree(double fast, double ref, double scale)
+{
+    if (!isfinite(fast) || !isfinite(ref)) {
+        assert_true(isnan(fast) ? isnan(ref) : fast == ref);
+        return;
+    }
+    assert_near(fast, ref, SUM_REL * scale, 0);
+}
+
+static void check_fast_against_ref(const gf_real *x, size_t n, gf_real below)
+{
+    double fs, fq, fa, rs, rq, ra;
+    size_t fz, fz2, fc, rz, rz2, rc;
+    gf_stats_moments_fast(x, n, &fs, &fq, &fz);
+    gf_stats_moments_ref(x, n, &rs, &rq, &rz);
+    gf_stats_abs_fast(x, n, below, &fa, &fc, &fz2);
+    gf_stats_abs_ref(x, n, below, &ra, &rc, &rz2);
+    assert_int_equal(fz, rz);
+    assert_int_equal(fz2, rz2);
+    assert_int_equal(fc, rc);
+    assert_sums_agree(fa, ra, ra);
+    assert_sums_agree(fs, rs, ra);
+    assert_sums_agree(fq, rq, rq);
+    assert_sums_agree(gf_stats_sumsq_fast(x, n), gf_stats_sumsq_ref(x, n), rq);
+}
+
+/* The fast reductions against the references, on the data of the tests above: every
+ * length and start offset, every threshold, NaN and infinities, squares out of float's
+ * range. The library calls one or the other (GF_FAST): the plain names must be it. */
+static void fast_agrees_with_reference(void **state)
+{
+    static const double belows[] = {0.0, 1e-30, 0.05, 1.0, 1e30};
+    static const double scales[] = {1e-25, 1e-41, 1e20};
+    enum { N = 3000 };
+    gf_real *y = test_malloc(N * sizeof *y);
+    double s1, q1, s2, q2;
+    size_t z1, z2;
+    (void)state;
+    for (size_t k = 0; k < N_LENGTHS; k++)
+        for (size_t b = 0; b < sizeof belows / sizeof belows[0]; b++) {
+            gf_real *x = mixed(lengths[k], 300 + k, (gf_real)belows[b]);
+            for (size_t off = 0; off < 16 && off <= lengths[k]; off += 5)
+                check_fast_against_ref(x + off, lengths[k] - off, (gf_real)belows[b]);
+            if (lengths[k] > 301) {
+                x[3] = (gf_real)NAN;
+                check_fast_against_ref(x, lengths[k], (gf_real)belows[b]);
+                x[3] = 1;
+                x[300] = (gf_real)INFINITY;
+                x[301] = (gf_real)INFINITY;
+                check_fast_against_ref(x, lengths[k], (gf_real)belows[b]);
+            }
+            test_free(x);
+        }
+    for (size_t s = 0; s < sizeof scales / sizeof scales[0]; s++) {
+        for (size_t i = 0; i < N; i++)
+            y[i] = (gf_real)(scales[s] * (double)((i % 7) + 1) * (i % 2 ? 1 : -1));
+        check_fast_against_ref(y, N, (gf_real)1e-30);
+    }
+    gf_stats_moments(y, N, &s1, &q1, &z1);
+    if (GF_REFERENCE)
+        gf_stats_moments_ref(y, N, &s2, &q2, &z2);
+    else
+        gf_stats_moments_fast(y, N, &s2, &q2, &z2);
+    assert_true(s1 == s2 && q1 == q2 && z1 == z2);
+    assert_true(gf_stats_sumsq(y, N) ==
+                (GF_REFERENCE ? gf_stats_sumsq_ref(y, N) : gf_stats_sumsq_fast(y, N)));
+    test_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sums_and_counts_match_plain_loops),
         cmocka_unit_test(thresholds_at_the_edges),
         cmocka_unit_test(squares_out_of_float_range_stay_exact),
+        cmocka_unit_test(fast_agrees_with_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,8 @@
  * and the documented status (with a message) for every bad input. */
 #include "testutil.h"
 
+#include "../src/fast/gemm.h"
+
 /* A tensor holding the given values (converted to gf_real). */
 static gf_tensor *tensor_of(size_t rows, size_t cols, const double *values)
 {
@@ -632,6 +634,95 @@ static void gemm_raw_with_leading_dimensions(void **state)
     }
 }
 
+/* A random block of rows x ld values whose columns [cols, ld) hold NaN: reading past
+ * the block would poison the result. */
+static gf_real *padded_block(gf_rng *rng, size_t rows, size_t cols, size_t ld)
+{
+    gf_real *x = gf_alloc((rows * ld + 1) * sizeof *x);
+    assert_non_null(x);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < ld; j++)
+            x[r * ld + j] = j < cols ? (gf_real)(2 * gf_rng_uniform(rng) - 1) : (gf_real)NAN;
+    return x;
+}
+
+/* gf_gemm_fast (the kernels gf_gemm_raw runs, or CBLAS) against gf_gemm_ref (the plain
+ * triple loop of the reference build) in the same call. Both sum the k products in
+ * gf_real, in different orders (blocks of KC, FMA in the AVX kernels), so each is within
+ * gamma_k = k u / (1 - k u) of the exact sum times sum_p |a_ip b_pj|, plus a rounding
+ * each for alpha, beta C and the last add: |fast - ref| <= 2 (k + 2) u (|alpha| sum_p
+ * |a_ip b_pj| + |beta c_old|) = (k + 2) eps (...); we allow (k + 4) eps. Where the order
+ * is the same (the portable kernel, which has no FMA, with k <= KC = 128 and beta 0 or
+ * 1) the two must agree bit for bit; only GCC is known not to contract a * b + c into an
+ * FMA in ISO C mode, so only GCC builds check that. */
+static void gemm_fast_agrees_with_reference(void **state)
+{
+    const size_t ms[] = {1, 7, 33}, ns[] = {3, 17, 65}, ks[] = {1, 5, 127, 131};
+    const double ab[][2] = {{1, 0}, {1, 1}, {-0.75, 0}, {0.5, 1}, {1.5, -0.5}};
+    size_t count = 0, exact_cases = 0;
+    int portable = strcmp(gf_gemm_backend(), "built-in portable") == 0;
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 9);
+    for (int t = 0; t < 4; t++)
+        for (size_t im = 0; im < 3; im++)
+            for (size_t in = 0; in < 3; in++)
+                for (size_t ik = 0; ik < 4; ik++, count++) {
+                    gf_trans ta = (gf_trans)(t & 1), tb = (gf_trans)(t >> 1);
+                    size_t m = ms[im], n = ns[in], k = ks[ik];
+                    double alpha = ab[count % 5][0], beta = ab[count % 5][1];
+                    size_t ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+                    size_t lda = ac + 1 + count % 3, ldb = bc + 2, ldc = n + 3;
+                    gf_real *a = padded_block(&rng, ar, ac, lda);
+                    gf_real *b = padded_block(&rng, br, bc, ldb);
+                    gf_real *c_fast = padded_block(&rng, m, n, ldc);
+                    gf_real *c_ref = gf_alloc((m * ldc + 1) * sizeof *c_ref);
+                    gf_real *c_old = gf_alloc((m * ldc + 1) * sizeof *c_old);
+                    assert_true(c_ref != NULL && c_old != NULL);
+                    if (beta == 0) /* old NaNs must not survive beta = 0 */
+                        for (size_t i = 0; i < m * ldc; i += 2)
+                            c_fast[i] = (gf_real)NAN;
+                    memcpy(c_ref, c_fast, m * ldc * sizeof *c_ref);
+                    memcpy(c_old, c_fast, m * ldc * sizeof *c_old);
+                    gf_gemm_fast(ta, tb, m, n, k, (gf_real)alpha, a, lda, b, ldb,
+                                 (gf_real)beta, c_fast, ldc);
+                    gf_gemm_ref(ta, tb, m, n, k, (gf_real)alpha, a, lda, b, ldb,
+                                (gf_real)beta, c_ref, ldc);
+                    int exact = portable && k <= 128 && (beta == 0 || beta == 1);
+#if !defined(__GNUC__) || defined(__clang__)
+                    exact = 0;
+#endif
+                    exact_cases += (size_t)exact;
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = 0; j < n; j++) {
+                            double mag = 0, f = c_fast[i * ldc + j], r = c_ref[i * ldc + j];
+                            for (size_t p = 0; p < k; p++)
+                                mag += fabs(op_elem(ta, a, lda, i, p) *
+                                            op_elem(tb, b, ldb, p, j));
+                            double old = beta == 0 ? 0 : beta * (double)c_old[i * ldc + j];
+                            double bound =
+                                (double)(k + 4) * TU_EPS * (fabs(alpha) * mag + fabs(old));
+                            if (!(fabs(f - r) <= bound) || (exact && f != r))
+                                fail_msg("gemm %c%c m=%zu n=%zu k=%zu alpha=%g beta=%g: "
+                                         "C[%zu,%zu] fast %.9g, reference %.9g (bound %.3g%s)",
+                                         ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, beta,
+                                         i, j, f, r, bound, exact ? ", bit for bit" : "");
+                        }
+                    /* Nothing outside the m x n block was written. */
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = n; j < ldc; j++)
+                            assert_true(isnan(c_fast[i * ldc + j]) &&
+                                        isnan(c_ref[i * ldc + j]));
+                    gf_free(a);
+                    gf_free(b);
+                    gf_free(c_fast);
+                    gf_free(c_ref);
+                    gf_free(c_old);
+                }
+    if (portable) /* the GF_GEMM_KERNEL=portable run of this program */
+        print_message("gemm: %zu of %zu cases checked bit for bit\n", exact_cases, count);
+}
+
 /* ==== Element-wise =================================================================== */
 
 static void add_sub_mul_with_aliasing(void **state)
@@ -1033,6 +1124,7 @@ int main(void)
         cmocka_unit_test(gemm_empty_dimensions),
         cmocka_unit_test(gemm_rejects_bad_shapes_and_aliasing),
         cmocka_unit_test(gemm_raw_with_leading_dimensions),
+        cmocka_unit_test(gemm_fast_agrees_with_reference),
         cmocka_unit_test(add_sub_mul_with_aliasing),
         cmocka_unit_test(scale_axpy_add_row),
         cmocka_unit_test(sum_rows_and_cols_with_beta),

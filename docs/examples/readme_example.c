@@ -1,11 +1,10 @@
-#include <math.h>
 #include <stdio.h>
 #include <gradflow.h>
 
 int main(void)                 /* 20 ReLU layers, He init: how far does dL/dh travel? */
 {
-    gf_mlp_spec spec = {.in = 16, .width = 64, .depth = 20, .out = 4, .act = "relu",
-                        .act_param = NAN};          /* init NULL: ReLU's own, He */
+    /* act_param and init left out: the activation's defaults (for ReLU, He init) */
+    gf_mlp_spec spec = {.in = 16, .width = 64, .depth = 20, .out = 4, .act = "relu"};
     gf_net *net = NULL;
     gf_tensor *x = NULL, *y = NULL;
     const gf_record *rec = NULL;

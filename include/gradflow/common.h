@@ -53,8 +53,10 @@ const char *gf_version(void);
 const char *gf_real_name(void);
 
 /* Logging. The library prints nothing itself: every failure detail is also passed to
- * the log callback, if one is set (process-wide; NULL turns logging off). */
-typedef enum gf_log_level { GF_LOG_DEBUG, GF_LOG_INFO, GF_LOG_WARN, GF_LOG_ERROR } gf_log_level;
+ * the log callback, if one is set (process-wide; NULL turns logging off). Failure details
+ * are the only messages, so GF_LOG_ERROR is the only level (it keeps the value 3 it had
+ * beside the debug, info and warning levels, which nothing ever emitted). */
+typedef enum gf_log_level { GF_LOG_ERROR = 3 } gf_log_level;
 typedef void (*gf_log_fn)(gf_log_level level, const char *message, void *user);
 void gf_set_log_callback(gf_log_fn fn, void *user);
 

@@ -44,7 +44,9 @@ typedef struct gf_mlp_spec {
     size_t depth;        /* number of linear layers, >= 1 */
     size_t out;          /* output features */
     const char *act;     /* activation name, e.g. "relu" */
-    double act_param;    /* its parameter; NaN for the default */
+    double act_param;    /* its parameter (leaky slope, ELU alpha); 0 (left out of a
+                          * designated initialiser) or NaN: the activation's default,
+                          * e.g. slope 0.01. A slope or alpha of 0 is "relu". */
     const gf_init *init; /* NULL: the activation's suited init */
 } gf_mlp_spec;
 gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng);

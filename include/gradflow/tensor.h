@@ -69,7 +69,8 @@ void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t 
                  gf_real beta, gf_real *c, size_t ldc);
 
 /* The kernel gf_gemm_raw runs on this machine: "built-in avx512", "built-in avx2+fma",
- * "built-in portable", or "cblas" when built with -DGRADFLOW_BLAS=ON. Static storage. */
+ * "built-in portable", "cblas" when built with -DGRADFLOW_BLAS=ON, or "reference" (the
+ * plain triple loop) when built with -DGRADFLOW_REFERENCE=ON. Static storage. */
 const char *gf_gemm_backend(void);
 
 /* ---- Element-wise -------------------------------------------------------------- */
@@ -106,8 +107,9 @@ double gf_tensor_dot(const gf_tensor *a, const gf_tensor *b);
 
 /* L2 (Frobenius) norm sqrt(sum x^2), accumulated in double without overflow or
  * underflow for finite values (float data: float partial sums over short blocks, about
- * 1e-6 relative, taken again in double where squares could under- or overflow); NaN if
- * any element is NaN, infinity if one is infinite. NaN for NULL. */
+ * 1e-6 relative, taken again in double where squares could under- or overflow; the
+ * reference build, -DGRADFLOW_REFERENCE=ON, sums in double in order); NaN if any
+ * element is NaN, infinity if one is infinite. NaN for NULL. */
 double gf_tensor_norm2(const gf_tensor *t);
 
 /* Max norm max |x|; NaN for NULL or if any element is NaN. */

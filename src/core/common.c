@@ -47,23 +47,6 @@ void gf_set_log_callback(gf_log_fn fn, void *user)
     log_user = user;
 }
 
-static void vlog(gf_log_level level, const char *fmt, va_list ap)
-{
-    char msg[512];
-    if (log_fn == NULL)
-        return;
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    log_fn(level, msg, log_user);
-}
-
-void gf_log(gf_log_level level, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vlog(level, fmt, ap);
-    va_end(ap);
-}
-
 gf_status gf_fail(gf_status status, const char *fmt, ...)
 {
     va_list ap;

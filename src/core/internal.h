@@ -17,9 +17,6 @@
  * and return status, so that call sites read: return gf_fail(GF_EINVAL, "...", ...). */
 gf_status gf_fail(gf_status status, const char *fmt, ...) GF_PRINTF(2, 3);
 
-/* Send a message to the log callback (no-op when none is set). */
-void gf_log(gf_log_level level, const char *fmt, ...) GF_PRINTF(2, 3);
-
 /* Argument checks that return a status with a message naming the function. */
 #define GF_CHECK_NOT_NULL(ptr, who)                                                   \
     do {                                                                              \
@@ -82,6 +79,14 @@ struct gf_net;
 gf_status gf_net_rerun_from(struct gf_net *net, size_t first);
 gf_tensor *gf_net_boundary(struct gf_net *net, size_t i);
 void gf_net_rewind(struct gf_net *net, uint64_t step, size_t n_records);
+
+/* Batch norm's running statistics in every layer of net, saved before passes that only
+ * probe the network (the gradient check, LSUV: they run in training mode, which updates
+ * them) and put back after (gradcheck.c). *saved is NULL when no layer has any; the
+ * caller releases it with gf_free after gf_net_restore_running. Restoring fails only
+ * when the saved values were not finite (a network that had already diverged). */
+gf_status gf_net_save_running(struct gf_net *net, double **saved);
+gf_status gf_net_restore_running(struct gf_net *net, const double *saved);
 
 /* Largest tensor element count the library accepts: keeps every byte count and
  * index computation far from overflow. */

@@ -1,11 +1,13 @@
-/* src/core/tensor.c: tensor allocation, element-wise operations, reductions and norms.
- * GEMM is in gemm.c. Every public function checks shapes before touching memory. */
+/* src/core/tensor.c: tensor allocation, element-wise operations, reductions and norms, all
+ * plain loops, and gf_gemm's checks. The GEMM itself and the vectorised sum of squares
+ * behind the norms are in src/fast/ (which calls nothing here). Every public function
+ * checks shapes before touching memory. */
 #include <math.h>
 #include <string.h>
 
 #include "core/internal.h"
+#include "fast/gemm.h"
 #include "fast/stats.h"
-#include "fast/simd.h"
 
 /* ---- Allocation ------------------------------------------------------------------ */
 
@@ -164,6 +166,45 @@ gf_status gf_tensor_zero(gf_tensor *t)
     return GF_OK;
 }
 
+/* ---- GEMM: the checks; the product itself is src/fast/gemm.c ------------------------ */
+
+/* Whether the storage of two tensors overlaps (an empty tensor overlaps nothing).
+ * Compared as integers: relational operators on unrelated pointers are undefined. */
+static int overlaps(const gf_tensor *x, const gf_tensor *y)
+{
+    size_t nx = gf_tensor_size(x), ny = gf_tensor_size(y);
+    uintptr_t px = (uintptr_t)x->data, py = (uintptr_t)y->data;
+    if (nx == 0 || ny == 0)
+        return 0;
+    return px < py + ny * sizeof(gf_real) && py < px + nx * sizeof(gf_real);
+}
+
+gf_status gf_gemm(gf_trans trans_a, gf_trans trans_b, gf_real alpha, const gf_tensor *a,
+                  const gf_tensor *b, gf_real beta, gf_tensor *c)
+{
+    size_t m, k, kb, n;
+    GF_CHECK_TENSOR(a, "gf_gemm");
+    GF_CHECK_TENSOR(b, "gf_gemm");
+    GF_CHECK_TENSOR(c, "gf_gemm");
+    if ((unsigned)trans_a > GF_TRANS || (unsigned)trans_b > GF_TRANS)
+        return gf_fail(GF_EINVAL, "gf_gemm: transpose flag must be GF_NO_TRANS or GF_TRANS");
+    m = trans_a ? a->cols : a->rows;
+    k = trans_a ? a->rows : a->cols;
+    kb = trans_b ? b->cols : b->rows;
+    n = trans_b ? b->rows : b->cols;
+    if (k != kb)
+        return gf_fail(GF_ESHAPE, "gf_gemm: op(A) is %zu x %zu but op(B) is %zu x %zu", m, k, kb,
+                       n);
+    if (c->rows != m || c->cols != n)
+        return gf_fail(GF_ESHAPE, "gf_gemm: C is %zu x %zu, op(A) op(B) is %zu x %zu", c->rows,
+                       c->cols, m, n);
+    if (overlaps(c, a) || overlaps(c, b))
+        return gf_fail(GF_EINVAL, "gf_gemm: C must not alias A or B");
+    gf_gemm_raw(trans_a, trans_b, m, n, k, alpha, a->data, a->cols, b->data, b->cols, beta,
+                c->data, c->cols);
+    return GF_OK;
+}
+
 /* ---- Element-wise ---------------------------------------------------------------- */
 
 static gf_status check_binary(const char *who, gf_tensor *out, const gf_tensor *a,
@@ -319,7 +360,8 @@ double gf_tensor_dot(const gf_tensor *a, const gf_tensor *b)
 
 /* ---- Norms ----------------------------------------------------------------------- */
 
-/* The telemetry's sum of squares (stats.c): norms are most of its cost. */
+/* The telemetry's sum of squares (src/fast/stats.c: its vectorised loop, or the plain
+ * one in the reference build): norms are most of the telemetry's cost. */
 double gf_array_sumsq(const gf_real *x, size_t n)
 {
     if (x == NULL)

@@ -304,7 +304,10 @@ gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
     st = gf_activation_find(&act, spec->act);
     if (st != GF_OK)
         return st;
-    param = isnan(spec->act_param) ? act->default_param : spec->act_param;
+    /* 0 (what designated initialisers leave) and NaN both mean the default: a parameter
+     * of 0 would make every parametric activation of the table a plain ReLU. */
+    param = isnan(spec->act_param) || spec->act_param == 0 ? act->default_param
+                                                           : spec->act_param;
     if (spec->init != NULL)
         init = *spec->init;
     else if ((st = gf_init_suited(&init, act, param)) != GF_OK)
@@ -405,40 +408,13 @@ static double variance(const gf_tensor *t)
     return ss / (double)n;
 }
 
-gf_status gf_net_init_lsuv(struct gf_net *net, const gf_init *init, const gf_tensor *batch,
-                           gf_rng *rng, double tol, int max_iter)
+/* LSUV's second half: scale each parametric layer's weights, first to last, until its
+ * output on batch has unit variance (within tol, at most max_iter passes per layer). */
+static gf_status lsuv_rescale(struct gf_net *net, const gf_tensor *batch, double tol,
+                              int max_iter)
 {
     const char *who = "gf_net_init_lsuv";
-    gf_init ortho;
-    size_t count;
-    gf_status st;
-    GF_CHECK_NOT_NULL(net, who);
-    GF_CHECK_NOT_NULL(init, who);
-    GF_CHECK_TENSOR(batch, who);
-    GF_CHECK_NOT_NULL(rng, who);
-    if (!(isfinite(tol) && tol > 0.0))
-        return gf_fail(GF_EINVAL, "%s: tol is %g, must be finite and > 0", who, tol);
-    if (max_iter < 1)
-        return gf_fail(GF_EINVAL, "%s: max_iter is %d, must be >= 1", who, max_iter);
-    if (batch->rows == 0 || batch->cols == 0)
-        return gf_fail(GF_EINVAL, "%s: batch is empty (%zu x %zu)", who, batch->rows,
-                       batch->cols);
-    if (batch->cols != gf_net_in_features(net))
-        return gf_fail(GF_ESHAPE, "%s: batch has %zu columns, network takes %zu", who,
-                       batch->cols, gf_net_in_features(net));
-    /* The scheme's own kind is not read: LSUV always starts from orthogonal weights,
-     * with the caller's gain and bias. */
-    ortho = gf_init_default(GF_INIT_ORTHOGONAL);
-    ortho.gain = init->gain;
-    ortho.bias = init->bias;
-    st = gf_init_validate(&ortho);
-    if (st != GF_OK)
-        return st;
-    st = gf_net_init(net, &ortho, rng);
-    if (st != GF_OK)
-        return st;
-
-    count = gf_net_layer_count(net);
+    size_t count = gf_net_layer_count(net);
     for (size_t i = 0; i < count; i++) {
         gf_layer *l = gf_net_layer(net, i);
         if (l == NULL || !l->is_parametric || l->weight.rows == 0)
@@ -450,7 +426,7 @@ gf_status gf_net_init_lsuv(struct gf_net *net, const gf_init *init, const gf_ten
             const gf_tensor *out;
             double var;
             double s;
-            st = gf_net_forward(net, batch, NULL);
+            gf_status st = gf_net_forward(net, batch, NULL);
             if (st != GF_OK)
                 return st;
             out = gf_net_activation(net, i + 1);
@@ -473,4 +449,46 @@ gf_status gf_net_init_lsuv(struct gf_net *net, const gf_init *init, const gf_ten
         }
     }
     return GF_OK;
+}
+
+gf_status gf_net_init_lsuv(struct gf_net *net, const gf_init *init, const gf_tensor *batch,
+                           gf_rng *rng, double tol, int max_iter)
+{
+    const char *who = "gf_net_init_lsuv";
+    gf_init ortho;
+    double *running = NULL;
+    gf_status st, rs;
+    GF_CHECK_NOT_NULL(net, who);
+    GF_CHECK_NOT_NULL(init, who);
+    GF_CHECK_TENSOR(batch, who);
+    GF_CHECK_NOT_NULL(rng, who);
+    if (!(isfinite(tol) && tol > 0.0))
+        return gf_fail(GF_EINVAL, "%s: tol is %g, must be finite and > 0", who, tol);
+    if (max_iter < 1)
+        return gf_fail(GF_EINVAL, "%s: max_iter is %d, must be >= 1", who, max_iter);
+    if (batch->rows == 0 || batch->cols == 0)
+        return gf_fail(GF_EINVAL, "%s: batch is empty (%zu x %zu)", who, batch->rows,
+                       batch->cols);
+    if (batch->cols != gf_net_in_features(net))
+        return gf_fail(GF_ESHAPE, "%s: batch has %zu columns, network takes %zu", who,
+                       batch->cols, gf_net_in_features(net));
+    /* The scheme's own kind is not read: LSUV always starts from orthogonal weights,
+     * with the caller's gain and bias. */
+    ortho = gf_init_default(GF_INIT_ORTHOGONAL);
+    ortho.gain = init->gain;
+    ortho.bias = init->bias;
+    st = gf_init_validate(&ortho);
+    if (st == GF_OK)
+        st = gf_net_init(net, &ortho, rng);
+    /* The measuring passes run in training mode (batch norm normalises with the batch's
+     * statistics, as in training), which also moves batch norm's running statistics:
+     * an initialisation must not, so they are put back. */
+    if (st == GF_OK)
+        st = gf_net_save_running(net, &running);
+    if (st != GF_OK)
+        return st;
+    st = lsuv_rescale(net, batch, tol, max_iter);
+    rs = gf_net_restore_running(net, running);
+    gf_free(running);
+    return st != GF_OK ? st : rs;
 }

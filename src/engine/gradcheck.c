@@ -7,7 +7,62 @@
 #include <string.h>
 
 #include "gradflow/gradcheck.h"
+#include "gradflow/norm.h"
 #include "core/internal.h"
+
+/* ---- Leaving the network as it was --------------------------------------------------
+ * A probe runs the network in training mode, and batch norm's training forward pass
+ * moves its running statistics towards the batch's: without these, a gradient check or
+ * LSUV would change what gf_net_predict gives. */
+
+static int is_batchnorm(const gf_layer *l)
+{
+    return l != NULL && l->ops != NULL && l->ops->name != NULL &&
+           strcmp(l->ops->name, "batchnorm") == 0;
+}
+
+gf_status gf_net_save_running(gf_net *net, double **saved)
+{
+    size_t total = 0, off = 0, count = gf_net_layer_count(net);
+    const double *mean, *var;
+    size_t n;
+    *saved = NULL;
+    for (size_t i = 0; i < count; i++)
+        if (is_batchnorm(gf_net_layer(net, i)) &&
+            gf_batchnorm_running(gf_net_layer(net, i), &mean, &var, &n) == GF_OK)
+            total += 2 * n;
+    if (total == 0)
+        return GF_OK;
+    *saved = gf_alloc(total * sizeof(double));
+    if (*saved == NULL)
+        return gf_fail(GF_ENOMEM, "cannot save %zu running statistics", total);
+    for (size_t i = 0; i < count; i++) /* per layer: the n means, then the n variances */
+        if (is_batchnorm(gf_net_layer(net, i)) &&
+            gf_batchnorm_running(gf_net_layer(net, i), &mean, &var, &n) == GF_OK) {
+            memcpy(*saved + off, mean, n * sizeof(double));
+            memcpy(*saved + off + n, var, n * sizeof(double));
+            off += 2 * n;
+        }
+    return GF_OK;
+}
+
+gf_status gf_net_restore_running(gf_net *net, const double *saved)
+{
+    size_t off = 0, count = gf_net_layer_count(net);
+    const double *mean, *var;
+    size_t n;
+    gf_status st = GF_OK;
+    for (size_t i = 0; i < count && saved != NULL && st == GF_OK; i++)
+        if (is_batchnorm(gf_net_layer(net, i)) &&
+            gf_batchnorm_running(gf_net_layer(net, i), &mean, &var, &n) == GF_OK) {
+            st = gf_batchnorm_set_running(gf_net_layer(net, i), saved + off, saved + off + n,
+                                          n);
+            off += 2 * n;
+        }
+    return st;
+}
+
+/* ---- The check ---------------------------------------------------------------------- */
 
 typedef struct check_ctx {
     gf_net *net;
@@ -83,6 +138,7 @@ gf_status gf_net_gradcheck(gf_net *net, const gf_tensor *x, const gf_tensor *tar
     check_ctx c;
     size_t n_layers, n_params, n_acts = 0;
     gf_real *saved = NULL;
+    double *running = NULL; /* batch norm's running statistics, put back at the end */
     uint64_t step;
     size_t n_records;
     int input_grad;
@@ -122,7 +178,9 @@ gf_status gf_net_gradcheck(gf_net *net, const gf_tensor *x, const gf_tensor *tar
     step = gf_net_step_count(net);
     n_records = gf_telemetry_count(gf_net_telemetry(net));
     gf_net_set_input_grad(net, 1);
-    st = gf_net_forward(net, x, NULL);
+    st = gf_net_save_running(net, &running);
+    if (st == GF_OK)
+        st = gf_net_forward(net, x, NULL);
     if (st == GF_OK)
         st = gf_net_loss(net, loss, target, NULL);
     if (st == GF_OK)
@@ -184,8 +242,14 @@ gf_status gf_net_gradcheck(gf_net *net, const gf_tensor *x, const gf_tensor *tar
 
 done:
     gf_free(saved);
-    /* A check is not a training step: leave the step count and telemetry as they were. */
+    /* A check is not a training step: leave the step count, telemetry and running
+     * statistics as they were. */
     gf_net_rewind(net, step, n_records);
+    if (running != NULL) {
+        gf_status rs = gf_net_restore_running(net, running);
+        st = st == GF_OK ? rs : st;
+        gf_free(running);
+    }
     gf_net_set_input_grad(net, input_grad);
     return st;
 }

@@ -1,13 +1,46 @@
-/* src/fast/gemm.c: C = alpha op(A) op(B) + beta C. A blocked GEMM in the manner of Goto and
- * BLIS: op(B) is packed a block at a time into narrow panels, and a register-tiled
- * micro-kernel multiplies a few rows of op(A) by one panel. The kernel is picked at run
- * time (AVX-512, AVX2+FMA, or portable C), so a generic build is fast everywhere. With
- * -DGRADFLOW_BLAS=ON, gf_gemm_raw calls cblas_sgemm/dgemm instead. Leaves out threads
- * and Strassen-like tricks; docs/performance.md has the figures. */
+/* src/fast/gemm.c: C = alpha op(A) op(B) + beta C. First the reference, a plain triple
+ * loop (what the reference build, -DGRADFLOW_REFERENCE=ON, runs). Then the fast path: a
+ * blocked GEMM in the manner of Goto and BLIS: op(B) is packed a block at a time into
+ * narrow panels, and a register-tiled micro-kernel multiplies a few rows of op(A) by one
+ * panel. The kernel is picked at run time (AVX-512, AVX2+FMA, or portable C), so a
+ * generic build is fast everywhere. With -DGRADFLOW_BLAS=ON, the fast path calls
+ * cblas_sgemm/dgemm instead. Leaves out threads and Strassen-like tricks;
+ * docs/performance.md has the figures. */
 #include <limits.h>
 #include <string.h>
 
-#include "core/internal.h"
+#include "fast/fast.h"
+#include "fast/gemm.h"
+
+/* ---- The reference ---------------------------------------------------------------------
+ * C[i][j] = alpha sum_p op(A)[i][p] op(B)[p][j] + beta C[i][j], the sum over p in order,
+ * in gf_real. gf_real rather than double because it is the arithmetic the fast kernels
+ * do (their accumulators are gf_real too, only added in another order): the reference
+ * build then runs the library at the precision it ships with, and a float-build test
+ * cannot pass on the reference only because its sums were more precise. Both paths
+ * keep the BLAS contract: beta = 0 ignores C's old values (NaN in C does not survive),
+ * alpha = 0 reads neither A nor B. */
+void gf_gemm_ref(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t k,
+                 gf_real alpha, const gf_real *a, size_t lda, const gf_real *b, size_t ldb,
+                 gf_real beta, gf_real *c, size_t ldc)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            gf_real *cij = c + i * ldc + j;
+            gf_real old = beta == 0 ? 0 : beta * *cij;
+            gf_real sum = 0;
+            if (alpha == 0) {
+                *cij = old;
+                continue;
+            }
+            for (size_t p = 0; p < k; p++) {
+                gf_real aip = trans_a ? a[p * lda + i] : a[i * lda + p]; /* op(A)[i][p] */
+                gf_real bpj = trans_b ? b[j * ldb + p] : b[p * ldb + j]; /* op(B)[p][j] */
+                sum += aip * bpj;
+            }
+            *cij = alpha * sum + old;
+        }
+}
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define GF_X86_KERNELS 1
@@ -453,9 +486,9 @@ static int fits_int(size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t
 }
 #endif
 
-void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t k,
-                 gf_real alpha, const gf_real *a, size_t lda, const gf_real *b, size_t ldb,
-                 gf_real beta, gf_real *c, size_t ldc)
+void gf_gemm_fast(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t k,
+                  gf_real alpha, const gf_real *a, size_t lda, const gf_real *b, size_t ldb,
+                  gf_real beta, gf_real *c, size_t ldc)
 {
     if (m == 0 || n == 0)
         return;
@@ -487,48 +520,23 @@ void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t 
                  beta != 0);
 }
 
+void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t k,
+                 gf_real alpha, const gf_real *a, size_t lda, const gf_real *b, size_t ldb,
+                 gf_real beta, gf_real *c, size_t ldc)
+{
+    if (GF_FAST)
+        gf_gemm_fast(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        gf_gemm_ref(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 const char *gf_gemm_backend(void)
 {
+    if (!GF_FAST)
+        return "reference";
 #if GF_USE_CBLAS
     return "cblas";
 #else
     return the_kernel()->name;
 #endif
-}
-
-/* Whether the storage of two tensors overlaps (an empty tensor overlaps nothing).
- * Compared as integers: relational operators on unrelated pointers are undefined. */
-static int overlaps(const gf_tensor *x, const gf_tensor *y)
-{
-    size_t nx = gf_tensor_size(x), ny = gf_tensor_size(y);
-    uintptr_t px = (uintptr_t)x->data, py = (uintptr_t)y->data;
-    if (nx == 0 || ny == 0)
-        return 0;
-    return px < py + ny * sizeof(gf_real) && py < px + nx * sizeof(gf_real);
-}
-
-gf_status gf_gemm(gf_trans trans_a, gf_trans trans_b, gf_real alpha, const gf_tensor *a,
-                  const gf_tensor *b, gf_real beta, gf_tensor *c)
-{
-    size_t m, k, kb, n;
-    GF_CHECK_TENSOR(a, "gf_gemm");
-    GF_CHECK_TENSOR(b, "gf_gemm");
-    GF_CHECK_TENSOR(c, "gf_gemm");
-    if ((unsigned)trans_a > GF_TRANS || (unsigned)trans_b > GF_TRANS)
-        return gf_fail(GF_EINVAL, "gf_gemm: transpose flag must be GF_NO_TRANS or GF_TRANS");
-    m = trans_a ? a->cols : a->rows;
-    k = trans_a ? a->rows : a->cols;
-    kb = trans_b ? b->cols : b->rows;
-    n = trans_b ? b->rows : b->cols;
-    if (k != kb)
-        return gf_fail(GF_ESHAPE, "gf_gemm: op(A) is %zu x %zu but op(B) is %zu x %zu", m, k, kb,
-                       n);
-    if (c->rows != m || c->cols != n)
-        return gf_fail(GF_ESHAPE, "gf_gemm: C is %zu x %zu, op(A) op(B) is %zu x %zu", c->rows,
-                       c->cols, m, n);
-    if (overlaps(c, a) || overlaps(c, b))
-        return gf_fail(GF_EINVAL, "gf_gemm: C must not alias A or B");
-    gf_gemm_raw(trans_a, trans_b, m, n, k, alpha, a->data, a->cols, b->data, b->cols, beta,
-                c->data, c->cols);
-    return GF_OK;
 }

@@ -1,18 +1,62 @@
-/* src/fast/stats.c: the telemetry's reductions (see stats.h). With GNU C (GCC, Clang) the
- * 16 lanes are two vectors of 8 doubles: written as plain loops over lane arrays,
- * GCC vectorises a loop that keeps one kind of sum but not one that keeps sums, squares
- * and counts together, and runs it 4 times slower (measured on the telemetry at M).
- * Other compilers get the plain loops, which add in the same order. */
+/* src/fast/stats.c: the telemetry's reductions (see stats.h). First the references, one
+ * plain loop each, in double, in order: what the reference build (-DGRADFLOW_REFERENCE=ON)
+ * runs. Then the fast paths: with GNU C (GCC, Clang) the 16 lanes are two vectors of 8
+ * doubles: written as plain loops over lane arrays, GCC vectorises a loop that keeps one
+ * kind of sum but not one that keeps sums, squares and counts together, and runs it 4
+ * times slower (measured on the telemetry at M). Other compilers run the references. */
 #include <math.h>
 #include <string.h>
 
+#include "fast/fast.h"
 #include "fast/simd.h"
 #include "fast/stats.h"
 
-enum { LANES = 16 };
+/* ---- The references ------------------------------------------------------------------- */
+
+double gf_stats_sumsq_ref(const gf_real *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)x[i] * x[i]; /* exact for float data: a float square fits a double */
+    return s;
+}
+
+void gf_stats_moments_ref(const gf_real *x, size_t n, double *sum, double *sumsq, size_t *zeros)
+{
+    double s = 0, q = 0;
+    size_t z = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        s += v;
+        q += v * v;
+        z += v == 0; /* -0 too */
+    }
+    *sum = s;
+    *sumsq = q;
+    *zeros = z;
+}
+
+void gf_stats_abs_ref(const gf_real *x, size_t n, gf_real below, double *abs_sum,
+                      size_t *small, size_t *zeros)
+{
+    double s = 0;
+    size_t c = 0, z = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a = fabs((double)x[i]);
+        s += a;
+        c += a < (double)below; /* never for NaN, nor when below <= 0 or NaN */
+        z += a == 0;
+    }
+    *abs_sum = s;
+    *small = c;
+    *zeros = z;
+}
+
+/* ---- The fast paths --------------------------------------------------------------------- */
 
 #if defined(__GNUC__)
 
+enum { LANES = 16 }; /* two vectors of 8 doubles */
 typedef double vdbl __attribute__((vector_size(64)));  /* 8 doubles */
 typedef gf_real vreal __attribute__((vector_size(8 * sizeof(gf_real))));
 typedef long long vcount __attribute__((vector_size(64))); /* what a vdbl compare gives */
@@ -285,8 +329,8 @@ GF_CLONES static int abs_fast(const float *x, size_t n, float below, double *abs
 }
 #endif
 
-void gf_stats_abs(const gf_real *x, size_t n, gf_real below, double *abs_sum, size_t *small,
-                  size_t *zeros)
+void gf_stats_abs_fast(const gf_real *x, size_t n, gf_real below, double *abs_sum,
+                       size_t *small, size_t *zeros)
 {
 #if !GF_REAL_IS_DOUBLE
     if (abs_fast(x, n, below, abs_sum, small, zeros))
@@ -295,7 +339,8 @@ void gf_stats_abs(const gf_real *x, size_t n, gf_real below, double *abs_sum, si
     abs_exact(x, n, below, abs_sum, small, zeros);
 }
 
-void gf_stats_moments(const gf_real *x, size_t n, double *sum, double *sumsq, size_t *zeros)
+void gf_stats_moments_fast(const gf_real *x, size_t n, double *sum, double *sumsq,
+                           size_t *zeros)
 {
 #if !GF_REAL_IS_DOUBLE
     if (moments_fast(x, n, sum, sumsq, zeros))
@@ -304,7 +349,7 @@ void gf_stats_moments(const gf_real *x, size_t n, double *sum, double *sumsq, si
     moments_exact(x, n, sum, sumsq, zeros);
 }
 
-double gf_stats_sumsq(const gf_real *x, size_t n)
+double gf_stats_sumsq_fast(const gf_real *x, size_t n)
 {
 #if !GF_REAL_IS_DOUBLE
     double s;
@@ -314,71 +359,44 @@ double gf_stats_sumsq(const gf_real *x, size_t n)
     return sumsq_exact(x, n);
 }
 
-#else /* plain loops, the same lanes in the same order */
+#else /* no GNU vectors: the fast paths are the references */
 
-void gf_stats_moments(const gf_real *x, size_t n, double *sum, double *sumsq, size_t *zeros)
+double gf_stats_sumsq_fast(const gf_real *x, size_t n) { return gf_stats_sumsq_ref(x, n); }
+
+void gf_stats_moments_fast(const gf_real *x, size_t n, double *sum, double *sumsq,
+                           size_t *zeros)
 {
-    double sl[LANES] = {0}, ql[LANES] = {0}, s = 0, q = 0;
-    size_t i = 0, z = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (size_t l = 0; l < LANES; l++) {
-            double v = x[i + l];
-            sl[l] += v;
-            ql[l] += v * v;
-            z += v == 0;
-        }
-    for (size_t l = 0; l < LANES; l++)
-        s += sl[l];
-    for (size_t l = 0; l < LANES; l++)
-        q += ql[l];
-    for (; i < n; i++) {
-        double v = x[i];
-        s += v;
-        q += v * v;
-        z += v == 0;
-    }
-    *sum = s;
-    *sumsq = q;
-    *zeros = z;
+    gf_stats_moments_ref(x, n, sum, sumsq, zeros);
 }
+
+void gf_stats_abs_fast(const gf_real *x, size_t n, gf_real below, double *abs_sum,
+                       size_t *small, size_t *zeros)
+{
+    gf_stats_abs_ref(x, n, below, abs_sum, small, zeros);
+}
+
+#endif
+
+/* ---- What the library calls: the fast path, or the reference in the reference build --- */
 
 double gf_stats_sumsq(const gf_real *x, size_t n)
 {
-    double sl[LANES] = {0}, s = 0;
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (size_t l = 0; l < LANES; l++)
-            sl[l] += (double)x[i + l] * x[i + l];
-    for (size_t l = 0; l < LANES; l++)
-        s += sl[l];
-    for (; i < n; i++)
-        s += (double)x[i] * x[i];
-    return s;
+    return GF_FAST ? gf_stats_sumsq_fast(x, n) : gf_stats_sumsq_ref(x, n);
+}
+
+void gf_stats_moments(const gf_real *x, size_t n, double *sum, double *sumsq, size_t *zeros)
+{
+    if (GF_FAST)
+        gf_stats_moments_fast(x, n, sum, sumsq, zeros);
+    else
+        gf_stats_moments_ref(x, n, sum, sumsq, zeros);
 }
 
 void gf_stats_abs(const gf_real *x, size_t n, gf_real below, double *abs_sum, size_t *small,
                   size_t *zeros)
 {
-    double sl[LANES] = {0}, s = 0;
-    size_t i = 0, c = 0, z = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (size_t l = 0; l < LANES; l++) {
-            double a = fabs((double)x[i + l]);
-            sl[l] += a;
-            c += a < (double)below;
-            z += a == 0;
-        }
-    for (size_t l = 0; l < LANES; l++)
-        s += sl[l];
-    for (; i < n; i++) {
-        double a = fabs((double)x[i]);
-        s += a;
-        c += a < (double)below;
-        z += a == 0;
-    }
-    *abs_sum = s;
-    *small = c;
-    *zeros = z;
+    if (GF_FAST)
+        gf_stats_abs_fast(x, n, below, abs_sum, small, zeros);
+    else
+        gf_stats_abs_ref(x, n, below, abs_sum, small, zeros);
 }
-
-#endif
