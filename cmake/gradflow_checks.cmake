@@ -8,8 +8,9 @@
 #             every ```gnuplot block a piece of a tested docs/examples/*.gp, and every
 #             docs/examples/*.c is in the list that is compiled
 #   doxygen   doxygen runs on the generated Doxyfile and documents gf_net_new
-#   layering  no module of libgradflow.a calls a module above it (fast < core < layers
-#             < engine < analysis, io), so the modules form no call cycle
+#   layering  no module of libgradflow.a calls a module above it (core's base < fast <
+#             the rest of core < layers < engine < analysis, io), so the modules form no
+#             call cycle
 cmake_minimum_required(VERSION 3.16)
 
 if(CHECK STREQUAL "symbols")

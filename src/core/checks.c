@@ -79,3 +79,16 @@ gf_tensor gf_unbound_view(size_t rows, size_t cols)
     gf_tensor t = {NULL, rows, cols, rows * cols, 0};
     return t;
 }
+
+gf_status gf_check_shape(const char *who, const char *name, const gf_tensor *t, size_t rows,
+                         size_t cols)
+{
+    if (t == NULL)
+        return gf_fail(GF_EINVAL, "%s: %s is NULL", who, name);
+    if (t->rows != rows || t->cols != cols || rows == 0)
+        return gf_fail(GF_ESHAPE, "%s: %s is (%zu, %zu), expected (%zu, %zu)", who, name,
+                       t->rows, t->cols, rows, cols);
+    if (t->data == NULL)
+        return gf_fail(GF_EINVAL, "%s: %s has no data", who, name);
+    return GF_OK;
+}

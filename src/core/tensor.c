@@ -122,19 +122,6 @@ static gf_status same_shape(const char *who, const gf_tensor *a, const gf_tensor
     return GF_OK;
 }
 
-gf_status gf_check_shape(const char *who, const char *name, const gf_tensor *t, size_t rows,
-                         size_t cols)
-{
-    if (t == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s is NULL", who, name);
-    if (t->rows != rows || t->cols != cols || rows == 0)
-        return gf_fail(GF_ESHAPE, "%s: %s is (%zu, %zu), expected (%zu, %zu)", who, name,
-                       t->rows, t->cols, rows, cols);
-    if (t->data == NULL)
-        return gf_fail(GF_EINVAL, "%s: %s has no data", who, name);
-    return GF_OK;
-}
-
 gf_status gf_tensor_copy(gf_tensor *dst, const gf_tensor *src)
 {
     gf_status st;
