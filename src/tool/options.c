@@ -49,18 +49,30 @@ static int read_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* A positive real (learning rates, thresholds, tolerances): finite, > lo, <= hi. */
+/* A finite real > lo and <= hi into *x, or -1 with a one-line reason. */
+static int read_positive(const char *v, double lo, double hi, double *x, char *why,
+                         size_t why_len)
+{
+    if (read_real(v, x) != 0)
+        return WHY("'%s' is not a number", v);
+    if (!isfinite(*x) || !(*x > lo) || *x > hi)
+        return WHY("'%s' must be a finite number > %g", v, lo);
+    return 0;
+}
+
+/* A positive real (learning rates, tolerances): finite, > lo, <= hi. */
 static int parse_pos(gft_config *c, const gft_option *o, const char *v, char *why,
                      size_t why_len)
 {
     double x;
-    if (read_real(v, &x) != 0)
-        return WHY("'%s' is not a number", v);
-    if (!isfinite(x) || !(x > o->lo) || x > o->hi)
-        return WHY("'%s' must be a finite number > %g", v, o->lo);
+    if (read_positive(v, o->lo, o->hi, &x, why, why_len) != 0)
+        return -1;
     *FIELD(c, o, double) = x;
     return 0;
 }
+
+/* parse_unit and parse_finite share a shape, each with its own range and message: a
+ * deliberate pair, like parse_size and parse_u64 below. */
 
 /* A real in [lo, hi) (momentum, fractions). */
 static int parse_unit(gft_config *c, const gft_option *o, const char *v, char *why,
@@ -352,10 +364,8 @@ static int parse_clip_threshold(gft_config *c, const gft_option *o, const char *
                                 char *why, size_t why_len)
 {
     double t;
-    if (read_real(v, &t) != 0)
-        return WHY("'%s' is not a number", v);
-    if (!isfinite(t) || !(t > 0))
-        return WHY("'%s' must be a finite number > 0", v);
+    if (read_positive(v, 0, INFINITY, &t, why, why_len) != 0)
+        return -1;
     c->clip = (gf_clip){(gf_clip_kind)(int)o->lo, t};
     return 0;
 }
