@@ -19,9 +19,10 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/include/gradflow/data.h)
   set(GF_FUZZ_EXTRA_csv "")
   set(GF_FUZZ_EXTRA_idx "")
 endif()
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/src/tool/options.c)
+# The CLI harness links the tool's command-line sources (cmake/tool.cmake lists them).
+if(DEFINED GF_TOOL_CLI_SOURCES)
   list(APPEND GF_FUZZ_TARGETS cli)
-  set(GF_FUZZ_EXTRA_cli ${CMAKE_CURRENT_SOURCE_DIR}/src/tool/options.c)
+  set(GF_FUZZ_EXTRA_cli ${GF_TOOL_CLI_SOURCES})
 endif()
 
 if(GRADFLOW_FUZZ)

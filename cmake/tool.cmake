@@ -2,13 +2,36 @@
 # library) and its CLI tests (tests/tool/).
 # Included from CMakeLists.txt after the gradflow target exists.
 
+# The command line: the option table, its parsing, the help. Self-contained (it needs
+# only the library), so the fuzz harness of the CLI (cmake/fuzz.cmake) links these too.
+set(GF_TOOL_CLI_SOURCES
+  src/tool/options.c
+  src/tool/parse.c
+  src/tool/help.c)
+
 # The program is called gradflow, like the library target, so its target has another
 # name; the binary lands in the top of the build directory: ./build/gradflow.
 add_executable(gradflow_tool
   src/tool/main.c
-  src/tool/options.c
-  src/tool/commands.c
+  ${GF_TOOL_CLI_SOURCES}
+  # one file per command
+  src/tool/cmd_showcase.c
+  src/tool/cmd_run.c
+  src/tool/cmd_compare.c
+  src/tool/cmd_sweep.c
+  src/tool/cmd_merge.c
+  src/tool/cmd_list.c
+  src/tool/cmd_gradcheck.c
+  # one run: the training loop and what it uses
   src/tool/train.c
+  src/tool/data.c
+  src/tool/build.c
+  src/tool/record.c
+  src/tool/trace.c
+  # what the commands share: figures, the table of results, names and texts
+  src/tool/figures.c
+  src/tool/results.c
+  src/tool/text.c
   src/tool/progress.c)
 set_target_properties(gradflow_tool PROPERTIES OUTPUT_NAME gradflow
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})

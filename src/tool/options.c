@@ -1,11 +1,10 @@
-/* src/tool/options.c: the gradflow program's command line. One table lists every option
+/* src/tool/options.c: what every option of the gradflow program is. One table lists them
  * (name, value, commands, whether compare/sweep take a comma list, parser, help); the
- * parser, the help texts and the child command lines of a sweep all read it. Errors
- * are one line naming the option, and exit status 2. */
+ * parser (parse.c), the help (help.c) and the child command lines of a sweep all read it.
+ * Here too: the parsers of the values, each returning a one-line reason, and the defaults. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,89 +12,12 @@
 
 #include "tool.h"
 
-/* ---- Commands ------------------------------------------------------------------------- */
-
+/* Which commands take an option: a bit per command. */
 #define C(cmd) (1u << (cmd))
 #define TRAIN (C(GFT_CMD_RUN) | C(GFT_CMD_COMPARE) | C(GFT_CMD_SWEEP))
 #define NET (TRAIN | C(GFT_CMD_GRADCHECK) | C(GFT_CMD_SHOWCASE))
 #define OUTPUT (TRAIN | C(GFT_CMD_MERGE) | C(GFT_CMD_SHOWCASE))
 #define CURES (TRAIN | C(GFT_CMD_GRADCHECK)) /* --norm, --residual, --cell: not the showcase */
-
-static const struct {
-    const char *name;
-    const char *usage;   /* what follows "gradflow NAME" */
-    const char *summary; /* one line for the overview */
-    const char *text;    /* the paragraph of its --help */
-} commands[GFT_CMD_COUNT] = {
-    [GFT_CMD_SHOWCASE] = {"showcase", "[OPTIONS]",
-        "the same deep net with sigmoid, tanh, relu, leaky_relu and softplus (default)",
-        "Trains the same deep network on the embedded digits with sigmoid, tanh, relu,\n"
-        "leaky_relu and softplus, each with its suited initialisation, and prints per\n"
-        "activation the backward signal ||dL/dh|| at the first and last layer, their\n"
-        "ratio, the final loss, the test accuracy and the verdict. Writes one run\n"
-        "directory per activation and the overlaid figures (default ./gradflow-out/showcase).\n"
-        "This is what `gradflow` with no command does."},
-    [GFT_CMD_RUN] = {"run", "[OPTIONS]",
-        "train one network and write its run directory",
-        "Trains one network and writes its run directory (default ./gradflow-out/run):\n"
-        "telemetry.csv (streamed while training), loss.csv, summary, gnuplot scripts and\n"
-        "figures. Prints the verdict. A NaN or infinity stops the run at the step where it\n"
-        "appeared (exit 3); Ctrl-C stops after the current step (exit 130); both keep\n"
-        "everything recorded so far."},
-    [GFT_CMD_COMPARE] = {"compare", "[OPTIONS]",
-        "one run per value of a comma list (--act, --init, --depth, --lr, --clip, ...)",
-        "One run per value of the option given as a comma list (for example\n"
-        "--act sigmoid,tanh,relu or --init normal,xavier,he or --clip-norm 1,10), all\n"
-        "drawn on one figure, with a table of the results\n"
-        "(default ./gradflow-out/compare). Exactly one option may be a list; use sweep for\n"
-        "a grid."},
-    [GFT_CMD_SWEEP] = {"sweep", "[OPTIONS]",
-        "a grid over several comma lists, in parallel processes",
-        "Runs every combination of the options given as comma lists, each as a separate\n"
-        "`gradflow run` process (--jobs N at a time), each in its own directory under\n"
-        "--out (default ./gradflow-out/sweep), then merges them into one table and figure.\n"
-        "--emit-commands prints the command lines instead (one per configuration, for GNU\n"
-        "parallel or a Slurm array); run `gradflow merge DIR` on the results afterwards."},
-    [GFT_CMD_MERGE] = {"merge", "[OPTIONS] DIR...",
-        "merge run directories from separate processes into one table and figure",
-        "Reads run directories (each DIR is a run directory or holds run directories, as\n"
-        "a sweep or separate `gradflow run --out DIR/NAME` processes write them), prints\n"
-        "the table of their results and draws them on one figure (into --out, default\n"
-        "the first DIR)."},
-    [GFT_CMD_LIST] = {"list",
-        "[activations|inits|losses|optimisers|data|normalisations|cells]",
-        "activations (formula, bound, suited init), inits, losses, optimisers, data, ...",
-        "Lists what can be chosen: activations with their formula, the bound on their\n"
-        "derivative and their suited initialisation; init schemes; losses; optimisers;\n"
-        "data sets; normalisation layers (--norm); recurrent cells (--cell). Give a\n"
-        "section name (or its first letters) to list only that."},
-    [GFT_CMD_GRADCHECK] = {"gradcheck", "[OPTIONS]",
-        "check the configured net's backward pass against finite differences",
-        "Builds the configured network, runs gf_net_gradcheck on a small batch of the data\n"
-        "and prints each layer's worst relative error (parameters and input). Exit status\n"
-        "1 when an error is above --tol."},
-};
-
-const char *gft_command_name(gft_command cmd)
-{
-    return (unsigned)cmd < GFT_CMD_COUNT ? commands[cmd].name : "gradflow";
-}
-
-/* ---- Messages ------------------------------------------------------------------------- */
-
-void gft_error(const char *fmt, ...)
-{
-    char line[1400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    /* One line, whatever the message holds. */
-    for (char *p = line; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-    fprintf(stderr, "gradflow: %s\n", line);
-}
 
 /* ---- Value parsers -------------------------------------------------------------------- */
 
@@ -127,18 +49,30 @@ static int read_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* A positive real (learning rates, thresholds, tolerances): finite, > lo, <= hi. */
+/* A finite real > lo and <= hi into *x, or -1 with a one-line reason. */
+static int read_positive(const char *v, double lo, double hi, double *x, char *why,
+                         size_t why_len)
+{
+    if (read_real(v, x) != 0)
+        return WHY("'%s' is not a number", v);
+    if (!isfinite(*x) || !(*x > lo) || *x > hi)
+        return WHY("'%s' must be a finite number > %g", v, lo);
+    return 0;
+}
+
+/* A positive real (learning rates, tolerances): finite, > lo, <= hi. */
 static int parse_pos(gft_config *c, const gft_option *o, const char *v, char *why,
                      size_t why_len)
 {
     double x;
-    if (read_real(v, &x) != 0)
-        return WHY("'%s' is not a number", v);
-    if (!isfinite(x) || !(x > o->lo) || x > o->hi)
-        return WHY("'%s' must be a finite number > %g", v, o->lo);
+    if (read_positive(v, o->lo, o->hi, &x, why, why_len) != 0)
+        return -1;
     *FIELD(c, o, double) = x;
     return 0;
 }
+
+/* parse_unit and parse_finite share a shape, each with its own range and message: a
+ * deliberate pair, like parse_size and parse_u64 below. */
 
 /* A real in [lo, hi) (momentum, fractions). */
 static int parse_unit(gft_config *c, const gft_option *o, const char *v, char *why,
@@ -180,6 +114,8 @@ static int read_count(const gft_option *o, const char *v, uint64_t *x, char *why
     return 0;
 }
 
+/* parse_size and parse_u64 differ only in the type of the field they write (C has no
+ * generics): a deliberate pair. */
 static int parse_size(gft_config *c, const gft_option *o, const char *v, char *why,
                       size_t why_len)
 {
@@ -221,34 +157,16 @@ static int parse_seed(gft_config *c, const gft_option *o, const char *v, char *w
     return 0;
 }
 
-static int parse_steps(gft_config *c, const gft_option *o, const char *v, char *why,
-                       size_t why_len)
-{
-    uint64_t x;
-    if (read_count(o, v, &x, why, why_len) != 0)
-        return -1;
-    c->steps = x, c->epochs = 0; /* the last of --steps and --epochs decides */
-    return 0;
-}
-
-static int parse_epochs(gft_config *c, const gft_option *o, const char *v, char *why,
+/* --steps N, --epochs N: the last of the two decides, so each clears the other. */
+static int parse_length(gft_config *c, const gft_option *o, const char *v, char *why,
                         size_t why_len)
 {
-    uint64_t x;
-    if (read_count(o, v, &x, why, why_len) != 0)
-        return -1;
-    c->epochs = x, c->steps = 0;
-    return 0;
-}
-
-static int parse_jobs(gft_config *c, const gft_option *o, const char *v, char *why,
-                      size_t why_len)
-{
-    uint64_t x;
-    if (read_count(o, v, &x, why, why_len) != 0)
-        return -1;
-    c->jobs = (unsigned)x;
-    return 0;
+    uint64_t steps = c->steps, epochs = c->epochs;
+    c->steps = c->epochs = 0;
+    if (parse_u64(c, o, v, why, why_len) == 0)
+        return 0;
+    c->steps = steps, c->epochs = epochs;
+    return -1;
 }
 
 static int parse_string(gft_config *c, const gft_option *o, const char *v, char *why,
@@ -446,10 +364,8 @@ static int parse_clip_threshold(gft_config *c, const gft_option *o, const char *
                                 char *why, size_t why_len)
 {
     double t;
-    if (read_real(v, &t) != 0)
-        return WHY("'%s' is not a number", v);
-    if (!isfinite(t) || !(t > 0))
-        return WHY("'%s' must be a finite number > 0", v);
+    if (read_positive(v, 0, INFINITY, &t, why, why_len) != 0)
+        return -1;
     c->clip = (gf_clip){(gf_clip_kind)(int)o->lo, t};
     return 0;
 }
@@ -526,9 +442,9 @@ static const gft_option table[] = {
      "momentum in [0, 1) for --optim momentum (default 0.9)"},
     {"batch", "N", NET, 1, parse_size, OFF(batch), 1, 1000000,
      "mini-batch size (default 64; gradcheck: 8)"},
-    {"steps", "N", TRAIN | C(GFT_CMD_SHOWCASE), 1, parse_steps, 0, 1, BIG,
+    {"steps", "N", TRAIN | C(GFT_CMD_SHOWCASE), 1, parse_length, OFF(steps), 1, BIG,
      "training steps (default 300)"},
-    {"epochs", "N", TRAIN | C(GFT_CMD_SHOWCASE), 1, parse_epochs, 0, 1, 1000000,
+    {"epochs", "N", TRAIN | C(GFT_CMD_SHOWCASE), 1, parse_length, OFF(epochs), 1, 1000000,
      "train for N passes over the training set instead of --steps"},
     {"seed", "N", NET, 1, parse_seed, 0, 0, 0,
      "random seed for init, data and batches (default 1)"},
@@ -560,7 +476,7 @@ static const gft_option table[] = {
     {"resume", "FILE", C(GFT_CMD_RUN), 0, parse_string, OFF(resume), 0, LEN(resume),
      "continue a saved model up to --steps in all, exactly as if never stopped"},
     /* sweep */
-    {"jobs", "N", C(GFT_CMD_SWEEP), 0, parse_jobs, 0, 1, 1024,
+    {"jobs", "N", C(GFT_CMD_SWEEP), 0, parse_size, OFF(jobs), 1, 1024,
      "run N configurations at a time, in separate processes (default 1)"},
     {"emit-commands", NULL, C(GFT_CMD_SWEEP), 0, parse_flag, OFF(emit_commands), 1, 0,
      "print one `gradflow run` command line per configuration and stop"},
@@ -612,402 +528,4 @@ void gft_config_default(gft_config *c, gft_command cmd)
     c->jobs = 1;
     c->tol = NAN;
     c->entries = 64;
-}
-
-/* ---- Comma lists ---------------------------------------------------------------------- */
-
-size_t gft_list_count(const char *value)
-{
-    size_t n = 1;
-    for (const char *p = value; *p; p++)
-        n += *p == ',';
-    return n;
-}
-
-void gft_list_item(const char *value, size_t i, char *buf, size_t len)
-{
-    const char *start = value;
-    size_t n;
-    for (; i > 0; i--) {
-        start = strchr(start, ',');
-        if (start == NULL) {
-            buf[0] = '\0';
-            return;
-        }
-        start++;
-    }
-    n = strcspn(start, ",");
-    if (n >= len)
-        n = len - 1;
-    memcpy(buf, start, n);
-    buf[n] = '\0';
-}
-
-static int takes_lists(gft_command cmd)
-{
-    return cmd == GFT_CMD_COMPARE || cmd == GFT_CMD_SWEEP;
-}
-
-/* Apply one value of a setting to c; prints the error and returns 2 when it is bad. */
-static int apply(gft_config *c, gft_command cmd, const gft_option *o, const char *value)
-{
-    char why[1200];
-    if (o->parse(c, o, value, why, sizeof why) == 0)
-        return 0;
-    if (o->listable && !takes_lists(cmd) && value != NULL && strchr(value, ','))
-        gft_error("--%s: %s (comma lists are for compare and sweep)", o->name, why);
-    else
-        gft_error("--%s: %s", o->name, why);
-    return GFT_EXIT_USAGE;
-}
-
-/* ---- Combinations --------------------------------------------------------------------- */
-
-size_t gft_adding_steps(const gft_config *c)
-{
-    return c->seq_len ? c->seq_len : GFT_ADDING_STEPS;
-}
-
-static int given(const gft_setting *set, size_t n, const char *name)
-{
-    for (size_t k = 0; k < n; k++)
-        if (strcmp(set[k].opt->name, name) == 0)
-            return 1;
-    return 0;
-}
-
-/* Options each fine alone but not together: one line, exit 2. With --resume the network
- * comes from the model file, so only the data's options are checked. Whether --seq-len
- * divides the data's width is known only once the data is loaded (gft_build_net). */
-static int check_combination(gft_config *c, const gft_setting *set, size_t n)
-{
-    static const char *const mlp_only[] = {"depth", "width", "act", "act-param", "residual",
-                                           "norm"};
-    int resume = c->resume[0] != '\0';
-    if (!resume && c->cell >= 0) {
-        const char *cell = gf_rnn_cell_name((gf_rnn_cell)c->cell);
-        for (size_t i = 0; i < sizeof mlp_only / sizeof mlp_only[0]; i++) {
-            /* gauss's inputs and targets are --width wide: that --width is the data's. */
-            if (!given(set, n, mlp_only[i]) ||
-                (strcmp(mlp_only[i], "width") == 0 && strcmp(c->data, "gauss") == 0))
-                continue;
-            gft_error("--%s: not with --cell %s (a recurrent net is one %s layer of --hidden "
-                      "units over --seq-len steps, then a linear output layer)", mlp_only[i],
-                      cell, cell);
-            return GFT_EXIT_USAGE;
-        }
-        if (c->init_given && c->init.kind == GF_INIT_LSUV) {
-            gft_error("--init lsuv: not with --cell %s (LSUV rescales linear layers on data; a "
-                      "recurrent layer takes the other schemes, each gate's W_x and W_h apart)",
-                      cell);
-            return GFT_EXIT_USAGE;
-        }
-        if (!given(set, n, "data"))
-            strcpy(c->data, "adding"); /* the problem recurrent nets are shown on */
-    } else if (c->cell < 0) {
-        if (!resume && given(set, n, "hidden")) {
-            gft_error("--hidden: only with --cell (rnn, lstm, gru); --width sizes the hidden "
-                      "layers of the other nets");
-            return GFT_EXIT_USAGE;
-        }
-        if (!resume && given(set, n, "seq-len")) {
-            gft_error("--seq-len: only with --cell (rnn, lstm, gru)");
-            return GFT_EXIT_USAGE;
-        }
-        if (!resume && strcmp(c->data, "adding") == 0) {
-            gft_error("--data adding: needs a recurrent net (--cell rnn, lstm or gru)");
-            return GFT_EXIT_USAGE;
-        }
-    }
-    if (strcmp(c->data, "adding") == 0 && gft_adding_steps(c) < 2) {
-        gft_error("--seq-len %zu: the adding problem needs at least 2 steps (a marker in each "
-                  "half)", gft_adding_steps(c));
-        return GFT_EXIT_USAGE;
-    }
-    if (resume || c->cell >= 0)
-        return 0;
-    if (c->residual > 0) {
-        size_t k = c->residual, d = c->depth;
-        if (d < k + 2) {
-            gft_error("--residual %zu: --depth %zu leaves no room for a block (an input layer, "
-                      "blocks of %zu linear layers, an output layer: --depth %zu, %zu, ...)",
-                      k, d, k, k + 2, 2 * k + 2);
-            return GFT_EXIT_USAGE;
-        }
-        if ((d - 2) % k != 0) {
-            size_t lo = 2 + (d - 2) / k * k;
-            gft_error("--residual %zu: --depth %zu is not 2 + a multiple of %zu (an input "
-                      "layer, blocks of %zu linear layers, an output layer): try --depth %zu "
-                      "or %zu", k, d, k, k, lo, lo + k);
-            return GFT_EXIT_USAGE;
-        }
-    }
-    if (c->norm != GFT_NORM_NONE) {
-        const char *name = c->norm == GFT_NORM_BATCH ? "batch" : "layer";
-        if (c->depth < 2) {
-            gft_error("--norm %s: --depth 1 has no hidden layer to normalise", name);
-            return GFT_EXIT_USAGE;
-        }
-        if (c->norm == GFT_NORM_LAYER && c->width < 2) {
-            gft_error("--norm layer: needs --width 2 or more (one feature always normalises "
-                      "to its shift)");
-            return GFT_EXIT_USAGE;
-        }
-        if (c->norm == GFT_NORM_BATCH && c->batch < 2) {
-            gft_error("--norm batch: needs --batch 2 or more (it normalises each feature over "
-                      "the batch)");
-            return GFT_EXIT_USAGE;
-        }
-    }
-    return 0;
-}
-
-int gft_config_build(gft_config *c, gft_command cmd, const gft_setting *set, size_t n,
-                     const size_t *choice)
-{
-    gft_config_default(c, cmd);
-    for (size_t k = 0; k < n; k++) {
-        char item[1024];
-        const char *v = set[k].value;
-        if (v != NULL && set[k].opt->listable && takes_lists(cmd)) {
-            gft_list_item(v, choice ? choice[k] : 0, item, sizeof item);
-            v = item;
-        }
-        if (apply(c, cmd, set[k].opt, v) != 0)
-            return GFT_EXIT_USAGE;
-    }
-    return check_combination(c, set, n);
-}
-
-void gft_point_label(char *buf, size_t len, const gft_setting *set, size_t n,
-                     const size_t *choice, int only_lists)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t k = 0; k < n && used < len; k++) {
-        char item[256];
-        int is_list = set[k].value != NULL && set[k].opt->listable &&
-                      gft_list_count(set[k].value) > 1;
-        if (only_lists && !is_list)
-            continue;
-        if (set[k].value == NULL)
-            snprintf(item, sizeof item, "%s", set[k].opt->name);
-        else if (set[k].opt->listable)
-            gft_list_item(set[k].value, choice ? choice[k] : 0, item, sizeof item);
-        else
-            snprintf(item, sizeof item, "%s", set[k].value);
-        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", used ? "," : "",
-                                 set[k].opt->name, item);
-    }
-    if (used >= len && len > 0)
-        buf[len - 1] = '\0';
-}
-
-/* ---- Help ----------------------------------------------------------------------------- */
-
-/* Print text from column `indent` on, wrapped at word boundaries before column `width`. */
-static void print_wrapped(FILE *f, const char *text, int indent, int width)
-{
-    int col = indent;
-    const char *p = text;
-    while (*p) {
-        size_t word = strcspn(p, " ");
-        if (col > indent && col + 1 + (int)word > width) {
-            fprintf(f, "\n%*s", indent, "");
-            col = indent;
-        } else if (col > indent) {
-            fputc(' ', f);
-            col++;
-        }
-        fprintf(f, "%.*s", (int)word, p);
-        col += (int)word;
-        p += word;
-        while (*p == ' ')
-            p++;
-    }
-    fputc('\n', f);
-}
-
-void gft_help(FILE *f, gft_command cmd)
-{
-    if ((unsigned)cmd >= GFT_CMD_COUNT) {
-        fprintf(f, "usage: gradflow [COMMAND] [OPTIONS]\n\n"
-                   "Gradient-flow experiments: watch the backward signal vanish or explode\n"
-                   "in deep networks, and what initialisation, activation and clipping do.\n"
-                   "With no command, runs the showcase on the embedded digits.\n\n"
-                   "commands:\n");
-        for (int k = 0; k < GFT_CMD_COUNT; k++)
-            fprintf(f, "  %-10s %s\n", commands[k].name, commands[k].summary);
-        fprintf(f, "\n`gradflow COMMAND --help` shows a command's options; "
-                   "`gradflow --version` the version.\n"
-                   "exit status: 0 done, 1 failed, 2 usage error, 3 non-finite values, "
-                   "130 interrupted.\n"
-                   "Documentation: docs/cli.md.\n");
-        return;
-    }
-    fprintf(f, "usage: gradflow %s %s\n\n%s\n", commands[cmd].name, commands[cmd].usage,
-            commands[cmd].text);
-    if (cmd == GFT_CMD_LIST)
-        return;
-    fprintf(f, "\noptions:%s\n", takes_lists(cmd) ? " (* takes a comma list)" : "");
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const gft_option *o = &table[i];
-        char lhs[64];
-        if (!(o->commands & C(cmd)))
-            continue;
-        snprintf(lhs, sizeof lhs, "--%s%s%s", o->name, o->metavar ? " " : "",
-                 o->metavar ? o->metavar : "");
-        fprintf(f, " %c%-24s ", takes_lists(cmd) && o->listable ? '*' : ' ', lhs);
-        print_wrapped(f, o->help, 27, 80);
-    }
-    fprintf(f, "  %-24s %s\n", "--help", "this help");
-}
-
-/* ---- Parsing -------------------------------------------------------------------------- */
-
-static const gft_option *find_option(const char *name, size_t n)
-{
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (strlen(table[i].name) == n && strncmp(table[i].name, name, n) == 0)
-            return &table[i];
-    return NULL;
-}
-
-static int find_command(const char *s)
-{
-    for (int k = 0; k < GFT_CMD_COUNT; k++)
-        if (strcmp(s, commands[k].name) == 0)
-            return k;
-    return -1;
-}
-
-int gft_parse(gft_args *a, int argc, char **argv)
-{
-    int i = 1;
-    int cmd = GFT_CMD_SHOWCASE;
-    gft_config scratch;
-
-    memset(a, 0, sizeof *a);
-    if (argc > 1 && argv[1][0] != '-') {
-        cmd = find_command(argv[1]);
-        if (cmd < 0) {
-            gft_error("unknown command '%s' (commands: showcase, run, compare, sweep, merge, "
-                      "list, gradcheck; see gradflow --help)", argv[1]);
-            return GFT_EXIT_USAGE;
-        }
-        i = 2;
-    }
-    a->cmd = (gft_command)cmd;
-
-    /* --help and --version win over everything else, wherever they are. */
-    for (int k = 1; k < argc; k++) {
-        if (strcmp(argv[k], "--") == 0)
-            break;
-        if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
-            gft_help(stdout, i == 1 ? GFT_CMD_COUNT : a->cmd);
-            return GFT_EXIT_OK;
-        }
-        if (strcmp(argv[k], "--version") == 0 || strcmp(argv[k], "-V") == 0) {
-            printf("gradflow %s (gf_real = %s)\n", gf_version(), gf_real_name());
-            return GFT_EXIT_OK;
-        }
-    }
-
-    for (; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *name, *eq, *value = NULL;
-        const gft_option *o;
-        size_t n;
-
-        if (strcmp(arg, "--") == 0) {
-            for (i++; i < argc; i++) {
-                if (a->n_operands == GFT_MAX_OPERANDS) {
-                    gft_error("too many directories (at most %d)", GFT_MAX_OPERANDS);
-                    return GFT_EXIT_USAGE;
-                }
-                a->operands[a->n_operands++] = argv[i];
-            }
-            break;
-        }
-        if (strcmp(arg, "-q") == 0)
-            arg = "--quiet";
-        if (arg[0] != '-' || arg[1] == '\0') {
-            if (a->cmd != GFT_CMD_MERGE && a->cmd != GFT_CMD_LIST) {
-                gft_error("%s: unexpected argument '%s' (options start with --)",
-                          gft_command_name(a->cmd), arg);
-                return GFT_EXIT_USAGE;
-            }
-            if (a->n_operands == GFT_MAX_OPERANDS) {
-                gft_error("too many arguments (at most %d)", GFT_MAX_OPERANDS);
-                return GFT_EXIT_USAGE;
-            }
-            a->operands[a->n_operands++] = arg;
-            continue;
-        }
-        if (arg[1] != '-') {
-            gft_error("unknown option '%s' (options are spelled --name; see gradflow %s "
-                      "--help)", arg, gft_command_name(a->cmd));
-            return GFT_EXIT_USAGE;
-        }
-        name = arg + 2;
-        eq = strchr(name, '=');
-        n = eq ? (size_t)(eq - name) : strlen(name);
-        o = find_option(name, n);
-        if (o == NULL) {
-            gft_error("unknown option '--%.*s' (see gradflow %s --help)", (int)n, name,
-                      gft_command_name(a->cmd));
-            return GFT_EXIT_USAGE;
-        }
-        if (!(o->commands & C(a->cmd))) {
-            gft_error("--%s: not an option of %s (see gradflow %s --help)", o->name,
-                      gft_command_name(a->cmd), gft_command_name(a->cmd));
-            return GFT_EXIT_USAGE;
-        }
-        if (o->metavar == NULL) {
-            if (eq != NULL) {
-                gft_error("--%s takes no value", o->name);
-                return GFT_EXIT_USAGE;
-            }
-        } else if (eq != NULL) {
-            value = eq + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            gft_error("--%s needs a value (%s)", o->name, o->metavar);
-            return GFT_EXIT_USAGE;
-        }
-        if (a->n_set == GFT_MAX_SETTINGS) {
-            gft_error("too many options (at most %d)", GFT_MAX_SETTINGS);
-            return GFT_EXIT_USAGE;
-        }
-        /* Check every value now (each item of a list), so a bad one is reported before
-         * any run starts. */
-        gft_config_default(&scratch, a->cmd);
-        if (value != NULL && o->listable && takes_lists(a->cmd)) {
-            size_t count = gft_list_count(value);
-            for (size_t k = 0; k < count; k++) {
-                char item[1024];
-                gft_list_item(value, k, item, sizeof item);
-                if (apply(&scratch, a->cmd, o, item) != 0)
-                    return GFT_EXIT_USAGE;
-            }
-        } else if (apply(&scratch, a->cmd, o, value) != 0) {
-            return GFT_EXIT_USAGE;
-        }
-        a->set[a->n_set].opt = o;
-        a->set[a->n_set].value = value;
-        a->n_set++;
-    }
-    if (a->cmd == GFT_CMD_LIST && a->n_operands > 1) {
-        gft_error("list: give at most one section (activations, inits, losses, optimisers, "
-                  "data, normalisations, cells)");
-        return GFT_EXIT_USAGE;
-    }
-    if (a->cmd == GFT_CMD_MERGE && a->n_operands == 0) {
-        gft_error("merge: give at least one directory");
-        return GFT_EXIT_USAGE;
-    }
-    if (gft_config_build(&a->cfg, a->cmd, a->set, a->n_set, NULL) != 0)
-        return GFT_EXIT_USAGE;
-    return -1;
 }

@@ -1,5 +1,6 @@
-/* src/tool/tool.h: declarations shared by the files of the `gradflow` program (options,
- * commands, the training loop, the progress bar). The program is not part of the
+/* src/tool/tool.h: declarations shared by the files of the `gradflow` program: options and
+ * their parsing, one file per command (cmd_*.c), the training loop and what it uses (data,
+ * network, figures, the table of results), the progress bar. The program is not part of the
  * library: it prints, exits and handles signals, which the library never does. */
 #ifndef GRADFLOW_TOOL_H
 #define GRADFLOW_TOOL_H
@@ -89,7 +90,7 @@ typedef struct gft_config {
     char save[1024];          /* --save FILE ("" none) */
     char resume[1024];        /* --resume FILE ("" none) */
     /* sweep */
-    unsigned jobs;            /* parallel processes */
+    size_t jobs;              /* parallel processes */
     int emit_commands;
     /* gradcheck */
     double tol;               /* NaN: the build's default */
@@ -128,10 +129,25 @@ typedef struct gft_args {
     size_t n_operands;
 } gft_args;
 
-/* ---- options.c ------------------------------------------------------------------------ */
+/* ---- help.c --------------------------------------------------------------------------- */
 
 /* "run", "compare", ...; the showcase is "showcase". */
 const char *gft_command_name(gft_command cmd);
+
+/* The command spelled name, or -1. */
+int gft_command_find(const char *name);
+
+/* Print the help of a command (GFT_CMD_COUNT: the overview). */
+void gft_help(FILE *f, gft_command cmd);
+
+/* Print "gradflow: <message>" as one line on stderr. */
+void gft_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* ---- options.c ------------------------------------------------------------------------ */
 
 /* The option table and its size. */
 const gft_option *gft_options(size_t *count);
@@ -139,13 +155,15 @@ const gft_option *gft_options(size_t *count);
 /* The defaults of a command's configuration. */
 void gft_config_default(gft_config *c, gft_command cmd);
 
+/* ---- parse.c -------------------------------------------------------------------------- */
+
 /* Parse argv (argv[0] is the program) into a. Returns -1 when the command should run;
  * otherwise the exit status to end with (0 after --help or --version, 2 after a usage
  * error, whose one-line message has been printed). */
 int gft_parse(gft_args *a, int argc, char **argv);
 
-/* Print the help of a command (GFT_CMD_COUNT: the overview). */
-void gft_help(FILE *f, gft_command cmd);
+/* 1 when the command takes comma lists (compare, sweep). */
+int gft_takes_lists(gft_command cmd);
 
 /* Comma lists: the number of items of value, and item i copied into buf. */
 size_t gft_list_count(const char *value);
@@ -163,13 +181,6 @@ size_t gft_adding_steps(const gft_config *c);
 /* A short label of a grid point naming the varied settings: "act=relu,depth=10". */
 void gft_point_label(char *buf, size_t len, const gft_setting *set, size_t n,
                      const size_t *choice, int only_lists);
-
-/* Print "gradflow: <message>" as one line on stderr. */
-void gft_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
 
 /* ---- progress.c ----------------------------------------------------------------------- */
 
@@ -189,7 +200,7 @@ void gft_progress_update(gft_progress *p, uint64_t done, double loss);
 void gft_progress_end(gft_progress *p);
 double gft_now(void);
 
-/* ---- train.c -------------------------------------------------------------------------- */
+/* ---- data.c --------------------------------------------------------------------------- */
 
 /* The training and test sets of a configuration, with the loss that goes with them
  * (the given one, else cross-entropy for classes and MSE for regression). Targets are
@@ -198,6 +209,8 @@ double gft_now(void);
 int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
                   gf_loss_kind *loss);
 
+/* ---- build.c -------------------------------------------------------------------------- */
+
 /* The network of a configuration for in inputs and out outputs (LSUV uses batch): a
  * plain MLP, one with normalisation layers, a residual net or a recurrent net (docs/cli.md
  * says which layers each has). Returns 0, or prints the error and returns the exit status
@@ -205,10 +218,18 @@ int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
 int gft_build_net(const gft_config *c, size_t in, size_t out, const gf_tensor *batch,
                   gf_net **net);
 
+/* The mean-field prediction of the signal's factor per layer at initialisation,
+ * sqrt(chi) (theory.h), for the dashed line of the signal figure; 0 when there is none
+ * (LSUV, whose scale depends on the data; a resumed, trained network; not a plain net). */
+double gft_predicted_factor(const gft_config *c);
+
+/* ---- train.c, record.c ---------------------------------------------------------------- */
+
 /* What one run leaves for the tables and overlaid figures of compare and showcase. */
 typedef struct gft_result {
     char label[256];
     char dir[1200];
+    char init[64];            /* the init scheme for the table ("" when unknown) */
     int status;               /* the run's exit status */
     int judged;               /* 1 when verdict holds a verdict */
     gf_verdict verdict;
@@ -237,6 +258,8 @@ int gft_train(const gft_config *c, const char *dir, const char *label, int keep,
               gft_result *r);
 void gft_result_release(gft_result *r);
 
+/* ---- figures.c ------------------------------------------------------------------------ */
+
 /* A curve of the gradient through time: norms[t-1] = ||dL/dh_t||, t = 1..T. */
 typedef struct gft_curve {
     const char *label;
@@ -255,6 +278,11 @@ int gft_time_figure(const char *dir, const char *name, const char *title,
 /* The plot format of a configuration. */
 gf_plot_format gft_plot_format(const gft_config *c);
 
+/* What the figures are: 1 rendered images, 0 only scripts (--plot none, no gnuplot); and
+ * the extension of what a figure's name ends with: "png", "svg" or "gp". */
+int gft_figures_rendered(const gft_config *c);
+const char *gft_figure_ext(const gft_config *c);
+
 /* PNG figures are rendered in one gnuplot process per directory: gnuplot's start-up is
  * most of the cost of a figure, and the PNGs are byte for byte those of separate runs.
  * gft_clear_scripts removes DIR/NAME.gp of a previous run; gft_render_batch writes
@@ -268,7 +296,38 @@ gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, 
  * only a note (the figures of a run stopped by NaN may have nothing to draw). */
 int gft_plot_status(gf_status st, const char *what, int quiet, int soft);
 
-/* ---- commands.c ----------------------------------------------------------------------- */
+/* ---- text.c --------------------------------------------------------------------------- */
+
+/* A directory name from a label: letters, digits and . _ = - kept, ',' to '_', the rest
+ * '-'. */
+void gft_dir_name(char *buf, size_t len, const char *label);
+/* --out, else the command's default directory. */
+const char *gft_out_dir(const gft_config *c, const char *fallback);
+/* The init a configuration uses, for tables: the given scheme or the suited one. */
+const char *gft_init_label(const gft_config *c);
+/* A number for people into buf ("%.4g", NaN and infinities as words); returns buf. */
+const char *gft_num(char *buf, size_t len, double v);
+/* The network of a configuration in words: "relu, init he, 12 linear layers of width 64
+ * (an input layer, 5 residual blocks of 2, an output layer), batch norm". */
+void gft_describe_net(char *buf, size_t len, const gft_config *c);
+/* 1 when DIR/FILE is a regular file. */
+int gft_is_file(const char *dir, const char *file);
+/* DIR/FILE into buf; returns 0, or -1 when it does not fit (said). */
+int gft_path_in(char *buf, size_t len, const char *dir, const char *file);
+
+/* ---- results.c ------------------------------------------------------------------------ */
+
+/* The table of several runs' results (first: the heading of the label column), its notes
+ * and, for recurrent runs, the table of their gradients through time. */
+void gft_print_results(const gft_result *res, size_t n, const char *first);
+/* Overlaid figures of several runs into dir. Returns 1 when one failed (said). */
+int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_config *c);
+/* The overlaid figures written into dir, comma-separated, without a newline. */
+void gft_print_figures(const char *dir, const gft_config *c);
+/* Combine run statuses: interrupted, then failure, then non-finite, then success. */
+int gft_worse(int a, int b);
+
+/* ---- cmd_*.c: the commands ------------------------------------------------------------ */
 
 /* Each returns the program's exit status. */
 int gft_cmd_showcase(gft_args *a);
@@ -278,6 +337,15 @@ int gft_cmd_sweep(gft_args *a);
 int gft_cmd_merge(gft_args *a);
 int gft_cmd_list(gft_args *a);
 int gft_cmd_gradcheck(gft_args *a);
+
+/* cmd_compare.c: one in-process run per item of setting k (a comma list) into DIR/<item>,
+ * then the table and the overlaid figures; title opens the first line. */
+int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title);
+
+/* cmd_merge.c: the run directories in (or at) each of dirs, into one table and one set
+ * of overlaid figures in out. */
+int gft_merge_dirs(const char *const *dirs, size_t n_dirs, const char *out,
+                   const gft_config *c);
 
 /* ---- main.c ----------------------------------------------------------------------------- */
 

@@ -1,0 +1,260 @@
+/* src/tool/cmd_merge.c: `gradflow merge DIR...`: read run directories written by separate
+ * processes (a sweep, or `gradflow run --out DIR/NAME`), from their summary.json,
+ * telemetry.csv and time.csv, into one table and one set of overlaid figures. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+/* A top-level number of our own summary.json, whose top-level keys open a line with two
+ * spaces (the config object, on one line, has keys such as "steps" too). NaN when
+ * absent or null. */
+static double json_number(const char *text, const char *key)
+{
+    char pat[80];
+    const char *p;
+    snprintf(pat, sizeof pat, "\n  \"%s\":", key);
+    p = strstr(text, pat);
+    if (p == NULL)
+        return NAN;
+    p += strlen(pat);
+    while (*p == ' ')
+        p++;
+    if (strncmp(p, "null", 4) == 0)
+        return NAN;
+    return strtod(p, NULL);
+}
+
+/* A string from our own summary.json: "key": "value", the first such key (the run's
+ * "name" comes first; "init" is only in the config). Values with escapes are cut at
+ * the first quote. buf unchanged when absent. */
+static void json_string(char *buf, size_t len, const char *text, const char *key)
+{
+    char pat[80];
+    const char *p, *end;
+    snprintf(pat, sizeof pat, "\"%s\": \"", key);
+    p = strstr(text, pat);
+    if (p == NULL)
+        return;
+    p += strlen(pat);
+    end = strchr(p, '"');
+    if (end == NULL || end == p)
+        return;
+    snprintf(buf, len, "%.*s", (int)(end - p), p);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+    if (f == NULL)
+        return NULL;
+    buf = gf_alloc(1 << 16);
+    if (buf == NULL) {
+        fclose(f);
+        return NULL;
+    }
+    n = fread(buf, 1, (1 << 16) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Append a copy of path to the growing array *paths; 0, or -1 when out of memory. */
+static int add_path(char ***paths, size_t *n, size_t *cap, const char *path)
+{
+    char *p;
+    if (*n == *cap) {
+        char **np = gf_realloc(*paths, (*cap ? 2 * *cap : 16) * sizeof *np);
+        if (np == NULL)
+            return -1;
+        *paths = np, *cap = *cap ? 2 * *cap : 16;
+    }
+    p = gf_alloc(strlen(path) + 1);
+    if (p == NULL)
+        return -1;
+    strcpy(p, path);
+    (*paths)[(*n)++] = p;
+    return 0;
+}
+
+/* Collect run directories: DIR itself when it holds a summary.json, else its
+ * subdirectories that do (sorted by name). Paths are allocated; *n grows. */
+static int collect_runs(const char *dir, char ***paths, size_t *n, size_t *cap, int quiet)
+{
+    DIR *d;
+    struct dirent *e;
+    size_t first = *n;
+    if (gft_is_file(dir, "summary.json"))
+        return add_path(paths, n, cap, dir);
+    d = opendir(dir);
+    if (d == NULL) {
+        gft_error("merge: cannot read '%s': %s", dir, strerror(errno));
+        return -2;
+    }
+    while ((e = readdir(d)) != NULL) {
+        char sub[4200];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+        if (!gft_is_file(sub, "summary.json")) {
+            if (gft_is_file(sub, "telemetry.csv") && !quiet)
+                fprintf(stderr, "gradflow: note: skipping %s: no summary.json (still running, "
+                                "or killed)\n", sub);
+            continue;
+        }
+        if (add_path(paths, n, cap, sub) != 0) {
+            closedir(d);
+            return -1;
+        }
+    }
+    closedir(d);
+    if (*n > first)
+        qsort(*paths + first, *n - first, sizeof **paths, cmp_str);
+    return 0;
+}
+
+/* The first recorded step of a run's time.csv (rnn.h's step,t,grad_h_norm), for the
+ * overlay of the gradient through time. Absent or malformed: nothing, not an error (the
+ * run's own figures were judged when it ran). */
+static void read_time(gft_result *r, const char *dir)
+{
+    char path[4200], line[256];
+    unsigned long long first = 0;
+    size_t n = 0, cap = 0;
+    double *v = NULL;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/time.csv", dir);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    if (fgets(line, sizeof line, f) != NULL && strncmp(line, "step,t,", 7) == 0)
+        while (fgets(line, sizeof line, f) != NULL) {
+            unsigned long long step;
+            unsigned long t;
+            double x;
+            if (sscanf(line, "%llu,%lu,%lf", &step, &t, &x) != 3 || (n > 0 && step != first) ||
+                t != n + 1)
+                break;
+            first = step;
+            if (n == cap) {
+                double *nv = gf_realloc(v, (cap ? 2 * cap : 64) * sizeof *nv);
+                if (nv == NULL)
+                    break;
+                v = nv, cap = cap ? 2 * cap : 64;
+            }
+            v[n++] = x;
+        }
+    fclose(f);
+    if (n == 0) {
+        gf_free(v);
+        return;
+    }
+    r->time_init = v, r->time_T = n;
+    r->time_first = v[0], r->time_last = v[n - 1];
+    r->time_ratio = v[0] / v[n - 1];
+}
+
+/* One run directory into r: its label and init, final loss and accuracy from
+ * summary.json, its records from telemetry.csv (judged), its gradient through time.
+ * Returns 0, or GFT_EXIT_FAIL when the telemetry cannot be read (said). */
+static int read_run(gft_result *r, const char *dir)
+{
+    char path[4200];
+    char *summary;
+    const char *base = strrchr(dir, '/');
+    r->final_loss = r->accuracy = NAN;
+    r->time_first = r->time_last = r->time_ratio = NAN;
+    snprintf(r->label, sizeof r->label, "%s", base ? base + 1 : dir);
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    summary = read_text(path);
+    if (summary != NULL) {
+        json_string(r->label, sizeof r->label, summary, "name");
+        json_string(r->init, sizeof r->init, summary, "init");
+        r->final_loss = json_number(summary, "final_loss");
+        r->accuracy = json_number(summary, "final_accuracy");
+        r->steps = (uint64_t)fmax(0, json_number(summary, "steps"));
+        gf_free(summary);
+    }
+    snprintf(path, sizeof path, "%s/telemetry.csv", dir);
+    if (gf_telemetry_new(&r->tel) != GF_OK || gf_run_read_telemetry(r->tel, path) != GF_OK) {
+        gft_error("merge: %s", gf_last_error());
+        gf_telemetry_free(r->tel);
+        r->tel = NULL;
+        r->status = GFT_EXIT_FAIL;
+        return GFT_EXIT_FAIL;
+    }
+    if (gf_telemetry_count(r->tel) > 0 && gf_verdict_judge(r->tel, &r->verdict) == GF_OK)
+        r->judged = 1;
+    read_time(r, dir);
+    return 0;
+}
+
+/* Merge run directories into one table and one set of overlaid figures in out. */
+int gft_merge_dirs(const char *const *dirs, size_t n_dirs, const char *out,
+                   const gft_config *c)
+{
+    char **paths = NULL;
+    size_t n = 0, cap = 0;
+    gft_result *res = NULL;
+    int status = 0;
+
+    for (size_t i = 0; i < n_dirs; i++) {
+        int st = collect_runs(dirs[i], &paths, &n, &cap, c->quiet);
+        if (st == -1) {
+            gft_error("out of memory");
+            status = GFT_EXIT_FAIL;
+            goto done;
+        }
+        if (st == -2)
+            status = GFT_EXIT_FAIL;
+    }
+    if (n == 0) {
+        gft_error("merge: no run directory (one holding summary.json) in %s%s", dirs[0],
+                  n_dirs > 1 ? " and the others" : "");
+        status = GFT_EXIT_FAIL;
+        goto done;
+    }
+    res = gf_calloc(n, sizeof *res);
+    if (res == NULL) {
+        gft_error("out of memory");
+        status = GFT_EXIT_FAIL;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (read_run(&res[i], paths[i]) != 0)
+            status = GFT_EXIT_FAIL;
+    gft_print_results(res, n, "run");
+    if (gft_overlay(out, res, n, c))
+        status = gft_worse(status, GFT_EXIT_FAIL);
+    printf("merged %zu runs; figures: ", n);
+    gft_print_figures(out, c);
+    printf("\n");
+
+done:
+    for (size_t i = 0; i < n; i++) {
+        if (res != NULL)
+            gft_result_release(&res[i]);
+        gf_free(paths[i]);
+    }
+    gf_free(paths);
+    gf_free(res);
+    return status;
+}
+
+int gft_cmd_merge(gft_args *a)
+{
+    return gft_merge_dirs(a->operands, a->n_operands, gft_out_dir(&a->cfg, a->operands[0]),
+                          &a->cfg);
+}

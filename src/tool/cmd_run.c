@@ -1,0 +1,73 @@
+/* src/tool/cmd_run.c: `gradflow run`: train one network into its run directory
+ * (train.c) and say what happened: the network, the backward signal at the first and the
+ * last layer, the loss, the verdict, the gradient through time of a recurrent net. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+static void print_run(const gft_result *r, const gft_config *c)
+{
+    char a[32], b[32], d[32], net[300];
+    if (c->resume[0]) {
+        printf("%s: resumed from %s, %s, %llu steps in %.1f s\n", r->label, c->resume,
+               c->data, (unsigned long long)r->steps, r->seconds);
+    } else {
+        gft_describe_net(net, sizeof net, c);
+        printf("%s: %s, %s, %llu steps in %.1f s\n", r->label, net, c->data,
+               (unsigned long long)r->steps, r->seconds);
+    }
+    if (r->judged) {
+        printf("  backward signal ||dL/dh|| at step %llu: first layer %s, last layer %s, "
+               "ratio %s\n", (unsigned long long)r->verdict.first_step,
+               gft_num(a, sizeof a, r->verdict.signal_first_init),
+               gft_num(b, sizeof b, r->verdict.signal_last_init),
+               gft_num(d, sizeof d, r->verdict.ratio_init));
+        printf("  final loss %s", gft_num(a, sizeof a, r->final_loss));
+        if (!isnan(r->accuracy))
+            printf(", test accuracy %.3f", r->accuracy);
+        printf("\n  verdict: %s\n", r->verdict.text);
+    }
+    if (!isnan(r->time_ratio))
+        printf("  through time at step %llu: ||dL/dh_1|| %s, ||dL/dh_T|| %s, ratio %s%s\n",
+               (unsigned long long)(r->judged ? r->verdict.first_step : 0),
+               gft_num(a, sizeof a, r->time_first), gft_num(b, sizeof b, r->time_last),
+               gft_num(d, sizeof d, r->time_ratio),
+               r->time_ratio < GF_VERDICT_VANISH_RATIO ? " (vanishing through time)" : "");
+    printf("  wrote %s (telemetry.csv, %sloss.csv, summary.json, %s *.%s)\n", r->dir,
+           !isnan(r->time_ratio) ? "time.csv, " : "",
+           gft_figures_rendered(c) ? "figures" : "gnuplot scripts", gft_figure_ext(c));
+}
+
+int gft_cmd_run(gft_args *a)
+{
+    gft_result r;
+    const char *dir = gft_out_dir(&a->cfg, "gradflow-out/run");
+    char label[256];
+    int status;
+    snprintf(label, sizeof label, "%s",
+             a->cfg.name[0] ? a->cfg.name
+             : a->cfg.cell >= 0 ? gf_rnn_cell_name((gf_rnn_cell)a->cfg.cell) : a->cfg.act);
+    if (a->cfg.resume[0] && !a->cfg.quiet) {
+        /* The network and optimiser come from the model file. */
+        static const char *const ignored[] = {"depth", "width", "act", "act-param", "init",
+                                              "optim", "momentum", "norm", "residual", "cell",
+                                              "hidden"};
+        for (size_t k = 0; k < a->n_set; k++)
+            for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+                if (strcmp(a->set[k].opt->name, ignored[i]) == 0)
+                    fprintf(stderr, "gradflow: note: --%s is ignored with --resume (the "
+                                    "model file holds the network and optimiser)\n",
+                            ignored[i]);
+    }
+    status = gft_train(&a->cfg, dir, label, 0, &r);
+    if (status == GFT_EXIT_INTERRUPTED)
+        fprintf(stderr, "gradflow: interrupted after %llu steps; everything recorded so far "
+                        "is in %s\n", (unsigned long long)r.steps, dir);
+    if (!a->cfg.quiet && (status == 0 || status == GFT_EXIT_INTERRUPTED ||
+                          status == GFT_EXIT_NONFINITE))
+        print_run(&r, &a->cfg);
+    gft_result_release(&r);
+    return status;
+}

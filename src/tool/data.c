@@ -1,0 +1,134 @@
+/* src/tool/data.c: the data sets of a configuration: the embedded digits, the synthetic
+ * sets, the adding problem (for recurrent nets), Fashion-MNIST and CSV files, split into
+ * training and test sets, with the loss that goes with them (targets one-hot for MSE and
+ * BCE on classes). */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+/* The data split's own stream, derived from --seed (train.c derives the batch order's). */
+#define SEED_DATA 0x6461746100000000ull  /* "data" */
+
+static int is_synthetic(const char *name)
+{
+    return strcmp(name, "gauss") == 0 || strcmp(name, "xor") == 0 ||
+           strcmp(name, "spirals") == 0 || strcmp(name, "moons") == 0;
+}
+
+/* The adding problem (Hochreiter and Schmidhuber 1997), as examples/adding_problem.c
+ * makes it: each row is T steps of (value ~ U(0, 1), marker), (n, 2T), step s in columns
+ * 2s and 2s+1; exactly two markers are 1, one in each half of the sequence, and the
+ * target is the sum of the two marked values. Always answering 1 scores the variance of
+ * that sum, 1/6. */
+static gf_status adding_problem(gf_dataset **out, size_t n, size_t T, gf_rng *rng)
+{
+    gf_dataset *d = NULL;
+    gf_status st = gf_dataset_new(&d, n, 2 * T, 1, 0, "adding");
+    if (st != GF_OK)
+        return st;
+    for (size_t r = 0; r < n; r++) {
+        gf_real *row = d->x->data + r * 2 * T;
+        size_t a = (size_t)gf_rng_below(rng, T / 2);
+        size_t b = T / 2 + (size_t)gf_rng_below(rng, T - T / 2);
+        for (size_t s = 0; s < T; s++) {
+            row[2 * s] = (gf_real)gf_rng_uniform(rng);
+            row[2 * s + 1] = (gf_real)(s == a || s == b);
+        }
+        d->y->data[r] = row[2 * a] + row[2 * b];
+    }
+    *out = d;
+    return GF_OK;
+}
+
+/* Class indices (n, 1) -> one-hot rows (n, k), for MSE and BCE on a class set. */
+static gf_status one_hot(gf_dataset **d)
+{
+    gf_dataset *src = *d, *dst = NULL;
+    size_t n = gf_dataset_rows(src), k = src->n_classes;
+    gf_status st = gf_dataset_new(&dst, n, src->x->cols, k, 0, src->name);
+    if (st != GF_OK)
+        return st;
+    memcpy(dst->x->data, src->x->data, n * src->x->cols * sizeof(gf_real));
+    for (size_t i = 0; i < n; i++)
+        dst->y->data[i * k + (size_t)src->y->data[i]] = 1;
+    /* gf_accuracy takes the argmax of one-hot rows: keep the class count for it. */
+    dst->n_classes = k;
+    gf_dataset_free(src);
+    *d = dst;
+    return GF_OK;
+}
+
+int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
+                  gf_loss_kind *loss)
+{
+    gf_dataset *all = NULL;
+    gf_rng rng;
+    gf_status st;
+
+    *train = *test = NULL;
+    gf_rng_seed(&rng, c->seed ^ SEED_DATA);
+    if (strcmp(c->data, "digits") == 0) {
+        st = gf_data_digits(&all);
+    } else if (is_synthetic(c->data)) {
+        int gauss = strcmp(c->data, "gauss") == 0;
+        st = gf_data_synthetic(&all, c->data, c->samples, gauss ? c->width : 0,
+                               gauss ? c->width : 0, &rng);
+    } else if (strcmp(c->data, "adding") == 0) {
+        st = adding_problem(&all, c->samples, gft_adding_steps(c), &rng);
+    } else if (strcmp(c->data, "fashion-mnist") == 0) {
+        st = gf_data_fashion_mnist(train, test, NULL);
+        if (st != GF_OK) {
+            gft_error("--data fashion-mnist: %s (install Debian's dataset-fashion-mnist, or "
+                      "set %s to the directory of its IDX files)", gf_last_error(),
+                      GF_FASHION_MNIST_ENV);
+            return GFT_EXIT_FAIL;
+        }
+    } else {
+        gf_csv_options o = gf_csv_options_default();
+        o.label_column = c->label_column > 0 ? c->label_column - 1 : -1;
+        o.header = c->header;
+        o.regression = c->loss_given && c->loss == GF_LOSS_MSE;
+        st = gf_data_csv(&all, c->data, &o);
+    }
+    if (st != GF_OK) {
+        gft_error("--data %s: %s", c->data, gf_last_error());
+        return GFT_EXIT_FAIL;
+    }
+    if (all != NULL) {
+        st = gf_data_split(train, test, all, c->test_fraction, &rng);
+        gf_dataset_free(all);
+        if (st != GF_OK) {
+            gft_error("--data %s: %s", c->data, gf_last_error());
+            return GFT_EXIT_FAIL;
+        }
+    }
+
+    if (*train == NULL || *test == NULL) { /* a loader's contract; never trust it blindly */
+        gft_error("--data %s: the loader returned no data", c->data);
+        gf_dataset_free(*train), gf_dataset_free(*test);
+        *train = *test = NULL;
+        return GFT_EXIT_FAIL;
+    }
+    *loss = c->loss_given ? c->loss
+                          : (*train)->n_classes > 0 ? GF_LOSS_SOFTMAX_CE : GF_LOSS_MSE;
+    if ((*train)->n_classes == 0 && *loss == GF_LOSS_SOFTMAX_CE) {
+        gft_error("--loss cross_entropy: the data set '%s' has real targets, not classes "
+                  "(use --loss mse)", c->data);
+        gf_dataset_free(*train), gf_dataset_free(*test);
+        *train = *test = NULL;
+        return GFT_EXIT_USAGE;
+    }
+    if ((*train)->n_classes > 0 && *loss != GF_LOSS_SOFTMAX_CE) {
+        st = one_hot(train);
+        if (st == GF_OK)
+            st = one_hot(test);
+        if (st != GF_OK) {
+            gft_error("%s", gf_last_error());
+            gf_dataset_free(*train), gf_dataset_free(*test);
+            *train = *test = NULL;
+            return GFT_EXIT_FAIL;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,201 @@
+/* src/tool/figures.c: the gnuplot side of the program: the plot format of a configuration,
+ * PNG figures rendered in one gnuplot process per directory, plotting statuses turned into
+ * notes or failures, and the figure of the gradient through time (the library draws the
+ * others, report.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+gf_plot_format gft_plot_format(const gft_config *c)
+{
+    return c->plot == GFT_PLOT_SVG ? GF_PLOT_SVG : c->plot == GFT_PLOT_NONE ? GF_PLOT_NONE
+                                                                           : GF_PLOT_PNG;
+}
+
+/* What the figures are: rendered images, or only scripts (--plot none, no gnuplot). */
+int gft_figures_rendered(const gft_config *c)
+{
+    return c->plot != GFT_PLOT_NONE && gf_plot_available();
+}
+
+const char *gft_figure_ext(const gft_config *c)
+{
+    return !gft_figures_rendered(c) ? "gp" : c->plot == GFT_PLOT_SVG ? "svg" : "png";
+}
+
+void gft_clear_scripts(const char *dir, const char *const *names, size_t n)
+{
+    char path[1400];
+    for (size_t i = 0; i < n; i++)
+        if (snprintf(path, sizeof path, "%s/%s.gp", dir, names[i]) < (int)sizeof path)
+            remove(path); /* absent is fine */
+}
+
+gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, int render)
+{
+    char path[1400], script[1400];
+    FILE *f;
+    size_t found = 0;
+    if (snprintf(path, sizeof path, "%s/figures.gp", dir) >= (int)sizeof path)
+        return GF_EINVAL;
+    f = fopen(path, "w");
+    if (f == NULL) {
+        gft_error("cannot write '%s'", path);
+        return GF_EIO;
+    }
+    fprintf(f, "# figures.gp: renders every figure of this directory in one gnuplot process.\n"
+               "# Run it here: gnuplot figures.gp\n");
+    for (size_t i = 0; i < n; i++) {
+        FILE *g;
+        snprintf(script, sizeof script, "%s/%s.gp", dir, names[i]);
+        g = fopen(script, "r");
+        if (g == NULL)
+            continue; /* not drawn for this run (no loss, no activation layer, NaN) */
+        fclose(g);
+        fprintf(f, "%sload '%s.gp'\n", found++ ? "reset\n" : "", names[i]);
+    }
+    if (fclose(f) != 0) {
+        gft_error("cannot write '%s'", path);
+        return GF_EIO;
+    }
+    return render && found > 0 ? gf_plot_render(path) : GF_OK;
+}
+
+int gft_plot_status(gf_status st, const char *what, int quiet, int soft)
+{
+    static int told;
+    if (st == GF_OK)
+        return 0;
+    if (soft) {
+        /* A run stopped by NaN may have nothing finite to draw: a note, not a failure. */
+        if (!quiet)
+            fprintf(stderr, "gradflow: note: %s: %s\n", what, gf_last_error());
+        return 0;
+    }
+    if (st == GF_EUNSUPPORTED) {
+        if (!told && !quiet)
+            fprintf(stderr, "gradflow: note: %s\n", gf_last_error());
+        told = 1;
+        return 0;
+    }
+    gft_error("%s: %s", what, gf_last_error());
+    return 1;
+}
+
+/* A string in a gnuplot script: single quotes doubled, newlines dropped. */
+static void gp_string(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputc('\'', f);
+        if (*s != '\n' && *s != '\r')
+            fputc(*s, f);
+    }
+    fputc('\'', f);
+}
+
+/* Close a file opened to write path (f NULL: the opening failed); 0, or -1 when it was
+ * not written whole (said). */
+static int close_written(FILE *f, const char *path)
+{
+    if (f == NULL || fclose(f) != 0) {
+        gft_error("cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* DIR/NAME.dat: one block per curve (gnuplot's index), so curves of different T share
+ * the file. Returns 0, or -1 (said). */
+static int write_time_data(const char *path, const gft_curve *curves, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return close_written(NULL, path);
+    fprintf(f, "# t ||dL/dh_t||, one block per curve\n");
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%s# %s\n", i ? "\n\n" : "", curves[i].label);
+        for (size_t t = 0; t < curves[i].T; t++) {
+            double v = curves[i].norms[t];
+            /* A log axis cannot hold 0 or NaN: missing points. */
+            if (isfinite(v) && v > 0)
+                fprintf(f, "%zu %.6g\n", t + 1, v);
+            else
+                fprintf(f, "%zu NaN\n", t + 1);
+        }
+    }
+    return close_written(f, path);
+}
+
+/* DIR/NAME.gp drawing every curve of NAME.dat, log y (powers of ten when the values span
+ * more than 100), t from 1 to t_max. Returns 0, or -1 (said). */
+static int write_time_script(const char *path, const char *name, const char *title,
+                             const gft_curve *curves, size_t n, gf_plot_format format,
+                             double span, size_t t_max)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return close_written(NULL, path);
+    fprintf(f, "# %s.gp: written by gradflow %s. Run it in this directory: gnuplot %s.gp\n",
+            name, gf_version(), name);
+    if (format == GF_PLOT_SVG)
+        fputs("set terminal svg size 900,520 enhanced font 'sans,12' background rgb 'white'\n",
+              f);
+    else
+        fputs("if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+              "    set terminal pngcairo size 900,520 enhanced font 'sans,10'\n"
+              "} else {\n"
+              "    set terminal png size 900,520 enhanced\n"
+              "}\n", f);
+    fprintf(f, "set output '%s.%s'\n", name, format == GF_PLOT_SVG ? "svg" : "png");
+    fputs("set datafile missing 'NaN'\n"
+          "set grid lc rgb '#d0d0d0'\n"
+          "set key noenhanced top left\n"
+          "set title ", f);
+    gp_string(f, title);
+    fputs(" noenhanced font ',12'\n"
+          "set xlabel 't (step of the sequence; the loss reads h_T)' noenhanced\n"
+          "set ylabel '||dL/dh_t||'\n"
+          "set logscale y\n", f);
+    fprintf(f, "set format y '%s'\n", span > 100 ? "10^{%L}" : "%g");
+    if (t_max > 1)
+        fprintf(f, "set xrange [1:%zu]\n", t_max);
+    fputs("plot ", f);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%s'%s.dat' index %zu using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc %zu "
+                   "title ", i ? ", \\\n     " : "", name, i, i + 1);
+        gp_string(f, curves[i].label);
+    }
+    fputc('\n', f);
+    return close_written(f, path);
+}
+
+int gft_time_figure(const char *dir, const char *name, const char *title,
+                    const gft_curve *curves, size_t n, gf_plot_format format)
+{
+    char dat[1300], gp[1300], file[200];
+    double lo = INFINITY, hi = 0;
+    size_t t_max = 1;
+    snprintf(file, sizeof file, "%s.dat", name);
+    if (gft_path_in(dat, sizeof dat, dir, file) != 0)
+        return -1;
+    snprintf(file, sizeof file, "%s.gp", name);
+    if (gft_path_in(gp, sizeof gp, dir, file) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < curves[i].T; t++) {
+            double v = curves[i].norms[t];
+            if (isfinite(v) && v > 0)
+                lo = fmin(lo, v), hi = fmax(hi, v);
+            t_max = curves[i].T > t_max ? curves[i].T : t_max;
+        }
+    if (!(hi > 0))
+        return 1;
+    if (write_time_data(dat, curves, n) != 0)
+        return -1;
+    return write_time_script(gp, name, title, curves, n, format, hi / lo, t_max);
+}
