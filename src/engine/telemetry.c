@@ -144,11 +144,15 @@ void gf_record_set_kind(gf_record *rec, const char *kind)
 {
     if (rec == NULL)
         return;
-    snprintf(rec->kind, sizeof rec->kind, "%s", kind != NULL ? kind : "");
-    /* The CSV has no quoting: a separator or a line break in a name would shift fields. */
-    for (char *c = rec->kind; *c != '\0'; c++)
-        if (*c == ',' || *c == '"' || (unsigned char)*c < 0x20)
-            *c = '_';
+    size_t i = 0;
+    /* Copied, cut to fit (a plain loop: this runs for every layer of every recorded
+     * step). The CSV has no quoting: a separator or a line break in a name would shift
+     * fields, so those become '_'. */
+    for (; kind != NULL && kind[i] != '\0' && i + 1 < sizeof rec->kind; i++) {
+        char c = kind[i];
+        rec->kind[i] = c == ',' || c == '"' || (unsigned char)c < 0x20 ? '_' : c;
+    }
+    rec->kind[i] = '\0';
 }
 
 gf_status gf_record_write_csv(const gf_record *r, FILE *f)

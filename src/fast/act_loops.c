@@ -59,22 +59,24 @@ static inline float tanh_fast(float x)
  * bits of the sum, so no float-to-int conversion is needed (and NaN needs no branch:
  * NaN in, NaN out). Within 1 ulp where e^z is a normal float (z >= log FLT_MIN); 0
  * below, where it is subnormal. The derivatives need it in their tails, where y(1 - y)
- * and 1 - y^2 round to 0 in float. */
+ * and 1 - y^2 round to 0 in float. Written with fmaf: one instruction per step where the
+ * CPU has FMA (simd.h), which halves the cost of tanh' in the backward pass, and the
+ * same correctly rounded bits where it does not. */
 static inline float exp_nonpos(float z)
 {
     const float lowest = -87.3365402f; /* log(FLT_MIN): n >= -126 */
     const float shifter = 12582912.0f; /* 1.5 * 2^23, bits 0x4b400000 */
     float zc = z < lowest ? lowest : z, t, n, r, p, scale;
     uint32_t bits;
-    t = zc * 1.44269504088896341f + shifter;
+    t = fmaf(zc, 1.44269504088896341f, shifter);
     n = t - shifter;
-    r = (zc - n * 0.693359375f) - n * -2.12194440e-4f;
+    r = fmaf(n, 2.12194440e-4f, fmaf(n, -0.693359375f, zc));
     p = 1.3926175888627768e-3f;
-    p = p * r + 8.363173343241215e-3f;
-    p = p * r + 4.1666556149721146e-2f;
-    p = p * r + 1.6666577756404877e-1f;
-    p = p * r + 0.5f;
-    p = p * (r * r) + r + 1.0f;
+    p = fmaf(p, r, 8.363173343241215e-3f);
+    p = fmaf(p, r, 4.1666556149721146e-2f);
+    p = fmaf(p, r, 1.6666577756404877e-1f);
+    p = fmaf(p, r, 0.5f);
+    p = fmaf(p, r * r, r) + 1.0f;
     memcpy(&bits, &t, sizeof bits);
     bits = (bits - 0x4b400000u + 127u) << 23; /* the exponent field of 2^n */
     memcpy(&scale, &bits, sizeof scale);
