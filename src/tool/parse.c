@@ -115,6 +115,20 @@ static int check_not_recurrent(const gft_config *c, const gft_setting *set, size
     return 0;
 }
 
+/* --act-param 0 where the activation's parameter defaults to something else: the
+ * library reads 0 as "the default" (gf_mlp_spec, net.h), so say what 0 would mean. */
+static int check_act_param(const gft_config *c)
+{
+    const gf_activation *act = NULL;
+    if (c->act_param != 0 || gf_activation_find(&act, c->act) != GF_OK ||
+        act->param_name == NULL || act->default_param == 0)
+        return 0;
+    gft_error("--act-param 0: %s with a %s of 0 is plain relu: use --act relu (or leave "
+              "--act-param out for the default %g)", act->name, act->param_name,
+              act->default_param);
+    return GFT_EXIT_USAGE;
+}
+
 /* --residual K and --norm against --depth, --width and --batch. */
 static int check_cures(const gft_config *c)
 {
@@ -172,6 +186,8 @@ static int check_combination(gft_config *c, const gft_setting *set, size_t n)
     }
     if (resume || c->cell >= 0)
         return 0;
+    if (check_act_param(c) != 0)
+        return GFT_EXIT_USAGE;
     return check_cures(c);
 }
 

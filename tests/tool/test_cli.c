@@ -1117,6 +1117,9 @@ static void bad_combinations_exit_2(void **state)
         {{"compare", "--residual", "2,3", "--depth", "6"}, "--residual 3: --depth 6"},
         {{"sweep", "--cell", "rnn,lstm", "--seq-len", "5,1"}, "at least 2 steps"},
         {{"showcase", "--norm", "batch"}, "--norm: not an option of showcase"},
+        /* The library reads act_param 0 as the default slope: 0 itself is relu. */
+        {{"run", "--act", "leaky_relu", "--act-param", "0"}, "slope of 0 is plain relu"},
+        {{"compare", "--act", "elu", "--act-param", "1,0"}, "alpha of 0 is plain relu"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
