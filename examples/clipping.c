@@ -14,6 +14,8 @@
 
 #include <gradflow.h>
 
+#include "example_dir.h"
+
 #define WIDTH 64
 #define DEPTH 8
 #define BATCH 64
@@ -139,7 +141,7 @@ int main(int argc, char **argv)
     int bad = 0, rendered = 1;
 
     gf_rng_seed(&rng, 1);
-    gf_status st = gf_mkdir_p(dir);
+    gf_status st = example_mkdir(dir);
     if (st == GF_OK) st = gf_tensor_new(&x, BATCH, WIDTH);
     if (st == GF_OK) st = gf_tensor_new(&y, BATCH, 8);
     for (size_t i = 0; st == GF_OK && i < BATCH * WIDTH; i++)

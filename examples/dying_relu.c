@@ -16,6 +16,8 @@
 
 #include <gradflow.h>
 
+#include "example_dir.h"
+
 #define IN 32
 #define WIDTH 32
 #define DEPTH 4
@@ -34,7 +36,7 @@ int main(int argc, char **argv)
     int bad = 0, rendered = 1;
 
     gf_rng_seed(&rng, 21);
-    gf_status st = gf_mkdir_p(dir);
+    gf_status st = example_mkdir(dir);
     if (st == GF_OK) st = gf_tensor_new(&x, BATCH, IN);
     if (st == GF_OK) st = gf_tensor_new(&y, BATCH, 4);
     for (size_t i = 0; st == GF_OK && i < BATCH * IN; i++)

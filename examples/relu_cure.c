@@ -15,6 +15,8 @@
 
 #include <gradflow.h>
 
+#include "example_dir.h"
+
 #define WIDTH 32
 #define DEPTH 20
 #define BATCH 32
@@ -34,7 +36,7 @@ int main(int argc, char **argv)
     int bad = 0, rendered = 1;
 
     gf_rng_seed(&rng, 3);
-    gf_status st = gf_mkdir_p(dir);
+    gf_status st = example_mkdir(dir);
     if (st == GF_OK) st = gf_tensor_new(&x, BATCH, WIDTH);
     if (st == GF_OK) st = gf_tensor_new(&y, BATCH, 8);
     /* Targets: differences of inputs, a task any net that trains can learn. */

@@ -12,6 +12,8 @@
 
 #include <gradflow.h>
 
+#include "example_dir.h"
+
 #define WIDTH 128
 #define DEPTH 10
 #define BATCH 128
@@ -72,7 +74,7 @@ int main(int argc, char **argv)
     gf_rng rng;
 
     gf_rng_seed(&rng, 4);
-    gf_status st = gf_mkdir_p(dir);
+    gf_status st = example_mkdir(dir);
     if (st == GF_OK) st = gf_net_new_mlp(&net, &spec, &rng); /* He: ReLU's suited init */
     if (st == GF_OK) st = gf_tensor_new(&x, BATCH, WIDTH);
     if (st == GF_OK) st = gf_tensor_new(&y, BATCH, 8);

@@ -12,6 +12,8 @@
 
 #include <gradflow.h>
 
+#include "example_dir.h"
+
 #define DEPTH 15
 
 /* Build the chain with every weight w, send dL/dy = 1 back, and return dL/dx. */
@@ -52,7 +54,7 @@ int main(int argc, char **argv)
     double dx[2] = {0, 0};
     char path[1024];
     int bad = 0;
-    gf_status st = gf_mkdir_p(dir);
+    gf_status st = example_mkdir(dir);
 
     printf("A chain of %d scalar layers y = w x: dL/dx = w^%d.\n", DEPTH, DEPTH);
     printf("  0.6^15 = %.5f (vanishing)\n", pow(0.6, 15));

@@ -11,6 +11,8 @@
 
 #include <gradflow.h>
 
+#include "example_dir.h"
+
 static const char *const names[] = {"sigmoid", "tanh", "relu", "softplus"};
 #define N_ACT 4
 
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
     const char *dir = argc > 1 ? argv[1] : "out/sigmoid_derivative";
     const gf_activation *act[N_ACT];
     int bad = 0;
-    gf_status st = gf_mkdir_p(dir);
+    gf_status st = example_mkdir(dir);
     for (int a = 0; st == GF_OK && a < N_ACT; a++)
         st = gf_activation_find(&act[a], names[a]);
     if (st != GF_OK) {

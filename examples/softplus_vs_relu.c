@@ -13,6 +13,8 @@
 
 #include <gradflow.h>
 
+#include "example_dir.h"
+
 #define WIDTH 32
 #define DEPTH 20
 #define BATCH 32
@@ -30,7 +32,7 @@ int main(int argc, char **argv)
     gf_rng rng;
     int bad = 0, rendered = 1;
 
-    gf_status st = gf_mkdir_p(dir);
+    gf_status st = example_mkdir(dir);
     if (st == GF_OK) st = gf_activation_find(&sp, "softplus");
     if (st == GF_OK) {
         /* The known values, from the table's own functions. */

@@ -12,6 +12,8 @@
 
 #include <gradflow.h>
 
+#include "example_dir.h"
+
 #define WIDTH 32
 #define BATCH 32
 #define STEPS 100
@@ -76,7 +78,7 @@ int main(int argc, char **argv)
     int bad = 0, rendered = 1;
 
     gf_rng_seed(&rng, 7);
-    gf_status st = gf_mkdir_p(dir);
+    gf_status st = example_mkdir(dir);
     if (st == GF_OK) st = make_task(&x, &y, &rng);
     printf("Deep sigmoid nets (width %d, Xavier init): the backward signal per layer.\n", WIDTH);
     for (int i = 0; st == GF_OK && i < 3; i++) {

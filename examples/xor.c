@@ -13,6 +13,8 @@
 
 #include <gradflow.h>
 
+#include "example_dir.h"
+
 #define STEPS 400
 #define SEEDS 20
 
@@ -57,7 +59,7 @@ int main(int argc, char **argv)
     double acc0[4] = {0}, loss0[4] = {0};
     int solved[4] = {0}, bad = 0, rendered = 1;
 
-    gf_status st = gf_mkdir_p(dir);
+    gf_status st = example_mkdir(dir);
     if (st == GF_OK) st = gf_tensor_from_array(&x, xs, 4, 2);
     if (st == GF_OK) st = gf_tensor_from_array(&t, ts, 4, 1);
     printf("XOR, Adam lr 0.05, %d steps, %d initialisations each:\n", STEPS, SEEDS);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "gradflow.h"
+#include "../src/io/crc32.h" /* to forge checksums */
 #include "gradflow/data.h"
 
 /* Valid objects for the cases to misuse; outputs a case may produce (if a function

@@ -391,7 +391,7 @@ static void bad_hyper_parameters_rejected(void **state)
     assert_status(gf_init_tensor(&empty, &init, &rng), GF_EINVAL);
     assert_error_mentions("empty");
     {
-        gf_tensor nodata = {NULL, 3, 4, 0, 0};
+        gf_tensor nodata = {.data = NULL, .rows = 3, .cols = 4};
         assert_status(gf_init_tensor(&nodata, &init, &rng), GF_EINVAL);
     }
 }

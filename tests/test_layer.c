@@ -15,7 +15,7 @@
 
 static gf_tensor mat(gf_real *data, size_t rows, size_t cols)
 {
-    gf_tensor t = {data, rows, cols, rows * cols, 0};
+    gf_tensor t = {.data = data, .rows = rows, .cols = cols};
     return t;
 }
 
@@ -250,7 +250,7 @@ static void linear_bad_shapes(void **state)
     gf_tensor x63 = mat(xv, 2, 63), x = mat(xv, 2, 64), y = mat(yv, 2, 3);
     gf_tensor y_rows = mat(yv, 1, 3), y_cols = mat(yv, 2, 4), x0 = mat(xv, 0, 64);
     gf_tensor dy = mat(yv, 2, 3), dx = mat(dxv, 2, 64), dx_bad = mat(dxv, 2, 63);
-    gf_tensor nodata = {NULL, 2, 3, 0, 0};
+    gf_tensor nodata = {.data = NULL, .rows = 2, .cols = 3};
     (void)state;
 
     assert_ok(gf_layer_linear(&l, 64, 3));

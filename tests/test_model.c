@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "gradflow.h"
+#include "../src/io/crc32.h" /* to forge checksums */
 
 #include "fixtures/model_v1_residual.inc"
 
@@ -1466,7 +1467,7 @@ static void layer_scale(gf_layer *l, size_t n, gf_real initial)
     memset(l, 0, sizeof *l);
     l->ops = &scale_ops;
     l->in = l->out = n;
-    l->weight = l->dweight = (gf_tensor){NULL, 1, n, n, 0};
+    l->weight = l->dweight = (gf_tensor){.data = NULL, .rows = 1, .cols = n};
     l->n_params = n;
     l->act_param = initial;
 }
@@ -1602,7 +1603,7 @@ static void own_kinds_are_checked(void **state)
     memset(&l, 0, sizeof l);
     l.ops = &taken;
     l.in = l.out = 2;
-    l.weight = l.dweight = (gf_tensor){NULL, 1, 2, 2, 0};
+    l.weight = l.dweight = (gf_tensor){.data = NULL, .rows = 1, .cols = 2};
     l.n_params = 2;
     assert_ok(gf_net_add_layer(net, &l));
     a = &l;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "gradflow.h"
+#include "../src/analysis/run_dir.h" /* gf_mkdir_p, private */
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 

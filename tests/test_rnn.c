@@ -17,7 +17,7 @@
 
 static gf_tensor mat(gf_real *data, size_t rows, size_t cols)
 {
-    gf_tensor t = {data, rows, cols, rows * cols, 0};
+    gf_tensor t = {.data = data, .rows = rows, .cols = cols};
     return t;
 }
 

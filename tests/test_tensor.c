@@ -4,6 +4,7 @@
  * and the documented status (with a message) for every bad input. */
 #include "testutil.h"
 
+#include "../src/core/tensor_block.h" /* capacity and ownership: private */
 #include "../src/fast/gemm.h"
 
 /* A tensor holding the given values (converted to gf_real). */
@@ -30,14 +31,16 @@ static void assert_same_bits(const gf_real *a, const gf_real *b, size_t n)
     assert_memory_equal(a, b, n * sizeof(gf_real));
 }
 
-/* Every field of t as in before (a failed call changed nothing). */
-static void assert_same_header(const gf_tensor *t, const gf_tensor *before)
+/* Every field of t, public and private, as in before (a failed call changed nothing). */
+static void assert_same_header(const gf_tensor *t, const gf_tensor_block *before)
 {
-    assert_ptr_equal(t->data, before->data);
-    assert_int_equal(t->rows, before->rows);
-    assert_int_equal(t->cols, before->cols);
-    assert_int_equal(t->cap, before->cap);
-    assert_int_equal(t->owns, before->owns);
+    const gf_tensor_block *b = gf_tensor_block_of_const(t);
+    assert_ptr_equal(t->owner, t);
+    assert_ptr_equal(t->data, before->t.data);
+    assert_int_equal(t->rows, before->t.rows);
+    assert_int_equal(t->cols, before->t.cols);
+    assert_int_equal(b->cap, before->cap);
+    assert_ptr_equal(b->grown, before->grown);
 }
 
 /* ==== Lifetime ======================================================================= */
@@ -50,8 +53,9 @@ static void new_sets_fields_and_zeroes(void **state)
     assert_ok(gf_tensor_new(&t, 5, 7));
     assert_int_equal(t->rows, 5);
     assert_int_equal(t->cols, 7);
-    assert_true(t->cap >= 35);
-    assert_true(t->owns != 0);
+    assert_true(gf_tensor_block_of(t)->cap >= 35);
+    assert_ptr_equal(t->owner, t);
+    assert_null(gf_tensor_block_of(t)->grown); /* the data is in the one allocation */
     assert_non_null(t->data);
     assert_int_equal(gf_tensor_size(t), 35);
     for (size_t i = 0; i < 35; i++)
@@ -120,7 +124,9 @@ static void from_array_and_clone_are_independent_copies(void **state)
     /* A clone of a view owns its data. */
     gf_tensor view = gf_tensor_view(raw + 3, 3, 1);
     assert_ok(gf_tensor_clone(&c, &view));
-    assert_true(c->owns != 0);
+    assert_ptr_equal(c->owner, c);
+    assert_true(c->data != raw + 3);
+    assert_true(gf_tensor_block_of(c)->cap >= 3);
     assert_int_equal(c->rows, 3);
     assert_int_equal(c->cols, 1);
     assert_values(c, v + 3, 3);
@@ -141,7 +147,7 @@ static void from_array_and_clone_are_independent_copies(void **state)
     assert_status(gf_tensor_clone(&t, NULL), GF_EINVAL);
     assert_null(t);
     assert_status(gf_tensor_clone(NULL, &view), GF_EINVAL);
-    gf_tensor broken = {NULL, 2, 2, 4, 0}; /* a view with no data */
+    gf_tensor broken = {.data = NULL, .rows = 2, .cols = 2}; /* a view with no data */
     assert_status(gf_tensor_clone(&t, &broken), GF_EINVAL);
     assert_null(t);
 }
@@ -154,8 +160,7 @@ static void view_shares_data(void **state)
     assert_ptr_equal(v.data, buf + 2);
     assert_int_equal(v.rows, 2);
     assert_int_equal(v.cols, 5);
-    assert_int_equal(v.cap, 10);
-    assert_int_equal(v.owns, 0);
+    assert_null(v.owner); /* a view owns nothing */
     assert_ok(gf_tensor_fill(&v, 3));
     assert_true(buf[0] == 0 && buf[1] == 0);
     for (int i = 2; i < 12; i++)
@@ -176,7 +181,7 @@ static void resize_rows_grows_shrinks_and_keeps_capacity(void **state)
     assert_ok(gf_tensor_resize_rows(t, 2));
     assert_int_equal(t->rows, 2);
     assert_int_equal(t->cols, 3);
-    assert_int_equal(t->cap, 12);
+    assert_int_equal(gf_tensor_block_of(t)->cap, 12);
     assert_ptr_equal(t->data, first);
     for (size_t i = 0; i < 6; i++)
         assert_true(t->data[i] == (gf_real)(i + 1));
@@ -190,16 +195,16 @@ static void resize_rows_grows_shrinks_and_keeps_capacity(void **state)
     assert_ok(gf_tensor_resize_rows(t, 10));
     assert_int_equal(t->rows, 10);
     assert_int_equal(t->cols, 3);
-    assert_true(t->cap >= 30);
+    assert_true(gf_tensor_block_of(t)->cap >= 30);
     assert_int_equal(tu_alloc.calls, 2);
     for (size_t i = 0; i < 30; i++)
         assert_true(t->data[i] == 0);
     t->data[29] = 1;
 
     /* Shrink again keeps the larger capacity; grow twice more (the old block freed). */
-    size_t cap = t->cap;
+    size_t cap = gf_tensor_block_of(t)->cap;
     assert_ok(gf_tensor_resize_rows(t, 1));
-    assert_int_equal(t->cap, cap);
+    assert_int_equal(gf_tensor_block_of(t)->cap, cap);
     assert_ok(gf_tensor_resize_rows(t, 20));
     assert_ok(gf_tensor_resize_rows(t, 33));
     assert_int_equal(t->rows, 33);
@@ -207,7 +212,7 @@ static void resize_rows_grows_shrinks_and_keeps_capacity(void **state)
     assert_int_equal(tu_alloc_live(), 2); /* the tensor and its current data block */
 
     /* A failed growth leaves the tensor as it was. */
-    gf_tensor before = *t;
+    gf_tensor_block before = *gf_tensor_block_of(t);
     tu_alloc_fail_next(1);
     assert_status(gf_tensor_resize_rows(t, 1000), GF_ENOMEM);
     assert_error_mentions("gf_tensor_resize_rows");
@@ -223,27 +228,33 @@ static void resize_rows_rejects_bad_requests(void **state)
     gf_real buf[12];
     gf_tensor *t = tu_tensor(2, 3);
     (void)state;
-    gf_tensor before = *t;
+    gf_tensor_block before = *gf_tensor_block_of(t);
     assert_status(gf_tensor_resize_rows(t, 0), GF_EINVAL);
     assert_same_header(t, &before);
     assert_status(gf_tensor_resize_rows(t, SIZE_MAX), GF_EINVAL);
     assert_status(gf_tensor_resize_rows(t, SIZE_MAX / 3 + 1), GF_EINVAL);
     assert_same_header(t, &before);
     assert_status(gf_tensor_resize_rows(NULL, 3), GF_EINVAL);
+
+    /* A struct copy of a tensor is a view of its data: it cannot grow (that would free
+     * the tensor's block) and gf_tensor_free ignores it. */
+    gf_tensor copy = *t;
+    assert_status(gf_tensor_resize_rows(&copy, 3), GF_EINVAL);
+    assert_error_mentions("view");
+    assert_ptr_equal(copy.data, t->data);
+    gf_tensor_free(&copy);
     gf_tensor_free(t);
 
-    /* A view may shrink and come back, but cannot grow past its data. */
+    /* A view may shrink, but cannot grow: the library does not know its memory. */
     gf_tensor v = gf_tensor_view(buf, 4, 3);
     assert_ok(gf_tensor_resize_rows(&v, 2));
     assert_int_equal(v.rows, 2);
     assert_ptr_equal(v.data, buf);
-    assert_ok(gf_tensor_resize_rows(&v, 4));
-    assert_int_equal(v.rows, 4);
-    assert_status(gf_tensor_resize_rows(&v, 5), GF_EINVAL);
+    assert_status(gf_tensor_resize_rows(&v, 4), GF_EINVAL);
     assert_error_mentions("view");
-    assert_int_equal(v.rows, 4);
+    assert_int_equal(v.rows, 2);
     assert_ptr_equal(v.data, buf);
-    assert_int_equal(v.owns, 0);
+    assert_null(v.owner);
 }
 
 static void copy_fill_zero(void **state)
@@ -568,7 +579,7 @@ static void gemm_rejects_bad_shapes_and_aliasing(void **state)
     assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, NULL, b, 0, c), GF_EINVAL);
     assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, NULL, 0, c), GF_EINVAL);
     assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, b, 0, NULL), GF_EINVAL);
-    gf_tensor nodata = {NULL, 4, 3, 12, 0};
+    gf_tensor nodata = {.data = NULL, .rows = 4, .cols = 3};
     assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, &nodata, b, 0, c), GF_EINVAL);
     assert_same_bits(c->data, c_old->data, 20);
 
@@ -920,7 +931,7 @@ static void sum_and_dot(void **state)
     assert_true(isnan(gf_tensor_sum(NULL)));
     gf_tensor empty = gf_tensor_view(NULL, 0, 4);
     assert_true(isnan(gf_tensor_sum(&empty)));
-    gf_tensor nodata = {NULL, 2, 3, 6, 0};
+    gf_tensor nodata = {.data = NULL, .rows = 2, .cols = 3};
     assert_true(isnan(gf_tensor_sum(&nodata)));
     assert_true(isnan(gf_tensor_dot(&nodata, a)));
     gf_tensor_free(a);
@@ -1043,7 +1054,7 @@ static void null_inputs_never_crash(void **state)
 {
     gf_tensor *t = tu_tensor(2, 3), *row = tu_tensor(1, 3);
     gf_tensor *cs = tu_tensor(1, 3), *rs = tu_tensor(2, 1);
-    gf_tensor nodata = {NULL, 2, 3, 6, 0};
+    gf_tensor nodata = {.data = NULL, .rows = 2, .cols = 3};
     gf_tensor *out = (gf_tensor *)&out;
     (void)state;
 

@@ -91,8 +91,8 @@ static void layer_scale(gf_layer *l, size_t n)
     *l = zero;
     l->ops = &scale_ops;
     l->in = l->out = n;
-    l->weight = (gf_tensor){NULL, 1, n, n, 0};
-    l->dweight = (gf_tensor){NULL, 1, n, n, 0};
+    l->weight = (gf_tensor){.data = NULL, .rows = 1, .cols = n};
+    l->dweight = (gf_tensor){.data = NULL, .rows = 1, .cols = n};
     l->n_params = n;
 }
 

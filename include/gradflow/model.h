@@ -65,10 +65,6 @@ gf_status gf_model_load_memory_with(gf_net **net, gf_optim **opt, gf_rng *rng,
                                     const void *data, size_t size,
                                     const gf_layer_ops *const *kinds, size_t n_kinds);
 
-/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib's crc32) of n bytes,
- * continuing from crc (start with 0). gf_crc32(0, "123456789", 9) == 0xCBF43926. */
-uint32_t gf_crc32(uint32_t crc, const void *data, size_t n);
-
 #ifdef __cplusplus
 }
 #endif

@@ -128,9 +128,6 @@ typedef struct gf_run_summary {
 /* A summary with every field empty: no config, no losses, NaN finals, 0 steps. */
 gf_run_summary gf_run_summary_default(void);
 
-/* Create dir (and its parents, like mkdir -p) when needed. */
-gf_status gf_mkdir_p(const char *dir);
-
 /* Write telemetry.csv, loss.csv and summary.json into dir (created when needed). t may
  * hold no record (then the verdict fields are null). summary NULL: defaults. Each file is
  * written whole or not at all (temporary file, then rename). */

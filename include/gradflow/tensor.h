@@ -11,13 +11,20 @@
 extern "C" {
 #endif
 
-/* A rows x cols matrix; element (r, c) is data[r * cols + c]. */
+/* A rows x cols matrix; element (r, c) is data[r * cols + c]. data, rows and cols are all
+ * there is to read. A tensor made by gf_tensor_new (or clone, from_array) also has a
+ * capacity and data it owns; those live in the same allocation, behind this struct
+ * (src/core/tensor_block.h), not here. What stays here is one pointer the library sets
+ * and reads, because C cannot tell a view from a tensor it must free by its data, rows
+ * and cols: `owner` is the tensor's own address for a tensor from gf_tensor_new, NULL for
+ * a view (gf_tensor_view, a designated initialiser leaves it NULL). So a view is refused
+ * by gf_tensor_resize_rows instead of corrupting memory, and a struct copy of a tensor is
+ * a view of its data (it owns nothing, gf_tensor_free ignores it). Never set it. */
 typedef struct gf_tensor {
-    gf_real *data;  /* rows * cols values, row-major, contiguous */
-    size_t rows;    /* first dimension: the batch, for activations */
-    size_t cols;    /* second dimension: the features */
-    size_t cap;     /* values data can hold; rows * cols <= cap */
-    int owns;       /* 0 for a view; nonzero when gf_tensor_free releases the data */
+    gf_real *data;     /* rows * cols values, row-major, contiguous */
+    size_t rows;       /* first dimension: the batch, for activations */
+    size_t cols;       /* second dimension: the features */
+    const void *owner; /* the library's (see above): read and set by tensor.c only */
 } gf_tensor;
 
 /* Allocate a zeroed rows x cols tensor (one allocation). rows or cols zero: GF_EINVAL.
@@ -30,14 +37,16 @@ gf_status gf_tensor_clone(gf_tensor **out, const gf_tensor *src);
 /* Allocate a rows x cols tensor holding a copy of values[0 .. rows*cols). */
 gf_status gf_tensor_from_array(gf_tensor **out, const gf_real *values, size_t rows, size_t cols);
 
-/* Release a tensor from gf_tensor_new/clone/from_array; NULL does nothing. */
+/* Release a tensor from gf_tensor_new/clone/from_array; NULL or a view does nothing. */
 void gf_tensor_free(gf_tensor *t);
 
 /* A non-owning view of data as rows x cols (nothing is allocated or copied). */
 gf_tensor gf_tensor_view(gf_real *data, size_t rows, size_t cols);
 
-/* Change the number of rows of an owning tensor, keeping cols. Grows the storage only
- * when rows * cols exceeds its capacity (contents are then not kept); never shrinks it. */
+/* Change the number of rows, keeping cols. A tensor from gf_tensor_new/clone/from_array
+ * grows its storage only when rows * cols exceeds its capacity (contents are then not
+ * kept) and never shrinks it. A view has no capacity the library knows of: it may only
+ * shrink (rows * cols at most what it is now), else GF_EINVAL naming the view. */
 gf_status gf_tensor_resize_rows(gf_tensor *t, size_t rows);
 
 /* Number of elements, rows * cols; 0 for NULL. */
@@ -62,13 +71,7 @@ typedef enum gf_trans { GF_NO_TRANS = 0, GF_TRANS = 1 } gf_trans;
 gf_status gf_gemm(gf_trans trans_a, gf_trans trans_b, gf_real alpha, const gf_tensor *a,
                   const gf_tensor *b, gf_real beta, gf_tensor *c);
 
-/* The unchecked kernel behind gf_gemm, on raw row-major arrays with leading dimensions
- * (the row stride). For callers that have already validated shapes. */
-void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t k,
-                 gf_real alpha, const gf_real *a, size_t lda, const gf_real *b, size_t ldb,
-                 gf_real beta, gf_real *c, size_t ldc);
-
-/* The kernel gf_gemm_raw runs on this machine: "built-in avx512", "built-in avx2+fma",
+/* The kernel gf_gemm runs on this machine: "built-in avx512", "built-in avx2+fma",
  * "built-in portable", "cblas" when built with -DGRADFLOW_BLAS=ON, or "reference" (the
  * plain triple loop) when built with -DGRADFLOW_REFERENCE=ON. Static storage. */
 const char *gf_gemm_backend(void);

@@ -21,6 +21,7 @@
 #include "gradflow/registry.h"
 #include "gradflow/report.h"
 #include "core/internal.h"
+#include "analysis/run_dir.h"
 #include "analysis/plot.h"
 
 

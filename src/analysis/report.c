@@ -15,6 +15,7 @@
 #include "gradflow/registry.h"
 #include "gradflow/report.h"
 #include "core/internal.h"
+#include "analysis/run_dir.h"
 
 /* ---- Steps in a telemetry store ------------------------------------------------------ */
 

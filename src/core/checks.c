@@ -76,7 +76,7 @@ gf_status gf_check_bound(const char *who, const char *name, const gf_tensor *t,
 /* An unbound parameter view of shape (rows, cols): the network sets .data later. */
 gf_tensor gf_unbound_view(size_t rows, size_t cols)
 {
-    gf_tensor t = {NULL, rows, cols, rows * cols, 0};
+    gf_tensor t = {.data = NULL, .rows = rows, .cols = cols};
     return t;
 }
 

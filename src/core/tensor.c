@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/tensor_block.h"
 #include "fast/gemm.h"
 #include "fast/stats.h"
 
@@ -31,16 +32,19 @@ gf_status gf_tensor_new(gf_tensor **out, size_t rows, size_t cols)
     st = check_dims("gf_tensor_new", rows, cols);
     if (st != GF_OK)
         return st;
-    /* One allocation: the header, then the data, aligned for SIMD loads. */
-    size_t header = (sizeof(gf_tensor) + 63) & ~(size_t)63;
-    t = gf_alloc(header + rows * cols * sizeof(gf_real) + 64);
-    if (t == NULL)
+    /* One allocation: the block (public part, capacity), then the data, aligned for
+     * SIMD loads. */
+    size_t header = (sizeof(gf_tensor_block) + 63) & ~(size_t)63;
+    gf_tensor_block *b = gf_alloc(header + rows * cols * sizeof(gf_real) + 64);
+    if (b == NULL)
         return gf_fail(GF_ENOMEM, "gf_tensor_new: cannot allocate %zu x %zu", rows, cols);
-    t->data = (gf_real *)((char *)t + header);
+    t = &b->t;
+    t->data = (gf_real *)((char *)b + header);
     t->rows = rows;
     t->cols = cols;
-    t->cap = rows * cols;
-    t->owns = 1;
+    t->owner = t;
+    b->cap = rows * cols;
+    b->grown = NULL;
     memset(t->data, 0, rows * cols * sizeof(gf_real));
     *out = t;
     return GF_OK;
@@ -69,17 +73,17 @@ gf_status gf_tensor_clone(gf_tensor **out, const gf_tensor *src)
 
 void gf_tensor_free(gf_tensor *t)
 {
-    if (t == NULL)
+    if (t == NULL || !gf_tensor_is_block(t))
         return;
+    gf_tensor_block *b = gf_tensor_block_of(t);
     /* Data that outgrew the first allocation lives in a block of its own. */
-    if (t->owns == 2)
-        gf_free(t->data);
-    gf_free(t);
+    gf_free(b->grown);
+    gf_free(b);
 }
 
 gf_tensor gf_tensor_view(gf_real *data, size_t rows, size_t cols)
 {
-    gf_tensor t = {data, rows, cols, rows * cols, 0};
+    gf_tensor t = {.data = data, .rows = rows, .cols = cols};
     return t;
 }
 
@@ -90,25 +94,28 @@ gf_status gf_tensor_resize_rows(gf_tensor *t, size_t rows)
     st = check_dims("gf_tensor_resize_rows", rows, t->cols);
     if (st != GF_OK)
         return st;
-    if (rows * t->cols <= t->cap) {
+    if (!gf_tensor_is_block(t)) {
+        if (rows > t->rows)
+            return gf_fail(GF_EINVAL, "gf_tensor_resize_rows: a view cannot grow (%zu rows "
+                           "wanted, it has %zu)", rows, t->rows);
         t->rows = rows;
         return GF_OK;
     }
-    if (!t->owns)
-        return gf_fail(GF_EINVAL, "gf_tensor_resize_rows: a view cannot grow (%zu rows wanted, "
-                       "room for %zu)", rows, t->cap / t->cols);
-    /* owns == 2 marks data in a block of its own, released by gf_tensor_free. */
+    gf_tensor_block *b = gf_tensor_block_of(t);
+    if (rows * t->cols <= b->cap) {
+        t->rows = rows;
+        return GF_OK;
+    }
     gf_real *data = gf_alloc(rows * t->cols * sizeof(gf_real));
     if (data == NULL)
         return gf_fail(GF_ENOMEM, "gf_tensor_resize_rows: cannot allocate %zu x %zu", rows,
                        t->cols);
     memset(data, 0, rows * t->cols * sizeof(gf_real));
-    if (t->owns == 2)
-        gf_free(t->data);
+    gf_free(b->grown);
+    b->grown = data;
     t->data = data;
-    t->owns = 2;
     t->rows = rows;
-    t->cap = rows * t->cols;
+    b->cap = rows * t->cols;
     return GF_OK;
 }
 

@@ -123,7 +123,6 @@ static void bind_params(gf_net *net)
         l->dweight.data = l->weight.rows ? net->grads + l->param_offset : NULL;
         l->bias.data = l->bias.rows ? net->params + l->param_offset + wn : NULL;
         l->dbias.data = l->bias.rows ? net->grads + l->param_offset + wn : NULL;
-        l->weight.owns = l->dweight.owns = l->bias.owns = l->dbias.owns = 0;
     }
 }
 

@@ -1,11 +1,19 @@
-/* src/fast/gemm.h: the two GEMMs behind gf_gemm_raw (gradflow/tensor.h), both with its
- * contract: C = alpha op(A) op(B) + beta C on row-major arrays with leading dimensions.
- * gf_gemm_raw runs gf_gemm_fast, or gf_gemm_ref in the reference build; both are here
- * so that a test can check that they agree in any build. */
+/* src/fast/gemm.h: gf_gemm_raw, the unchecked GEMM behind gf_gemm (gradflow/tensor.h),
+ * for the library's own callers (the layers) that have already checked shapes; and the
+ * two GEMMs behind it, with its contract: C = alpha op(A) op(B) + beta C on row-major
+ * arrays with leading dimensions. gf_gemm_raw runs gf_gemm_fast, or gf_gemm_ref in the
+ * reference build; both are here so that a test can check that they agree in any build.
+ * Not installed: programs use gf_gemm. */
 #ifndef GRADFLOW_FAST_GEMM_H
 #define GRADFLOW_FAST_GEMM_H
 
 #include "gradflow/tensor.h"
+
+/* C = alpha op(A) op(B) + beta C on raw row-major arrays with leading dimensions (the
+ * row stride); op(A) is (m, k), op(B) (k, n), C (m, n). Nothing is checked. */
+void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t k,
+                 gf_real alpha, const gf_real *a, size_t lda, const gf_real *b, size_t ldb,
+                 gf_real beta, gf_real *c, size_t ldc);
 
 /* The plain triple loop: each C[i][j] sums over p in order, in gf_real. */
 void gf_gemm_ref(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t k,

@@ -1,6 +1,6 @@
 /* src/io/crc32.c: CRC-32 (IEEE 802.3, as zlib and PNG), the checksum of model files.
  * Table-driven, one byte at a time; no dependency on zlib. */
-#include "gradflow/model.h"
+#include "io/crc32.h"
 
 /* ---- CRC-32 ---------------------------------------------------------------------------
  * Table-driven, one byte at a time: crc_table[i] is the CRC of the byte i, reflected

@@ -14,6 +14,7 @@
 #include "gradflow/residual.h"
 #include "core/internal.h"
 #include "layers/codec.h"
+#include "io/crc32.h"
 #include "io/file.h"
 
 /* Reals are stored as their IEEE-754 binary32/binary64 bit patterns. */

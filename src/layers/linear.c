@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "fast/gemm.h"
 #include "fast/simd.h"
 #include "core/checks.h"
 

@@ -365,8 +365,8 @@ static gf_status norm_setup(gf_layer *l, size_t n, double eps, const char *who,
         return gf_fail(GF_ENOMEM, "%s: cannot allocate scratch for %zu features", who, n);
     }
     l->in = l->out = n;
-    l->weight = l->dweight = (gf_tensor){NULL, 1, n, n, 0};
-    l->bias = l->dbias = (gf_tensor){NULL, 1, n, n, 0};
+    l->weight = l->dweight = (gf_tensor){.data = NULL, .rows = 1, .cols = n};
+    l->bias = l->dbias = (gf_tensor){.data = NULL, .rows = 1, .cols = n};
     l->n_params = 2 * n;
     l->is_parametric = 0;
     l->state = st;

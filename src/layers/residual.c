@@ -7,6 +7,7 @@
 
 #include "gradflow/residual.h"
 #include "core/internal.h"
+#include "fast/gemm.h"
 #include "core/checks.h"
 
 /* What a block's two layers share. Allocated by gf_layer_skip_begin, freed when neither

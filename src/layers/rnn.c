@@ -9,6 +9,7 @@
 
 #include "gradflow/rnn.h"
 #include "core/internal.h"
+#include "fast/gemm.h"
 
 typedef struct rnn_state {
     gf_rnn_cell cell;
@@ -487,8 +488,8 @@ gf_status gf_layer_rnn(gf_layer *l, gf_rnn_cell cell, size_t in, size_t hidden,
     l->ops = &rnn_ops;
     l->in = lin;
     l->out = lout;
-    l->weight = l->dweight = (gf_tensor){NULL, rows, cols, nw, 0};
-    l->bias = l->dbias = (gf_tensor){NULL, 1, rows, rows, 0};
+    l->weight = l->dweight = (gf_tensor){.data = NULL, .rows = rows, .cols = cols};
+    l->bias = l->dbias = (gf_tensor){.data = NULL, .rows = 1, .cols = rows};
     l->n_params = nw + rows;
     l->is_parametric = 0;
     l->state = st;

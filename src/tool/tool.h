@@ -12,6 +12,8 @@
 
 #include <gradflow.h>
 
+#include "../analysis/run_dir.h" /* gf_mkdir_p: the library's own, not installed */
+
 /* ---- Exit statuses (docs/cli.md lists them) ------------------------------------------ */
 enum {
     GFT_EXIT_OK = 0,            /* done (whatever the verdict) */

@@ -113,6 +113,10 @@ static void openblas_gemm(gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
 static double gemm_rate(int use_blas, gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
                         const gf_real *b, gf_real *c)
 {
+    /* gf_gemm on views: its shape checks cost nothing beside n^3 multiply-adds. */
+    const gf_tensor av = gf_tensor_view((gf_real *)a, n, n);
+    const gf_tensor bv = gf_tensor_view((gf_real *)b, n, n);
+    gf_tensor cv = gf_tensor_view(c, n, n);
     double flops = 2.0 * (double)n * (double)n * (double)n, best = 0;
     double min_time = quick ? 0.002 : 0.05;
     int samples = quick ? 1 : 7;
@@ -123,7 +127,7 @@ static double gemm_rate(int use_blas, gf_trans ta, gf_trans tb, size_t n, const 
             if (use_blas)
                 openblas_gemm(ta, tb, n, a, b, c);
             else
-                gf_gemm_raw(ta, tb, n, n, n, 1, a, n, b, n, 0, c, n);
+                (void)gf_gemm(ta, tb, 1, &av, &bv, 0, &cv);
             reps++;
             t = now() - t0;
         } while (t < min_time);

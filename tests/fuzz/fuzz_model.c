@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gradflow.h"
+#include "../../src/io/crc32.h" /* to forge checksums */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
