@@ -157,7 +157,7 @@ static gf_status unbound_linear_forward(fx *f)
 
 static gf_status layer_forward_wrong_input(fx *f)
 {
-    gf_layer *l = gf_net_layer(f->net, 0);
+    gf_layer *l = gf_net_layer_mut(f->net, 0);
     gf_tensor *y = tu_tensor(3, 2);
     gf_status st = l->ops->forward(l, f->c, y, 1); /* (3, 2) into a layer taking 3 */
     gf_tensor_free(y);
@@ -166,7 +166,7 @@ static gf_status layer_forward_wrong_input(fx *f)
 
 static gf_status layer_backward_wrong_dy(fx *f)
 {
-    gf_layer *l = gf_net_layer(f->net, 0);
+    gf_layer *l = gf_net_layer_mut(f->net, 0);
     gf_tensor *y = tu_tensor(4, 2);
     gf_status st;
     assert_ok(l->ops->forward(l, f->x, y, 1));

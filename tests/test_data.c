@@ -996,7 +996,7 @@ static gf_net *identity_net(void)
     assert_ok(gf_net_new(&net, 2));
     assert_ok(gf_net_add_linear(net, 2));
     assert_int_equal(gf_net_param_count(net), 6);
-    p = gf_net_params(net); /* W (2, 2) row-major, then b (1, 2) */
+    p = gf_net_params_mut(net); /* W (2, 2) row-major, then b (1, 2) */
     p[0] = 1, p[1] = 0, p[2] = 0, p[3] = 1, p[4] = 0, p[5] = 0;
     return net;
 }

@@ -190,7 +190,7 @@ static void batchnorm_running_statistics_are_left_as_they_were(void **state)
     assert_ok(gf_net_add_activation(net, "tanh"));
     assert_ok(gf_net_add_linear(net, 2));
     assert_ok(gf_net_init(net, &init, &rng));
-    assert_ok(gf_batchnorm_set_running(gf_net_layer(net, 1), mean, var, 4));
+    assert_ok(gf_batchnorm_set_running(gf_net_layer_mut(net, 1), mean, var, 4));
     assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst));
 #if GF_REAL_IS_DOUBLE
     assert_true(worst < 1e-5);

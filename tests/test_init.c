@@ -507,7 +507,7 @@ static void net_init_sets_every_linear_layer(void **state)
     init.bias = 0.1;
     assert_ok(gf_net_init(net, &init, &rng));
     for (size_t i = 0; i < gf_net_layer_count(net); i++) {
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         assert_non_null(l);
         if (!l->is_parametric) {
             /* PReLU's slopes are not weights of an init scheme: left at 0.25. */
@@ -529,7 +529,7 @@ static void net_init_sets_every_linear_layer(void **state)
     init.bias = -0.2;
     assert_ok(gf_net_init(net, &init, &rng));
     for (size_t i = 0; i < gf_net_layer_count(net); i++) {
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         double r = sqrt(6.0 / (double)(l->in + l->out));
         if (!l->is_parametric)
             continue;
@@ -596,7 +596,7 @@ static void lsuv_gives_unit_output_variance(void **state)
         assert_ok(gf_net_init_lsuv(net, &init, batch, &rng, tol, 10));
         assert_ok(gf_net_forward(net, batch, NULL));
         for (size_t i = 0; i < gf_net_layer_count(net); i++) {
-            gf_layer *l = gf_net_layer(net, i);
+            gf_layer *l = gf_net_layer_mut(net, i);
             double v;
             if (!l->is_parametric)
                 continue;
@@ -646,7 +646,7 @@ static void lsuv_leaves_batchnorm_running_statistics_alone(void **state)
     assert_ok(gf_net_add_batchnorm(net, 1e-5, 0.1));
     assert_ok(gf_net_add_activation(net, "relu"));
     assert_ok(gf_net_add_linear(net, 3));
-    assert_ok(gf_batchnorm_set_running(gf_net_layer(net, 1), mean, var, 8));
+    assert_ok(gf_batchnorm_set_running(gf_net_layer_mut(net, 1), mean, var, 8));
     assert_ok(gf_net_init_lsuv(net, &init, batch, &rng, 0.05, 10));
     assert_ok(gf_batchnorm_running(gf_net_layer(net, 1), &m, &v, &n));
     assert_int_equal(n, 8);
@@ -720,7 +720,7 @@ static void mlp_spec_without_act_param_gives_the_default(void **state)
             spec.act_param = cases[i].param;
         assert_ok(gf_net_new_mlp(&net, &spec, &rng));
         for (size_t j = 1; j < gf_net_layer_count(net); j += 2) {
-            gf_layer *l = gf_net_layer(net, j);
+            gf_layer *l = gf_net_layer_mut(net, j);
             assert_string_equal(gf_net_layer_kind(net, j), cases[i].act);
             if (!(l->act_param == (gf_real)cases[i].expected))
                 fail_msg("%s with act_param %g: layer %zu has parameter %g, expected %g",

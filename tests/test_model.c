@@ -214,7 +214,7 @@ static void round_trip_keeps_every_field(void **state)
     opt = make_optim(GF_OPTIM_ADAM, gf_net_param_count(net));
     /* Non-trivial state everywhere. */
     for (int s = 0; s < 2; s++) {
-        gf_real *v = gf_optim_state(opt, s, &n1);
+        gf_real *v = gf_optim_state_mut(opt, s, &n1);
         for (size_t i = 0; i < n1; i++)
             v[i] = (gf_real)(0.001 * (double)(i + 1) * (s + 1));
     }
@@ -248,7 +248,7 @@ static void round_trip_keeps_every_field(void **state)
         assert_true(c2->eps == c1->eps && c2->weight_decay == c1->weight_decay);
     }
     for (int s = 0; s < 2; s++) {
-        gf_real *v1 = gf_optim_state(opt, s, &n1), *v2 = gf_optim_state(opt2, s, &n2);
+        gf_real *v1 = gf_optim_state_mut(opt, s, &n1), *v2 = gf_optim_state_mut(opt2, s, &n2);
         assert_int_equal(n1, n2);
         assert_memory_equal(v1, v2, n1 * sizeof(gf_real));
     }
@@ -415,8 +415,8 @@ static void resume_is_bit_for_bit(gf_optim_kind kind, gf_net *(*make)(gf_rng *))
     assert_memory_equal(loss, ref_loss, sizeof loss);
     assert_int_equal(gf_net_step_count(net), TOTAL_STEPS);
     /* The telemetry of the resumed steps: same step numbers, same figures, same bits. */
-    tr = gf_net_telemetry(ref);
-    tn = gf_net_telemetry(net);
+    tr = gf_net_telemetry_mut(ref);
+    tn = gf_net_telemetry_mut(net);
     assert_int_equal(gf_telemetry_count(tn), (TOTAL_STEPS - STOP_AT) * gf_net_layer_count(net));
     for (size_t i = 0; i < gf_telemetry_count(tn); i++) {
         const gf_record *b = gf_telemetry_at(tn, i);
@@ -443,7 +443,7 @@ static void resume_is_bit_for_bit(gf_optim_kind kind, gf_net *(*make)(gf_rng *))
         size_t n_state;
         assert_ok(gf_model_load(&net2, &opt2, &rng, path));
         /* rng is now the saved one again; zero the first moment. */
-        memset(gf_optim_state(opt2, 0, &n_state), 0, n_params * sizeof(gf_real));
+        memset(gf_optim_state_mut(opt2, 0, &n_state), 0, n_params * sizeof(gf_real));
         train(net2, opt2, &rng, &d, STOP_AT, TOTAL_STEPS - STOP_AT, loss);
         assert_memory_not_equal(gf_net_params(net2), gf_net_params(ref),
                                 n_params * sizeof(gf_real));
@@ -581,9 +581,9 @@ static gf_net *res_net(gf_rng *rng)
     assert_ok(gf_net_add_residual(net, f2, NULL));
     assert_ok(gf_net_add_linear(net, 2));
     {
-        gf_layer *last = gf_net_layer(net, gf_net_layer_count(net) - 1);
+        gf_layer *last = gf_net_layer_mut(net, gf_net_layer_count(net) - 1);
         for (size_t i = 0; i < last->n_params; i++)
-            gf_net_params(net)[last->param_offset + i] =
+            gf_net_params_mut(net)[last->param_offset + i] =
                 (gf_real)(0.3 * gf_rng_normal(rng));
     }
     return net;
@@ -598,7 +598,7 @@ static int same_layers(gf_net *a, gf_net *b)
     assert_int_equal(gf_net_layer_count(b), gf_net_layer_count(a));
     assert_int_equal(gf_net_in_features(b), gf_net_in_features(a));
     for (size_t i = 0; i < gf_net_layer_count(a); i++) {
-        gf_layer *la = gf_net_layer(a, i), *lb = gf_net_layer(b, i);
+        gf_layer *la = gf_net_layer_mut(a, i), *lb = gf_net_layer_mut(b, i);
         const char *kind = la->ops->name;
         assert_string_equal(lb->ops->name, kind);
         assert_int_equal(lb->in, la->in);
@@ -760,7 +760,7 @@ static void batchnorm_statistics_matter(void **state)
         assert_ok(gf_model_load_memory(&fresh, NULL, NULL, a, na));
         gf_free(a);
     }
-    assert_ok(gf_batchnorm_set_running(gf_net_layer(fresh, 1), zeros, ones, 6));
+    assert_ok(gf_batchnorm_set_running(gf_net_layer_mut(fresh, 1), zeros, ones, 6));
     assert_ok(gf_net_predict(net, x, &y1));
     assert_ok(gf_net_predict(fresh, x, &y2));
     assert_memory_not_equal(y1->data, y2->data, 5 * 2 * sizeof(gf_real));
@@ -1646,7 +1646,7 @@ static void every_registered_kind_round_trips(void **state)
     assert_null(gf_layer_kind_find("mystery"));
     assert_null(gf_layer_kind_of(&mystery_ops));
     for (size_t i = 0; i < gf_net_param_count(net); i++)
-        gf_net_params(net)[i] = (gf_real)(0.01 * (double)i);
+        gf_net_params_mut(net)[i] = (gf_real)(0.01 * (double)i);
     assert_ok(gf_model_save_memory(&a, &na, net, NULL, NULL));
     assert_ok(gf_model_load_memory(&back, NULL, NULL, a, na));
     assert_int_equal(gf_net_layer_count(back), gf_net_layer_count(net));

@@ -64,9 +64,9 @@ static void builds_layers_with_params_in_one_block(void **state)
     assert_int_equal(gf_net_out_features(net), 3);
     assert_int_equal(gf_net_param_count(net), 5 * 4 + 4 + 4 * 3 + 3 + 3);
     /* Every parameter view lies inside the one block, in order, with no gaps. */
-    gf_real *block = gf_net_params(net);
-    gf_real *grads = gf_net_grads(net);
-    gf_layer *l0 = gf_net_layer(net, 0), *l2 = gf_net_layer(net, 2), *l3 = gf_net_layer(net, 3);
+    gf_real *block = gf_net_params_mut(net);
+    gf_real *grads = gf_net_grads_mut(net);
+    gf_layer *l0 = gf_net_layer_mut(net, 0), *l2 = gf_net_layer_mut(net, 2), *l3 = gf_net_layer_mut(net, 3);
     assert_ptr_equal(l0->weight.data, block);
     assert_ptr_equal(l0->bias.data, block + 20);
     assert_ptr_equal(l2->weight.data, block + 24);
@@ -87,14 +87,14 @@ static void mlp_uses_the_activations_suited_init(void **state)
     /* ReLU gets He: weight variance 2/fan_in. 256 x 256 weights: the sample variance's
      * relative standard error is sqrt(2/65536) = 0.6%; 5% is over 8 of them. */
     gf_net *net = mlp(256, 256, 3, 10, "relu", 1);
-    gf_layer *l = gf_net_layer(net, 2);
+    gf_layer *l = gf_net_layer_mut(net, 2);
     double v = gf_array_sumsq(l->weight.data, 256 * 256) / (256.0 * 256.0);
     assert_near(v, 2.0 / 256, 0, 0.05);
     assert_int_equal(gf_tensor_norm_max(&l->bias), 0);
     gf_net_free(net);
     /* tanh gets Xavier with gain 5/3: variance (25/9) 2/(256+256). */
     net = mlp(256, 256, 3, 10, "tanh", 1);
-    l = gf_net_layer(net, 2);
+    l = gf_net_layer_mut(net, 2);
     v = gf_array_sumsq(l->weight.data, 256 * 256) / (256.0 * 256.0);
     assert_near(v, 25.0 / 9.0 * 2.0 / 512, 0, 0.05);
     gf_net_free(net);
@@ -390,7 +390,7 @@ static void every_backward_pass_records_every_layer(void **state)
     assert_int_equal(n, 5);
     for (size_t i = 0; i < n; i++) {
         const gf_record *r = &recs[i];
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         assert_int_equal(r->step, 0);
         assert_int_equal(r->layer, i);
         assert_close(r->loss, loss);
@@ -471,7 +471,7 @@ static void the_step_applies_the_optimisers_update(void **state)
             assert_ok(gf_net_backward(b));
             assert_ok(gf_optim_compute(ob, delta, gf_net_params(b), gf_net_grads(b), n));
             for (size_t k = 0; k < n; k++)
-                gf_net_params(b)[k] += delta[k];
+                gf_net_params_mut(b)[k] += delta[k];
             assert_memory_equal(gf_net_params(a), gf_net_params(b), n * sizeof(gf_real));
             assert_int_equal(gf_optim_steps(oa), (uint64_t)s + 1);
             for (size_t i = 0; i < count; i += 2) {
@@ -523,7 +523,7 @@ static void a_tiny_update_keeps_its_ratio(void **state)
     assert_ok(gf_net_new(&net, 3));
     assert_ok(gf_net_add_linear(net, 2));
     for (size_t k = 0; k < gf_net_param_count(net); k++)
-        gf_net_params(net)[k] = (gf_real)(0.1 * (double)(k + 1));
+        gf_net_params_mut(net)[k] = (gf_real)(0.1 * (double)(k + 1));
     for (size_t k = 0; k < 8; k++)
         dy->data[k] = (gf_real)(tiny * (double)dy->data[k]);
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
@@ -647,7 +647,7 @@ static void nonfinite_values_are_located_and_stop_the_step(void **state)
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
     /* A huge weight in layer 2 overflows its output to infinity (tanh then saturates,
      * but the linear layer's output is where it first appears). */
-    gf_layer *l2 = gf_net_layer(net, 2);
+    gf_layer *l2 = gf_net_layer_mut(net, 2);
     l2->weight.data[0] = (gf_real)INFINITY;
     assert_ok(gf_net_forward(net, x, NULL));
     assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
@@ -715,7 +715,7 @@ static void fast_update_agrees_with_its_reference(void **state)
             assert_memory_equal(pf, pr, sizeof pf);
             for (int slot = 0; slot < 2; slot++) {
                 size_t nf = 0, nr = 0;
-                gf_real *sf = gf_optim_state(fast, slot, &nf), *sr = gf_optim_state(ref, slot, &nr);
+                gf_real *sf = gf_optim_state_mut(fast, slot, &nf), *sr = gf_optim_state_mut(ref, slot, &nr);
                 assert_int_equal(nf, nr);
                 if (nf > 0)
                     assert_memory_equal(sf, sr, nf * sizeof(gf_real));
@@ -791,7 +791,7 @@ static void steady_training_allocates_nothing(void **state)
     net = mlp(8, 16, 4, 3, "relu", 4);
     gf_tensor *x = random_tensor(16, 8, 1), *t = class_targets(16, 3);
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
-    assert_ok(gf_telemetry_reserve(gf_net_telemetry(net), 100 * gf_net_layer_count(net)));
+    assert_ok(gf_telemetry_reserve(gf_net_telemetry_mut(net), 100 * gf_net_layer_count(net)));
     assert_ok(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, &clip, NULL));
     long calls = tu_alloc.calls;
     for (int s = 1; s < 100; s++)

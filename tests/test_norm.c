@@ -273,7 +273,7 @@ static void batchnorm_train_vs_eval(void **state)
     (void)state;
     assert_ok(gf_net_new(&net, N));
     assert_ok(gf_net_add_batchnorm(net, 1e-3, 0.1));
-    bn = gf_net_layer(net, 0);
+    bn = gf_net_layer_mut(net, 0);
     assert_string_equal(gf_net_layer_kind(net, 0), "batchnorm");
     assert_ok(gf_batchnorm_set_running(bn, mean, var, N));
     for (size_t j = 0; j < N; j++) {
@@ -377,7 +377,7 @@ static void network_gradcheck_with_norms(void **state)
     assert_ok(gf_net_init(net, &init, &rng));
     /* gamma and beta off their defaults, so that their roles are distinguishable. */
     for (size_t i = 1; i <= 4; i += 3) {
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         for (size_t j = 0; j < 6; j++) {
             l->weight.data[j] = (gf_real)(0.8 + 0.1 * (double)j);
             l->bias.data[j] = (gf_real)(0.05 * (double)j - 0.1);
@@ -418,7 +418,7 @@ static void reset_init_and_training(void **state)
     init.std = 0.5;
     assert_ok(gf_net_init(net, &init, &rng));
     for (size_t i = 1; i <= 4; i += 3) {
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         assert_int_equal(l->is_parametric, 0);
         for (size_t j = 0; j < 8; j++)
             assert_true(l->weight.data[j] == 1 && l->bias.data[j] == 0);
@@ -485,12 +485,12 @@ static void bad_arguments(void **state)
     assert_status(gf_batchnorm_running(gf_net_layer(net, 1), NULL, &v, &n), GF_EINVAL);
     assert_status(gf_batchnorm_running(gf_net_layer(net, 1), &m, NULL, &n), GF_EINVAL);
     assert_status(gf_batchnorm_running(gf_net_layer(net, 1), &m, &v, NULL), GF_EINVAL);
-    assert_status(gf_batchnorm_set_running(gf_net_layer(net, 1), vals, vals, 2), GF_ESHAPE);
-    assert_status(gf_batchnorm_set_running(gf_net_layer(net, 1), bad, vals, 3), GF_EINVAL);
-    assert_status(gf_batchnorm_set_running(gf_net_layer(net, 1), vals, neg, 3), GF_EINVAL);
-    assert_status(gf_batchnorm_set_running(gf_net_layer(net, 1), NULL, vals, 3), GF_EINVAL);
+    assert_status(gf_batchnorm_set_running(gf_net_layer_mut(net, 1), vals, vals, 2), GF_ESHAPE);
+    assert_status(gf_batchnorm_set_running(gf_net_layer_mut(net, 1), bad, vals, 3), GF_EINVAL);
+    assert_status(gf_batchnorm_set_running(gf_net_layer_mut(net, 1), vals, neg, 3), GF_EINVAL);
+    assert_status(gf_batchnorm_set_running(gf_net_layer_mut(net, 1), NULL, vals, 3), GF_EINVAL);
     assert_status(gf_batchnorm_set_running(NULL, vals, vals, 3), GF_EINVAL);
-    assert_ok(gf_batchnorm_set_running(gf_net_layer(net, 1), vals, vals, 3));
+    assert_ok(gf_batchnorm_set_running(gf_net_layer_mut(net, 1), vals, vals, 3));
     gf_net_free(net);
 }
 

@@ -156,7 +156,7 @@ static void momentum_three_steps_by_hand(void **state)
             assert_close(d[i], -lr * v);
         }
     }
-    gf_real *v = gf_optim_state(o, 0, &ns);
+    gf_real *v = gf_optim_state_mut(o, 0, &ns);
     assert_non_null(v);
     assert_true(ns == N);
     for (int i = 0; i < N; i++)
@@ -238,7 +238,7 @@ static void adam_matches_double_reference(void **state)
             }
         }
         size_t n0 = 0, n1 = 0;
-        gf_real *m = gf_optim_state(o, 0, &n0), *v = gf_optim_state(o, 1, &n1);
+        gf_real *m = gf_optim_state_mut(o, 0, &n0), *v = gf_optim_state_mut(o, 1, &n1);
         assert_non_null(m);
         assert_non_null(v);
         assert_true(n0 == N && n1 == N);
@@ -348,12 +348,12 @@ static void adam_resume_is_bit_identical(void **state)
     r_nosteps = make(gf_optim_config_of(b), N);
     gf_optim_free(b);
 
-    memcpy(gf_optim_state(r, 0, NULL), saved_m, sizeof saved_m);
-    memcpy(gf_optim_state(r, 1, NULL), saved_v, sizeof saved_v);
+    memcpy(gf_optim_state_mut(r, 0, NULL), saved_m, sizeof saved_m);
+    memcpy(gf_optim_state_mut(r, 1, NULL), saved_v, sizeof saved_v);
     gf_optim_set_steps(r, saved_steps);
     assert_true(gf_optim_steps(r) == SPLIT);
-    memcpy(gf_optim_state(r_nosteps, 0, NULL), saved_m, sizeof saved_m);
-    memcpy(gf_optim_state(r_nosteps, 1, NULL), saved_v, sizeof saved_v);
+    memcpy(gf_optim_state_mut(r_nosteps, 0, NULL), saved_m, sizeof saved_m);
+    memcpy(gf_optim_state_mut(r_nosteps, 1, NULL), saved_v, sizeof saved_v);
 
     gf_real pn[N];
     memcpy(pn, pb, sizeof pb);
@@ -384,9 +384,9 @@ static void state_accessors(void **state)
     size_t ns = 42;
     gf_real *m, *v;
     (void)state;
-    m = gf_optim_state(o, 0, &ns);
+    m = gf_optim_state_mut(o, 0, &ns);
     assert_true(ns == 5);
-    v = gf_optim_state(o, 1, &ns);
+    v = gf_optim_state_mut(o, 1, &ns);
     assert_true(ns == 5);
     assert_true(m != v);
     assert_true(v >= m + 5 || m >= v + 5); /* slots do not overlap */

@@ -240,7 +240,7 @@ static void nan_weight_is_named_with_step_and_layer(void **state)
     for (int s = 0; s < 2; s++)
         assert_ok(gf_net_train_step(fx.net, fx.x, fx.y, GF_LOSS_MSE, fx.opt, NULL, NULL));
     /* Poison one weight of the third linear layer (network layer 4). */
-    gf_layer *l = gf_net_layer(fx.net, 4);
+    gf_layer *l = gf_net_layer_mut(fx.net, 4);
     assert_non_null(l);
     l->weight.data[3] = (gf_real)NAN;
     assert_status(pass(&fx), GF_ENONFINITE);

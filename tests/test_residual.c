@@ -137,7 +137,7 @@ static void block_backward_matches_central_differences(void **state)
         assert_ok(gf_net_new(&net, in));
         assert_ok(gf_net_add_residual(net, small_inner(in, 5, out, 9), &rng));
         assert_int_equal(gf_net_layer_count(net), 5);
-        add = gf_net_layer(net, 4);
+        add = gf_net_layer_mut(net, 4);
         assert_int_equal(gf_skip_has_projection(add), proj);
         np = gf_net_param_count(net);
         assert_int_equal(np, in * 5 + 5 + 5 * out + out + (proj ? out * in + out : 0));
@@ -152,7 +152,7 @@ static void block_backward_matches_central_differences(void **state)
         memcpy(xv, gf_net_activation_grad(net, 0)->data, sizeof(gf_real) * batch * in);
         check_fd(proj ? "block+proj dx" : "block dx", net, x, x->data, xc.data, batch * in);
         /* The loss evaluations leave the gradients alone. */
-        check_fd(proj ? "block+proj dparams" : "block dparams", net, x, gf_net_params(net),
+        check_fd(proj ? "block+proj dparams" : "block dparams", net, x, gf_net_params_mut(net),
                  gf_net_grads(net), np);
         gf_tensor_free(x);
         gf_net_free(net);
@@ -327,7 +327,7 @@ static void eval_mode_reaches_inner_batchnorm(void **state)
     (void)state;
     assert_ok(gf_net_new(&f, 3));
     assert_ok(gf_net_add_batchnorm(f, 1e-5, 0.1));
-    bn = gf_net_layer(f, 0);
+    bn = gf_net_layer_mut(f, 0);
     assert_ok(gf_batchnorm_set_running(bn, mean, var, 3));
     assert_ok(gf_net_new(&net, 3));
     assert_ok(gf_net_add_residual(net, f, NULL));

@@ -324,7 +324,7 @@ static void init_schemes(void **state)
     gf_rng_seed(&rng, 9);
     assert_ok(gf_net_new(&net, 5 * 2));
     assert_ok(gf_net_add_rnn(net, GF_RNN_LSTM, 5, 16, 0, NULL, &rng));
-    l = gf_net_layer(net, 0);
+    l = gf_net_layer_mut(net, 0);
     assert_int_equal(l->is_parametric, 0);
     assert_ok(gf_rnn_shape(l, &cell, &in, &H, &T));
     assert_true(cell == GF_RNN_LSTM && in == 2 && H == 16 && T == 5);
@@ -487,7 +487,7 @@ static void bad_arguments(void **state)
     assert_int_equal(gf_net_out_features(net), 15);
     /* A backward pass of another batch than the forward's. */
     {
-        gf_layer *r = gf_net_layer(net, 0);
+        gf_layer *r = gf_net_layer_mut(net, 0);
         gf_real xv[30], yv[45], dxv[30];
         gf_tensor x = mat(xv, 3, 10), y = mat(yv, 3, 15), x2 = mat(xv, 2, 10),
                   y2 = mat(yv, 2, 15), dx = mat(dxv, 3, 10);

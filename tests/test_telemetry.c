@@ -149,14 +149,14 @@ static void streaming_keeps_the_file_valid_after_every_step(void **state)
     tu_fill_uniform(t, &rng, -1, 1);
     assert_ok(gf_net_new_mlp(&net, &spec, &rng));
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
-    assert_ok(gf_telemetry_stream_to(gf_net_telemetry(net), path));
+    assert_ok(gf_telemetry_stream_to(gf_net_telemetry_mut(net), path));
     assert_int_equal(count_lines(path), 1); /* the header at once */
     for (int s = 0; s < 4; s++) {
         assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
         /* Step s is still open (a later clip or step may amend it): s steps are out. */
         assert_int_equal(count_lines(path), 1 + 3 * s);
     }
-    assert_ok(gf_telemetry_flush(gf_net_telemetry(net)));
+    assert_ok(gf_telemetry_flush(gf_net_telemetry_mut(net)));
     assert_int_equal(count_lines(path), 1 + 3 * 4);
     /* The streamed lines carry the update ratio the step added after backward. */
     FILE *f = fopen(path, "r");
@@ -168,9 +168,9 @@ static void streaming_keeps_the_file_valid_after_every_step(void **state)
     for (int c = 0; c < 9; c++)
         field = strchr(field, ',') + 1; /* column 10: update_ratio */
     assert_true(field[0] != ',');
-    assert_ok(gf_telemetry_stream_to(gf_net_telemetry(net), NULL));
+    assert_ok(gf_telemetry_stream_to(gf_net_telemetry_mut(net), NULL));
     remove(path);
-    assert_status(gf_telemetry_stream_to(gf_net_telemetry(net), "/nonexistent-dir/s.csv"),
+    assert_status(gf_telemetry_stream_to(gf_net_telemetry_mut(net), "/nonexistent-dir/s.csv"),
                   GF_EIO);
     gf_optim_free(opt);
     gf_net_free(net);

@@ -259,7 +259,7 @@ static double measured_chi(const char *name, double sw2, double sb2, double q_st
         if (seed > 0)
             assert_ok(gf_net_init(net, &init, &rng));
         for (size_t i = 0; i < gf_net_layer_count(net); i += 2) {
-            gf_layer *l = gf_net_layer(net, i);
+            gf_layer *l = gf_net_layer_mut(net, i);
             for (size_t j = 0; j < WIDTH; j++)
                 l->bias.data[j] = (gf_real)(sqrt(sb2) * gf_rng_normal(&rng));
         }

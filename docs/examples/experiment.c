@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     if (st == GF_OK) st = gf_tensor_new(&labels, N_DATA, 1);
     if (st == GF_OK) st = gf_tensor_new(&xb, o.batch, IN);
     if (st == GF_OK) st = gf_tensor_new(&yb, o.batch, 1);
-    if (st == GF_OK && o.csv != NULL) st = gf_telemetry_stream_to(gf_net_telemetry(net), o.csv);
+    if (st == GF_OK && o.csv != NULL) st = gf_telemetry_stream_to(gf_net_telemetry_mut(net), o.csv);
     if (st != GF_OK)
         goto done;
     make_data(x, labels, &rng);

@@ -28,7 +28,8 @@ extern "C" {
  * and a layer of your own when its gf_layer_ops has a .codec; a layer without one is
  * GF_EUNSUPPORTED naming the layer and its kind, nothing written. File errors: GF_EIO
  * (path.tmp removed). Nothing of the arguments is changed. */
-gf_status gf_model_save(const char *path, gf_net *net, gf_optim *opt, const gf_rng *rng);
+gf_status gf_model_save(const char *path, const gf_net *net, const gf_optim *opt,
+                        const gf_rng *rng);
 
 /* Load a model file. On GF_OK, *net is a new network (the caller frees it) with the
  * saved layers, parameters and step count; when opt is not NULL, *opt is a new optimiser
@@ -57,8 +58,8 @@ gf_status gf_model_load_with(gf_net **net, gf_optim **opt, gf_rng *rng, const ch
 
 /* The same two on memory. gf_model_save_memory: *data (release with gf_free) receives
  * the *size bytes a file would hold. gf_model_load_memory reads size bytes at data. */
-gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim *opt,
-                               const gf_rng *rng);
+gf_status gf_model_save_memory(void **data, size_t *size, const gf_net *net,
+                               const gf_optim *opt, const gf_rng *rng);
 gf_status gf_model_load_memory(gf_net **net, gf_optim **opt, gf_rng *rng, const void *data,
                                size_t size);
 gf_status gf_model_load_memory_with(gf_net **net, gf_optim **opt, gf_rng *rng,

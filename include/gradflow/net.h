@@ -51,20 +51,40 @@ typedef struct gf_mlp_spec {
 } gf_mlp_spec;
 gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng);
 
-/* ---- Inspection (borrowed pointers, valid while the network lives) ------------- */
+/* ---- Inspection -------------------------------------------------------------------
+ * Every function here takes a const network and changes nothing. The pointers they
+ * return are borrowed: valid until the network is next changed in the way listed, and
+ * never after gf_net_free:
+ *   gf_net_layer, gf_net_layer_mut        until gf_net_add_* (the layer array may move);
+ *   gf_net_params, gf_net_grads (+ _mut)  until gf_net_add_* (the blocks may move; the
+ *                                         layers' weight/bias views are moved with them);
+ *   gf_net_activation, _activation_grad   until gf_net_add_*, or a forward pass with more
+ *                                         rows than any before (the buffers are rebuilt);
+ *                                         their contents are those of the last forward
+ *                                         (backward) pass and are overwritten by the next;
+ *   gf_net_telemetry                      until gf_net_free (the store stays in place);
+ *   gf_net_last_records                   until the next recorded backward pass (records
+ *                                         are appended: see gf_telemetry_at);
+ *   gf_net_layer_kind                     as long as the layer's ops (static for the
+ *                                         built-in kinds).
+ * The _mut variants give writable pointers, for what inspection must not do: setting
+ * weights by hand, restoring parameters, streaming the telemetry to a file. */
 size_t gf_net_layer_count(const gf_net *net);
-gf_layer *gf_net_layer(gf_net *net, size_t i);      /* NULL when out of range */
+const gf_layer *gf_net_layer(const gf_net *net, size_t i); /* NULL when out of range */
+gf_layer *gf_net_layer_mut(gf_net *net, size_t i);
 const char *gf_net_layer_kind(const gf_net *net, size_t i); /* "linear", "relu", ... */
 size_t gf_net_in_features(const gf_net *net);
 size_t gf_net_out_features(const gf_net *net);
 size_t gf_net_param_count(const gf_net *net);
-gf_real *gf_net_params(gf_net *net);                 /* the parameter block */
-gf_real *gf_net_grads(gf_net *net);                  /* the gradient block */
+const gf_real *gf_net_params(const gf_net *net);   /* the parameter block */
+const gf_real *gf_net_grads(const gf_net *net);    /* the gradient block */
+gf_real *gf_net_params_mut(gf_net *net);
+gf_real *gf_net_grads_mut(gf_net *net);
 /* The activation at boundary i of the last forward pass: 0 is the input, i the output
- * of layer i-1. NULL before the first forward pass or out of range. */
+ * of layer i-1. NULL before the first forward pass, after gf_net_step, or out of range. */
 const gf_tensor *gf_net_activation(const gf_net *net, size_t i);
 /* dL/d(activation at boundary i) of the last backward pass (i = 0 only when the input
- * gradient is on, see gf_net_set_input_grad). */
+ * gradient is on, see gf_net_set_input_grad); NULL once a step has used it. */
 const gf_tensor *gf_net_activation_grad(const gf_net *net, size_t i);
 
 /* ---- Training -------------------------------------------------------------------- */
@@ -119,11 +139,14 @@ void gf_net_set_skip_nonfinite(gf_net *net, int on);
 uint64_t gf_net_step_count(const gf_net *net);
 void gf_net_set_step_count(gf_net *net, uint64_t step);
 
-/* The network's telemetry (borrowed). */
-gf_telemetry *gf_net_telemetry(gf_net *net);
+/* The network's telemetry (borrowed, see Inspection). gf_net_telemetry_mut: writable,
+ * to stream it (gf_telemetry_stream_to) or clear it. */
+const gf_telemetry *gf_net_telemetry(const gf_net *net);
+gf_telemetry *gf_net_telemetry_mut(gf_net *net);
 
-/* The records of the last recorded backward pass, one per layer (borrowed). */
-gf_status gf_net_last_records(gf_net *net, const gf_record **records, size_t *count);
+/* The records of the last recorded backward pass, one per layer (borrowed, see
+ * Inspection). */
+gf_status gf_net_last_records(const gf_net *net, const gf_record **records, size_t *count);
 
 #ifdef __cplusplus
 }

@@ -57,8 +57,10 @@ size_t gf_optim_param_count(const gf_optim *opt);
 
 /* Borrowed access to the state, for saving and resuming: *n_state values per slot,
  * slot 0 = momentum/first moment, slot 1 = second moment; NULL when the kind has no
- * such slot. set_steps restores the step count (Adam's bias correction). */
-gf_real *gf_optim_state(gf_optim *opt, int slot, size_t *n_state);
+ * such slot. Valid until gf_optim_free. gf_optim_state_mut: the same, writable (to
+ * restore a checkpoint). set_steps restores the step count (Adam's bias correction). */
+const gf_real *gf_optim_state(const gf_optim *opt, int slot, size_t *n_state);
+gf_real *gf_optim_state_mut(gf_optim *opt, int slot, size_t *n_state);
 void gf_optim_set_steps(gf_optim *opt, uint64_t steps);
 
 #ifdef __cplusplus

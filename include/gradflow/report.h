@@ -212,7 +212,7 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
  * layers uses its linear layers' outputs. bins per histogram (0: 50). The buffers are
  * those of gf_net_backward, before gf_net_step (a step invalidates them; so does
  * gf_net_train_step): else GF_ESTATE. */
-gf_status gf_hist_write(const char *path, gf_net *net, size_t bins);
+gf_status gf_hist_write(const char *path, const gf_net *net, size_t bins);
 
 /* Plot that CSV: two panels, activation values and log10 |dL/dh|, one curve per layer
  * (at most six, evenly spaced from the first to the last), as the fraction of the

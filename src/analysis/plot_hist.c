@@ -25,7 +25,7 @@ typedef struct hist_unit {
 /* Which values stand for "layer k": each activation layer's output and the gradient at
  * its input (dL/dh, h the pre-activation, the signal the signal figure plots); in a
  * network without activation layers, each linear layer's output and its gradient. */
-static size_t hist_units(gf_net *net, hist_unit *u)
+static size_t hist_units(const gf_net *net, hist_unit *u)
 {
     size_t n = gf_net_layer_count(net), k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -122,7 +122,7 @@ static void hist_ranges(const hist_unit *u, size_t k, double *alo_out, double *a
 
 static const char hist_header[] = "which,unit,layer,kind,lo,hi,count";
 
-gf_status gf_hist_write(const char *path, gf_net *net, size_t bins)
+gf_status gf_hist_write(const char *path, const gf_net *net, size_t bins)
 {
     static const char who[] = "gf_hist_write";
     GF_CHECK_NOT_NULL(path, who);

@@ -114,7 +114,7 @@ gf_status gf_net_add_rnn(gf_net *net, gf_rnn_cell cell, size_t steps, size_t hid
     s = gf_net_add_layer(net, &l);
     if (s != GF_OK)
         return s;
-    return gf_rnn_init(gf_net_layer(net, gf_net_layer_count(net) - 1), init, rng);
+    return gf_rnn_init(gf_net_layer_mut(net, gf_net_layer_count(net) - 1), init, rng);
 }
 
 /* ---- Residual blocks: skip_begin, F, skip_add (layers/residual.c) ------------------- */
@@ -132,7 +132,7 @@ gf_status gf_net_add_skip_begin(gf_net *net)
     return gf_net_add_layer(net, &l);
 }
 
-gf_status gf_net_skip_open_before(gf_net *net, size_t end, size_t *begin)
+gf_status gf_net_skip_open_before(const gf_net *net, size_t end, size_t *begin)
 {
     size_t closed = 0; /* skip_adds met, walking back, whose skip_begin is not yet met */
     GF_CHECK_NOT_NULL(net, "gf_net_skip_open_before");
@@ -182,7 +182,7 @@ gf_status gf_net_add_skip_add(gf_net *net, gf_rng *rng)
  * layer under a copy of its ops without it; the real ops are put back after. */
 static gf_status move_layer(gf_net *net, gf_net *inner, size_t i)
 {
-    gf_layer *from = gf_net_layer(inner, i);
+    gf_layer *from = gf_net_layer_mut(inner, i);
     const gf_layer_ops *ops = from->ops;
     gf_layer_ops no_reset = *ops;
     gf_layer l = *from;
@@ -194,9 +194,9 @@ static gf_status move_layer(gf_net *net, gf_net *inner, size_t i)
     s = gf_net_add_layer(net, &l);
     if (s != GF_OK)
         return s;
-    gf_net_layer(net, gf_net_layer_count(net) - 1)->ops = ops;
+    gf_net_layer_mut(net, gf_net_layer_count(net) - 1)->ops = ops;
     if (l.n_params > 0)
-        memcpy(gf_net_params(net) + l.param_offset, gf_net_params(inner) + offset,
+        memcpy(gf_net_params_mut(net) + l.param_offset, gf_net_params_mut(inner) + offset,
                l.n_params * sizeof(gf_real));
     return GF_OK;
 }
@@ -268,7 +268,7 @@ gf_status gf_net_add_residual_mlp(gf_net *net, size_t depth, const char *act,
         s = close_block(net, first, rng);
     /* The new linear layers only, in order (the views are final: nothing is added now). */
     for (size_t i = first; s == GF_OK && i < gf_net_layer_count(net); i++) {
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         if (l->is_parametric) {
             s = init_layer(l, &scheme, rng);
             last = l;
@@ -378,13 +378,13 @@ gf_status gf_net_init(struct gf_net *net, const gf_init *init, gf_rng *rng)
     }
     count = gf_net_layer_count(net);
     for (size_t i = 0; i < count && st == GF_OK; i++) {
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         if (l == NULL || !l->is_parametric)
             continue;
         st = init_layer(l, init, rng);
     }
     if (st != GF_OK && saved != NULL) {
-        memcpy(gf_net_params(net), saved, n_params * sizeof(gf_real));
+        memcpy(gf_net_params_mut(net), saved, n_params * sizeof(gf_real));
         *rng = rng_saved;
     }
     gf_free(saved);
@@ -416,7 +416,7 @@ static gf_status lsuv_rescale(struct gf_net *net, const gf_tensor *batch, double
     const char *who = "gf_net_init_lsuv";
     size_t count = gf_net_layer_count(net);
     for (size_t i = 0; i < count; i++) {
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         if (l == NULL || !l->is_parametric || l->weight.rows == 0)
             continue;
         /* Layers before i are already final, so each pass only changes layer i's

@@ -55,7 +55,7 @@ gf_status gf_net_restore_running(gf_net *net, const double *saved)
     for (size_t i = 0; i < count && saved != NULL && st == GF_OK; i++)
         if (is_batchnorm(gf_net_layer(net, i)) &&
             gf_batchnorm_running(gf_net_layer(net, i), &mean, &var, &n) == GF_OK) {
-            st = gf_batchnorm_set_running(gf_net_layer(net, i), saved + off, saved + off + n,
+            st = gf_batchnorm_set_running(gf_net_layer_mut(net, i), saved + off, saved + off + n,
                                           n);
             off += 2 * n;
         }
@@ -210,12 +210,12 @@ gf_status gf_net_gradcheck(gf_net *net, const gf_tensor *x, const gf_tensor *tar
     {
         size_t off = n_params;
         for (size_t i = 0; i < n_layers && st == GF_OK; i++) {
-            gf_layer *l = gf_net_layer(net, i);
+            gf_layer *l = gf_net_layer_mut(net, i);
             gf_tensor *xin = gf_net_boundary(net, i);
             gf_gradcheck_layer *res = &result[i];
             if (l->n_params > 0) {
                 res->param_err = 0;
-                st = check_values(&c, gf_net_params(net) + l->param_offset,
+                st = check_values(&c, gf_net_params_mut(net) + l->param_offset,
                                   saved + l->param_offset, l->n_params, 0, &res->param_err, res);
             }
             if (st == GF_OK) {
@@ -238,7 +238,7 @@ gf_status gf_net_gradcheck(gf_net *net, const gf_tensor *x, const gf_tensor *tar
         }
     }
     if (saved != NULL)
-        memcpy(gf_net_grads(net), saved, n_params * sizeof(gf_real));
+        memcpy(gf_net_grads_mut(net), saved, n_params * sizeof(gf_real));
 
 done:
     gf_free(saved);

@@ -200,7 +200,12 @@ gf_status gf_net_add_layer(gf_net *net, gf_layer *layer)
 
 size_t gf_net_layer_count(const gf_net *net) { return net ? net->n_layers : 0; }
 
-gf_layer *gf_net_layer(gf_net *net, size_t i)
+const gf_layer *gf_net_layer(const gf_net *net, size_t i)
+{
+    return net != NULL && i < net->n_layers ? &net->layers[i] : NULL;
+}
+
+gf_layer *gf_net_layer_mut(gf_net *net, size_t i)
 {
     return net != NULL && i < net->n_layers ? &net->layers[i] : NULL;
 }
@@ -212,8 +217,10 @@ const char *gf_net_layer_kind(const gf_net *net, size_t i)
 
 size_t gf_net_in_features(const gf_net *net) { return net ? net->in_features : 0; }
 size_t gf_net_param_count(const gf_net *net) { return net ? net->n_params : 0; }
-gf_real *gf_net_params(gf_net *net) { return net ? net->params : NULL; }
-gf_real *gf_net_grads(gf_net *net) { return net ? net->grads : NULL; }
+const gf_real *gf_net_params(const gf_net *net) { return net ? net->params : NULL; }
+const gf_real *gf_net_grads(const gf_net *net) { return net ? net->grads : NULL; }
+gf_real *gf_net_params_mut(gf_net *net) { return net ? net->params : NULL; }
+gf_real *gf_net_grads_mut(gf_net *net) { return net ? net->grads : NULL; }
 
 const gf_tensor *gf_net_activation(const gf_net *net, size_t i)
 {
@@ -677,9 +684,10 @@ void gf_net_set_step_count(gf_net *net, uint64_t step)
         net->step = step;
 }
 
-gf_telemetry *gf_net_telemetry(gf_net *net) { return net ? net->tel : NULL; }
+const gf_telemetry *gf_net_telemetry(const gf_net *net) { return net ? net->tel : NULL; }
+gf_telemetry *gf_net_telemetry_mut(gf_net *net) { return net ? net->tel : NULL; }
 
-gf_status gf_net_last_records(gf_net *net, const gf_record **records, size_t *count)
+gf_status gf_net_last_records(const gf_net *net, const gf_record **records, size_t *count)
 {
     GF_CHECK_NOT_NULL(net, "gf_net_last_records");
     GF_CHECK_NOT_NULL(records, "gf_net_last_records");

@@ -345,7 +345,12 @@ const gf_optim_config *gf_optim_config_of(const gf_optim *opt)
 
 uint64_t gf_optim_steps(const gf_optim *opt) { return opt == NULL ? 0 : opt->steps; }
 
-gf_real *gf_optim_state(gf_optim *opt, int slot, size_t *n_state)
+const gf_real *gf_optim_state(const gf_optim *opt, int slot, size_t *n_state)
+{
+    return gf_optim_state_mut((gf_optim *)opt, slot, n_state); /* only read through */
+}
+
+gf_real *gf_optim_state_mut(gf_optim *opt, int slot, size_t *n_state)
 {
     gf_real *s = NULL;
     if (opt != NULL && slot >= 0 && slot < opt->nslots)

@@ -50,7 +50,7 @@ static int is_skip(const gf_layer *l) { return gf_layer_is_skip_begin(l) || gf_l
 
 /* Layer i of net, a skip layer, can be stored: a skip_add closes the innermost open
  * block, which is how the loader pairs it. */
-static gf_status skip_saveable(gf_net *net, size_t i)
+static gf_status skip_saveable(const gf_net *net, size_t i)
 {
     const gf_layer *l = gf_net_layer(net, i);
     size_t begin = 0;
@@ -223,7 +223,7 @@ static void known_kinds(char *out, size_t cap)
  * Every layer is one record: its kind, in, out and parameter count, then its payload
  * (u64 length, then what the kind's codec writes). */
 
-static gf_status write_layers(gf_writer *w, gf_net *net)
+static gf_status write_layers(gf_writer *w, const gf_net *net)
 {
     for (size_t i = 0; i < gf_net_layer_count(net); i++) {
         const gf_layer *l = gf_net_layer(net, i);
@@ -280,7 +280,7 @@ static gf_status decode_layer(gf_net *net, const gf_layer_kind *k, const gf_laye
     if ((st = as_format_error(gf_net_add_layer(net, &l), where)) != GF_OK)
         return st;
     if (k->codec->restore != NULL)
-        st = as_format_error(k->codec->restore(gf_net_layer(net, gf_net_layer_count(net) - 1),
+        st = as_format_error(k->codec->restore(gf_net_layer_mut(net, gf_net_layer_count(net) - 1),
                                                 sub), where);
     return st;
 }
@@ -368,7 +368,7 @@ static gf_status read_layer(gf_net *net, gf_reader *r, size_t i, size_t param_bu
 /* ---- Save ---------------------------------------------------------------------------- */
 
 /* The optimiser's section: its configuration, step count, size and state slots. */
-static void write_optim(gf_writer *w, gf_optim *opt, size_t n_params)
+static void write_optim(gf_writer *w, const gf_optim *opt, size_t n_params)
 {
     const gf_optim_config *c = gf_optim_config_of(opt);
     uint32_t nslots = 0;
@@ -397,7 +397,7 @@ static void write_rng(gf_writer *w, const gf_rng *rng)
 }
 
 /* The optimiser must fit the network: GF_ESHAPE / GF_EINVAL otherwise. */
-static gf_status check_optim(gf_optim *opt, size_t n_params, const char *who)
+static gf_status check_optim(const gf_optim *opt, size_t n_params, const char *who)
 {
     size_t n_state = 0;
     if (n_params == 0)
@@ -413,7 +413,7 @@ static gf_status check_optim(gf_optim *opt, size_t n_params, const char *who)
 
 /* Version 1 readers can read a network without residual blocks, so such a network is
  * written as version 1, byte for byte as before; one with skip layers needs version 2. */
-static uint32_t file_version(gf_net *net)
+static uint32_t file_version(const gf_net *net)
 {
     for (size_t i = 0; i < gf_net_layer_count(net); i++)
         if (is_skip(gf_net_layer(net, i)))
@@ -421,8 +421,8 @@ static uint32_t file_version(gf_net *net)
     return 1;
 }
 
-gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim *opt,
-                               const gf_rng *rng)
+gf_status gf_model_save_memory(void **data, size_t *size, const gf_net *net,
+                               const gf_optim *opt, const gf_rng *rng)
 {
     static const char who[] = "gf_model_save";
     size_t n_params;
@@ -475,7 +475,8 @@ gf_status gf_model_save_memory(void **data, size_t *size, gf_net *net, gf_optim 
     return GF_OK;
 }
 
-gf_status gf_model_save(const char *path, gf_net *net, gf_optim *opt, const gf_rng *rng)
+gf_status gf_model_save(const char *path, const gf_net *net, const gf_optim *opt,
+                        const gf_rng *rng)
 {
     void *data = NULL;
     size_t size = 0;
@@ -577,7 +578,7 @@ static gf_status read_optim(gf_optim **out, gf_reader *r, size_t n_params)
         return st;
     for (uint32_t s = 0; s < 2 && st == GF_OK; s++) {
         size_t n_state = 0;
-        gf_real *state = gf_optim_state(o, (int)s, &n_state);
+        gf_real *state = gf_optim_state_mut(o, (int)s, &n_state);
         if ((state != NULL) != (s < nslots))
             st = gf_fail(GF_EFORMAT, "model: the %s optimiser keeps a different number of "
                          "state slots than the file's %lu", name, (unsigned long)nslots);
@@ -672,7 +673,7 @@ static gf_status read_body(gf_net **net, gf_optim **opt, gf_rng *rng, gf_reader 
         st = gf_fail(GF_EFORMAT, "model: the layers take %zu parameters, the header says %zu",
                      gf_net_param_count(n), h->n_params);
     if (st == GF_OK)
-        st = gf_read_reals(r, gf_net_params(n), h->n_params, "parameters");
+        st = gf_read_reals(r, gf_net_params_mut(n), h->n_params, "parameters");
     if (st == GF_OK && (h->flags & FLAG_OPTIM))
         st = read_optim(opt, r, h->n_params);
     if (st == GF_OK && (h->flags & FLAG_RNG))

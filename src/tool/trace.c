@@ -20,7 +20,7 @@ int gft_trace_begin(gft_trace *tt, gf_net *net, const char *dir)
 {
     memset(tt, 0, sizeof *tt);
     for (size_t i = 0; i < gf_net_layer_count(net); i++) {
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         if (strcmp(gf_net_layer_kind(net, i), "rnn") == 0 &&
             gf_rnn_shape(l, &tt->cell, NULL, NULL, &tt->T) == GF_OK) {
             tt->layer = l;

@@ -183,7 +183,7 @@ static int setup_output(run *s)
      * to its last complete line. */
     st = gf_mkdir_p(s->dir);
     if (st == GF_OK && gft_path_in(path, sizeof path, s->dir, "telemetry.csv") == 0)
-        st = gf_telemetry_stream_to(gf_net_telemetry(s->net), path);
+        st = gf_telemetry_stream_to(gf_net_telemetry_mut(s->net), path);
     if (st != GF_OK || gft_path_in(s->hist, sizeof s->hist, s->dir, "hist_init.csv") != 0) {
         if (st != GF_OK)
             gft_error("--out %s: %s", s->dir, gf_last_error());
@@ -324,7 +324,7 @@ static void evaluate_end(run *s, gft_result *r)
  * Returns GF_OK, or the failure (said). */
 static gf_status write_summary(run *s, gft_result *r)
 {
-    gf_telemetry *tel = gf_net_telemetry(s->net);
+    gf_telemetry *tel = gf_net_telemetry_mut(s->net);
     gf_run_summary sum = gf_run_summary_default();
     gft_config_text ct;
     gf_status st;

@@ -238,7 +238,7 @@ static void train_steps(trainer *tr, size_t steps)
  * (its storage was reserved), so the chunk measures recording, not store growth. */
 static double time_chunk(trainer *tr, size_t steps)
 {
-    gf_telemetry *tel = gf_net_telemetry(tr->net);
+    gf_telemetry *tel = gf_net_telemetry_mut(tr->net);
     gf_status st;
     gf_telemetry_clear(tel);
     if ((st = gf_telemetry_reserve(tel, (steps + 1) * gf_net_layer_count(tr->net))) != GF_OK)
@@ -307,7 +307,7 @@ static void bench_telemetry(void)
     n_params = gf_net_param_count(tr.net);
     train_steps(&tr, 2); /* sizes every buffer */
     if ((st = gf_net_set_record_every(tr.net, 2)) != GF_OK ||
-        (st = gf_telemetry_reserve(gf_net_telemetry(tr.net),
+        (st = gf_telemetry_reserve(gf_net_telemetry_mut(tr.net),
                                    (pairs + 4) * gf_net_layer_count(tr.net))) != GF_OK)
         die("setting up telemetry", st);
     if (gf_net_step_count(tr.net) % 2 != 0)
