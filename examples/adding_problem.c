@@ -140,7 +140,7 @@ static int build(model *m, gf_rnn_cell cell, const options *o, gf_rng *rng)
     m->seconds = 0;
     m->solved_at = -1;
     return check(gf_net_new(&m->net, 2 * o->T), "gf_net_new") &&
-           check(gf_net_add_rnn(m->net, cell, o->T, o->hidden, 0, NULL, rng), "add_rnn") &&
+           check(gf_net_add_rnn(m->net, cell, o->hidden, o->T, 0, NULL, rng), "add_rnn") &&
            check(gf_net_add_linear(m->net, 1), "add_linear") &&
            check(gf_net_init(m->net, &xavier, rng), "init") &&
            check(gf_optim_new(&m->opt, &cfg, gf_net_param_count(m->net)), "optim");
@@ -150,8 +150,8 @@ static double mse(model *m, const gf_tensor *x, const gf_tensor *t)
 {
     const gf_tensor *y;
     double loss = NAN;
-    if (check(gf_net_predict(m->net, x, &y), "predict"))
-        check(gf_loss_compute(GF_LOSS_MSE, y, t, &loss, NULL), "loss");
+    if (check(gf_net_predict(m->net, &y, x), "predict"))
+        check(gf_loss_compute(&loss, NULL, y, t, GF_LOSS_MSE), "loss");
     return loss;
 }
 
@@ -287,12 +287,12 @@ int main(int argc, char **argv)
         for (int k = 0; k < 2 && ok; k++) {
             clock_t c0 = clock();
             double loss;
-            ok = check(gf_net_forward(m[k].net, x, NULL), "forward") &&
-                 check(gf_net_loss(m[k].net, GF_LOSS_MSE, t, &loss), "loss") &&
+            ok = check(gf_net_forward(m[k].net, NULL, x), "forward") &&
+                 check(gf_net_loss(m[k].net, &loss, t, GF_LOSS_MSE), "loss") &&
                  check(gf_net_backward(m[k].net), "backward");
             if (ok && s == 0 && k == 1)
                 ok = time_figure(m, &o);
-            ok = ok && check(gf_net_clip(m[k].net, &clip, NULL), "clip") &&
+            ok = ok && check(gf_net_clip(m[k].net, NULL, &clip), "clip") &&
                  check(gf_net_step(m[k].net, m[k].opt), "step");
             m[k].seconds += (double)(clock() - c0) / CLOCKS_PER_SEC;
             m[k].loss_avg = isnan(m[k].loss_avg) ? loss : 0.95 * m[k].loss_avg + 0.05 * loss;

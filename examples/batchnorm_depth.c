@@ -242,8 +242,8 @@ int main(int argc, char **argv)
         make_data(x, t, teacher, &rng);
         for (int k = 0; k < 2 && ok; k++) {
             double loss;
-            ok = check(gf_net_forward(net[k], x, NULL), "forward") &&
-                 check(gf_net_loss(net[k], GF_LOSS_SOFTMAX_CE, t, &loss), "loss") &&
+            ok = check(gf_net_forward(net[k], NULL, x), "forward") &&
+                 check(gf_net_loss(net[k], &loss, t, GF_LOSS_SOFTMAX_CE), "loss") &&
                  check(gf_net_backward(net[k]), "backward");
             if (ok && s == 0)
                 ok = linear_norms(net[k], norms[k], o.depth) == o.depth;
@@ -269,8 +269,8 @@ int main(int argc, char **argv)
             double acc[2];
             for (int k = 0; k < 2 && ok; k++) {
                 const gf_tensor *y;
-                ok = check(gf_net_predict(net[k], tx, &y), "predict") &&
-                     check(gf_accuracy(y, tt, &acc[k]), "accuracy");
+                ok = check(gf_net_predict(net[k], &y, tx), "predict") &&
+                     check(gf_accuracy(&acc[k], y, tt), "accuracy");
             }
             if (!ok)
                 break;

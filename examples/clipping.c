@@ -49,8 +49,8 @@ static gf_status train(const gf_clip *clip, const gf_tensor *x, const gf_tensor 
     for (int s = 0; st == GF_OK && s < STEPS; s++) {
         const gf_tensor *out;
         double loss = NAN;
-        st = gf_net_forward(net, x, &out);
-        if (st == GF_OK) st = gf_net_loss(net, GF_LOSS_MSE, y, &loss);
+        st = gf_net_forward(net, &out, x);
+        if (st == GF_OK) st = gf_net_loss(net, &loss, y, GF_LOSS_MSE);
         if (st == GF_OK) st = gf_net_backward(net);
         if (st == GF_ENONFINITE) { /* the run blew up: the telemetry says where */
             r->loss[s] = loss;
@@ -65,13 +65,13 @@ static gf_status train(const gf_clip *clip, const gf_tensor *x, const gf_tensor 
         r->loss[s] = loss;
         r->n_loss = s + 1;
         r->norm[s] = gf_array_norm2(gf_net_grads(net), gf_net_param_count(net));
-        if (clip != NULL) st = gf_net_clip(net, clip, NULL);
+        if (clip != NULL) st = gf_net_clip(net, NULL, clip);
         if (st == GF_OK) st = gf_net_step(net, opt);
         r->steps = s + 1;
     }
     if (r->n_loss > 0 && !(r->loss[r->n_loss - 1] < 1e6 * r->loss[0]))
         r->diverged = 1;
-    if (st == GF_OK) st = gf_verdict_judge(gf_net_telemetry(net), &r->verdict);
+    if (st == GF_OK) st = gf_verdict_judge(&r->verdict, gf_net_telemetry(net));
     gf_optim_free(opt);
     *keep = net;
     return st;

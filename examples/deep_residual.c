@@ -127,7 +127,7 @@ static int measure(gf_net *net, const gf_tensor *x, const gf_tensor *dy, double 
 {
     const gf_record *rec;
     size_t count, k = 0;
-    if (!check(gf_net_forward(net, x, NULL), "forward") ||
+    if (!check(gf_net_forward(net, NULL, x), "forward") ||
         !check(gf_net_backward_from(net, dy), "backward") ||
         !check(gf_net_last_records(net, &rec, &count), "records"))
         return 0;
@@ -147,13 +147,13 @@ static int theory(double *pred, size_t depth, const gf_activation *act, double p
     if (ok)
         q[0] = sw2 * x_sq;
     for (size_t k = 1; k < depth && ok; k++)
-        ok = check(gf_theory_q_map(act, param, sw2, 0, q[k - 1], &q[k]), "q map");
-    ok = ok && check(gf_theory_gauss_mean_sq(act, param, q[depth - 1], 1, &e), "E[phi'^2]");
+        ok = check(gf_theory_q_map(&q[k], act, param, sw2, 0, q[k - 1]), "q map");
+    ok = ok && check(gf_theory_gauss_mean_sq(&e, act, param, q[depth - 1], 1), "E[phi'^2]");
     if (ok)
         pred[depth - 1] = sqrt(e);
     for (size_t k = depth - 1; k-- > 0 && ok;) {
         double chi;
-        ok = check(gf_theory_chi_at(act, param, sw2, q[k], &chi), "chi");
+        ok = check(gf_theory_chi_at(&chi, act, param, sw2, q[k]), "chi");
         pred[k] = pred[k + 1] * sqrt(chi);
     }
     free(q);
@@ -241,7 +241,7 @@ int main(int argc, char **argv)
     }
     ok = check(gf_activation_find(&act, o.act), "activation") &&
          check(gf_init_from_name(&init, o.init), "init") &&
-         check(gf_theory_init_sigma_w2(&init, o.width, o.width, &sw2), "sigma_w^2") &&
+         check(gf_theory_init_sigma_w2(&sw2, &init, o.width, o.width), "sigma_w^2") &&
          check(gf_tensor_new(&x, o.batch, o.width), "tensor") &&
          check(gf_tensor_new(&dy, o.batch, o.width), "tensor");
     if (ok) {

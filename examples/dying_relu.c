@@ -59,9 +59,9 @@ int main(int argc, char **argv)
         st = gf_net_new_mlp(&net[i], &spec, &r);
         if (st == GF_OK) st = gf_optim_new(&opt, &cfg, gf_net_param_count(net[i]));
         for (int s = 0; st == GF_OK && s < STEPS; s++)
-            st = gf_net_train_step(net[i], x, y, GF_LOSS_MSE, opt, NULL, NULL);
+            st = gf_net_train_step(net[i], NULL, x, y, opt, GF_LOSS_MSE, NULL);
         gf_optim_free(opt);
-        if (st == GF_OK) st = gf_verdict_judge(gf_net_telemetry(net[i]), &v[i]);
+        if (st == GF_OK) st = gf_verdict_judge(&v[i], gf_net_telemetry(net[i]));
         if (st != GF_OK)
             break;
         const gf_record *r0 = gf_telemetry_at(gf_net_telemetry(net[i]), 3); /* layer 3, init */

@@ -52,10 +52,10 @@ int main(int argc, char **argv)
         gf_verdict v;
         init.std = stds[i];
         st = gf_net_new_mlp(&net[i], &spec, &rng);
-        if (st == GF_OK) st = gf_net_forward(net[i], x, &out);
-        if (st == GF_OK) st = gf_net_loss(net[i], GF_LOSS_MSE, y, &loss);
+        if (st == GF_OK) st = gf_net_forward(net[i], &out, x);
+        if (st == GF_OK) st = gf_net_loss(net[i], &loss, y, GF_LOSS_MSE);
         if (st == GF_OK) st = gf_net_backward(net[i]);
-        if (st == GF_OK) st = gf_verdict_judge(gf_net_telemetry(net[i]), &v);
+        if (st == GF_OK) st = gf_verdict_judge(&v, gf_net_telemetry(net[i]));
         if (st != GF_OK)
             break;
         int off = fabs(v.factor_init / predicted - 1) > 0.15 || v.kind != expect[i];

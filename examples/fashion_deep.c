@@ -83,7 +83,7 @@ static gf_status train(run *r, const gf_dataset *tr, const gf_dataset *te, int e
             uint64_t step = gf_net_step_count(net);
             st = gf_batcher_next(b, x, y, NULL);
             if (st == GF_OK)
-                st = gf_net_train_step(net, x, y, GF_LOSS_SOFTMAX_CE, opt, NULL, &loss);
+                st = gf_net_train_step(net, &loss, x, y, opt, GF_LOSS_SOFTMAX_CE, NULL);
             if (st != GF_OK)
                 goto done;
             loss_sum += loss * (double)x->rows;
@@ -100,7 +100,7 @@ static gf_status train(run *r, const gf_dataset *tr, const gf_dataset *te, int e
                         r->first[l / 2] = rec[l].grad_out_norm;
             }
             if ((step + 1) % eval_every == 0 || (e == epochs && i + 1 == nb)) {
-                st = gf_evaluate(net, te, GF_LOSS_SOFTMAX_CE, 1000, &tl, &ta);
+                st = gf_evaluate(net, &tl, &ta, te, GF_LOSS_SOFTMAX_CE, 1000);
                 if (st != GF_OK)
                     goto done;
                 fprintf(eval, "%s,%llu,%.4f,%.3f,%.6f,%.6f,%.6f\n", r->act,

@@ -179,7 +179,7 @@ int main(int argc, char **argv)
             double loss;
             st = gf_batcher_next(batcher, x, y, NULL);
             if (st == GF_OK)
-                st = gf_net_train_step(net, x, y, GF_LOSS_SOFTMAX_CE, opt, NULL, &loss);
+                st = gf_net_train_step(net, &loss, x, y, opt, GF_LOSS_SOFTMAX_CE, NULL);
             if (st != GF_OK) {
                 rc = fail("training", st);
                 goto done;
@@ -187,7 +187,7 @@ int main(int argc, char **argv)
             loss_sum += loss * (double)x->rows;
             rows += x->rows;
         }
-        st = gf_evaluate(net, test, GF_LOSS_SOFTMAX_CE, 1000, &test_loss, &acc);
+        st = gf_evaluate(net, &test_loss, &acc, test, GF_LOSS_SOFTMAX_CE, 1000);
         if (st != GF_OK) {
             rc = fail("evaluation", st);
             goto done;

@@ -36,8 +36,8 @@ static double predicted_factor(const gf_activation *act, double sw2)
     double q = sw2, log_sum = 0; /* first pre-activations: sigma_w^2 E[x^2] = sigma_w^2 */
     for (int l = 1; l < DEPTH; l++) {
         double chi;
-        if (gf_theory_chi_at(act, act->default_param, sw2, q, &chi) != GF_OK ||
-            gf_theory_q_map(act, act->default_param, sw2, 0, q, &q) != GF_OK || !(chi > 0))
+        if (gf_theory_chi_at(&chi, act, act->default_param, sw2, q) != GF_OK ||
+            gf_theory_q_map(&q, act, act->default_param, sw2, 0, q) != GF_OK || !(chi > 0))
             return NAN;
         log_sum += 0.5 * log(chi);
     }
@@ -78,13 +78,13 @@ int main(int argc, char **argv)
             st = gf_init_from_name(&init, inits[k]); /* N(0,1); Xavier gain 1; He slope 0 */
             /* The mean-field prediction; a failure only leaves the line out. */
             if (st == GF_OK && gf_activation_find(&act, acts[a]) == GF_OK &&
-                gf_theory_init_sigma_w2(&init, WIDTH, WIDTH, &sw2) == GF_OK)
+                gf_theory_init_sigma_w2(&sw2, &init, WIDTH, WIDTH) == GF_OK)
                 pred = predicted_factor(act, sw2);
             if (st == GF_OK) st = gf_net_new_mlp(&net[a][k], &spec, &rng);
-            if (st == GF_OK) st = gf_net_forward(net[a][k], x, &out);
-            if (st == GF_OK) st = gf_net_loss(net[a][k], GF_LOSS_MSE, y, &loss);
+            if (st == GF_OK) st = gf_net_forward(net[a][k], &out, x);
+            if (st == GF_OK) st = gf_net_loss(net[a][k], &loss, y, GF_LOSS_MSE);
             if (st == GF_OK) st = gf_net_backward(net[a][k]);
-            if (st == GF_OK) st = gf_verdict_judge(gf_net_telemetry(net[a][k]), &v);
+            if (st == GF_OK) st = gf_verdict_judge(&v, gf_net_telemetry(net[a][k]));
             if (st != GF_OK)
                 break;
             /* The verdict, and the measured factor within 12% of the theory's. */

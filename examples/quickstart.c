@@ -26,7 +26,7 @@ int main(void)
     for (size_t i = 0; st == GF_OK && i < 32 * 16; i++) x->data[i] = (gf_real)gf_rng_normal(&rng);
     for (size_t i = 0; st == GF_OK && i < 32 * 4; i++) y->data[i] = (gf_real)gf_rng_normal(&rng);
     for (int step = 0; st == GF_OK && step < 5; step++)
-        st = gf_net_train_step(net, x, y, GF_LOSS_MSE, opt, NULL, NULL);
+        st = gf_net_train_step(net, NULL, x, y, opt, GF_LOSS_MSE, NULL);
     if (st == GF_OK) st = gf_net_last_records(net, &rec, &n);
     for (size_t i = 0; st == GF_OK && i < n; i += 2) /* even layers are the linear ones */
         printf("layer %2zu  ||dL/dh|| %.3e  ||dL/dW|| %.3e\n", i / 2 + 1, rec[i].grad_out_norm,

@@ -80,8 +80,8 @@ int main(int argc, char **argv)
     if (st == GF_OK) st = gf_tensor_new(&y, BATCH, 8);
     for (size_t i = 0; st == GF_OK && i < BATCH * WIDTH; i++)
         x->data[i] = (gf_real)gf_rng_normal(&rng);
-    if (st == GF_OK) st = gf_net_forward(net, x, &out);
-    if (st == GF_OK) st = gf_net_loss(net, GF_LOSS_MSE, y, &loss);
+    if (st == GF_OK) st = gf_net_forward(net, &out, x);
+    if (st == GF_OK) st = gf_net_loss(net, &loss, y, GF_LOSS_MSE);
     if (st == GF_OK) st = gf_net_backward(net);
     if (st == GF_OK) st = gf_net_last_records(net, &rec, &n);
     if (st == GF_OK) {

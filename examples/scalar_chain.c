@@ -34,7 +34,7 @@ static gf_status chain(gf_net **out, double w, double *dx)
     if (st == GF_OK) {
         x->data[0] = 1;
         dy->data[0] = 1; /* L = y, so dL/dy = 1 */
-        st = gf_net_forward(*out, x, &y);
+        st = gf_net_forward(*out, &y, x);
     }
     if (st == GF_OK) st = gf_net_backward_from(*out, dy);
     if (st == GF_OK) *dx = gf_net_activation_grad(*out, 0)->data[0];

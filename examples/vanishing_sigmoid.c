@@ -49,9 +49,9 @@ static gf_status run(gf_net **net, size_t depth, const gf_tensor *x, const gf_te
     gf_status st = gf_net_new_mlp(net, &spec, &rng); /* Xavier: sigmoid's suited init */
     if (st == GF_OK) st = gf_optim_new(&opt, &cfg, gf_net_param_count(*net));
     for (int s = 0; st == GF_OK && s < STEPS; s++)
-        st = gf_net_train_step(*net, x, y, GF_LOSS_MSE, opt, NULL, NULL);
-    if (st == GF_OK) st = gf_net_forward(*net, x, &out);
-    if (st == GF_OK) st = gf_net_loss(*net, GF_LOSS_MSE, y, &loss);
+        st = gf_net_train_step(*net, NULL, x, y, opt, GF_LOSS_MSE, NULL);
+    if (st == GF_OK) st = gf_net_forward(*net, &out, x);
+    if (st == GF_OK) st = gf_net_loss(*net, &loss, y, GF_LOSS_MSE);
     if (st == GF_OK) st = gf_net_backward(*net);
     gf_optim_free(opt);
     return st;
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
     printf("Deep sigmoid nets (width %d, Xavier init): the backward signal per layer.\n", WIDTH);
     for (int i = 0; st == GF_OK && i < 3; i++) {
         st = run(&net[i], depths[i], x, y);
-        if (st == GF_OK) st = gf_verdict_judge(gf_net_telemetry(net[i]), &v[i]);
+        if (st == GF_OK) st = gf_verdict_judge(&v[i], gf_net_telemetry(net[i]));
         if (st != GF_OK)
             break;
         printf("depth %2zu: first/last layer signal %.2e at init, x%.2f per layer -> %s\n",

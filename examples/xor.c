@@ -37,9 +37,9 @@ static gf_status train(const char *act, size_t hidden, uint64_t seed, const gf_t
     gf_status st = gf_net_new_mlp(&net, &spec, &rng);
     if (st == GF_OK) st = gf_optim_new(&opt, &cfg, gf_net_param_count(net));
     for (int s = 0; st == GF_OK && s < STEPS; s++)
-        st = gf_net_train_step(net, x, t, GF_LOSS_BCE_LOGITS, opt, NULL, loss);
-    if (st == GF_OK) st = gf_net_predict(net, x, &y);
-    if (st == GF_OK) st = gf_accuracy(y, t, acc);
+        st = gf_net_train_step(net, loss, x, t, opt, GF_LOSS_BCE_LOGITS, NULL);
+    if (st == GF_OK) st = gf_net_predict(net, &y, x);
+    if (st == GF_OK) st = gf_accuracy(acc, y, t);
     gf_optim_free(opt);
     if (keep != NULL && st == GF_OK)
         *keep = net;

@@ -748,7 +748,7 @@ static void row_without_arrays_works(void **state)
     assert_ok(gf_net_new(&net, N));
     assert_ok(gf_layer_activation(&l, N, &plain, 0));
     assert_ok(gf_net_add_layer(net, &l));
-    assert_ok(gf_net_forward(net, x, &y));
+    assert_ok(gf_net_forward(net, &y, x));
     for (size_t i = 0; i < B * N; i++)
         assert_near(y->data[i], tanh((double)x->data[i]), 0, 4 * TU_EPS);
     assert_ok(gf_net_backward_from(net, dy));

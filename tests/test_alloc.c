@@ -82,14 +82,14 @@ static void session(outcome *o, int retry)
     STEP(gf_net_init(net, &init, &rng));
     STEP(gf_optim_new(&opt, &adam, gf_net_param_count(net)));
     for (int s = 0; s < 3; s++)
-        STEP(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, &clip, &loss));
+        STEP(gf_net_train_step(net, &loss, x, t, opt, GF_LOSS_MSE, &clip));
     STEP(gf_telemetry_save_csv(gf_net_telemetry(net), csv_path));
 
     STEP(gf_model_save(model_path, net, opt, &rng));
     rng2 = rng;
     STEP(gf_model_load(&back, &opt2, &rng2, model_path));
     for (int s = 0; s < 2; s++)
-        STEP(gf_net_train_step(back, x, t, GF_LOSS_MSE, opt2, &clip, &loss));
+        STEP(gf_net_train_step(back, &loss, x, t, opt2, GF_LOSS_MSE, &clip));
     o->n_params = gf_net_param_count(back);
     assert_true(o->n_params <= 128);
     memcpy(o->params, gf_net_params(back), o->n_params * sizeof(gf_real));

@@ -132,7 +132,7 @@ static int teardown(void **state)
 
 static gf_status forward_ok(fx *f)
 {
-    assert_ok(gf_net_forward(f->net, f->x, NULL));
+    assert_ok(gf_net_forward(f->net, NULL, f->x));
     return GF_OK;
 }
 
@@ -140,7 +140,7 @@ static gf_status backward_ok(fx *f)
 {
     double loss;
     forward_ok(f);
-    assert_ok(gf_net_loss(f->net, GF_LOSS_MSE, f->t, &loss));
+    assert_ok(gf_net_loss(f->net, &loss, f->t, GF_LOSS_MSE));
     assert_ok(gf_net_backward(f->net));
     return GF_OK;
 }
@@ -194,14 +194,14 @@ static gf_status loss_class_out_of_range(fx *f)
 {
     double loss;
     f->cls->data[0] = 5; /* y has 2 columns: classes 0 and 1 */
-    return gf_loss_compute(GF_LOSS_SOFTMAX_CE, f->t, f->cls, &loss, NULL);
+    return gf_loss_compute(&loss, NULL, f->t, f->cls, GF_LOSS_SOFTMAX_CE);
 }
 
 static gf_status loss_class_fractional(fx *f)
 {
     double loss;
     f->cls->data[0] = (gf_real)0.5;
-    return gf_loss_compute(GF_LOSS_SOFTMAX_CE, f->t, f->cls, &loss, NULL);
+    return gf_loss_compute(&loss, NULL, f->t, f->cls, GF_LOSS_SOFTMAX_CE);
 }
 
 static gf_status loss_bce_target_outside(fx *f)
@@ -209,7 +209,7 @@ static gf_status loss_bce_target_outside(fx *f)
     double loss;
     f->bad_t->data[3] = 0; /* finite now, but one target is outside [0, 1] */
     f->bad_t->data[0] = (gf_real)1.5;
-    return gf_loss_compute(GF_LOSS_BCE_LOGITS, f->t, f->bad_t, &loss, NULL);
+    return gf_loss_compute(&loss, NULL, f->t, f->bad_t, GF_LOSS_BCE_LOGITS);
 }
 
 static gf_status init_bad(fx *f, gf_init_kind kind, int field, double value)
@@ -244,7 +244,7 @@ static gf_status net_init_bad_init(fx *f)
 static gf_status lsuv(fx *f, const gf_tensor *batch, double tol, int max_iter)
 {
     gf_init init = gf_init_default(GF_INIT_LSUV);
-    return gf_net_init_lsuv(f->net, &init, batch, &f->rng, tol, max_iter);
+    return gf_net_init_lsuv(f->net, &init, batch, tol, max_iter, &f->rng);
 }
 
 static gf_status optim_with(fx *f, gf_optim_kind kind, int field, double value, size_t n)
@@ -273,7 +273,7 @@ static gf_status clip_multi_null_entry(fx *f)
 {
     gf_real *gs[2] = {f->g, NULL};
     size_t ns[2] = {4, 3};
-    return gf_clip_norm_multi(gs, ns, 2, 1.0, NULL);
+    return gf_clip_norm_multi(gs, NULL, ns, 2, 1.0);
 }
 
 static gf_status telemetry_append_backwards(fx *f)
@@ -308,13 +308,13 @@ static gf_status clip_after_backward(fx *f, gf_clip_kind kind, double threshold)
 {
     gf_clip clip = {kind, threshold};
     backward_ok(f);
-    return gf_net_clip(f->net, &clip, NULL);
+    return gf_net_clip(f->net, NULL, &clip);
 }
 
 static gf_status clip_before_backward(fx *f)
 {
     gf_clip clip = {GF_CLIP_NORM, 1.0};
-    return gf_net_clip(f->fresh, &clip, NULL);
+    return gf_net_clip(f->fresh, NULL, &clip);
 }
 
 static gf_status step_twice(fx *f)
@@ -329,20 +329,20 @@ static gf_status train_wrong_optim(fx *f)
     gf_optim_config sgd = gf_optim_default(GF_OPTIM_SGD);
     double loss;
     assert_ok(gf_optim_new(&f->o_out, &sgd, 5));
-    return gf_net_train_step(f->net, f->x, f->t, GF_LOSS_MSE, f->o_out, NULL, &loss);
+    return gf_net_train_step(f->net, &loss, f->x, f->t, f->o_out, GF_LOSS_MSE, NULL);
 }
 
 static gf_status train_nan_target(fx *f)
 {
     double loss;
-    return gf_net_train_step(f->net, f->x, f->bad_t, GF_LOSS_MSE, f->opt, NULL, &loss);
+    return gf_net_train_step(f->net, &loss, f->x, f->bad_t, f->opt, GF_LOSS_MSE, NULL);
 }
 
 static gf_status gradcheck(fx *f, gf_net *net, const gf_tensor *x, double h, double floor_,
                            gf_gradcheck_layer *result)
 {
     gf_gradcheck_options o = {h, floor_, 0};
-    return gf_net_gradcheck(net, x, f->t, GF_LOSS_MSE, &o, result, NULL);
+    return gf_net_gradcheck(net, result, NULL, x, f->t, GF_LOSS_MSE, &o);
 }
 
 static gf_status model_wrong_optim(fx *f)
@@ -429,19 +429,19 @@ static gf_status batcher(fx *f, size_t batch)
     X(tensor_sub_null_out, GF_EINVAL, gf_tensor_sub(NULL, f->a, f->b))                     \
     X(tensor_mul_out_shape, GF_ESHAPE, gf_tensor_mul(f->c, f->a, f->b))                    \
     X(tensor_scale_null, GF_EINVAL, gf_tensor_scale_inplace(NULL, 2))                      \
-    X(tensor_axpy_shape, GF_ESHAPE, gf_tensor_axpy(f->a, 1, f->c))                         \
+    X(tensor_axpy_shape, GF_ESHAPE, gf_tensor_axpy(f->a, f->c, 1))                         \
     X(tensor_add_row_shape, GF_ESHAPE, gf_tensor_add_row_inplace(f->a, f->col))            \
     X(tensor_sum_rows_shape, GF_ESHAPE, gf_tensor_sum_rows(f->col, f->a, 0))               \
     X(tensor_sum_cols_shape, GF_ESHAPE, gf_tensor_sum_cols(f->row, f->a, 0))               \
     /* gemm */                                                                             \
-    X(gemm_null_a, GF_EINVAL, gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, NULL, f->c, 0, f->m22)) \
+    X(gemm_null_a, GF_EINVAL, gf_gemm(f->m22, NULL, f->c, GF_NO_TRANS, GF_NO_TRANS, 1, 0)) \
     X(gemm_inner_mismatch, GF_ESHAPE,                                                      \
-      gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, f->a, f->b, 0, f->m22))                         \
-    X(gemm_c_shape, GF_ESHAPE, gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, f->a, f->c, 0, f->a))  \
-    X(gemm_bad_trans, GF_EINVAL, gf_gemm((gf_trans)7, GF_NO_TRANS, 1, f->a, f->c, 0, f->m22)) \
-    X(gemm_alias, GF_EINVAL, gf_gemm(GF_NO_TRANS, GF_TRANS, 1, f->m22, f->m22, 0, f->m22))  \
+      gf_gemm(f->m22, f->a, f->b, GF_NO_TRANS, GF_NO_TRANS, 1, 0))                         \
+    X(gemm_c_shape, GF_ESHAPE, gf_gemm(f->a, f->a, f->c, GF_NO_TRANS, GF_NO_TRANS, 1, 0))  \
+    X(gemm_bad_trans, GF_EINVAL, gf_gemm(f->m22, f->a, f->c, (gf_trans)7, GF_NO_TRANS, 1, 0)) \
+    X(gemm_alias, GF_EINVAL, gf_gemm(f->m22, f->m22, f->m22, GF_NO_TRANS, GF_TRANS, 1, 0))  \
     X(gemm_c_no_data, GF_EINVAL,                                                           \
-      gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, f->a, f->c, 0, &f->nodata))                     \
+      gf_gemm(&f->nodata, f->a, f->c, GF_NO_TRANS, GF_NO_TRANS, 1, 0))                     \
     /* act */                                                                              \
     X(activation_unknown, GF_ENOTFOUND, gf_activation_find(&(const gf_activation *){0}, "swish2")) \
     X(activation_null_name, GF_EINVAL, gf_activation_find(&(const gf_activation *){0}, NULL)) \
@@ -463,17 +463,17 @@ static gf_status batcher(fx *f, size_t batch)
     /* loss */                                                                             \
     X(loss_name_unknown, GF_ENOTFOUND, gf_loss_from_name(&(gf_loss_kind){0}, "hinge2"))    \
     X(loss_name_null, GF_EINVAL, gf_loss_from_name(&(gf_loss_kind){0}, NULL))              \
-    X(loss_bad_kind, GF_EINVAL, gf_loss_compute((gf_loss_kind)42, f->t, f->t, &f->d, NULL)) \
-    X(loss_shape, GF_ESHAPE, gf_loss_compute(GF_LOSS_MSE, f->t, f->a, &f->d, NULL))        \
-    X(loss_null_out, GF_EINVAL, gf_loss_compute(GF_LOSS_MSE, f->t, f->t, NULL, NULL))      \
-    X(loss_null_y, GF_EINVAL, gf_loss_compute(GF_LOSS_MSE, NULL, f->t, &f->d, NULL))       \
-    X(loss_nan_target, GF_EINVAL, gf_loss_compute(GF_LOSS_MSE, f->t, f->bad_t, &f->d, NULL)) \
+    X(loss_bad_kind, GF_EINVAL, gf_loss_compute(&f->d, NULL, f->t, f->t, (gf_loss_kind)42)) \
+    X(loss_shape, GF_ESHAPE, gf_loss_compute(&f->d, NULL, f->t, f->a, GF_LOSS_MSE))        \
+    X(loss_null_out, GF_EINVAL, gf_loss_compute(NULL, NULL, f->t, f->t, GF_LOSS_MSE))      \
+    X(loss_null_y, GF_EINVAL, gf_loss_compute(&f->d, NULL, NULL, f->t, GF_LOSS_MSE))       \
+    X(loss_nan_target, GF_EINVAL, gf_loss_compute(&f->d, NULL, f->t, f->bad_t, GF_LOSS_MSE)) \
     X(loss_class_out_of_range, GF_EINVAL, loss_class_out_of_range(f))                      \
     X(loss_class_fractional, GF_EINVAL, loss_class_fractional(f))                          \
     X(loss_bce_target_outside, GF_EINVAL, loss_bce_target_outside(f))                      \
-    X(loss_dy_shape, GF_ESHAPE, gf_loss_compute(GF_LOSS_MSE, f->t, f->t, &f->d, f->a))     \
-    X(accuracy_null, GF_EINVAL, gf_accuracy(f->t, f->cls, NULL))                           \
-    X(accuracy_shape, GF_ESHAPE, gf_accuracy(f->t, f->a, &f->d))                           \
+    X(loss_dy_shape, GF_ESHAPE, gf_loss_compute(&f->d, f->a, f->t, f->t, GF_LOSS_MSE))     \
+    X(accuracy_null, GF_EINVAL, gf_accuracy(NULL, f->t, f->cls))                           \
+    X(accuracy_shape, GF_ESHAPE, gf_accuracy(&f->d, f->t, f->a))                           \
     /* init */                                                                             \
     X(init_name_unknown, GF_ENOTFOUND, gf_init_from_name(&(gf_init){0}, "xavier3"))        \
     X(init_name_null, GF_EINVAL, gf_init_from_name(&(gf_init){0}, NULL))                   \
@@ -517,14 +517,14 @@ static gf_status batcher(fx *f, size_t batch)
     X(optim_set_lr_negative, GF_EINVAL, gf_optim_set_lr(f->opt, -0.1))                     \
     X(optim_set_lr_null, GF_EINVAL, gf_optim_set_lr(NULL, 0.1))                            \
     /* clip */                                                                             \
-    X(clip_value_zero_limit, GF_EINVAL, gf_clip_value(f->g, 4, 0, NULL))                   \
-    X(clip_value_nan_limit, GF_EINVAL, gf_clip_value(f->g, 4, NAN, NULL))                  \
-    X(clip_value_null_g, GF_EINVAL, gf_clip_value(NULL, 3, 1, NULL))                       \
-    X(clip_value_nan_in_g, GF_ENONFINITE, gf_clip_value(f->g_nan, 4, 1, NULL))             \
-    X(clip_norm_inf_max, GF_EINVAL, gf_clip_norm(f->g, 4, INFINITY, NULL))                 \
-    X(clip_norm_negative, GF_EINVAL, gf_clip_norm(f->g, 4, -1, NULL))                      \
-    X(clip_norm_nan_in_g, GF_ENONFINITE, gf_clip_norm(f->g_nan, 4, 1, NULL))               \
-    X(clip_multi_null_gs, GF_EINVAL, gf_clip_norm_multi(NULL, (size_t[]){1, 2}, 2, 1, NULL)) \
+    X(clip_value_zero_limit, GF_EINVAL, gf_clip_value(f->g, NULL, 4, 0))                   \
+    X(clip_value_nan_limit, GF_EINVAL, gf_clip_value(f->g, NULL, 4, NAN))                  \
+    X(clip_value_null_g, GF_EINVAL, gf_clip_value(NULL, NULL, 3, 1))                       \
+    X(clip_value_nan_in_g, GF_ENONFINITE, gf_clip_value(f->g_nan, NULL, 4, 1))             \
+    X(clip_norm_inf_max, GF_EINVAL, gf_clip_norm(f->g, NULL, 4, INFINITY))                 \
+    X(clip_norm_negative, GF_EINVAL, gf_clip_norm(f->g, NULL, 4, -1))                      \
+    X(clip_norm_nan_in_g, GF_ENONFINITE, gf_clip_norm(f->g_nan, NULL, 4, 1))               \
+    X(clip_multi_null_gs, GF_EINVAL, gf_clip_norm_multi(NULL, NULL, (size_t[]){1, 2}, 2, 1)) \
     X(clip_multi_null_entry, GF_EINVAL, clip_multi_null_entry(f))                          \
     /* telemetry */                                                                        \
     X(telemetry_new_null, GF_EINVAL, gf_telemetry_new(NULL))                               \
@@ -558,14 +558,14 @@ static gf_status batcher(fx *f, size_t batch)
     X(mlp_null_act, GF_EINVAL, mlp(f, 3, 4, 2, 2, NULL, &f->rng))                          \
     X(mlp_null_rng, GF_EINVAL, mlp(f, 3, 4, 2, 2, "relu", NULL))                           \
     X(mlp_lsuv_needs_data, GF_EINVAL, mlp_lsuv(f))                                         \
-    X(net_forward_shape, GF_ESHAPE, gf_net_forward(f->net, f->c, NULL))                    \
+    X(net_forward_shape, GF_ESHAPE, gf_net_forward(f->net, NULL, f->c))                    \
     X(net_forward_null_x, GF_EINVAL, gf_net_forward(f->net, NULL, NULL))                   \
-    X(net_forward_null_net, GF_EINVAL, gf_net_forward(NULL, f->x, NULL))                   \
-    X(net_forward_no_layers, GF_ESTATE, gf_net_forward(f->empty, f->x, NULL))              \
-    X(net_predict_no_data, GF_EINVAL, gf_net_predict(f->net, &f->nodata, NULL))            \
-    X(net_loss_before_forward, GF_ESTATE, gf_net_loss(f->fresh, GF_LOSS_MSE, f->t, &f->d)) \
+    X(net_forward_null_net, GF_EINVAL, gf_net_forward(NULL, NULL, f->x))                   \
+    X(net_forward_no_layers, GF_ESTATE, gf_net_forward(f->empty, NULL, f->x))              \
+    X(net_predict_no_data, GF_EINVAL, gf_net_predict(f->net, NULL, &f->nodata))            \
+    X(net_loss_before_forward, GF_ESTATE, gf_net_loss(f->fresh, &f->d, f->t, GF_LOSS_MSE)) \
     X(net_loss_wrong_target, GF_ESHAPE,                                                    \
-      (forward_ok(f), gf_net_loss(f->net, GF_LOSS_MSE, f->a, &f->d)))                      \
+      (forward_ok(f), gf_net_loss(f->net, &f->d, f->a, GF_LOSS_MSE)))                      \
     X(net_backward_before_loss, GF_ESTATE, (forward_ok(f), gf_net_backward(f->net)))       \
     X(net_backward_from_shape, GF_ESHAPE, backward_from_wrong_shape(f))                    \
     X(net_backward_from_null, GF_EINVAL, (forward_ok(f), gf_net_backward_from(f->net, NULL))) \
@@ -582,7 +582,7 @@ static gf_status batcher(fx *f, size_t batch)
     X(net_train_wrong_optim, GF_ESHAPE, train_wrong_optim(f))                              \
     X(net_train_nan_target, GF_EINVAL, train_nan_target(f))                                \
     X(net_train_null_opt, GF_EINVAL,                                                       \
-      gf_net_train_step(f->net, f->x, f->t, GF_LOSS_MSE, NULL, NULL, &f->d))               \
+      gf_net_train_step(f->net, &f->d, f->x, f->t, NULL, GF_LOSS_MSE, NULL))               \
     /* gradcheck */                                                                        \
     X(gradcheck_null_net, GF_EINVAL, gradcheck(f, NULL, f->x, 0, 0, f->gc))                \
     X(gradcheck_null_result, GF_EINVAL, gradcheck(f, f->net, f->x, 0, 0, NULL))            \
@@ -613,7 +613,7 @@ static gf_status batcher(fx *f, size_t batch)
     X(data_split_nan_fraction, GF_EINVAL, split(f, NAN))                                   \
     X(data_split_fraction_one, GF_EINVAL, split(f, 1.0))                                   \
     X(data_batcher_zero_batch, GF_EINVAL, batcher(f, 0))                                   \
-    X(data_evaluate_null_net, GF_EINVAL, gf_evaluate(NULL, NULL, GF_LOSS_MSE, 4, NULL, NULL))
+    X(data_evaluate_null_net, GF_EINVAL, gf_evaluate(NULL, NULL, NULL, NULL, GF_LOSS_MSE, 4))
 
 #define DEFINE_CASE(name, expected, call)                                                  \
     static gf_status case_##name(fx *f)                                                    \
@@ -678,7 +678,7 @@ static void value_functions_accept_bad_arguments(void **state)
     assert_int_equal(gf_net_step_count(NULL), 0);
     assert_null(gf_net_telemetry(NULL));
     assert_null(gf_optim_config_of(NULL));
-    assert_null(gf_optim_state(NULL, 0, NULL));
+    assert_null(gf_optim_state(NULL, NULL, 0));
     assert_int_equal(gf_telemetry_count(NULL), 0);
     assert_null(gf_telemetry_at(NULL, 0));
     assert_null(gf_telemetry_find(NULL, 0, 0));

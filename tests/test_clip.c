@@ -63,7 +63,7 @@ static void value_clamps(void **state)
     const gf_real want[7] = {-1, -1, -0.25f, 0, 0.5f, 1, 1};
     double pre = -1, ref = ref_norm(g, 7);
     (void)state;
-    assert_int_equal(gf_clip_value(g, 7, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_value(g, &pre, 7, 1.0), GF_OK);
     assert_memory_equal(g, want, sizeof g);
     assert_rel(pre, ref, 1e-15); /* sqrt(9+1+1/16+1/4+1+6.25) */
     assert_rel(pre, sqrt(17.5625), 1e-15);
@@ -72,12 +72,12 @@ static void value_clamps(void **state)
     gf_real h[3] = {-2, 3, (gf_real)1e30};
     gf_real h0[3];
     memcpy(h0, h, sizeof h);
-    assert_int_equal(gf_clip_value(h, 3, 1e300, NULL), GF_OK);
+    assert_int_equal(gf_clip_value(h, NULL, 3, 1e300), GF_OK);
     assert_memory_equal(h, h0, sizeof h);
 
     /* n = 0: nothing to do, norm 0; a NULL array is fine then. */
     pre = -1;
-    assert_int_equal(gf_clip_value(NULL, 0, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_value(NULL, &pre, 0, 1.0), GF_OK);
     assert_true(pre == 0);
 }
 
@@ -88,13 +88,13 @@ static void value_nan_and_inf(void **state)
     gf_real g[4] = {(gf_real)INFINITY, 5, (gf_real)-INFINITY, -0.5f};
     double pre = 0;
     (void)state;
-    assert_int_equal(gf_clip_value(g, 4, 2.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_value(g, &pre, 4, 2.0), GF_OK);
     assert_true(g[0] == 2 && g[1] == 2 && g[2] == -2 && g[3] == -0.5f);
     assert_true(isinf(pre));
 
     gf_real h[5] = {3, (gf_real)NAN, -4, (gf_real)NAN, 0.25f};
     gf_clear_error();
-    assert_failed_with(gf_clip_value(h, 5, 1.0, &pre), GF_ENONFINITE);
+    assert_failed_with(gf_clip_value(h, &pre, 5, 1.0), GF_ENONFINITE);
     assert_non_null(strstr(gf_last_error(), "NaN"));
     assert_non_null(strstr(gf_last_error(), "2 of 5")); /* counts them */
     assert_true(isnan(pre));
@@ -110,7 +110,7 @@ static void norm_above_is_scaled_to_max(void **state)
     double pre = 0, ref = ref_norm(g, N);
     (void)state;
     memcpy(g0, g, sizeof g);
-    assert_int_equal(gf_clip_norm(g, N, 2.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(g, &pre, N, 2.0), GF_OK);
     assert_rel(pre, ref, 1e-15);
     assert_rel(ref_norm(g, N), 2.0, 4 * REAL_EPS);
     /* Direction kept: each component scaled by the same factor 2 / ||g0||. */
@@ -119,7 +119,7 @@ static void norm_above_is_scaled_to_max(void **state)
 
     /* The classic 3-4-5: norm 5 clipped to 1 gives (0.6, 0.8). */
     gf_real t[2] = {3, 4};
-    assert_int_equal(gf_clip_norm(t, 2, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(t, &pre, 2, 1.0), GF_OK);
     assert_true(pre == 5.0);
     assert_rel(t[0], 0.6, REAL_EPS);
     assert_rel(t[1], 0.8, REAL_EPS);
@@ -133,16 +133,16 @@ static void norm_below_or_equal_untouched(void **state)
     double pre = 0;
     (void)state;
     memcpy(g0, g, sizeof g);
-    assert_int_equal(gf_clip_norm(g, 3, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(g, &pre, 3, 1.0), GF_OK);
     assert_memory_equal(g, g0, sizeof g);
     assert_rel(pre, ref_norm(g0, 3), 1e-15);
-    assert_int_equal(gf_clip_norm(e, 2, 5.0, &pre), GF_OK); /* exactly at the limit */
+    assert_int_equal(gf_clip_norm(e, &pre, 2, 5.0), GF_OK); /* exactly at the limit */
     assert_true(e[0] == 3 && e[1] == 4 && pre == 5.0);
-    assert_int_equal(gf_clip_norm(z, 4, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(z, &pre, 4, 1.0), GF_OK);
     assert_true(pre == 0 && z[0] == 0 && z[3] == 0);
-    assert_int_equal(gf_clip_norm(NULL, 0, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(NULL, &pre, 0, 1.0), GF_OK);
     assert_true(pre == 0);
-    assert_int_equal(gf_clip_norm(g, 3, 1.0, NULL), GF_OK); /* norm_before optional */
+    assert_int_equal(gf_clip_norm(g, NULL, 3, 1.0), GF_OK); /* norm_before optional */
 }
 
 /* The global norm over several arrays equals the norm of their concatenation, and so
@@ -158,8 +158,8 @@ static void multi_equals_concatenation(void **state)
     memcpy(cat, a, sizeof a);
     memcpy(cat + 3, b, sizeof b);
     memcpy(cat + 4, c, sizeof c);
-    assert_int_equal(gf_clip_norm_multi(gs, ns, 4, 3.0, &pre_multi), GF_OK);
-    assert_int_equal(gf_clip_norm(cat, 8, 3.0, &pre_cat), GF_OK);
+    assert_int_equal(gf_clip_norm_multi(gs, &pre_multi, ns, 4, 3.0), GF_OK);
+    assert_int_equal(gf_clip_norm(cat, &pre_cat, 8, 3.0), GF_OK);
     assert_rel(pre_multi, pre_cat, 1e-15);
     assert_rel(pre_multi, sqrt(1 + 4 + 9 + 100 + 0.25 + 0.0625 + 49 + 36), 1e-15);
     assert_memory_equal(a, cat, sizeof a);
@@ -170,9 +170,9 @@ static void multi_equals_concatenation(void **state)
     /* Below the threshold nothing changes; no arrays at all is norm 0. */
     gf_real a1[3];
     memcpy(a1, a, sizeof a);
-    assert_int_equal(gf_clip_norm_multi(gs, ns, 4, 100.0, &pre_multi), GF_OK);
+    assert_int_equal(gf_clip_norm_multi(gs, &pre_multi, ns, 4, 100.0), GF_OK);
     assert_memory_equal(a, a1, sizeof a);
-    assert_int_equal(gf_clip_norm_multi(NULL, NULL, 0, 1.0, &pre_multi), GF_OK);
+    assert_int_equal(gf_clip_norm_multi(NULL, &pre_multi, NULL, 0, 1.0), GF_OK);
     assert_true(pre_multi == 0);
 }
 
@@ -187,7 +187,7 @@ static void huge_values_float_range(void **state)
     (void)state;
     for (int i = 0; i < N; i++)
         g[i] = (gf_real)(i % 2 ? 1e30 : -1e30);
-    assert_int_equal(gf_clip_norm(g, N, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(g, &pre, N, 1.0), GF_OK);
     assert_rel(pre, 1e30 * sqrt((double)N), 1e-6); /* 1e30 rounded to gf_real */
     assert_rel(ref_norm(g, N), 1.0, 4 * REAL_EPS);
     assert_rel(fabs(g[0]), 1.0 / sqrt((double)N), 2 * REAL_EPS);
@@ -196,7 +196,7 @@ static void huge_values_float_range(void **state)
      * float) is below float's range but the result is not. */
     const double big = GF_REAL_IS_DOUBLE ? 1e300 : FLT_MAX;
     gf_real m[2] = {(gf_real)-big, (gf_real)big};
-    assert_int_equal(gf_clip_norm(m, 2, 1e-10, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(m, &pre, 2, 1e-10), GF_OK);
     assert_rel(pre, sqrt(2.0) * big, 1e-15);
     assert_rel(m[1], 1e-10 / sqrt(2.0), 2 * REAL_EPS);
     assert_rel(-m[0], 1e-10 / sqrt(2.0), 2 * REAL_EPS);
@@ -205,7 +205,7 @@ static void huge_values_float_range(void **state)
     gf_real v[N];
     for (int i = 0; i < N; i++)
         v[i] = (gf_real)3e37;
-    assert_int_equal(gf_clip_value(v, N, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_value(v, &pre, N, 1.0), GF_OK);
     assert_rel(pre, (double)(gf_real)3e37 * sqrt((double)N), 1e-12);
     assert_true(v[0] == 1 && v[N - 1] == 1);
 }
@@ -222,7 +222,7 @@ static void huge_and_tiny_values_double(void **state)
     for (int i = 0; i < N; i++)
         g[i] = i % 3 ? 1e200 : -2e200;
     double want = 1e200 * sqrt(4.0 * 34 + 66); /* 34 multiples of 3 in [0, 100) */
-    assert_int_equal(gf_clip_norm(g, N, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(g, &pre, N, 1.0), GF_OK);
     assert_true(isfinite(pre));
     assert_rel(pre, want, 1e-14);
     assert_rel(ref_norm(g, N), 1.0, 8 * DBL_EPSILON);
@@ -232,7 +232,7 @@ static void huge_and_tiny_values_double(void **state)
     gf_real big[2] = {3e250, -4e250}, small[3] = {1, 2, 3};
     gf_real *gs[2] = {small, big};
     const size_t ns[2] = {3, 2};
-    assert_int_equal(gf_clip_norm_multi(gs, ns, 2, 10.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm_multi(gs, &pre, ns, 2, 10.0), GF_OK);
     assert_rel(pre, 5e250, 1e-14);
     assert_rel(big[0], 6.0, 4 * DBL_EPSILON);
     assert_rel(big[1], -8.0, 4 * DBL_EPSILON);
@@ -241,22 +241,22 @@ static void huge_and_tiny_values_double(void **state)
     /* Tiny: the plain sum of squares would be 0 and hide a nonzero gradient. */
     for (int i = 0; i < N; i++)
         h[i] = 3e-200;
-    assert_int_equal(gf_clip_value(h, N, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_value(h, &pre, N, 1.0), GF_OK);
     assert_rel(pre, 3e-200 * 10.0, 1e-14);
-    assert_int_equal(gf_clip_norm(h, N, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(h, &pre, N, 1.0), GF_OK);
     assert_rel(pre, 3e-199, 1e-14);
     assert_true(h[0] == 3e-200); /* below the threshold: untouched */
 
     /* Finite values whose norm exceeds DBL_MAX: reported as inf, yet clipped (GF_OK). */
     gf_real o[3] = {1.5e308, -1.5e308, 1.5e308};
-    assert_int_equal(gf_clip_norm(o, 3, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(o, &pre, 3, 1.0), GF_OK);
     assert_true(isinf(pre));
     for (int i = 0; i < 3; i++)
         assert_rel(fabs(o[i]), 1.0 / sqrt(3.0), 4 * DBL_EPSILON);
 
     /* Subnormal values: the scaled pass divides rather than multiplying by 1/max. */
     gf_real d[2] = {4.9406564584124654e-324, 4.9406564584124654e-324};
-    assert_int_equal(gf_clip_norm(d, 2, 1.0, &pre), GF_OK);
+    assert_int_equal(gf_clip_norm(d, &pre, 2, 1.0), GF_OK);
     assert_rel(pre, d[0] * sqrt(2.0), 1e-15);
 }
 #endif
@@ -272,14 +272,14 @@ static void norm_nonfinite_left_unchanged(void **state)
     memcpy(g0, g, sizeof g);
     memcpy(h0, h, sizeof h);
     gf_clear_error();
-    assert_failed_with(gf_clip_norm(g, 4, 1.0, &pre), GF_ENONFINITE);
+    assert_failed_with(gf_clip_norm(g, &pre, 4, 1.0), GF_ENONFINITE);
     assert_non_null(strstr(gf_last_error(), "NaN"));
     assert_non_null(strstr(gf_last_error(), "unchanged"));
     assert_true(isnan(pre));
     assert_memory_equal(g, g0, sizeof g);
 
     gf_clear_error();
-    assert_failed_with(gf_clip_norm(h, 3, 1.0, &pre), GF_ENONFINITE);
+    assert_failed_with(gf_clip_norm(h, &pre, 3, 1.0), GF_ENONFINITE);
     assert_non_null(strstr(gf_last_error(), "infinite"));
     assert_true(isinf(pre));
     assert_memory_equal(h, h0, sizeof h);
@@ -290,13 +290,13 @@ static void norm_nonfinite_left_unchanged(void **state)
     const size_t ns[2] = {2, 3};
     memcpy(a0, a, sizeof a);
     gf_clear_error();
-    assert_failed_with(gf_clip_norm_multi(gs, ns, 2, 1.0, &pre), GF_ENONFINITE);
+    assert_failed_with(gf_clip_norm_multi(gs, &pre, ns, 2, 1.0), GF_ENONFINITE);
     assert_true(isinf(pre));
     assert_memory_equal(a, a0, sizeof a);
     assert_memory_equal(h, h0, sizeof h);
     gs[1] = g;
     gf_clear_error();
-    assert_failed_with(gf_clip_norm_multi(gs, (const size_t[]){2, 4}, 2, 1.0, &pre),
+    assert_failed_with(gf_clip_norm_multi(gs, &pre, (const size_t[]){2, 4}, 2, 1.0),
                        GF_ENONFINITE);
     assert_true(isnan(pre));
     assert_memory_equal(a, a0, sizeof a);
@@ -315,13 +315,13 @@ static void bad_thresholds_rejected(void **state)
     memcpy(g0, g, sizeof g);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gf_clear_error();
-        assert_failed_with(gf_clip_value(g, 3, bad[i], &pre), GF_EINVAL);
+        assert_failed_with(gf_clip_value(g, &pre, 3, bad[i]), GF_EINVAL);
         assert_non_null(strstr(gf_last_error(), "limit"));
         gf_clear_error();
-        assert_failed_with(gf_clip_norm(g, 3, bad[i], &pre), GF_EINVAL);
+        assert_failed_with(gf_clip_norm(g, &pre, 3, bad[i]), GF_EINVAL);
         assert_non_null(strstr(gf_last_error(), "max_norm"));
         gf_clear_error();
-        assert_failed_with(gf_clip_norm_multi(gs, ns, 1, bad[i], &pre), GF_EINVAL);
+        assert_failed_with(gf_clip_norm_multi(gs, &pre, ns, 1, bad[i]), GF_EINVAL);
         assert_non_null(strstr(gf_last_error(), "max_norm"));
     }
     assert_memory_equal(g, g0, sizeof g);
@@ -335,15 +335,15 @@ static void null_arrays_rejected(void **state)
     const size_t ns[2] = {2, 5};
     (void)state;
     gf_clear_error();
-    assert_failed_with(gf_clip_value(NULL, 3, 1.0, NULL), GF_EINVAL);
+    assert_failed_with(gf_clip_value(NULL, NULL, 3, 1.0), GF_EINVAL);
     gf_clear_error();
-    assert_failed_with(gf_clip_norm(NULL, 3, 1.0, NULL), GF_EINVAL);
+    assert_failed_with(gf_clip_norm(NULL, NULL, 3, 1.0), GF_EINVAL);
     gf_clear_error();
-    assert_failed_with(gf_clip_norm_multi(NULL, ns, 2, 1.0, NULL), GF_EINVAL);
+    assert_failed_with(gf_clip_norm_multi(NULL, NULL, ns, 2, 1.0), GF_EINVAL);
     gf_clear_error();
-    assert_failed_with(gf_clip_norm_multi(gs, NULL, 2, 1.0, NULL), GF_EINVAL);
+    assert_failed_with(gf_clip_norm_multi(gs, NULL, NULL, 2, 1.0), GF_EINVAL);
     gf_clear_error();
-    assert_failed_with(gf_clip_norm_multi(gs, ns, 2, 1.0, NULL), GF_EINVAL);
+    assert_failed_with(gf_clip_norm_multi(gs, NULL, ns, 2, 1.0), GF_EINVAL);
     assert_non_null(strstr(gf_last_error(), "gs[1]"));
 }
 

@@ -1026,13 +1026,13 @@ static void evaluate_known_values(void **state)
     want_loss /= 11;
     /* Batches of 4 (4 + 4 + 3 rows): the mean over rows, not over batches. */
     for (size_t batch = 1; batch <= 12; batch += 3) {
-        assert_ok(gf_evaluate(net, d, GF_LOSS_SOFTMAX_CE, batch, &loss, &acc));
+        assert_ok(gf_evaluate(net, &loss, &acc, d, GF_LOSS_SOFTMAX_CE, batch));
         assert_near(loss, want_loss, 1e-6, 1e-5);
         assert_near(acc, (double)correct / 11, 1e-12, 0);
     }
     assert_true(correct > 0 && correct < 11); /* a non-trivial accuracy was checked */
-    assert_ok(gf_evaluate(net, d, GF_LOSS_SOFTMAX_CE, 4, NULL, &acc));
-    assert_ok(gf_evaluate(net, d, GF_LOSS_SOFTMAX_CE, 4, &loss, NULL));
+    assert_ok(gf_evaluate(net, NULL, &acc, d, GF_LOSS_SOFTMAX_CE, 4));
+    assert_ok(gf_evaluate(net, &loss, NULL, d, GF_LOSS_SOFTMAX_CE, 4));
     /* No telemetry is recorded by evaluation. */
     assert_int_equal(gf_telemetry_count(gf_net_telemetry(net)), 0);
     assert_int_equal(gf_net_step_count(net), 0);
@@ -1046,19 +1046,19 @@ static void evaluate_known_values(void **state)
         d->y->data[2 * i] = d->x->data[2 * i] + 1;
         d->y->data[2 * i + 1] = d->x->data[2 * i + 1];
     }
-    assert_ok(gf_evaluate(net, d, GF_LOSS_MSE, 2, &loss, &acc));
+    assert_ok(gf_evaluate(net, &loss, &acc, d, GF_LOSS_MSE, 2));
     assert_near(loss, 0.5, 1e-6, 1e-6);
     assert_true(isnan(acc));
 
     /* Errors: batch 0, bad loss, shape mismatch, NULLs; outputs NaN on failure. */
-    assert_status(gf_evaluate(net, d, GF_LOSS_MSE, 0, &loss, &acc), GF_EINVAL);
+    assert_status(gf_evaluate(net, &loss, &acc, d, GF_LOSS_MSE, 0), GF_EINVAL);
     assert_true(isnan(loss));
-    assert_status(gf_evaluate(net, d, GF_LOSS_COUNT, 2, &loss, &acc), GF_EINVAL);
-    assert_status(gf_evaluate(NULL, d, GF_LOSS_MSE, 2, &loss, &acc), GF_EINVAL);
-    assert_status(gf_evaluate(net, NULL, GF_LOSS_MSE, 2, &loss, &acc), GF_EINVAL);
+    assert_status(gf_evaluate(net, &loss, &acc, d, GF_LOSS_COUNT, 2), GF_EINVAL);
+    assert_status(gf_evaluate(NULL, &loss, &acc, d, GF_LOSS_MSE, 2), GF_EINVAL);
+    assert_status(gf_evaluate(net, &loss, &acc, NULL, GF_LOSS_MSE, 2), GF_EINVAL);
     gf_dataset_free(d);
     assert_ok(gf_dataset_new(&d, 3, 5, 1, 2, "wide"));
-    assert_status(gf_evaluate(net, d, GF_LOSS_SOFTMAX_CE, 2, &loss, &acc), GF_ESHAPE);
+    assert_status(gf_evaluate(net, &loss, &acc, d, GF_LOSS_SOFTMAX_CE, 2), GF_ESHAPE);
     gf_dataset_free(d);
     gf_net_free(net);
 }
@@ -1085,15 +1085,15 @@ static void evaluate_after_training_digits(void **state)
     assert_ok(gf_net_new_mlp(&net, &spec, &rng));
     cfg.lr = 0.01;
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
-    assert_ok(gf_evaluate(net, te, GF_LOSS_SOFTMAX_CE, 100, &loss, &acc0));
+    assert_ok(gf_evaluate(net, &loss, &acc0, te, GF_LOSS_SOFTMAX_CE, 100));
     assert_ok(gf_batcher_new(&b, tr, 32, &rng));
     for (size_t i = 0; i < 3 * gf_batcher_batches_per_epoch(b); i++) {
         assert_ok(gf_batcher_next(b, x, y, NULL));
-        assert_ok(gf_net_train_step(net, x, y, GF_LOSS_SOFTMAX_CE, opt, NULL, NULL));
+        assert_ok(gf_net_train_step(net, NULL, x, y, opt, GF_LOSS_SOFTMAX_CE, NULL));
     }
-    assert_ok(gf_evaluate(net, te, GF_LOSS_SOFTMAX_CE, 64, &loss, &acc));
-    assert_ok(gf_net_predict(net, te->x, &out));
-    assert_ok(gf_accuracy(out, te->y, &full));
+    assert_ok(gf_evaluate(net, &loss, &acc, te, GF_LOSS_SOFTMAX_CE, 64));
+    assert_ok(gf_net_predict(net, &out, te->x));
+    assert_ok(gf_accuracy(&full, out, te->y));
     assert_near(acc, full, 1e-12, 0);
     /* Three epochs of a small MLP on 8x8 digits: well above 0.85 (chance is 0.1). */
     assert_true(acc > 0.85);

@@ -28,7 +28,7 @@ static double chain_input_gradient(double w)
     assert_ok(gf_net_init(net, &init, &rng));
     x->data[0] = 1;
     dy->data[0] = 1;
-    assert_ok(gf_net_forward(net, x, NULL));
+    assert_ok(gf_net_forward(net, NULL, x));
     assert_ok(gf_net_backward_from(net, dy));
     assert_ok(gf_net_last_records(net, &recs, &n));
     assert_int_equal(n, 30);
@@ -66,7 +66,7 @@ static void sigmoid_derivative_at_five(void **state)
     assert_ok(gf_net_add_activation(net, "sigmoid"));
     x->data[0] = 5;
     dy->data[0] = 1;
-    assert_ok(gf_net_forward(net, x, NULL));
+    assert_ok(gf_net_forward(net, NULL, x));
     assert_ok(gf_net_backward_from(net, dy));
     double s = 1 / (1 + exp(-5.0));
     double d = gf_net_activation_grad(net, 0)->data[0];
@@ -112,7 +112,7 @@ static void probe(const char *act, double slope, gf_init init, double *sig, doub
          * gradients and add cross terms to ||dL/dW|| that grow with depth. */
         for (size_t i = 0; i < BATCH * WIDTH; i++)
             v->data[i] = (gf_real)(gf_rng_uniform(&rng) < 0.5 ? -1 : 1);
-        assert_ok(gf_net_forward(net, x, NULL));
+        assert_ok(gf_net_forward(net, NULL, x));
         assert_ok(gf_net_backward_from(net, v));
         const gf_record *recs = NULL;
         size_t n = 0;

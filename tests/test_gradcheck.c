@@ -68,7 +68,7 @@ static void a_wrong_derivative_is_caught_where_it_is(void **state)
     double worst = 0;
     gf_tensor *x = filled(2, 3, 4), *t = filled(2, 2, 5);
     (void)state;
-    assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst));
+    assert_ok(gf_net_gradcheck(net, res, &worst, x, t, GF_LOSS_MSE, NULL));
     assert_true(res[1].input_err > 0.3);   /* the broken layer itself */
     assert_true(res[0].param_err > 0.3);   /* and what sits below it */
     assert_true(res[2].param_err < 1e-2);  /* above it, all is well */
@@ -90,7 +90,7 @@ static void a_correct_network_passes_and_is_left_as_it_was(void **state)
     (void)state;
     memcpy(before, gf_net_params(net), n * sizeof(gf_real));
     gf_net_set_input_grad(net, 0);
-    assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst));
+    assert_ok(gf_net_gradcheck(net, res, &worst, x, t, GF_LOSS_MSE, NULL));
 #if GF_REAL_IS_DOUBLE
     assert_true(worst < 1e-6);
 #else
@@ -107,8 +107,8 @@ static void a_correct_network_passes_and_is_left_as_it_was(void **state)
     /* The gradients are the analytic ones: a fresh backward pass gives the same. */
     gf_real *g = malloc(n * sizeof(gf_real));
     memcpy(g, gf_net_grads(net), n * sizeof(gf_real));
-    assert_ok(gf_net_forward(net, x, NULL));
-    assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+    assert_ok(gf_net_forward(net, NULL, x));
+    assert_ok(gf_net_loss(net, NULL, t, GF_LOSS_MSE));
     assert_ok(gf_net_backward(net));
     assert_memory_equal(g, gf_net_grads(net), n * sizeof(gf_real));
     free(g);
@@ -132,7 +132,7 @@ static void large_tensors_are_sampled(void **state)
     gf_init init = gf_init_default(GF_INIT_XAVIER_NORMAL);
     assert_ok(gf_net_init(net, &init, &rng));
     gf_tensor *x = filled(3, 40, 1), *t = filled(3, 30, 2);
-    assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, &opt, res, NULL));
+    assert_ok(gf_net_gradcheck(net, res, NULL, x, t, GF_LOSS_MSE, &opt));
     /* 1230 parameters and 120 inputs, at most 10 of each per tensor. */
     assert_true(res[0].checked <= 20);
     assert_true(res[0].checked >= 10);
@@ -148,19 +148,19 @@ static void bad_arguments_are_refused(void **state)
     gf_gradcheck_options bad = {-1, 0, 0};
     gf_tensor *x = filled(2, 3, 1), *t = filled(2, 2, 2), *wrong = filled(2, 4, 3);
     (void)state;
-    assert_status(gf_net_gradcheck(NULL, x, t, GF_LOSS_MSE, NULL, res, NULL), GF_EINVAL);
-    assert_status(gf_net_gradcheck(net, NULL, t, GF_LOSS_MSE, NULL, res, NULL), GF_EINVAL);
-    assert_status(gf_net_gradcheck(net, x, NULL, GF_LOSS_MSE, NULL, res, NULL), GF_EINVAL);
-    assert_status(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, NULL, NULL), GF_EINVAL);
-    assert_status(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, &bad, res, NULL), GF_EINVAL);
+    assert_status(gf_net_gradcheck(NULL, res, NULL, x, t, GF_LOSS_MSE, NULL), GF_EINVAL);
+    assert_status(gf_net_gradcheck(net, res, NULL, NULL, t, GF_LOSS_MSE, NULL), GF_EINVAL);
+    assert_status(gf_net_gradcheck(net, res, NULL, x, NULL, GF_LOSS_MSE, NULL), GF_EINVAL);
+    assert_status(gf_net_gradcheck(net, NULL, NULL, x, t, GF_LOSS_MSE, NULL), GF_EINVAL);
+    assert_status(gf_net_gradcheck(net, res, NULL, x, t, GF_LOSS_MSE, &bad), GF_EINVAL);
     bad.h = NAN;
-    assert_status(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, &bad, res, NULL), GF_EINVAL);
-    assert_status(gf_net_gradcheck(net, wrong, t, GF_LOSS_MSE, NULL, res, NULL), GF_ESHAPE);
-    assert_status(gf_net_gradcheck(net, x, wrong, GF_LOSS_MSE, NULL, res, NULL), GF_ESHAPE);
-    assert_status(gf_net_gradcheck(net, x, t, (gf_loss_kind)42, NULL, res, NULL), GF_EINVAL);
+    assert_status(gf_net_gradcheck(net, res, NULL, x, t, GF_LOSS_MSE, &bad), GF_EINVAL);
+    assert_status(gf_net_gradcheck(net, res, NULL, wrong, t, GF_LOSS_MSE, NULL), GF_ESHAPE);
+    assert_status(gf_net_gradcheck(net, res, NULL, x, wrong, GF_LOSS_MSE, NULL), GF_ESHAPE);
+    assert_status(gf_net_gradcheck(net, res, NULL, x, t, (gf_loss_kind)42, NULL), GF_EINVAL);
     assert_int_equal(gf_net_step_count(net), 0);
     assert_ok(gf_net_new(&empty, 3));
-    assert_status(gf_net_gradcheck(empty, x, t, GF_LOSS_MSE, NULL, res, NULL), GF_ESTATE);
+    assert_status(gf_net_gradcheck(empty, res, NULL, x, t, GF_LOSS_MSE, NULL), GF_ESTATE);
     gf_net_free(empty);
     gf_tensor_free(x);
     gf_tensor_free(t);
@@ -191,7 +191,7 @@ static void batchnorm_running_statistics_are_left_as_they_were(void **state)
     assert_ok(gf_net_add_linear(net, 2));
     assert_ok(gf_net_init(net, &init, &rng));
     assert_ok(gf_batchnorm_set_running(gf_net_layer_mut(net, 1), mean, var, 4));
-    assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst));
+    assert_ok(gf_net_gradcheck(net, res, &worst, x, t, GF_LOSS_MSE, NULL));
 #if GF_REAL_IS_DOUBLE
     assert_true(worst < 1e-5);
 #else

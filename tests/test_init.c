@@ -593,8 +593,8 @@ static void lsuv_gives_unit_output_variance(void **state)
         assert_ok(gf_net_add_linear(net, 24));
         assert_ok(gf_net_add_linear(net, 4));
         init.bias = biases[bi];
-        assert_ok(gf_net_init_lsuv(net, &init, batch, &rng, tol, 10));
-        assert_ok(gf_net_forward(net, batch, NULL));
+        assert_ok(gf_net_init_lsuv(net, &init, batch, tol, 10, &rng));
+        assert_ok(gf_net_forward(net, NULL, batch));
         for (size_t i = 0; i < gf_net_layer_count(net); i++) {
             gf_layer *l = gf_net_layer_mut(net, i);
             double v;
@@ -647,13 +647,13 @@ static void lsuv_leaves_batchnorm_running_statistics_alone(void **state)
     assert_ok(gf_net_add_activation(net, "relu"));
     assert_ok(gf_net_add_linear(net, 3));
     assert_ok(gf_batchnorm_set_running(gf_net_layer_mut(net, 1), mean, var, 8));
-    assert_ok(gf_net_init_lsuv(net, &init, batch, &rng, 0.05, 10));
+    assert_ok(gf_net_init_lsuv(net, &init, batch, 0.05, 10, &rng));
     assert_ok(gf_batchnorm_running(gf_net_layer(net, 1), &m, &v, &n));
     assert_int_equal(n, 8);
     assert_memory_equal(m, mean, sizeof mean);
     assert_memory_equal(v, var, sizeof var);
     /* And LSUV still did its work: the last layer's output has unit variance. */
-    assert_ok(gf_net_forward(net, batch, NULL));
+    assert_ok(gf_net_forward(net, NULL, batch));
     assert_near(pop_var(gf_net_activation(net, 4)), 1.0, 0.05, 0);
     gf_net_free(net);
     gf_tensor_free(batch);
@@ -669,27 +669,27 @@ static void lsuv_rejects_bad_arguments(void **state)
     gf_rng rng;
     gf_rng_seed(&rng, 13);
     tu_fill_uniform(batch, &rng, -1.0, 1.0);
-    assert_status(gf_net_init_lsuv(net, &init, batch, &rng, 0.0, 5), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(net, &init, batch, 0.0, 5, &rng), GF_EINVAL);
     assert_error_mentions("tol");
-    assert_status(gf_net_init_lsuv(net, &init, batch, &rng, -0.1, 5), GF_EINVAL);
-    assert_status(gf_net_init_lsuv(net, &init, batch, &rng, NAN, 5), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(net, &init, batch, -0.1, 5, &rng), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(net, &init, batch, NAN, 5, &rng), GF_EINVAL);
     assert_error_mentions("tol");
-    assert_status(gf_net_init_lsuv(net, &init, batch, &rng, 0.1, 0), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(net, &init, batch, 0.1, 0, &rng), GF_EINVAL);
     assert_error_mentions("max_iter");
-    assert_status(gf_net_init_lsuv(net, &init, wrong, &rng, 0.1, 5), GF_ESHAPE);
+    assert_status(gf_net_init_lsuv(net, &init, wrong, 0.1, 5, &rng), GF_ESHAPE);
     assert_error_mentions("columns");
-    assert_status(gf_net_init_lsuv(NULL, &init, batch, &rng, 0.1, 5), GF_EINVAL);
-    assert_status(gf_net_init_lsuv(net, NULL, batch, &rng, 0.1, 5), GF_EINVAL);
-    assert_status(gf_net_init_lsuv(net, &init, NULL, &rng, 0.1, 5), GF_EINVAL);
-    assert_status(gf_net_init_lsuv(net, &init, batch, NULL, 0.1, 5), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(NULL, &init, batch, 0.1, 5, &rng), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(net, NULL, batch, 0.1, 5, &rng), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(net, &init, NULL, 0.1, 5, &rng), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(net, &init, batch, 0.1, 5, NULL), GF_EINVAL);
     init.gain = -1.0;
-    assert_status(gf_net_init_lsuv(net, &init, batch, &rng, 0.1, 5), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(net, &init, batch, 0.1, 5, &rng), GF_EINVAL);
     assert_error_mentions("gain");
     init.gain = 1.0;
     /* An all-zero batch with zero bias: the first layer's output has no variance to
      * rescale. */
     assert_ok(gf_tensor_zero(batch));
-    assert_status(gf_net_init_lsuv(net, &init, batch, &rng, 0.1, 5), GF_EINVAL);
+    assert_status(gf_net_init_lsuv(net, &init, batch, 0.1, 5, &rng), GF_EINVAL);
     assert_error_mentions("variance");
     gf_tensor_free(batch);
     gf_tensor_free(wrong);

@@ -51,7 +51,7 @@ static gf_tensor *make(const double *v, size_t rows, size_t cols)
 static double loss_of(gf_loss_kind kind, const gf_tensor *y, const gf_tensor *t)
 {
     double l = NAN;
-    assert_int_equal(gf_loss_compute(kind, y, t, &l, NULL), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, NULL, y, t, kind), GF_OK);
     return l;
 }
 
@@ -63,7 +63,7 @@ static void fd_check(gf_loss_kind kind, gf_tensor *y, const gf_tensor *t)
     double l = NAN;
     double norm = 0.0;
     assert_int_equal(gf_tensor_new(&dy, y->rows, y->cols), GF_OK);
-    assert_int_equal(gf_loss_compute(kind, y, t, &l, dy), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, dy, y, t, kind), GF_OK);
     assert_true(isfinite(l));
     for (size_t i = 0; i < y->rows * y->cols; i++) {
         gf_real saved = y->data[i];
@@ -161,12 +161,12 @@ static void mse_known_values(void **state)
     gf_tensor *dy = NULL;
     double l = NAN;
     assert_int_equal(gf_tensor_new(&dy, 2, 3), GF_OK);
-    assert_int_equal(gf_loss_compute(GF_LOSS_MSE, y, t, &l, dy), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, dy, y, t, GF_LOSS_MSE), GF_OK);
     assert_within(l, 19.25 / 6, 1e-12);
     for (int i = 0; i < 6; i++)
         assert_within((double)dy->data[i], dv[i], VAL_TOL);
     /* y == t: zero loss. */
-    assert_int_equal(gf_loss_compute(GF_LOSS_MSE, t, t, &l, NULL), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, NULL, t, t, GF_LOSS_MSE), GF_OK);
     assert_true(l == 0.0);
     gf_tensor_free(y);
     gf_tensor_free(t);
@@ -186,7 +186,7 @@ static void ce_uniform_logits_is_log_n(void **state)
     y = make(yv, B, N);
     t = make(cls, B, 1);
     assert_int_equal(gf_tensor_new(&dy, B, N), GF_OK);
-    assert_int_equal(gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t, &l, dy), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, dy, y, t, GF_LOSS_SOFTMAX_CE), GF_OK);
     assert_within(l, log((double)N), 1e-12);
     /* dL/dy = (softmax - onehot) / B = (1/N - [j == class]) / B. */
     for (int b = 0; b < B; b++)
@@ -209,7 +209,7 @@ static void ce_known_value(void **state)
     gf_tensor *dy = NULL;
     double l = NAN;
     assert_int_equal(gf_tensor_new(&dy, 1, 3), GF_OK);
-    assert_int_equal(gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t, &l, dy), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, dy, y, t, GF_LOSS_SOFTMAX_CE), GF_OK);
     assert_within(l, log(2.0), VAL_TOL);
     assert_within((double)dy->data[0], 1.0 / 6, VAL_TOL);
     assert_within((double)dy->data[1], 2.0 / 6, VAL_TOL);
@@ -233,8 +233,8 @@ static void ce_one_hot_equals_indices(void **state)
     to = make(onehot, 4, 5);
     assert_int_equal(gf_tensor_new(&d1, 4, 5), GF_OK);
     assert_int_equal(gf_tensor_new(&d2, 4, 5), GF_OK);
-    assert_int_equal(gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, ti, &l1, d1), GF_OK);
-    assert_int_equal(gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, to, &l2, d2), GF_OK);
+    assert_int_equal(gf_loss_compute(&l1, d1, y, ti, GF_LOSS_SOFTMAX_CE), GF_OK);
+    assert_int_equal(gf_loss_compute(&l2, d2, y, to, GF_LOSS_SOFTMAX_CE), GF_OK);
     assert_within(l1, l2, 1e-12);
     assert_true(l1 > 0.1);
     for (int i = 0; i < 20; i++)
@@ -257,7 +257,7 @@ static void bce_known_values(void **state)
     gf_tensor *dy = NULL;
     double l = NAN;
     assert_int_equal(gf_tensor_new(&dy, 2, 2), GF_OK);
-    assert_int_equal(gf_loss_compute(GF_LOSS_BCE_LOGITS, y, t, &l, dy), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, dy, y, t, GF_LOSS_BCE_LOGITS), GF_OK);
     assert_within(l, log(2.0), 1e-15);
     for (int i = 0; i < 4; i++)
         assert_within((double)dy->data[i], (0.5 - tv[i]) / 4, VAL_TOL);
@@ -271,7 +271,7 @@ static void bce_known_values(void **state)
         double want = (log1p(exp(-2.0)) + 0.75 + log1p(exp(-3.0))) / 2;
         y = make(yv, 1, 2);
         t = make(t2, 1, 2);
-        assert_int_equal(gf_loss_compute(GF_LOSS_BCE_LOGITS, y, t, &l, NULL), GF_OK);
+        assert_int_equal(gf_loss_compute(&l, NULL, y, t, GF_LOSS_BCE_LOGITS), GF_OK);
         assert_within(l, want, 1e-12);
         /* The same through the textbook form -t log s - (1-t) log(1-s). */
         {
@@ -300,7 +300,7 @@ static void stable_at_large_logits(void **state)
         y = make(yv, 2, 3);
         t = make(cls, 2, 1);
         assert_int_equal(gf_tensor_new(&dy, 2, 3), GF_OK);
-        assert_int_equal(gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t, &l, dy), GF_OK);
+        assert_int_equal(gf_loss_compute(&l, dy, y, t, GF_LOSS_SOFTMAX_CE), GF_OK);
         assert_true(isfinite(l));
         assert_within(l, (2000.0 + log(2.0)) / 2, 1e-9);
         {
@@ -320,7 +320,7 @@ static void stable_at_large_logits(void **state)
         y = make(yv, 1, 4);
         t = make(tv, 1, 4);
         assert_int_equal(gf_tensor_new(&dy, 1, 4), GF_OK);
-        assert_int_equal(gf_loss_compute(GF_LOSS_BCE_LOGITS, y, t, &l, dy), GF_OK);
+        assert_int_equal(gf_loss_compute(&l, dy, y, t, GF_LOSS_BCE_LOGITS), GF_OK);
         assert_true(isfinite(l));
         assert_within(l, 2000.0 / 4, 1e-9);
         assert_within((double)dy->data[0], 0.25, VAL_TOL);
@@ -361,14 +361,14 @@ static void nonfinite_logits_give_nonfinite_loss(void **state)
     gf_tensor *y = make(yv, 1, 3);
     gf_tensor *ti = make(cls, 1, 1);
     gf_tensor *t = make(tv, 1, 3);
-    assert_int_equal(gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, ti, &l, NULL), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, NULL, y, ti, GF_LOSS_SOFTMAX_CE), GF_OK);
     assert_false(isfinite(l));
-    assert_int_equal(gf_loss_compute(GF_LOSS_MSE, y, t, &l, NULL), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, NULL, y, t, GF_LOSS_MSE), GF_OK);
     assert_false(isfinite(l));
-    assert_int_equal(gf_loss_compute(GF_LOSS_BCE_LOGITS, y, t, &l, NULL), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, NULL, y, t, GF_LOSS_BCE_LOGITS), GF_OK);
     assert_false(isfinite(l));
     y->data[1] = (gf_real)INFINITY;
-    assert_int_equal(gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, ti, &l, NULL), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, NULL, y, ti, GF_LOSS_SOFTMAX_CE), GF_OK);
     assert_false(isfinite(l));
     gf_tensor_free(y);
     gf_tensor_free(ti);
@@ -396,8 +396,8 @@ static void dy_may_alias_y(void **state)
         }
         assert_int_equal(gf_tensor_new(&dy, 4, 5), GF_OK);
         assert_int_equal(gf_tensor_copy(y, y2), GF_OK);
-        assert_int_equal(gf_loss_compute((gf_loss_kind)k, y, tk, &l1, dy), GF_OK);
-        assert_int_equal(gf_loss_compute((gf_loss_kind)k, y, tk, &l2, y), GF_OK);
+        assert_int_equal(gf_loss_compute(&l1, dy, y, tk, (gf_loss_kind)k), GF_OK);
+        assert_int_equal(gf_loss_compute(&l2, y, y, tk, (gf_loss_kind)k), GF_OK);
         assert_within(l1, l2, 0.0);
         assert_memory_equal(dy->data, y->data, 20 * sizeof(gf_real));
         gf_tensor_free(dy);
@@ -439,63 +439,63 @@ static void bad_input_is_rejected_with_message(void **state)
     assert_int_equal(gf_tensor_new(&dyw, 5, 4), GF_OK);
 
     /* NULLs and an invalid kind. */
-    EXPECT_FAIL(GF_EINVAL, "y", gf_loss_compute(GF_LOSS_MSE, NULL, tp, &l, NULL));
-    EXPECT_FAIL(GF_EINVAL, "target", gf_loss_compute(GF_LOSS_MSE, y, NULL, &l, NULL));
-    EXPECT_FAIL(GF_EINVAL, "loss", gf_loss_compute(GF_LOSS_MSE, y, tp, NULL, NULL));
-    EXPECT_FAIL(GF_EINVAL, "kind", gf_loss_compute(GF_LOSS_COUNT, y, tp, &l, NULL));
-    EXPECT_FAIL(GF_EINVAL, "kind", gf_loss_compute((gf_loss_kind)-1, y, tp, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "y", gf_loss_compute(&l, NULL, NULL, tp, GF_LOSS_MSE));
+    EXPECT_FAIL(GF_EINVAL, "target", gf_loss_compute(&l, NULL, y, NULL, GF_LOSS_MSE));
+    EXPECT_FAIL(GF_EINVAL, "loss", gf_loss_compute(NULL, NULL, y, tp, GF_LOSS_MSE));
+    EXPECT_FAIL(GF_EINVAL, "kind", gf_loss_compute(&l, NULL, y, tp, GF_LOSS_COUNT));
+    EXPECT_FAIL(GF_EINVAL, "kind", gf_loss_compute(&l, NULL, y, tp, (gf_loss_kind)-1));
 
     /* Zero batch. */
     empty = gf_tensor_view(dummy, 0, 5);
-    EXPECT_FAIL(GF_EINVAL, "empty", gf_loss_compute(GF_LOSS_MSE, &empty, &empty, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "empty", gf_loss_compute(&l, NULL, &empty, &empty, GF_LOSS_MSE));
     EXPECT_FAIL(GF_EINVAL, "empty",
-                gf_loss_compute(GF_LOSS_SOFTMAX_CE, &empty, &empty, &l, NULL));
+                gf_loss_compute(&l, NULL, &empty, &empty, GF_LOSS_SOFTMAX_CE));
 
     /* Shapes. */
-    EXPECT_FAIL(GF_ESHAPE, "target", gf_loss_compute(GF_LOSS_MSE, y, t3, &l, NULL));
-    EXPECT_FAIL(GF_ESHAPE, "target", gf_loss_compute(GF_LOSS_BCE_LOGITS, y, t, &l, NULL));
-    EXPECT_FAIL(GF_ESHAPE, "columns", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t3, &l, NULL));
-    EXPECT_FAIL(GF_ESHAPE, "dy", gf_loss_compute(GF_LOSS_MSE, y, tp, &l, dyw));
+    EXPECT_FAIL(GF_ESHAPE, "target", gf_loss_compute(&l, NULL, y, t3, GF_LOSS_MSE));
+    EXPECT_FAIL(GF_ESHAPE, "target", gf_loss_compute(&l, NULL, y, t, GF_LOSS_BCE_LOGITS));
+    EXPECT_FAIL(GF_ESHAPE, "columns", gf_loss_compute(&l, NULL, y, t3, GF_LOSS_SOFTMAX_CE));
+    EXPECT_FAIL(GF_ESHAPE, "dy", gf_loss_compute(&l, dyw, y, tp, GF_LOSS_MSE));
     {
         gf_tensor *t5 = make(tv, 5, 1);
-        EXPECT_FAIL(GF_ESHAPE, "rows", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t5, &l, NULL));
+        EXPECT_FAIL(GF_ESHAPE, "rows", gf_loss_compute(&l, NULL, y, t5, GF_LOSS_SOFTMAX_CE));
         gf_tensor_free(t5);
     }
 
     /* Class indices: fractional, negative, too large, NaN -- each naming the row. */
     t->data[1] = (gf_real)2.5;
-    EXPECT_FAIL(GF_EINVAL, "row 1", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t, &l, dy));
+    EXPECT_FAIL(GF_EINVAL, "row 1", gf_loss_compute(&l, dy, y, t, GF_LOSS_SOFTMAX_CE));
     t->data[1] = 0;
     t->data[2] = -1;
-    EXPECT_FAIL(GF_EINVAL, "row 2", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "row 2", gf_loss_compute(&l, NULL, y, t, GF_LOSS_SOFTMAX_CE));
     t->data[2] = 5;
-    EXPECT_FAIL(GF_EINVAL, "row 2", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "row 2", gf_loss_compute(&l, NULL, y, t, GF_LOSS_SOFTMAX_CE));
     t->data[2] = (gf_real)NAN;
-    EXPECT_FAIL(GF_EINVAL, "row 2", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "row 2", gf_loss_compute(&l, NULL, y, t, GF_LOSS_SOFTMAX_CE));
     t->data[2] = 4;
-    assert_int_equal(gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, t, &l, NULL), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, NULL, y, t, GF_LOSS_SOFTMAX_CE), GF_OK);
 
     /* Probability targets: outside [0, 1], non-finite, not summing to 1. */
     tp->data[7] = (gf_real)1.5;
-    EXPECT_FAIL(GF_EINVAL, "[0, 1]", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, tp, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "[0, 1]", gf_loss_compute(&l, NULL, y, tp, GF_LOSS_SOFTMAX_CE));
     tp->data[7] = (gf_real)-0.1;
-    EXPECT_FAIL(GF_EINVAL, "[0, 1]", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, tp, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "[0, 1]", gf_loss_compute(&l, NULL, y, tp, GF_LOSS_SOFTMAX_CE));
     tp->data[7] = (gf_real)NAN;
-    EXPECT_FAIL(GF_EINVAL, "(1, 2)", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, tp, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "(1, 2)", gf_loss_compute(&l, NULL, y, tp, GF_LOSS_SOFTMAX_CE));
     tp->data[7] = (gf_real)0.3;
-    EXPECT_FAIL(GF_EINVAL, "row 1", gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, tp, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "row 1", gf_loss_compute(&l, NULL, y, tp, GF_LOSS_SOFTMAX_CE));
     tp->data[7] = (gf_real)0.2;
-    assert_int_equal(gf_loss_compute(GF_LOSS_SOFTMAX_CE, y, tp, &l, NULL), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, NULL, y, tp, GF_LOSS_SOFTMAX_CE), GF_OK);
 
     /* BCE targets outside [0, 1]; MSE targets non-finite. */
     tp->data[3] = (gf_real)1.2;
-    EXPECT_FAIL(GF_EINVAL, "bce", gf_loss_compute(GF_LOSS_BCE_LOGITS, y, tp, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "bce", gf_loss_compute(&l, NULL, y, tp, GF_LOSS_BCE_LOGITS));
     tp->data[3] = (gf_real)INFINITY;
-    EXPECT_FAIL(GF_EINVAL, "bce", gf_loss_compute(GF_LOSS_BCE_LOGITS, y, tp, &l, NULL));
-    EXPECT_FAIL(GF_EINVAL, "mse", gf_loss_compute(GF_LOSS_MSE, y, tp, &l, NULL));
+    EXPECT_FAIL(GF_EINVAL, "bce", gf_loss_compute(&l, NULL, y, tp, GF_LOSS_BCE_LOGITS));
+    EXPECT_FAIL(GF_EINVAL, "mse", gf_loss_compute(&l, NULL, y, tp, GF_LOSS_MSE));
     /* MSE targets need not lie in [0, 1]. */
     tp->data[3] = (gf_real)-7.5;
-    assert_int_equal(gf_loss_compute(GF_LOSS_MSE, y, tp, &l, NULL), GF_OK);
+    assert_int_equal(gf_loss_compute(&l, NULL, y, tp, GF_LOSS_MSE), GF_OK);
 
     gf_tensor_free(y);
     gf_tensor_free(t);
@@ -550,9 +550,9 @@ static void accuracy_cases(void **state)
     gf_tensor *y = make(logits, 4, 5);
     gf_tensor *t = make(right, 4, 1);
     gf_tensor *th = make(half, 4, 1);
-    assert_int_equal(gf_accuracy(y, t, &acc), GF_OK);
+    assert_int_equal(gf_accuracy(&acc, y, t), GF_OK);
     assert_true(acc == 1.0);
-    assert_int_equal(gf_accuracy(y, th, &acc), GF_OK);
+    assert_int_equal(gf_accuracy(&acc, y, th), GF_OK);
     assert_true(acc == 0.5);
 
     /* One-hot and probability targets: argmax of the target row. */
@@ -564,10 +564,10 @@ static void accuracy_cases(void **state)
         tv[2 * 5 + 1] = 1; /* wrong */
         tv[3 * 5 + 4] = 1; /* wrong */
         tp = make(tv, 4, 5);
-        assert_int_equal(gf_accuracy(y, tp, &acc), GF_OK);
+        assert_int_equal(gf_accuracy(&acc, y, tp), GF_OK);
         assert_true(acc == 0.5);
         tp->data[0] = (gf_real)NAN;
-        EXPECT_FAIL(GF_EINVAL, "non-finite", gf_accuracy(y, tp, &acc));
+        EXPECT_FAIL(GF_EINVAL, "non-finite", gf_accuracy(&acc, y, tp));
         gf_tensor_free(tp);
     }
 
@@ -579,12 +579,12 @@ static void accuracy_cases(void **state)
         gf_tensor *y2 = make(yv, 2, 3);
         gf_tensor *a = make(c1, 2, 1);
         gf_tensor *b = make(c2, 2, 1);
-        assert_int_equal(gf_accuracy(y2, a, &acc), GF_OK);
+        assert_int_equal(gf_accuracy(&acc, y2, a), GF_OK);
         assert_true(acc == 1.0);
-        assert_int_equal(gf_accuracy(y2, b, &acc), GF_OK);
+        assert_int_equal(gf_accuracy(&acc, y2, b), GF_OK);
         assert_true(acc == 0.0);
         y2->data[3] = (gf_real)NAN;
-        assert_int_equal(gf_accuracy(y2, a, &acc), GF_OK);
+        assert_int_equal(gf_accuracy(&acc, y2, a), GF_OK);
         assert_true(acc == 0.5);
         gf_tensor_free(y2);
         gf_tensor_free(a);
@@ -597,30 +597,30 @@ static void accuracy_cases(void **state)
         static const double cv[5] = {1, 0, 0, 0, 1};
         gf_tensor *y1 = make(yv, 5, 1);
         gf_tensor *c = make(cv, 5, 1);
-        assert_int_equal(gf_accuracy(y1, c, &acc), GF_OK);
+        assert_int_equal(gf_accuracy(&acc, y1, c), GF_OK);
         assert_within(acc, 3.0 / 5, 1e-15);
         c->data[0] = 2; /* only 0 and 1 exist */
-        EXPECT_FAIL(GF_EINVAL, "row 0", gf_accuracy(y1, c, &acc));
+        EXPECT_FAIL(GF_EINVAL, "row 0", gf_accuracy(&acc, y1, c));
         gf_tensor_free(y1);
         gf_tensor_free(c);
     }
 
     /* Bad input. */
     t->data[3] = 5;
-    EXPECT_FAIL(GF_EINVAL, "row 3", gf_accuracy(y, t, &acc));
+    EXPECT_FAIL(GF_EINVAL, "row 3", gf_accuracy(&acc, y, t));
     t->data[3] = (gf_real)0.5;
-    EXPECT_FAIL(GF_EINVAL, "row 3", gf_accuracy(y, t, &acc));
-    EXPECT_FAIL(GF_EINVAL, "y", gf_accuracy(NULL, t, &acc));
-    EXPECT_FAIL(GF_EINVAL, "target", gf_accuracy(y, NULL, &acc));
-    EXPECT_FAIL(GF_EINVAL, "accuracy", gf_accuracy(y, t, NULL));
+    EXPECT_FAIL(GF_EINVAL, "row 3", gf_accuracy(&acc, y, t));
+    EXPECT_FAIL(GF_EINVAL, "y", gf_accuracy(&acc, NULL, t));
+    EXPECT_FAIL(GF_EINVAL, "target", gf_accuracy(&acc, y, NULL));
+    EXPECT_FAIL(GF_EINVAL, "accuracy", gf_accuracy(NULL, y, t));
     {
         gf_real dummy[5] = {0};
         gf_tensor empty = gf_tensor_view(dummy, 0, 5);
         gf_tensor t3 = gf_tensor_view(dummy, 4, 3);
         gf_tensor t5r = gf_tensor_view(dummy, 5, 1);
-        EXPECT_FAIL(GF_EINVAL, "empty", gf_accuracy(&empty, &empty, &acc));
-        EXPECT_FAIL(GF_ESHAPE, "columns", gf_accuracy(y, &t3, &acc));
-        EXPECT_FAIL(GF_ESHAPE, "rows", gf_accuracy(y, &t5r, &acc));
+        EXPECT_FAIL(GF_EINVAL, "empty", gf_accuracy(&acc, &empty, &empty));
+        EXPECT_FAIL(GF_ESHAPE, "columns", gf_accuracy(&acc, y, &t3));
+        EXPECT_FAIL(GF_ESHAPE, "rows", gf_accuracy(&acc, y, &t5r));
     }
     gf_tensor_free(y);
     gf_tensor_free(t);

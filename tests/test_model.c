@@ -214,7 +214,7 @@ static void round_trip_keeps_every_field(void **state)
     opt = make_optim(GF_OPTIM_ADAM, gf_net_param_count(net));
     /* Non-trivial state everywhere. */
     for (int s = 0; s < 2; s++) {
-        gf_real *v = gf_optim_state_mut(opt, s, &n1);
+        gf_real *v = gf_optim_state_mut(opt, &n1, s);
         for (size_t i = 0; i < n1; i++)
             v[i] = (gf_real)(0.001 * (double)(i + 1) * (s + 1));
     }
@@ -248,7 +248,7 @@ static void round_trip_keeps_every_field(void **state)
         assert_true(c2->eps == c1->eps && c2->weight_decay == c1->weight_decay);
     }
     for (int s = 0; s < 2; s++) {
-        gf_real *v1 = gf_optim_state_mut(opt, s, &n1), *v2 = gf_optim_state_mut(opt2, s, &n2);
+        const gf_real *v1 = gf_optim_state(opt, &n1, s), *v2 = gf_optim_state(opt2, &n2, s);
         assert_int_equal(n1, n2);
         assert_memory_equal(v1, v2, n1 * sizeof(gf_real));
     }
@@ -282,8 +282,8 @@ static void loaded_network_predicts_identically(void **state)
     tu_fill_uniform(x, &rng, -2, 2);
     assert_ok(gf_model_save("test_model_predict.gfm", net, NULL, NULL));
     assert_ok(gf_model_load(&back, NULL, NULL, "test_model_predict.gfm"));
-    assert_ok(gf_net_predict(net, x, &y1));
-    assert_ok(gf_net_predict(back, x, &y2));
+    assert_ok(gf_net_predict(net, &y1, x));
+    assert_ok(gf_net_predict(back, &y2, x));
     assert_memory_equal(y1->data, y2->data, 5 * 2 * sizeof(gf_real));
     assert_true(gf_tensor_norm2(y1) > 1e-3);
     remove("test_model_predict.gfm");
@@ -362,8 +362,8 @@ static void train(gf_net *net, gf_optim *opt, gf_rng *rng, dataset *d, size_t fi
             memcpy(d->xb->data + 4 * r, d->x->data + 4 * k, 4 * sizeof(gf_real));
             memcpy(d->tb->data + 2 * r, d->t->data + 2 * k, 2 * sizeof(gf_real));
         }
-        assert_ok(gf_net_train_step(net, d->xb, d->tb, GF_LOSS_MSE, opt, &clip,
-                                    &losses[first + s]));
+        assert_ok(gf_net_train_step(net, &losses[first + s], d->xb, d->tb, opt, GF_LOSS_MSE,
+                                    &clip));
     }
 }
 
@@ -443,7 +443,7 @@ static void resume_is_bit_for_bit(gf_optim_kind kind, gf_net *(*make)(gf_rng *))
         size_t n_state;
         assert_ok(gf_model_load(&net2, &opt2, &rng, path));
         /* rng is now the saved one again; zero the first moment. */
-        memset(gf_optim_state_mut(opt2, 0, &n_state), 0, n_params * sizeof(gf_real));
+        memset(gf_optim_state_mut(opt2, &n_state, 0), 0, n_params * sizeof(gf_real));
         train(net2, opt2, &rng, &d, STOP_AT, TOTAL_STEPS - STOP_AT, loss);
         assert_memory_not_equal(gf_net_params(net2), gf_net_params(ref),
                                 n_params * sizeof(gf_real));
@@ -545,7 +545,7 @@ static gf_net *recurrent_net(gf_rng *rng, gf_rnn_cell cell, unsigned flags)
 {
     gf_net *net = NULL;
     assert_ok(gf_net_new(&net, 4));
-    assert_ok(gf_net_add_rnn(net, cell, 2, 3, flags, NULL, rng));
+    assert_ok(gf_net_add_rnn(net, cell, 3, 2, flags, NULL, rng));
     return finish(net, rng);
 }
 
@@ -634,8 +634,8 @@ static int same_layers(gf_net *a, gf_net *b)
             assert_true(ca == cb && ia == ib && ha == hb && ta == tb && fa == fb);
         } else if (strcmp(kind, "skip_add") == 0) {
             size_t ba = 0, bb = 1;
-            assert_ok(gf_net_skip_open_before(a, i, &ba));
-            assert_ok(gf_net_skip_open_before(b, i, &bb));
+            assert_ok(gf_net_skip_open_before(a, &ba, i));
+            assert_ok(gf_net_skip_open_before(b, &bb, i));
             assert_int_equal(bb, ba);
             assert_true(gf_skip_closes(la, gf_net_layer(a, ba)));
             assert_true(gf_skip_closes(lb, gf_net_layer(b, bb)));
@@ -681,8 +681,8 @@ static int kind_round_trip(gf_net *(*make)(gf_rng *), const char *kind)
                         gf_net_param_count(net) * sizeof(gf_real));
     assert_int_equal(gf_net_step_count(back), 4);
     assert_same_rng(&rng2, &rng);
-    assert_ok(gf_net_predict(net, x, &y1));
-    assert_ok(gf_net_predict(back, x, &y2));
+    assert_ok(gf_net_predict(net, &y1, x));
+    assert_ok(gf_net_predict(back, &y2, x));
     assert_memory_equal(y1->data, y2->data, 5 * 2 * sizeof(gf_real));
     assert_true(gf_tensor_norm2(y1) > 1e-3);
     assert_ok(gf_model_save_memory(&b, &nb, back, opt2, &rng2));
@@ -692,8 +692,8 @@ static int kind_round_trip(gf_net *(*make)(gf_rng *), const char *kind)
     /* Through a file as well. */
     assert_ok(gf_model_save(path, net, NULL, NULL));
     assert_ok(gf_model_load(&back2, NULL, NULL, path));
-    assert_ok(gf_net_predict(back2, x, &y2));
-    assert_ok(gf_net_predict(net, x, &y1));
+    assert_ok(gf_net_predict(back2, &y2, x));
+    assert_ok(gf_net_predict(net, &y1, x));
     assert_memory_equal(y1->data, y2->data, 5 * 2 * sizeof(gf_real));
     remove(path);
 
@@ -761,8 +761,8 @@ static void batchnorm_statistics_matter(void **state)
         gf_free(a);
     }
     assert_ok(gf_batchnorm_set_running(gf_net_layer_mut(fresh, 1), zeros, ones, 6));
-    assert_ok(gf_net_predict(net, x, &y1));
-    assert_ok(gf_net_predict(fresh, x, &y2));
+    assert_ok(gf_net_predict(net, &y1, x));
+    assert_ok(gf_net_predict(fresh, &y2, x));
     assert_memory_not_equal(y1->data, y2->data, 5 * 2 * sizeof(gf_real));
     gf_tensor_free(x);
     gf_optim_free(opt);
@@ -983,7 +983,7 @@ static void getters_refuse_other_layers(void **state)
     assert_ok(gf_net_new(&net, 4));
     assert_ok(gf_net_add_linear(net, 4));
     assert_ok(gf_net_add_layernorm(net, 0.5));
-    assert_ok(gf_net_add_rnn(net, GF_RNN_GRU, 2, 3, GF_RNN_SEQUENCE, NULL, &rng));
+    assert_ok(gf_net_add_rnn(net, GF_RNN_GRU, 3, 2, GF_RNN_SEQUENCE, NULL, &rng));
     assert_status(gf_norm_config(gf_net_layer(net, 0), &eps, &momentum), GF_EINVAL);
     assert_error_mentions("gf_norm_config");
     assert_status(gf_norm_config(NULL, &eps, &momentum), GF_EINVAL);
@@ -1194,11 +1194,11 @@ static void check_fixture_contents(gf_net *net, gf_optim *opt, const gf_rng *rng
     assert_true(gf_optim_config_of(opt)->lr == 0.125);
     assert_true(gf_optim_config_of(opt)->momentum == 0.5);
     assert_int_equal(gf_optim_steps(opt), 5);
-    v = gf_optim_state(opt, 0, &n);
+    v = gf_optim_state(opt, &n, 0);
     assert_int_equal(n, 13);
     for (size_t i = 0; i < 13; i++)
         assert_true(v[i] == (gf_real)((double)i / 16));
-    assert_null(gf_optim_state(opt, 1, NULL));
+    assert_null(gf_optim_state(opt, NULL, 1));
     gf_rng_seed(&want, 42);
     (void)gf_rng_normal(&want);
     assert_memory_equal(rng->s, want.s, sizeof want.s);
@@ -1280,7 +1280,7 @@ static void version_1_residual_blocks_are_flattened(void **state)
     assert_int_equal(gf_net_step_count(net), 3);
     for (size_t i = 0; i < 24; i++)
         x->data[i] = (gf_real)v1_input[i];
-    assert_ok(gf_net_predict(net, x, &y));
+    assert_ok(gf_net_predict(net, &y, x));
     for (size_t i = 0; i < 12; i++)
         assert_near(y->data[i], v1_output[i], 1e-6, 1e-5);
 
@@ -1335,7 +1335,7 @@ static gf_status mystery_backward(gf_layer *l, const gf_tensor *x, const gf_tens
     (void)l;
     (void)x;
     (void)y;
-    return dx != NULL ? gf_tensor_axpy(dx, 1, dy) : GF_OK;
+    return dx != NULL ? gf_tensor_axpy(dx, dy, 1) : GF_OK;
 }
 
 static const gf_layer_ops mystery_ops = {"mystery", mystery_forward, mystery_backward,
@@ -1517,7 +1517,7 @@ static gf_net *net_with_scale(void)
         t->data[i] = (gf_real)gf_rng_normal(&rng);
     c.lr = 0.1;
     assert_ok(gf_optim_new(&opt, &c, gf_net_param_count(net)));
-    assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, &loss));
+    assert_ok(gf_net_train_step(net, &loss, x, t, opt, GF_LOSS_MSE, NULL));
     gf_optim_free(opt);
     gf_tensor_free(x);
     gf_tensor_free(t);
@@ -1549,8 +1549,8 @@ static void own_kind_with_codec_round_trips(void **state)
     assert_ok(gf_tensor_new(&x, 2, 3));
     for (size_t i = 0; i < 6; i++)
         x->data[i] = (gf_real)(0.25 * (double)i - 0.5);
-    assert_ok(gf_net_forward(net, x, &y0));
-    assert_ok(gf_net_forward(back, x, &y1));
+    assert_ok(gf_net_forward(net, &y0, x));
+    assert_ok(gf_net_forward(back, &y1, x));
     assert_memory_equal(y1->data, y0->data, 4 * sizeof(gf_real));
     assert_ok(gf_model_save_memory(&b, &nb, back, NULL, NULL));
     assert_int_equal(nb, na);
@@ -1624,7 +1624,7 @@ static void every_registered_kind_round_trips(void **state)
     (void)state;
     gf_rng_seed(&rng, 5);
     assert_ok(gf_net_new(&net, 6));
-    assert_ok(gf_net_add_rnn(net, GF_RNN_LSTM, 2, 4, 0, NULL, &rng));
+    assert_ok(gf_net_add_rnn(net, GF_RNN_LSTM, 4, 2, 0, NULL, &rng));
     assert_ok(gf_net_add_linear(net, 5));
     assert_ok(gf_net_add_activation(net, "elu"));
     assert_ok(gf_net_add_prelu(net, 0.125));

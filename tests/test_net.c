@@ -66,7 +66,8 @@ static void builds_layers_with_params_in_one_block(void **state)
     /* Every parameter view lies inside the one block, in order, with no gaps. */
     gf_real *block = gf_net_params_mut(net);
     gf_real *grads = gf_net_grads_mut(net);
-    gf_layer *l0 = gf_net_layer_mut(net, 0), *l2 = gf_net_layer_mut(net, 2), *l3 = gf_net_layer_mut(net, 3);
+    gf_layer *l0 = gf_net_layer_mut(net, 0), *l2 = gf_net_layer_mut(net, 2);
+    gf_layer *l3 = gf_net_layer_mut(net, 3);
     assert_ptr_equal(l0->weight.data, block);
     assert_ptr_equal(l0->bias.data, block + 20);
     assert_ptr_equal(l2->weight.data, block + 24);
@@ -126,7 +127,7 @@ static void rejects_bad_construction(void **state)
     assert_int_equal(gf_net_layer_count(net), 0);
     /* Forward before any layer. */
     gf_tensor *x = random_tensor(2, 3, 1);
-    assert_status(gf_net_forward(net, x, NULL), GF_ESTATE);
+    assert_status(gf_net_forward(net, NULL, x), GF_ESTATE);
     gf_net_free(net);
     gf_tensor_free(x);
 
@@ -158,25 +159,25 @@ static void rejects_bad_calls_in_training(void **state)
     (void)state;
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
     assert_status(gf_net_backward(net), GF_ESTATE);
-    assert_status(gf_net_loss(net, GF_LOSS_MSE, t, NULL), GF_ESTATE);
+    assert_status(gf_net_loss(net, NULL, t, GF_LOSS_MSE), GF_ESTATE);
     assert_status(gf_net_step(net, opt), GF_ESTATE);
-    assert_status(gf_net_forward(net, wrong, NULL), GF_ESHAPE);
+    assert_status(gf_net_forward(net, NULL, wrong), GF_ESHAPE);
     assert_error_mentions("3 columns");
     assert_error_mentions("expects 4");
-    assert_status(gf_net_forward(NULL, x, NULL), GF_EINVAL);
+    assert_status(gf_net_forward(NULL, NULL, x), GF_EINVAL);
     assert_status(gf_net_forward(net, NULL, NULL), GF_EINVAL);
-    assert_ok(gf_net_forward(net, x, NULL));
-    assert_status(gf_net_loss(net, GF_LOSS_MSE, t, NULL), GF_ESHAPE);
+    assert_ok(gf_net_forward(net, NULL, x));
+    assert_status(gf_net_loss(net, NULL, t, GF_LOSS_MSE), GF_ESHAPE);
     assert_status(gf_net_backward_from(net, x), GF_ESHAPE);
-    assert_ok(gf_net_loss(net, GF_LOSS_SOFTMAX_CE, t, NULL));
-    assert_status(gf_net_clip(net, &clip, NULL), GF_ESTATE);
+    assert_ok(gf_net_loss(net, NULL, t, GF_LOSS_SOFTMAX_CE));
+    assert_status(gf_net_clip(net, NULL, &clip), GF_ESTATE);
     assert_ok(gf_net_backward(net));
     clip.threshold = -1;
-    assert_status(gf_net_clip(net, &clip, NULL), GF_EINVAL);
+    assert_status(gf_net_clip(net, NULL, &clip), GF_EINVAL);
     clip.threshold = NAN;
-    assert_status(gf_net_clip(net, &clip, NULL), GF_EINVAL);
+    assert_status(gf_net_clip(net, NULL, &clip), GF_EINVAL);
     clip.kind = (gf_clip_kind)99;
-    assert_status(gf_net_clip(net, &clip, NULL), GF_EINVAL);
+    assert_status(gf_net_clip(net, NULL, &clip), GF_EINVAL);
     assert_ok(gf_net_step(net, opt));
     /* One step per backward pass. */
     assert_status(gf_net_step(net, opt), GF_ESTATE);
@@ -184,8 +185,8 @@ static void rejects_bad_calls_in_training(void **state)
     /* An optimiser sized for another network. */
     gf_optim *other = NULL;
     assert_ok(gf_optim_new(&other, &cfg, 3));
-    assert_ok(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, NULL, NULL));
-    assert_status(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, other, NULL, NULL), GF_ESHAPE);
+    assert_ok(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_SOFTMAX_CE, NULL));
+    assert_status(gf_net_train_step(net, NULL, x, t, other, GF_LOSS_SOFTMAX_CE, NULL), GF_ESHAPE);
     gf_optim_free(other);
     gf_optim_free(opt);
     gf_tensor_free(x);
@@ -216,7 +217,7 @@ static void assert_gradcheck_passes(gf_net *net, gf_loss_kind loss)
     gf_tensor *x = random_tensor(4, gf_net_in_features(net), 11);
     gf_tensor *t = targets_for(loss, 4);
     assert_true(gf_net_layer_count(net) <= 64);
-    assert_ok(gf_net_gradcheck(net, x, t, loss, NULL, res, &worst));
+    assert_ok(gf_net_gradcheck(net, res, &worst, x, t, loss, NULL));
     for (size_t i = 0; i < gf_net_layer_count(net) && !(worst < NET_FD_TOL); i++)
         print_message("loss %d layer %zu (%s): param err %.3g, input err %.3g\n", (int)loss,
                       i, gf_net_layer_kind(net, i), res[i].param_err, res[i].input_err);
@@ -241,7 +242,7 @@ static void assert_gradcheck_passes(gf_net *net, gf_loss_kind loss)
 static double kink_clearance(gf_net *net, const gf_tensor *x)
 {
     double m = INFINITY;
-    assert_ok(gf_net_forward(net, x, NULL));
+    assert_ok(gf_net_forward(net, NULL, x));
     for (size_t i = 0; i < gf_net_layer_count(net); i++) {
         const char *kind = gf_net_layer_kind(net, i);
         /* The layers whose derivative jumps at 0. */
@@ -352,7 +353,7 @@ static void training_reduces_the_loss(void **state)
     assert_ok(gf_tensor_from_array(&t, ts, 4, 1));
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
     for (int s = 0; s < 300; s++) {
-        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, NULL, &last));
+        assert_ok(gf_net_train_step(net, &last, x, t, opt, GF_LOSS_SOFTMAX_CE, NULL));
         if (s == 0)
             first = last;
     }
@@ -360,8 +361,8 @@ static void training_reduces_the_loss(void **state)
     assert_true(last < 0.05);
     const gf_tensor *y = NULL;
     double acc = 0;
-    assert_ok(gf_net_predict(net, x, &y));
-    assert_ok(gf_accuracy(y, t, &acc));
+    assert_ok(gf_net_predict(net, &y, x));
+    assert_ok(gf_accuracy(&acc, y, t));
     assert_close(acc, 1.0);
     assert_int_equal(gf_net_step_count(net), 300);
     gf_optim_free(opt);
@@ -383,8 +384,8 @@ static void every_backward_pass_records_every_layer(void **state)
     cfg.lr = 0.1;
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
     assert_status(gf_net_last_records(net, &recs, &n), GF_ESTATE);
-    assert_ok(gf_net_forward(net, x, NULL));
-    assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, &loss));
+    assert_ok(gf_net_forward(net, NULL, x));
+    assert_ok(gf_net_loss(net, &loss, t, GF_LOSS_MSE));
     assert_ok(gf_net_backward(net));
     assert_ok(gf_net_last_records(net, &recs, &n));
     assert_int_equal(n, 5);
@@ -423,11 +424,11 @@ static void every_backward_pass_records_every_layer(void **state)
                     0, 1e-5);
     /* Further steps append; record_every thins them out. */
     for (int s = 1; s < 10; s++)
-        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
+        assert_ok(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_MSE, NULL));
     assert_int_equal(gf_telemetry_count(gf_net_telemetry(net)), 10 * 5);
     assert_ok(gf_net_set_record_every(net, 4));
     for (int s = 10; s < 20; s++)
-        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
+        assert_ok(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_MSE, NULL));
     /* Steps 12, 16 of 10..19 are multiples of 4. */
     assert_int_equal(gf_telemetry_count(gf_net_telemetry(net)), 12 * 5);
     assert_non_null(gf_telemetry_find(gf_net_telemetry(net), 16, 3));
@@ -459,15 +460,15 @@ static void the_step_applies_the_optimisers_update(void **state)
         assert_ok(gf_optim_new(&ob, &cfg, n));
         assert_int_equal(gf_optim_param_count(oa), n);
         for (int s = 0; s < 3; s++) {
-            assert_ok(gf_net_forward(a, x, NULL));
-            assert_ok(gf_net_loss(a, GF_LOSS_MSE, t, NULL));
+            assert_ok(gf_net_forward(a, NULL, x));
+            assert_ok(gf_net_loss(a, NULL, t, GF_LOSS_MSE));
             assert_ok(gf_net_backward(a));
             memcpy(before, gf_net_params(a), n * sizeof *before);
             assert_ok(gf_net_step(a, oa));
             assert_ok(gf_net_last_records(a, &recs, &count));
             /* The reference: the public compute, added by hand. */
-            assert_ok(gf_net_forward(b, x, NULL));
-            assert_ok(gf_net_loss(b, GF_LOSS_MSE, t, NULL));
+            assert_ok(gf_net_forward(b, NULL, x));
+            assert_ok(gf_net_loss(b, NULL, t, GF_LOSS_MSE));
             assert_ok(gf_net_backward(b));
             assert_ok(gf_optim_compute(ob, delta, gf_net_params(b), gf_net_grads(b), n));
             for (size_t k = 0; k < n; k++)
@@ -484,8 +485,8 @@ static void the_step_applies_the_optimisers_update(void **state)
         /* An optimiser made for another block size is refused before anything moves. */
         gf_optim *wrong = NULL;
         assert_ok(gf_optim_new(&wrong, &cfg, n + 1));
-        assert_ok(gf_net_forward(a, x, NULL));
-        assert_ok(gf_net_loss(a, GF_LOSS_MSE, t, NULL));
+        assert_ok(gf_net_forward(a, NULL, x));
+        assert_ok(gf_net_loss(a, NULL, t, GF_LOSS_MSE));
         assert_ok(gf_net_backward(a));
         memcpy(before, gf_net_params(a), n * sizeof *before);
         assert_status(gf_net_step(a, wrong), GF_ESHAPE);
@@ -527,7 +528,7 @@ static void a_tiny_update_keeps_its_ratio(void **state)
     for (size_t k = 0; k < 8; k++)
         dy->data[k] = (gf_real)(tiny * (double)dy->data[k]);
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
-    assert_ok(gf_net_forward(net, x, NULL));
+    assert_ok(gf_net_forward(net, NULL, x));
     assert_ok(gf_net_backward_from(net, dy));
     assert_ok(gf_net_last_records(net, &recs, &count));
     assert_true(recs[0].weight_grad_norm > 0 && recs[0].weight_grad_norm < 1e3 * tiny);
@@ -557,11 +558,11 @@ static void train_step_records_what_separate_calls_record(void **state)
         assert_ok(gf_optim_new(&oa, &cfg, n));
         assert_ok(gf_optim_new(&ob, &cfg, n));
         for (int s = 0; s < 3; s++) {
-            assert_ok(gf_net_train_step(a, x, t, GF_LOSS_MSE, oa, &clip, NULL));
-            assert_ok(gf_net_forward(b, x, NULL));
-            assert_ok(gf_net_loss(b, GF_LOSS_MSE, t, NULL));
+            assert_ok(gf_net_train_step(a, NULL, x, t, oa, GF_LOSS_MSE, &clip));
+            assert_ok(gf_net_forward(b, NULL, x));
+            assert_ok(gf_net_loss(b, NULL, t, GF_LOSS_MSE));
             assert_ok(gf_net_backward(b));
-            assert_ok(gf_net_clip(b, &clip, NULL));
+            assert_ok(gf_net_clip(b, NULL, &clip));
             assert_ok(gf_net_step(b, ob));
             assert_memory_equal(gf_net_params(a), gf_net_params(b), n * sizeof(gf_real));
             assert_ok(gf_net_last_records(a, &ra, &ca));
@@ -585,7 +586,7 @@ static void train_step_records_what_separate_calls_record(void **state)
         gf_net_layer(a, 2)->weight.data[0] = (gf_real)INFINITY;
         for (int skip = 0; skip < 2; skip++) {
             gf_net_set_skip_nonfinite(a, skip);
-            assert_status(gf_net_train_step(a, x, t, GF_LOSS_MSE, oa, NULL, NULL),
+            assert_status(gf_net_train_step(a, NULL, x, t, oa, GF_LOSS_MSE, NULL),
                           skip ? GF_OK : GF_ENONFINITE);
             assert_ok(gf_net_last_records(a, &ra, &ca));
             assert_true(isinf(ra[2].weight_norm));
@@ -610,11 +611,11 @@ static void clipping_is_recorded_before_and_after(void **state)
     (void)state;
     for (int kind = GF_CLIP_VALUE; kind < GF_CLIP_COUNT; kind++) {
         gf_clip clip = {(gf_clip_kind)kind, 1e-3};
-        assert_ok(gf_net_forward(net, x, NULL));
-        assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+        assert_ok(gf_net_forward(net, NULL, x));
+        assert_ok(gf_net_loss(net, NULL, t, GF_LOSS_MSE));
         assert_ok(gf_net_backward(net));
         double g = gf_array_norm2(gf_net_grads(net), gf_net_param_count(net));
-        assert_ok(gf_net_clip(net, &clip, &before));
+        assert_ok(gf_net_clip(net, &before, &clip));
         assert_close(before, g);
         assert_ok(gf_net_last_records(net, &recs, &n));
         double after_sq = 0;
@@ -649,8 +650,8 @@ static void nonfinite_values_are_located_and_stop_the_step(void **state)
      * but the linear layer's output is where it first appears). */
     gf_layer *l2 = gf_net_layer_mut(net, 2);
     l2->weight.data[0] = (gf_real)INFINITY;
-    assert_ok(gf_net_forward(net, x, NULL));
-    assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+    assert_ok(gf_net_forward(net, NULL, x));
+    assert_ok(gf_net_loss(net, NULL, t, GF_LOSS_MSE));
     assert_status(gf_net_backward(net), GF_ENONFINITE);
     assert_error_mentions("forward");
     assert_error_mentions("layer 2");
@@ -663,12 +664,12 @@ static void nonfinite_values_are_located_and_stop_the_step(void **state)
     assert_true(gf_net_layer(net, 0)->weight.data[0] == before);
     /* Skipping instead: the step is a no-op and training may go on. */
     gf_net_set_skip_nonfinite(net, 1);
-    assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
+    assert_ok(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_MSE, NULL));
     assert_true(gf_net_layer(net, 0)->weight.data[0] == before);
     /* Detected on steps that are not recorded too. */
     gf_net_set_skip_nonfinite(net, 0);
     assert_ok(gf_net_set_record_every(net, 1000));
-    assert_status(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL), GF_ENONFINITE);
+    assert_status(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_MSE, NULL), GF_ENONFINITE);
     assert_error_mentions("layer 2");
     gf_optim_free(opt);
     gf_tensor_free(x);
@@ -715,7 +716,8 @@ static void fast_update_agrees_with_its_reference(void **state)
             assert_memory_equal(pf, pr, sizeof pf);
             for (int slot = 0; slot < 2; slot++) {
                 size_t nf = 0, nr = 0;
-                gf_real *sf = gf_optim_state_mut(fast, slot, &nf), *sr = gf_optim_state_mut(ref, slot, &nr);
+                const gf_real *sf = gf_optim_state(fast, &nf, slot);
+                const gf_real *sr = gf_optim_state(ref, &nr, slot);
                 assert_int_equal(nf, nr);
                 if (nf > 0)
                     assert_memory_equal(sf, sr, nf * sizeof(gf_real));
@@ -764,8 +766,8 @@ static void records_agree_with_the_record_pass(void **state)
         double scratch[17];
         const gf_record *recs = NULL;
         assert_true(n < 16);
-        assert_ok(gf_net_forward(net, x, NULL));
-        assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+        assert_ok(gf_net_forward(net, NULL, x));
+        assert_ok(gf_net_loss(net, NULL, t, GF_LOSS_MSE));
         assert_ok(gf_net_backward(net));
         assert_ok(gf_net_last_records(net, &recs, &count));
         assert_int_equal(count, n);
@@ -792,15 +794,15 @@ static void steady_training_allocates_nothing(void **state)
     gf_tensor *x = random_tensor(16, 8, 1), *t = class_targets(16, 3);
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
     assert_ok(gf_telemetry_reserve(gf_net_telemetry_mut(net), 100 * gf_net_layer_count(net)));
-    assert_ok(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, &clip, NULL));
+    assert_ok(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_SOFTMAX_CE, &clip));
     long calls = tu_alloc.calls;
     for (int s = 1; s < 100; s++)
-        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, &clip, NULL));
+        assert_ok(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_SOFTMAX_CE, &clip));
     assert_int_equal(tu_alloc.calls, calls);
     /* A smaller batch reuses the buffers too. */
     gf_tensor *x2 = random_tensor(5, 8, 1), *t2 = class_targets(5, 3);
     calls = tu_alloc.calls;
-    assert_ok(gf_net_forward(net, x2, NULL));
+    assert_ok(gf_net_forward(net, NULL, x2));
     assert_int_equal(tu_alloc.calls, calls);
     gf_tensor_free(x);
     gf_tensor_free(t);
@@ -835,7 +837,7 @@ static void allocation_failures_leave_nothing_behind(void **state)
         if (st == GF_OK)
             st = gf_optim_new(&opt, &cfg, gf_net_param_count(net));
         for (int s = 0; s < 3 && st == GF_OK; s++)
-            st = gf_net_train_step(net, x, t, GF_LOSS_SOFTMAX_CE, opt, NULL, NULL);
+            st = gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_SOFTMAX_CE, NULL);
         int failed = tu_alloc.failed > 0;
         assert_true(st == (failed ? GF_ENOMEM : GF_OK));
         gf_optim_free(opt);
@@ -858,8 +860,8 @@ static void telemetry_csv_has_the_documented_columns(void **state)
     char line[2048];
     int lines = 0;
     (void)state;
-    assert_ok(gf_net_forward(net, x, NULL));
-    assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+    assert_ok(gf_net_forward(net, NULL, x));
+    assert_ok(gf_net_loss(net, NULL, t, GF_LOSS_MSE));
     assert_ok(gf_net_backward(net));
     assert_ok(gf_telemetry_save_csv(gf_net_telemetry(net), path));
     FILE *f = fopen(path, "r");

@@ -281,7 +281,7 @@ static void batchnorm_train_vs_eval(void **state)
         bn->bias.data[j] = (gf_real)(0.1 * (double)j);
     }
     fill_smooth(x->data, B * N, 2.0, 0.9);
-    assert_ok(gf_net_predict(net, x, &y));
+    assert_ok(gf_net_predict(net, &y, x));
     for (size_t r = 0; r < B; r++)
         for (size_t j = 0; j < N; j++) {
             double want = bn->weight.data[j] * (x->data[r * N + j] - mean[j]) /
@@ -289,21 +289,21 @@ static void batchnorm_train_vs_eval(void **state)
             assert_near(y->data[r * N + j], want, TU_TOL_ABS, 10 * TU_TOL_REL);
         }
     memcpy(one->data, x->data + 2 * N, N * sizeof(gf_real));
-    assert_ok(gf_net_predict(net, one, &y));
+    assert_ok(gf_net_predict(net, &y, one));
     for (size_t j = 0; j < N; j++) {
         double want = bn->weight.data[j] * (one->data[j] - mean[j]) / sqrt(var[j] + 1e-3) +
                       bn->bias.data[j];
         assert_near(y->data[j], want, TU_TOL_ABS, 10 * TU_TOL_REL);
     }
     /* Training mode normalises with the batch: per feature the output mean is beta. */
-    assert_ok(gf_net_forward(net, x, &y));
+    assert_ok(gf_net_forward(net, &y, x));
     for (size_t j = 0; j < N; j++) {
         double m = 0;
         for (size_t r = 0; r < B; r++)
             m += y->data[r * N + j] / B;
         assert_near(m, bn->bias.data[j], 10 * TU_EPS, 0);
     }
-    assert_status(gf_net_forward(net, one, &y), GF_EINVAL);
+    assert_status(gf_net_forward(net, &y, one), GF_EINVAL);
     assert_error_mentions("at least 2 rows");
     gf_tensor_free(x);
     gf_tensor_free(one);
@@ -385,7 +385,7 @@ static void network_gradcheck_with_norms(void **state)
     }
     tu_fill_uniform(x, &rng, -1.5, 1.5);
     tu_fill_uniform(t, &rng, -1, 1);
-    assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst));
+    assert_ok(gf_net_gradcheck(net, res, &worst, x, t, GF_LOSS_MSE, NULL));
     assert_true(worst < NET_FD_TOL);
     for (size_t i = 0; i < gf_net_layer_count(net); i++)
         assert_true(res[i].grad_norm > 1e-6);
@@ -430,7 +430,7 @@ static void reset_init_and_training(void **state)
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
     for (int s = 0; s < 200; s++) {
         double l;
-        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, &l));
+        assert_ok(gf_net_train_step(net, &l, x, t, opt, GF_LOSS_MSE, NULL));
         if (s == 0)
             first = l;
         last = l;
@@ -555,7 +555,7 @@ static void allocation_failures(void **state)
             st = gf_tensor_new(&x, 5, 4);
         if (st == GF_OK) {
             fill_smooth(x->data, 20, 1, 0);
-            st = gf_net_forward(net, x, NULL);
+            st = gf_net_forward(net, NULL, x);
         }
         assert_true(st == (tu_alloc.failed ? GF_ENOMEM : GF_OK));
         if (st != GF_OK)

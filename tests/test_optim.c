@@ -124,9 +124,9 @@ static void sgd_on_quadratic(void **state)
         assert_true(fabs(w[i] - w0[i] * pow(0.9, STEPS)) <= 1e-6 * fabs(w0[i]));
     /* SGD has no state. */
     size_t ns = 99;
-    assert_null(gf_optim_state(o, 0, &ns));
+    assert_null(gf_optim_state(o, &ns, 0));
     assert_true(ns == 0);
-    assert_null(gf_optim_state(o, 1, NULL));
+    assert_null(gf_optim_state(o, NULL, 1));
     gf_optim_free(o);
 }
 
@@ -156,12 +156,12 @@ static void momentum_three_steps_by_hand(void **state)
             assert_close(d[i], -lr * v);
         }
     }
-    gf_real *v = gf_optim_state_mut(o, 0, &ns);
+    gf_real *v = gf_optim_state_mut(o, &ns, 0);
     assert_non_null(v);
     assert_true(ns == N);
     for (int i = 0; i < N; i++)
         assert_close(v[i], mu * mu * g1[i] + mu * g2[i] + g3[i]);
-    assert_null(gf_optim_state(o, 1, &ns));
+    assert_null(gf_optim_state(o, &ns, 1));
     assert_true(ns == 0);
     gf_optim_free(o);
 }
@@ -238,7 +238,7 @@ static void adam_matches_double_reference(void **state)
             }
         }
         size_t n0 = 0, n1 = 0;
-        gf_real *m = gf_optim_state_mut(o, 0, &n0), *v = gf_optim_state_mut(o, 1, &n1);
+        gf_real *m = gf_optim_state_mut(o, &n0, 0), *v = gf_optim_state_mut(o, &n1, 1);
         assert_non_null(m);
         assert_non_null(v);
         assert_true(n0 == N && n1 == N);
@@ -338,9 +338,9 @@ static void adam_resume_is_bit_identical(void **state)
         for (int i = 0; i < N; i++)
             pb[i] += d[i];
     }
-    memcpy(saved_m, gf_optim_state(b, 0, &ns), sizeof saved_m);
+    memcpy(saved_m, gf_optim_state(b, &ns, 0), sizeof saved_m);
     assert_true(ns == N);
-    memcpy(saved_v, gf_optim_state(b, 1, &ns), sizeof saved_v);
+    memcpy(saved_v, gf_optim_state(b, &ns, 1), sizeof saved_v);
     assert_true(ns == N);
     saved_steps = gf_optim_steps(b);
     assert_true(saved_steps == SPLIT);
@@ -348,12 +348,12 @@ static void adam_resume_is_bit_identical(void **state)
     r_nosteps = make(gf_optim_config_of(b), N);
     gf_optim_free(b);
 
-    memcpy(gf_optim_state_mut(r, 0, NULL), saved_m, sizeof saved_m);
-    memcpy(gf_optim_state_mut(r, 1, NULL), saved_v, sizeof saved_v);
+    memcpy(gf_optim_state_mut(r, NULL, 0), saved_m, sizeof saved_m);
+    memcpy(gf_optim_state_mut(r, NULL, 1), saved_v, sizeof saved_v);
     gf_optim_set_steps(r, saved_steps);
     assert_true(gf_optim_steps(r) == SPLIT);
-    memcpy(gf_optim_state_mut(r_nosteps, 0, NULL), saved_m, sizeof saved_m);
-    memcpy(gf_optim_state_mut(r_nosteps, 1, NULL), saved_v, sizeof saved_v);
+    memcpy(gf_optim_state_mut(r_nosteps, NULL, 0), saved_m, sizeof saved_m);
+    memcpy(gf_optim_state_mut(r_nosteps, NULL, 1), saved_v, sizeof saved_v);
 
     gf_real pn[N];
     memcpy(pn, pb, sizeof pb);
@@ -384,18 +384,18 @@ static void state_accessors(void **state)
     size_t ns = 42;
     gf_real *m, *v;
     (void)state;
-    m = gf_optim_state_mut(o, 0, &ns);
+    m = gf_optim_state_mut(o, &ns, 0);
     assert_true(ns == 5);
-    v = gf_optim_state_mut(o, 1, &ns);
+    v = gf_optim_state_mut(o, &ns, 1);
     assert_true(ns == 5);
     assert_true(m != v);
     assert_true(v >= m + 5 || m >= v + 5); /* slots do not overlap */
     for (int i = 0; i < 5; i++)
         assert_true(m[i] == 0 && v[i] == 0); /* zeroed at creation */
-    assert_null(gf_optim_state(o, 2, &ns));
+    assert_null(gf_optim_state(o, &ns, 2));
     assert_true(ns == 0);
-    assert_null(gf_optim_state(o, -1, &ns));
-    assert_null(gf_optim_state(NULL, 0, &ns));
+    assert_null(gf_optim_state(o, &ns, -1));
+    assert_null(gf_optim_state(NULL, &ns, 0));
     assert_true(gf_optim_steps(o) == 0);
     gf_optim_set_steps(o, 1000);
     assert_true(gf_optim_steps(o) == 1000);
@@ -522,7 +522,7 @@ static void compute_bad_arguments(void **state)
     assert_failed_with(gf_optim_compute(o, d, p, NULL, 3), GF_EINVAL);
     /* Failed calls leave the state alone. */
     assert_true(gf_optim_steps(o) == 0);
-    assert_true(gf_optim_state(o, 0, NULL)[0] == 0);
+    assert_true(gf_optim_state(o, NULL, 0)[0] == 0);
     gf_optim_free(o);
 }
 

@@ -115,9 +115,9 @@ static gf_status pass(fixture *fx)
 {
     const gf_tensor *out;
     double loss;
-    gf_status st = gf_net_forward(fx->net, fx->x, &out);
+    gf_status st = gf_net_forward(fx->net, &out, fx->x);
     if (st == GF_OK)
-        st = gf_net_loss(fx->net, GF_LOSS_MSE, fx->y, &loss);
+        st = gf_net_loss(fx->net, &loss, fx->y, GF_LOSS_MSE);
     if (st == GF_OK)
         st = gf_net_backward(fx->net);
     return st;
@@ -138,7 +138,7 @@ static gf_verdict judge_at_init(const char *act, const gf_init *init, size_t dep
     gf_verdict v;
     build(&fx, act, init, depth, seed);
     assert_ok(pass(&fx));
-    assert_ok(gf_verdict_judge(gf_net_telemetry(fx.net), &v));
+    assert_ok(gf_verdict_judge(&v, gf_net_telemetry(fx.net)));
     release(&fx);
     return v;
 }
@@ -238,13 +238,13 @@ static void nan_weight_is_named_with_step_and_layer(void **state)
     gf_verdict v;
     build(&fx, "relu", NULL, 4, 4);
     for (int s = 0; s < 2; s++)
-        assert_ok(gf_net_train_step(fx.net, fx.x, fx.y, GF_LOSS_MSE, fx.opt, NULL, NULL));
+        assert_ok(gf_net_train_step(fx.net, NULL, fx.x, fx.y, fx.opt, GF_LOSS_MSE, NULL));
     /* Poison one weight of the third linear layer (network layer 4). */
     gf_layer *l = gf_net_layer_mut(fx.net, 4);
     assert_non_null(l);
     l->weight.data[3] = (gf_real)NAN;
     assert_status(pass(&fx), GF_ENONFINITE);
-    assert_ok(gf_verdict_judge(gf_net_telemetry(fx.net), &v));
+    assert_ok(gf_verdict_judge(&v, gf_net_telemetry(fx.net)));
     assert_int_equal(v.kind, GF_VERDICT_NONFINITE);
     assert_int_equal(v.nonfinite, 1);
     assert_int_equal(v.nonfinite_step, 2);
@@ -262,11 +262,11 @@ static void nan_gradient_is_named_in_the_backward_pass(void **state)
     const gf_tensor *out;
     gf_tensor *dy;
     build(&fx, "tanh", NULL, 3, 5);
-    assert_ok(gf_net_forward(fx.net, fx.x, &out));
+    assert_ok(gf_net_forward(fx.net, &out, fx.x));
     assert_ok(gf_tensor_new(&dy, 64, 8));
     dy->data[5] = (gf_real)NAN;
     assert_status(gf_net_backward_from(fx.net, dy), GF_ENONFINITE);
-    assert_ok(gf_verdict_judge(gf_net_telemetry(fx.net), &v));
+    assert_ok(gf_verdict_judge(&v, gf_net_telemetry(fx.net)));
     assert_int_equal(v.kind, GF_VERDICT_NONFINITE);
     assert_int_equal(v.nonfinite_step, 0);
     assert_int_equal(v.nonfinite_layer, 4); /* the last layer: the first one reached */
@@ -302,7 +302,7 @@ static void thresholds_are_strict_and_documented(void **state)
 
     /* Exactly at the vanishing threshold: not vanishing (strict <). */
     add_step(t, 0, GF_VERDICT_VANISH_RATIO, 0.1, 1.0);
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_HEALTHY);
     assert_near(v.ratio_init, GF_VERDICT_VANISH_RATIO, 0, 1e-12);
     assert_near(v.factor_init, 0.1, 0, 1e-12); /* (1e-2)^(1/2) */
@@ -313,17 +313,17 @@ static void thresholds_are_strict_and_documented(void **state)
     /* Just below: vanishing. */
     gf_telemetry_clear(t);
     add_step(t, 0, 0.99 * GF_VERDICT_VANISH_RATIO, 0.1, 1.0);
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_VANISHING);
 
     /* Exactly at the exploding threshold: healthy; above it: exploding. */
     gf_telemetry_clear(t);
     add_step(t, 0, GF_VERDICT_EXPLODE_RATIO, 10, 1.0);
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_HEALTHY);
     gf_telemetry_clear(t);
     add_step(t, 0, 1.01 * GF_VERDICT_EXPLODE_RATIO, 10, 1.0);
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_EXPLODING);
 
     /* Healthy at init, exploding by the last step: judged on both, the text names the
@@ -332,7 +332,7 @@ static void thresholds_are_strict_and_documented(void **state)
     add_step(t, 0, 1.0, 1.0, 1.0);
     add_step(t, 7, 2.0, 1.0, 1.0);
     add_step(t, 9, 1e4, 1e2, 1.0);
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_EXPLODING);
     assert_int_equal(v.first_step, 0);
     assert_int_equal(v.last_step, 9);
@@ -350,7 +350,7 @@ static void thresholds_are_strict_and_documented(void **state)
     r[1].sat_frac = 0.25;
     for (int i = 0; i < 5; i++)
         assert_ok(gf_telemetry_append(t, &r[i]));
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_DEAD_UNITS);
     assert_int_equal(v.dead_layer, 3);
     assert_near(v.max_sat_frac, 0.25, 0, 0);
@@ -360,7 +360,7 @@ static void thresholds_are_strict_and_documented(void **state)
     r[3].dead_frac = 0.99 * GF_VERDICT_DEAD_FRAC;
     for (int i = 0; i < 5; i++)
         assert_ok(gf_telemetry_append(t, &r[i]));
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_VANISHING);
 
     /* An infinite loss is non-finite (NaN alone means "no loss"); named at the last
@@ -371,12 +371,12 @@ static void thresholds_are_strict_and_documented(void **state)
         r[i].loss = NAN, r[i].step = 1, r[i].dead_frac = isnan(r[i].dead_frac) ? NAN : 0;
     for (int i = 0; i < 5; i++)
         assert_ok(gf_telemetry_append(t, &r[i]));
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_VANISHING); /* NaN loss: not a blow-up */
     gf_record inf_loss = rec(2, 0, "linear", 1);
     inf_loss.loss = INFINITY;
     assert_ok(gf_telemetry_append(t, &inf_loss));
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_NONFINITE);
     assert_int_equal(v.nonfinite_step, 2);
     assert_int_equal(v.nonfinite_backward, 1);
@@ -384,7 +384,7 @@ static void thresholds_are_strict_and_documented(void **state)
     /* A signal of zero at the output leaves the ratio undetermined: healthy, NaN. */
     gf_telemetry_clear(t);
     add_step(t, 0, 0, 0, 0);
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_HEALTHY);
     assert_true(isnan(v.ratio_init));
 
@@ -392,7 +392,7 @@ static void thresholds_are_strict_and_documented(void **state)
     gf_telemetry_clear(t);
     gf_record one = rec(0, 0, "linear", 0.5);
     assert_ok(gf_telemetry_append(t, &one));
-    assert_ok(gf_verdict_judge(t, &v));
+    assert_ok(gf_verdict_judge(&v, t));
     assert_int_equal(v.kind, GF_VERDICT_HEALTHY);
     assert_near(v.ratio_init, 1, 0, 0);
     assert_true(isnan(v.factor_init));
@@ -411,10 +411,10 @@ static void verdict_names_and_bad_input(void **state)
     assert_string_equal(gf_verdict_name(GF_VERDICT_COUNT), "unknown");
     assert_string_equal(gf_verdict_name((gf_verdict_kind)-1), "unknown");
     assert_ok(gf_telemetry_new(&t));
-    assert_status(gf_verdict_judge(NULL, &v), GF_EINVAL);
+    assert_status(gf_verdict_judge(&v, NULL), GF_EINVAL);
     assert_error_mentions("gf_verdict_judge");
-    assert_status(gf_verdict_judge(t, NULL), GF_EINVAL);
-    assert_status(gf_verdict_judge(t, &v), GF_EINVAL);
+    assert_status(gf_verdict_judge(NULL, t), GF_EINVAL);
+    assert_status(gf_verdict_judge(&v, t), GF_EINVAL);
     assert_error_mentions("no record");
     gf_telemetry_free(t);
 }
@@ -427,7 +427,7 @@ static void run_directory_holds_every_file(void **state)
     fixture fx;
     build(&fx, "sigmoid", NULL, 10, 7);
     for (int s = 0; s < 6; s++)
-        assert_ok(gf_net_train_step(fx.net, fx.x, fx.y, GF_LOSS_MSE, fx.opt, NULL, NULL));
+        assert_ok(gf_net_train_step(fx.net, NULL, fx.x, fx.y, fx.opt, GF_LOSS_MSE, NULL));
     gf_run_kv cfg[] = {{"act", "sigmoid"}, {"depth", "10"}, {"note", "a \"quoted\"\\ value\n"}};
     uint64_t eval_steps[] = {2, 5, 9};
     double test_loss[] = {1.5, 1.25, NAN};
@@ -561,7 +561,7 @@ static void telemetry_csv_reads_back(void **state)
     gf_init n01 = gf_init_default(GF_INIT_NORMAL);
     build(&fx, "tanh", &n01, 8, 8);
     for (int s = 0; s < 3; s++)
-        assert_ok(gf_net_train_step(fx.net, fx.x, fx.y, GF_LOSS_MSE, fx.opt, NULL, NULL));
+        assert_ok(gf_net_train_step(fx.net, NULL, fx.x, fx.y, fx.opt, GF_LOSS_MSE, NULL));
     const gf_telemetry *t = gf_net_telemetry(fx.net);
     assert_ok(gf_run_write(tpath("rt"), t, NULL));
     assert_ok(gf_telemetry_new(&back));
@@ -576,8 +576,8 @@ static void telemetry_csv_reads_back(void **state)
         assert_int_equal(isnan(p->weight_grad_norm), isnan(q->weight_grad_norm));
         assert_int_equal(p->nonfinite_bwd, q->nonfinite_bwd);
     }
-    assert_ok(gf_verdict_judge(t, &a));
-    assert_ok(gf_verdict_judge(back, &b));
+    assert_ok(gf_verdict_judge(&a, t));
+    assert_ok(gf_verdict_judge(&b, back));
     assert_int_equal(a.kind, b.kind);
     assert_near(b.ratio_init, a.ratio_init, 0, 1e-7);
 
@@ -626,7 +626,7 @@ static void every_kind_round_trips_through_the_csv(void **state)
     (void)state;
     gf_rng_seed(&rng, 9);
     assert_ok(gf_net_new(&net, 6));
-    assert_ok(gf_net_add_rnn(net, GF_RNN_GRU, 3, 4, 0, NULL, &rng));
+    assert_ok(gf_net_add_rnn(net, GF_RNN_GRU, 4, 3, 0, NULL, &rng));
     assert_ok(gf_net_add_linear(net, 5));
     assert_ok(gf_net_add_activation(net, "relu"));
     assert_ok(gf_net_add_prelu(net, 0.25));
@@ -641,8 +641,8 @@ static void every_kind_round_trips_through_the_csv(void **state)
         x->data[i] = (gf_real)gf_rng_normal(&rng);
     for (size_t i = 0; i < 8; i++)
         y->data[i] = (gf_real)gf_rng_normal(&rng);
-    assert_ok(gf_net_forward(net, x, NULL));
-    assert_ok(gf_net_loss(net, GF_LOSS_MSE, y, NULL));
+    assert_ok(gf_net_forward(net, NULL, x));
+    assert_ok(gf_net_loss(net, NULL, y, GF_LOSS_MSE));
     assert_ok(gf_net_backward(net));
     assert_ok(gf_net_last_records(net, &recs, &n));
     assert_int_equal(n, 7);
@@ -656,8 +656,8 @@ static void every_kind_round_trips_through_the_csv(void **state)
         assert_string_equal(gf_telemetry_at(back, i)->kind, want[i]);
     /* The verdict finds the same two linear layers in both. */
     gf_verdict a, b;
-    assert_ok(gf_verdict_judge(gf_net_telemetry(net), &a));
-    assert_ok(gf_verdict_judge(back, &b));
+    assert_ok(gf_verdict_judge(&a, gf_net_telemetry(net)));
+    assert_ok(gf_verdict_judge(&b, back));
     assert_int_equal(a.n_linear, 2);
     assert_int_equal(b.n_linear, 2);
     assert_int_equal(b.first_linear, 1);
@@ -695,8 +695,8 @@ static void figure_scripts_are_written_and_sane(void **state)
     build(&a, "sigmoid", NULL, 8, 9);
     build(&b, "tanh", &n01, 8, 9);
     for (int s = 0; s < 4; s++) {
-        assert_ok(gf_net_train_step(a.net, a.x, a.y, GF_LOSS_MSE, a.opt, NULL, NULL));
-        assert_ok(gf_net_train_step(b.net, b.x, b.y, GF_LOSS_MSE, b.opt, NULL, NULL));
+        assert_ok(gf_net_train_step(a.net, NULL, a.x, a.y, a.opt, GF_LOSS_MSE, NULL));
+        assert_ok(gf_net_train_step(b.net, NULL, b.x, b.y, b.opt, GF_LOSS_MSE, NULL));
     }
     gf_plot_run runs[2] = {{"sigmoid_xavier", gf_net_telemetry(a.net), 0.25, NULL, NULL, 0},
                            {"it's tanh", gf_net_telemetry(b.net), NAN, NULL, NULL, 0}};
@@ -910,7 +910,7 @@ static void plot_bad_input(void **state)
     assert_ok(gf_tensor_fill(x, 1));
     assert_ok(gf_tensor_new(&dy, 5, 2));
     assert_ok(gf_tensor_fill(dy, 1));
-    assert_ok(gf_net_forward(ln, x, &out));
+    assert_ok(gf_net_forward(ln, &out, x));
     assert_ok(gf_net_backward_from(ln, dy));
     lin.telemetry = gf_net_telemetry(ln);
     assert_status(gf_plot_units(dir, "u", &lin, 1, &o), GF_EINVAL);

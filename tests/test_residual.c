@@ -70,7 +70,7 @@ static void identity_when_f_is_zero(void **state)
     assert_true(gf_skip_closes(gf_net_layer(net, 4), gf_net_layer(net, 0)));
     assert_int_equal(gf_skip_has_projection(gf_net_layer(net, 4)), 0);
     assert_int_equal(gf_net_param_count(net), 2 * (4 * 4 + 4));
-    assert_ok(gf_net_forward(net, x, &y));
+    assert_ok(gf_net_forward(net, &y, x));
     for (size_t i = 0; i < 20; i++)
         assert_true(y->data[i] == x->data[i]);
     assert_ok(gf_net_backward_from(net, dy));
@@ -91,7 +91,7 @@ static double loss(gf_net *net, const gf_tensor *x)
 {
     const gf_tensor *y;
     double sum = 0;
-    assert_ok(gf_net_forward(net, x, &y));
+    assert_ok(gf_net_forward(net, &y, x));
     for (size_t i = 0; i < y->rows * y->cols; i++)
         sum += coef(i) * y->data[i];
     return sum;
@@ -147,7 +147,7 @@ static void block_backward_matches_central_differences(void **state)
             add->bias.data[j] = (gf_real)(0.1 * (double)j - 0.05);
         for (size_t i = 0; i < batch * out; i++)
             dyv[i] = (gf_real)coef(i);
-        assert_ok(gf_net_forward(net, x, NULL));
+        assert_ok(gf_net_forward(net, NULL, x));
         assert_ok(gf_net_backward_from(net, &dy));
         memcpy(xv, gf_net_activation_grad(net, 0)->data, sizeof(gf_real) * batch * in);
         check_fd(proj ? "block+proj dx" : "block dx", net, x, x->data, xc.data, batch * in);
@@ -187,7 +187,7 @@ static void network_gradcheck(void **state)
     assert_ok(gf_net_add_linear(net, 2));
     assert_int_equal(gf_net_layer_count(net), 19);
     assert_ok(gf_net_init(net, &init, &rng)); /* every linear layer, inner ones too */
-    assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst));
+    assert_ok(gf_net_gradcheck(net, res, &worst, x, t, GF_LOSS_MSE, NULL));
     assert_true(worst < NET_FD_TOL);
     for (size_t i = 0; i < gf_net_layer_count(net); i++) {
         assert_true(res[i].grad_norm > 1e-6);
@@ -230,7 +230,7 @@ static void add_residual_moves_layers_and_values(void **state)
     assert_int_equal(gf_net_layer(net, 2)->param_offset, 12);
     assert_memory_equal(gf_net_params(net) + 12, want, nf * sizeof(gf_real));
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
-    assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
+    assert_ok(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_MSE, NULL));
     assert_true(gf_net_params(net)[12 + 1] != want[1]);
     assert_true(gf_net_layer(net, 2)->weight.data[1] == gf_net_params(net)[12 + 1]);
     test_free(want);
@@ -282,8 +282,8 @@ static void inner_layers_record_telemetry(void **state)
     assert_ok(gf_net_add_residual_mlp(net, 3, "tanh", NULL, 0, &rng));  /* layers 0..6 */
     assert_ok(gf_net_add_residual_mlp(net, 2, "relu", NULL, 0, &rng));  /* layers 7..11 */
     for (int s = 0; s < 3; s++) {
-        assert_ok(gf_net_forward(net, x, NULL));
-        assert_ok(gf_net_loss(net, GF_LOSS_MSE, t, NULL));
+        assert_ok(gf_net_forward(net, NULL, x));
+        assert_ok(gf_net_loss(net, NULL, t, GF_LOSS_MSE));
         assert_ok(gf_net_backward(net));
     }
     assert_int_equal(gf_telemetry_count(gf_net_telemetry(net)), 3 * 12);
@@ -331,7 +331,7 @@ static void eval_mode_reaches_inner_batchnorm(void **state)
     assert_ok(gf_batchnorm_set_running(bn, mean, var, 3));
     assert_ok(gf_net_new(&net, 3));
     assert_ok(gf_net_add_residual(net, f, NULL));
-    assert_ok(gf_net_predict(net, x, &y));
+    assert_ok(gf_net_predict(net, &y, x));
     for (size_t r = 0; r < 5; r++)
         for (size_t j = 0; j < 3; j++) {
             double xv = x->data[r * 3 + j];
@@ -467,7 +467,7 @@ static void allocation_failures(void **state)
         if (st == GF_OK)
             st = gf_tensor_new(&x, 3, 4);
         if (st == GF_OK)
-            st = gf_net_forward(net, x, NULL);
+            st = gf_net_forward(net, NULL, x);
         if (st == GF_OK)
             st = gf_net_backward_from(net, gf_net_activation(net, gf_net_layer_count(net)));
         assert_true(st == (tu_alloc.failed ? GF_ENOMEM : GF_OK));

@@ -153,13 +153,13 @@ static void network_gradcheck(void **state)
         gf_init xavier = gf_init_default(GF_INIT_XAVIER_NORMAL);
         gf_rng_seed(&rng, 40 + c);
         assert_ok(gf_net_new(&net, 8));
-        assert_ok(gf_net_add_rnn(net, cells[c], 4, 5, 0, NULL, &rng));
+        assert_ok(gf_net_add_rnn(net, cells[c], 5, 4, 0, NULL, &rng));
         assert_ok(gf_net_add_linear(net, 2));
         assert_ok(gf_net_init(net, &xavier, &rng));
         assert_string_equal(gf_net_layer_kind(net, 0), "rnn");
         tu_fill_uniform(x, &rng, -1, 1);
         tu_fill_uniform(t, &rng, -1, 1);
-        assert_ok(gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst));
+        assert_ok(gf_net_gradcheck(net, res, &worst, x, t, GF_LOSS_MSE, NULL));
         assert_true(worst < NET_FD_TOL);
         assert_true(res[0].grad_norm > 1e-6 && res[0].checked > 0);
         gf_tensor_free(x);
@@ -323,7 +323,7 @@ static void init_schemes(void **state)
     (void)state;
     gf_rng_seed(&rng, 9);
     assert_ok(gf_net_new(&net, 5 * 2));
-    assert_ok(gf_net_add_rnn(net, GF_RNN_LSTM, 5, 16, 0, NULL, &rng));
+    assert_ok(gf_net_add_rnn(net, GF_RNN_LSTM, 16, 5, 0, NULL, &rng));
     l = gf_net_layer_mut(net, 0);
     assert_int_equal(l->is_parametric, 0);
     assert_ok(gf_rnn_shape(l, &cell, &in, &H, &T));
@@ -380,7 +380,7 @@ static void bptt_trains_a_memory_task(void **state)
         double first = 0, last = 0;
         gf_rng_seed(&rng, 60 + c);
         assert_ok(gf_net_new(&net, T));
-        assert_ok(gf_net_add_rnn(net, cells[c], T, 12, 0, NULL, &rng));
+        assert_ok(gf_net_add_rnn(net, cells[c], 12, T, 0, NULL, &rng));
         assert_ok(gf_net_add_linear(net, 1));
         assert_ok(gf_net_init(net, &xavier, &rng));
         cfg.lr = 0.01;
@@ -390,7 +390,7 @@ static void bptt_trains_a_memory_task(void **state)
             tu_fill_uniform(x, &rng, -1, 1);
             for (size_t r = 0; r < BATCH; r++)
                 t->data[r] = x->data[r * T];
-            assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, &clip, &l));
+            assert_ok(gf_net_train_step(net, &l, x, t, opt, GF_LOSS_MSE, &clip));
             if (s < 20)
                 first += l / 20;
             if (s >= 380)
@@ -471,19 +471,19 @@ static void bad_arguments(void **state)
     assert_status(gf_rnn_param_grad_norms(NULL, &v, &v, &v), GF_EINVAL);
 
     /* Adding to a network. */
-    assert_status(gf_net_add_rnn(NULL, GF_RNN_TANH, 2, 3, 0, NULL, &rng), GF_EINVAL);
+    assert_status(gf_net_add_rnn(NULL, GF_RNN_TANH, 3, 2, 0, NULL, &rng), GF_EINVAL);
     assert_ok(gf_net_new(&net, 10));
     assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 3, 3, 0, NULL, &rng), GF_ESHAPE);
     assert_error_mentions("whole number");
-    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 0, 3, 0, NULL, &rng), GF_ESHAPE);
-    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 5, 0, 0, NULL, &rng), GF_EINVAL);
-    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 5, 3, 0, NULL, NULL), GF_EINVAL);
+    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 3, 0, 0, NULL, &rng), GF_ESHAPE);
+    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 0, 5, 0, NULL, &rng), GF_EINVAL);
+    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 3, 5, 0, NULL, NULL), GF_EINVAL);
     bad.std = NAN;
-    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 5, 3, 0, &bad, &rng), GF_EINVAL);
+    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 3, 5, 0, &bad, &rng), GF_EINVAL);
     bad = gf_init_default(GF_INIT_LSUV);
-    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 5, 3, 0, &bad, &rng), GF_EUNSUPPORTED);
+    assert_status(gf_net_add_rnn(net, GF_RNN_TANH, 3, 5, 0, &bad, &rng), GF_EUNSUPPORTED);
     assert_int_equal(gf_net_layer_count(net), 0);
-    assert_ok(gf_net_add_rnn(net, GF_RNN_TANH, 5, 3, GF_RNN_SEQUENCE, NULL, &rng));
+    assert_ok(gf_net_add_rnn(net, GF_RNN_TANH, 3, 5, GF_RNN_SEQUENCE, NULL, &rng));
     assert_int_equal(gf_net_out_features(net), 15);
     /* A backward pass of another batch than the forward's. */
     {
@@ -515,11 +515,11 @@ static void allocation_failures(void **state)
         tu_alloc_install(k);
         st = gf_net_new(&net, 12);
         if (st == GF_OK)
-            st = gf_net_add_rnn(net, (gf_rnn_cell)(k % 3), 4, 5, 0, &ortho, &rng);
+            st = gf_net_add_rnn(net, (gf_rnn_cell)(k % 3), 5, 4, 0, &ortho, &rng);
         if (st == GF_OK)
             st = gf_tensor_new(&x, 3, 12);
         if (st == GF_OK)
-            st = gf_net_forward(net, x, NULL);
+            st = gf_net_forward(net, NULL, x);
         if (st == GF_OK)
             st = gf_net_backward_from(net, gf_net_activation(net, 1));
         assert_true(st == (tu_alloc.failed ? GF_ENOMEM : GF_OK));

@@ -152,7 +152,7 @@ static void streaming_keeps_the_file_valid_after_every_step(void **state)
     assert_ok(gf_telemetry_stream_to(gf_net_telemetry_mut(net), path));
     assert_int_equal(count_lines(path), 1); /* the header at once */
     for (int s = 0; s < 4; s++) {
-        assert_ok(gf_net_train_step(net, x, t, GF_LOSS_MSE, opt, NULL, NULL));
+        assert_ok(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_MSE, NULL));
         /* Step s is still open (a later clip or step may amend it): s steps are out. */
         assert_int_equal(count_lines(path), 1 + 3 * s);
     }

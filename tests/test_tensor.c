@@ -361,7 +361,7 @@ static void gemm_case(gf_rng *rng, gf_trans ta, gf_trans tb, size_t m, size_t n,
     else
         tu_fill_uniform(c, rng, -1, 1);
     assert_ok(gf_tensor_clone(&c_old, c));
-    assert_ok(gf_gemm(ta, tb, (gf_real)alpha, a, b, (gf_real)beta, c));
+    assert_ok(gf_gemm(c, a, b, ta, tb, (gf_real)alpha, (gf_real)beta));
     check_against_reference(ta, tb, m, n, k, alpha, a->data, a->cols, b->data, b->cols, beta,
                             c_old->data, c->data, n);
     gf_tensor_free(a);
@@ -448,26 +448,26 @@ static void gemm_alpha_beta_variants(void **state)
     assert_ok(gf_tensor_fill(c, (gf_real)NAN));
     c->data[3] = (gf_real)INFINITY;
     c->data[7] = -(gf_real)INFINITY;
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, b, 0, c));
+    assert_ok(gf_gemm(c, a, b, GF_NO_TRANS, GF_NO_TRANS, 1, 0));
     assert_int_equal(gf_tensor_count_nonfinite(c), 0);
 
     /* alpha = 0: C = beta C exactly; alpha = 0, beta = 1: C unchanged bit for bit. */
     gf_tensor *c_old;
     tu_fill_uniform(c, &rng, -1, 1);
     assert_ok(gf_tensor_clone(&c_old, c));
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 0, a, b, 1, c));
+    assert_ok(gf_gemm(c, a, b, GF_NO_TRANS, GF_NO_TRANS, 0, 1));
     assert_same_bits(c->data, c_old->data, 30);
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 0, a, b, (gf_real)0.5, c));
+    assert_ok(gf_gemm(c, a, b, GF_NO_TRANS, GF_NO_TRANS, 0, (gf_real)0.5));
     for (size_t i = 0; i < 30; i++)
         assert_true(c->data[i] == (gf_real)0.5 * c_old->data[i]);
     assert_ok(gf_tensor_fill(c, (gf_real)NAN));
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 0, a, b, 0, c));
+    assert_ok(gf_gemm(c, a, b, GF_NO_TRANS, GF_NO_TRANS, 0, 0));
     for (size_t i = 0; i < 30; i++)
         assert_true(c->data[i] == 0);
 
     /* NaN in A is data, not garbage: it reaches every element of its row of C. */
     a->data[2 * 4 + 1] = (gf_real)NAN;
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, b, 0, c));
+    assert_ok(gf_gemm(c, a, b, GF_NO_TRANS, GF_NO_TRANS, 1, 0));
     for (size_t i = 0; i < 5; i++)
         for (size_t j = 0; j < 6; j++)
             assert_int_equal(isnan(c->data[i * 6 + j]) != 0, i == 2);
@@ -485,19 +485,19 @@ static void gemm_known_small_product(void **state)
     gf_tensor *a = tensor_of(2, 3, va), *b = tensor_of(3, 2, vb), *c = tu_tensor(2, 2);
     gf_tensor *g = tu_tensor(3, 3);
     (void)state;
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, b, 0, c));
+    assert_ok(gf_gemm(c, a, b, GF_NO_TRANS, GF_NO_TRANS, 1, 0));
     assert_values(c, (const double[]){58, 64, 139, 154}, 4);
     /* b^T a^T = (a b)^T. */
-    assert_ok(gf_gemm(GF_TRANS, GF_TRANS, 1, b, a, 0, c));
+    assert_ok(gf_gemm(c, b, a, GF_TRANS, GF_TRANS, 1, 0));
     assert_values(c, (const double[]){58, 139, 64, 154}, 4);
     /* A and B may be the same tensor: the Gram matrix a^T a. */
-    assert_ok(gf_gemm(GF_TRANS, GF_NO_TRANS, 1, a, a, 0, g));
+    assert_ok(gf_gemm(g, a, a, GF_TRANS, GF_NO_TRANS, 1, 0));
     assert_values(g, (const double[]){17, 22, 27, 22, 29, 36, 27, 36, 45}, 9);
     /* 1 x 1: 2 * (3 * 4) + 0.5 * 10 = 29. */
     gf_real x = 3, y = 4, z = 10;
     gf_tensor tx = gf_tensor_view(&x, 1, 1), ty = gf_tensor_view(&y, 1, 1);
     gf_tensor tz = gf_tensor_view(&z, 1, 1);
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_TRANS, 2, &tx, &ty, (gf_real)0.5, &tz));
+    assert_ok(gf_gemm(&tz, &tx, &ty, GF_NO_TRANS, GF_TRANS, 2, (gf_real)0.5));
     assert_true(z == 29);
     gf_tensor_free(a);
     gf_tensor_free(b);
@@ -512,18 +512,18 @@ static void gemm_empty_dimensions(void **state)
     gf_tensor *c = tu_tensor(2, 3);
     (void)state;
     assert_ok(gf_tensor_fill(c, 4));
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, &a, &b, (gf_real)0.5, c));
+    assert_ok(gf_gemm(c, &a, &b, GF_NO_TRANS, GF_NO_TRANS, 1, (gf_real)0.5));
     for (size_t i = 0; i < 6; i++)
         assert_true(c->data[i] == 2);
     assert_ok(gf_tensor_fill(c, (gf_real)NAN));
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, &a, &b, 0, c));
+    assert_ok(gf_gemm(c, &a, &b, GF_NO_TRANS, GF_NO_TRANS, 1, 0));
     for (size_t i = 0; i < 6; i++)
         assert_true(c->data[i] == 0);
     /* m = 0: nothing to compute. */
     gf_real w[6] = {1, 2, 3, 4, 5, 6};
     gf_tensor a0 = gf_tensor_view(NULL, 0, 2), b2 = gf_tensor_view(w, 2, 3);
     gf_tensor c0 = gf_tensor_view(NULL, 0, 3);
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, &a0, &b2, 0, &c0));
+    assert_ok(gf_gemm(&c0, &a0, &b2, GF_NO_TRANS, GF_NO_TRANS, 1, 0));
     gf_tensor_free(c);
 }
 
@@ -542,45 +542,45 @@ static void gemm_rejects_bad_shapes_and_aliasing(void **state)
     assert_ok(gf_tensor_clone(&c_old, c));
 
     /* Inner dimensions disagree. */
-    assert_status(gf_gemm(GF_TRANS, GF_NO_TRANS, 1, a, b, 0, c), GF_ESHAPE);
+    assert_status(gf_gemm(c, a, b, GF_TRANS, GF_NO_TRANS, 1, 0), GF_ESHAPE);
     assert_error_mentions("gf_gemm");
-    assert_status(gf_gemm(GF_NO_TRANS, GF_TRANS, 1, a, b, 0, c), GF_ESHAPE);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, b, a, 0, c), GF_ESHAPE);
+    assert_status(gf_gemm(c, a, b, GF_NO_TRANS, GF_TRANS, 1, 0), GF_ESHAPE);
+    assert_status(gf_gemm(c, b, a, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_ESHAPE);
     /* C has the wrong shape (the transpose of the right one, the same size). */
     gf_tensor *ct = tu_tensor(5, 4);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, b, 0, ct), GF_ESHAPE);
+    assert_status(gf_gemm(ct, a, b, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_ESHAPE);
     assert_error_mentions("gf_gemm");
     gf_tensor *c45 = tu_tensor(4, 4);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, b, 0, c45), GF_ESHAPE);
+    assert_status(gf_gemm(c45, a, b, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_ESHAPE);
     assert_same_bits(c->data, c_old->data, 20); /* nothing written on failure */
 
     /* C aliasing A or B. */
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, sq, sq, 0, sq), GF_EINVAL);
+    assert_status(gf_gemm(sq, sq, sq, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
     assert_error_mentions("alias");
     gf_tensor *sq2 = tu_tensor(4, 4);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, sq2, sq, 0, sq), GF_EINVAL);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, sq, sq2, 0, sq), GF_EINVAL);
+    assert_status(gf_gemm(sq, sq2, sq, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
+    assert_status(gf_gemm(sq, sq, sq2, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
     /* A view of C's storage under another header is still aliasing ... */
     gf_tensor same = gf_tensor_view(sq->data, 4, 4);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, &same, sq2, 0, sq), GF_EINVAL);
+    assert_status(gf_gemm(sq, &same, sq2, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
     /* ... and so is a partial overlap (C starts inside B). */
     gf_real buf[40] = {0};
     gf_tensor bv = gf_tensor_view(buf, 3, 5), cv = gf_tensor_view(buf + 10, 4, 5);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, &bv, 0, &cv), GF_EINVAL);
+    assert_status(gf_gemm(&cv, a, &bv, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
     gf_tensor av = gf_tensor_view(buf + 19, 4, 3), cv2 = gf_tensor_view(buf, 4, 5);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, &av, b, 0, &cv2), GF_EINVAL);
+    assert_status(gf_gemm(&cv2, &av, b, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
     /* Adjacent, non-overlapping storage in one buffer is fine. */
     gf_tensor bv2 = gf_tensor_view(buf, 3, 5), cv3 = gf_tensor_view(buf + 15, 4, 5);
-    assert_ok(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, &bv2, 0, &cv3));
+    assert_ok(gf_gemm(&cv3, a, &bv2, GF_NO_TRANS, GF_NO_TRANS, 1, 0));
 
     /* Bad transpose flags and NULLs. */
-    assert_status(gf_gemm((gf_trans)2, GF_NO_TRANS, 1, a, b, 0, c), GF_EINVAL);
-    assert_status(gf_gemm(GF_NO_TRANS, (gf_trans)7, 1, a, b, 0, c), GF_EINVAL);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, NULL, b, 0, c), GF_EINVAL);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, NULL, 0, c), GF_EINVAL);
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, a, b, 0, NULL), GF_EINVAL);
+    assert_status(gf_gemm(c, a, b, (gf_trans)2, GF_NO_TRANS, 1, 0), GF_EINVAL);
+    assert_status(gf_gemm(c, a, b, GF_NO_TRANS, (gf_trans)7, 1, 0), GF_EINVAL);
+    assert_status(gf_gemm(c, NULL, b, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
+    assert_status(gf_gemm(c, a, NULL, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
+    assert_status(gf_gemm(NULL, a, b, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
     gf_tensor nodata = {.data = NULL, .rows = 4, .cols = 3};
-    assert_status(gf_gemm(GF_NO_TRANS, GF_NO_TRANS, 1, &nodata, b, 0, c), GF_EINVAL);
+    assert_status(gf_gemm(c, &nodata, b, GF_NO_TRANS, GF_NO_TRANS, 1, 0), GF_EINVAL);
     assert_same_bits(c->data, c_old->data, 20);
 
     gf_tensor_free(a);
@@ -785,10 +785,10 @@ static void scale_axpy_add_row(void **state)
     assert_ok(gf_tensor_scale_inplace(x, -2));
     assert_values(x, (const double[]){-2, -4, -6, -8, -10, -12}, 6);
     assert_ok(gf_tensor_fill(y, 1));
-    assert_ok(gf_tensor_axpy(y, (gf_real)0.5, x));
+    assert_ok(gf_tensor_axpy(y, x, (gf_real)0.5));
     assert_values(y, (const double[]){0, -1, -2, -3, -4, -5}, 6);
     /* y = y + alpha y with x aliasing y. */
-    assert_ok(gf_tensor_axpy(y, 3, y));
+    assert_ok(gf_tensor_axpy(y, y, 3));
     assert_values(y, (const double[]){0, -4, -8, -12, -16, -20}, 6);
     assert_ok(gf_tensor_scale_inplace(y, 0));
     assert_values(y, (const double[]){0, 0, 0, 0, 0, 0}, 6);
@@ -803,7 +803,7 @@ static void scale_axpy_add_row(void **state)
     assert_status(gf_tensor_add_row_inplace(x, bad_row), GF_ESHAPE);
     assert_error_mentions("gf_tensor_add_row_inplace");
     assert_status(gf_tensor_add_row_inplace(x, long_row), GF_ESHAPE);
-    assert_status(gf_tensor_axpy(y, 1, w), GF_ESHAPE);
+    assert_status(gf_tensor_axpy(y, w, 1), GF_ESHAPE);
     assert_error_mentions("gf_tensor_axpy");
     assert_values(x, (const double[]){8, 16, 24, 2, 10, 18}, 6);
 
@@ -1086,9 +1086,9 @@ static void null_inputs_never_crash(void **state)
     }
     assert_status(gf_tensor_scale_inplace(NULL, 2), GF_EINVAL);
     assert_status(gf_tensor_scale_inplace(&nodata, 2), GF_EINVAL);
-    assert_status(gf_tensor_axpy(NULL, 1, t), GF_EINVAL);
-    assert_status(gf_tensor_axpy(t, 1, NULL), GF_EINVAL);
-    assert_status(gf_tensor_axpy(t, 1, &nodata), GF_EINVAL);
+    assert_status(gf_tensor_axpy(NULL, t, 1), GF_EINVAL);
+    assert_status(gf_tensor_axpy(t, NULL, 1), GF_EINVAL);
+    assert_status(gf_tensor_axpy(t, &nodata, 1), GF_EINVAL);
     assert_status(gf_tensor_add_row_inplace(NULL, row), GF_EINVAL);
     assert_status(gf_tensor_add_row_inplace(t, NULL), GF_EINVAL);
     assert_status(gf_tensor_add_row_inplace(&nodata, row), GF_EINVAL);

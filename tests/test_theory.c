@@ -43,23 +43,23 @@ static void expectations_match_closed_forms(void **state)
     (void)state;
     for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
         double q = qs[k], v, e;
-        assert_ok(gf_theory_gauss_mean_sq(act("identity"), 0, q, 0, &v));
+        assert_ok(gf_theory_gauss_mean_sq(&v, act("identity"), 0, q, 0));
         assert_near(v, q, 1e-15, 1e-12);
-        assert_ok(gf_theory_gauss_mean_sq(act("identity"), 0, q, 1, &v));
+        assert_ok(gf_theory_gauss_mean_sq(&v, act("identity"), 0, q, 1));
         assert_near(v, 1, 0, 1e-12);
-        assert_ok(gf_theory_gauss_mean_sq(act("relu"), 0, q, 0, &v));
+        assert_ok(gf_theory_gauss_mean_sq(&v, act("relu"), 0, q, 0));
         assert_near(v, q / 2, 1e-15, 1e-12);
         if (q > 0) {
-            assert_ok(gf_theory_gauss_mean_sq(act("relu"), 0, q, 1, &v));
+            assert_ok(gf_theory_gauss_mean_sq(&v, act("relu"), 0, q, 1));
             assert_near(v, 0.5, 0, 1e-12);
-            assert_ok(gf_theory_gauss_mean_sq(act("leaky_relu"), 0.2, q, 1, &v));
+            assert_ok(gf_theory_gauss_mean_sq(&v, act("leaky_relu"), 0.2, q, 1));
             assert_near(v, (1 + 0.04) / 2, 0, 1e-12);
-            assert_ok(gf_theory_gauss_mean_sq(act("abs"), 0, q, 1, &v));
+            assert_ok(gf_theory_gauss_mean_sq(&v, act("abs"), 0, q, 1));
             assert_near(v, 1, 0, 1e-12);
         }
-        assert_ok(gf_theory_gauss_mean_sq(act("leaky_relu"), 0.2, q, 0, &v));
+        assert_ok(gf_theory_gauss_mean_sq(&v, act("leaky_relu"), 0.2, q, 0));
         assert_near(v, q * (1 + 0.04) / 2, 1e-15, 1e-12);
-        assert_ok(gf_theory_gauss_mean_sq(act("abs"), 0, q, 0, &v));
+        assert_ok(gf_theory_gauss_mean_sq(&v, act("abs"), 0, q, 0));
         assert_near(v, q, 1e-15, 1e-12);
         /* ELU(alpha): E[f^2] = q/2 + alpha^2 (e^{2q} Phi(-2 sqrt q) - 2 e^{q/2} Phi(-sqrt q)
          * + 1/2) and E[f'^2] = 1/2 + alpha^2 e^{2q} Phi(-2 sqrt q), from
@@ -68,18 +68,18 @@ static void expectations_match_closed_forms(void **state)
             double al = 1.3;
             e = q / 2 + al * al * (exp(2 * q) * tail(2 * sqrt(q)) -
                                    2 * exp(q / 2) * tail(sqrt(q)) + 0.5);
-            assert_ok(gf_theory_gauss_mean_sq(act("elu"), al, q, 0, &v));
+            assert_ok(gf_theory_gauss_mean_sq(&v, act("elu"), al, q, 0));
             assert_near(v, e, 1e-15, 1e-11);
             e = 0.5 + al * al * exp(2 * q) * tail(2 * sqrt(q));
-            assert_ok(gf_theory_gauss_mean_sq(act("elu"), al, q, 1, &v));
+            assert_ok(gf_theory_gauss_mean_sq(&v, act("elu"), al, q, 1));
             assert_near(v, e, 0, 1e-11);
         }
     }
     {
         double v;
-        assert_ok(gf_theory_gauss_mean_sq(act("sigmoid"), 0, 0, 0, &v));
+        assert_ok(gf_theory_gauss_mean_sq(&v, act("sigmoid"), 0, 0, 0));
         assert_true(v == 0.25);
-        assert_ok(gf_theory_gauss_mean_sq(act("sigmoid"), 0, 0, 1, &v));
+        assert_ok(gf_theory_gauss_mean_sq(&v, act("sigmoid"), 0, 0, 1));
         assert_true(v == 1.0 / 16);
     }
 }
@@ -95,7 +95,7 @@ static void expectations_match_brute_force(void **state)
             for (int which = 0; which < 2; which++) {
                 const gf_activation *f = act(names[a]);
                 double v, ref = brute(which ? f->df : f->f, f->default_param, qs[k]);
-                assert_ok(gf_theory_gauss_mean_sq(f, f->default_param, qs[k], which, &v));
+                assert_ok(gf_theory_gauss_mean_sq(&v, f, f->default_param, qs[k], which));
                 if (!(fabs(v - ref) <= 1e-8 * fabs(ref) + 1e-12))
                     fail_msg("%s %s q=%g: %.15g vs brute force %.15g", names[a],
                              which ? "phi'" : "phi", qs[k], v, ref);
@@ -110,38 +110,38 @@ static void chi_known_values(void **state)
     (void)state;
     /* ReLU: V(q) = sigma_w^2 q/2 + sigma_b^2, so q* = sigma_b^2/(1 - sigma_w^2/2) and
      * chi = sigma_w^2/2 exactly, whatever q. */
-    assert_ok(gf_theory_chi(act("relu"), 0, 1.5, 0.2, &q, &chi));
+    assert_ok(gf_theory_chi(&q, &chi, act("relu"), 0, 1.5, 0.2));
     assert_near(q, 0.8, 0, 1e-12);
     assert_near(chi, 0.75, 0, 1e-12);
-    assert_ok(gf_theory_chi(act("relu"), 0, 2.0, 0.0, &q, &chi)); /* He: the critical line */
+    assert_ok(gf_theory_chi(&q, &chi, act("relu"), 0, 2.0, 0.0)); /* He: the critical line */
     assert_near(chi, 1.0, 0, 1e-12);
     /* LeCun (sigma_w^2 = 1), no bias: q* = 0, and chi is the limit q -> 0+, 1/2 (the
      * signal halves per layer), not relu'(0)^2 = 0. */
-    assert_ok(gf_theory_chi(act("relu"), 0, 1.0, 0.0, &q, &chi));
+    assert_ok(gf_theory_chi(&q, &chi, act("relu"), 0, 1.0, 0.0));
     assert_true(q < 1e-100);
     assert_near(chi, 0.5, 0, 1e-12);
-    assert_ok(gf_theory_chi(act("relu"), 0, 3.0, 0.1, &q, &chi)); /* grows without bound */
+    assert_ok(gf_theory_chi(&q, &chi, act("relu"), 0, 3.0, 0.1)); /* grows without bound */
     assert_true(isinf(q));
     assert_near(chi, 1.5, 0, 1e-12);
     /* Leaky ReLU: chi = sigma_w^2 (1 + a^2)/2. */
-    assert_ok(gf_theory_chi(act("leaky_relu"), 0.1, 1.0, 0.3, &q, &chi));
+    assert_ok(gf_theory_chi(&q, &chi, act("leaky_relu"), 0.1, 1.0, 0.3));
     assert_near(chi, 0.505, 0, 1e-12);
     assert_near(q, 0.3 / (1 - 0.505), 0, 1e-12);
     /* Linear: chi = sigma_w^2; q* = sigma_b^2/(1 - sigma_w^2). */
-    assert_ok(gf_theory_chi(act("identity"), 0, 0.5, 0.3, &q, &chi));
+    assert_ok(gf_theory_chi(&q, &chi, act("identity"), 0, 0.5, 0.3));
     assert_near(q, 0.6, 0, 1e-12);
     assert_near(chi, 0.5, 0, 1e-12);
-    assert_ok(gf_theory_chi(act("identity"), 0, 2.0, 0.0, &q, &chi));
+    assert_ok(gf_theory_chi(&q, &chi, act("identity"), 0, 2.0, 0.0));
     assert_true(isinf(q));
     assert_near(chi, 2.0, 0, 1e-12);
     /* tanh at sigma_w^2 = 1, sigma_b = 0: the map creeps to q* = 0 like 1/(2l), where
      * tanh'(0) = 1 makes chi = 1 (the edge of chaos). Bisection gets within rounding of
      * 0 (residual -2q^2 vanishes below the quadrature's 1e-14 relative accuracy). */
-    assert_ok(gf_theory_chi(act("tanh"), 0, 1.0, 0.0, &q, &chi));
+    assert_ok(gf_theory_chi(&q, &chi, act("tanh"), 0, 1.0, 0.0));
     assert_true(q >= 0 && q < 1e-10);
     assert_near(chi, 1.0, 0, 1e-9);
     /* Below it, q* = 0 and chi = sigma_w^2. */
-    assert_ok(gf_theory_chi(act("tanh"), 0, 0.5, 0.0, &q, &chi));
+    assert_ok(gf_theory_chi(&q, &chi, act("tanh"), 0, 0.5, 0.0));
     assert_true(q == 0);
     assert_near(chi, 0.5, 0, 1e-14);
 }
@@ -168,16 +168,16 @@ static void chi_matches_iterated_map(void **state)
             q = next;
         }
         chi_ref = cases[c].sw2 * brute(f->df, 0, q);
-        assert_ok(gf_theory_chi(f, 0, cases[c].sw2, cases[c].sb2, &q_star, &chi));
+        assert_ok(gf_theory_chi(&q_star, &chi, f, 0, cases[c].sw2, cases[c].sb2));
         if (!(fabs(q_star - q) <= 1e-7 * q && fabs(chi - chi_ref) <= 1e-7 * chi_ref))
             fail_msg("%s (%g, %g): q* %.12g chi %.12g; iterated %.12g, %.12g", cases[c].name,
                      cases[c].sw2, cases[c].sb2, q_star, chi, q, chi_ref);
         /* q* is a fixed point of the public map too. */
         {
             double next;
-            assert_ok(gf_theory_q_map(f, 0, cases[c].sw2, cases[c].sb2, q_star, &next));
+            assert_ok(gf_theory_q_map(&next, f, 0, cases[c].sw2, cases[c].sb2, q_star));
             assert_near(next, q_star, 0, 1e-12);
-            assert_ok(gf_theory_chi_at(f, 0, cases[c].sw2, q_star, &chi_ref));
+            assert_ok(gf_theory_chi_at(&chi_ref, f, 0, cases[c].sw2, q_star));
             assert_true(chi_ref == chi);
         }
     }
@@ -191,40 +191,40 @@ static void init_sigma_w2(void **state)
     double v;
     (void)state;
     init = gf_init_default(GF_INIT_HE_NORMAL);
-    assert_ok(gf_theory_init_sigma_w2(&init, 100, 50, &v));
+    assert_ok(gf_theory_init_sigma_w2(&v, &init, 100, 50));
     assert_near(v, 2, 0, 1e-15);
     init.slope = 0.5;
     init.fan_out = 1;
-    assert_ok(gf_theory_init_sigma_w2(&init, 100, 50, &v));
+    assert_ok(gf_theory_init_sigma_w2(&v, &init, 100, 50));
     assert_near(v, 2 / 1.25 * 2, 0, 1e-15);
     init = gf_init_default(GF_INIT_XAVIER_UNIFORM);
     init.gain = 5.0 / 3;
-    assert_ok(gf_theory_init_sigma_w2(&init, 64, 64, &v));
+    assert_ok(gf_theory_init_sigma_w2(&v, &init, 64, 64));
     assert_near(v, 25.0 / 9, 0, 1e-15);
     init = gf_init_default(GF_INIT_LECUN_NORMAL);
-    assert_ok(gf_theory_init_sigma_w2(&init, 30, 70, &v));
+    assert_ok(gf_theory_init_sigma_w2(&v, &init, 30, 70));
     assert_near(v, 1, 0, 1e-15);
     init = gf_init_default(GF_INIT_ORTHOGONAL);
     init.gain = 2;
-    assert_ok(gf_theory_init_sigma_w2(&init, 10, 20, &v));
+    assert_ok(gf_theory_init_sigma_w2(&v, &init, 10, 20));
     assert_near(v, 2, 0, 1e-15);
     init = gf_init_default(GF_INIT_NORMAL); /* N(0, 1): "the common procedure" */
-    assert_ok(gf_theory_init_sigma_w2(&init, 256, 256, &v));
+    assert_ok(gf_theory_init_sigma_w2(&v, &init, 256, 256));
     assert_near(v, 256, 0, 1e-15);
     init = gf_init_default(GF_INIT_UNIFORM); /* U(-1, 1): variance 1/3 */
-    assert_ok(gf_theory_init_sigma_w2(&init, 3, 3, &v));
+    assert_ok(gf_theory_init_sigma_w2(&v, &init, 3, 3));
     assert_near(v, 1, 0, 1e-15);
     init = gf_init_default(GF_INIT_ZEROS);
-    assert_ok(gf_theory_init_sigma_w2(&init, 3, 3, &v));
+    assert_ok(gf_theory_init_sigma_w2(&v, &init, 3, 3));
     assert_true(v == 0);
     init = gf_init_default(GF_INIT_LSUV);
-    assert_status(gf_theory_init_sigma_w2(&init, 3, 3, &v), GF_EUNSUPPORTED);
+    assert_status(gf_theory_init_sigma_w2(&v, &init, 3, 3), GF_EUNSUPPORTED);
     init = gf_init_default(GF_INIT_HE_NORMAL);
-    assert_status(gf_theory_init_sigma_w2(&init, 0, 3, &v), GF_EINVAL);
-    assert_status(gf_theory_init_sigma_w2(NULL, 3, 3, &v), GF_EINVAL);
-    assert_status(gf_theory_init_sigma_w2(&init, 3, 3, NULL), GF_EINVAL);
+    assert_status(gf_theory_init_sigma_w2(&v, &init, 0, 3), GF_EINVAL);
+    assert_status(gf_theory_init_sigma_w2(&v, NULL, 3, 3), GF_EINVAL);
+    assert_status(gf_theory_init_sigma_w2(NULL, &init, 3, 3), GF_EINVAL);
     init.slope = NAN;
-    assert_status(gf_theory_init_sigma_w2(&init, 3, 3, &v), GF_EINVAL);
+    assert_status(gf_theory_init_sigma_w2(&v, &init, 3, 3), GF_EINVAL);
 }
 
 /* ---- Prediction against measurement -------------------------------------------------------- */
@@ -267,7 +267,7 @@ static double measured_chi(const char *name, double sw2, double sb2, double q_st
             x->data[i] = (gf_real)(in_sd * gf_rng_normal(&rng));
             dy->data[i] = (gf_real)gf_rng_normal(&rng);
         }
-        assert_ok(gf_net_forward(net, x, NULL));
+        assert_ok(gf_net_forward(net, NULL, x));
         assert_ok(gf_net_backward_from(net, dy));
         assert_ok(gf_net_last_records(net, &rec, &count));
         assert_int_equal(count, 2 * DEPTH - 1);
@@ -311,7 +311,7 @@ static void prediction_matches_measurement(void **state)
     (void)state;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         double q, chi, se, m;
-        assert_ok(gf_theory_chi(act(cases[c].name), 0, cases[c].sw2, cases[c].sb2, &q, &chi));
+        assert_ok(gf_theory_chi(&q, &chi, act(cases[c].name), 0, cases[c].sw2, cases[c].sb2));
         m = measured_chi(cases[c].name, cases[c].sw2, cases[c].sb2, isinf(q) ? 1 : q, &se);
         print_message("%s sigma_w^2 %.2f sigma_b^2 %.2f: q* %.4f, chi predicted %.4f, "
                       "measured %.4f (s.e. %.2f%%)\n", cases[c].name, cases[c].sw2,
@@ -329,32 +329,32 @@ static void bad_arguments(void **state)
     gf_activation broken = *t;
     double q, chi, v;
     (void)state;
-    assert_status(gf_theory_chi(NULL, 0, 1, 0, &q, &chi), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, &chi, NULL, 0, 1, 0), GF_EINVAL);
     assert_true(isnan(q) && isnan(chi));
-    assert_status(gf_theory_chi(t, 0, 1, 0, NULL, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi(t, 0, 1, 0, &q, NULL), GF_EINVAL);
-    assert_status(gf_theory_chi(t, 0, 0, 0, &q, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi(t, 0, -1, 0, &q, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi(t, 0, NAN, 0, &q, &chi), GF_EINVAL);
+    assert_status(gf_theory_chi(NULL, &chi, t, 0, 1, 0), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, NULL, t, 0, 1, 0), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, &chi, t, 0, 0, 0), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, &chi, t, 0, -1, 0), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, &chi, t, 0, NAN, 0), GF_EINVAL);
     assert_error_mentions("sigma_w");
-    assert_status(gf_theory_chi(t, 0, INFINITY, 0, &q, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi(t, 0, 1, -0.1, &q, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi(t, 0, 1, NAN, &q, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi(t, NAN, 1, 0, &q, &chi), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, &chi, t, 0, INFINITY, 0), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, &chi, t, 0, 1, -0.1), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, &chi, t, 0, 1, NAN), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, &chi, t, NAN, 1, 0), GF_EINVAL);
     broken.df = NULL;
-    assert_status(gf_theory_chi(&broken, 0, 1, 0, &q, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi_at(t, 0, 1, -1, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi_at(t, 0, 1, INFINITY, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi_at(t, 0, 0, 1, &chi), GF_EINVAL);
-    assert_status(gf_theory_chi_at(t, 0, 1, 1, NULL), GF_EINVAL);
-    assert_status(gf_theory_q_map(t, 0, 1, 0, NAN, &v), GF_EINVAL);
-    assert_status(gf_theory_q_map(t, 0, 1, -1, 1, &v), GF_EINVAL);
-    assert_status(gf_theory_q_map(NULL, 0, 1, 0, 1, &v), GF_EINVAL);
-    assert_status(gf_theory_q_map(t, 0, 1, 0, 1, NULL), GF_EINVAL);
-    assert_status(gf_theory_gauss_mean_sq(t, 0, 1, 2, &v), GF_EINVAL);
-    assert_status(gf_theory_gauss_mean_sq(t, 0, -1, 0, &v), GF_EINVAL);
-    assert_status(gf_theory_gauss_mean_sq(t, 0, 1, 0, NULL), GF_EINVAL);
-    assert_status(gf_theory_gauss_mean_sq(NULL, 0, 1, 0, &v), GF_EINVAL);
+    assert_status(gf_theory_chi(&q, &chi, &broken, 0, 1, 0), GF_EINVAL);
+    assert_status(gf_theory_chi_at(&chi, t, 0, 1, -1), GF_EINVAL);
+    assert_status(gf_theory_chi_at(&chi, t, 0, 1, INFINITY), GF_EINVAL);
+    assert_status(gf_theory_chi_at(&chi, t, 0, 0, 1), GF_EINVAL);
+    assert_status(gf_theory_chi_at(NULL, t, 0, 1, 1), GF_EINVAL);
+    assert_status(gf_theory_q_map(&v, t, 0, 1, 0, NAN), GF_EINVAL);
+    assert_status(gf_theory_q_map(&v, t, 0, 1, -1, 1), GF_EINVAL);
+    assert_status(gf_theory_q_map(&v, NULL, 0, 1, 0, 1), GF_EINVAL);
+    assert_status(gf_theory_q_map(NULL, t, 0, 1, 0, 1), GF_EINVAL);
+    assert_status(gf_theory_gauss_mean_sq(&v, t, 0, 1, 2), GF_EINVAL);
+    assert_status(gf_theory_gauss_mean_sq(&v, t, 0, -1, 0), GF_EINVAL);
+    assert_status(gf_theory_gauss_mean_sq(NULL, t, 0, 1, 0), GF_EINVAL);
+    assert_status(gf_theory_gauss_mean_sq(&v, NULL, 0, 1, 0), GF_EINVAL);
 }
 
 int main(void)

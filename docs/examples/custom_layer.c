@@ -122,7 +122,7 @@ int main(void)
     for (size_t i = 0; st == GF_OK && i < 6; i++) t->data[i] = (gf_real)gf_rng_normal(&rng);
 
     /* Every parameter and every layer's input gradient against central differences. */
-    if (st == GF_OK) st = gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst);
+    if (st == GF_OK) st = gf_net_gradcheck(net, res, &worst, x, t, GF_LOSS_MSE, NULL);
     for (size_t i = 0; st == GF_OK && i < gf_net_layer_count(net); i++)
         printf("layer %zu %-7s param err %.2e  input err %.2e\n", i,
                gf_net_layer_kind(net, i), res[i].param_err, res[i].input_err);

@@ -193,7 +193,8 @@ int main(int argc, char **argv)
     if (st == GF_OK) st = gf_tensor_new(&labels, N_DATA, 1);
     if (st == GF_OK) st = gf_tensor_new(&xb, o.batch, IN);
     if (st == GF_OK) st = gf_tensor_new(&yb, o.batch, 1);
-    if (st == GF_OK && o.csv != NULL) st = gf_telemetry_stream_to(gf_net_telemetry_mut(net), o.csv);
+    if (st == GF_OK && o.csv != NULL)
+        st = gf_telemetry_stream_to(gf_net_telemetry_mut(net), o.csv);
     if (st != GF_OK)
         goto done;
     make_data(x, labels, &rng);
@@ -209,7 +210,7 @@ int main(int argc, char **argv)
         st = gf_tensor_new(&dy, o.batch, OUT);
         for (size_t i = 0; st == GF_OK && i < o.batch * OUT; i++)
             dy->data[i] = (gf_real)(gf_rng_uniform(&rng) < 0.5 ? -1 : 1);
-        if (st == GF_OK) st = gf_net_forward(net, xb, NULL);
+        if (st == GF_OK) st = gf_net_forward(net, NULL, xb);
         if (st == GF_OK) st = gf_net_backward_from(net, dy);
         gf_tensor_free(dy);
         print_profile(net);
@@ -236,10 +237,10 @@ int main(int argc, char **argv)
         double loss = NAN, acc = NAN;
         const gf_tensor *out = NULL;
         sample(xb, yb, x, labels, &rng);
-        st = gf_net_train_step(net, xb, yb, GF_LOSS_SOFTMAX_CE, opt, &clip, &loss);
+        st = gf_net_train_step(net, &loss, xb, yb, opt, GF_LOSS_SOFTMAX_CE, &clip);
         if (st == GF_OK && ((step + 1) % (o.steps >= 10 ? o.steps / 10 : 1) == 0 || step == 0)) {
-            st = gf_net_predict(net, x, &out);
-            if (st == GF_OK) st = gf_accuracy(out, labels, &acc);
+            st = gf_net_predict(net, &out, x);
+            if (st == GF_OK) st = gf_accuracy(&acc, out, labels);
             printf("step %5zu  loss %.4f  accuracy %.3f\n", step + 1, loss, acc);
         }
     }

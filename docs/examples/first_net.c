@@ -52,7 +52,7 @@ int main(int argc, char **argv)
     for (int step = 0; step < STEPS && st == GF_OK; step++) {
         double loss = 0;
         make_batch(x, y, &rng);
-        st = gf_net_train_step(net, x, y, GF_LOSS_MSE, opt, NULL, &loss);
+        st = gf_net_train_step(net, &loss, x, y, opt, GF_LOSS_MSE, NULL);
         if (st == GF_OK && step % 50 == 0)
             printf("step %3d  loss %.5f\n", step, loss);
     }

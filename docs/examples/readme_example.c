@@ -15,8 +15,8 @@ int main(void)                 /* 20 ReLU layers, He init: how far does dL/dh tr
     if (st == GF_OK) st = gf_tensor_new(&x, 32, 16);        /* 32 inputs, zero targets */
     if (st == GF_OK) st = gf_tensor_new(&y, 32, 4);
     for (size_t i = 0; st == GF_OK && i < 32 * 16; i++) x->data[i] = (gf_real)gf_rng_normal(&rng);
-    if (st == GF_OK) st = gf_net_forward(net, x, NULL);
-    if (st == GF_OK) st = gf_net_loss(net, GF_LOSS_MSE, y, NULL);
+    if (st == GF_OK) st = gf_net_forward(net, NULL, x);
+    if (st == GF_OK) st = gf_net_loss(net, NULL, y, GF_LOSS_MSE);
     if (st == GF_OK) st = gf_net_backward(net);              /* records every layer */
     if (st == GF_OK) st = gf_net_last_records(net, &rec, &n);
     for (size_t i = 0; st == GF_OK && i < n; i += 2)         /* the linear layers */

@@ -30,17 +30,17 @@ const char *gf_clip_name(gf_clip_kind kind);
  * clamped like any value (GF_OK, *norm_before inf). NaN cannot be clamped: NaNs are left
  * as they are, the others still clamped, and the result is GF_ENONFINITE (*norm_before
  * NaN). On GF_EINVAL nothing is written. n = 0 is a no-op. */
-gf_status gf_clip_value(gf_real *g, size_t n, double limit, double *norm_before);
+gf_status gf_clip_value(gf_real *g, double *norm_before, size_t n, double limit);
 
 /* Scale g by max_norm / ||g|| when ||g|| > max_norm (max_norm > 0 and finite, else
  * GF_EINVAL). A NaN or inf element: GF_ENONFINITE, g left unchanged, *norm_before NaN or
  * inf. Finite values never overflow the computation (a norm of doubles beyond DBL_MAX
  * is reported as inf, and g is still clipped, GF_OK). */
-gf_status gf_clip_norm(gf_real *g, size_t n, double max_norm, double *norm_before);
+gf_status gf_clip_norm(gf_real *g, double *norm_before, size_t n, double max_norm);
 
 /* The same as gf_clip_norm over several arrays taken together (one global norm). */
-gf_status gf_clip_norm_multi(gf_real *const *gs, const size_t *ns, size_t count,
-                             double max_norm, double *norm_before);
+gf_status gf_clip_norm_multi(gf_real *const *gs, double *norm_before, const size_t *ns,
+                             size_t count, double max_norm);
 
 #ifdef __cplusplus
 }

@@ -150,8 +150,8 @@ size_t gf_batcher_epoch(const gf_batcher *b);
 /* Mean loss (over rows) and accuracy of net on d, in evaluation mode (gf_net_predict),
  * batch rows at a time; no telemetry is recorded and no gradient kept. *accuracy is NaN
  * for a regression set (n_classes == 0). Either output may be NULL. */
-gf_status gf_evaluate(gf_net *net, const gf_dataset *d, gf_loss_kind loss, size_t batch,
-                      double *mean_loss, double *accuracy);
+gf_status gf_evaluate(gf_net *net, double *mean_loss, double *accuracy, const gf_dataset *d,
+                      gf_loss_kind loss, size_t batch);
 
 #ifdef __cplusplus
 }

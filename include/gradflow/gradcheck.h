@@ -29,9 +29,9 @@ typedef struct gf_gradcheck_layer {
  * entries); *worst (may be NULL) is the worst error over all. The network's parameters
  * are restored exactly; its gradients hold the analytic ones afterwards. Runs in
  * training mode; layers with randomness are not supported. */
-gf_status gf_net_gradcheck(gf_net *net, const gf_tensor *x, const gf_tensor *target,
-                           gf_loss_kind loss, const gf_gradcheck_options *options,
-                           gf_gradcheck_layer *result, double *worst);
+gf_status gf_net_gradcheck(gf_net *net, gf_gradcheck_layer *result, double *worst,
+                           const gf_tensor *x, const gf_tensor *target,
+                           gf_loss_kind loss, const gf_gradcheck_options *options);
 
 #ifdef __cplusplus
 }

@@ -76,7 +76,7 @@ gf_status gf_net_init(struct gf_net *net, const gf_init *init, gf_rng *rng);
  * weights of each linear layer are scaled until the variance of its output on batch is
  * within tol of 1 (at most max_iter passes per layer). */
 gf_status gf_net_init_lsuv(struct gf_net *net, const gf_init *init, const gf_tensor *batch,
-                           gf_rng *rng, double tol, int max_iter);
+                           double tol, int max_iter, gf_rng *rng);
 
 #ifdef __cplusplus
 }

@@ -34,13 +34,13 @@ gf_status gf_loss_from_name(gf_loss_kind *out, const char *name);
  * dL/dy. Class indices out of range, targets outside [0, 1] for BCE, shape mismatches
  * and non-finite targets are errors. A non-finite y gives a non-finite loss and
  * GF_OK (the engine reports where it came from). */
-gf_status gf_loss_compute(gf_loss_kind kind, const gf_tensor *y, const gf_tensor *target,
-                          double *loss, gf_tensor *dy);
+gf_status gf_loss_compute(double *loss, gf_tensor *dy, const gf_tensor *y,
+                          const gf_tensor *target, gf_loss_kind kind);
 
 /* Fraction of rows whose argmax of y equals the class: target (B, 1) holds class
  * indices, or (B, n) one-hot/probabilities (argmax taken). For y with one column (a
  * binary logit), the class is y > 0. */
-gf_status gf_accuracy(const gf_tensor *y, const gf_tensor *target, double *accuracy);
+gf_status gf_accuracy(double *accuracy, const gf_tensor *y, const gf_tensor *target);
 
 #ifdef __cplusplus
 }

@@ -91,13 +91,14 @@ const gf_tensor *gf_net_activation_grad(const gf_net *net, size_t i);
 
 /* Forward x (batch, in) in training mode; *y (borrowed, may be NULL) is the output,
  * valid until the next forward. */
-gf_status gf_net_forward(gf_net *net, const gf_tensor *x, const gf_tensor **y);
+gf_status gf_net_forward(gf_net *net, const gf_tensor **y, const gf_tensor *x);
 
 /* Forward in evaluation mode (batch norm uses running statistics). */
-gf_status gf_net_predict(gf_net *net, const gf_tensor *x, const gf_tensor **y);
+gf_status gf_net_predict(gf_net *net, const gf_tensor **y, const gf_tensor *x);
 
 /* Loss of the last forward's output against target; keeps dL/dy for gf_net_backward. */
-gf_status gf_net_loss(gf_net *net, gf_loss_kind kind, const gf_tensor *target, double *loss);
+gf_status gf_net_loss(gf_net *net, double *loss, const gf_tensor *target,
+                      gf_loss_kind kind);
 
 /* Backward from the gradient gf_net_loss kept: zeroes gradients, runs every layer's
  * backward from last to first, and records every layer's telemetry. Returns
@@ -110,7 +111,7 @@ gf_status gf_net_backward_from(gf_net *net, const gf_tensor *dy);
 
 /* Clip the gradients (records each layer's norm before and after). *norm_before (may be
  * NULL) is the global gradient norm before clipping. GF_CLIP_NONE does nothing. */
-gf_status gf_net_clip(gf_net *net, const gf_clip *clip, double *norm_before);
+gf_status gf_net_clip(gf_net *net, double *norm_before, const gf_clip *clip);
 
 /* Apply the optimiser's update to the parameters and record each layer's update
  * ratio. Refused (GF_ENONFINITE) when the last backward saw non-finite values, unless
@@ -120,9 +121,9 @@ gf_status gf_net_step(gf_net *net, gf_optim *opt);
 /* forward + loss + backward + clip (clip may be NULL) + step. The records are those the
  * separate calls give; in the float build each weight norm is taken in the update's
  * pass over the weights, which saves a pass (see docs/performance.md). */
-gf_status gf_net_train_step(gf_net *net, const gf_tensor *x, const gf_tensor *target,
-                            gf_loss_kind loss_kind, gf_optim *opt, const gf_clip *clip,
-                            double *loss);
+gf_status gf_net_train_step(gf_net *net, double *loss, const gf_tensor *x,
+                            const gf_tensor *target, gf_optim *opt, gf_loss_kind loss_kind,
+                            const gf_clip *clip);
 
 /* ---- Options and telemetry ------------------------------------------------------- */
 

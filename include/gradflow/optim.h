@@ -59,8 +59,8 @@ size_t gf_optim_param_count(const gf_optim *opt);
  * slot 0 = momentum/first moment, slot 1 = second moment; NULL when the kind has no
  * such slot. Valid until gf_optim_free. gf_optim_state_mut: the same, writable (to
  * restore a checkpoint). set_steps restores the step count (Adam's bias correction). */
-const gf_real *gf_optim_state(const gf_optim *opt, int slot, size_t *n_state);
-gf_real *gf_optim_state_mut(gf_optim *opt, int slot, size_t *n_state);
+const gf_real *gf_optim_state(const gf_optim *opt, size_t *n_state, int slot);
+gf_real *gf_optim_state_mut(gf_optim *opt, size_t *n_state, int slot);
 void gf_optim_set_steps(gf_optim *opt, uint64_t steps);
 
 #ifdef __cplusplus

@@ -82,7 +82,7 @@ typedef struct gf_verdict {
 
 /* Judge the telemetry. t must hold at least one complete step (else GF_EINVAL); a
  * network without a linear layer judges by the first and last layer instead. */
-gf_status gf_verdict_judge(const gf_telemetry *t, gf_verdict *out);
+gf_status gf_verdict_judge(gf_verdict *out, const gf_telemetry *t);
 
 /* "healthy", "vanishing", "exploding", "dead_units", "nonfinite"; "unknown" when out of
  * range. Static storage. */

@@ -62,7 +62,7 @@ gf_status gf_net_add_skip_add(struct gf_net *net, gf_rng *rng);
 
 /* *begin = the innermost skip_begin among layers 0 .. end-1 still open at layer end,
  * pairing skip_begin and skip_add as brackets. GF_ENOTFOUND when there is none. */
-gf_status gf_net_skip_open_before(const struct gf_net *net, size_t end, size_t *begin);
+gf_status gf_net_skip_open_before(const struct gf_net *net, size_t *begin, size_t end);
 
 /* Append a residual block around the layers of inner, which is taken over (freed, also
  * on failure): skip_begin, inner's layers with their current parameters and state (the

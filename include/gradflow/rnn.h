@@ -64,7 +64,7 @@ gf_status gf_rnn_init(gf_layer *l, const gf_init *init, gf_rng *rng);
 
 /* Append a recurrent layer reading the network's current output as `steps` steps (the
  * width must be a multiple of steps), initialised by gf_rnn_init(.., init, rng). */
-gf_status gf_net_add_rnn(struct gf_net *net, gf_rnn_cell cell, size_t steps, size_t hidden,
+gf_status gf_net_add_rnn(struct gf_net *net, gf_rnn_cell cell, size_t hidden, size_t steps,
                          unsigned flags, const gf_init *init, gf_rng *rng);
 
 /* The cell, per-step input width, hidden width and steps of a recurrent layer. Not a

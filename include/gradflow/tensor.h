@@ -67,9 +67,11 @@ typedef enum gf_trans { GF_NO_TRANS = 0, GF_TRANS = 1 } gf_trans;
 
 /* C = alpha op(A) op(B) + beta C, op(X) = X or X^T. op(A) is (m, k), op(B) is (k, n),
  * C is (m, n); any mismatch is GF_ESHAPE. With beta == 0, C's old contents are ignored
- * (NaN in C does not leak into the result). C must not alias A or B. */
-gf_status gf_gemm(gf_trans trans_a, gf_trans trans_b, gf_real alpha, const gf_tensor *a,
-                  const gf_tensor *b, gf_real beta, gf_tensor *c);
+ * (NaN in C does not leak into the result). C must not alias A or B. The arguments are
+ * in gradflow's order (output, inputs, options), not BLAS's: C = A B^T is
+ * gf_gemm(c, a, b, GF_NO_TRANS, GF_TRANS, 1, 0). */
+gf_status gf_gemm(gf_tensor *c, const gf_tensor *a, const gf_tensor *b, gf_trans trans_a,
+                  gf_trans trans_b, gf_real alpha, gf_real beta);
 
 /* The kernel gf_gemm runs on this machine: "built-in avx512", "built-in avx2+fma",
  * "built-in portable", "cblas" when built with -DGRADFLOW_BLAS=ON, or "reference" (the
@@ -88,7 +90,7 @@ gf_status gf_tensor_mul(gf_tensor *out, const gf_tensor *a, const gf_tensor *b);
 gf_status gf_tensor_scale_inplace(gf_tensor *t, gf_real alpha);
 
 /* y = y + alpha x; shapes equal. */
-gf_status gf_tensor_axpy(gf_tensor *y, gf_real alpha, const gf_tensor *x);
+gf_status gf_tensor_axpy(gf_tensor *y, const gf_tensor *x, gf_real alpha);
 
 /* t[r, :] += row[0, :] for every row r; row is (1, t->cols). The bias broadcast. */
 gf_status gf_tensor_add_row_inplace(gf_tensor *t, const gf_tensor *row);

@@ -149,7 +149,7 @@ static void verdict_text(gf_verdict *v)
     }
 }
 
-gf_status gf_verdict_judge(const gf_telemetry *t, gf_verdict *out)
+gf_status gf_verdict_judge(gf_verdict *out, const gf_telemetry *t)
 {
     GF_CHECK_NOT_NULL(t, "gf_verdict_judge");
     GF_CHECK_NOT_NULL(out, "gf_verdict_judge");
@@ -416,7 +416,7 @@ static gf_status write_summary(FILE *f, const gf_telemetry *t, const gf_run_summ
     gf_verdict judged;
     const gf_verdict *v = s->verdict;
     if (v == NULL && t != NULL && gf_telemetry_count(t) > 0) {
-        gf_status st = gf_verdict_judge(t, &judged);
+        gf_status st = gf_verdict_judge(&judged, t);
         if (st != GF_OK)
             return st;
         v = &judged;

@@ -164,8 +164,8 @@ static gf_status finite_result(const char *who, const gf_activation *act, double
 
 /* ---- Public --------------------------------------------------------------------------- */
 
-gf_status gf_theory_gauss_mean_sq(const gf_activation *act, double act_param, double q,
-                                  int which, double *out)
+gf_status gf_theory_gauss_mean_sq(double *out, const gf_activation *act, double act_param,
+                                  double q, int which)
 {
     static const char who[] = "gf_theory_gauss_mean_sq";
     gf_status s;
@@ -183,8 +183,8 @@ gf_status gf_theory_gauss_mean_sq(const gf_activation *act, double act_param, do
     return GF_OK;
 }
 
-gf_status gf_theory_q_map(const gf_activation *act, double act_param, double sigma_w2,
-                          double sigma_b2, double q, double *q_next)
+gf_status gf_theory_q_map(double *q_next, const gf_activation *act, double act_param,
+                          double sigma_w2, double sigma_b2, double q)
 {
     static const char who[] = "gf_theory_q_map";
     gf_status s;
@@ -201,8 +201,8 @@ gf_status gf_theory_q_map(const gf_activation *act, double act_param, double sig
     return GF_OK;
 }
 
-gf_status gf_theory_chi_at(const gf_activation *act, double act_param, double sigma_w2,
-                           double q, double *chi)
+gf_status gf_theory_chi_at(double *chi, const gf_activation *act, double act_param,
+                           double sigma_w2, double q)
 {
     static const char who[] = "gf_theory_chi_at";
     gf_status s;
@@ -231,8 +231,8 @@ static double residual(const gf_activation *act, double param, double sw2, doubl
     return sw2 * gauss_mean_sq(act->f, param, q) + sb2 - q;
 }
 
-gf_status gf_theory_chi(const gf_activation *act, double act_param, double sigma_w2,
-                        double sigma_b2, double *q_star, double *chi)
+gf_status gf_theory_chi(double *q_star, double *chi, const gf_activation *act,
+                        double act_param, double sigma_w2, double sigma_b2)
 {
     static const char who[] = "gf_theory_chi";
     double lo, hi, f0, qs;
@@ -283,7 +283,7 @@ gf_status gf_theory_chi(const gf_activation *act, double act_param, double sigma
             /* V(q) > q all the way: the variance grows without bound. chi is taken
              * where it has settled (exact for positively homogeneous phi). */
             *q_star = INFINITY;
-            return gf_theory_chi_at(act, act_param, sigma_w2, Q_HUGE, chi);
+            return gf_theory_chi_at(chi, act, act_param, sigma_w2, Q_HUGE);
         }
         lo = prev;
         hi = q;
@@ -305,14 +305,14 @@ gf_status gf_theory_chi(const gf_activation *act, double act_param, double sigma
     /* At q* = 0 the signal sees phi' only near 0: take chi as the limit q -> 0+, which
      * is what a deep, finite network approaches (ReLU: sigma_w^2 / 2, not the
      * 0 that the convention relu'(0) = 0 would give at exactly q = 0). */
-    s = gf_theory_chi_at(act, act_param, sigma_w2, qs > 0 ? qs : Q_LIMIT_ZERO, chi);
+    s = gf_theory_chi_at(chi, act, act_param, sigma_w2, qs > 0 ? qs : Q_LIMIT_ZERO);
     if (s == GF_OK)
         *q_star = qs;
     return s;
 }
 
-gf_status gf_theory_init_sigma_w2(const gf_init *init, size_t fan_in, size_t fan_out,
-                                  double *sigma_w2)
+gf_status gf_theory_init_sigma_w2(double *sigma_w2, const gf_init *init, size_t fan_in,
+                                  size_t fan_out)
 {
     static const char who[] = "gf_theory_init_sigma_w2";
     double fi = (double)fan_in, fo = (double)fan_out, fan, mean, v;

@@ -173,8 +173,8 @@ static int overlaps(const gf_tensor *x, const gf_tensor *y)
     return px < py + ny * sizeof(gf_real) && py < px + nx * sizeof(gf_real);
 }
 
-gf_status gf_gemm(gf_trans trans_a, gf_trans trans_b, gf_real alpha, const gf_tensor *a,
-                  const gf_tensor *b, gf_real beta, gf_tensor *c)
+gf_status gf_gemm(gf_tensor *c, const gf_tensor *a, const gf_tensor *b, gf_trans trans_a,
+                  gf_trans trans_b, gf_real alpha, gf_real beta)
 {
     size_t m, k, kb, n;
     GF_CHECK_TENSOR(a, "gf_gemm");
@@ -256,7 +256,7 @@ gf_status gf_tensor_scale_inplace(gf_tensor *t, gf_real alpha)
     return GF_OK;
 }
 
-gf_status gf_tensor_axpy(gf_tensor *y, gf_real alpha, const gf_tensor *x)
+gf_status gf_tensor_axpy(gf_tensor *y, const gf_tensor *x, gf_real alpha)
 {
     gf_status st;
     GF_CHECK_TENSOR(y, "gf_tensor_axpy");

@@ -18,10 +18,16 @@ typedef struct gf_tensor_block {
 
 /* 1 when t was made by gf_tensor_new/clone/from_array: it points at itself (a view, or a
  * struct copy of a tensor, does not). Only then is t the start of a block. */
-static inline int gf_tensor_is_block(const gf_tensor *t) { return t->owner == (const void *)t; }
+static inline int gf_tensor_is_block(const gf_tensor *t)
+{
+    return t->owner == (const void *)t;
+}
 
 /* The block of a tensor for which gf_tensor_is_block holds. */
-static inline gf_tensor_block *gf_tensor_block_of(gf_tensor *t) { return (gf_tensor_block *)t; }
+static inline gf_tensor_block *gf_tensor_block_of(gf_tensor *t)
+{
+    return (gf_tensor_block *)t;
+}
 static inline const gf_tensor_block *gf_tensor_block_of_const(const gf_tensor *t)
 {
     return (const gf_tensor_block *)t;

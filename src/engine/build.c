@@ -90,7 +90,7 @@ gf_status gf_net_add_layernorm(gf_net *net, double eps)
     return gf_net_add_layer(net, &l);
 }
 
-gf_status gf_net_add_rnn(gf_net *net, gf_rnn_cell cell, size_t steps, size_t hidden,
+gf_status gf_net_add_rnn(gf_net *net, gf_rnn_cell cell, size_t hidden, size_t steps,
                          unsigned flags, const gf_init *init, gf_rng *rng)
 {
     static const char who[] = "gf_net_add_rnn";
@@ -132,7 +132,7 @@ gf_status gf_net_add_skip_begin(gf_net *net)
     return gf_net_add_layer(net, &l);
 }
 
-gf_status gf_net_skip_open_before(const gf_net *net, size_t end, size_t *begin)
+gf_status gf_net_skip_open_before(const gf_net *net, size_t *begin, size_t end)
 {
     size_t closed = 0; /* skip_adds met, walking back, whose skip_begin is not yet met */
     GF_CHECK_NOT_NULL(net, "gf_net_skip_open_before");
@@ -170,7 +170,7 @@ gf_status gf_net_add_skip_add(gf_net *net, gf_rng *rng)
 {
     size_t begin = 0;
     GF_CHECK_NOT_NULL(net, "gf_net_add_skip_add");
-    if (gf_net_skip_open_before(net, gf_net_layer_count(net), &begin) != GF_OK)
+    if (gf_net_skip_open_before(net, &begin, gf_net_layer_count(net)) != GF_OK)
         return gf_fail(GF_ESTATE, "gf_net_add_skip_add: no open residual block to close "
                        "(add a skip_begin first)");
     return close_block(net, begin, rng);
@@ -426,7 +426,7 @@ static gf_status lsuv_rescale(struct gf_net *net, const gf_tensor *batch, double
             const gf_tensor *out;
             double var;
             double s;
-            gf_status st = gf_net_forward(net, batch, NULL);
+            gf_status st = gf_net_forward(net, NULL, batch);
             if (st != GF_OK)
                 return st;
             out = gf_net_activation(net, i + 1);
@@ -452,7 +452,7 @@ static gf_status lsuv_rescale(struct gf_net *net, const gf_tensor *batch, double
 }
 
 gf_status gf_net_init_lsuv(struct gf_net *net, const gf_init *init, const gf_tensor *batch,
-                           gf_rng *rng, double tol, int max_iter)
+                           double tol, int max_iter, gf_rng *rng)
 {
     const char *who = "gf_net_init_lsuv";
     gf_init ortho;

@@ -130,7 +130,7 @@ static gf_status check_threshold(double t, const char *who, const char *field)
 
 /* ---- Clipping ------------------------------------------------------------------------ */
 
-gf_status gf_clip_value(gf_real *g, size_t n, double limit, double *norm_before)
+gf_status gf_clip_value(gf_real *g, double *norm_before, size_t n, double limit)
 {
     gf_status st;
     gf_real lim, neg;
@@ -192,7 +192,7 @@ static gf_status clip_arrays(gf_real *const *gs, const size_t *ns, size_t count,
     return GF_OK;
 }
 
-gf_status gf_clip_norm(gf_real *g, size_t n, double max_norm, double *norm_before)
+gf_status gf_clip_norm(gf_real *g, double *norm_before, size_t n, double max_norm)
 {
     gf_status st;
     if ((st = check_threshold(max_norm, "clip_norm", "max_norm")) != GF_OK)
@@ -202,8 +202,8 @@ gf_status gf_clip_norm(gf_real *g, size_t n, double max_norm, double *norm_befor
     return clip_arrays(&g, &n, 1, max_norm, norm_before, "clip_norm");
 }
 
-gf_status gf_clip_norm_multi(gf_real *const *gs, const size_t *ns, size_t count,
-                             double max_norm, double *norm_before)
+gf_status gf_clip_norm_multi(gf_real *const *gs, double *norm_before, const size_t *ns,
+                             size_t count, double max_norm)
 {
     gf_status st;
     if ((st = check_threshold(max_norm, "clip_norm_multi", "max_norm")) != GF_OK)

@@ -55,8 +55,8 @@ gf_status gf_net_restore_running(gf_net *net, const double *saved)
     for (size_t i = 0; i < count && saved != NULL && st == GF_OK; i++)
         if (is_batchnorm(gf_net_layer(net, i)) &&
             gf_batchnorm_running(gf_net_layer(net, i), &mean, &var, &n) == GF_OK) {
-            st = gf_batchnorm_set_running(gf_net_layer_mut(net, i), saved + off, saved + off + n,
-                                          n);
+            st = gf_batchnorm_set_running(gf_net_layer_mut(net, i), saved + off,
+                                          saved + off + n, n);
             off += 2 * n;
         }
     return st;
@@ -85,8 +85,8 @@ static gf_status loss_from(check_ctx *c, size_t first, double *loss)
     gf_status st = gf_net_rerun_from(c->net, first);
     if (st != GF_OK)
         return st;
-    return gf_loss_compute(c->loss, gf_net_boundary(c->net, gf_net_layer_count(c->net)),
-                           c->target, loss, NULL);
+    const gf_tensor *y = gf_net_boundary(c->net, gf_net_layer_count(c->net));
+    return gf_loss_compute(loss, NULL, y, c->target, c->loss);
 }
 
 /* Central difference of the loss in value[0], re-running from layer `first`; value is
@@ -130,9 +130,9 @@ static gf_status check_values(check_ctx *c, gf_real *x, const gf_real *analytic,
     return GF_OK;
 }
 
-gf_status gf_net_gradcheck(gf_net *net, const gf_tensor *x, const gf_tensor *target,
-                           gf_loss_kind loss, const gf_gradcheck_options *options,
-                           gf_gradcheck_layer *result, double *worst)
+gf_status gf_net_gradcheck(gf_net *net, gf_gradcheck_layer *result, double *worst,
+                           const gf_tensor *x, const gf_tensor *target,
+                           gf_loss_kind loss, const gf_gradcheck_options *options)
 {
     gf_gradcheck_options opt = {0};
     check_ctx c;
@@ -180,9 +180,9 @@ gf_status gf_net_gradcheck(gf_net *net, const gf_tensor *x, const gf_tensor *tar
     gf_net_set_input_grad(net, 1);
     st = gf_net_save_running(net, &running);
     if (st == GF_OK)
-        st = gf_net_forward(net, x, NULL);
+        st = gf_net_forward(net, NULL, x);
     if (st == GF_OK)
-        st = gf_net_loss(net, loss, target, NULL);
+        st = gf_net_loss(net, NULL, target, loss);
     if (st == GF_OK)
         st = gf_net_backward(net);
     if (st != GF_OK)

@@ -221,8 +221,8 @@ static gf_status bce_logits(const gf_tensor *y, const gf_tensor *t, double *loss
     return GF_OK;
 }
 
-gf_status gf_loss_compute(gf_loss_kind kind, const gf_tensor *y, const gf_tensor *target,
-                          double *loss, gf_tensor *dy)
+gf_status gf_loss_compute(double *loss, gf_tensor *dy, const gf_tensor *y,
+                          const gf_tensor *target, gf_loss_kind kind)
 {
     const char *who = "gf_loss_compute";
     const char *name = gf_loss_name(kind);
@@ -282,7 +282,7 @@ static long argmax_finite(const gf_real *x, size_t n)
     return (long)best;
 }
 
-gf_status gf_accuracy(const gf_tensor *y, const gf_tensor *target, double *accuracy)
+gf_status gf_accuracy(double *accuracy, const gf_tensor *y, const gf_tensor *target)
 {
     const char *who = "gf_accuracy";
     size_t B;

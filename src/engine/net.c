@@ -335,25 +335,25 @@ static gf_status forward(gf_net *net, const gf_tensor *x, const gf_tensor **y, i
     return GF_OK;
 }
 
-gf_status gf_net_forward(gf_net *net, const gf_tensor *x, const gf_tensor **y)
+gf_status gf_net_forward(gf_net *net, const gf_tensor **y, const gf_tensor *x)
 {
     return forward(net, x, y, 1, "gf_net_forward");
 }
 
-gf_status gf_net_predict(gf_net *net, const gf_tensor *x, const gf_tensor **y)
+gf_status gf_net_predict(gf_net *net, const gf_tensor **y, const gf_tensor *x)
 {
     return forward(net, x, y, 0, "gf_net_predict");
 }
 
-gf_status gf_net_loss(gf_net *net, gf_loss_kind kind, const gf_tensor *target, double *loss)
+gf_status gf_net_loss(gf_net *net, double *loss, const gf_tensor *target, gf_loss_kind kind)
 {
     gf_status st;
     double value;
     GF_CHECK_NOT_NULL(net, "gf_net_loss");
     if (!net->have_forward)
         return gf_fail(GF_ESTATE, "gf_net_loss: no forward pass to take the loss of");
-    st = gf_loss_compute(kind, &net->acts[net->n_layers], target, &value,
-                         &net->dacts[net->n_layers]);
+    st = gf_loss_compute(&value, &net->dacts[net->n_layers], &net->acts[net->n_layers],
+                         target, kind);
     if (st != GF_OK)
         return st;
     net->last_loss = value;
@@ -515,7 +515,7 @@ static gf_record *last_record(gf_net *net, size_t i)
 
 /* ---- Clipping and the update --------------------------------------------------------- */
 
-gf_status gf_net_clip(gf_net *net, const gf_clip *clip, double *norm_before)
+gf_status gf_net_clip(gf_net *net, double *norm_before, const gf_clip *clip)
 {
     gf_status st = GF_OK;
     double global;
@@ -541,16 +541,16 @@ gf_status gf_net_clip(gf_net *net, const gf_clip *clip, double *norm_before)
         if (l->n_params == 0)
             continue;
         if (clip->kind == GF_CLIP_VALUE)
-            st = gf_clip_value(g, l->n_params, clip->threshold, NULL);
+            st = gf_clip_value(g, NULL, l->n_params, clip->threshold);
         else if (clip->kind == GF_CLIP_NORM)
-            st = gf_clip_norm(g, l->n_params, clip->threshold, NULL);
+            st = gf_clip_norm(g, NULL, l->n_params, clip->threshold);
         if (st != GF_OK)
             return st;
         if (r != NULL)
             r->clip_pre_norm = pre;
     }
     if (clip->kind == GF_CLIP_GLOBAL_NORM) {
-        st = gf_clip_norm(net->grads, net->n_params, clip->threshold, NULL);
+        st = gf_clip_norm(net->grads, NULL, net->n_params, clip->threshold);
         if (st != GF_OK)
             return st;
     }
@@ -608,22 +608,22 @@ gf_status gf_net_step(gf_net *net, gf_optim *opt)
     return GF_OK;
 }
 
-gf_status gf_net_train_step(gf_net *net, const gf_tensor *x, const gf_tensor *target,
-                            gf_loss_kind loss_kind, gf_optim *opt, const gf_clip *clip,
-                            double *loss)
+gf_status gf_net_train_step(gf_net *net, double *loss, const gf_tensor *x,
+                            const gf_tensor *target, gf_optim *opt, gf_loss_kind loss_kind,
+                            const gf_clip *clip)
 {
     gf_status st;
     GF_CHECK_NOT_NULL(opt, "gf_net_train_step");
-    st = gf_net_forward(net, x, NULL);
+    st = gf_net_forward(net, NULL, x);
     if (st == GF_OK)
-        st = gf_net_loss(net, loss_kind, target, loss);
+        st = gf_net_loss(net, loss, target, loss_kind);
     if (st == GF_OK)
         st = gf_net_backward(net);
     if (st == GF_ENONFINITE && net->skip_nonfinite)
         st = gf_net_step(net, opt); /* skips the update, returns GF_OK */
     else {
         if (st == GF_OK && clip != NULL)
-            st = gf_net_clip(net, clip, NULL);
+            st = gf_net_clip(net, NULL, clip);
         if (st == GF_OK)
             st = gf_net_step(net, opt);
     }

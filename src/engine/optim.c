@@ -345,12 +345,12 @@ const gf_optim_config *gf_optim_config_of(const gf_optim *opt)
 
 uint64_t gf_optim_steps(const gf_optim *opt) { return opt == NULL ? 0 : opt->steps; }
 
-const gf_real *gf_optim_state(const gf_optim *opt, int slot, size_t *n_state)
+const gf_real *gf_optim_state(const gf_optim *opt, size_t *n_state, int slot)
 {
-    return gf_optim_state_mut((gf_optim *)opt, slot, n_state); /* only read through */
+    return gf_optim_state_mut((gf_optim *)opt, n_state, slot); /* only read through */
 }
 
-gf_real *gf_optim_state_mut(gf_optim *opt, int slot, size_t *n_state)
+gf_real *gf_optim_state_mut(gf_optim *opt, size_t *n_state, int slot)
 {
     gf_real *s = NULL;
     if (opt != NULL && slot >= 0 && slot < opt->nslots)

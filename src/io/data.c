@@ -453,8 +453,8 @@ size_t gf_batcher_epoch(const gf_batcher *b) { return b == NULL ? 0 : b->epoch; 
 
 /* ---- Evaluation ----------------------------------------------------------------------- */
 
-gf_status gf_evaluate(gf_net *net, const gf_dataset *d, gf_loss_kind loss, size_t batch,
-                      double *mean_loss, double *accuracy)
+gf_status gf_evaluate(gf_net *net, double *mean_loss, double *accuracy, const gf_dataset *d,
+                      gf_loss_kind loss, size_t batch)
 {
     const char *who = "gf_evaluate";
     size_t n, f, k;
@@ -483,15 +483,15 @@ gf_status gf_evaluate(gf_net *net, const gf_dataset *d, gf_loss_kind loss, size_
         gf_tensor yv = gf_tensor_view((gf_real *)d->y->data + start * k, m, k);
         const gf_tensor *out;
         double l, a;
-        st = gf_net_predict(net, &xv, &out);
+        st = gf_net_predict(net, &out, &xv);
         if (st != GF_OK)
             return st;
-        st = gf_loss_compute(loss, out, &yv, &l, NULL);
+        st = gf_loss_compute(&l, NULL, out, &yv, loss);
         if (st != GF_OK)
             return st;
         loss_sum += l * (double)m; /* losses are batch means: weight by rows */
         if (d->n_classes > 0) {
-            st = gf_accuracy(out, &yv, &a);
+            st = gf_accuracy(&a, out, &yv);
             if (st != GF_OK)
                 return st;
             correct += a * (double)m;

@@ -54,7 +54,7 @@ static gf_status skip_saveable(const gf_net *net, size_t i)
 {
     const gf_layer *l = gf_net_layer(net, i);
     size_t begin = 0;
-    if (gf_layer_is_skip_add(l) && (gf_net_skip_open_before(net, i, &begin) != GF_OK ||
+    if (gf_layer_is_skip_add(l) && (gf_net_skip_open_before(net, &begin, i) != GF_OK ||
                                     !gf_skip_closes(l, gf_net_layer(net, begin))))
         return gf_fail(GF_EUNSUPPORTED, "model: layer %zu (skip_add) closes a block that "
                        "does not nest in the others", i);
@@ -77,7 +77,7 @@ static gf_status skip_decode(gf_net *net, const char *name, const gf_layer_recor
                            h->n_params);
         return gf_net_add_skip_begin(net);
     }
-    if (gf_net_skip_open_before(net, gf_net_layer_count(net), &begin) != GF_OK)
+    if (gf_net_skip_open_before(net, &begin, gf_net_layer_count(net)) != GF_OK)
         return gf_fail(GF_EFORMAT, "model: layer %zu (skip_add) closes no open block",
                        h->index);
     n = gf_net_layer(net, begin)->out;
@@ -279,9 +279,10 @@ static gf_status decode_layer(gf_net *net, const gf_layer_kind *k, const gf_laye
     }
     if ((st = as_format_error(gf_net_add_layer(net, &l), where)) != GF_OK)
         return st;
-    if (k->codec->restore != NULL)
-        st = as_format_error(k->codec->restore(gf_net_layer_mut(net, gf_net_layer_count(net) - 1),
-                                                sub), where);
+    if (k->codec->restore != NULL) {
+        gf_layer *last = gf_net_layer_mut(net, gf_net_layer_count(net) - 1);
+        st = as_format_error(k->codec->restore(last, sub), where);
+    }
     return st;
 }
 
@@ -381,11 +382,11 @@ static void write_optim(gf_writer *w, const gf_optim *opt, size_t n_params)
     gf_write_f64(w, c->weight_decay);
     gf_write_u64(w, gf_optim_steps(opt));
     gf_write_u64(w, n_params);
-    while (nslots < 2 && gf_optim_state(opt, (int)nslots, NULL) != NULL)
+    while (nslots < 2 && gf_optim_state(opt, NULL, (int)nslots) != NULL)
         nslots++;
     gf_write_u32(w, nslots);
     for (uint32_t s = 0; s < nslots; s++)
-        gf_write_reals(w, gf_optim_state(opt, (int)s, NULL), n_params);
+        gf_write_reals(w, gf_optim_state(opt, NULL, (int)s), n_params);
 }
 
 static void write_rng(gf_writer *w, const gf_rng *rng)
@@ -403,7 +404,7 @@ static gf_status check_optim(const gf_optim *opt, size_t n_params, const char *w
     if (n_params == 0)
         return gf_fail(GF_ESHAPE, "%s: the network has no parameters for the optimiser", who);
     /* SGD keeps no state, so its size cannot be checked (nor does it matter). */
-    if (gf_optim_state(opt, 0, &n_state) != NULL && n_state != n_params)
+    if (gf_optim_state(opt, &n_state, 0) != NULL && n_state != n_params)
         return gf_fail(GF_ESHAPE, "%s: the optimiser was made for %zu parameters, the "
                        "network has %zu", who, n_state, n_params);
     if (gf_optim_name(gf_optim_config_of(opt)->kind) == NULL)
@@ -578,7 +579,7 @@ static gf_status read_optim(gf_optim **out, gf_reader *r, size_t n_params)
         return st;
     for (uint32_t s = 0; s < 2 && st == GF_OK; s++) {
         size_t n_state = 0;
-        gf_real *state = gf_optim_state_mut(o, (int)s, &n_state);
+        gf_real *state = gf_optim_state_mut(o, &n_state, (int)s);
         if ((state != NULL) != (s < nslots))
             st = gf_fail(GF_EFORMAT, "model: the %s optimiser keeps a different number of "
                          "state slots than the file's %lu", name, (unsigned long)nslots);

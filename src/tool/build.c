@@ -92,7 +92,7 @@ static int build_recurrent(const gft_config *c, size_t in, size_t n_out, gf_net 
     out_init.low = -r, out_init.high = r;
     st = gf_net_new(out, in);
     if (st == GF_OK)
-        st = gf_net_add_rnn(*out, (gf_rnn_cell)c->cell, T, c->hidden, 0,
+        st = gf_net_add_rnn(*out, (gf_rnn_cell)c->cell, c->hidden, T, 0,
                             c->init_given ? &c->init : NULL, rng);
     if (st == GF_OK)
         st = gf_net_add_linear(*out, n_out);
@@ -141,7 +141,7 @@ int gft_build_net(const gft_config *c, size_t in, size_t out, const gf_tensor *b
         }
     }
     if (st == GF_OK && c->init_given && c->init.kind == GF_INIT_LSUV)
-        st = gf_net_init_lsuv(*net, &c->init, batch, &rng, 0.1, 10);
+        st = gf_net_init_lsuv(*net, &c->init, batch, 0.1, 10, &rng);
     if (st != GF_OK) {
         gft_error("cannot build the network: %s", gf_last_error());
         gf_net_free(*net);
@@ -169,8 +169,8 @@ double gft_predicted_factor(const gft_config *c)
     else if (gf_init_suited(&init, act, param) != GF_OK)
         return 0;
     /* The hidden layers are width x width; biases start constant (sigma_b = 0). */
-    if (gf_theory_init_sigma_w2(&init, c->width, c->width, &sigma_w2) != GF_OK ||
-        gf_theory_chi(act, param, sigma_w2, 0.0, &q, &chi) != GF_OK || !(chi > 0))
+    if (gf_theory_init_sigma_w2(&sigma_w2, &init, c->width, c->width) != GF_OK ||
+        gf_theory_chi(&q, &chi, act, param, sigma_w2, 0.0) != GF_OK || !(chi > 0))
         return 0;
     return sqrt(chi);
 }

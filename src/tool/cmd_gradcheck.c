@@ -85,7 +85,8 @@ static int check(const gft_config *c, gf_dataset *train, gf_loss_kind loss)
         status = GFT_EXIT_FAIL;
     }
     go.max_per_tensor = c->entries;
-    if (status == 0 && gf_net_gradcheck(net, part->x, part->y, loss, &go, res, &worst) != GF_OK) {
+    if (status == 0 &&
+        gf_net_gradcheck(net, res, &worst, part->x, part->y, loss, &go) != GF_OK) {
         gft_error("gradcheck: %s", gf_last_error());
         status = GFT_EXIT_FAIL;
     }

@@ -195,7 +195,7 @@ static int read_run(gft_result *r, const char *dir)
         r->status = GFT_EXIT_FAIL;
         return GFT_EXIT_FAIL;
     }
-    if (gf_telemetry_count(r->tel) > 0 && gf_verdict_judge(r->tel, &r->verdict) == GF_OK)
+    if (gf_telemetry_count(r->tel) > 0 && gf_verdict_judge(&r->verdict, r->tel) == GF_OK)
         r->judged = 1;
     read_time(r, dir);
     return 0;

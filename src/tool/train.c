@@ -213,9 +213,9 @@ static gf_status train_step(gf_net *net, const gf_tensor *x, const gf_tensor *y,
                             gf_loss_kind kind, gf_optim *opt, const gf_clip *clip, int skip,
                             double *loss, const char *hist_path, int *hist_done)
 {
-    gf_status st = gf_net_forward(net, x, NULL);
+    gf_status st = gf_net_forward(net, NULL, x);
     if (st == GF_OK)
-        st = gf_net_loss(net, kind, y, loss);
+        st = gf_net_loss(net, loss, y, kind);
     if (st == GF_OK)
         st = gf_net_backward(net);
     if (st == GF_ENONFINITE)
@@ -225,7 +225,7 @@ static gf_status train_step(gf_net *net, const gf_tensor *x, const gf_tensor *y,
         *hist_done = st == GF_OK;
     }
     if (st == GF_OK && clip->kind != GF_CLIP_NONE)
-        st = gf_net_clip(net, clip, NULL);
+        st = gf_net_clip(net, NULL, clip);
     if (st == GF_OK)
         st = gf_net_step(net, opt);
     return st;
@@ -240,7 +240,7 @@ static gf_status take_step(run *s, double *loss)
     gf_status st = gf_batcher_next(s->batcher, s->x, s->y, &new_epoch);
     if (st == GF_OK && (new_epoch || s->step == s->start_step)) {
         double tl = NAN, ta = NAN;
-        st = gf_evaluate(s->net, s->test, s->loss_kind, 256, &tl, &ta);
+        st = gf_evaluate(s->net, &tl, &ta, s->test, s->loss_kind, 256);
         if (st == GF_OK && gft_series_push(&s->evals, s->step, tl, ta) != 0)
             st = GF_ENOMEM;
     }
@@ -299,7 +299,7 @@ static void evaluate_end(run *s, gft_result *r)
     const gft_trace *tt = &s->tt;
     if (!s->nonfinite) {
         double tl = NAN, ta = NAN;
-        if (gf_evaluate(s->net, s->test, s->loss_kind, 256, &tl, &ta) == GF_OK) {
+        if (gf_evaluate(s->net, &tl, &ta, s->test, s->loss_kind, 256) == GF_OK) {
             if (s->evals.n == 0 || s->evals.steps[s->evals.n - 1] != s->step)
                 gft_series_push(&s->evals, s->step, tl, ta);
             r->accuracy = ta;
@@ -330,7 +330,7 @@ static gf_status write_summary(run *s, gft_result *r)
     gf_status st;
     gft_config_kv(&ct, s->c, s->loss_kind, gf_optim_config_of(s->opt), s->total, s->tt.T);
     gf_telemetry_stream_to(tel, NULL); /* final flush; run_write rewrites it whole */
-    if (gf_telemetry_count(tel) > 0 && gf_verdict_judge(tel, &r->verdict) == GF_OK)
+    if (gf_telemetry_count(tel) > 0 && gf_verdict_judge(&r->verdict, tel) == GF_OK)
         r->judged = 1;
     sum.name = s->label;
     sum.config = ct.kv;

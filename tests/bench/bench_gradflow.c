@@ -127,7 +127,7 @@ static double gemm_rate(int use_blas, gf_trans ta, gf_trans tb, size_t n, const 
             if (use_blas)
                 openblas_gemm(ta, tb, n, a, b, c);
             else
-                (void)gf_gemm(ta, tb, 1, &av, &bv, 0, &cv);
+                (void)gf_gemm(&cv, &av, &bv, ta, tb, 1, 0);
             reps++;
             t = now() - t0;
         } while (t < min_time);
@@ -227,8 +227,8 @@ static void trainer_free(trainer *tr)
 static void train_steps(trainer *tr, size_t steps)
 {
     for (size_t s = 0; s < steps; s++) {
-        gf_status st = gf_net_train_step(tr->net, tr->x, tr->target, GF_LOSS_MSE, tr->opt,
-                                         NULL, NULL);
+        gf_status st = gf_net_train_step(tr->net, NULL, tr->x, tr->target, tr->opt,
+                                         GF_LOSS_MSE, NULL);
         if (st != GF_OK)
             die("training step", st);
     }

@@ -31,7 +31,7 @@ static double chain(double w)
     if (st == GF_OK) {
         x->data[0] = 1;
         dy->data[0] = 1;
-        st = gf_net_forward(net, x, NULL);
+        st = gf_net_forward(net, NULL, x);
     }
     if (st == GF_OK) st = gf_net_backward_from(net, dy);
     if (st == GF_OK) st = gf_net_last_records(net, &rec, &n);

@@ -30,7 +30,7 @@ static void exercise(gf_net *net, gf_optim *opt)
         x->data[i] = (gf_real)(0.25 * (double)(i % 7) - 0.5);
     for (size_t i = 0; i < 2 * out; i++)
         dy->data[i] = (gf_real)(i % 2 ? 0.5 : -1.0);
-    if (gf_net_predict(net, x, NULL) != GF_OK || gf_net_forward(net, x, NULL) != GF_OK)
+    if (gf_net_predict(net, NULL, x) != GF_OK || gf_net_forward(net, NULL, x) != GF_OK)
         abort();
     st = gf_net_backward_from(net, dy);
     if (st != GF_OK && st != GF_ENONFINITE)

@@ -246,10 +246,10 @@ static void network_passes_the_gradient_check(void **state)
         gf_rng_seed(&rng, seed);
         gf_net *net = build(5, 8, 2, 3, &init, &rng);
         gf_tensor *x = random_tensor(4, 5, &rng, 0), *t = random_tensor(4, 3, &rng, 0);
-        assert_int_equal(gf_net_forward(net, x, NULL), GF_OK);
+        assert_int_equal(gf_net_forward(net, NULL, x), GF_OK);
         if (off_kinks(net)) {
             checked = 1;
-            if (gf_net_gradcheck(net, x, t, GF_LOSS_MSE, NULL, res, &worst) != GF_OK)
+            if (gf_net_gradcheck(net, res, &worst, x, t, GF_LOSS_MSE, NULL) != GF_OK)
                 fail_msg("gf_net_gradcheck: %s", gf_last_error());
         }
         gf_tensor_free(x);
@@ -281,7 +281,7 @@ static gf_net *probe(uint64_t seed, const gf_record **recs, size_t *n)
     gf_rng_seed(&rng, seed);
     gf_net *net = build(WIDTH, WIDTH, DEPTH, 10, &init, &rng);
     gf_tensor *x = random_tensor(BATCH, WIDTH, &rng, 0), *dy = random_tensor(BATCH, 10, &rng, 1);
-    assert_int_equal(gf_net_forward(net, x, NULL), GF_OK);
+    assert_int_equal(gf_net_forward(net, NULL, x), GF_OK);
     if (gf_net_backward_from(net, dy) != GF_OK)
         fail_msg("backward: %s", gf_last_error());
     assert_int_equal(gf_net_last_records(net, recs, n), GF_OK);
