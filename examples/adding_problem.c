@@ -257,7 +257,7 @@ int main(int argc, char **argv)
         return 2;
     memset(m, 0, sizeof m);
     gf_rng_seed(&rng, o.seed);
-    clip = (gf_clip){GF_CLIP_GLOBAL_NORM, o.clip};
+    clip = (gf_clip){.kind = GF_CLIP_GLOBAL_NORM, .threshold = o.clip};
     ok = build(&m[0], GF_RNN_TANH, &o, &rng) && build(&m[1], GF_RNN_LSTM, &o, &rng) &&
          check(gf_tensor_new(&x, o.batch, 2 * o.T), "tensor") &&
          check(gf_tensor_new(&t, o.batch, 1), "tensor") &&

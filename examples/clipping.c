@@ -133,7 +133,9 @@ int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "out/clipping";
     const char *labels[3] = {"no clipping", "clip by value", "clip by norm"};
-    const gf_clip clips[3] = {{GF_CLIP_NONE, 1}, {GF_CLIP_VALUE, 0.05}, {GF_CLIP_GLOBAL_NORM, 1}};
+    const gf_clip clips[3] = {{.kind = GF_CLIP_NONE, .threshold = 1},
+                              {.kind = GF_CLIP_VALUE, .threshold = 0.05},
+                              {.kind = GF_CLIP_GLOBAL_NORM, .threshold = 1}};
     static result r[3];
     gf_net *net[3] = {NULL, NULL, NULL};
     gf_tensor *x = NULL, *y = NULL;
@@ -181,8 +183,10 @@ int main(int argc, char **argv)
         double *losses[3] = {r[0].loss, r[1].loss, r[2].loss};
         gf_plot_run runs[3];
         for (int i = 0; i < 3; i++)
-            runs[i] = (gf_plot_run){labels[i], gf_net_telemetry(net[i]), NAN, losses[i], NULL,
-                                    (size_t)r[i].n_loss};
+            runs[i] = (gf_plot_run){.label = labels[i],
+                                    .telemetry = gf_net_telemetry(net[i]),
+                                    .predicted_factor = NAN, .loss = losses[i],
+                                    .n_loss = (size_t)r[i].n_loss};
         gf_plot_options o = gf_plot_options_default();
         o.title = "Training loss of an exploding ReLU net, with and without clipping";
         st = gf_plot_loss(dir, "loss", runs, 3, &o);

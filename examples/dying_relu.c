@@ -69,7 +69,8 @@ int main(int argc, char **argv)
                "first/last layer signal %.2g at init, %.2g after; verdict %s\n", acts[i],
                100 * v[i].max_dead_frac, 100 * r0->dead_frac, r0->loss, v[i].final_loss,
                v[i].ratio_init, v[i].ratio_final, gf_verdict_name(v[i].kind));
-        runs[i] = (gf_plot_run){acts[i], gf_net_telemetry(net[i]), NAN, NULL, NULL, 0};
+        runs[i] = (gf_plot_run){.label = acts[i], .telemetry = gf_net_telemetry(net[i]),
+                                .predicted_factor = NAN};
     }
     if (st == GF_OK) {
         bad |= v[0].kind != GF_VERDICT_DEAD_UNITS;

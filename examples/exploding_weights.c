@@ -63,7 +63,8 @@ int main(int argc, char **argv)
                "gets %.2g x the output's signal -> %s%s\n", labels[i], stds[i], v.factor_init,
                predicted, v.ratio_init, gf_verdict_name(v.kind), off ? "  MISMATCH" : "");
         bad |= off;
-        runs[i] = (gf_plot_run){labels[i], gf_net_telemetry(net[i]), predicted, NULL, NULL, 0};
+        runs[i] = (gf_plot_run){.label = labels[i], .telemetry = gf_net_telemetry(net[i]),
+                                .predicted_factor = predicted};
     }
     if (st == GF_OK) {
         printf("(%.2f^%d = %.3g)\n", sqrt(WIDTH / 2.0), DEPTH - 1, pow(sqrt(WIDTH / 2.0), DEPTH - 1));

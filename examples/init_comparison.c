@@ -93,8 +93,9 @@ int main(int argc, char **argv)
             printf("%-5s %-7s x%-11.3f x%-11.3f %-12.3g %s%s\n", acts[a], inits[k], v.factor_init,
                    pred, v.ratio_init, gf_verdict_name(v.kind), off ? "  MISMATCH" : "");
             bad |= off;
-            runs[a][k] = (gf_plot_run){inits[k], gf_net_telemetry(net[a][k]), pred, NULL, NULL,
-                                       0};
+            runs[a][k] = (gf_plot_run){.label = inits[k],
+                                       .telemetry = gf_net_telemetry(net[a][k]),
+                                       .predicted_factor = pred};
         }
     for (int a = 0; st == GF_OK && a < 2; a++) {
         gf_plot_options o = gf_plot_options_default();

@@ -71,7 +71,8 @@ int main(int argc, char **argv)
                "its weights moved %.2g; loss %.3f -> %.3f in %d steps\n", acts[i], v[i].ratio_init,
                v[i].factor_init, gf_verdict_name(v[i].kind), moved[i],
                gf_telemetry_at(t, 0)->loss, v[i].final_loss, STEPS);
-        runs[i] = (gf_plot_run){labels[i], gf_net_telemetry(net[i]), NAN, NULL, NULL, 0};
+        runs[i] = (gf_plot_run){.label = labels[i], .telemetry = gf_net_telemetry(net[i]),
+                                .predicted_factor = NAN};
     }
     if (st == GF_OK) {
         bad |= v[0].kind != GF_VERDICT_VANISHING || v[2].kind != GF_VERDICT_HEALTHY;

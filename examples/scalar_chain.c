@@ -74,8 +74,9 @@ int main(int argc, char **argv)
     if (st == GF_OK) {
         /* The signal reaching layer k is w^(15-k); the weight gradients are all w^14 x:
          * flat, because the forward values grow exactly as the backward signal shrinks. */
-        gf_plot_run runs[2] = {{"w = 0.6", gf_net_telemetry(net[0]), 0.6, NULL, NULL, 0},
-                               {"w = 1.6", gf_net_telemetry(net[1]), 1.6, NULL, NULL, 0}};
+        gf_plot_run runs[2] = {
+            {.label = "w = 0.6", .telemetry = gf_net_telemetry(net[0]), .predicted_factor = 0.6},
+            {.label = "w = 1.6", .telemetry = gf_net_telemetry(net[1]), .predicted_factor = 1.6}};
         gf_plot_options o = gf_plot_options_default();
         o.title = "Scalar chain of 15 layers: the signal shrinks or grows by w per layer";
         st = gf_plot_signal(dir, "signal", runs, 2, &o);

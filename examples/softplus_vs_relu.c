@@ -79,7 +79,8 @@ int main(int argc, char **argv)
                "signal -> %s; mean |f'| in the last hidden layer %.3f; loss %.3f -> %.3f\n",
                acts[a], DEPTH, v[a].factor_init, v[a].ratio_init, gf_verdict_name(v[a].kind),
                r0->deriv_abs_mean, r0->loss, v[a].final_loss);
-        runs[a] = (gf_plot_run){acts[a], gf_net_telemetry(net[a]), NAN, NULL, NULL, 0};
+        runs[a] = (gf_plot_run){.label = acts[a], .telemetry = gf_net_telemetry(net[a]),
+                                .predicted_factor = NAN};
     }
     if (st == GF_OK) {
         bad |= !(v[0].factor_init < v[1].factor_init);

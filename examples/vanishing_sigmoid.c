@@ -106,8 +106,9 @@ int main(int argc, char **argv)
     gf_plot_options o = gf_plot_options_default();
     gf_plot_run runs[3];
     for (int i = 0; i < 3; i++)
-        runs[i] = (gf_plot_run){label[i], net[i] ? gf_net_telemetry(net[i]) : NULL, 0.25, NULL,
-                                NULL, 0};
+        runs[i] = (gf_plot_run){.label = label[i],
+                                .telemetry = net[i] ? gf_net_telemetry(net[i]) : NULL,
+                                .predicted_factor = 0.25};
     if (st == GF_OK) st = plotted(gf_plot_signal(dir, "signal", runs, 3, &o), &rendered);
     if (st == GF_OK) st = plotted(gf_plot_heatmap(dir, "heatmap", runs[2].telemetry, &o), &rendered);
     if (st == GF_OK) st = plotted(gf_plot_loss(dir, "loss", runs, 3, &o), &rendered);
@@ -117,8 +118,9 @@ int main(int argc, char **argv)
     }
     if (st == GF_OK) st = plotted(gf_plot_hist(dir, "hist", path, &o), &rendered);
     if (st == GF_OK) {
-        gf_run_kv cfg[] = {{"act", "sigmoid"}, {"init", "xavier"}, {"depth", "20"},
-                           {"width", "32"}, {"optim", "sgd"}, {"lr", "0.5"}};
+        gf_run_kv cfg[] = {{.key = "act", .value = "sigmoid"}, {.key = "init", .value = "xavier"},
+                           {.key = "depth", .value = "20"}, {.key = "width", .value = "32"},
+                           {.key = "optim", .value = "sgd"}, {.key = "lr", .value = "0.5"}};
         gf_run_summary s = gf_run_summary_default();
         s.name = "sigmoid, 20 layers";
         s.config = cfg;

@@ -84,7 +84,9 @@ int main(int argc, char **argv)
                    "at least as often as relu\n");
         gf_plot_run runs[4];
         for (int a = 0; a < 4; a++)
-            runs[a] = (gf_plot_run){labels[a], gf_net_telemetry(first[a]), NAN, NULL, NULL, 0};
+            runs[a] = (gf_plot_run){.label = labels[a],
+                                    .telemetry = gf_net_telemetry(first[a]),
+                                    .predicted_factor = NAN};
         gf_plot_options o = gf_plot_options_default();
         o.title = "XOR: binary cross-entropy (first initialisation of each)";
         st = gf_plot_loss(dir, "loss", runs, 4, &o);

@@ -178,12 +178,13 @@ int main(int argc, char **argv)
     gf_tensor *x = NULL, *labels = NULL, *xb = NULL, *yb = NULL;
     gf_init init;
     gf_optim_config oc;
-    gf_clip clip = {GF_CLIP_NONE, o.threshold};
+    gf_clip clip = {.kind = GF_CLIP_NONE, .threshold = o.threshold};
     gf_rng rng;
     gf_status st = GF_OK;
 
     gf_rng_seed(&rng, o.seed);
-    gf_mlp_spec spec = {IN, o.width, o.depth, OUT, o.act, o.param, NULL};
+    gf_mlp_spec spec = {.in = IN, .width = o.width, .depth = o.depth, .out = OUT,
+                        .act = o.act, .act_param = o.param};
     if (strcmp(o.init, "suited") != 0) {
         st = make_init(&init, &o);
         spec.init = &init;
