@@ -541,9 +541,9 @@ static void a_tiny_update_keeps_its_ratio(void **state)
     gf_tensor_free(dy);
 }
 
-/* gf_net_train_step may take ||W|| in the update's pass instead of the backward pass's:
- * its records must say what backward + clip + step say, for every optimiser, and a step
- * that never updates (refused or skipped gradients) must still record ||W||. */
+/* gf_net_train_step's records must say what backward + clip + step say, for every
+ * optimiser, and a step that never updates (refused or skipped gradients) must still
+ * record ||W||. */
 static void train_step_records_what_separate_calls_record(void **state)
 {
     gf_tensor *x = random_tensor(6, 3, 1), *t = random_tensor(6, 2, 2);
