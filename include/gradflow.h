@@ -19,6 +19,7 @@
 #include "gradflow/residual.h"
 #include "gradflow/rnn.h"
 #include "gradflow/theory.h"
+#include "gradflow/jacobian.h"
 #include "gradflow/model.h"
 #include "gradflow/report.h"
 #include "gradflow/data.h"
