@@ -32,19 +32,19 @@ static void expectations_match_closed_forms(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         double c = cs[i], v, q1 = 0.7, q2 = 2.3;
-        assert_ok(gf_theory_gauss_mean_prod(act("identity"), &v, 0, q1, q2, c, 0));
+        assert_ok(gf_theory_gauss_mean_prod(&v, act("identity"), 0, q1, q2, c, 0));
         assert_near(v, c * sqrt(q1 * q2), 1e-12, 1e-10);
-        assert_ok(gf_theory_gauss_mean_prod(act("identity"), &v, 0, q1, q2, c, 1));
+        assert_ok(gf_theory_gauss_mean_prod(&v, act("identity"), 0, q1, q2, c, 1));
         assert_near(v, 1, 0, 1e-10);
-        assert_ok(gf_theory_gauss_mean_prod(act("relu"), &v, 0, q1, q2, c, 0));
+        assert_ok(gf_theory_gauss_mean_prod(&v, act("relu"), 0, q1, q2, c, 0));
         assert_near(v, sqrt(q1 * q2) * arccos1(c), 1e-12, 1e-9);
         if (c > -1) { /* at c = -1 the kinks coincide: relu'(0) = 0 decides */
-            assert_ok(gf_theory_gauss_mean_prod(act("relu"), &v, 0, q1, q2, c, 1));
+            assert_ok(gf_theory_gauss_mean_prod(&v, act("relu"), 0, q1, q2, c, 1));
             assert_near(v, arccos0(c), 1e-12, 1e-9);
         }
         /* An odd phi is uncorrelated with itself at c = 0. */
         if (c == 0) {
-            assert_ok(gf_theory_gauss_mean_prod(act("tanh"), &v, 0, q1, q2, c, 0));
+            assert_ok(gf_theory_gauss_mean_prod(&v, act("tanh"), 0, q1, q2, c, 0));
             assert_near(v, 0, 1e-12, 0);
         }
     }
@@ -55,8 +55,8 @@ static void expectations_match_closed_forms(void **state)
             for (int which = 0; which < 2; which++) {
                 double v, ref;
                 const gf_activation *f = act(names[a]);
-                assert_ok(gf_theory_gauss_mean_prod(f, &v, f->default_param, 1.3, 1.3, 1, which));
-                assert_ok(gf_theory_gauss_mean_sq(f, f->default_param, 1.3, which, &ref));
+                assert_ok(gf_theory_gauss_mean_prod(&v, f, f->default_param, 1.3, 1.3, 1, which));
+                assert_ok(gf_theory_gauss_mean_sq(&ref, f, f->default_param, 1.3, which));
                 assert_near(v, ref, 0, 1e-10);
             }
     }
@@ -67,17 +67,17 @@ static void correlation_map_closed_forms(void **state)
     double c;
     (void)state;
     /* Linear: C(c) = (sigma_w^2 q c + sigma_b^2) / (sigma_w^2 q + sigma_b^2). */
-    assert_ok(gf_theory_c_map(act("identity"), &c, 0, 0.5, 0.3, 0.6, 0.2));
+    assert_ok(gf_theory_c_map(&c, act("identity"), 0, 0.5, 0.3, 0.6, 0.2));
     assert_near(c, (0.5 * 0.6 * 0.2 + 0.3) / (0.5 * 0.6 + 0.3), 0, 1e-10);
     /* ReLU without bias: the normalised arc-cosine kernel, whatever sigma_w^2 and q. */
-    assert_ok(gf_theory_c_map(act("relu"), &c, 0, 2.0, 0, 3.7, 0.3));
+    assert_ok(gf_theory_c_map(&c, act("relu"), 0, 2.0, 0, 3.7, 0.3));
     assert_near(c, arccos1(0.3) / arccos1(1), 0, 1e-9);
-    assert_ok(gf_theory_c_map(act("relu"), &c, 0, 1.2, 0, 0.01, -0.5));
+    assert_ok(gf_theory_c_map(&c, act("relu"), 0, 1.2, 0, 0.01, -0.5));
     assert_near(c, arccos1(-0.5) / arccos1(1), 0, 1e-9);
     /* With a bias: (sigma_w^2 q k1(c) + sigma_b^2) / (sigma_w^2 q / 2 + sigma_b^2). */
-    assert_ok(gf_theory_c_map(act("relu"), &c, 0, 1.5, 0.2, 0.8, 0.4));
+    assert_ok(gf_theory_c_map(&c, act("relu"), 0, 1.5, 0.2, 0.8, 0.4));
     assert_near(c, (1.5 * 0.8 * arccos1(0.4) + 0.2) / (1.5 * 0.8 / 2 + 0.2), 0, 1e-9);
-    assert_ok(gf_theory_c_map(act("tanh"), &c, 0, 1.5, 0.05, 0.4, 1));
+    assert_ok(gf_theory_c_map(&c, act("tanh"), 0, 1.5, 0.05, 0.4, 1));
     assert_near(c, 1, 0, 1e-10);
 }
 
@@ -86,7 +86,7 @@ static void depth_scales_closed_forms(void **state)
     gf_depth_scales d;
     (void)state;
     /* Linear, sigma_w^2 = 0.5, sigma_b^2 = 0.3: q* = 0.6, every slope 0.5. */
-    assert_ok(gf_theory_depth_scales(act("identity"), &d, 0, 0.5, 0.3));
+    assert_ok(gf_theory_depth_scales(&d, act("identity"), 0, 0.5, 0.3));
     assert_near(d.q_star, 0.6, 0, 1e-12);
     assert_true(d.c_star == 1);
     assert_near(d.chi_c, 0.5, 0, 1e-10);
@@ -94,26 +94,26 @@ static void depth_scales_closed_forms(void **state)
     assert_near(d.xi_c, 1 / log(2.0), 0, 1e-9);
     assert_near(d.xi_q, 1 / log(2.0), 0, 1e-9);
     /* ReLU: V(q) = sigma_w^2 q/2 + sigma_b^2, slope sigma_w^2/2; ordered: chi_c = chi_1. */
-    assert_ok(gf_theory_depth_scales(act("relu"), &d, 0, 1.5, 0.2));
+    assert_ok(gf_theory_depth_scales(&d, act("relu"), 0, 1.5, 0.2));
     assert_near(d.q_star, 0.8, 0, 1e-12);
     assert_near(d.dq, 0.75, 0, 1e-10);
     assert_near(d.chi_c, 0.75, 0, 1e-10);
     assert_near(d.xi_c, -1 / log(0.75), 0, 1e-9);
     /* He init (sigma_w^2 = 2, no bias) is critical: both scales infinite. */
-    assert_ok(gf_theory_depth_scales(act("relu"), &d, 0, 2.0, 0));
+    assert_ok(gf_theory_depth_scales(&d, act("relu"), 0, 2.0, 0));
     assert_true(isinf(d.xi_c) && d.xi_c > 0);
     assert_true(isinf(d.xi_q) && d.xi_q > 0);
     /* tanh, no bias, sigma_w^2 < 1: q* = 0, where tanh is linear: chi_c = V'(0) =
      * sigma_w^2. */
     for (double sw2 = 0.3; sw2 < 1; sw2 += 0.2) {
-        assert_ok(gf_theory_depth_scales(act("tanh"), &d, 0, sw2, 0));
+        assert_ok(gf_theory_depth_scales(&d, act("tanh"), 0, sw2, 0));
         assert_true(d.q_star == 0 && d.c_star == 1);
         assert_near(d.chi_c, sw2, 0, 1e-12);
         assert_near(d.dq, sw2, 0, 1e-10);
         assert_near(d.xi_c, -1 / log(sw2), 0, 1e-9);
     }
     /* Variance without bound: no fixed point, NaN scales. */
-    assert_ok(gf_theory_depth_scales(act("relu"), &d, 0, 3.0, 0.1));
+    assert_ok(gf_theory_depth_scales(&d, act("relu"), 0, 3.0, 0.1));
     assert_true(isinf(d.q_star) && isnan(d.xi_c) && isnan(d.xi_q));
 }
 
@@ -132,22 +132,22 @@ static void slopes_match_central_differences(void **state)
         double p = f->default_param, sw2 = cases[i].sw2, sb2 = cases[i].sb2;
         double hq, plus, minus, fixed;
         gf_depth_scales d;
-        assert_ok(gf_theory_depth_scales(f, &d, p, sw2, sb2));
+        assert_ok(gf_theory_depth_scales(&d, f, p, sw2, sb2));
         hq = 1e-4 * d.q_star;
-        assert_ok(gf_theory_q_map(f, p, sw2, sb2, d.q_star + hq, &plus));
-        assert_ok(gf_theory_q_map(f, p, sw2, sb2, d.q_star - hq, &minus));
+        assert_ok(gf_theory_q_map(&plus, f, p, sw2, sb2, d.q_star + hq));
+        assert_ok(gf_theory_q_map(&minus, f, p, sw2, sb2, d.q_star - hq));
         assert_near(d.dq, (plus - minus) / (2 * hq), 1e-7, 1e-6);
         assert_near(d.xi_q, -1 / log(d.dq), 0, 1e-12);
         /* c* is a fixed point, and chi_c the slope there (one-sided at c* = 1). */
-        assert_ok(gf_theory_c_map(f, &fixed, p, sw2, sb2, d.q_star, d.c_star));
+        assert_ok(gf_theory_c_map(&fixed, f, p, sw2, sb2, d.q_star, d.c_star));
         assert_near(fixed, d.c_star, 1e-9, 0);
         if (d.c_star < 1) {
-            assert_ok(gf_theory_c_map(f, &plus, p, sw2, sb2, d.q_star, d.c_star + 1e-4));
-            assert_ok(gf_theory_c_map(f, &minus, p, sw2, sb2, d.q_star, d.c_star - 1e-4));
+            assert_ok(gf_theory_c_map(&plus, f, p, sw2, sb2, d.q_star, d.c_star + 1e-4));
+            assert_ok(gf_theory_c_map(&minus, f, p, sw2, sb2, d.q_star, d.c_star - 1e-4));
             assert_near(d.chi_c, (plus - minus) / 2e-4, 1e-6, 1e-6);
             assert_true(d.chi_c < 1 && d.chi_1 > 1); /* chaotic phase */
         } else {
-            assert_ok(gf_theory_c_map(f, &minus, p, sw2, sb2, d.q_star, 1 - 1e-5));
+            assert_ok(gf_theory_c_map(&minus, f, p, sw2, sb2, d.q_star, 1 - 1e-5));
             assert_near(d.chi_c, (1 - minus) / 1e-5, 1e-4, 1e-4);
             assert_true(d.chi_c == d.chi_1 && d.chi_1 <= 1);
         }
@@ -162,16 +162,16 @@ static void xi_c_diverges_at_the_critical_line(void **state)
     gf_depth_scales d;
     (void)state;
     for (size_t i = 0; i < 3; i++) {
-        assert_ok(gf_theory_depth_scales(act("tanh"), &d, 0, below[i], 0));
+        assert_ok(gf_theory_depth_scales(&d, act("tanh"), 0, below[i], 0));
         assert_near(d.xi_c, -1 / log(below[i]), 0, 1e-9); /* 9.5, 99.5, 999.5 */
         assert_true(d.xi_c > prev);
         prev = d.xi_c;
     }
-    assert_ok(gf_theory_depth_scales(act("tanh"), &d, 0, 1.0, 0));
+    assert_ok(gf_theory_depth_scales(&d, act("tanh"), 0, 1.0, 0));
     assert_true(isinf(d.xi_c));
     prev = 0;
     for (size_t i = 0; i < 4; i++) {
-        assert_ok(gf_theory_depth_scales(act("tanh"), &d, 0, above[i], 0));
+        assert_ok(gf_theory_depth_scales(&d, act("tanh"), 0, above[i], 0));
         assert_near(d.c_star, 0, 1e-8, 0); /* odd phi, no bias: c* = 0 in the chaos */
         assert_true(d.xi_c > prev);
         prev = d.xi_c;
@@ -188,7 +188,7 @@ static void every_activation(void **state)
         for (size_t k = 0; k < 2; k++) {
             const gf_activation *f = gf_activation_at(i);
             gf_depth_scales d;
-            if (gf_theory_depth_scales(f, &d, f->default_param, sigmas[k][0],
+            if (gf_theory_depth_scales(&d, f, f->default_param, sigmas[k][0],
                                        sigmas[k][1]) != GF_OK)
                 fail_msg("%s: %s", f->name, gf_last_error());
             if (isinf(d.q_star))
@@ -232,7 +232,7 @@ static void measure_correlations(const char *name, double sw2, double sb2, doubl
     }
     assert_ok(gf_net_init(net, &init, &rng));
     for (size_t l = 0; l < WIDE_DEPTH; l++) {
-        gf_layer *lin = gf_net_layer(net, 2 * l);
+        gf_layer *lin = gf_net_layer_mut(net, 2 * l);
         for (size_t j = 0; j < WIDE; j++)
             lin->bias.data[j] = (gf_real)(sqrt(sb2) * gf_rng_normal(&rng));
     }
@@ -241,7 +241,7 @@ static void measure_correlations(const char *name, double sw2, double sb2, doubl
         x->data[j] = (gf_real)z1;
         x->data[WIDE + j] = (gf_real)(c0 * z1 + sqrt(1 - c0 * c0) * z2);
     }
-    assert_ok(gf_net_predict(net, x, &y));
+    assert_ok(gf_net_predict(net, &y, x));
     for (size_t l = 0; l < WIDE_DEPTH; l++) {
         const gf_tensor *h = gf_net_activation(net, 2 * l + 1);
         double aa = 0, bb = 0, ab = 0;
@@ -283,9 +283,9 @@ static void correlation_map_matches_wide_networks(void **state)
             c = corr[0];
             for (size_t l = 1; l < WIDE_DEPTH; l++) {
                 double q_next;
-                assert_ok(gf_theory_c_map(f, &one, p, sw2, sb2, q, corr[l - 1]));
-                assert_ok(gf_theory_c_map(f, &c, p, sw2, sb2, q, c));
-                assert_ok(gf_theory_q_map(f, p, sw2, sb2, q, &q_next));
+                assert_ok(gf_theory_c_map(&one, f, p, sw2, sb2, q, corr[l - 1]));
+                assert_ok(gf_theory_c_map(&c, f, p, sw2, sb2, q, c));
+                assert_ok(gf_theory_q_map(&q_next, f, p, sw2, sb2, q));
                 q = q_next;
                 traj[l] += (corr[l] - c) / SEEDS;
                 step_gap += (corr[l] - one) / (SEEDS * (WIDE_DEPTH - 1));

@@ -99,11 +99,11 @@ static void tanh_jacobian_matches_central_differences(void **state)
             gf_real saved = x->data[b * in + j];
             double plus[4], minus[4], step;
             x->data[b * in + j] = (gf_real)(saved + TU_FD_H);
-            assert_ok(gf_net_predict(net, x, &y));
+            assert_ok(gf_net_predict(net, &y, x));
             for (size_t k = 0; k < out; k++)
                 plus[k] = y->data[b * out + k];
             x->data[b * in + j] = (gf_real)(saved - TU_FD_H);
-            assert_ok(gf_net_predict(net, x, &y));
+            assert_ok(gf_net_predict(net, &y, x));
             for (size_t k = 0; k < out; k++)
                 minus[k] = y->data[b * out + k];
             step = (double)(gf_real)(saved + TU_FD_H) - (double)(gf_real)(saved - TU_FD_H);
@@ -181,8 +181,8 @@ static void network_state_is_left_as_found(void **state)
     tu_fill_uniform(x, &rng, -1, 1);
     tu_fill_uniform(probe, &rng, -1, 1);
     tu_fill_uniform(target, &rng, -1, 1);
-    assert_ok(gf_net_forward(net, x, &y));
-    assert_ok(gf_net_loss(net, GF_LOSS_MSE, target, &loss0));
+    assert_ok(gf_net_forward(net, &y, x));
+    assert_ok(gf_net_loss(net, &loss0, target, GF_LOSS_MSE));
     assert_ok(gf_net_backward(net));
     np = gf_net_param_count(net);
     grads0 = malloc(np * sizeof *grads0);
@@ -209,7 +209,7 @@ static void network_state_is_left_as_found(void **state)
     assert_int_equal(y->rows, batch);
     assert_memory_equal(y->data, out0, batch * 3 * sizeof *out0);
     /* The loss of the restored pass is the loss taken before. */
-    assert_ok(gf_net_loss(net, GF_LOSS_MSE, target, &loss1));
+    assert_ok(gf_net_loss(net, &loss1, target, GF_LOSS_MSE));
     assert_true(loss1 == loss0);
     free(out0);
     free(grads0);

@@ -69,12 +69,12 @@ gf_status gf_theory_init_sigma_w2(double *sigma_w2, const gf_init *init, size_t 
 
 /* E[g(u1) g(u2)] for centred Gaussian u1, u2 of variances q1, q2 >= 0 and correlation
  * c in [-1, 1]; g = phi (which = 0) or phi' (which = 1). */
-gf_status gf_theory_gauss_mean_prod(const gf_activation *act, double *out, double act_param,
+gf_status gf_theory_gauss_mean_prod(double *out, const gf_activation *act, double act_param,
                                     double q1, double q2, double c, int which);
 
 /* One step of the correlation map at variance q: *c_next = C(c), clamped to [-1, 1].
  * GF_EINVAL when V(q) = 0 (outputs of variance 0 have no correlation). */
-gf_status gf_theory_c_map(const gf_activation *act, double *c_next, double act_param,
+gf_status gf_theory_c_map(double *c_next, const gf_activation *act, double act_param,
                           double sigma_w2, double sigma_b2, double q, double c);
 
 typedef struct gf_depth_scales {
@@ -91,7 +91,7 @@ typedef struct gf_depth_scales {
  * sigma_w^2 / fan_in and biases of variance sigma_b^2. When the variance grows without
  * bound (q* = +infinity: ReLU with sigma_w^2 > 2, linear with sigma_w^2 >= 1 and a bias)
  * there is no fixed point: chi_1 is gf_theory_chi's and the rest is NaN. */
-gf_status gf_theory_depth_scales(const gf_activation *act, gf_depth_scales *out,
+gf_status gf_theory_depth_scales(gf_depth_scales *out, const gf_activation *act,
                                  double act_param, double sigma_w2, double sigma_b2);
 
 #ifdef __cplusplus

@@ -230,7 +230,7 @@ static gf_status finite(const char *who, const gf_activation *act, double v)
 
 /* ---- Public: the 2-D expectation and the correlation map -------------------------------- */
 
-gf_status gf_theory_gauss_mean_prod(const gf_activation *act, double *out, double act_param,
+gf_status gf_theory_gauss_mean_prod(double *out, const gf_activation *act, double act_param,
                                     double q1, double q2, double c, int which)
 {
     static const char who[] = "gf_theory_gauss_mean_prod";
@@ -259,7 +259,7 @@ static double c_map(const gf_activation *act, double param, double sw2, double s
     return var > 0 ? fmax(-1, fmin(1, cov / var)) : NAN;
 }
 
-gf_status gf_theory_c_map(const gf_activation *act, double *c_next, double act_param,
+gf_status gf_theory_c_map(double *c_next, const gf_activation *act, double act_param,
                           double sigma_w2, double sigma_b2, double q, double c)
 {
     static const char who[] = "gf_theory_c_map";
@@ -343,7 +343,7 @@ static double depth_of(double chi)
     return fabs(chi - 1) <= 1e-12 ? INFINITY : -1 / log(chi);
 }
 
-gf_status gf_theory_depth_scales(const gf_activation *act, gf_depth_scales *out,
+gf_status gf_theory_depth_scales(gf_depth_scales *out, const gf_activation *act,
                                  double act_param, double sigma_w2, double sigma_b2)
 {
     static const char who[] = "gf_theory_depth_scales";
@@ -354,7 +354,7 @@ gf_status gf_theory_depth_scales(const gf_activation *act, gf_depth_scales *out,
     *out = d;
     if ((s = check_model(who, act, act_param, sigma_w2, sigma_b2)) != GF_OK)
         return s;
-    if ((s = gf_theory_chi(act, act_param, sigma_w2, sigma_b2, &d.q_star, &d.chi_1)) != GF_OK)
+    if ((s = gf_theory_chi(&d.q_star, &d.chi_1, act, act_param, sigma_w2, sigma_b2)) != GF_OK)
         return s;
     if (isinf(d.q_star)) { /* no fixed point: the depth scales are undefined */
         *out = d;

@@ -75,16 +75,16 @@ static gf_status restore_state(gf_net *net, saved_state *s)
     if (s->input != NULL) {
         /* Training mode is what a pending loss and backward need; batch norm refuses a
          * one-row batch there, and such a pass can only have been gf_net_predict. */
-        st = gf_net_forward(net, s->input, NULL);
+        st = gf_net_forward(net, NULL, s->input);
         if (st != GF_OK)
-            st = gf_net_predict(net, s->input, NULL);
+            st = gf_net_predict(net, NULL, s->input);
     }
     if (s->running != NULL) {
         gf_status rs = gf_net_restore_running(net, s->running);
         st = st == GF_OK ? rs : st;
     }
     if (s->grads != NULL)
-        memcpy(gf_net_grads(net), s->grads, gf_net_param_count(net) * sizeof(gf_real));
+        memcpy(gf_net_grads_mut(net), s->grads, gf_net_param_count(net) * sizeof(gf_real));
     gf_free(s->grads);
     gf_tensor_free(s->input);
     gf_free(s->running);
@@ -101,7 +101,7 @@ static gf_status backward_range(gf_net *net, size_t first, size_t last, gf_real 
 {
     gf_real *dy = buf_a, *dx = buf_b;
     for (size_t i = last + 1; i-- > first;) {
-        gf_layer *l = gf_net_layer(net, i);
+        gf_layer *l = gf_net_layer_mut(net, i);
         const gf_tensor *a_in = gf_net_activation(net, i);
         const gf_tensor *a_out = gf_net_activation(net, i + 1);
         gf_tensor tdy = gf_tensor_view(dy, a_out->rows, l->out);
@@ -124,7 +124,7 @@ static gf_status jacobian_rows(gf_net *net, gf_tensor *jac, const gf_tensor *x, 
 {
     size_t batch = x->rows, widest = 0;
     gf_real *buf_a, *buf_b;
-    gf_status st = gf_net_predict(net, x, NULL);
+    gf_status st = gf_net_predict(net, NULL, x);
     if (st != GF_OK)
         return st;
     for (size_t i = first; i <= last + 1; i++) {
