@@ -329,7 +329,8 @@ static void weights_backward(gf_layer *l, rnn_state *st, const gf_real *xt, gf_r
         for (size_t j = 0; j < GH; j++)
             st->db[j] += da[r * GH + j];
     if (dxt != NULL)
-        gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, st->in, GH, 1, da, GH, W, ldw, 1, dxt, ldx);
+        gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, st->in, GH, 1, da, GH, W, ldw, 1, dxt,
+                    ldx);
     if (t > 0)
         gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, H, hrows, 1, da, GH, W + st->in, ldw, 1,
                     st->dh_prev, H);
