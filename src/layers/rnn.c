@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gradflow/rnn.h"
+#include "core/checks.h"
 #include "core/internal.h"
 #include "fast/gemm.h"
 #include "layers/rnn_state.h"
@@ -108,30 +109,24 @@ static gf_status rnn_reserve(gf_layer *l, size_t batch)
 
 /* ---- Checks ------------------------------------------------------------------------- */
 
+/* The shared checks (core/checks.h), with x's shape worded in steps and features, and a
+ * weight (G H, in + H) and bias (1, G H) as the cell needs; backward: dy and dx (batch,
+ * out) and (batch, T in), and the forward pass of this batch cached. */
 static gf_status check_layer(const char *who, const gf_layer *l, const gf_tensor *x,
-                             int grads)
+                             int backward, const gf_tensor *dy, const gf_tensor *dx)
 {
-    const rnn_state *st;
-    if (l == NULL)
-        return gf_fail(GF_EINVAL, "%s: layer is NULL", who);
-    if ((st = l->state) == NULL)
-        return gf_fail(GF_ESTATE, "%s: layer has no state (released?)", who);
-    if (x == NULL)
-        return gf_fail(GF_EINVAL, "%s: x is NULL", who);
-    if (x->cols != l->in || x->rows == 0)
+    const rnn_state *st = l != NULL ? l->state : NULL;
+    gf_status s;
+    if (st != NULL && x != NULL && (x->cols != l->in || x->rows == 0))
         return gf_fail(GF_ESHAPE, "%s: input is (%zu, %zu), expected (batch >= 1, %zu = %zu "
                        "steps x %zu features)", who, x->rows, x->cols, l->in, st->T, st->in);
-    if (x->data == NULL)
-        return gf_fail(GF_EINVAL, "%s: x has no data", who);
-    if (l->weight.data == NULL || l->bias.data == NULL ||
-        (grads && (l->dweight.data == NULL || l->dbias.data == NULL)))
-        return gf_fail(GF_ESTATE, "%s: parameters are not bound (add the layer to a network, "
-                       "or point its views at storage)", who);
+    if ((s = gf_check_stateful(who, l, x, "parameters", backward, dy, dx)) != GF_OK)
+        return s;
     if (l->weight.rows != st->G * st->H || l->weight.cols != st->in + st->H ||
         l->bias.rows * l->bias.cols != st->G * st->H)
         return gf_fail(GF_ESTATE, "%s: weight must be (%zu, %zu) and bias (1, %zu)", who,
                        st->G * st->H, st->in + st->H, st->G * st->H);
-    return GF_OK;
+    return backward ? gf_check_cached(who, st->rows, x->rows) : GF_OK;
 }
 
 /* ---- Forward ------------------------------------------------------------------------ */
@@ -203,7 +198,7 @@ static void step_forward(const gf_layer *l, rnn_state *st, const gf_real *xt, si
 static gf_status rnn_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
 {
     static const char who[] = "rnn forward";
-    gf_status s = check_layer(who, l, x, 0);
+    gf_status s = check_layer(who, l, x, 0, NULL, NULL);
     rnn_state *st;
     size_t batch, H, T, bh;
 
@@ -360,20 +355,16 @@ static gf_status rnn_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *
                               const gf_tensor *dy, gf_tensor *dx)
 {
     static const char who[] = "rnn backward";
-    gf_status s = check_layer(who, l, x, 1);
+    gf_status s = check_layer(who, l, x, 1, dy, dx);
     rnn_state *st;
     size_t batch, H, T, bh, GH;
     int seq;
 
     (void)y;
-    if (s == GF_OK)
-        s = gf_check_grads(who, l, x->rows, dy, dx);
     if (s != GF_OK)
         return s;
     st = l->state;
     batch = x->rows;
-    if (st->rows != batch)
-        return gf_fail(GF_ESTATE, "%s: no forward pass of this batch to differentiate", who);
     H = st->H;
     T = st->T;
     bh = batch * H;
