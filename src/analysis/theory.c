@@ -174,6 +174,8 @@ static gf_status store_finite(double *out, const char *who, const gf_activation 
 
 /* ---- Public --------------------------------------------------------------------------- */
 
+/* gf_theory_gauss_mean_sq, _q_map and _chi_at read alike on purpose: the checks, then
+ * one formula line (E[phi^2], V(q), chi) that is the point of each. */
 gf_status gf_theory_gauss_mean_sq(double *out, const gf_activation *act, double act_param,
                                   double q, int which)
 {

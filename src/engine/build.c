@@ -28,14 +28,20 @@ gf_status gf_net_add_linear(gf_net *net, size_t out_features)
     return add_built(net, gf_layer_linear(&l, gf_net_out_features(net), out_features), &l);
 }
 
+/* The activation called name, for gf_net_add_activation(_param). */
+static gf_status find_activation(const gf_activation **act, const gf_net *net,
+                                 const char *name)
+{
+    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
+    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
+    return gf_activation_find(act, name);
+}
+
 gf_status gf_net_add_activation_param(gf_net *net, const char *name, double param)
 {
     const gf_activation *act;
     gf_layer l;
-    gf_status st;
-    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
-    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
-    st = gf_activation_find(&act, name);
+    gf_status st = find_activation(&act, net, name);
     if (st != GF_OK)
         return st;
     if (!isfinite(param))
@@ -47,10 +53,7 @@ gf_status gf_net_add_activation_param(gf_net *net, const char *name, double para
 gf_status gf_net_add_activation(gf_net *net, const char *name)
 {
     const gf_activation *act;
-    gf_status st;
-    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
-    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
-    st = gf_activation_find(&act, name);
+    gf_status st = find_activation(&act, net, name);
     if (st != GF_OK)
         return st;
     return gf_net_add_activation_param(net, name, act->default_param);

@@ -216,6 +216,8 @@ static void fused_destroy(gf_layer *l)
     l->state = NULL;
 }
 
+/* The fast twin of gf_activation_reference_ops (layers/activation.c): same name, same
+ * contract, the fused chunk loops instead of the plain ones. */
 const gf_layer_ops gf_activation_fused_ops = {
     .name = "activation",
     .forward = fused_forward,

@@ -99,6 +99,7 @@ static void act_destroy(gf_layer *l)
         l->act = NULL;
 }
 
+/* The plain reference beside gf_activation_fused_ops (fast/activation_fused.c). */
 const gf_layer_ops gf_activation_reference_ops = {
     .name = "activation",
     .forward = act_forward,

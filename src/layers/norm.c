@@ -228,7 +228,8 @@ static gf_status ln_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int t
     return GF_OK;
 }
 
-/* The batch-norm formula with the roles of rows and features exchanged: for each row,
+/* Its opening reads as bn_backward's on purpose, so that each pass stands alone.
+ * The batch-norm formula with the roles of rows and features exchanged: for each row,
  *   dx = (1/sigma) (dxhat - mean_j dxhat - xhat mean_j(dxhat xhat)),  dxhat = dy gamma;
  *   dgamma += sum_r dy xhat, dbeta += sum_r dy (gamma and beta are per feature). */
 static gf_status ln_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,

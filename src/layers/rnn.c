@@ -351,6 +351,7 @@ static void step_backward(gf_layer *l, rnn_state *st, const gf_real *xt, gf_real
     weights_backward(l, st, xt, dxt, ldx, batch, t);
 }
 
+/* Its opening (checks, sizes) reads as rnn_forward's on purpose: each pass stands alone. */
 static gf_status rnn_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                               const gf_tensor *dy, gf_tensor *dx)
 {
