@@ -2,7 +2,10 @@
  * case: NULL pointers, mismatched shapes, zero and huge sizes, NaN/inf/negative
  * hyper-parameters, unknown names, calls out of order. Each row names the documented
  * status; the test demands that status and a non-empty gf_last_error(), and (through
- * the counting allocator) that the failing call leaked nothing. */
+ * the counting allocator) that the failing call leaked nothing.
+ * One file on purpose, at about 700 lines: most of it is the one table of cases (an
+ * X-macro that expands into the test list), which a reader scans as a whole, and the
+ * multi-step cases above it share its fixture. */
 #include "testutil.h"
 
 #include <stdio.h>

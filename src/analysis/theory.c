@@ -162,8 +162,20 @@ static gf_status finite_result(const char *who, const gf_activation *act, double
     return GF_OK;
 }
 
+/* *out = v when v is finite; else GF_ENONFINITE (finite_result's message), *out kept. */
+static gf_status store_finite(double *out, const char *who, const gf_activation *act,
+                              double q, double v)
+{
+    gf_status s = finite_result(who, act, q, v);
+    if (s == GF_OK)
+        *out = v;
+    return s;
+}
+
 /* ---- Public --------------------------------------------------------------------------- */
 
+/* gf_theory_gauss_mean_sq, _q_map and _chi_at read alike on purpose: the checks, then
+ * one formula line (E[phi^2], V(q), chi) that is the point of each. */
 gf_status gf_theory_gauss_mean_sq(double *out, const gf_activation *act, double act_param,
                                   double q, int which)
 {
@@ -177,10 +189,7 @@ gf_status gf_theory_gauss_mean_sq(double *out, const gf_activation *act, double 
     if (which != 0 && which != 1)
         return gf_fail(GF_EINVAL, "%s: which must be 0 (phi) or 1 (phi'), got %d", who, which);
     v = gauss_mean_sq(which ? act->df : act->f, act_param, q);
-    if ((s = finite_result(who, act, q, v)) != GF_OK)
-        return s;
-    *out = v;
-    return GF_OK;
+    return store_finite(out, who, act, q, v);
 }
 
 gf_status gf_theory_q_map(double *q_next, const gf_activation *act, double act_param,
@@ -195,10 +204,7 @@ gf_status gf_theory_q_map(double *q_next, const gf_activation *act, double act_p
         (s = check_sigmas(who, sigma_w2, sigma_b2)) != GF_OK || (s = check_q(who, q)) != GF_OK)
         return s;
     v = sigma_w2 * gauss_mean_sq(act->f, act_param, q) + sigma_b2;
-    if ((s = finite_result(who, act, q, v)) != GF_OK)
-        return s;
-    *q_next = v;
-    return GF_OK;
+    return store_finite(q_next, who, act, q, v);
 }
 
 gf_status gf_theory_chi_at(double *chi, const gf_activation *act, double act_param,
@@ -213,10 +219,7 @@ gf_status gf_theory_chi_at(double *chi, const gf_activation *act, double act_par
         (s = check_sigmas(who, sigma_w2, 0)) != GF_OK || (s = check_q(who, q)) != GF_OK)
         return s;
     v = sigma_w2 * gauss_mean_sq(act->df, act_param, q);
-    if ((s = finite_result(who, act, q, v)) != GF_OK)
-        return s;
-    *chi = v;
-    return GF_OK;
+    return store_finite(chi, who, act, q, v);
 }
 
 #define Q_START 1.0

@@ -8,6 +8,7 @@
 
 #include "gradflow/telemetry.h"
 #include "core/internal.h"
+#include "engine/telemetry_steps.h"
 
 struct gf_telemetry {
     gf_record *records;
@@ -130,7 +131,7 @@ static const char csv_header[] =
 const char *gf_telemetry_csv_header(void) { return csv_header; }
 
 /* NaN means "does not apply": an empty field, which gnuplot and spreadsheets skip. */
-static void put_real(FILE *f, double v)
+void gf_csv_put_real(FILE *f, double v)
 {
     if (isnan(v))
         fputs(",", f);
@@ -167,7 +168,7 @@ gf_status gf_record_write_csv(const gf_record *r, FILE *f)
                              r->act_mean,       r->act_std,        r->deriv_abs_mean,
                              r->zero_frac,      r->dead_frac,      r->sat_frac};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        put_real(f, fields[i]);
+        gf_csv_put_real(f, fields[i]);
     fprintf(f, ",%llu,%llu\n", (unsigned long long)r->nonfinite_fwd,
             (unsigned long long)r->nonfinite_bwd);
     if (ferror(f))
@@ -250,4 +251,19 @@ gf_status gf_telemetry_stream_to(gf_telemetry *t, const char *path)
     if (fflush(t->stream) != 0)
         return gf_fail(GF_EIO, "gf_telemetry_stream_to: cannot write '%s'", path);
     return GF_OK;
+}
+
+/* Records are appended in step order, layer by layer: the records of one step are a
+ * contiguous run, found by walking from i both ways while the step is the same. */
+void gf_telemetry_step_group(const gf_telemetry *t, size_t i, size_t *begin, size_t *end)
+{
+    size_t n = gf_telemetry_count(t);
+    uint64_t step = gf_telemetry_at(t, i)->step;
+    size_t b = i, e = i;
+    while (b > 0 && gf_telemetry_at(t, b - 1)->step == step)
+        b--;
+    while (e < n && gf_telemetry_at(t, e)->step == step)
+        e++;
+    *begin = b;
+    *end = e;
 }

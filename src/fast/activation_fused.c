@@ -111,11 +111,9 @@ static gf_status fused_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, in
     static const char who[] = "activation forward";
     const gf_activation *a = l != NULL ? l->act : NULL;
     size_t batch = 0, total;
-    gf_status s = gf_check_input(who, l, x, &batch);
+    gf_status s = gf_check_forward(who, l, x, y, &batch);
 
     (void)training;
-    if (s == GF_OK)
-        s = gf_check_shape(who, "y", y, batch, l->out);
     if (s == GF_OK && (a == NULL || l->state == NULL))
         s = gf_fail(GF_ESTATE, "%s: layer has no activation or state (released?)", who);
     if (s != GF_OK)
@@ -218,6 +216,8 @@ static void fused_destroy(gf_layer *l)
     l->state = NULL;
 }
 
+/* The fast twin of gf_activation_reference_ops (layers/activation.c): same name, same
+ * contract, the fused chunk loops instead of the plain ones. */
 const gf_layer_ops gf_activation_fused_ops = {
     .name = "activation",
     .forward = fused_forward,

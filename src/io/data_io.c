@@ -509,142 +509,173 @@ static gf_status split_lines(const char *who, const char *path, const buffer *b,
     return GF_OK;
 }
 
+/* A CSV file split into lines, and what its first non-blank line fixes. */
+typedef struct csv_file {
+    const char *path;
+    char delim;
+    const line *lines;
+    size_t n_lines;
+    size_t first;  /* the first non-blank line: the column count, maybe a header */
+    size_t cols;   /* fields per line */
+    size_t label;  /* the label's column */
+    size_t rows;   /* non-blank data lines */
+    int header;    /* lines[first] is a header */
+} csv_file;
+
+static const char csv_who[] = "csv";
+
+/* GF_EINVAL for an option the reader cannot follow: a header other than -1, 0, 1, or a
+ * delimiter that can stand inside a number or a line. */
+static gf_status check_csv_options(const gf_csv_options *o, char delim)
+{
+    if (o->header < -1 || o->header > 1)
+        return gf_fail(GF_EINVAL, "gf_data_csv: header option %d is not -1, 0 or 1", o->header);
+    if (delim == '\n' || delim == '\r' || delim == '"' || delim == '.' || delim == '-' ||
+        delim == '+' || (delim >= '0' && delim <= '9') || delim == 'e' || delim == 'E')
+        return gf_fail(GF_EINVAL, "gf_data_csv: '%c' cannot be a delimiter", delim);
+    return GF_OK;
+}
+
+/* The table's shape, from its first non-blank line (a header when o->header is 1, or
+ * when -1 and a field of it is not a number), and the count of data rows. */
+static gf_status read_shape(csv_file *f, const gf_csv_options *o)
+{
+    const char *who = csv_who, *path = f->path;
+    const line *lines = f->lines;
+    const char *pos;
+    field fd;
+    double v;
+    int numeric = 1;
+
+    f->first = 0;
+    while (f->first < f->n_lines && line_is_blank(&lines[f->first], f->delim))
+        f->first++;
+    if (f->first == f->n_lines)
+        return gf_fail(GF_EFORMAT, "%s: %s: empty file (no rows)", who, path);
+    pos = lines[f->first].begin;
+    f->cols = 0;
+    while (next_field(&lines[f->first], &pos, f->delim, &fd)) {
+        f->cols++;
+        if (!parse_number(&fd, &v))
+            numeric = 0;
+    }
+    f->header = o->header == -1 ? !numeric : o->header;
+    if (f->cols < 2)
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu: %zu column; need at least one input and a "
+                       "label (is the delimiter '%c' right?)", who, path,
+                       lines[f->first].number, f->cols, f->delim);
+    if (o->label_column >= 0 && (size_t)o->label_column >= f->cols)
+        return gf_fail(GF_EFORMAT, "%s: %s: label column %ld (0-based) does not exist: the "
+                       "file has %zu columns", who, path, o->label_column, f->cols);
+    f->label = o->label_column < 0 ? f->cols - 1 : (size_t)o->label_column;
+    f->rows = 0;
+    for (size_t i = f->first + (size_t)f->header; i < f->n_lines; i++)
+        f->rows += !line_is_blank(&lines[i], f->delim);
+    if (f->rows == 0)
+        return gf_fail(GF_EFORMAT, "%s: %s: a header line and no data rows", who, path);
+    return GF_OK;
+}
+
+/* Field fd, column c (0-based) of line l, as a number that gf_real holds; a label must
+ * be a class index unless the table is a regression. */
+static gf_status read_value(const csv_file *f, const line *l, size_t c, const field *fd,
+                            int is_label, int regression, double *v)
+{
+    const char *who = csv_who, *path = f->path;
+    char text[48]; /* the field, quoted in a message */
+    if (!parse_number(fd, v)) {
+        if (fd->begin == fd->end)
+            return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: empty field, not a number", who, path,
+                           l->number, c + 1);
+        field_text(text, sizeof text, fd);
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: '%s' is not a number", who, path,
+                       l->number, c + 1, text);
+    }
+    if (!isfinite((double)(gf_real)*v)) {
+        field_text(text, sizeof text, fd);
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: '%s' overflows %s", who, path, l->number,
+                       c + 1, text, GF_REAL_NAME);
+    }
+    /* Class indices must survive the trip through gf_real exactly. */
+    if (is_label && !regression && (*v < 0 || *v > 16777216.0 || *v != (double)(long)*v)) {
+        field_text(text, sizeof text, fd);
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: label '%s' is not a class index (an "
+                       "integer 0..16777216); use the regression option for real targets",
+                       who, path, l->number, c + 1, text);
+    }
+    return GF_OK;
+}
+
+/* Data line l into row `row` of d: its inputs into x, its label into y; *max_class grows
+ * to the largest class seen. Every line must have f->cols fields. */
+static gf_status read_row(gf_dataset *d, size_t row, const csv_file *f, const line *l,
+                          int regression, size_t *max_class)
+{
+    const char *who = csv_who, *pos = l->begin;
+    size_t cols = f->cols, c = 0, first_number = f->lines[f->first].number;
+    gf_real *xr = d->x->data + row * (cols - 1);
+    field fd;
+    while (next_field(l, &pos, f->delim, &fd)) {
+        double v;
+        gf_status st;
+        if (c == cols) {
+            size_t more = 1;
+            while (next_field(l, &pos, f->delim, &fd))
+                more++;
+            return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: %zu fields, expected %zu as on line "
+                           "%zu", who, f->path, l->number, cols + 1, cols + more, cols,
+                           first_number);
+        }
+        if ((st = read_value(f, l, c, &fd, c == f->label, regression, &v)) != GF_OK)
+            return st;
+        if (c == f->label) {
+            if (!regression && (size_t)v > *max_class)
+                *max_class = (size_t)v;
+            d->y->data[row] = (gf_real)v;
+        } else {
+            *xr++ = (gf_real)v;
+        }
+        c++;
+    }
+    if (c < cols)
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: %zu field%s, expected %zu as on line %zu",
+                       who, f->path, l->number, c + 1, c, c == 1 ? "" : "s", cols,
+                       first_number);
+    return GF_OK;
+}
+
+/* Read the file, split it into lines, fix the table's shape from its first line, then
+ * read the data lines one by one into a new data set. */
 gf_status gf_data_csv(gf_dataset **out, const char *path, const gf_csv_options *opt)
 {
-    const char *who = "csv";
     gf_csv_options o = opt != NULL ? *opt : gf_csv_options_default();
-    char delim = o.delimiter ? o.delimiter : ',';
     buffer b = {NULL, 0, 0};
     line *lines = NULL;
-    size_t n_lines = 0, first = 0, cols = 0, rows = 0, label = 0, max_class = 0;
-    int header;
+    csv_file f = {.path = path, .delim = o.delimiter ? o.delimiter : ','};
+    size_t row = 0, max_class = 0;
     gf_dataset *d = NULL;
     gf_status st;
     GF_CHECK_NOT_NULL(out, "gf_data_csv");
     *out = NULL;
     GF_CHECK_NOT_NULL(path, "gf_data_csv");
-    if (o.header < -1 || o.header > 1)
-        return gf_fail(GF_EINVAL, "gf_data_csv: header option %d is not -1, 0 or 1", o.header);
-    if (delim == '\n' || delim == '\r' || delim == '"' || delim == '.' || delim == '-' ||
-        delim == '+' || (delim >= '0' && delim <= '9') || delim == 'e' || delim == 'E')
-        return gf_fail(GF_EINVAL, "gf_data_csv: '%c' cannot be a delimiter", delim);
-    st = read_file("gf_data_csv", path, &b);
-    if (st != GF_OK)
+    if ((st = check_csv_options(&o, f.delim)) != GF_OK)
         return st;
-    st = split_lines("gf_data_csv", path, &b, &lines, &n_lines);
-    if (st != GF_OK) {
-        gf_free(b.data);
+    if ((st = read_file("gf_data_csv", path, &b)) != GF_OK)
         return st;
+    st = split_lines("gf_data_csv", path, &b, &lines, &f.n_lines);
+    f.lines = lines;
+    if (st == GF_OK)
+        st = read_shape(&f, &o);
+    if (st == GF_OK)
+        st = gf_dataset_new(&d, f.rows, f.cols - 1, 1, 0, base_name(path));
+    for (size_t i = f.first + (size_t)f.header; i < f.n_lines && st == GF_OK; i++)
+        if (!line_is_blank(&lines[i], f.delim))
+            st = read_row(d, row++, &f, &lines[i], o.regression, &max_class);
+    if (st == GF_OK) {
+        d->n_classes = o.regression ? 0 : max_class + 1;
+        *out = d;
+        d = NULL;
     }
-    /* The first non-blank line fixes the column count and may be a header. */
-    while (first < n_lines && line_is_blank(&lines[first], delim))
-        first++;
-    if (first == n_lines) {
-        st = gf_fail(GF_EFORMAT, "%s: %s: empty file (no rows)", who, path);
-        goto done;
-    }
-    {
-        const char *pos = lines[first].begin;
-        field f;
-        double v;
-        int numeric = 1;
-        while (next_field(&lines[first], &pos, delim, &f)) {
-            cols++;
-            if (!parse_number(&f, &v))
-                numeric = 0;
-        }
-        header = o.header == -1 ? !numeric : o.header;
-    }
-    if (cols < 2) {
-        st = gf_fail(GF_EFORMAT, "%s: %s:%zu: %zu column; need at least one input and a label "
-                     "(is the delimiter '%c' right?)", who, path, lines[first].number, cols,
-                     delim);
-        goto done;
-    }
-    if (o.label_column >= 0 && (size_t)o.label_column >= cols) {
-        st = gf_fail(GF_EFORMAT, "%s: %s: label column %ld (0-based) does not exist: the file "
-                     "has %zu columns", who, path, o.label_column, cols);
-        goto done;
-    }
-    label = o.label_column < 0 ? cols - 1 : (size_t)o.label_column;
-    for (size_t i = first + (size_t)header; i < n_lines; i++)
-        rows += !line_is_blank(&lines[i], delim);
-    if (rows == 0) {
-        st = gf_fail(GF_EFORMAT, "%s: %s: a header line and no data rows", who, path);
-        goto done;
-    }
-    st = gf_dataset_new(&d, rows, cols - 1, 1, 0, base_name(path));
-    if (st != GF_OK)
-        goto done;
-    rows = 0;
-    for (size_t i = first + (size_t)header; i < n_lines; i++) {
-        const line *l = &lines[i];
-        const char *pos = l->begin;
-        gf_real *xr = d->x->data + rows * (cols - 1);
-        field f;
-        size_t c = 0;
-        if (line_is_blank(l, delim))
-            continue;
-        while (next_field(l, &pos, delim, &f)) {
-            double v;
-            char text[48];
-            if (c == cols) {
-                size_t more = 1;
-                while (next_field(l, &pos, delim, &f))
-                    more++;
-                st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: %zu fields, expected %zu as on line "
-                             "%zu", who, path, l->number, cols + 1, cols + more, cols,
-                             lines[first].number);
-                goto done;
-            }
-            if (!parse_number(&f, &v)) {
-                field_text(text, sizeof text, &f);
-                if (f.begin == f.end)
-                    st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: empty field, not a number", who,
-                                 path, l->number, c + 1);
-                else
-                    st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: '%s' is not a number", who, path,
-                                 l->number, c + 1, text);
-                goto done;
-            }
-            if (!isfinite((double)(gf_real)v)) {
-                field_text(text, sizeof text, &f);
-                st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: '%s' overflows %s", who, path,
-                             l->number, c + 1, text, GF_REAL_NAME);
-                goto done;
-            }
-            if (c == label) {
-                if (!o.regression) {
-                    /* Class indices must survive the trip through gf_real exactly. */
-                    if (v < 0 || v > 16777216.0 || v != (double)(long)v) {
-                        field_text(text, sizeof text, &f);
-                        st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: label '%s' is not a class "
-                                     "index (an integer 0..16777216); use the regression "
-                                     "option for real targets", who, path, l->number, c + 1,
-                                     text);
-                        goto done;
-                    }
-                    if ((size_t)v > max_class)
-                        max_class = (size_t)v;
-                }
-                d->y->data[rows] = (gf_real)v;
-            } else {
-                *xr++ = (gf_real)v;
-            }
-            c++;
-        }
-        if (c < cols) {
-            st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: %zu field%s, expected %zu as on line "
-                         "%zu", who, path, l->number, c + 1, c, c == 1 ? "" : "s", cols,
-                         lines[first].number);
-            goto done;
-        }
-        rows++;
-    }
-    d->n_classes = o.regression ? 0 : max_class + 1;
-    *out = d;
-    d = NULL;
-done:
     gf_dataset_free(d);
     gf_free(lines);
     gf_free(b.data);
