@@ -6,103 +6,13 @@
  * double. Leaves out the backward correlation (gradients of two inputs). */
 #include <stdlib.h>
 
-#include "gradflow/theory.h"
+#include "analysis/quad.h"
 #include "core/internal.h"
+#include "gradflow/theory.h"
 
-/* ---- 1-D quadrature of E[h(z)], z ~ N(0, 1) ------------------------------------------ */
-
-/* 15-point Kronrod nodes on [-1, 1] (non-negative half) and weights, and the weights of
- * the embedded 7-point Gauss rule (nodes xk[1], xk[3], xk[5], xk[7]). */
-static const double xk[8] = {
-    0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
-    0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
-    0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
-    0.207784955007898467600689403773245, 0.000000000000000000000000000000000,
-};
-static const double wk[8] = {
-    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
-    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
-    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
-    0.204432940075298892414161999234649, 0.209482141084727828012999174891714,
-};
-static const double wg[4] = {
-    0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
-    0.381830050505118944950369775488975, 0.417959183673469387755102040816327,
-};
-
-typedef double (*zfun)(double z, const void *ctx);
-
-#define Z_MAX 12.0  /* the density there is 5e-32 of its peak */
-#define MAX_ENDS 32
-
-static double density(double z) { return exp(-0.5 * z * z) * 0.398942280401432677939946059934; }
-
-/* K15 of h(z) N(z) on [a, b]; *err = |K15 - G7|. */
-static double gk15(zfun h, const void *ctx, double a, double b, double *err)
-{
-    double c = 0.5 * (a + b), w = 0.5 * (b - a);
-    double fc = h(c, ctx) * density(c);
-    double k = wk[7] * fc, g = wg[3] * fc;
-    for (int i = 0; i < 7; i++) {
-        double zl = c - w * xk[i], zr = c + w * xk[i];
-        double f = h(zl, ctx) * density(zl) + h(zr, ctx) * density(zr);
-        k += wk[i] * f;
-        if (i % 2 == 1)
-            g += wg[i / 2] * f;
-    }
-    *err = fabs((k - g) * w);
-    return k * w;
-}
-
-static double adapt(zfun h, const void *ctx, double a, double b, double whole, double err,
-                    double tol, int depth)
-{
-    double m, el, er, left, right;
-    if (err <= tol || depth >= 30 || !isfinite(whole))
-        return whole;
-    m = 0.5 * (a + b);
-    left = gk15(h, ctx, a, m, &el);
-    right = gk15(h, ctx, m, b, &er);
-    return adapt(h, ctx, a, m, left, el, 0.5 * tol, depth + 1) +
-           adapt(h, ctx, m, b, right, er, 0.5 * tol, depth + 1);
-}
-
-static int cmp_double(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
-/* E[h(z)] with panel ends at fixed points of z and at the n extra points given (those
- * outside |z| < Z_MAX are dropped), to an accuracy of about rel times the larger of
- * scale and E[|h|]. The scale matters when h cancels (E[phi(u1) phi(u2)] near c = 0):
- * a tolerance relative to the result alone would then chase the inner integrals'
- * rounding and subdivide without end. */
-static double expect(zfun h, const void *ctx, const double *extra, size_t n, double rel,
-                     double scale)
-{
-    static const double fixed[] = {-Z_MAX, -6, -3, -1.5, 0, 1.5, 3, 6, Z_MAX};
-    double ends[MAX_ENDS], est[MAX_ENDS], errs[MAX_ENDS], total = 0, sum = 0;
-    size_t k = 0, m = 0;
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        ends[k++] = fixed[i];
-    for (size_t i = 0; i < n && k < MAX_ENDS; i++)
-        if (fabs(extra[i]) < Z_MAX)
-            ends[k++] = extra[i];
-    qsort(ends, k, sizeof ends[0], cmp_double);
-    for (size_t i = 1; i < k; i++)
-        if (ends[i] > ends[m])
-            ends[++m] = ends[i];
-    /* A first pass sets the scale of the absolute tolerance. */
-    for (size_t i = 0; i < m; i++) {
-        est[i] = gk15(h, ctx, ends[i], ends[i + 1], &errs[i]);
-        total += fabs(est[i]);
-    }
-    for (size_t i = 0; i < m; i++)
-        sum += adapt(h, ctx, ends[i], ends[i + 1], est[i], errs[i],
-                     rel * fmax(total, scale) / (double)m + 1e-300, 0);
-    return sum;
-}
+/* Bisection depth of the quadrature: the 2-D expectations nest one integral in another,
+ * so each is kept shallower than theory.c's 1-D ones. */
+#define LEVELS 30
 
 /* Where x = mean + scale z has a feature of phi (its kink at 0, bends near |x| ~ 1):
  * out[0..9) = the z of x in {0, +-0.25, +-1, +-4, +-16}; scale > 0. */
@@ -132,7 +42,7 @@ static double mean_sq(double (*g)(double, double), double param, double s)
     sq_ctx p = {g, param, s};
     double pts[9];
     size_t n = s > 0 ? feature_points(pts, 0, s) : 0;
-    return expect(sq_at, &p, pts, n, 1e-8, 0);
+    return gf_quad_gauss(sq_at, &p, pts, n, 1e-8, 0, LEVELS);
 }
 
 /* ---- 2-D: E[g(u1) g(u2)] --------------------------------------------------------------
@@ -163,7 +73,7 @@ static double outer_at(double z1, const void *ctx)
         inner = p.g(p.mean, p.param);
     } else {
         size_t n = feature_points(pts, p.mean, p.sigma);
-        inner = expect(inner_at, &p, pts, n, 1e-12, 0);
+        inner = gf_quad_gauss(inner_at, &p, pts, n, 1e-12, 0, LEVELS);
     }
     return p.g(p.s1 * z1, p.param) * inner;
 }
@@ -177,7 +87,7 @@ static double gauss_mean_prod(double (*g)(double, double), double param, double 
     if (p.s1 == 0) { /* u1 = 0: g(0) E[g(u2)], u2 = s2 z2 */
         p.sigma = p.s2;
         n = p.s2 > 0 ? feature_points(pts, 0, p.s2) : 0;
-        return g(0, param) * expect(inner_at, &p, pts, n, 1e-12, 0);
+        return g(0, param) * gf_quad_gauss(inner_at, &p, pts, n, 1e-12, 0, LEVELS);
     }
     /* The outer integrand has g(s1 z1)'s features, and, as c -> +-1, those of
      * g(s2 c z1) that the inner smoothing no longer hides. */
@@ -186,8 +96,8 @@ static double gauss_mean_prod(double (*g)(double, double), double param, double 
         n += feature_points(pts + n, 0, p.s2 * c);
     /* The inner integrals are good to 1e-12 of E|g(u2)|, so the outer one can be good to
      * 1e-11 of sqrt(E[g(u1)^2] E[g(u2)^2]) >= |E[g(u1) g(u2)]| (Cauchy-Schwarz). */
-    return expect(outer_at, &p, pts, n, 1e-11,
-                  sqrt(mean_sq(g, param, p.s1) * mean_sq(g, param, p.s2)));
+    return gf_quad_gauss(outer_at, &p, pts, n, 1e-11,
+                  sqrt(mean_sq(g, param, p.s1) * mean_sq(g, param, p.s2)), LEVELS);
 }
 
 /* ---- Checks ----------------------------------------------------------------------------- */
@@ -306,7 +216,7 @@ static double q_map_slope(const gf_activation *act, double param, double sw2, do
     slope_ctx p = {act->f, act->df, param, sqrt(q)};
     double pts[9];
     size_t n = feature_points(pts, 0, p.s);
-    return sw2 * expect(slope_at, &p, pts, n, 1e-12, 0);
+    return sw2 * gf_quad_gauss(slope_at, &p, pts, n, 1e-12, 0, LEVELS);
 }
 
 /* The stable fixed point of the correlation map at q (> 0) when c = 1 is unstable

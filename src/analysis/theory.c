@@ -6,29 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gradflow/theory.h"
+#include "analysis/quad.h"
 #include "core/internal.h"
+#include "gradflow/theory.h"
 
 /* ---- Quadrature ----------------------------------------------------------------------- */
-
-/* 15-point Kronrod nodes on [-1, 1] (non-negative half) and weights, and the weights of
- * the embedded 7-point Gauss rule (nodes xk[1], xk[3], xk[5], xk[7]). */
-static const double xk[8] = {
-    0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
-    0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
-    0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
-    0.207784955007898467600689403773245, 0.000000000000000000000000000000000,
-};
-static const double wk[8] = {
-    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
-    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
-    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
-    0.204432940075298892414161999234649, 0.209482141084727828012999174891714,
-};
-static const double wg[4] = {
-    0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
-    0.381830050505118944950369775488975, 0.417959183673469387755102040816327,
-};
 
 typedef struct integrand {
     double (*g)(double x, double param); /* phi or phi' */
@@ -36,60 +18,19 @@ typedef struct integrand {
     double s;                            /* sqrt(q) */
 } integrand;
 
-/* g(s z)^2 times the standard normal density. */
-static double f_at(const integrand *in, double z)
+/* g(s z)^2. */
+static double sq_at(double z, const void *ctx)
 {
+    const integrand *in = ctx;
     double v = in->g(in->s * z, in->param);
-    return v * v * exp(-0.5 * z * z) * 0.398942280401432677939946059934;
+    return v * v;
 }
 
-/* K15 on [a, b]; *err = |K15 - G7|. */
-static double gk15(const integrand *in, double a, double b, double *err)
-{
-    double c = 0.5 * (a + b), h = 0.5 * (b - a);
-    double fc = f_at(in, c);
-    double k = wk[7] * fc, g = wg[3] * fc;
-    for (int i = 0; i < 7; i++) {
-        double f = f_at(in, c - h * xk[i]) + f_at(in, c + h * xk[i]);
-        k += wk[i] * f;
-        if (i % 2 == 1)
-            g += wg[i / 2] * f;
-    }
-    *err = fabs((k - g) * h);
-    return k * h;
-}
-
-/* Bisect [a, b] until the local error estimate is below tol (halved at each level). */
-static double adapt(const integrand *in, double a, double b, double whole, double err,
-                    double tol, int depth)
-{
-    double m, el, er, left, right;
-    if (err <= tol || depth >= 48 || !isfinite(whole))
-        return whole;
-    m = 0.5 * (a + b);
-    left = gk15(in, a, m, &el);
-    right = gk15(in, m, b, &er);
-    return adapt(in, a, m, left, el, 0.5 * tol, depth + 1) +
-           adapt(in, m, b, right, er, 0.5 * tol, depth + 1);
-}
-
-static int cmp_double(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
-#define Z_MAX 12.0 /* the density there is 5e-32 of its peak */
-
-/* E[g(sqrt(q) z)^2], q >= 0 finite. */
+/* E[g(sqrt(q) z)^2], q >= 0 finite, to 1e-14 relative (analysis/quad.c). */
 static double gauss_mean_sq(double (*g)(double, double), double param, double q)
 {
-    static const double fixed[] = {-Z_MAX, -6, -3, -1.5, 0, 1.5, 3, 6, Z_MAX};
     static const double scaled[] = {0.25, 1, 4, 16};
-    double ends[sizeof fixed / sizeof fixed[0] + 2 * sizeof scaled / sizeof scaled[0]];
-    double est[sizeof ends / sizeof ends[0]], errs[sizeof ends / sizeof ends[0]];
-    double total = 0, sum = 0;
-    size_t n = 0, m = 0;
+    double extra[2 * sizeof scaled / sizeof scaled[0]];
     integrand in;
 
     if (q == 0) {
@@ -99,28 +40,11 @@ static double gauss_mean_sq(double (*g)(double, double), double param, double q)
     in.g = g;
     in.param = param;
     in.s = sqrt(q);
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        ends[n++] = fixed[i];
     for (size_t i = 0; i < sizeof scaled / sizeof scaled[0]; i++) {
-        double z = scaled[i] / in.s;
-        if (z < Z_MAX) {
-            ends[n++] = z;
-            ends[n++] = -z;
-        }
+        extra[2 * i] = scaled[i] / in.s;
+        extra[2 * i + 1] = -scaled[i] / in.s;
     }
-    qsort(ends, n, sizeof ends[0], cmp_double);
-    for (size_t i = 1; i < n; i++)
-        if (ends[i] > ends[m])
-            ends[++m] = ends[i];
-    /* A first pass sets the scale of the absolute tolerance. */
-    for (size_t i = 0; i < m; i++) {
-        est[i] = gk15(&in, ends[i], ends[i + 1], &errs[i]);
-        total += fabs(est[i]);
-    }
-    for (size_t i = 0; i < m; i++)
-        sum += adapt(&in, ends[i], ends[i + 1], est[i], errs[i],
-                     1e-14 * total / (double)m + 1e-300, 0);
-    return sum;
+    return gf_quad_gauss(sq_at, &in, extra, sizeof extra / sizeof extra[0], 1e-14, 0, 48);
 }
 
 /* ---- Checks ----------------------------------------------------------------------------- */
