@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "analysis/quad.h"
+#include "analysis/theory_checks.h"
 #include "core/internal.h"
 #include "gradflow/theory.h"
 
@@ -24,25 +25,12 @@ static size_t feature_points(double *out, double mean, double scale)
     return sizeof xs / sizeof xs[0];
 }
 
-typedef struct sq_ctx {
-    double (*g)(double, double);
-    double param, s;
-} sq_ctx;
-
-static double sq_at(double z, const void *ctx)
-{
-    const sq_ctx *p = ctx;
-    double v = p->g(p->s * z, p->param);
-    return v * v;
-}
-
 /* E[g(s z)^2], the scale of the 2-D expectation. */
 static double mean_sq(double (*g)(double, double), double param, double s)
 {
-    sq_ctx p = {g, param, s};
     double pts[9];
     size_t n = s > 0 ? feature_points(pts, 0, s) : 0;
-    return gf_quad_gauss(sq_at, &p, pts, n, 1e-8, 0, LEVELS);
+    return gf_quad_mean_sq(g, param, s, pts, n, 1e-8, LEVELS);
 }
 
 /* ---- 2-D: E[g(u1) g(u2)] --------------------------------------------------------------
@@ -102,24 +90,6 @@ static double gauss_mean_prod(double (*g)(double, double), double param, double 
 
 /* ---- Checks ----------------------------------------------------------------------------- */
 
-static gf_status check_model(const char *who, const gf_activation *act, double param,
-                             double sigma_w2, double sigma_b2)
-{
-    GF_CHECK_NOT_NULL(act, who);
-    if (act->f == NULL || act->df == NULL)
-        return gf_fail(GF_EINVAL, "%s: activation %s has no scalar f and df", who,
-                       act->name ? act->name : "(unnamed)");
-    if (!isfinite(param))
-        return gf_fail(GF_EINVAL, "%s: %s parameter is not finite", who, act->name);
-    if (!(isfinite(sigma_w2) && sigma_w2 > 0))
-        return gf_fail(GF_EINVAL, "%s: sigma_w^2 must be positive and finite (got %g)", who,
-                       sigma_w2);
-    if (!(isfinite(sigma_b2) && sigma_b2 >= 0))
-        return gf_fail(GF_EINVAL, "%s: sigma_b^2 must be finite and >= 0 (got %g)", who,
-                       sigma_b2);
-    return GF_OK;
-}
-
 static gf_status check_pair(const char *who, double q1, double q2, double c)
 {
     if (!(isfinite(q1) && q1 >= 0 && isfinite(q2) && q2 >= 0))
@@ -140,6 +110,8 @@ static gf_status finite(const char *who, const gf_activation *act, double v)
 
 /* ---- Public: the 2-D expectation and the correlation map -------------------------------- */
 
+/* gf_theory_gauss_mean_prod and gf_theory_c_map read alike on purpose, as theory.c's
+ * entry points do: the checks, then the plain computation, then a finite result. */
 gf_status gf_theory_gauss_mean_prod(double *out, const gf_activation *act, double act_param,
                                     double q1, double q2, double c, int which)
 {
@@ -148,7 +120,7 @@ gf_status gf_theory_gauss_mean_prod(double *out, const gf_activation *act, doubl
     double v;
     GF_CHECK_NOT_NULL(out, who);
     *out = NAN;
-    if ((s = check_model(who, act, act_param, 1, 0)) != GF_OK ||
+    if ((s = gf_theory_check_model(who, act, act_param, 1, 0)) != GF_OK ||
         (s = check_pair(who, q1, q2, c)) != GF_OK)
         return s;
     if (which != 0 && which != 1)
@@ -177,7 +149,7 @@ gf_status gf_theory_c_map(double *c_next, const gf_activation *act, double act_p
     double v;
     GF_CHECK_NOT_NULL(c_next, who);
     *c_next = NAN;
-    if ((s = check_model(who, act, act_param, sigma_w2, sigma_b2)) != GF_OK ||
+    if ((s = gf_theory_check_model(who, act, act_param, sigma_w2, sigma_b2)) != GF_OK ||
         (s = check_pair(who, q, q, c)) != GF_OK)
         return s;
     v = c_map(act, act_param, sigma_w2, sigma_b2, q, c);
@@ -262,7 +234,7 @@ gf_status gf_theory_depth_scales(gf_depth_scales *out, const gf_activation *act,
     gf_status s;
     GF_CHECK_NOT_NULL(out, who);
     *out = d;
-    if ((s = check_model(who, act, act_param, sigma_w2, sigma_b2)) != GF_OK)
+    if ((s = gf_theory_check_model(who, act, act_param, sigma_w2, sigma_b2)) != GF_OK)
         return s;
     if ((s = gf_theory_chi(&d.q_star, &d.chi_1, act, act_param, sigma_w2, sigma_b2)) != GF_OK)
         return s;

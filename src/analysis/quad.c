@@ -98,3 +98,22 @@ double gf_quad_gauss(gf_zfun h, const void *ctx, const double *extra, size_t n, 
                      rel * fmax(total, scale) / (double)m + 1e-300, levels);
     return sum;
 }
+
+typedef struct sq_ctx {
+    double (*g)(double x, double param);
+    double param, s;
+} sq_ctx;
+
+static double sq_at(double z, const void *ctx)
+{
+    const sq_ctx *p = ctx;
+    double v = p->g(p->s * z, p->param);
+    return v * v;
+}
+
+double gf_quad_mean_sq(double (*g)(double x, double param), double param, double s,
+                       const double *extra, size_t n, double rel, int levels)
+{
+    sq_ctx p = {g, param, s};
+    return gf_quad_gauss(sq_at, &p, extra, n, rel, 0, levels);
+}

@@ -16,4 +16,8 @@ typedef double (*gf_zfun)(double z, const void *ctx);
 double gf_quad_gauss(gf_zfun h, const void *ctx, const double *extra, size_t n, double rel,
                      double scale, int levels);
 
+/* E[g(s z)^2] the same way: the mean square of phi or phi' at variance s^2. */
+double gf_quad_mean_sq(double (*g)(double x, double param), double param, double s,
+                       const double *extra, size_t n, double rel, int levels);
+
 #endif

@@ -7,58 +7,30 @@
 #include <string.h>
 
 #include "analysis/quad.h"
+#include "analysis/theory_checks.h"
 #include "core/internal.h"
 #include "gradflow/theory.h"
 
 /* ---- Quadrature ----------------------------------------------------------------------- */
 
-typedef struct integrand {
-    double (*g)(double x, double param); /* phi or phi' */
-    double param;
-    double s;                            /* sqrt(q) */
-} integrand;
-
-/* g(s z)^2. */
-static double sq_at(double z, const void *ctx)
-{
-    const integrand *in = ctx;
-    double v = in->g(in->s * z, in->param);
-    return v * v;
-}
-
 /* E[g(sqrt(q) z)^2], q >= 0 finite, to 1e-14 relative (analysis/quad.c). */
 static double gauss_mean_sq(double (*g)(double, double), double param, double q)
 {
     static const double scaled[] = {0.25, 1, 4, 16};
-    double extra[2 * sizeof scaled / sizeof scaled[0]];
-    integrand in;
+    double extra[2 * sizeof scaled / sizeof scaled[0]], s = sqrt(q);
 
     if (q == 0) {
         double v = g(0, param);
         return v * v;
     }
-    in.g = g;
-    in.param = param;
-    in.s = sqrt(q);
     for (size_t i = 0; i < sizeof scaled / sizeof scaled[0]; i++) {
-        extra[2 * i] = scaled[i] / in.s;
-        extra[2 * i + 1] = -scaled[i] / in.s;
+        extra[2 * i] = scaled[i] / s;
+        extra[2 * i + 1] = -scaled[i] / s;
     }
-    return gf_quad_gauss(sq_at, &in, extra, sizeof extra / sizeof extra[0], 1e-14, 0, 48);
+    return gf_quad_mean_sq(g, param, s, extra, sizeof extra / sizeof extra[0], 1e-14, 48);
 }
 
 /* ---- Checks ----------------------------------------------------------------------------- */
-
-static gf_status check_act(const char *who, const gf_activation *act, double param)
-{
-    GF_CHECK_NOT_NULL(act, who);
-    if (act->f == NULL || act->df == NULL)
-        return gf_fail(GF_EINVAL, "%s: activation %s has no scalar f and df", who,
-                       act->name ? act->name : "(unnamed)");
-    if (!isfinite(param))
-        return gf_fail(GF_EINVAL, "%s: %s parameter is not finite", who, act->name);
-    return GF_OK;
-}
 
 static gf_status check_sigmas(const char *who, double sigma_w2, double sigma_b2)
 {
@@ -69,6 +41,20 @@ static gf_status check_sigmas(const char *who, double sigma_w2, double sigma_b2)
         return gf_fail(GF_EINVAL, "%s: sigma_b^2 must be finite and >= 0 (got %g)", who,
                        sigma_b2);
     return GF_OK;
+}
+
+/* The activation (scalar f and df, a finite parameter) and the sigmas of a mean-field
+ * model: declared in analysis/theory_checks.h, shared with depth.c. */
+gf_status gf_theory_check_model(const char *who, const gf_activation *act, double param,
+                                double sigma_w2, double sigma_b2)
+{
+    GF_CHECK_NOT_NULL(act, who);
+    if (act->f == NULL || act->df == NULL)
+        return gf_fail(GF_EINVAL, "%s: activation %s has no scalar f and df", who,
+                       act->name ? act->name : "(unnamed)");
+    if (!isfinite(param))
+        return gf_fail(GF_EINVAL, "%s: %s parameter is not finite", who, act->name);
+    return check_sigmas(who, sigma_w2, sigma_b2);
 }
 
 static gf_status check_q(const char *who, double q)
@@ -108,7 +94,8 @@ gf_status gf_theory_gauss_mean_sq(double *out, const gf_activation *act, double 
     double v;
     GF_CHECK_NOT_NULL(out, who);
     *out = NAN;
-    if ((s = check_act(who, act, act_param)) != GF_OK || (s = check_q(who, q)) != GF_OK)
+    if ((s = gf_theory_check_model(who, act, act_param, 1, 0)) != GF_OK ||
+        (s = check_q(who, q)) != GF_OK)
         return s;
     if (which != 0 && which != 1)
         return gf_fail(GF_EINVAL, "%s: which must be 0 (phi) or 1 (phi'), got %d", who, which);
@@ -124,8 +111,8 @@ gf_status gf_theory_q_map(double *q_next, const gf_activation *act, double act_p
     double v;
     GF_CHECK_NOT_NULL(q_next, who);
     *q_next = NAN;
-    if ((s = check_act(who, act, act_param)) != GF_OK ||
-        (s = check_sigmas(who, sigma_w2, sigma_b2)) != GF_OK || (s = check_q(who, q)) != GF_OK)
+    if ((s = gf_theory_check_model(who, act, act_param, sigma_w2, sigma_b2)) != GF_OK ||
+        (s = check_q(who, q)) != GF_OK)
         return s;
     v = sigma_w2 * gauss_mean_sq(act->f, act_param, q) + sigma_b2;
     return store_finite(q_next, who, act, q, v);
@@ -139,8 +126,8 @@ gf_status gf_theory_chi_at(double *chi, const gf_activation *act, double act_par
     double v;
     GF_CHECK_NOT_NULL(chi, who);
     *chi = NAN;
-    if ((s = check_act(who, act, act_param)) != GF_OK ||
-        (s = check_sigmas(who, sigma_w2, 0)) != GF_OK || (s = check_q(who, q)) != GF_OK)
+    if ((s = gf_theory_check_model(who, act, act_param, sigma_w2, 0)) != GF_OK ||
+        (s = check_q(who, q)) != GF_OK)
         return s;
     v = sigma_w2 * gauss_mean_sq(act->df, act_param, q);
     return store_finite(chi, who, act, q, v);
@@ -168,8 +155,7 @@ gf_status gf_theory_chi(double *q_star, double *chi, const gf_activation *act,
     GF_CHECK_NOT_NULL(q_star, who);
     GF_CHECK_NOT_NULL(chi, who);
     *q_star = *chi = NAN;
-    if ((s = check_act(who, act, act_param)) != GF_OK ||
-        (s = check_sigmas(who, sigma_w2, sigma_b2)) != GF_OK)
+    if ((s = gf_theory_check_model(who, act, act_param, sigma_w2, sigma_b2)) != GF_OK)
         return s;
 
     /* For an increasing map V, the iteration from q_0 moves monotonically to the nearest
