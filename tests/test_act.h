@@ -11,6 +11,7 @@
 #include "gradflow/net.h"
 #include "gradflow/telemetry.h"
 
+#include "../src/fast/act_loops.h"
 #include "../src/fast/activation_fused.h"
 
 #if GF_REAL_IS_DOUBLE

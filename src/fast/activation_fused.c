@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "fast/act_loops.h"
 #include "fast/activation_fused.h"
 #include "fast/simd.h"
 #include "fast/stats.h"
@@ -120,12 +121,7 @@ static gf_status fused_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, in
         return s;
     ((act_state *)l->state)->acc_rows = 0;
     total = batch * l->out;
-    if (a->forward != NULL) {
-        a->forward(y->data, x->data, total, l->act_param);
-        return GF_OK;
-    }
-    for (size_t i = 0; i < total; i++)
-        y->data[i] = (gf_real)a->f((double)x->data[i], (double)l->act_param);
+    gf_act_forward(a, y->data, x->data, total, l->act_param);
     return GF_OK;
 }
 
@@ -133,13 +129,7 @@ static gf_status fused_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, in
 static void deriv_chunk(const gf_layer *l, gf_real *d, const gf_real *x, const gf_real *y,
                         size_t m)
 {
-    const gf_activation *a = l->act;
-    if (a->deriv != NULL) {
-        a->deriv(d, x, y, m, l->act_param);
-        return;
-    }
-    for (size_t i = 0; i < m; i++)
-        d[i] = (gf_real)a->df((double)x[i], (double)l->act_param);
+    gf_act_deriv(l->act, d, x, y, m, l->act_param);
 }
 
 /* out[i] += g[i] d[i]: the chain rule through an element-wise activation. */
