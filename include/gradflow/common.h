@@ -82,8 +82,9 @@ void gf_free(void *ptr);
  * data file, a file being inflated) the library compares the bytes it will need with
  * this limit and refuses with GF_ENOMEM and a message giving both figures, rather than
  * allocating until the machine runs out. Process-wide, like the allocator: set it before
- * creating objects. 0 restores the default, half of the physical memory
- * (sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / 2; 4 GiB where that is unknown). */
+ * creating objects. 0 restores the default: a quarter of the physical memory
+ * (sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / 4; 4 GiB where that is unknown), or
+ * half of the address-space limit (getrlimit(RLIMIT_AS), ulimit -v) when that is lower. */
 void gf_set_memory_limit(size_t bytes);
 size_t gf_memory_limit(void);
 size_t gf_memory_limit_default(void);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -128,17 +129,21 @@ static size_t memory_limit; /* 0: the default */
 
 size_t gf_memory_limit_default(void)
 {
-    /* Half of the physical memory: room for the rest of the machine, and a refusal in
-     * well under a second instead of minutes of swapping before malloc gives up. */
-    size_t fallback = (size_t)1 << (sizeof(size_t) > 4 ? 32 : 30);
+    /* A quarter of the physical memory: room for the rest of a shared machine, and a
+     * refusal in well under a second instead of minutes of paging before malloc gives
+     * up. Half of the address-space limit (ulimit -v) when that is lower, since
+     * allocations past it fail anyway, only later. */
+    double limit = (double)((size_t)1 << (sizeof(size_t) > 4 ? 32 : 30)); /* unknown */
+    struct rlimit as;
 #if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages > 0 && page > 0) {
-        double half = (double)pages * (double)page / 2;
-        return half >= (double)SIZE_MAX ? SIZE_MAX : (size_t)half;
-    }
+    if (pages > 0 && page > 0)
+        limit = (double)pages * (double)page / 4;
 #endif
-    return fallback;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        (double)as.rlim_cur / 2 < limit)
+        limit = (double)as.rlim_cur / 2;
+    return limit >= (double)SIZE_MAX ? SIZE_MAX : (size_t)limit;
 }
 
 void gf_set_memory_limit(size_t bytes) { memory_limit = bytes; }

@@ -192,9 +192,35 @@ static int setup_output(run *s)
     return gft_trace_begin(&s->tt, s->net, s->dir) != 0 ? GFT_EXIT_FAIL : 0;
 }
 
+/* The bytes of the data held (rows of inputs and targets, training and test sets). */
+static size_t data_bytes(const run *s)
+{
+    size_t n = gf_dataset_rows(s->train) + gf_dataset_rows(s->test);
+    return n * (s->train->x->cols + s->train->y->cols) * sizeof(gf_real);
+}
+
+/* The memory budget, before anything large is made: when the data's shape is known from
+ * the options (every set but a CSV file), before the data is loaded; else once it is.
+ * A resumed network is already made (its file is bounded by the limit). */
+static int check_budget(const run *s, int loaded)
+{
+    size_t in, out, rows;
+    if (s->c->resume[0])
+        return 0;
+    if (loaded)
+        return gft_check_budget(s->c, s->train->x->cols, n_outputs(s), data_bytes(s));
+    if (gft_data_shape(s->c, &in, &out, &rows) != 0)
+        return 0;
+    return gft_check_budget(s->c, in, out, rows * (in + out) * sizeof(gf_real));
+}
+
 static int setup(run *s)
 {
-    int status = setup_data(s);
+    int status = check_budget(s, 0);
+    if (status == 0)
+        status = setup_data(s);
+    if (status == 0)
+        status = check_budget(s, 1);
     if (status == 0)
         status = s->c->resume[0] ? resume_net(s) : new_net(s);
     if (status == 0)
