@@ -59,6 +59,16 @@ static gf_status one_hot(gf_dataset **d)
     return GF_OK;
 }
 
+/* The number of distinct labels of a class set (up to 2: all the caller asks). */
+static size_t classes_present(const gf_dataset *d)
+{
+    size_t n = gf_dataset_rows(d);
+    for (size_t i = 1; i < n; i++)
+        if (d->y->data[i] != d->y->data[0])
+            return 2;
+    return n > 0;
+}
+
 int gft_data_shape(const gft_config *c, size_t *in, size_t *out, size_t *rows)
 {
     if (strcmp(c->data, "digits") == 0) {
@@ -123,6 +133,15 @@ int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
     }
     if (st != GF_OK) {
         gft_error("--data %s: %s", c->data, gf_last_error());
+        return GFT_EXIT_FAIL;
+    }
+    if (all != NULL && all->n_classes > 0 && classes_present(all) < 2) {
+        /* Nothing to tell apart: the loss is 0 from the first step and every gradient
+         * vanishes, so the run would only end in figures with nothing to draw. */
+        gft_error("--data %s: every row has the label %g: a classifier needs at least two "
+                  "classes (is --label-column right?)", c->data,
+                  gf_dataset_rows(all) ? (double)all->y->data[0] : 0.0);
+        gf_dataset_free(all);
         return GFT_EXIT_FAIL;
     }
     if (all != NULL) {
