@@ -87,7 +87,8 @@ static int parse_unit(gft_config *c, const gft_option *o, const char *v, char *w
     return 0;
 }
 
-/* Any finite real (an activation's parameter). */
+/* Any real finite in this build's number type (an activation's parameter: 1e300 is
+ * finite as a double and infinite as a float). */
 static int parse_finite(gft_config *c, const gft_option *o, const char *v, char *why,
                         size_t why_len)
 {
@@ -96,6 +97,8 @@ static int parse_finite(gft_config *c, const gft_option *o, const char *v, char 
         return WHY("'%s' is not a number", v);
     if (!isfinite(x))
         return WHY("'%s' must be finite", v);
+    if (!isfinite((double)(gf_real)x))
+        return WHY("'%s' overflows %s, this build's number type", v, gf_real_name());
     *FIELD(c, o, double) = x;
     return 0;
 }

@@ -169,9 +169,14 @@ int gft_parse(gft_args *a, int argc, char **argv);
 /* 1 when the command takes comma lists (compare, sweep). */
 int gft_takes_lists(gft_command cmd);
 
-/* Comma lists: the number of items of value, and item i copied into buf. */
+/* Comma lists: the number of items of value, and item i copied into buf (cut to len - 1
+ * characters); returns the item's whole length, so that a caller can tell it was cut. */
 size_t gft_list_count(const char *value);
-void gft_list_item(const char *value, size_t i, char *buf, size_t len);
+size_t gft_list_item(const char *value, size_t i, char *buf, size_t len);
+
+/* The longest value (or comma-list item) + 1: longer ones are refused when parsed, so
+ * that no buffer a value is copied into cuts it short. */
+#define GFT_MAX_VALUE 1024
 
 /* The configuration of one grid point: defaults, then every setting, taking item
  * choice[k] of setting k (choice NULL: the whole value). Returns 0, or prints the
