@@ -223,6 +223,14 @@ static const char *const data_names[] = {"digits", "gauss", "xor", "spirals", "m
                                          "fashion-mnist", "adding"};
 #define N_DATA (sizeof data_names / sizeof data_names[0])
 
+int gft_data_is_builtin(const char *name)
+{
+    for (size_t i = 0; i < N_DATA; i++)
+        if (strcmp(name, data_names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int parse_data(gft_config *c, const gft_option *o, const char *v, char *why,
                       size_t why_len)
 {

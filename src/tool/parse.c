@@ -176,9 +176,8 @@ static int check_combination(gft_config *c, const gft_setting *set, size_t n)
 {
     int resume = c->resume[0] != '\0';
     static const char *const csv_only[] = {"label-column", "header", "no-header"};
-    size_t in, out, rows;
     for (size_t i = 0; i < sizeof csv_only / sizeof csv_only[0]; i++)
-        if (given(set, n, csv_only[i]) && gft_data_shape(c, &in, &out, &rows) == 0) {
+        if (given(set, n, csv_only[i]) && gft_data_is_builtin(c->data)) {
             gft_error("--%s: only for a CSV file, not --data %s", csv_only[i], c->data);
             return GFT_EXIT_USAGE;
         }

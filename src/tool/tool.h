@@ -156,6 +156,9 @@ void gft_error(const char *fmt, ...)
 /* The option table and its size. */
 const gft_option *gft_options(size_t *count);
 
+/* 1 when name (as stored in gft_config.data) is a built-in set, 0 for a CSV file. */
+int gft_data_is_builtin(const char *name);
+
 /* The defaults of a command's configuration. */
 void gft_config_default(gft_config *c, gft_command cmd);
 
