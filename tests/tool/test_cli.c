@@ -1341,7 +1341,9 @@ static void big_networks_are_refused_fast(void **state)
     expect_status(&o, 2);
     assert_true(t < (SLOW ? 5.0 : 1.0));
     assert_one_line_error(&o, "more than the memory limit of 1.074 GB");
-    assert_non_null(strstr(o.err, "data 8 GB"));
+    /* adding: 1000 rows of 2T inputs and a target. */
+    snprintf(figure, sizeof figure, "data %.4g GB", 1000.0 * 2000001 * sizeof(gf_real) / 1e9);
+    assert_non_null(strstr(o.err, figure));
     /* A net that fits the limit trains. */
     run_capped(&o, small, (rlim_t)1 << 30);
     expect_status(&o, 0);
