@@ -14,6 +14,7 @@
 #include "gradflow/clip.h"
 #include "gradflow/telemetry.h"
 #include "gradflow/net.h"
+#include "gradflow/budget.h"
 #include "gradflow/gradcheck.h"
 #include "gradflow/norm.h"
 #include "gradflow/residual.h"

@@ -46,7 +46,7 @@ void write_gz(const char *path, const void *data, size_t n)
 }
 
 /* Read a whole file (test side, plain stdio). */
-static size_t read_bytes(const char *path, unsigned char *buf, size_t cap)
+size_t read_bytes(const char *path, unsigned char *buf, size_t cap)
 {
     FILE *f = fopen(path, "rb");
     size_t n;
@@ -415,7 +415,7 @@ static void fashion_layout(void **state)
 /* ---- CSV ------------------------------------------------------------------------------- */
 
 /* Load text as a CSV file named name with options o (NULL: defaults). */
-static gf_status csv_load(gf_dataset **d, const char *name, const char *text,
+gf_status csv_load(gf_dataset **d, const char *name, const char *text,
                           const gf_csv_options *o)
 {
     write_text(path_of(name), text);
@@ -423,7 +423,7 @@ static gf_status csv_load(gf_dataset **d, const char *name, const char *text,
     return gf_data_csv(d, path_of(name), o);
 }
 
-static void assert_row(const gf_dataset *d, size_t r, const double *x, double y)
+void assert_row(const gf_dataset *d, size_t r, const double *x, double y)
 {
     for (size_t j = 0; j < d->x->cols; j++)
         assert_near(d->x->data[r * d->x->cols + j], x[j], 1e-6, 1e-6);
@@ -629,6 +629,12 @@ int main(void)
         cmocka_unit_test(fashion_layout),
         cmocka_unit_test(csv_good),
         cmocka_unit_test(csv_bad),
+        cmocka_unit_test(csv_reading_is_bounded),
+        cmocka_unit_test(csv_bom_is_skipped),
+        cmocka_unit_test(csv_class_count_is_bounded),
+#if GF_TEST_HAVE_ZLIB
+        cmocka_unit_test(csv_gzip_bomb_is_refused),
+#endif
         cmocka_unit_test(synthetic_sets),
         cmocka_unit_test(synthetic_gauss_moments),
         cmocka_unit_test(synthetic_bad),

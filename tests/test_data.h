@@ -1,5 +1,6 @@
-/* tests/test_data.h: what the three sources of the data test program share (test_data.c:
- * file helpers, digits, IDX, Fashion-MNIST, CSV; test_data_sets.c: synthetic sets, split,
+/* tests/test_data.h: what the four sources of the data test program share (test_data.c:
+ * file helpers, digits, IDX, Fashion-MNIST, CSV; test_data_bounds.c: bounded reading;
+ * test_data_sets.c: synthetic sets, split,
  * slice, standardisation, the batcher; test_data_eval.c: evaluation, allocation
  * failures). */
 #ifndef GRADFLOW_TEST_DATA_H
@@ -34,6 +35,26 @@ void write_gz(const char *path, const void *data, size_t n);
 size_t idx_images(unsigned char *buf, uint32_t n, uint32_t rows, uint32_t cols);
 
 size_t idx_labels(unsigned char *buf, uint32_t n, const unsigned char *labels);
+
+size_t read_bytes(const char *path, unsigned char *buf, size_t cap);
+
+/* Write text to DIR/name and load it as CSV with opt (NULL: defaults). */
+gf_status csv_load(gf_dataset **d, const char *name, const char *text,
+                   const gf_csv_options *opt);
+
+/* Row r of d has inputs x (d->x->cols of them) and label y. */
+void assert_row(const gf_dataset *d, size_t r, const double *x, double y);
+
+/* ---- test_data_bounds.c ---- */
+void csv_reading_is_bounded(void **state);
+
+void csv_bom_is_skipped(void **state);
+
+void csv_class_count_is_bounded(void **state);
+
+#if GF_TEST_HAVE_ZLIB
+void csv_gzip_bomb_is_refused(void **state);
+#endif
 
 /* ---- test_data_sets.c ---- */
 void synthetic_sets(void **state);

@@ -3,9 +3,11 @@
  * the engine (net.c) and the init schemes (init.c), which therefore never call each
  * other: LSUV runs the network, a scheme fills one tensor. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/internal.h"
+#include "gradflow/budget.h"
 #include "gradflow/init.h"
 #include "gradflow/net.h"
 #include "gradflow/norm.h"
@@ -277,6 +279,7 @@ gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
     const gf_activation *act;
     gf_init init;
     gf_net *net;
+    gf_net_plan plan = gf_net_plan_default();
     gf_status st;
     double param;
     GF_CHECK_NOT_NULL(out, "gf_net_new_mlp");
@@ -303,6 +306,15 @@ gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
         return st;
     if ((st = gf_init_validate(&init)) != GF_OK)
         return st;
+    /* The whole network's size against the memory limit before the first allocation
+     * (its activations are checked when a batch first arrives, net.c). */
+    plan.in = spec->in, plan.width = spec->width, plan.depth = spec->depth;
+    plan.out = spec->out, plan.batch = 1;
+    if ((st = gf_net_plan_check(&plan)) != GF_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", gf_last_error());
+        return gf_fail(st, "gf_net_new_mlp: %s", why);
+    }
     if ((st = gf_net_new(&net, spec->in)) != GF_OK)
         return st;
     for (size_t i = 0; i < spec->depth && st == GF_OK; i++) {

@@ -1,13 +1,17 @@
 /* src/io/data_io.c: data set loaders that read files: IDX (MNIST/Fashion-MNIST) and CSV,
  * each gzip-compressed or raw. A whole file is read (and inflated) into memory first,
  * then checked in full before a data set is built, so a truncated or malformed file is
- * an error and never a partial data set. Without zlib (GF_HAVE_ZLIB 0 or undefined), gzip
- * files are refused with GF_EUNSUPPORTED and raw files still work. */
+ * an error and never a partial data set. Reading is bounded by the memory limit
+ * (common.h): only regular files are read, and a file, or what it inflates to, larger
+ * than the limit is refused before it is. Without zlib (GF_HAVE_ZLIB 0 or undefined),
+ * gzip files are refused with GF_EUNSUPPORTED and raw files still work. */
+#define _POSIX_C_SOURCE 200809L /* fileno, fstat */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gradflow/data.h"
 #include "core/internal.h"
@@ -30,17 +34,19 @@ typedef struct buffer {
     size_t len, cap;
 } buffer;
 
-static int buffer_reserve(buffer *b, size_t extra)
+/* Room for extra more bytes, the capacity doubling but never past max (the memory
+ * limit), so that a buffer bounded by the limit is never allocated beyond it. */
+static int buffer_reserve(buffer *b, size_t extra, size_t max)
 {
     size_t cap;
     unsigned char *p;
     if (extra <= b->cap - b->len)
         return 1;
-    if (extra > GF_MAX_ELEMENTS - b->len)
+    if (extra > GF_MAX_ELEMENTS - b->len || extra > max - b->len)
         return 0;
     cap = b->cap < 65536 ? 65536 : b->cap;
     while (cap - b->len < extra)
-        cap *= 2;
+        cap = cap > max / 2 ? max : cap * 2;
     p = gf_realloc(b->data, cap);
     if (p == NULL)
         return 0;
@@ -54,19 +60,38 @@ static gf_status read_raw(const char *who, const char *path, buffer *out)
 {
     FILE *f;
     buffer b = {NULL, 0, 0};
+    struct stat sb;
+    size_t limit = gf_memory_limit();
     int err;
     errno = 0;
     f = fopen(path, "rb");
     if (f == NULL)
         return gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, path,
                        errno ? strerror(errno) : "unknown error");
+    /* Asked of the open file, not the path, so that what is read is what was checked.
+     * A device (/dev/zero), a pipe or a directory has no size to check: refused. */
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return gf_fail(GF_EIO, "%s: '%s' is not a regular file", who, path);
+    }
+    if ((uintmax_t)sb.st_size > (uintmax_t)limit) {
+        fclose(f);
+        return gf_fail(GF_ENOMEM, "%s: '%s' holds %jd bytes, more than the memory limit of "
+                       "%zu bytes (gf_set_memory_limit)", who, path, (intmax_t)sb.st_size,
+                       limit);
+    }
     for (;;) {
-        size_t got;
-        if (!buffer_reserve(&b, 65536)) {
+        /* Room for 1 byte beyond the limit: a file that grew while it was read shows. */
+        size_t max = limit < SIZE_MAX ? limit + 1 : limit, got;
+        size_t want = max - b.len < 65536 ? max - b.len : 65536;
+        if (b.len > limit || !buffer_reserve(&b, want, max)) {
             fclose(f);
             gf_free(b.data);
+            if (b.len > limit)
+                return gf_fail(GF_ENOMEM, "%s: '%s' grew past the memory limit of %zu bytes "
+                               "while it was read", who, path, limit);
             return gf_fail(GF_ENOMEM, "%s: '%s': cannot allocate %zu bytes to read it", who,
-                           path, b.len + 65536);
+                           path, b.len + want);
         }
         got = fread(b.data + b.len, 1, b.cap - b.len, f);
         b.len += got;
@@ -108,8 +133,9 @@ static gf_status inflate_gzip(const char *who, const char *path, const buffer *i
 {
     z_stream z;
     buffer b = {NULL, 0, 0};
-    size_t consumed = 0;
-    int ret;
+    size_t consumed = 0, limit = gf_memory_limit(), want;
+    size_t max = limit > in->len ? limit - in->len : 0;
+    int ret, over = 0;
     memset(&z, 0, sizeof z);
     z.zalloc = z_alloc;
     z.zfree = z_free;
@@ -124,7 +150,11 @@ static gf_status inflate_gzip(const char *who, const char *path, const buffer *i
             chunk = (uInt)-1;
         z.next_in = in->data + consumed;
         z.avail_in = (uInt)chunk;
-        if (!buffer_reserve(&b, 262144)) {
+        /* What it inflates to shares the limit with the compressed bytes: a gzip bomb
+         * is refused once its output reaches it, never allocated further. */
+        want = max - b.len < 262144 ? max - b.len : 262144;
+        if (want == 0 || !buffer_reserve(&b, want, max)) {
+            over = want == 0;
             ret = Z_MEM_ERROR;
             break;
         }
@@ -164,6 +194,10 @@ static gf_status inflate_gzip(const char *who, const char *path, const buffer *i
         return GF_OK;
     }
     gf_free(b.data);
+    if (over)
+        return gf_fail(GF_ENOMEM, "%s: '%s' inflates to more than %zu bytes, which with its "
+                       "%zu compressed bytes pass the memory limit of %zu bytes "
+                       "(gf_set_memory_limit)", who, path, max, in->len, limit);
     if (ret == Z_MEM_ERROR)
         return gf_fail(GF_ENOMEM, "%s: '%s': out of memory while decompressing", who, path);
     if (ret == Z_DATA_ERROR)
@@ -489,7 +523,15 @@ static gf_status split_lines(const char *who, const char *path, const buffer *b,
             e--;
         if (n == cap) {
             size_t nc = cap ? 2 * cap : 1024;
-            line *p = gf_realloc(lines, nc * sizeof *p);
+            line *p = NULL;
+            /* A file of empty lines needs 24 bytes a byte: bounded like the file. */
+            if (gf_memory_check(b->len + nc * sizeof *p, "gf_data_csv") != GF_OK) {
+                gf_free(lines);
+                return gf_fail(GF_ENOMEM, "%s: '%s': %zu lines and more: their records and "
+                               "the file pass the memory limit of %zu bytes", who, path, n,
+                               gf_memory_limit());
+            }
+            p = gf_realloc(lines, nc * sizeof *p);
             if (p == NULL) {
                 gf_free(lines);
                 return gf_fail(GF_ENOMEM, "%s: '%s': cannot allocate %zu line records", who,
@@ -607,9 +649,10 @@ static gf_status read_value(const csv_file *f, const line *l, size_t c, const fi
 }
 
 /* Data line l into row `row` of d: its inputs into x, its label into y; *max_class grows
- * to the largest class seen. Every line must have f->cols fields. */
+ * to the largest class seen, *max_line to the line it is on. Every line must have f->cols
+ * fields. */
 static gf_status read_row(gf_dataset *d, size_t row, const csv_file *f, const line *l,
-                          int regression, size_t *max_class)
+                          int regression, size_t *max_class, size_t *max_line)
 {
     const char *who = csv_who, *pos = l->begin;
     size_t cols = f->cols, c = 0, first_number = f->lines[f->first].number;
@@ -630,7 +673,7 @@ static gf_status read_row(gf_dataset *d, size_t row, const csv_file *f, const li
             return st;
         if (c == f->label) {
             if (!regression && (size_t)v > *max_class)
-                *max_class = (size_t)v;
+                *max_class = (size_t)v, *max_line = l->number;
             d->y->data[row] = (gf_real)v;
         } else {
             *xr++ = (gf_real)v;
@@ -644,15 +687,28 @@ static gf_status read_row(gf_dataset *d, size_t row, const csv_file *f, const li
     return GF_OK;
 }
 
+/* n_classes is the largest label + 1, and a network gets an output per class: a label
+ * far beyond the rows (a stray 16777216) would ask for millions of outputs that no row
+ * can train. At most one class per row, or GF_CSV_MIN_CLASSES. */
+static gf_status check_classes(const csv_file *f, size_t max_class, size_t max_line)
+{
+    if (max_class < f->rows || max_class < GF_CSV_MIN_CLASSES)
+        return GF_OK;
+    return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: label %zu would make %zu classes for %zu rows "
+                   "(at most one class per row, or %d); is column %zu the label?", csv_who,
+                   f->path, max_line, f->label + 1, max_class, max_class + 1, f->rows,
+                   GF_CSV_MIN_CLASSES, f->label + 1);
+}
+
 /* Read the file, split it into lines, fix the table's shape from its first line, then
  * read the data lines one by one into a new data set. */
 gf_status gf_data_csv(gf_dataset **out, const char *path, const gf_csv_options *opt)
 {
     gf_csv_options o = opt != NULL ? *opt : gf_csv_options_default();
-    buffer b = {NULL, 0, 0};
+    buffer b = {NULL, 0, 0}, body;
     line *lines = NULL;
     csv_file f = {.path = path, .delim = o.delimiter ? o.delimiter : ','};
-    size_t row = 0, max_class = 0;
+    size_t row = 0, max_class = 0, max_line = 0;
     gf_dataset *d = NULL;
     gf_status st;
     GF_CHECK_NOT_NULL(out, "gf_data_csv");
@@ -662,15 +718,26 @@ gf_status gf_data_csv(gf_dataset **out, const char *path, const gf_csv_options *
         return st;
     if ((st = read_file("gf_data_csv", path, &b)) != GF_OK)
         return st;
-    st = split_lines("gf_data_csv", path, &b, &lines, &f.n_lines);
+    /* A UTF-8 byte-order mark (spreadsheets write one) is not part of the first field:
+     * left in, it would make a header-less file's first row read as a header. */
+    body = b;
+    if (body.len >= 3 && memcmp(body.data, "\xEF\xBB\xBF", 3) == 0)
+        body.data += 3, body.len -= 3;
+    st = split_lines("gf_data_csv", path, &body, &lines, &f.n_lines);
     f.lines = lines;
     if (st == GF_OK)
         st = read_shape(&f, &o);
+    /* The data set beside the file and its line records, against the memory limit. */
+    if (st == GF_OK)
+        st = gf_memory_check(b.len + f.n_lines * sizeof *lines +
+                                 f.rows * f.cols * sizeof(gf_real), "gf_data_csv");
     if (st == GF_OK)
         st = gf_dataset_new(&d, f.rows, f.cols - 1, 1, 0, base_name(path));
     for (size_t i = f.first + (size_t)f.header; i < f.n_lines && st == GF_OK; i++)
         if (!line_is_blank(&lines[i], f.delim))
-            st = read_row(d, row++, &f, &lines[i], o.regression, &max_class);
+            st = read_row(d, row++, &f, &lines[i], o.regression, &max_class, &max_line);
+    if (st == GF_OK && !o.regression)
+        st = check_classes(&f, max_class, max_line);
     if (st == GF_OK) {
         d->n_classes = o.regression ? 0 : max_class + 1;
         *out = d;

@@ -7,9 +7,11 @@
  * (gradflow/registry.h) supplies the built-in ones, beside each layer; the layer records
  * and residual blocks are io/model_layers.c. Not here: telemetry (CSV files), the
  * network's options. */
+#define _POSIX_C_SOURCE 200809L /* stat */
 #include <float.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gradflow/model.h"
 #include "gradflow/residual.h"
@@ -373,6 +375,23 @@ gf_status gf_model_load_memory(gf_net **net, gf_optim **opt, gf_rng *rng, const 
     return gf_model_load_memory_with(net, opt, rng, data, size, NULL, 0);
 }
 
+/* Only a regular file within the memory limit is read: a device (/dev/zero) or a pipe
+ * would be read until memory ran out. A path that cannot be stat'ed is left to the
+ * reader, which says why it cannot open it. */
+static gf_status check_model_file(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return GF_OK;
+    if (!S_ISREG(sb.st_mode))
+        return gf_fail(GF_EIO, "gf_model_load: '%.200s' is not a regular file", path);
+    if ((uintmax_t)sb.st_size > (uintmax_t)gf_memory_limit())
+        return gf_fail(GF_ENOMEM, "gf_model_load: '%.200s' holds %jd bytes, more than the "
+                       "memory limit of %zu bytes", path, (intmax_t)sb.st_size,
+                       gf_memory_limit());
+    return GF_OK;
+}
+
 gf_status gf_model_load_with(gf_net **net, gf_optim **opt, gf_rng *rng, const char *path,
                              const gf_layer_ops *const *own, size_t n_own)
 {
@@ -384,7 +403,8 @@ gf_status gf_model_load_with(gf_net **net, gf_optim **opt, gf_rng *rng, const ch
     if (opt != NULL)
         *opt = NULL;
     GF_CHECK_NOT_NULL(path, "gf_model_load");
-    if ((st = gf_file_read_all(&data, &size, path, "gf_model_load")) != GF_OK)
+    if ((st = check_model_file(path)) != GF_OK ||
+        (st = gf_file_read_all(&data, &size, path, "gf_model_load")) != GF_OK)
         return st;
     st = gf_model_load_memory_with(net, opt, rng, data, size, own, n_own);
     if (st != GF_OK && st != GF_ENOMEM && st != GF_EINVAL) {

@@ -7,6 +7,8 @@
  * showcase, cures); CTest runs one group per test, in the build directory. */
 #include "test_cli.h"
 
+#include <sys/resource.h>
+
 static const char *gradflow_bin;
 char base[512]; /* this group's scratch directory */
 
@@ -28,6 +30,8 @@ void read_file(char *buf, size_t len, const char *path)
 
 /* Start gradflow with args (NULL-terminated) with stdout and stderr going to files in
  * the scratch directory; returns the child's pid. */
+rlim_t child_as_limit = RLIM_INFINITY; /* the children's address space (ulimit -v) */
+
 pid_t start(const char *const *args, const char *tag)
 {
     char out[700], err[700];
@@ -51,6 +55,11 @@ pid_t start(const char *const *args, const char *tag)
         dup2(fo, STDOUT_FILENO);
         dup2(fe, STDERR_FILENO);
         close(fo), close(fe);
+        if (child_as_limit != RLIM_INFINITY) {
+            struct rlimit rl = {child_as_limit, child_as_limit};
+            if (setrlimit(RLIMIT_AS, &rl) != 0)
+                _exit(97);
+        }
         execv(gradflow_bin, (char *const *)argv);
         _exit(98);
     }
@@ -334,6 +343,13 @@ static void bad_options_exit_2_with_one_line(void **state)
         {{"merge"}, "merge: give at least one directory"},
         {{"gradcheck", "--tol", "-1"}, "--tol: '-1'"},
         {{"run", "--data", "gauss", "--loss", "cross_entropy"}, "--loss cross_entropy"},
+        /* Nothing silently accepted (issue 16). */
+        {{"run", "--", "--depth", "5"}, "unexpected argument '--depth' after --"},
+        {{"run", "--label-column", "2"}, "--label-column: only for a CSV file, not --data "
+                                         "digits"},
+        {{"run", "--data", "xor", "--no-header"}, "--no-header: only for a CSV file"},
+        {{"run", "--max-memory", "12x"}, "--max-memory: '12x' is not a size in bytes"},
+        {{"run", "--max-memory", "1K"}, "--max-memory: '1K' must be at least"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -552,6 +568,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(version_and_help),
         cmocka_unit_test(list_shows_the_tables),
         cmocka_unit_test(bad_options_exit_2_with_one_line),
+        cmocka_unit_test(long_values_are_refused),
         cmocka_unit_test(gradcheck_passes_and_fails),
     };
     static const struct CMUnitTest runs[] = {
@@ -575,6 +592,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(sigint_stops_after_the_step_and_writes_everything),
         cmocka_unit_test(kill_9_leaves_a_valid_csv),
         cmocka_unit_test(sigint_to_a_sweep_stops_its_children),
+    };
+    static const struct CMUnitTest budget[] = {
+        cmocka_unit_test(big_networks_are_refused_fast),
+        cmocka_unit_test(bad_data_files_are_refused),
+        cmocka_unit_test(resume_checks_the_step_count_first),
     };
     static const struct CMUnitTest showcase[] = {
         cmocka_unit_test(showcase_runs_and_writes_its_files),
@@ -621,6 +643,7 @@ int main(int argc, char **argv)
     GROUP("signals", signals)
     GROUP("showcase", showcase)
     GROUP("cures", cures)
+    GROUP("budget", budget)
     fprintf(stderr, "test_cli: unknown group '%s'\n", group);
     return 2;
 }

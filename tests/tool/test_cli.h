@@ -1,7 +1,8 @@
-/* tests/tool/test_cli.h: what the three sources of the CLI test program share
+/* tests/tool/test_cli.h: what the four sources of the CLI test program share
  * (test_cli.c: running the program and reading its files, the basics and run groups,
  * main; test_cli_groups.c: compare, sweep, verdicts, signals; test_cli_cures.c: the
- * cures (normalisation, residual and recurrent nets) and the showcase). */
+ * cures (normalisation, residual and recurrent nets) and the showcase; test_cli_budget.c:
+ * memory limits, resume checks, over-long values). */
 #ifndef GRADFLOW_TEST_CLI_H
 #define GRADFLOW_TEST_CLI_H
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -46,6 +48,9 @@ typedef struct output {
     } while (0)
 
 /* ---- test_cli.c ---- */
+/* The address space of the children start() makes (RLIM_INFINITY: no cap). */
+extern rlim_t child_as_limit;
+
 /* This group's scratch directory (set by main). */
 extern char base[512];
 
@@ -128,5 +133,11 @@ void bad_combinations_exit_2(void **state);
 void model_files_with_the_new_layers(void **state);
 
 void showcase_runs_and_writes_its_files(void **state);
+
+/* ---- test_cli_budget.c ---- */
+void long_values_are_refused(void **state);
+void big_networks_are_refused_fast(void **state);
+void bad_data_files_are_refused(void **state);
+void resume_checks_the_step_count_first(void **state);
 
 #endif
