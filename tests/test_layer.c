@@ -7,6 +7,8 @@
  * would bind views into its blocks. */
 #include "test_layer.h"
 
+#include "../src/fast/bias_grad.h"
+
 /* ---- Helpers ------------------------------------------------------------------------ */
 
 gf_tensor mat(gf_real *data, size_t rows, size_t cols)
@@ -325,12 +327,37 @@ static void constructors_reject_bad_arguments(void **state)
     gf_layer_release(&l);
 }
 
+/* The fast bias gradient (src/fast/bias_grad.c) adds the reference's terms in the
+ * reference's order: the same bits, for widths below, at and past its 16-column blocks. */
+static void bias_grad_fast_matches_its_reference(void **state)
+{
+    static const size_t widths[] = {1, 15, 16, 17, 40};
+    (void)state;
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        size_t out = widths[w], batch = 37;
+        gf_real dy[37 * 40], fast[40], ref[40];
+        for (size_t i = 0; i < batch * out; i++)
+            dy[i] = (gf_real)(sin(0.7 * (double)i) * pow(10.0, (double)(i % 7) - 3));
+        /* The reference (linear.c's bias_grad): db[j] += column j summed in double. */
+        for (size_t j = 0; j < out; j++) {
+            double sum = 0;
+            for (size_t r = 0; r < batch; r++)
+                sum += dy[r * out + j];
+            fast[j] = (gf_real)0.5;
+            ref[j] = (gf_real)0.5 + (gf_real)sum;
+        }
+        gf_bias_grad_fast(fast, dy, batch, out);
+        assert_memory_equal(fast, ref, out * sizeof ref[0]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_shape_and_fields),
         cmocka_unit_test(linear_forward_known_values),
         cmocka_unit_test(linear_backward_matches_central_differences),
+        cmocka_unit_test(bias_grad_fast_matches_its_reference),
         cmocka_unit_test(linear_backward_accumulates),
         cmocka_unit_test(linear_backward_without_dx),
         cmocka_unit_test(linear_bad_shapes),

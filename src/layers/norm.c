@@ -316,14 +316,23 @@ static void norm_destroy(gf_layer *l)
     l->state = NULL;
 }
 
+/* The codec: the registry's entry ends this file. */
 static const gf_layer_ops batchnorm_ops = {
-    "batchnorm", bn_forward, bn_backward, NULL, NULL, norm_reset, norm_destroy,
-    NULL, /* codec: the registry's entry ends this file */
+    .name = "batchnorm",
+    .forward = bn_forward,
+    .backward = bn_backward,
+    .reset = norm_reset,
+    .destroy = norm_destroy,
 };
 
+/* The codec: the registry's entry ends this file. */
 static const gf_layer_ops layernorm_ops = {
-    "layernorm", ln_forward, ln_backward, NULL, ln_reserve, norm_reset, norm_destroy,
-    NULL, /* codec: the registry's entry ends this file */
+    .name = "layernorm",
+    .forward = ln_forward,
+    .backward = ln_backward,
+    .reserve = ln_reserve,
+    .reset = norm_reset,
+    .destroy = norm_destroy,
 };
 
 /* Common set-up: gamma (1, n) as the weight, beta (1, n) as the bias, unbound. */

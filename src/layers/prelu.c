@@ -106,9 +106,13 @@ static void prelu_reset(gf_layer *l)
         l->weight.data[j] = l->act_param;
 }
 
+/* The codec: the registry's entry, gf_kind_prelu, ends this file. */
 static const gf_layer_ops prelu_ops = {
-    "prelu", prelu_forward, prelu_backward, prelu_record, NULL, prelu_reset, NULL,
-    NULL, /* codec: the registry's entry, gf_kind_prelu, ends this file */
+    .name = "prelu",
+    .forward = prelu_forward,
+    .backward = prelu_backward,
+    .record = prelu_record,
+    .reset = prelu_reset,
 };
 
 gf_status gf_layer_prelu(gf_layer *l, size_t n, gf_real initial_slope)

@@ -435,9 +435,14 @@ static void rnn_destroy(gf_layer *l)
     l->state = NULL;
 }
 
+/* The codec: the registry's entry, gf_kind_rnn, ends layers/rnn_inspect.c. */
 const gf_layer_ops gf_rnn_ops = {
-    "rnn", rnn_forward, rnn_backward, NULL, rnn_reserve, rnn_reset, rnn_destroy,
-    NULL, /* codec: the registry's entry, gf_kind_rnn, ends layers/rnn_inspect.c */
+    .name = "rnn",
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .reserve = rnn_reserve,
+    .reset = rnn_reset,
+    .destroy = rnn_destroy,
 };
 
 gf_status gf_layer_rnn(gf_layer *l, gf_rnn_cell cell, size_t in, size_t hidden,
