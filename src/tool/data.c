@@ -87,6 +87,77 @@ int gft_data_shape(const gft_config *c, size_t *in, size_t *out, size_t *rows)
     return 0;
 }
 
+/* Load the set --data names: a whole set into *all, or (Fashion-MNIST) its own training
+ * and test sets into *train and *test. */
+static int load_named(const gft_config *c, gf_dataset **all, gf_dataset **train,
+                      gf_dataset **test, gf_rng *rng)
+{
+    gf_status st;
+    if (strcmp(c->data, "digits") == 0) {
+        st = gf_data_digits(all);
+    } else if (is_synthetic(c->data)) {
+        int gauss = strcmp(c->data, "gauss") == 0;
+        st = gf_data_synthetic(all, c->data, c->samples, gauss ? c->width : 0,
+                               gauss ? c->width : 0, rng);
+    } else if (strcmp(c->data, "adding") == 0) {
+        st = adding_problem(all, c->samples, gft_adding_steps(c), rng);
+    } else if (strcmp(c->data, "fashion-mnist") == 0) {
+        st = gf_data_fashion_mnist(train, test, NULL);
+        if (st != GF_OK) {
+            gft_error("--data fashion-mnist: %s (install Debian's dataset-fashion-mnist, or "
+                      "set %s to the directory of its IDX files)", gf_last_error(),
+                      GF_FASHION_MNIST_ENV);
+            return GFT_EXIT_FAIL;
+        }
+    } else {
+        gf_csv_options o = gf_csv_options_default();
+        o.label_column = c->label_column > 0 ? c->label_column - 1 : -1;
+        o.header = c->header;
+        o.regression = c->loss_given && c->loss == GF_LOSS_MSE;
+        st = gf_data_csv(all, c->data, &o);
+    }
+    if (st != GF_OK) {
+        gft_error("--data %s: %s", c->data, gf_last_error());
+        return GFT_EXIT_FAIL;
+    }
+    if (*all != NULL && (*all)->n_classes > 0 && classes_present(*all) < 2) {
+        /* Nothing to tell apart: the loss is 0 from the first step and every gradient
+         * vanishes, so the run would only end in figures with nothing to draw. */
+        gft_error("--data %s: every row has the label %g: a classifier needs at least two "
+                  "classes (is --label-column right?)", c->data,
+                  gf_dataset_rows(*all) ? (double)(*all)->y->data[0] : 0.0);
+        gf_dataset_free(*all);
+        *all = NULL;
+        return GFT_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* The loss the data call for (unless --loss says), checked against the targets, and the
+ * class labels one-hot when that loss wants vectors. */
+static int fit_loss(const gft_config *c, gf_dataset **train, gf_dataset **test,
+                    gf_loss_kind *loss)
+{
+    gf_status st = GF_OK;
+    *loss = c->loss_given ? c->loss
+                          : (*train)->n_classes > 0 ? GF_LOSS_SOFTMAX_CE : GF_LOSS_MSE;
+    if ((*train)->n_classes == 0 && *loss == GF_LOSS_SOFTMAX_CE) {
+        gft_error("--loss cross_entropy: the data set '%s' has real targets, not classes "
+                  "(use --loss mse)", c->data);
+        return GFT_EXIT_USAGE;
+    }
+    if ((*train)->n_classes > 0 && *loss != GF_LOSS_SOFTMAX_CE) {
+        st = one_hot(train);
+        if (st == GF_OK)
+            st = one_hot(test);
+        if (st != GF_OK) {
+            gft_error("%s", gf_last_error());
+            return GFT_EXIT_FAIL;
+        }
+    }
+    return 0;
+}
+
 int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
                   gf_loss_kind *loss)
 {
@@ -94,6 +165,7 @@ int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
     gf_rng rng;
     gf_status st;
     size_t in, out, rows;
+    int rc;
 
     *train = *test = NULL;
     gf_rng_seed(&rng, c->seed ^ SEED_DATA);
@@ -108,42 +180,8 @@ int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
             return GFT_EXIT_USAGE;
         }
     }
-    if (strcmp(c->data, "digits") == 0) {
-        st = gf_data_digits(&all);
-    } else if (is_synthetic(c->data)) {
-        int gauss = strcmp(c->data, "gauss") == 0;
-        st = gf_data_synthetic(&all, c->data, c->samples, gauss ? c->width : 0,
-                               gauss ? c->width : 0, &rng);
-    } else if (strcmp(c->data, "adding") == 0) {
-        st = adding_problem(&all, c->samples, gft_adding_steps(c), &rng);
-    } else if (strcmp(c->data, "fashion-mnist") == 0) {
-        st = gf_data_fashion_mnist(train, test, NULL);
-        if (st != GF_OK) {
-            gft_error("--data fashion-mnist: %s (install Debian's dataset-fashion-mnist, or "
-                      "set %s to the directory of its IDX files)", gf_last_error(),
-                      GF_FASHION_MNIST_ENV);
-            return GFT_EXIT_FAIL;
-        }
-    } else {
-        gf_csv_options o = gf_csv_options_default();
-        o.label_column = c->label_column > 0 ? c->label_column - 1 : -1;
-        o.header = c->header;
-        o.regression = c->loss_given && c->loss == GF_LOSS_MSE;
-        st = gf_data_csv(&all, c->data, &o);
-    }
-    if (st != GF_OK) {
-        gft_error("--data %s: %s", c->data, gf_last_error());
-        return GFT_EXIT_FAIL;
-    }
-    if (all != NULL && all->n_classes > 0 && classes_present(all) < 2) {
-        /* Nothing to tell apart: the loss is 0 from the first step and every gradient
-         * vanishes, so the run would only end in figures with nothing to draw. */
-        gft_error("--data %s: every row has the label %g: a classifier needs at least two "
-                  "classes (is --label-column right?)", c->data,
-                  gf_dataset_rows(all) ? (double)all->y->data[0] : 0.0);
-        gf_dataset_free(all);
-        return GFT_EXIT_FAIL;
-    }
+    if ((rc = load_named(c, &all, train, test, &rng)) != 0)
+        return rc;
     if (all != NULL) {
         st = gf_data_split(train, test, all, c->test_fraction, &rng);
         gf_dataset_free(all);
@@ -152,32 +190,15 @@ int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
             return GFT_EXIT_FAIL;
         }
     }
-
     if (*train == NULL || *test == NULL) { /* a loader's contract; never trust it blindly */
         gft_error("--data %s: the loader returned no data", c->data);
+        rc = GFT_EXIT_FAIL;
+    } else {
+        rc = fit_loss(c, train, test, loss);
+    }
+    if (rc != 0) {
         gf_dataset_free(*train), gf_dataset_free(*test);
         *train = *test = NULL;
-        return GFT_EXIT_FAIL;
     }
-    *loss = c->loss_given ? c->loss
-                          : (*train)->n_classes > 0 ? GF_LOSS_SOFTMAX_CE : GF_LOSS_MSE;
-    if ((*train)->n_classes == 0 && *loss == GF_LOSS_SOFTMAX_CE) {
-        gft_error("--loss cross_entropy: the data set '%s' has real targets, not classes "
-                  "(use --loss mse)", c->data);
-        gf_dataset_free(*train), gf_dataset_free(*test);
-        *train = *test = NULL;
-        return GFT_EXIT_USAGE;
-    }
-    if ((*train)->n_classes > 0 && *loss != GF_LOSS_SOFTMAX_CE) {
-        st = one_hot(train);
-        if (st == GF_OK)
-            st = one_hot(test);
-        if (st != GF_OK) {
-            gft_error("%s", gf_last_error());
-            gf_dataset_free(*train), gf_dataset_free(*test);
-            *train = *test = NULL;
-            return GFT_EXIT_FAIL;
-        }
-    }
-    return 0;
+    return rc;
 }
