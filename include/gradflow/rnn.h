@@ -82,8 +82,9 @@ gf_status gf_rnn_flags(const gf_layer *l, unsigned *flags);
  * with GF_RNN_SEQUENCE, the output at t). Before any backward pass: GF_ESTATE. */
 gf_status gf_rnn_time_grad_norms(const gf_layer *l, const double **norms, size_t *steps);
 
-/* The gradient norms of the last backward pass per parameter group: ||dL/dW_x||,
- * ||dL/dW_h||, ||dL/db|| (any pointer may be NULL). Needs the gradient views bound. */
+/* The gradient norms per parameter group: ||dL/dW_x||, ||dL/dW_h||, ||dL/db|| (any
+ * pointer may be NULL), read from the gradient views when called: the last backward
+ * pass's gradients before gf_net_clip, the clipped ones after it. Needs the views bound. */
 gf_status gf_rnn_param_grad_norms(const gf_layer *l, double *wx, double *wh, double *b);
 
 /* Write the time telemetry as CSV lines "step,t,grad_h_norm" (t = 1..T), preceded by
