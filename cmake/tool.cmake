@@ -53,7 +53,7 @@ if(GRADFLOW_TESTS)
   if(GRADFLOW_SANITIZE)
     target_compile_definitions(test_cli PRIVATE GF_CLI_SLOW=1) # shorter long runs
   endif()
-  foreach(group basics run compare sweep verdicts signals showcase cures)
+  foreach(group basics run compare sweep verdicts signals showcase cures writes)
     add_test(NAME cli_${group}
              COMMAND test_cli $<TARGET_FILE:gradflow_tool> ${group}
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})

@@ -255,6 +255,13 @@ done:
 
 int gft_cmd_merge(gft_args *a)
 {
-    return gft_merge_dirs(a->operands, a->n_operands, gft_out_dir(&a->cfg, a->operands[0]),
-                          &a->cfg);
+    const char *out = gft_out_dir(&a->cfg, a->operands[0]);
+    gf_run_lock *lock = NULL;
+    int status;
+    /* Not while a run or sweep still writes there. */
+    if (gft_lock_dir(&lock, out) != 0)
+        return GFT_EXIT_FAIL;
+    status = gft_merge_dirs(a->operands, a->n_operands, out, &a->cfg);
+    gf_run_lock_release(lock);
+    return status;
 }
