@@ -1400,6 +1400,36 @@ static void kill_9_of_a_deep_run_leaves_whole_steps(void **state)
     }
 }
 
+/* merge reads "steps" from summary.json: a hand-edited 1e300 (or -1, or 2.5) is named as
+ * not a step count and the merge exits 1, instead of an out-of-range conversion to an
+ * integer (undefined behaviour, which clang's -fsanitize=float-cast-overflow reports). */
+static void merge_refuses_a_step_count_out_of_range(void **state)
+{
+    static const char *const bad[] = {"1e300", "-1", "2.5", "1.8446744073709552e19"};
+    char path[700], text[8192], edited[8400];
+    output o;
+    FILE *f;
+    (void)state;
+    RUN(&o, "run", "--steps", "2", "--depth", "2", "--plot", "none", "--out",
+        "cli-w/m/a", "-q");
+    expect_status(&o, 0);
+    path_of(path, sizeof path, "cli-w/m/a/summary.json");
+    read_file(text, sizeof text, path);
+    char *at = strstr(text, "\n  \"steps\": 2,");
+    assert_non_null(at);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(edited, sizeof edited, "%.*s\n  \"steps\": %s,%s", (int)(at - text), text,
+                 bad[i], at + strlen("\n  \"steps\": 2,"));
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(edited, f);
+        fclose(f);
+        RUN(&o, "merge", "cli-w/m", "--plot", "none", "-q");
+        expect_status(&o, 1);
+        assert_non_null(strstr(o.err, "not a step count"));
+    }
+}
+
 /* ---- main ----------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1450,6 +1480,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(planted_link_at_save_tmp_is_not_followed),
         cmocka_unit_test(file_size_limit_exits_1_with_a_message),
         cmocka_unit_test(kill_9_of_a_deep_run_leaves_whole_steps),
+        cmocka_unit_test(merge_refuses_a_step_count_out_of_range),
     };
     const char *group;
     char cmd[700];
