@@ -24,6 +24,11 @@ if(DEFINED GF_TOOL_CLI_SOURCES)
   list(APPEND GF_FUZZ_TARGETS cli)
   set(GF_FUZZ_EXTRA_cli ${GF_TOOL_CLI_SOURCES})
 endif()
+# The end-to-end harness runs `gradflow run` on tiny inputs: the whole tool but main.c.
+if(DEFINED GF_TOOL_SOURCES)
+  list(APPEND GF_FUZZ_TARGETS run)
+  set(GF_FUZZ_EXTRA_run ${GF_TOOL_SOURCES})
+endif()
 
 if(GRADFLOW_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")

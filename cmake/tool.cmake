@@ -9,10 +9,8 @@ set(GF_TOOL_CLI_SOURCES
   src/tool/parse.c
   src/tool/help.c)
 
-# The program is called gradflow, like the library target, so its target has another
-# name; the binary lands in the top of the build directory: ./build/gradflow.
-add_executable(gradflow_tool
-  src/tool/main.c
+# Everything but main.c: the end-to-end fuzz harness (cmake/fuzz.cmake) links these.
+set(GF_TOOL_SOURCES
   ${GF_TOOL_CLI_SOURCES}
   # one file per command
   src/tool/cmd_showcase.c
@@ -33,6 +31,9 @@ add_executable(gradflow_tool
   src/tool/results.c
   src/tool/text.c
   src/tool/progress.c)
+# The program is called gradflow, like the library target, so its target has another
+# name; the binary lands in the top of the build directory: ./build/gradflow.
+add_executable(gradflow_tool src/tool/main.c ${GF_TOOL_SOURCES})
 set_target_properties(gradflow_tool PROPERTIES OUTPUT_NAME gradflow
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
 target_link_libraries(gradflow_tool PRIVATE gradflow)
