@@ -89,67 +89,56 @@ static void check_run_dir(const char *out)
         abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The paths and option values of one input (argv points into it). */
+typedef struct run_input {
+    uint8_t b[5];
+    char tmp[300], out[400], csv[400], model[400];
+    char steps[8], more[8], depth[8], width[8], batch[8], every[8], seq[8];
+    int csv_data;
+} run_input;
+
+/* The data options: a synthetic set (the adding problem with a recurrent cell), or the
+ * CSV file. Returns the new argc. */
+static int data_args(char **argv, int argc, run_input *in)
 {
-    char tmpl[300], out[400], csv[400], model[400], steps[8], more[8], depth[8], width[8];
-    char batch[8], every[8], seq[8];
-    const char *dir = getenv("TMPDIR");
-    char *argv[64];
-    int argc = 0, rc;
-    uint8_t b[5] = {0};
-
-    if (size < 5 || size > 5 + MAX_CSV)
-        return 0;
-    memcpy(b, data, 5);
-    snprintf(tmpl, sizeof tmpl, "%s/gf_fuzz_run_XXXXXX", dir && *dir ? dir : "/tmp");
-    if (mkdtemp(tmpl) == NULL)
-        return 0;
-    snprintf(out, sizeof out, "%s/out", tmpl);
-    snprintf(csv, sizeof csv, "%s/data.csv", tmpl);
-    snprintf(model, sizeof model, "%s/model.gfm", tmpl);
-    snprintf(steps, sizeof steps, "%d", 1 + b[2] % 3);
-    snprintf(more, sizeof more, "%d", 2 + b[2] % 3);
-    snprintf(depth, sizeof depth, "%d", 1 + (b[2] >> 2) % 4);
-    snprintf(width, sizeof width, "%d", 1 + (b[2] >> 4) % 8);
-    snprintf(batch, sizeof batch, "%d", 1 + b[4] % 8);
-    snprintf(every, sizeof every, "%d", 1 + (b[4] >> 3) % 2);
-    snprintf(seq, sizeof seq, "%d", 2 + (b[3] >> 6) % 3);
-
-    argv[argc++] = "gradflow";
-    argv[argc++] = "run";
+    const uint8_t *b = in->b;
     argv[argc++] = "--data";
-    if (b[0] & 0x80) { /* the rest of the input is a CSV file */
-        FILE *f = fopen(csv, "wb");
-        if (f == NULL) {
-            remove_dir(tmpl);
-            return 0;
-        }
-        fwrite(data + 5, 1, size - 5, f);
-        fclose(f);
-        argv[argc++] = csv;
+    if (in->csv_data) {
+        argv[argc++] = in->csv;
         if (b[0] & 0x40)
             argv[argc++] = "--header";
-    } else {
-        const char *set = PICK(data_sets, b[0]);
-        argv[argc++] = (char *)set;
-        argv[argc++] = "--samples";
-        argv[argc++] = "32";
-        if (strcmp(set, "adding") == 0) {
-            argv[argc++] = "--cell";
-            argv[argc++] = (char *)PICK(cells, b[1]);
-            argv[argc++] = "--hidden";
-            argv[argc++] = width;
-            argv[argc++] = "--seq-len";
-            argv[argc++] = seq;
-        }
+        return argc;
     }
-    if (strcmp(argv[3], "adding") != 0) {
+    argv[argc++] = (char *)PICK(data_sets, b[0]);
+    argv[argc++] = "--samples";
+    argv[argc++] = "32";
+    if (strcmp(argv[argc - 3], "adding") == 0) {
+        argv[argc++] = "--cell";
+        argv[argc++] = (char *)PICK(cells, b[1]);
+        argv[argc++] = "--hidden";
+        argv[argc++] = in->width;
+        argv[argc++] = "--seq-len";
+        argv[argc++] = in->seq;
+    }
+    return argc;
+}
+
+/* The whole command line of the first run; returns argc. */
+static int run_args(char **argv, run_input *in)
+{
+    const uint8_t *b = in->b;
+    int argc = 0, recurrent;
+    argv[argc++] = "gradflow";
+    argv[argc++] = "run";
+    argc = data_args(argv, argc, in);
+    recurrent = !in->csv_data && strcmp(PICK(data_sets, b[0]), "adding") == 0;
+    if (!recurrent) {
         argv[argc++] = "--act";
         argv[argc++] = (char *)PICK(acts, b[1]);
         argv[argc++] = "--depth";
-        argv[argc++] = depth;
+        argv[argc++] = in->depth;
         argv[argc++] = "--width";
-        argv[argc++] = width;
+        argv[argc++] = in->width;
         argv[argc++] = "--norm";
         argv[argc++] = (char *)PICK(norms, b[3]);
         if (b[3] & 0x04) {
@@ -171,43 +160,79 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (b[4] & 0x40)
         argv[argc++] = "--skip-nonfinite";
-    argv[argc++] = "--batch";
-    argv[argc++] = batch;
-    argv[argc++] = "--every";
-    argv[argc++] = every;
-    argv[argc++] = "--steps";
-    argv[argc++] = steps;
-    argv[argc++] = "--plot";
-    argv[argc++] = "none";
-    argv[argc++] = "--quiet";
-    argv[argc++] = "--out";
-    argv[argc++] = out;
+    char *tail[] = {"--batch", in->batch, "--every", in->every, "--steps", in->steps,
+                    "--plot", "none", "--quiet", "--out", in->out};
+    for (size_t k = 0; k < sizeof tail / sizeof tail[0]; k++)
+        argv[argc++] = tail[k];
     if (b[4] & 0x80) {
         argv[argc++] = "--save";
-        argv[argc++] = model;
+        argv[argc++] = in->model;
     }
     argv[argc] = NULL;
+    return argc;
+}
 
+/* A saved model resumes for one more step, on the same data, into the same directory
+ * (the network options of the data, --cell and --hidden, are ignored with a note). */
+static void resume(run_input *in)
+{
+    char *again[32] = {"gradflow", "run"};
+    int n = data_args(again, 2, in), rc;
+    char *tail[] = {"--resume", in->model, "--steps", in->more, "--plot", "none",
+                    "--quiet", "--out", in->out};
+    for (size_t k = 0; k < sizeof tail / sizeof tail[0]; k++)
+        again[n++] = tail[k];
+    again[n] = NULL;
+    rc = run_cli(n, again);
+    if (!documented(rc))
+        abort();
+    if (rc == GFT_EXIT_OK)
+        check_run_dir(in->out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static run_input in;
+    const char *dir = getenv("TMPDIR");
+    char *argv[64];
+    int argc, rc;
+
+    if (size < 5 || size > 5 + MAX_CSV)
+        return 0;
+    memset(&in, 0, sizeof in);
+    memcpy(in.b, data, 5);
+    snprintf(in.tmp, sizeof in.tmp, "%s/gf_fuzz_run_XXXXXX", dir && *dir ? dir : "/tmp");
+    if (mkdtemp(in.tmp) == NULL)
+        return 0;
+    snprintf(in.out, sizeof in.out, "%s/out", in.tmp);
+    snprintf(in.csv, sizeof in.csv, "%s/data.csv", in.tmp);
+    snprintf(in.model, sizeof in.model, "%s/model.gfm", in.tmp);
+    snprintf(in.steps, sizeof in.steps, "%d", 1 + in.b[2] % 3);
+    snprintf(in.more, sizeof in.more, "%d", 2 + in.b[2] % 3);
+    snprintf(in.depth, sizeof in.depth, "%d", 1 + (in.b[2] >> 2) % 4);
+    snprintf(in.width, sizeof in.width, "%d", 1 + (in.b[2] >> 4) % 8);
+    snprintf(in.batch, sizeof in.batch, "%d", 1 + in.b[4] % 8);
+    snprintf(in.every, sizeof in.every, "%d", 1 + (in.b[4] >> 3) % 2);
+    snprintf(in.seq, sizeof in.seq, "%d", 2 + (in.b[3] >> 6) % 3);
+    in.csv_data = (in.b[0] & 0x80) != 0;
+    if (in.csv_data) { /* the rest of the input is a CSV file */
+        FILE *f = fopen(in.csv, "wb");
+        if (f == NULL) {
+            remove_dir(in.tmp);
+            return 0;
+        }
+        fwrite(data + 5, 1, size - 5, f);
+        fclose(f);
+    }
+    argc = run_args(argv, &in);
     rc = run_cli(argc, argv);
     if (!documented(rc))
         abort();
     if (rc == GFT_EXIT_OK)
-        check_run_dir(out);
-    /* A saved model resumes for one more step, into the same directory. */
-    if (rc == GFT_EXIT_OK && (b[4] & 0x80) && access(model, R_OK) == 0) {
-        char *again[] = {"gradflow", "run", "--data", argv[3], "--resume", model,
-                         "--steps", more, "--plot", "none", "--quiet", "--out", out,
-                         strcmp(argv[3], csv) == 0 ? NULL : "--samples", "32", NULL};
-        int n = 0;
-        while (again[n] != NULL)
-            n++;
-        rc = run_cli(n, again);
-        if (!documented(rc))
-            abort();
-        if (rc == GFT_EXIT_OK)
-            check_run_dir(out);
-    }
-    remove_dir(out);
-    remove_dir(tmpl);
+        check_run_dir(in.out);
+    if (rc == GFT_EXIT_OK && (in.b[4] & 0x80) && access(in.model, R_OK) == 0)
+        resume(&in);
+    remove_dir(in.out);
+    remove_dir(in.tmp);
     return 0;
 }
