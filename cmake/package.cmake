@@ -239,7 +239,8 @@ endif()
 # coursework checker), which the docs_snippets test asserts. They are built into
 # <build>/docs/ under their own names: ./build/docs/experiment act=sigmoid.
 # Built with the examples (GRADFLOW_EXAMPLES, ON by default).
-set(GF_DOC_EXAMPLES act_table chain custom_layer experiment first_net readme_example)
+set(GF_DOC_EXAMPLES act_table add_activation chain custom_layer experiment first_net
+  readme_example)
 set(GF_DOC_BIN ${CMAKE_CURRENT_BINARY_DIR}/docs)
 if(GRADFLOW_EXAMPLES)
   foreach(_gf_e IN LISTS GF_DOC_EXAMPLES)
@@ -351,6 +352,7 @@ if(GRADFLOW_TESTS AND GRADFLOW_EXAMPLES)
   set_tests_properties(docs_experiment_train PROPERTIES PASS_REGULAR_EXPRESSION
     "step +60  loss")
   add_test(NAME docs_custom_layer COMMAND doc_custom_layer)
+  add_test(NAME docs_add_activation COMMAND doc_add_activation)
 
   add_test(NAME docs_readme COMMAND ${CMAKE_COMMAND} --build ${CMAKE_CURRENT_BINARY_DIR}
            --target doc_readme_block)

@@ -1,28 +1,15 @@
-/* tests/test_act.c: the activation table, row by row with no per-row code: df against
- * central differences of f, the array loops against the scalar functions, |f'| within
- * its bound; then known figures (sigmoid'(5), tanh'(0), ...), stability at +-1000 and
- * look-up by name. Then accuracy: the reference scalars and the fast array loops against
- * long double over [-100, 100], tails and clamp points included; the reference and the
- * fused activation layers against each other; saturated tanh units counted saturated,
- * not dead; a row without array loops. */
-#include "testutil.h"
-
-#include "gradflow/act.h"
-#include "gradflow/layer.h"
-#include "gradflow/net.h"
-#include "gradflow/telemetry.h"
-
-#include "../src/fast/activation_fused.h"
-
-#if GF_REAL_IS_DOUBLE
-#define REAL_EPS DBL_EPSILON
-#else
-#define REAL_EPS FLT_EPSILON
-#endif
+/* tests/test_act.c: activations, in two sources (tests/test_act.h). Here the activation
+ * table, row by row with no per-row code: df against central differences of f, the
+ * array loops against the scalar functions, |f'| within its bound; then known figures
+ * (sigmoid'(5), tanh'(0), ...), stability at +-1000 and look-up by name; then accuracy:
+ * the reference scalars and the fast array loops against long double over [-100, 100],
+ * tails and clamp points included. test_act_layer.c: the reference and the fused
+ * activation layers against each other, saturated tanh, a row without array loops. */
+#include "test_act.h"
 
 /* Parameters tried for rows that have one: the default, a larger and a negative value
  * (ELU with negative alpha and leaky with negative slope are unusual but legal). */
-static size_t params_of(const gf_activation *a, double *p)
+size_t params_of(const gf_activation *a, double *p)
 {
     if (a->param_name == NULL) {
         p[0] = a->default_param;
@@ -93,8 +80,8 @@ static void arrays_match_scalars(void **state)
         size_t np = params_of(a, params);
         for (size_t k = 0; k < np; k++) {
             gf_real p = (gf_real)params[k];
-            a->forward(y, x, N, p);
-            a->deriv(d, x, y, N, p);
+            gf_act_forward(a, y, x, N, p);
+            gf_act_deriv(a, d, x, y, N, p);
             for (size_t i = 0; i < N; i++) {
                 double fy = a->f((double)x[i], (double)p);
                 double fd = a->df((double)x[i], (double)p);
@@ -120,8 +107,8 @@ static void forward_in_place(void **state)
         gf_real p = (gf_real)a->default_param;
         for (size_t i = 0; i < N; i++)
             x[i] = (gf_real)(-3.1 + 0.1 * (double)i);
-        a->forward(y, x, N, p);
-        a->forward(x, x, N, p);
+        gf_act_forward(a, y, x, N, p);
+        gf_act_forward(a, x, x, N, p);
         assert_memory_equal(x, y, sizeof x);
     }
 }
@@ -184,8 +171,8 @@ static void table_rows_are_complete(void **state)
         assert_true(strlen(a->formula) > 10);
         assert_non_null(a->f);
         assert_non_null(a->df);
-        assert_non_null(a->forward);
-        assert_non_null(a->deriv);
+        /* The array loops are optional (for speed), but come as a pair. */
+        assert_true((a->forward == NULL) == (a->deriv == NULL));
         assert_non_null(a->deriv_bound);
         assert_non_null(a->suited_init);
         assert_non_null(a->gain);
@@ -196,7 +183,7 @@ static void table_rows_are_complete(void **state)
     }
 }
 
-static const gf_activation *row(const char *name)
+const gf_activation *row(const char *name)
 {
     const gf_activation *a = NULL;
     assert_int_equal(gf_activation_find(&a, name), GF_OK);
@@ -342,17 +329,17 @@ static void stable_at_large_inputs(void **state)
         double p = a->default_param;
         assert_true(isfinite(a->f(1000, p)) && isfinite(a->f(-1000, p)));
         assert_true(isfinite(a->df(1000, p)) && isfinite(a->df(-1000, p)));
-        a->forward(y, x, 4, (gf_real)p);
-        a->deriv(d, x, y, 4, (gf_real)p);
+        gf_act_forward(a, y, x, 4, (gf_real)p);
+        gf_act_deriv(a, d, x, y, 4, (gf_real)p);
         for (size_t i = 0; i < 4; i++)
             if (!isfinite(y[i]) || !isfinite(d[i]))
                 fail_msg("%s: non-finite at x = %g", a->name, (double)x[i]);
     }
-    sig->forward(y, x, 4, 0);
+    gf_act_forward(sig, y, x, 4, 0);
     assert_true(y[0] == 1 && y[1] == 0);
-    th->forward(y, x, 4, 0);
+    gf_act_forward(th, y, x, 4, 0);
     assert_true(y[0] == 1 && y[1] == -1);
-    sp->forward(y, x, 4, 0);
+    gf_act_forward(sp, y, x, 4, 0);
     assert_true(y[0] == 1000 && y[1] == 0);
 }
 
@@ -363,7 +350,7 @@ static void nan_propagates(void **state)
     for (size_t r = 0; r < gf_activation_count(); r++) {
         const gf_activation *a = gf_activation_at(r);
         gf_real x = (gf_real)NAN, y = 0;
-        a->forward(&y, &x, 1, (gf_real)a->default_param);
+        gf_act_forward(a, &y, &x, 1, (gf_real)a->default_param);
         if (!isnan(y))
             fail_msg("%s: f(NaN) = %g", a->name, (double)y);
         assert_true(isnan(a->f(NAN, a->default_param)));
@@ -411,7 +398,7 @@ static long double ex_sig_df(long double x, long double a)
     return e / ((1 + e) * (1 + e));
 }
 static long double ex_tanh_f(long double x, long double a) { (void)a; return tanhl(x); }
-static long double ex_tanh_df(long double x, long double a)
+long double ex_tanh_df(long double x, long double a)
 {
     long double c = coshl(x);
     (void)a;
@@ -458,29 +445,9 @@ static const exact_row *exact_of(const gf_activation *a)
     return NULL;
 }
 
-/* Tolerances, in units of eps |true value| (at most an ulp), where the true value is a
- * normal number of the type; below that, an absolute error up to its smallest normal
- * (a tail may flush to 0 only where the true value is subnormal). Measured worst cases
- * (printed by the sweep): reference scalars in double 1.4 for f (sigmoid, libm's exp)
- * and 2.6 for f' (tanh' = (e (1 + |y|))^2 squares two libm results); fast arrays in
- * float 2.3 for f (the rational tanh, within 3.4 eps of tanh in double by design) and
- * 3.3 for f' (tanh', from the rational and the polynomial exp). The double build's
- * arrays are the reference expressions, so they get the reference tolerances. The fast
- * arrays against the reference rounded to gf_real add half an ulp of that rounding. */
-#define REF_F_TOL 2.0
-#define REF_DF_TOL 4.0
-#if GF_REAL_IS_DOUBLE
-#define FAST_F_TOL REF_F_TOL
-#define FAST_DF_TOL REF_DF_TOL
-#define REAL_MIN DBL_MIN
-#else
-#define FAST_F_TOL 4.0
-#define FAST_DF_TOL 6.0
-#define REAL_MIN FLT_MIN
-#endif
 
 /* |got - want| in units of eps |want|; 0 where both are below tiny, the smallest normal. */
-static double err_eps(long double got, long double want, double eps, double tiny)
+double err_eps(long double got, long double want, double eps, double tiny)
 {
     if (fabsl(want) < tiny)
         return fabsl(got - want) <= tiny ? 0 : INFINITY;
@@ -529,8 +496,8 @@ static void tails_against_long_double(void **state)
             continue;
         for (size_t k = 0; k < np; k++) {
             gf_real p = (gf_real)params[k];
-            a->forward(y, x, n, p);
-            a->deriv(d, x, y, n, p);
+            gf_act_forward(a, y, x, n, p);
+            gf_act_deriv(a, d, x, y, n, p);
             for (size_t i = 0; i < n; i++) {
                 long double xl = x[i], f = ex->f(xl, p), df = ex->df(xl, p);
                 double e[4] = {err_eps(a->f(x[i], p), f, DBL_EPSILON, DBL_MIN),
@@ -568,8 +535,8 @@ static void fast_arrays_match_reference(void **state)
         size_t np = params_of(a, params);
         for (size_t k = 0; k < np; k++) {
             gf_real p = (gf_real)params[k];
-            a->forward(y, x, n, p);
-            a->deriv(d, x, y, n, p);
+            gf_act_forward(a, y, x, n, p);
+            gf_act_deriv(a, d, x, y, n, p);
             for (size_t i = 0; i < n; i++) {
                 gf_real f = (gf_real)a->f(x[i], p), df = (gf_real)a->df(x[i], p);
 #if GF_REAL_IS_DOUBLE
@@ -584,177 +551,6 @@ static void fast_arrays_match_reference(void **state)
             }
         }
     }
-}
-
-/* ---- The activation layer: reference and fused ------------------------------------------ */
-
-typedef struct layer_run {
-    gf_tensor *y, *dx;
-    gf_record rec;
-} layer_run;
-
-/* Forward, recorded backward (dx from 0) and record() on one variant of the layer. */
-static layer_run run_layer(const gf_activation *a, gf_real p, int fused, const gf_tensor *x,
-                           const gf_tensor *dy)
-{
-    layer_run run = {tu_tensor(x->rows, x->cols), tu_tensor(x->rows, x->cols), {0}};
-    gf_layer l;
-    assert_ok(gf_layer_activation_variant(&l, x->cols, a, p, fused));
-    assert_ptr_equal(l.ops, fused ? &gf_activation_fused_ops : &gf_activation_reference_ops);
-    assert_ok(l.ops->forward(&l, x, run.y, 1));
-    l.recording = 1;
-    assert_ok(l.ops->backward(&l, x, run.y, dy, run.dx));
-    l.recording = 0;
-    l.ops->record(&l, x, run.y, &run.rec);
-    gf_layer_release(&l);
-    return run;
-}
-
-static void free_run(layer_run *run)
-{
-    gf_tensor_free(run->y);
-    gf_tensor_free(run->dx);
-}
-
-/* |f'| of how many entries lies within 16 ulps of the saturation threshold: there the
- * reference and the fast f' may fall on either side of it. */
-static size_t near_threshold(const gf_activation *a, gf_real p, const gf_tensor *x)
-{
-    double t = a->saturating ? GF_SATURATION_FRACTION * a->deriv_bound(p) : 0;
-    size_t count = 0;
-    for (size_t i = 0; i < x->rows * x->cols; i++)
-        count += fabs(fabs(a->df(x->data[i], p)) - t) <= 16 * TU_EPS * t;
-    return count;
-}
-
-/* Both variants of the layer on random batches, for every row, shapes shorter and longer
- * than the fused layer's chunk: y and dx within the array tolerances (bit for bit in the
- * double build, where the arrays are the reference expressions); dead_frac equal;
- * sat_frac equal up to entries within 16 ulps of the threshold; deriv_abs_mean within
- * the error of the fused sum (float partial sums, 1e-6, see fast/stats.c; 1e-12 in
- * double: a different order of additions). */
-static void reference_and_fused_layers_agree(void **state)
-{
-    static const size_t shapes[][2] = {{7, 3}, {33, 100}, {5, 1500}, {3, 2500}};
-    gf_rng rng;
-    (void)state;
-    gf_rng_seed(&rng, 15);
-    for (size_t r = 0; r < gf_activation_count(); r++) {
-        const gf_activation *a = gf_activation_at(r);
-        double params[4];
-        size_t np = params_of(a, params);
-        for (size_t k = 0; k < np; k++)
-            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-                size_t b = shapes[s][0], n = shapes[s][1], total = b * n;
-                gf_real p = (gf_real)params[k];
-                gf_tensor *x = tu_tensor(b, n), *dy = tu_tensor(b, n);
-                layer_run ref, fast;
-                double tol = GF_REAL_IS_DOUBLE ? 1e-12 : 4e-6;
-                tu_fill_uniform(x, &rng, -12, 12);
-                tu_fill_uniform(dy, &rng, -1, 1);
-                for (size_t j = 0; j < n; j += 4) /* dead units for relu-like rows */
-                    for (size_t i = 0; i < b; i++)
-                        x->data[i * n + j] = (gf_real)-fabs(x->data[i * n + j]);
-                ref = run_layer(a, p, 0, x, dy);
-                fast = run_layer(a, p, 1, x, dy);
-                for (size_t i = 0; i < total; i++) {
-                    double ey = err_eps(fast.y->data[i], ref.y->data[i], TU_EPS, REAL_MIN);
-                    double ed = err_eps(fast.dx->data[i], ref.dx->data[i], TU_EPS, REAL_MIN);
-                    if (!(ey <= (GF_REAL_IS_DOUBLE ? 0 : FAST_F_TOL)) ||
-                        !(ed <= (GF_REAL_IS_DOUBLE ? 0 : FAST_DF_TOL + 1)))
-                        fail_msg("%s (param %g) x = %.9g: y %.9g / %.9g, dx %.9g / %.9g",
-                                 a->name, (double)p, (double)x->data[i],
-                                 (double)fast.y->data[i], (double)ref.y->data[i],
-                                 (double)fast.dx->data[i], (double)ref.dx->data[i]);
-                }
-                assert_true(ref.rec.dead_frac == fast.rec.dead_frac);
-                assert_true(fabs(ref.rec.sat_frac - fast.rec.sat_frac) * (double)total <=
-                            (double)near_threshold(a, p, x) + 1e-9);
-                assert_near(fast.rec.deriv_abs_mean, ref.rec.deriv_abs_mean, 0, tol);
-                if (strcmp(a->name, "relu") == 0)
-                    assert_true(ref.rec.dead_frac >= 0.25); /* the forced columns */
-                free_run(&ref);
-                free_run(&fast);
-                gf_tensor_free(x);
-                gf_tensor_free(dy);
-            }
-    }
-}
-
-/* Issue 15: tanh units at 7.95 <= |x| <= 9 are saturated (f' ~ 1e-7 .. 5e-7), not dead.
- * The float tanh used to be clamped to exactly +-1 there, so 1 - y^2 = 0 and 62.5 % of
- * the units of this batch were counted dead. Both variants, both builds: no dead unit,
- * every value saturated, and mean |f'| that of the true derivative. */
-static void saturated_tanh_is_not_dead(void **state)
-{
-    enum { B = 8, N = 8 };
-    const gf_activation *th = row("tanh");
-    gf_tensor *x = tu_tensor(B, N), *dy = tu_tensor(B, N);
-    long double mean = 0;
-    (void)state;
-    for (size_t i = 0; i < B * N; i++) {
-        double v = 7.95 + (9.0 - 7.95) * (double)i / (B * N - 1);
-        x->data[i] = (gf_real)(i % 3 ? v : -v);
-        dy->data[i] = 1;
-        mean += ex_tanh_df(x->data[i], 0) / (B * N);
-    }
-    for (int fused = 0; fused <= 1; fused++) {
-        layer_run run = run_layer(th, 0, fused, x, dy);
-        assert_true(run.rec.dead_frac == 0);
-        assert_true(run.rec.sat_frac == 1);
-        assert_near(run.rec.deriv_abs_mean, (double)mean, 0, 1e-5);
-        for (size_t i = 0; i < B * N; i++)
-            assert_true(run.dx->data[i] > 0); /* the signal still passes */
-        free_run(&run);
-    }
-    gf_tensor_free(x);
-    gf_tensor_free(dy);
-}
-
-/* A row without array loops (a user's activation, or a new row before its fast loop):
- * the layers fall back to its scalar f and df, and a network runs it (it used to crash
- * gf_net_forward on the NULL forward). It gives the tanh row's figures, within the
- * array tolerances. */
-static void row_without_arrays_works(void **state)
-{
-    enum { B = 6, N = 5 };
-    gf_activation plain = *row("tanh");
-    gf_tensor *x = tu_tensor(B, N), *dy = tu_tensor(B, N);
-    gf_net *net = NULL;
-    gf_layer l;
-    const gf_tensor *y = NULL;
-    gf_rng rng;
-    (void)state;
-    plain.name = "tanh_without_arrays";
-    plain.forward = NULL;
-    plain.deriv = NULL;
-    gf_rng_seed(&rng, 3);
-    tu_fill_uniform(x, &rng, -10, 10);
-    tu_fill_uniform(dy, &rng, -1, 1);
-    for (int fused = 0; fused <= 1; fused++) {
-        layer_run got = run_layer(&plain, 0, fused, x, dy);
-        layer_run want = run_layer(row("tanh"), 0, fused, x, dy);
-        for (size_t i = 0; i < B * N; i++) {
-            assert_true(err_eps(got.y->data[i], want.y->data[i], TU_EPS, REAL_MIN) <=
-                        FAST_F_TOL);
-            assert_true(err_eps(got.dx->data[i], want.dx->data[i], TU_EPS, REAL_MIN) <=
-                        FAST_DF_TOL + 1);
-        }
-        assert_true(got.rec.dead_frac == want.rec.dead_frac);
-        assert_near(got.rec.deriv_abs_mean, want.rec.deriv_abs_mean, 0, 4e-6);
-        free_run(&got);
-        free_run(&want);
-    }
-    assert_ok(gf_net_new(&net, N));
-    assert_ok(gf_layer_activation(&l, N, &plain, 0));
-    assert_ok(gf_net_add_layer(net, &l));
-    assert_ok(gf_net_forward(net, &y, x));
-    for (size_t i = 0; i < B * N; i++)
-        assert_near(y->data[i], tanh((double)x->data[i]), 0, 4 * TU_EPS);
-    assert_ok(gf_net_backward_from(net, dy));
-    gf_net_free(net);
-    gf_tensor_free(x);
-    gf_tensor_free(dy);
 }
 
 int main(void)

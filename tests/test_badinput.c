@@ -2,10 +2,14 @@
  * case: NULL pointers, mismatched shapes, zero and huge sizes, NaN/inf/negative
  * hyper-parameters, unknown names, calls out of order. Each row names the documented
  * status; the test demands that status and a non-empty gf_last_error(), and (through
- * the counting allocator) that the failing call leaked nothing. */
+ * the counting allocator) that the failing call leaked nothing.
+ * One file on purpose, at about 700 lines: most of it is the one table of cases (an
+ * X-macro that expands into the test list), which a reader scans as a whole, and the
+ * multi-step cases above it share its fixture. */
 #include "testutil.h"
 
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "gradflow.h"
 #include "../src/io/crc32.h" /* to forge checksums */
@@ -698,10 +702,100 @@ static void value_functions_accept_bad_arguments(void **state)
     gf_free(NULL);
 }
 
+/* ---- The memory budget (issue 16) ----------------------------------------------------- */
+
+/* gf_net_plan_bytes against counts done by hand. */
+static void plan_bytes_known_figures(void **state)
+{
+    gf_net_plan p = gf_net_plan_default();
+    size_t params = 0, acts = 0, r = sizeof(gf_real);
+    (void)state;
+    /* 3 -> linear 4 -> act -> linear 2: (3*4 + 4) + (4*2 + 2) = 26 parameters; boundaries
+     * 3 + 4 + 4 + 2 = 13 values a row, each with its gradient, 5 rows. */
+    p.in = 3, p.width = 4, p.depth = 2, p.out = 2, p.batch = 5;
+    assert_int_equal(gf_net_plan_bytes(&params, &acts, &p), GF_OK);
+    assert_int_equal(params, 26 * 2 * r);
+    assert_int_equal(acts, 2 * 13 * 5 * r);
+    p.optim = GF_OPTIM_ADAM; /* two moments more per parameter */
+    assert_int_equal(gf_net_plan_bytes(&params, NULL, &p), GF_OK);
+    assert_int_equal(params, 26 * 4 * r);
+    /* With a norm after the hidden layer: + 2*4 parameters, + 4 boundary values. */
+    p.optim = GF_OPTIM_SGD, p.norm = 1;
+    assert_int_equal(gf_net_plan_bytes(&params, &acts, &p), GF_OK);
+    assert_int_equal(params, 34 * 2 * r);
+    assert_int_equal(acts, 2 * 17 * 5 * r);
+    /* An rnn of H = 2 over T = 3 steps of 1 feature, then linear 2 -> 1, batch 1:
+     * 1*(2*1 + 2*2 + 2) + (2 + 1) = 11 parameters; h_0..h_3 and one gate value a step,
+     * (3+1)*2 + 3*2 = 14, plus the step buffers 4*1*2*1 = 8; boundaries 3 + 2 + 1. */
+    p = gf_net_plan_default();
+    p.in = 3, p.out = 1, p.batch = 1, p.cell = GF_RNN_TANH, p.hidden = 2, p.steps = 3;
+    assert_int_equal(gf_net_plan_bytes(&params, &acts, &p), GF_OK);
+    assert_int_equal(params, 11 * 2 * r);
+    assert_int_equal(acts, (2 * 6 + 14 + 8) * r);
+    /* Products past size_t saturate instead of wrapping. */
+    p = gf_net_plan_default();
+    p.in = p.out = p.width = (size_t)1 << 40, p.depth = 3, p.batch = (size_t)1 << 40;
+    assert_int_equal(gf_net_plan_bytes(&params, &acts, &p), GF_OK);
+    assert_true(params == SIZE_MAX && acts == SIZE_MAX);
+    /* Bad plans. */
+    assert_int_equal(gf_net_plan_bytes(&params, &acts, NULL), GF_EINVAL);
+    p = gf_net_plan_default();
+    assert_int_equal(gf_net_plan_bytes(&params, &acts, &p), GF_EINVAL);
+    p.in = p.out = p.batch = p.width = 4, p.depth = 5, p.residual = 2;
+    assert_int_equal(gf_net_plan_bytes(&params, &acts, &p), GF_EINVAL);
+    assert_non_null(strstr(gf_last_error(), "not 2 + a multiple of residual 2"));
+}
+
+/* Too large for the limit: refused before anything is allocated, with both figures. */
+static void budget_refuses_before_allocating(void **state)
+{
+    gf_mlp_spec spec = {.in = 64, .width = 30000, .depth = 3, .out = 10, .act = "relu"};
+    gf_net_plan p = gf_net_plan_default();
+    gf_net *net = NULL;
+    gf_tensor *x = NULL;
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 1);
+    gf_set_memory_limit(1u << 30);
+    assert_int_equal(gf_memory_check(1u << 30, "x"), GF_OK);
+    assert_int_equal(gf_memory_check((1u << 30) + 1u, "eight rows"), GF_ENOMEM);
+    assert_non_null(strstr(gf_last_error(), "eight rows: needs 1073741825 bytes"));
+    /* (64*30000 + 30000) + (30000^2 + 30000) + (30000*10 + 10) parameters, twice. */
+    assert_int_equal(gf_net_new_mlp(&net, &spec, &rng), GF_ENOMEM);
+    assert_null(net);
+    assert_non_null(strstr(gf_last_error(), "more than the memory limit of 1.074 GB"));
+    p.in = 64, p.width = 30000, p.depth = 3, p.out = 10, p.batch = 1;
+    assert_int_equal(gf_net_plan_check(&p), GF_ENOMEM);
+    /* A small net, and then a batch whose activations pass a 1 MiB limit. */
+    gf_set_memory_limit(1u << 20);
+    spec.width = 16;
+    assert_int_equal(gf_net_new_mlp(&net, &spec, &rng), GF_OK);
+    assert_int_equal(gf_tensor_new(&x, 4096, 64), GF_OK);
+    assert_int_equal(gf_net_forward(net, NULL, x), GF_ENOMEM);
+    assert_non_null(strstr(gf_last_error(), "a batch of 4096 rows"));
+    gf_set_memory_limit(0);
+    assert_int_equal(gf_net_forward(net, NULL, x), GF_OK);
+    gf_tensor_free(x);
+    gf_net_free(net);
+    /* The default: at most a quarter of physical memory, and at most half of an
+     * address-space limit. */
+    {
+        struct rlimit old, cap;
+        assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+        cap.rlim_cur = (rlim_t)1 << 36, cap.rlim_max = old.rlim_max;
+        if (old.rlim_max == RLIM_INFINITY || old.rlim_max >= cap.rlim_cur) {
+            assert_int_equal(setrlimit(RLIMIT_AS, &cap), 0);
+            assert_true(gf_memory_limit_default() <= (size_t)1 << 35);
+            assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+        }
+    }
+    assert_true(gf_memory_limit() == gf_memory_limit_default());
+}
+
 int main(void)
 {
     static slot slots[N_CASES];
-    struct CMUnitTest tests[N_CASES + 1];
+    struct CMUnitTest tests[N_CASES + 3];
     for (size_t i = 0; i < N_CASES; i++) {
         slots[i].c = &cases[i];
         tests[i] = (struct CMUnitTest){cases[i].name, run_case, setup, teardown, &slots[i]};
@@ -709,6 +803,11 @@ int main(void)
     tests[N_CASES] = (struct CMUnitTest){"value_functions_accept_bad_arguments",
                                          value_functions_accept_bad_arguments, NULL, NULL,
                                          NULL};
+    tests[N_CASES + 1] = (struct CMUnitTest){"plan_bytes_known_figures",
+                                             plan_bytes_known_figures, NULL, NULL, NULL};
+    tests[N_CASES + 2] = (struct CMUnitTest){"budget_refuses_before_allocating",
+                                             budget_refuses_before_allocating, NULL, NULL,
+                                             NULL};
     print_message("%zu bad-input cases\n", (size_t)N_CASES);
-    return _cmocka_run_group_tests("badinput", tests, N_CASES + 1, NULL, NULL);
+    return _cmocka_run_group_tests("badinput", tests, N_CASES + 3, NULL, NULL);
 }

@@ -1,27 +1,19 @@
-/* tests/test_data.c: the data module: the embedded digits set against its known figures,
- * IDX and CSV loaders on small files written here (good, truncated, wrong magic, wrong
- * sizes, bad fields, empty), a gzip round trip, synthetic sets, the split,
- * standardisation, the batcher's epochs, evaluation, and allocation failures. */
+/* tests/test_data.c: the data module, in three sources (tests/test_data.h): here the file
+ * helpers, the embedded digits set against its known figures, IDX and CSV loaders on
+ * small files written here (good, truncated, wrong magic, wrong sizes, bad fields,
+ * empty) and a gzip round trip; test_data_sets.c: synthetic sets, the split,
+ * standardisation, the batcher's epochs; test_data_eval.c: evaluation, allocation
+ * failures. main, at the end, runs them all. */
 #define _POSIX_C_SOURCE 200809L /* setenv, mkdir */
 
-#include "testutil.h"
-
-#include <stdio.h>
-#include <sys/stat.h>
-
-#include "gradflow/data.h"
-#include "gradflow/net.h"
-
-#if GF_TEST_HAVE_ZLIB
-#include <zlib.h>
-#endif
+#include "test_data.h"
 
 /* Every file is written under this directory (the test's working directory is the build
  * directory, see cmake/io.cmake). */
 #define DIR "test_data_files"
 
 /* DIR/name in one of 8 rotating buffers: valid for the next 7 calls only. */
-static const char *path_of(const char *name)
+const char *path_of(const char *name)
 {
     static char buf[8][256];
     static int next;
@@ -30,7 +22,7 @@ static const char *path_of(const char *name)
     return p;
 }
 
-static void write_bytes(const char *path, const void *data, size_t n)
+void write_bytes(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
@@ -39,13 +31,13 @@ static void write_bytes(const char *path, const void *data, size_t n)
     assert_int_equal(fclose(f), 0);
 }
 
-static void write_text(const char *path, const char *text)
+void write_text(const char *path, const char *text)
 {
     write_bytes(path, text, strlen(text));
 }
 
 #if GF_TEST_HAVE_ZLIB
-static void write_gz(const char *path, const void *data, size_t n)
+void write_gz(const char *path, const void *data, size_t n)
 {
     gzFile g = gzopen(path, "wb");
     assert_non_null(g);
@@ -54,7 +46,7 @@ static void write_gz(const char *path, const void *data, size_t n)
 }
 
 /* Read a whole file (test side, plain stdio). */
-static size_t read_bytes(const char *path, unsigned char *buf, size_t cap)
+size_t read_bytes(const char *path, unsigned char *buf, size_t cap)
 {
     FILE *f = fopen(path, "rb");
     size_t n;
@@ -75,7 +67,7 @@ static void put_be32(unsigned char *p, uint32_t v)
 
 /* An IDX image file of n images rows x cols with pixel (i, j) = (7 i + 3 j) % 256, and
  * its label file with label i = labels[i]; returns the byte counts. */
-static size_t idx_images(unsigned char *buf, uint32_t n, uint32_t rows, uint32_t cols)
+size_t idx_images(unsigned char *buf, uint32_t n, uint32_t rows, uint32_t cols)
 {
     put_be32(buf, 0x00000803u);
     put_be32(buf + 4, n);
@@ -87,7 +79,7 @@ static size_t idx_images(unsigned char *buf, uint32_t n, uint32_t rows, uint32_t
     return 16 + (size_t)n * rows * cols;
 }
 
-static size_t idx_labels(unsigned char *buf, uint32_t n, const unsigned char *labels)
+size_t idx_labels(unsigned char *buf, uint32_t n, const unsigned char *labels)
 {
     put_be32(buf, 0x00000801u);
     put_be32(buf + 4, n);
@@ -156,7 +148,6 @@ static void digits_known_figures(void **state)
 
 /* ---- IDX ----------------------------------------------------------------------------- */
 
-static const unsigned char LABELS5[5] = {3, 0, 9, 1, 3};
 
 static void check_idx_set(const gf_dataset *d, size_t n, size_t pixels)
 {
@@ -424,7 +415,7 @@ static void fashion_layout(void **state)
 /* ---- CSV ------------------------------------------------------------------------------- */
 
 /* Load text as a CSV file named name with options o (NULL: defaults). */
-static gf_status csv_load(gf_dataset **d, const char *name, const char *text,
+gf_status csv_load(gf_dataset **d, const char *name, const char *text,
                           const gf_csv_options *o)
 {
     write_text(path_of(name), text);
@@ -432,7 +423,7 @@ static gf_status csv_load(gf_dataset **d, const char *name, const char *text,
     return gf_data_csv(d, path_of(name), o);
 }
 
-static void assert_row(const gf_dataset *d, size_t r, const double *x, double y)
+void assert_row(const gf_dataset *d, size_t r, const double *x, double y)
 {
     for (size_t j = 0; j < d->x->cols; j++)
         assert_near(d->x->data[r * d->x->cols + j], x[j], 1e-6, 1e-6);
@@ -622,551 +613,6 @@ static void csv_gzip_round_trip(void **state)
 }
 #endif
 
-/* ---- Synthetic ------------------------------------------------------------------------- */
-
-static void synthetic_sets(void **state)
-{
-    static const char *const kinds[] = {"gauss", "xor", "spirals", "moons"};
-    gf_rng r1, r2;
-    (void)state;
-    for (int k = 0; k < 4; k++) {
-        gf_dataset *a = NULL, *b = NULL, *c = NULL;
-        size_t in = k == 0 ? 5 : 0, od = k == 0 ? 3 : 0, ones = 0;
-        gf_rng_seed(&r1, 7);
-        gf_rng_seed(&r2, 7);
-        assert_ok(gf_data_synthetic(&a, kinds[k], 400, in, od, &r1));
-        assert_ok(gf_data_synthetic(&b, kinds[k], 400, in, od, &r2));
-        assert_ok(gf_data_synthetic(&c, kinds[k], 400, in, od, &r1)); /* later draws */
-        assert_string_equal(a->name, kinds[k]);
-        assert_int_equal(a->x->rows, 400);
-        assert_int_equal(a->x->cols, k == 0 ? 5 : 2);
-        assert_int_equal(a->y->cols, k == 0 ? 3 : 1);
-        assert_int_equal(a->n_classes, k == 0 ? 0 : 2);
-        /* Same seed, same data, bit for bit; the next draws differ. */
-        assert_memory_equal(a->x->data, b->x->data, 400 * a->x->cols * sizeof(gf_real));
-        assert_memory_equal(a->y->data, b->y->data, 400 * a->y->cols * sizeof(gf_real));
-        assert_true(memcmp(a->x->data, c->x->data, 400 * a->x->cols * sizeof(gf_real)) != 0);
-        if (k > 0) {
-            for (size_t i = 0; i < 400; i++) {
-                double y = (double)a->y->data[i];
-                double x0 = (double)a->x->data[2 * i], x1 = (double)a->x->data[2 * i + 1];
-                assert_true(y == 0 || y == 1);
-                ones += y == 1;
-                assert_true(fabs(x0) < 2 && fabs(x1) < 2);
-                if (k == 1) {
-                    assert_true(x0 >= -1 && x0 <= 1 && x1 >= -1 && x1 <= 1);
-                    assert_true(y == (double)((x0 > 0) != (x1 > 0)));
-                }
-            }
-            if (k == 1)
-                assert_true(ones > 150 && ones < 250); /* xor: binomial(400, 1/2) */
-            else
-                assert_int_equal(ones, 200); /* alternating */
-        }
-        gf_dataset_free(a);
-        gf_dataset_free(b);
-        gf_dataset_free(c);
-    }
-}
-
-static void synthetic_gauss_moments(void **state)
-{
-    gf_dataset *d = NULL;
-    gf_rng rng;
-    double s = 0, ss = 0;
-    size_t n;
-    (void)state;
-    gf_rng_seed(&rng, 3);
-    assert_ok(gf_data_synthetic(&d, "gauss", 20000, 4, 2, &rng));
-    n = gf_tensor_size(d->x);
-    for (size_t i = 0; i < n; i++) {
-        s += (double)d->x->data[i];
-        ss += (double)d->x->data[i] * (double)d->x->data[i];
-    }
-    /* 80,000 N(0,1) draws: the mean's sd is 0.0035 and the variance's 0.005; 5 sigma. */
-    assert_near(s / (double)n, 0.0, 0.018, 0);
-    assert_near(ss / (double)n, 1.0, 0.025, 0);
-    gf_dataset_free(d);
-}
-
-static void synthetic_bad(void **state)
-{
-    gf_dataset *d = (gf_dataset *)&d;
-    gf_rng rng;
-    (void)state;
-    gf_rng_seed(&rng, 1);
-    assert_status(gf_data_synthetic(&d, "circles", 10, 0, 0, &rng), GF_ENOTFOUND);
-    assert_error_mentions("circles");
-    assert_null(d);
-    assert_status(gf_data_synthetic(&d, "xor", 0, 0, 0, &rng), GF_EINVAL);
-    assert_status(gf_data_synthetic(&d, "xor", 10, 3, 0, &rng), GF_EINVAL);
-    assert_status(gf_data_synthetic(&d, "moons", 10, 0, 5, &rng), GF_EINVAL);
-    assert_status(gf_data_synthetic(&d, "gauss", 10, 0, 1, &rng), GF_EINVAL);
-    assert_status(gf_data_synthetic(&d, "gauss", 10, 1, 0, &rng), GF_EINVAL);
-    assert_status(gf_data_synthetic(&d, "gauss", (size_t)1 << 40, 1 << 20, 1, &rng),
-                  GF_EINVAL);
-    assert_status(gf_data_synthetic(&d, NULL, 10, 0, 0, &rng), GF_EINVAL);
-    assert_status(gf_data_synthetic(&d, "xor", 10, 0, 0, NULL), GF_EINVAL);
-    assert_status(gf_data_synthetic(NULL, "xor", 10, 0, 0, &rng), GF_EINVAL);
-    assert_null(d);
-    /* in and out_dim 2 are accepted for the 2-D sets. */
-    assert_ok(gf_data_synthetic(&d, "spirals", 10, 2, 2, &rng));
-    gf_dataset_free(d);
-}
-
-/* ---- Split, slice, standardise --------------------------------------------------------- */
-
-/* n rows with x = (i, -i), y = i % 3: every row identifies itself. */
-static gf_dataset *numbered(size_t n, const char *name)
-{
-    gf_dataset *d = NULL;
-    assert_ok(gf_dataset_new(&d, n, 2, 1, 3, name));
-    for (size_t i = 0; i < n; i++) {
-        d->x->data[2 * i] = (gf_real)i;
-        d->x->data[2 * i + 1] = -(gf_real)i;
-        d->y->data[i] = (gf_real)(i % 3);
-    }
-    return d;
-}
-
-static void split_sizes_disjoint(void **state)
-{
-    gf_dataset *all = numbered(101, "num"), *tr = NULL, *te = NULL, *tr2 = NULL, *te2 = NULL;
-    int seen[101] = {0};
-    gf_rng r1, r2;
-    (void)state;
-    gf_rng_seed(&r1, 11);
-    gf_rng_seed(&r2, 11);
-    assert_ok(gf_data_split(&tr, &te, all, 0.2, &r1));
-    assert_int_equal(gf_dataset_rows(te), 20); /* round(101 * 0.2) = round(20.2) */
-    assert_int_equal(gf_dataset_rows(tr), 81);
-    assert_string_equal(tr->name, "num-train");
-    assert_string_equal(te->name, "num-test");
-    assert_int_equal(tr->n_classes, 3);
-    for (int s = 0; s < 2; s++) {
-        const gf_dataset *d = s == 0 ? tr : te;
-        for (size_t r = 0; r < gf_dataset_rows(d); r++) {
-            size_t i = (size_t)d->x->data[2 * r];
-            assert_true(i < 101);
-            assert_true(d->x->data[2 * r + 1] == -(gf_real)i); /* rows copied whole */
-            assert_true(d->y->data[r] == (gf_real)(i % 3));
-            seen[i]++;
-        }
-    }
-    for (int i = 0; i < 101; i++)
-        assert_int_equal(seen[i], 1); /* disjoint, and together the whole set */
-    /* Shuffled, not the first or last rows in order. */
-    {
-        int in_order = 1;
-        for (size_t r = 1; r < 20; r++)
-            in_order &= te->x->data[2 * r] > te->x->data[2 * r - 2];
-        assert_false(in_order);
-    }
-    /* Seeded: the same split again. */
-    assert_ok(gf_data_split(&tr2, &te2, all, 0.2, &r2));
-    assert_memory_equal(te->x->data, te2->x->data, 40 * sizeof(gf_real));
-    assert_memory_equal(tr->x->data, tr2->x->data, 162 * sizeof(gf_real));
-    gf_dataset_free(tr);
-    gf_dataset_free(te);
-    gf_dataset_free(tr2);
-    gf_dataset_free(te2);
-
-    /* Bad fractions and sets that would leave one side empty. */
-    tr = te = (gf_dataset *)&tr;
-    assert_status(gf_data_split(&tr, &te, all, 0.0, &r1), GF_EINVAL);
-    assert_null(tr);
-    assert_null(te);
-    assert_status(gf_data_split(&tr, &te, all, 1.0, &r1), GF_EINVAL);
-    assert_status(gf_data_split(&tr, &te, all, -0.1, &r1), GF_EINVAL);
-    assert_status(gf_data_split(&tr, &te, all, NAN, &r1), GF_EINVAL);
-    assert_status(gf_data_split(&tr, &te, all, 0.001, &r1), GF_EINVAL); /* 0 test rows */
-    assert_error_mentions("0 test");
-    assert_status(gf_data_split(&tr, &te, all, 0.999, &r1), GF_EINVAL); /* 0 train rows */
-    assert_status(gf_data_split(&tr, &te, NULL, 0.2, &r1), GF_EINVAL);
-    assert_status(gf_data_split(&tr, &te, all, 0.2, NULL), GF_EINVAL);
-    assert_status(gf_data_split(NULL, &te, all, 0.2, &r1), GF_EINVAL);
-    gf_dataset_free(all);
-
-    /* A long name keeps its suffix. */
-    all = numbered(4, "a-very-long-data-set-name-that-fills-the-whole-sixty-four-bytes..");
-    assert_int_equal(strlen(all->name), 63);
-    assert_ok(gf_data_split(&tr, &te, all, 0.5, &r1));
-    assert_int_equal(strlen(tr->name), 63);
-    assert_non_null(strstr(tr->name, "-train"));
-    assert_non_null(strstr(te->name, "-test"));
-    gf_dataset_free(tr);
-    gf_dataset_free(te);
-    gf_dataset_free(all);
-}
-
-static void slice_rows(void **state)
-{
-    gf_dataset *all = numbered(10, "num"), *s = NULL;
-    (void)state;
-    assert_ok(gf_data_slice(&s, all, 3, 4));
-    assert_int_equal(gf_dataset_rows(s), 4);
-    assert_true(s->x->data[0] == 3 && s->x->data[7] == -6);
-    assert_true(s->y->data[3] == 0); /* row 6 */
-    assert_int_equal(s->n_classes, 3);
-    gf_dataset_free(s);
-    assert_ok(gf_data_slice(&s, all, 0, 10));
-    gf_dataset_free(s);
-    s = (gf_dataset *)&s;
-    assert_status(gf_data_slice(&s, all, 8, 3), GF_EINVAL);
-    assert_null(s);
-    assert_status(gf_data_slice(&s, all, 0, 0), GF_EINVAL);
-    assert_status(gf_data_slice(&s, all, 11, 0), GF_EINVAL);
-    assert_status(gf_data_slice(&s, all, 5, (size_t)-1), GF_EINVAL);
-    assert_status(gf_data_slice(&s, NULL, 0, 1), GF_EINVAL);
-    gf_dataset_free(all);
-}
-
-static void standardize_from_train(void **state)
-{
-    gf_dataset *tr = NULL, *te = NULL;
-    (void)state;
-    /* Feature 0: 1, 2, 3, 4 (mean 2.5, population sd sqrt(1.25)); feature 1: constant 7. */
-    assert_ok(gf_dataset_new(&tr, 4, 2, 1, 2, "tr"));
-    assert_ok(gf_dataset_new(&te, 2, 2, 1, 2, "te"));
-    for (int i = 0; i < 4; i++) {
-        tr->x->data[2 * i] = (gf_real)(i + 1);
-        tr->x->data[2 * i + 1] = 7;
-    }
-    te->x->data[0] = 5, te->x->data[1] = 8, te->x->data[2] = 2.5, te->x->data[3] = 7;
-    assert_ok(gf_data_standardize(tr, te));
-    {
-        double m = 0, v = 0;
-        for (int i = 0; i < 4; i++)
-            m += (double)tr->x->data[2 * i] / 4;
-        for (int i = 0; i < 4; i++)
-            v += ((double)tr->x->data[2 * i] - m) * ((double)tr->x->data[2 * i] - m) / 4;
-        assert_near(m, 0, 1e-6, 0);
-        assert_near(v, 1, 1e-6, 1e-6);
-    }
-    assert_near(tr->x->data[0], (1 - 2.5) / sqrt(1.25), 1e-6, 1e-6);
-    assert_true(tr->x->data[1] == 0); /* constant: centred, not divided by 0 */
-    /* The test set uses the training statistics. */
-    assert_near(te->x->data[0], (5 - 2.5) / sqrt(1.25), 1e-6, 1e-6);
-    assert_near(te->x->data[1], 1, 1e-6, 0);
-    assert_near(te->x->data[2], 0, 1e-6, 0);
-    /* Test may be NULL; shapes must agree. */
-    assert_ok(gf_data_standardize(te, NULL));
-    gf_dataset_free(te);
-    assert_ok(gf_dataset_new(&te, 2, 3, 1, 2, "te3"));
-    assert_status(gf_data_standardize(tr, te), GF_ESHAPE);
-    assert_status(gf_data_standardize(NULL, te), GF_EINVAL);
-    tr->x->data[3] = NAN;
-    assert_status(gf_data_standardize(tr, NULL), GF_ENONFINITE);
-    gf_dataset_free(tr);
-    gf_dataset_free(te);
-}
-
-static void dataset_new_checks(void **state)
-{
-    gf_dataset *d = (gf_dataset *)&d;
-    (void)state;
-    assert_status(gf_dataset_new(&d, 0, 2, 1, 0, "x"), GF_EINVAL);
-    assert_null(d);
-    assert_status(gf_dataset_new(&d, 2, 0, 1, 0, "x"), GF_EINVAL);
-    assert_status(gf_dataset_new(&d, 2, 2, 0, 0, "x"), GF_EINVAL);
-    assert_status(gf_dataset_new(&d, 2, 2, 3, 4, "x"), GF_EINVAL); /* classes need 1 col */
-    assert_status(gf_dataset_new(NULL, 2, 2, 1, 0, "x"), GF_EINVAL);
-    assert_ok(gf_dataset_new(&d, 2, 2, 3, 0, NULL));
-    assert_string_equal(d->name, "");
-    assert_true(d->x->data[3] == 0 && d->y->data[5] == 0); /* zeroed */
-    gf_dataset_free(d);
-    gf_dataset_free(NULL);
-    assert_int_equal(gf_dataset_rows(NULL), 0);
-}
-
-/* ---- Batcher ----------------------------------------------------------------------------- */
-
-/* Run `epochs` epochs of a batcher over numbered(n), recording the order of rows. */
-static void run_epochs(size_t n, size_t batch, uint64_t seed, int epochs, size_t *order)
-{
-    gf_dataset *d = numbered(n, "num");
-    gf_batcher *b = NULL;
-    gf_tensor *x = tu_tensor(1, 2), *y = tu_tensor(1, 1);
-    gf_rng rng;
-    size_t per, k = 0;
-    gf_rng_seed(&rng, seed);
-    assert_ok(gf_batcher_new(&b, d, batch, &rng));
-    per = gf_batcher_batches_per_epoch(b);
-    assert_int_equal(per, (n + batch - 1) / batch);
-    assert_int_equal(gf_batcher_epoch(b), 0);
-    for (int e = 0; e < epochs; e++) {
-        int *seen = calloc(n, sizeof *seen);
-        size_t rows = 0;
-        assert_non_null(seen);
-        for (size_t i = 0; i < per; i++) {
-            int fresh = -1;
-            size_t want = i + 1 < per ? batch : n - batch * (per - 1);
-            assert_ok(gf_batcher_next(b, x, y, &fresh));
-            assert_int_equal(fresh, i == 0);
-            assert_int_equal(gf_batcher_epoch(b), (size_t)e);
-            assert_int_equal(x->rows, want); /* the last batch holds the rest */
-            assert_int_equal(y->rows, want);
-            for (size_t r = 0; r < x->rows; r++) {
-                size_t row = (size_t)x->data[2 * r];
-                assert_true(row < n);
-                assert_true(x->data[2 * r + 1] == -(gf_real)row);
-                assert_true(y->data[r] == (gf_real)(row % 3));
-                seen[row]++;
-                order[k++] = row;
-            }
-            rows += x->rows;
-        }
-        assert_int_equal(rows, n);
-        for (size_t i = 0; i < n; i++)
-            assert_int_equal(seen[i], 1); /* every row exactly once per epoch */
-        free(seen);
-    }
-    gf_batcher_free(b);
-    gf_tensor_free(x);
-    gf_tensor_free(y);
-    gf_dataset_free(d);
-}
-
-static void batcher_epochs(void **state)
-{
-    size_t a[3 * 50], b[3 * 50], c[3 * 50];
-    (void)state;
-    run_epochs(50, 7, 5, 3, a); /* 7 batches of 7, then 1 */
-    run_epochs(50, 7, 5, 3, b);
-    run_epochs(50, 7, 6, 3, c);
-    /* Deterministic for a seed; reshuffled every epoch; another seed, another order. */
-    assert_memory_equal(a, b, sizeof a);
-    assert_true(memcmp(a, a + 50, 50 * sizeof a[0]) != 0);
-    assert_true(memcmp(a + 50, a + 100, 50 * sizeof a[0]) != 0);
-    assert_true(memcmp(a, c, sizeof a) != 0);
-    run_epochs(10, 10, 1, 2, a); /* one batch per epoch */
-    run_epochs(10, 1, 1, 2, a);  /* batches of one row */
-    run_epochs(9, 3, 1, 2, a);   /* exact division */
-}
-
-static void batcher_bad(void **state)
-{
-    gf_dataset *d = numbered(5, "num");
-    gf_batcher *b = (gf_batcher *)&b;
-    gf_tensor *x = tu_tensor(1, 2), *y = tu_tensor(1, 1), *x3 = tu_tensor(1, 3);
-    gf_tensor view;
-    gf_real data[2];
-    gf_rng rng;
-    int fresh;
-    (void)state;
-    gf_rng_seed(&rng, 1);
-    assert_status(gf_batcher_new(&b, d, 0, &rng), GF_EINVAL);
-    assert_null(b);
-    assert_status(gf_batcher_new(&b, NULL, 2, &rng), GF_EINVAL);
-    assert_status(gf_batcher_new(&b, d, 2, NULL), GF_EINVAL);
-    assert_status(gf_batcher_new(NULL, d, 2, &rng), GF_EINVAL);
-    /* A batch larger than the set is the whole set. */
-    assert_ok(gf_batcher_new(&b, d, 100, &rng));
-    assert_int_equal(gf_batcher_batches_per_epoch(b), 1);
-    assert_ok(gf_batcher_next(b, x, y, NULL));
-    assert_int_equal(x->rows, 5);
-    assert_status(gf_batcher_next(b, x3, y, &fresh), GF_ESHAPE);
-    assert_status(gf_batcher_next(b, y, x, &fresh), GF_ESHAPE);
-    assert_status(gf_batcher_next(b, NULL, y, &fresh), GF_EINVAL);
-    assert_status(gf_batcher_next(NULL, x, y, &fresh), GF_EINVAL);
-    /* A view too small cannot grow: refused, and the batcher's state is unchanged. */
-    view = gf_tensor_view(data, 1, 2);
-    assert_status(gf_batcher_next(b, &view, y, &fresh), GF_EINVAL);
-    assert_int_equal(gf_batcher_epoch(b), 0);
-    assert_ok(gf_batcher_next(b, x, y, &fresh));
-    assert_int_equal(fresh, 1);
-    assert_int_equal(gf_batcher_epoch(b), 1);
-    gf_batcher_free(b);
-    gf_batcher_free(NULL);
-    assert_int_equal(gf_batcher_batches_per_epoch(NULL), 0);
-    assert_int_equal(gf_batcher_epoch(NULL), 0);
-    gf_tensor_free(x);
-    gf_tensor_free(y);
-    gf_tensor_free(x3);
-    gf_dataset_free(d);
-}
-
-/* ---- Evaluation -------------------------------------------------------------------------- */
-
-/* A network computing y = x exactly (one 2 -> 2 linear layer, W = I, b = 0). */
-static gf_net *identity_net(void)
-{
-    gf_net *net = NULL;
-    gf_real *p;
-    assert_ok(gf_net_new(&net, 2));
-    assert_ok(gf_net_add_linear(net, 2));
-    assert_int_equal(gf_net_param_count(net), 6);
-    p = gf_net_params_mut(net); /* W (2, 2) row-major, then b (1, 2) */
-    p[0] = 1, p[1] = 0, p[2] = 0, p[3] = 1, p[4] = 0, p[5] = 0;
-    return net;
-}
-
-static void evaluate_known_values(void **state)
-{
-    gf_net *net = identity_net();
-    gf_dataset *d = NULL;
-    double loss = 0, acc = 0, want_loss = 0;
-    size_t correct = 0;
-    gf_rng rng;
-    (void)state;
-    gf_rng_seed(&rng, 9);
-    assert_ok(gf_dataset_new(&d, 11, 2, 1, 2, "eval"));
-    for (size_t i = 0; i < 11; i++) {
-        double a = gf_rng_uniform(&rng) * 4 - 2, b = gf_rng_uniform(&rng) * 4 - 2;
-        size_t c = i % 2;
-        d->x->data[2 * i] = (gf_real)a;
-        d->x->data[2 * i + 1] = (gf_real)b;
-        d->y->data[i] = (gf_real)c;
-        a = (double)d->x->data[2 * i];
-        b = (double)d->x->data[2 * i + 1];
-        /* Cross-entropy of logits (a, b): log(e^a + e^b) - logit of the class. */
-        want_loss += log(exp(a) + exp(b)) - (c == 0 ? a : b);
-        correct += (a > b) == (c == 0);
-    }
-    want_loss /= 11;
-    /* Batches of 4 (4 + 4 + 3 rows): the mean over rows, not over batches. */
-    for (size_t batch = 1; batch <= 12; batch += 3) {
-        assert_ok(gf_evaluate(net, &loss, &acc, d, GF_LOSS_SOFTMAX_CE, batch));
-        assert_near(loss, want_loss, 1e-6, 1e-5);
-        assert_near(acc, (double)correct / 11, 1e-12, 0);
-    }
-    assert_true(correct > 0 && correct < 11); /* a non-trivial accuracy was checked */
-    assert_ok(gf_evaluate(net, NULL, &acc, d, GF_LOSS_SOFTMAX_CE, 4));
-    assert_ok(gf_evaluate(net, &loss, NULL, d, GF_LOSS_SOFTMAX_CE, 4));
-    /* No telemetry is recorded by evaluation. */
-    assert_int_equal(gf_telemetry_count(gf_net_telemetry(net)), 0);
-    assert_int_equal(gf_net_step_count(net), 0);
-    gf_dataset_free(d);
-
-    /* Regression: MSE, accuracy NaN. y = x against target (x0 + 1, x1): MSE = 1/2. */
-    assert_ok(gf_dataset_new(&d, 5, 2, 2, 0, "reg"));
-    for (size_t i = 0; i < 10; i++)
-        d->x->data[i] = (gf_real)(0.25 * (double)i);
-    for (size_t i = 0; i < 5; i++) {
-        d->y->data[2 * i] = d->x->data[2 * i] + 1;
-        d->y->data[2 * i + 1] = d->x->data[2 * i + 1];
-    }
-    assert_ok(gf_evaluate(net, &loss, &acc, d, GF_LOSS_MSE, 2));
-    assert_near(loss, 0.5, 1e-6, 1e-6);
-    assert_true(isnan(acc));
-
-    /* Errors: batch 0, bad loss, shape mismatch, NULLs; outputs NaN on failure. */
-    assert_status(gf_evaluate(net, &loss, &acc, d, GF_LOSS_MSE, 0), GF_EINVAL);
-    assert_true(isnan(loss));
-    assert_status(gf_evaluate(net, &loss, &acc, d, GF_LOSS_COUNT, 2), GF_EINVAL);
-    assert_status(gf_evaluate(NULL, &loss, &acc, d, GF_LOSS_MSE, 2), GF_EINVAL);
-    assert_status(gf_evaluate(net, &loss, &acc, NULL, GF_LOSS_MSE, 2), GF_EINVAL);
-    gf_dataset_free(d);
-    assert_ok(gf_dataset_new(&d, 3, 5, 1, 2, "wide"));
-    assert_status(gf_evaluate(net, &loss, &acc, d, GF_LOSS_SOFTMAX_CE, 2), GF_ESHAPE);
-    gf_dataset_free(d);
-    gf_net_free(net);
-}
-
-/* A short training run through the batcher lifts digits' accuracy far above chance, and
- * gf_evaluate agrees with the accuracy of one full forward pass. */
-static void evaluate_after_training_digits(void **state)
-{
-    gf_dataset *all = NULL, *tr = NULL, *te = NULL;
-    gf_mlp_spec spec = {.in = 64, .width = 32, .depth = 2, .out = 10, .act = "relu",
-                        .act_param = NAN};
-    gf_optim_config cfg = gf_optim_default(GF_OPTIM_ADAM);
-    gf_net *net = NULL;
-    gf_optim *opt = NULL;
-    gf_batcher *b = NULL;
-    gf_tensor *x = tu_tensor(1, 64), *y = tu_tensor(1, 1);
-    double acc0 = 0, acc = 0, loss = 0, full = 0;
-    const gf_tensor *out;
-    gf_rng rng;
-    (void)state;
-    gf_rng_seed(&rng, 2024);
-    assert_ok(gf_data_digits(&all));
-    assert_ok(gf_data_split(&tr, &te, all, 0.25, &rng));
-    assert_ok(gf_net_new_mlp(&net, &spec, &rng));
-    cfg.lr = 0.01;
-    assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
-    assert_ok(gf_evaluate(net, &loss, &acc0, te, GF_LOSS_SOFTMAX_CE, 100));
-    assert_ok(gf_batcher_new(&b, tr, 32, &rng));
-    for (size_t i = 0; i < 3 * gf_batcher_batches_per_epoch(b); i++) {
-        assert_ok(gf_batcher_next(b, x, y, NULL));
-        assert_ok(gf_net_train_step(net, NULL, x, y, opt, GF_LOSS_SOFTMAX_CE, NULL));
-    }
-    assert_ok(gf_evaluate(net, &loss, &acc, te, GF_LOSS_SOFTMAX_CE, 64));
-    assert_ok(gf_net_predict(net, &out, te->x));
-    assert_ok(gf_accuracy(&full, out, te->y));
-    assert_near(acc, full, 1e-12, 0);
-    /* Three epochs of a small MLP on 8x8 digits: well above 0.85 (chance is 0.1). */
-    assert_true(acc > 0.85);
-    assert_true(acc > acc0 + 0.5);
-    assert_true(loss < 0.6);
-    gf_batcher_free(b);
-    gf_optim_free(opt);
-    gf_net_free(net);
-    gf_tensor_free(x);
-    gf_tensor_free(y);
-    gf_dataset_free(all);
-    gf_dataset_free(tr);
-    gf_dataset_free(te);
-}
-
-/* ---- Allocation failures ------------------------------------------------------------------ */
-
-/* Make the k-th allocation fail for k = 1, 2, ... until the call succeeds: every failure
- * is GF_ENOMEM with a message and nothing leaks. */
-#define FOR_EACH_ALLOC_FAILURE(call, cleanup)                                                \
-    do {                                                                                   \
-        for (long k_ = 1;; k_++) {                                                         \
-            gf_status st_;                                                                 \
-            tu_alloc_install(k_);                                                          \
-            gf_clear_error();                                                              \
-            st_ = (call);                                                                  \
-            if (st_ == GF_OK) {                                                            \
-                cleanup;                                                                   \
-                assert_int_equal(tu_alloc_live(), 0);                                      \
-                tu_alloc_uninstall();                                                      \
-                assert_true(k_ > 1);                                                       \
-                break;                                                                     \
-            }                                                                              \
-            assert_int_equal(st_, GF_ENOMEM);                                              \
-            assert_true(gf_last_error()[0] != '\0');                                       \
-            assert_int_equal(tu_alloc_live(), 0);                                          \
-            tu_alloc_uninstall();                                                          \
-            assert_true(k_ < 1000);                                                        \
-        }                                                                                  \
-    } while (0)
-
-static void allocation_failures(void **state)
-{
-    unsigned char img[256], lab[64];
-    gf_dataset *d = NULL, *tr = NULL, *te = NULL, *all;
-    gf_batcher *b = NULL;
-    gf_rng rng;
-    (void)state;
-    write_bytes(path_of("af-img"), img, idx_images(img, 5, 3, 2));
-    write_bytes(path_of("af-lab"), lab, idx_labels(lab, 5, LABELS5));
-    write_text(path_of("af.csv"), "a,b,c\n1,2,0\n3,4,1\n");
-    FOR_EACH_ALLOC_FAILURE(gf_data_digits(&d), gf_dataset_free(d));
-    FOR_EACH_ALLOC_FAILURE(gf_data_idx(&d, path_of("af-img"), path_of("af-lab")),
-                           gf_dataset_free(d));
-    FOR_EACH_ALLOC_FAILURE(gf_data_csv(&d, path_of("af.csv"), NULL), gf_dataset_free(d));
-#if GF_TEST_HAVE_ZLIB
-    /* zlib's own allocations go through gf_alloc too. */
-    write_gz(path_of("af-img.gz"), img, idx_images(img, 5, 3, 2));
-    FOR_EACH_ALLOC_FAILURE(gf_data_idx(&d, path_of("af-img.gz"), path_of("af-lab")),
-                           gf_dataset_free(d));
-#endif
-    gf_rng_seed(&rng, 1);
-    FOR_EACH_ALLOC_FAILURE(gf_data_synthetic(&d, "moons", 10, 0, 0, &rng), gf_dataset_free(d));
-    /* The source set comes from the default allocator and is only read under the
-     * counting one (then freed after it is uninstalled). */
-    all = numbered(10, "num");
-    FOR_EACH_ALLOC_FAILURE(gf_data_split(&tr, &te, all, 0.3, &rng),
-                           (gf_dataset_free(tr), gf_dataset_free(te)));
-    FOR_EACH_ALLOC_FAILURE(gf_data_slice(&d, all, 2, 3), gf_dataset_free(d));
-    FOR_EACH_ALLOC_FAILURE(gf_batcher_new(&b, all, 3, &rng), gf_batcher_free(b));
-    gf_dataset_free(all);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1183,6 +629,12 @@ int main(void)
         cmocka_unit_test(fashion_layout),
         cmocka_unit_test(csv_good),
         cmocka_unit_test(csv_bad),
+        cmocka_unit_test(csv_reading_is_bounded),
+        cmocka_unit_test(csv_bom_is_skipped),
+        cmocka_unit_test(csv_class_count_is_bounded),
+#if GF_TEST_HAVE_ZLIB
+        cmocka_unit_test(csv_gzip_bomb_is_refused),
+#endif
         cmocka_unit_test(synthetic_sets),
         cmocka_unit_test(synthetic_gauss_moments),
         cmocka_unit_test(synthetic_bad),

@@ -1,7 +1,8 @@
 /* tests/testutil.h: helpers shared by the cmocka test programs: a counting allocator
  * that can make the k-th allocation fail, tolerances chosen by precision, and status
- * assertions that also demand a detail message. Header-only: every test program is one
- * translation unit, so the static state below is private to it. */
+ * assertions that also demand a detail message. Header-only: the static state below is
+ * private to each translation unit, so a test program in several sources (test_model)
+ * counts allocations in the source whose test installed the allocator. */
 #ifndef GRADFLOW_TESTUTIL_H
 #define GRADFLOW_TESTUTIL_H
 

@@ -1,8 +1,10 @@
-/* custom_layer: a layer of your own, plugged into the engine through gf_layer_ops. The
- * layer scales each feature by a learnable factor, y[r][j] = a[j] x[r][j] (a diagonal
- * linear layer); the network owns a, binds it into its parameter block, records the
- * layer's telemetry and checks its backward pass with gf_net_gradcheck like any other.
- * With a codec, model files store it too: saved, then loaded with gf_model_load_with.
+/* custom_layer: a layer kind of your own, in one file: its gf_layer_ops (forward and
+ * backward side by side, reset) and its model-file codec. The layer scales each feature
+ * by a learnable factor, y[r][j] = a[j] x[r][j] (a diagonal linear layer); the network
+ * owns a, binds it into its parameter block, records the layer's telemetry and checks
+ * its backward pass with gf_net_gradcheck like any other. With the codec, model files
+ * store it too: saved, then loaded with gf_model_load_with. The library's own kinds are
+ * files like this one in src/layers/, each ending with its gf_layer_kind entry.
  * Usage: custom_layer (exit status 0 when the gradient check and the reload pass). */
 #include <stdio.h>
 #include <string.h>

@@ -78,6 +78,21 @@ void *gf_calloc(size_t n, size_t size);
 void *gf_realloc(void *ptr, size_t size);
 void gf_free(void *ptr);
 
+/* The memory budget. Before a large allocation (a network planned from its options, a
+ * data file, a file being inflated) the library compares the bytes it will need with
+ * this limit and refuses with GF_ENOMEM and a message giving both figures, rather than
+ * allocating until the machine runs out. Process-wide, like the allocator: set it before
+ * creating objects. 0 restores the default: a quarter of the physical memory
+ * (sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / 4; 4 GiB where that is unknown), or
+ * half of the address-space limit (getrlimit(RLIMIT_AS), ulimit -v) when that is lower. */
+void gf_set_memory_limit(size_t bytes);
+size_t gf_memory_limit(void);
+size_t gf_memory_limit_default(void);
+
+/* GF_OK when bytes fit the limit, else GF_ENOMEM with the message "what: needs N bytes
+ * (X GB), more than the memory limit of L bytes (Y GB)". */
+gf_status gf_memory_check(size_t bytes, const char *what);
+
 #ifdef __cplusplus
 }
 #endif

@@ -84,8 +84,14 @@ typedef struct gf_csv_options {
 /* The defaults: label_column -1, header -1, delimiter ',', regression 0. */
 gf_csv_options gf_csv_options_default(void);
 
+/* The class count of a CSV file (its largest label + 1) is at most its number of data
+ * rows, or this many when that is larger: a label far beyond the rows is refused. */
+#define GF_CSV_MIN_CLASSES 1000
+
 /* A CSV table of numbers (gzip-compressed or not): every other column is an input,
- * taken as is (no scaling). Fields may be surrounded by blanks or double quotes (no
+ * taken as is (no scaling). A UTF-8 byte-order mark at the start is skipped. Only a
+ * regular file of at most gf_memory_limit() bytes (inflated too) is read: anything else
+ * is GF_EIO (not a regular file) or GF_ENOMEM (too large), before it is read. Fields may be surrounded by blanks or double quotes (no
  * delimiter inside quotes); blank lines are skipped; "\r\n" line ends are accepted.
  * Every row must have as many fields as the first; every field must be a finite number.
  * The first bad field is named as "path:line:column: ..." (both 1-based), e.g.

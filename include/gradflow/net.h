@@ -118,9 +118,8 @@ gf_status gf_net_clip(gf_net *net, double *norm_before, const gf_clip *clip);
  * skip_nonfinite is set, in which case the update is skipped and GF_OK returned. */
 gf_status gf_net_step(gf_net *net, gf_optim *opt);
 
-/* forward + loss + backward + clip (clip may be NULL) + step. The records are those the
- * separate calls give; in the float build each weight norm is taken in the update's
- * pass over the weights, which saves a pass (see docs/performance.md). */
+/* forward + loss + backward + clip (clip may be NULL) + step, by those calls in turn:
+ * the records are those the separate calls give. */
 gf_status gf_net_train_step(gf_net *net, double *loss, const gf_tensor *x,
                             const gf_tensor *target, gf_optim *opt, gf_loss_kind loss_kind,
                             const gf_clip *clip);

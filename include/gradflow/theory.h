@@ -51,6 +51,49 @@ gf_status gf_theory_chi(double *q_star, double *chi, const gf_activation *act,
 gf_status gf_theory_init_sigma_w2(double *sigma_w2, const gf_init *init, size_t fan_in,
                                   size_t fan_out);
 
+
+/* ---- Two inputs: the correlation map and the depth scales (Schoenholz et al. 2017) --
+ * Two inputs whose pre-activations u1, u2 have variance q and correlation c give, in
+ * the next layer, the correlation
+ *     c' = C(c) = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / V(q)
+ * (at q = q* the denominator is q*). c = 1 is always a fixed point, stable when
+ * chi_1 = chi <= 1 (ordered phase); otherwise (chaotic phase) the stable one is c* < 1.
+ * Near the fixed points, deviations shrink by a factor per layer:
+ *     q:  V'(q*) = chi_1 + sigma_w^2 E[phi''(u) phi(u)],       xi_q = -1/log V'(q*)
+ *     c:  chi_c = sigma_w^2 E[phi'(u1) phi'(u2)] at (q*, c*),  xi_c = -1/log chi_c
+ * chi_c = chi_1 in the ordered phase; chi_c -> 1 and xi_c -> infinity on the critical
+ * line (tanh: sigma_w^2 = 1 at sigma_b = 0), and 6 xi_c is about the deepest trainable
+ * network. When q* = 0 the quantities are their limits q -> 0+ (tanh below
+ * sigma_w^2 = 1 at sigma_b = 0: V'(0) = chi_c = sigma_w^2). 2-D expectations by nested
+ * adaptive Gauss-Kronrod quadrature, relative accuracy about 1e-10. */
+
+/* E[g(u1) g(u2)] for centred Gaussian u1, u2 of variances q1, q2 >= 0 and correlation
+ * c in [-1, 1]; g = phi (which = 0) or phi' (which = 1). */
+gf_status gf_theory_gauss_mean_prod(double *out, const gf_activation *act, double act_param,
+                                    double q1, double q2, double c, int which);
+
+/* One step of the correlation map at variance q: *c_next = C(c), clamped to [-1, 1].
+ * GF_EINVAL when V(q) = 0 (outputs of variance 0 have no correlation). */
+gf_status gf_theory_c_map(double *c_next, const gf_activation *act, double act_param,
+                          double sigma_w2, double sigma_b2, double q, double c);
+
+typedef struct gf_depth_scales {
+    double q_star; /* fixed point of the variance map from q_0 = 1 (gf_theory_chi) */
+    double chi_1;  /* sigma_w^2 E[phi'(u)^2] at q*: the backward factor chi */
+    double c_star; /* the stable fixed point of the correlation map at q* */
+    double chi_c;  /* sigma_w^2 E[phi'(u1) phi'(u2)] at (q*, c*) */
+    double dq;     /* V'(q*), the slope of the variance map at its fixed point */
+    double xi_q;   /* -1/log dq: layers for a deviation of q from q* to shrink by e */
+    double xi_c;   /* -1/log chi_c, the same for c; +infinity at chi_c = 1 */
+} gf_depth_scales;
+
+/* The depth scales of a deep network with activation act, weights of variance
+ * sigma_w^2 / fan_in and biases of variance sigma_b^2. When the variance grows without
+ * bound (q* = +infinity: ReLU with sigma_w^2 > 2, linear with sigma_w^2 >= 1 and a bias)
+ * there is no fixed point: chi_1 is gf_theory_chi's and the rest is NaN. */
+gf_status gf_theory_depth_scales(gf_depth_scales *out, const gf_activation *act,
+                                 double act_param, double sigma_w2, double sigma_b2);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,7 @@
 #include "core/internal.h"
 #include "analysis/run_dir.h"
 #include "analysis/plot.h"
+#include "engine/telemetry_steps.h"
 
 
 /* ---- Options ------------------------------------------------------------------------- */
@@ -68,31 +69,17 @@ static gf_status check_options(const gf_plot_options *o, const char *who)
 
 /* ---- Telemetry helpers --------------------------------------------------------------- */
 
-/* The records of one step are contiguous; [*begin, *end) is the group holding index i. */
-void gf_plot_group_at(const gf_telemetry *t, size_t i, size_t *begin, size_t *end)
-{
-    size_t n = gf_telemetry_count(t);
-    uint64_t step = gf_telemetry_at(t, i)->step;
-    size_t b = i, e = i;
-    while (b > 0 && gf_telemetry_at(t, b - 1)->step == step)
-        b--;
-    while (e < n && gf_telemetry_at(t, e)->step == step)
-        e++;
-    *begin = b;
-    *end = e;
-}
-
 /* The group of the wanted step: GF_PLOT_STEP_FIRST/LAST, else the last recorded step at
  * or before it (the first step when none is). t holds at least one record. */
 void gf_plot_group_for(const gf_telemetry *t, uint64_t want, size_t *begin, size_t *end)
 {
     size_t n = gf_telemetry_count(t);
     if (want == GF_PLOT_STEP_FIRST || gf_telemetry_at(t, 0)->step >= want) {
-        gf_plot_group_at(t, 0, begin, end);
+        gf_telemetry_step_group(t, 0, begin, end);
         return;
     }
     if (want == GF_PLOT_STEP_LAST) {
-        gf_plot_group_at(t, n - 1, begin, end);
+        gf_telemetry_step_group(t, n - 1, begin, end);
         return;
     }
     /* Binary search for the last record whose step <= want (steps never decrease). */
@@ -104,7 +91,7 @@ void gf_plot_group_for(const gf_telemetry *t, uint64_t want, size_t *begin, size
         else
             hi = mid;
     }
-    gf_plot_group_at(t, lo, begin, end);
+    gf_telemetry_step_group(t, lo, begin, end);
 }
 
 int gf_plot_is_linear(const gf_record *r)

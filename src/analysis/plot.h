@@ -12,8 +12,6 @@
 enum { GF_PLOT_PATH_CAP = 4096 };
 
 /* ---- Telemetry ---- */
-/* The records of one step are contiguous; [*begin, *end) is the group holding index i. */
-void gf_plot_group_at(const gf_telemetry *t, size_t i, size_t *begin, size_t *end);
 /* The group of step want, or GF_PLOT_STEP_FIRST / LAST; the last one before a missing
  * step. */
 void gf_plot_group_for(const gf_telemetry *t, uint64_t want, size_t *begin, size_t *end);

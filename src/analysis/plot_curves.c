@@ -8,6 +8,7 @@
 #include "gradflow/report.h"
 #include "core/internal.h"
 #include "analysis/plot.h"
+#include "engine/telemetry_steps.h"
 
 /* ---- (3) Loss curves ----------------------------------------------------------------- */
 
@@ -32,7 +33,7 @@ static void write_loss_dat(FILE *f, const gf_plot_run *runs, size_t n_runs, size
                 j++;
             } else {
                 size_t b, e;
-                gf_plot_group_at(runs[i].telemetry, j, &b, &e);
+                gf_telemetry_step_group(runs[i].telemetry, j, &b, &e);
                 step = gf_telemetry_at(runs[i].telemetry, b)->step;
                 loss = gf_telemetry_at(runs[i].telemetry, b)->loss;
                 j = e;

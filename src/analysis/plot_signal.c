@@ -8,6 +8,7 @@
 #include "gradflow/report.h"
 #include "core/internal.h"
 #include "analysis/plot.h"
+#include "engine/telemetry_steps.h"
 
 enum { MAX_HEAT_COLUMNS = 400 };
 
@@ -213,7 +214,7 @@ static void write_heat_dat(FILE *f, const gf_telemetry *t, heat_data *d)
     size_t n = gf_telemetry_count(t), n_steps = 0;
     for (size_t i = 0; i < n; n_steps++) {
         size_t b, e;
-        gf_plot_group_at(t, i, &b, &e);
+        gf_telemetry_step_group(t, i, &b, &e);
         i = e;
     }
     size_t stride = (n_steps + MAX_HEAT_COLUMNS - 1) / MAX_HEAT_COLUMNS, col = 0;
@@ -222,7 +223,7 @@ static void write_heat_dat(FILE *f, const gf_telemetry *t, heat_data *d)
     d->first_step = d->last_shown = gf_telemetry_at(t, 0)->step;
     for (size_t i = 0; i < n; col++) {
         size_t b, e;
-        gf_plot_group_at(t, i, &b, &e);
+        gf_telemetry_step_group(t, i, &b, &e);
         i = e;
         if (col % stride != 0)
             continue;
@@ -231,7 +232,7 @@ static void write_heat_dat(FILE *f, const gf_telemetry *t, heat_data *d)
         size_t nb = e, skip = stride - 1;
         while (skip > 0 && nb < n) {
             size_t b2, e2;
-            gf_plot_group_at(t, nb, &b2, &e2);
+            gf_telemetry_step_group(t, nb, &b2, &e2);
             nb = e2;
             skip--;
         }

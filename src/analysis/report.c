@@ -17,23 +17,7 @@
 #include "core/internal.h"
 #include "analysis/run_dir.h"
 #include "core/atomic.h"
-
-/* ---- Steps in a telemetry store ------------------------------------------------------ */
-
-/* Records are appended in step order, layer by layer: the records of one step are a
- * contiguous run [*begin, *end) that starts at index i. */
-static void step_group(const gf_telemetry *t, size_t i, size_t *begin, size_t *end)
-{
-    size_t n = gf_telemetry_count(t);
-    uint64_t step = gf_telemetry_at(t, i)->step;
-    size_t b = i, e = i;
-    while (b > 0 && gf_telemetry_at(t, b - 1)->step == step)
-        b--;
-    while (e < n && gf_telemetry_at(t, e)->step == step)
-        e++;
-    *begin = b;
-    *end = e;
-}
+#include "engine/telemetry_steps.h"
 
 /* The record of `layer` within [begin, end), NULL when absent. */
 static const gf_record *in_group(const gf_telemetry *t, size_t begin, size_t end, size_t layer)
@@ -162,8 +146,8 @@ gf_status gf_verdict_judge(gf_verdict *out, const gf_telemetry *t)
     memset(&v, 0, sizeof v);
     v.kind = GF_VERDICT_HEALTHY;
     size_t b0, e0, b1, e1;
-    step_group(t, 0, &b0, &e0);
-    step_group(t, n - 1, &b1, &e1);
+    gf_telemetry_step_group(t, 0, &b0, &e0);
+    gf_telemetry_step_group(t, n - 1, &b1, &e1);
     v.first_step = gf_telemetry_at(t, b0)->step;
     v.last_step = gf_telemetry_at(t, b1)->step;
 
@@ -208,7 +192,7 @@ gf_status gf_verdict_judge(gf_verdict *out, const gf_telemetry *t)
     /* The first step holding a NaN or infinity. */
     for (size_t i = 0; i < n;) {
         size_t b, e;
-        step_group(t, i, &b, &e);
+        gf_telemetry_step_group(t, i, &b, &e);
         if (find_nonfinite(t, b, e, &v)) {
             v.nonfinite = 1;
             v.nonfinite_step = gf_telemetry_at(t, b)->step;
@@ -286,16 +270,6 @@ gf_run_summary gf_run_summary_default(void)
     return s;
 }
 
-static void csv_real(FILE *f, double v)
-{
-    if (isnan(v))
-        fputs(",", f);
-    else if (isinf(v))
-        fputs(v > 0 ? ",inf" : ",-inf", f);
-    else
-        fprintf(f, ",%.9g", v);
-}
-
 /* Training losses, either given or one per recorded step of the telemetry. */
 typedef struct loss_src {
     const gf_run_summary *s;
@@ -316,7 +290,7 @@ static int loss_next(loss_src *ls, size_t k, uint64_t *step, double *loss)
     if (ls->t == NULL || ls->next >= gf_telemetry_count(ls->t))
         return 0;
     size_t b, e;
-    step_group(ls->t, ls->next, &b, &e);
+    gf_telemetry_step_group(ls->t, ls->next, &b, &e);
     *step = gf_telemetry_at(ls->t, b)->step;
     *loss = gf_telemetry_at(ls->t, b)->loss;
     ls->next = e;
@@ -337,9 +311,9 @@ static gf_status write_loss_csv(FILE *f, const gf_telemetry *t, const gf_run_sum
         int take_loss = have && (j >= s->n_eval || step <= s->eval_steps[j]);
         uint64_t row = take_loss ? step : s->eval_steps[j];
         fprintf(f, "%llu", (unsigned long long)row);
-        csv_real(f, take_loss ? loss : NAN);
-        csv_real(f, take_eval && s->test_loss ? s->test_loss[j] : NAN);
-        csv_real(f, take_eval && s->test_accuracy ? s->test_accuracy[j] : NAN);
+        gf_csv_put_real(f, take_loss ? loss : NAN);
+        gf_csv_put_real(f, take_eval && s->test_loss ? s->test_loss[j] : NAN);
+        gf_csv_put_real(f, take_eval && s->test_accuracy ? s->test_accuracy[j] : NAN);
         fputc('\n', f);
         if (take_loss)
             have = loss_next(&ls, ++k, &step, &loss);

@@ -6,135 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gradflow/theory.h"
+#include "analysis/quad.h"
+#include "analysis/theory_checks.h"
 #include "core/internal.h"
+#include "gradflow/theory.h"
 
 /* ---- Quadrature ----------------------------------------------------------------------- */
 
-/* 15-point Kronrod nodes on [-1, 1] (non-negative half) and weights, and the weights of
- * the embedded 7-point Gauss rule (nodes xk[1], xk[3], xk[5], xk[7]). */
-static const double xk[8] = {
-    0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
-    0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
-    0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
-    0.207784955007898467600689403773245, 0.000000000000000000000000000000000,
-};
-static const double wk[8] = {
-    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
-    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
-    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
-    0.204432940075298892414161999234649, 0.209482141084727828012999174891714,
-};
-static const double wg[4] = {
-    0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
-    0.381830050505118944950369775488975, 0.417959183673469387755102040816327,
-};
-
-typedef struct integrand {
-    double (*g)(double x, double param); /* phi or phi' */
-    double param;
-    double s;                            /* sqrt(q) */
-} integrand;
-
-/* g(s z)^2 times the standard normal density. */
-static double f_at(const integrand *in, double z)
-{
-    double v = in->g(in->s * z, in->param);
-    return v * v * exp(-0.5 * z * z) * 0.398942280401432677939946059934;
-}
-
-/* K15 on [a, b]; *err = |K15 - G7|. */
-static double gk15(const integrand *in, double a, double b, double *err)
-{
-    double c = 0.5 * (a + b), h = 0.5 * (b - a);
-    double fc = f_at(in, c);
-    double k = wk[7] * fc, g = wg[3] * fc;
-    for (int i = 0; i < 7; i++) {
-        double f = f_at(in, c - h * xk[i]) + f_at(in, c + h * xk[i]);
-        k += wk[i] * f;
-        if (i % 2 == 1)
-            g += wg[i / 2] * f;
-    }
-    *err = fabs((k - g) * h);
-    return k * h;
-}
-
-/* Bisect [a, b] until the local error estimate is below tol (halved at each level). */
-static double adapt(const integrand *in, double a, double b, double whole, double err,
-                    double tol, int depth)
-{
-    double m, el, er, left, right;
-    if (err <= tol || depth >= 48 || !isfinite(whole))
-        return whole;
-    m = 0.5 * (a + b);
-    left = gk15(in, a, m, &el);
-    right = gk15(in, m, b, &er);
-    return adapt(in, a, m, left, el, 0.5 * tol, depth + 1) +
-           adapt(in, m, b, right, er, 0.5 * tol, depth + 1);
-}
-
-static int cmp_double(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
-#define Z_MAX 12.0 /* the density there is 5e-32 of its peak */
-
-/* E[g(sqrt(q) z)^2], q >= 0 finite. */
+/* E[g(sqrt(q) z)^2], q >= 0 finite, to 1e-14 relative (analysis/quad.c). */
 static double gauss_mean_sq(double (*g)(double, double), double param, double q)
 {
-    static const double fixed[] = {-Z_MAX, -6, -3, -1.5, 0, 1.5, 3, 6, Z_MAX};
     static const double scaled[] = {0.25, 1, 4, 16};
-    double ends[sizeof fixed / sizeof fixed[0] + 2 * sizeof scaled / sizeof scaled[0]];
-    double est[sizeof ends / sizeof ends[0]], errs[sizeof ends / sizeof ends[0]];
-    double total = 0, sum = 0;
-    size_t n = 0, m = 0;
-    integrand in;
+    double extra[2 * sizeof scaled / sizeof scaled[0]], s = sqrt(q);
 
     if (q == 0) {
         double v = g(0, param);
         return v * v;
     }
-    in.g = g;
-    in.param = param;
-    in.s = sqrt(q);
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        ends[n++] = fixed[i];
     for (size_t i = 0; i < sizeof scaled / sizeof scaled[0]; i++) {
-        double z = scaled[i] / in.s;
-        if (z < Z_MAX) {
-            ends[n++] = z;
-            ends[n++] = -z;
-        }
+        extra[2 * i] = scaled[i] / s;
+        extra[2 * i + 1] = -scaled[i] / s;
     }
-    qsort(ends, n, sizeof ends[0], cmp_double);
-    for (size_t i = 1; i < n; i++)
-        if (ends[i] > ends[m])
-            ends[++m] = ends[i];
-    /* A first pass sets the scale of the absolute tolerance. */
-    for (size_t i = 0; i < m; i++) {
-        est[i] = gk15(&in, ends[i], ends[i + 1], &errs[i]);
-        total += fabs(est[i]);
-    }
-    for (size_t i = 0; i < m; i++)
-        sum += adapt(&in, ends[i], ends[i + 1], est[i], errs[i],
-                     1e-14 * total / (double)m + 1e-300, 0);
-    return sum;
+    return gf_quad_mean_sq(g, param, s, extra, sizeof extra / sizeof extra[0], 1e-14, 48);
 }
 
 /* ---- Checks ----------------------------------------------------------------------------- */
-
-static gf_status check_act(const char *who, const gf_activation *act, double param)
-{
-    GF_CHECK_NOT_NULL(act, who);
-    if (act->f == NULL || act->df == NULL)
-        return gf_fail(GF_EINVAL, "%s: activation %s has no scalar f and df", who,
-                       act->name ? act->name : "(unnamed)");
-    if (!isfinite(param))
-        return gf_fail(GF_EINVAL, "%s: %s parameter is not finite", who, act->name);
-    return GF_OK;
-}
 
 static gf_status check_sigmas(const char *who, double sigma_w2, double sigma_b2)
 {
@@ -145,6 +41,20 @@ static gf_status check_sigmas(const char *who, double sigma_w2, double sigma_b2)
         return gf_fail(GF_EINVAL, "%s: sigma_b^2 must be finite and >= 0 (got %g)", who,
                        sigma_b2);
     return GF_OK;
+}
+
+/* The activation (scalar f and df, a finite parameter) and the sigmas of a mean-field
+ * model: declared in analysis/theory_checks.h, shared with depth.c. */
+gf_status gf_theory_check_model(const char *who, const gf_activation *act, double param,
+                                double sigma_w2, double sigma_b2)
+{
+    GF_CHECK_NOT_NULL(act, who);
+    if (act->f == NULL || act->df == NULL)
+        return gf_fail(GF_EINVAL, "%s: activation %s has no scalar f and df", who,
+                       act->name ? act->name : "(unnamed)");
+    if (!isfinite(param))
+        return gf_fail(GF_EINVAL, "%s: %s parameter is not finite", who, act->name);
+    return check_sigmas(who, sigma_w2, sigma_b2);
 }
 
 static gf_status check_q(const char *who, double q)
@@ -162,8 +72,20 @@ static gf_status finite_result(const char *who, const gf_activation *act, double
     return GF_OK;
 }
 
+/* *out = v when v is finite; else GF_ENONFINITE (finite_result's message), *out kept. */
+static gf_status store_finite(double *out, const char *who, const gf_activation *act,
+                              double q, double v)
+{
+    gf_status s = finite_result(who, act, q, v);
+    if (s == GF_OK)
+        *out = v;
+    return s;
+}
+
 /* ---- Public --------------------------------------------------------------------------- */
 
+/* gf_theory_gauss_mean_sq, _q_map and _chi_at read alike on purpose: the checks, then
+ * one formula line (E[phi^2], V(q), chi) that is the point of each. */
 gf_status gf_theory_gauss_mean_sq(double *out, const gf_activation *act, double act_param,
                                   double q, int which)
 {
@@ -172,15 +94,13 @@ gf_status gf_theory_gauss_mean_sq(double *out, const gf_activation *act, double 
     double v;
     GF_CHECK_NOT_NULL(out, who);
     *out = NAN;
-    if ((s = check_act(who, act, act_param)) != GF_OK || (s = check_q(who, q)) != GF_OK)
+    if ((s = gf_theory_check_model(who, act, act_param, 1, 0)) != GF_OK ||
+        (s = check_q(who, q)) != GF_OK)
         return s;
     if (which != 0 && which != 1)
         return gf_fail(GF_EINVAL, "%s: which must be 0 (phi) or 1 (phi'), got %d", who, which);
     v = gauss_mean_sq(which ? act->df : act->f, act_param, q);
-    if ((s = finite_result(who, act, q, v)) != GF_OK)
-        return s;
-    *out = v;
-    return GF_OK;
+    return store_finite(out, who, act, q, v);
 }
 
 gf_status gf_theory_q_map(double *q_next, const gf_activation *act, double act_param,
@@ -191,14 +111,11 @@ gf_status gf_theory_q_map(double *q_next, const gf_activation *act, double act_p
     double v;
     GF_CHECK_NOT_NULL(q_next, who);
     *q_next = NAN;
-    if ((s = check_act(who, act, act_param)) != GF_OK ||
-        (s = check_sigmas(who, sigma_w2, sigma_b2)) != GF_OK || (s = check_q(who, q)) != GF_OK)
+    if ((s = gf_theory_check_model(who, act, act_param, sigma_w2, sigma_b2)) != GF_OK ||
+        (s = check_q(who, q)) != GF_OK)
         return s;
     v = sigma_w2 * gauss_mean_sq(act->f, act_param, q) + sigma_b2;
-    if ((s = finite_result(who, act, q, v)) != GF_OK)
-        return s;
-    *q_next = v;
-    return GF_OK;
+    return store_finite(q_next, who, act, q, v);
 }
 
 gf_status gf_theory_chi_at(double *chi, const gf_activation *act, double act_param,
@@ -209,14 +126,11 @@ gf_status gf_theory_chi_at(double *chi, const gf_activation *act, double act_par
     double v;
     GF_CHECK_NOT_NULL(chi, who);
     *chi = NAN;
-    if ((s = check_act(who, act, act_param)) != GF_OK ||
-        (s = check_sigmas(who, sigma_w2, 0)) != GF_OK || (s = check_q(who, q)) != GF_OK)
+    if ((s = gf_theory_check_model(who, act, act_param, sigma_w2, 0)) != GF_OK ||
+        (s = check_q(who, q)) != GF_OK)
         return s;
     v = sigma_w2 * gauss_mean_sq(act->df, act_param, q);
-    if ((s = finite_result(who, act, q, v)) != GF_OK)
-        return s;
-    *chi = v;
-    return GF_OK;
+    return store_finite(chi, who, act, q, v);
 }
 
 #define Q_START 1.0
@@ -241,8 +155,7 @@ gf_status gf_theory_chi(double *q_star, double *chi, const gf_activation *act,
     GF_CHECK_NOT_NULL(q_star, who);
     GF_CHECK_NOT_NULL(chi, who);
     *q_star = *chi = NAN;
-    if ((s = check_act(who, act, act_param)) != GF_OK ||
-        (s = check_sigmas(who, sigma_w2, sigma_b2)) != GF_OK)
+    if ((s = gf_theory_check_model(who, act, act_param, sigma_w2, sigma_b2)) != GF_OK)
         return s;
 
     /* For an increasing map V, the iteration from q_0 moves monotonically to the nearest

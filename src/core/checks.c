@@ -37,6 +37,16 @@ gf_status gf_check_input(const char *who, const gf_layer *l, const gf_tensor *x,
     return GF_OK;
 }
 
+/* The checks every forward pass shares: x (batch, in) and y (batch, out). */
+gf_status gf_check_forward(const char *who, const gf_layer *l, const gf_tensor *x,
+                           const gf_tensor *y, size_t *batch)
+{
+    gf_status s = gf_check_input(who, l, x, batch);
+    if (s == GF_OK)
+        s = gf_check_shape(who, "y", y, *batch, l->out);
+    return s;
+}
+
 gf_status gf_check_grads(const char *who, const gf_layer *l, size_t rows, const gf_tensor *dy,
                          const gf_tensor *dx)
 {
@@ -58,6 +68,40 @@ gf_status gf_check_backward(const char *who, const gf_layer *l, const gf_tensor 
     if (s == GF_OK)
         s = gf_check_grads(who, l, *batch, dy, dx);
     return s;
+}
+
+/* The checks a layer with a state of its own, a weight and a bias (norm, rnn) shares,
+ * forward and backward: the layer and its state, x (batch >= 1, in) with data, weight
+ * and bias bound (`params` names them), and in a backward pass (dy, dx given) their
+ * gradients bound and dy, dx shaped as gf_check_grads says. */
+gf_status gf_check_stateful(const char *who, const gf_layer *l, const gf_tensor *x,
+                            const char *params, int backward, const gf_tensor *dy,
+                            const gf_tensor *dx)
+{
+    if (l == NULL)
+        return gf_fail(GF_EINVAL, "%s: layer is NULL", who);
+    if (l->state == NULL)
+        return gf_fail(GF_ESTATE, "%s: layer has no state (released?)", who);
+    if (x == NULL)
+        return gf_fail(GF_EINVAL, "%s: x is NULL", who);
+    if (x->cols != l->in || x->rows == 0)
+        return gf_fail(GF_ESHAPE, "%s: input is (%zu, %zu), expected (batch >= 1, %zu)", who,
+                       x->rows, x->cols, l->in);
+    if (x->data == NULL)
+        return gf_fail(GF_EINVAL, "%s: x has no data", who);
+    if (l->weight.data == NULL || l->bias.data == NULL ||
+        (backward && (l->dweight.data == NULL || l->dbias.data == NULL)))
+        return gf_fail(GF_ESTATE, "%s: %s are not bound (add the layer to a network, or "
+                       "point its views at storage)", who, params);
+    return backward ? gf_check_grads(who, l, x->rows, dy, dx) : GF_OK;
+}
+
+/* GF_ESTATE unless the layer's cache holds a forward pass of `rows` rows. */
+gf_status gf_check_cached(const char *who, size_t cached_rows, size_t rows)
+{
+    if (cached_rows != rows)
+        return gf_fail(GF_ESTATE, "%s: no forward pass of this batch to differentiate", who);
+    return GF_OK;
 }
 
 /* A parameter view the network should have bound: data set, shape as constructed. */

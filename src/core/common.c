@@ -1,9 +1,14 @@
-/* src/core/common.c: status names, per-thread error details, the log callback and the
- * allocator. The only process-wide settings are the log callback and the allocator. */
+/* src/core/common.c: status names, per-thread error details, the log callback, the
+ * allocator and the memory budget. The only process-wide settings are the log callback,
+ * the allocator and the memory limit. */
+#define _POSIX_C_SOURCE 200809L /* sysconf */
+#define _DEFAULT_SOURCE         /* _SC_PHYS_PAGES, an extension glibc hides otherwise */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 
@@ -128,4 +133,44 @@ void gf_free(void *ptr)
 {
     if (ptr != NULL)
         allocator.free(ptr, allocator.user);
+}
+
+/* ---- The memory budget ----------------------------------------------------------- */
+
+static size_t memory_limit; /* 0: the default */
+
+size_t gf_memory_limit_default(void)
+{
+    /* A quarter of the physical memory: room for the rest of a shared machine, and a
+     * refusal in well under a second instead of minutes of paging before malloc gives
+     * up. Half of the address-space limit (ulimit -v) when that is lower, since
+     * allocations past it fail anyway, only later. */
+    double limit = (double)((size_t)1 << (sizeof(size_t) > 4 ? 32 : 30)); /* unknown */
+    struct rlimit as;
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0)
+        limit = (double)pages * (double)page / 4;
+#endif
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        (double)as.rlim_cur / 2 < limit)
+        limit = (double)as.rlim_cur / 2;
+    return limit >= (double)SIZE_MAX ? SIZE_MAX : (size_t)limit;
+}
+
+void gf_set_memory_limit(size_t bytes) { memory_limit = bytes; }
+
+size_t gf_memory_limit(void)
+{
+    return memory_limit ? memory_limit : gf_memory_limit_default();
+}
+
+gf_status gf_memory_check(size_t bytes, const char *what)
+{
+    size_t limit = gf_memory_limit();
+    if (bytes <= limit)
+        return GF_OK;
+    return gf_fail(GF_ENOMEM, "%s: needs %zu bytes (%.3g GB), more than the memory limit of "
+                   "%zu bytes (%.3g GB)", what ? what : "",
+                   bytes, (double)bytes / 1e9, limit, (double)limit / 1e9);
 }

@@ -214,6 +214,8 @@ static gf_status check_binary(const char *who, gf_tensor *out, const gf_tensor *
     return st;
 }
 
+/* gf_tensor_add, _sub, _mul and _div are alike on purpose: one plain loop each, the
+ * operator the only line that differs (a shared loop over an operator code would hide it). */
 gf_status gf_tensor_add(gf_tensor *out, const gf_tensor *a, const gf_tensor *b)
 {
     gf_status st = check_binary("gf_tensor_add", out, a, b);

@@ -3,9 +3,11 @@
  * the engine (net.c) and the init schemes (init.c), which therefore never call each
  * other: LSUV runs the network, a scheme fills one tensor. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/internal.h"
+#include "gradflow/budget.h"
 #include "gradflow/init.h"
 #include "gradflow/net.h"
 #include "gradflow/norm.h"
@@ -14,42 +16,46 @@
 
 /* ---- Adding layers ------------------------------------------------------------------- */
 
+/* Append the layer l a constructor has just built, with status `built`: a constructor's
+ * failure passes through, and nothing is added then. */
+static gf_status add_built(gf_net *net, gf_status built, gf_layer *l)
+{
+    return built != GF_OK ? built : gf_net_add_layer(net, l);
+}
+
 gf_status gf_net_add_linear(gf_net *net, size_t out_features)
 {
     gf_layer l;
-    gf_status st;
     GF_CHECK_NOT_NULL(net, "gf_net_add_linear");
-    st = gf_layer_linear(&l, gf_net_out_features(net), out_features);
-    if (st != GF_OK)
-        return st;
-    return gf_net_add_layer(net, &l);
+    return add_built(net, gf_layer_linear(&l, gf_net_out_features(net), out_features), &l);
+}
+
+/* The activation called name, for gf_net_add_activation(_param). */
+static gf_status find_activation(const gf_activation **act, const gf_net *net,
+                                 const char *name)
+{
+    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
+    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
+    return gf_activation_find(act, name);
 }
 
 gf_status gf_net_add_activation_param(gf_net *net, const char *name, double param)
 {
     const gf_activation *act;
     gf_layer l;
-    gf_status st;
-    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
-    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
-    st = gf_activation_find(&act, name);
+    gf_status st = find_activation(&act, net, name);
     if (st != GF_OK)
         return st;
     if (!isfinite(param))
         return gf_fail(GF_EINVAL, "gf_net_add_activation: %s parameter must be finite", name);
     st = gf_layer_activation(&l, gf_net_out_features(net), act, (gf_real)param);
-    if (st != GF_OK)
-        return st;
-    return gf_net_add_layer(net, &l);
+    return add_built(net, st, &l);
 }
 
 gf_status gf_net_add_activation(gf_net *net, const char *name)
 {
     const gf_activation *act;
-    gf_status st;
-    GF_CHECK_NOT_NULL(net, "gf_net_add_activation");
-    GF_CHECK_NOT_NULL(name, "gf_net_add_activation");
-    st = gf_activation_find(&act, name);
+    gf_status st = find_activation(&act, net, name);
     if (st != GF_OK)
         return st;
     return gf_net_add_activation_param(net, name, act->default_param);
@@ -63,31 +69,22 @@ gf_status gf_net_add_prelu(gf_net *net, double initial_slope)
     if (!isfinite(initial_slope))
         return gf_fail(GF_EINVAL, "gf_net_add_prelu: initial slope must be finite");
     st = gf_layer_prelu(&l, gf_net_out_features(net), (gf_real)initial_slope);
-    if (st != GF_OK)
-        return st;
-    return gf_net_add_layer(net, &l);
+    return add_built(net, st, &l);
 }
 
 gf_status gf_net_add_batchnorm(gf_net *net, double eps, double momentum)
 {
     gf_layer l;
-    gf_status s;
     GF_CHECK_NOT_NULL(net, "gf_net_add_batchnorm");
-    s = gf_layer_batchnorm(&l, gf_net_out_features(net), eps, momentum);
-    if (s != GF_OK)
-        return s;
-    return gf_net_add_layer(net, &l);
+    return add_built(net, gf_layer_batchnorm(&l, gf_net_out_features(net), eps, momentum),
+                     &l);
 }
 
 gf_status gf_net_add_layernorm(gf_net *net, double eps)
 {
     gf_layer l;
-    gf_status s;
     GF_CHECK_NOT_NULL(net, "gf_net_add_layernorm");
-    s = gf_layer_layernorm(&l, gf_net_out_features(net), eps);
-    if (s != GF_OK)
-        return s;
-    return gf_net_add_layer(net, &l);
+    return add_built(net, gf_layer_layernorm(&l, gf_net_out_features(net), eps), &l);
 }
 
 gf_status gf_net_add_rnn(gf_net *net, gf_rnn_cell cell, size_t hidden, size_t steps,
@@ -124,12 +121,8 @@ static gf_status init_layer(gf_layer *l, const gf_init *init, gf_rng *rng);
 gf_status gf_net_add_skip_begin(gf_net *net)
 {
     gf_layer l;
-    gf_status s;
     GF_CHECK_NOT_NULL(net, "gf_net_add_skip_begin");
-    s = gf_layer_skip_begin(&l, gf_net_out_features(net));
-    if (s != GF_OK)
-        return s;
-    return gf_net_add_layer(net, &l);
+    return add_built(net, gf_layer_skip_begin(&l, gf_net_out_features(net)), &l);
 }
 
 gf_status gf_net_skip_open_before(const gf_net *net, size_t *begin, size_t end)
@@ -161,9 +154,7 @@ static gf_status close_block(gf_net *net, size_t begin, gf_rng *rng)
     gf_layer l;
     gf_status s = gf_layer_skip_add(&l, gf_net_layer(net, begin), gf_net_out_features(net),
                                     rng);
-    if (s != GF_OK)
-        return s;
-    return gf_net_add_layer(net, &l);
+    return add_built(net, s, &l);
 }
 
 gf_status gf_net_add_skip_add(gf_net *net, gf_rng *rng)
@@ -288,6 +279,7 @@ gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
     const gf_activation *act;
     gf_init init;
     gf_net *net;
+    gf_net_plan plan = gf_net_plan_default();
     gf_status st;
     double param;
     GF_CHECK_NOT_NULL(out, "gf_net_new_mlp");
@@ -314,6 +306,15 @@ gf_status gf_net_new_mlp(gf_net **out, const gf_mlp_spec *spec, gf_rng *rng)
         return st;
     if ((st = gf_init_validate(&init)) != GF_OK)
         return st;
+    /* The whole network's size against the memory limit before the first allocation
+     * (its activations are checked when a batch first arrives, net.c). */
+    plan.in = spec->in, plan.width = spec->width, plan.depth = spec->depth;
+    plan.out = spec->out, plan.batch = 1;
+    if ((st = gf_net_plan_check(&plan)) != GF_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", gf_last_error());
+        return gf_fail(st, "gf_net_new_mlp: %s", why);
+    }
     if ((st = gf_net_new(&net, spec->in)) != GF_OK)
         return st;
     for (size_t i = 0; i < spec->depth && st == GF_OK; i++) {

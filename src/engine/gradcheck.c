@@ -130,13 +130,99 @@ static gf_status check_values(check_ctx *c, gf_real *x, const gf_real *analytic,
     return GF_OK;
 }
 
+/* Step h and error floor from the caller's options (0: the defaults for gf_real). */
+static gf_status set_options(check_ctx *c, const gf_gradcheck_options *options)
+{
+    gf_gradcheck_options opt = {0};
+    if (options != NULL)
+        opt = *options;
+    if (!(opt.h >= 0 && isfinite(opt.h)) || !(opt.abs_floor >= 0 && isfinite(opt.abs_floor)))
+        return gf_fail(GF_EINVAL, "gf_net_gradcheck: h and abs_floor must be finite and >= 0");
+#if GF_REAL_IS_DOUBLE
+    c->h = opt.h > 0 ? opt.h : 1e-5;
+    /* The floor sits above the rounding noise of a central difference, about
+     * eps |L| / h: 1e-11 in double, 1e-4 in float, so a tiny gradient's error is
+     * measured against that noise rather than against itself. */
+    c->floor = opt.abs_floor > 0 ? opt.abs_floor : 1e-5;
+#else
+    c->h = opt.h > 0 ? opt.h : 1e-3;
+    c->floor = opt.abs_floor > 0 ? opt.abs_floor : 1e-2;
+#endif
+    c->max_per_tensor = opt.max_per_tensor;
+    return GF_OK;
+}
+
+/* A copy of the analytic gradients: the parameters' (n_params), then dL/d(input of layer
+ * i) for every i. The probing forward passes overwrite nothing of them, but a copy makes
+ * the comparison independent of that. NULL when out of memory. */
+static gf_real *copy_gradients(const gf_net *net)
+{
+    size_t n_layers = gf_net_layer_count(net), n_params = gf_net_param_count(net);
+    size_t n_acts = 0, off = n_params;
+    gf_real *saved;
+    for (size_t i = 0; i < n_layers; i++)
+        n_acts += gf_tensor_size(gf_net_activation_grad(net, i));
+    saved = gf_alloc((n_params + n_acts) * sizeof(gf_real));
+    if (saved == NULL)
+        return NULL;
+    memcpy(saved, gf_net_grads(net), n_params * sizeof(gf_real));
+    for (size_t i = 0; i < n_layers; i++) {
+        const gf_tensor *g = gf_net_activation_grad(net, i);
+        memcpy(saved + off, g->data, gf_tensor_size(g) * sizeof(gf_real));
+        off += gf_tensor_size(g);
+    }
+    return saved;
+}
+
+/* Layer by layer: its parameters, then the activation entering it, against the copy
+ * `saved` of the analytic gradients (copy_gradients' layout). */
+static gf_status check_layers(check_ctx *c, const gf_real *saved, gf_gradcheck_layer *result)
+{
+    gf_net *net = c->net;
+    size_t off = gf_net_param_count(net);
+    gf_status st = GF_OK;
+    for (size_t i = 0; i < gf_net_layer_count(net) && st == GF_OK; i++) {
+        gf_layer *l = gf_net_layer_mut(net, i);
+        gf_tensor *xin = gf_net_boundary(net, i);
+        gf_gradcheck_layer *res = &result[i];
+        if (l->n_params > 0) {
+            res->param_err = 0;
+            st = check_values(c, gf_net_params_mut(net) + l->param_offset,
+                              saved + l->param_offset, l->n_params, 0, &res->param_err, res);
+        }
+        if (st == GF_OK) {
+            res->input_err = 0;
+            st = check_values(c, xin->data, saved + off, gf_tensor_size(xin), i,
+                              &res->input_err, res);
+        }
+        off += gf_tensor_size(xin);
+        /* Leave the activations as the unperturbed pass made them. */
+        if (st == GF_OK)
+            st = gf_net_rerun_from(net, i);
+    }
+    return st;
+}
+
+/* The largest error over every layer's parameters and input. */
+static double worst_of(const gf_gradcheck_layer *result, size_t n_layers)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n_layers; i++) {
+        if (!isnan(result[i].param_err))
+            worst = fmax(worst, result[i].param_err);
+        worst = fmax(worst, result[i].input_err);
+    }
+    return worst;
+}
+
+/* The steps: an analytic pass (forward, loss, backward, with the input gradient on so
+ * that layer 0 is checked too), a copy of its gradients, the probes layer by layer; then
+ * everything a probe moved is put back. */
 gf_status gf_net_gradcheck(gf_net *net, gf_gradcheck_layer *result, double *worst,
                            const gf_tensor *x, const gf_tensor *target,
                            gf_loss_kind loss, const gf_gradcheck_options *options)
 {
-    gf_gradcheck_options opt = {0};
     check_ctx c;
-    size_t n_layers, n_params, n_acts = 0;
     gf_real *saved = NULL;
     double *running = NULL; /* batch norm's running statistics, put back at the end */
     uint64_t step;
@@ -148,32 +234,16 @@ gf_status gf_net_gradcheck(gf_net *net, gf_gradcheck_layer *result, double *wors
     GF_CHECK_TENSOR(x, "gf_net_gradcheck");
     GF_CHECK_TENSOR(target, "gf_net_gradcheck");
     GF_CHECK_NOT_NULL(result, "gf_net_gradcheck");
-    if (options != NULL)
-        opt = *options;
-    if (!(opt.h >= 0 && isfinite(opt.h)) || !(opt.abs_floor >= 0 && isfinite(opt.abs_floor)))
-        return gf_fail(GF_EINVAL, "gf_net_gradcheck: h and abs_floor must be finite and >= 0");
-#if GF_REAL_IS_DOUBLE
-    c.h = opt.h > 0 ? opt.h : 1e-5;
-    /* The floor sits above the rounding noise of a central difference, about
-     * eps |L| / h: 1e-11 in double, 1e-4 in float, so a tiny gradient's error is
-     * measured against that noise rather than against itself. */
-    c.floor = opt.abs_floor > 0 ? opt.abs_floor : 1e-5;
-#else
-    c.h = opt.h > 0 ? opt.h : 1e-3;
-    c.floor = opt.abs_floor > 0 ? opt.abs_floor : 1e-2;
-#endif
+    if ((st = set_options(&c, options)) != GF_OK)
+        return st;
     c.net = net;
     c.target = target;
     c.loss = loss;
-    c.max_per_tensor = opt.max_per_tensor;
-    n_layers = gf_net_layer_count(net);
-    n_params = gf_net_param_count(net);
-    if (n_layers == 0)
+    if (gf_net_layer_count(net) == 0)
         return gf_fail(GF_ESTATE, "gf_net_gradcheck: the network has no layers");
-
-    for (size_t i = 0; i < n_layers; i++)
+    for (size_t i = 0; i < gf_net_layer_count(net); i++)
         result[i] = (gf_gradcheck_layer){NAN, NAN, 0, 0};
-    /* The analytic pass, with the input gradient on so that layer 0 is checked too. */
+
     input_grad = gf_net_input_grad(net);
     step = gf_net_step_count(net);
     n_records = gf_telemetry_count(gf_net_telemetry(net));
@@ -185,63 +255,16 @@ gf_status gf_net_gradcheck(gf_net *net, gf_gradcheck_layer *result, double *wors
         st = gf_net_loss(net, NULL, target, loss);
     if (st == GF_OK)
         st = gf_net_backward(net);
-    if (st != GF_OK)
-        goto done;
-
-    /* Keep the analytic gradients: the probing forward passes overwrite nothing of them,
-     * but a copy makes the comparison independent of that. */
-    for (size_t i = 0; i < n_layers; i++)
-        n_acts += gf_tensor_size(gf_net_activation_grad(net, i));
-    saved = gf_alloc((n_params + n_acts) * sizeof(gf_real));
-    if (saved == NULL) {
+    if (st == GF_OK && (saved = copy_gradients(net)) == NULL)
         st = gf_fail(GF_ENOMEM, "gf_net_gradcheck: out of memory");
-        goto done;
-    }
-    memcpy(saved, gf_net_grads(net), n_params * sizeof(gf_real));
-    {
-        size_t off = n_params;
-        for (size_t i = 0; i < n_layers; i++) {
-            const gf_tensor *g = gf_net_activation_grad(net, i);
-            memcpy(saved + off, g->data, gf_tensor_size(g) * sizeof(gf_real));
-            off += gf_tensor_size(g);
-        }
-    }
-
-    {
-        size_t off = n_params;
-        for (size_t i = 0; i < n_layers && st == GF_OK; i++) {
-            gf_layer *l = gf_net_layer_mut(net, i);
-            gf_tensor *xin = gf_net_boundary(net, i);
-            gf_gradcheck_layer *res = &result[i];
-            if (l->n_params > 0) {
-                res->param_err = 0;
-                st = check_values(&c, gf_net_params_mut(net) + l->param_offset,
-                                  saved + l->param_offset, l->n_params, 0, &res->param_err, res);
-            }
-            if (st == GF_OK) {
-                res->input_err = 0;
-                st = check_values(&c, xin->data, saved + off, gf_tensor_size(xin), i,
-                                  &res->input_err, res);
-            }
-            off += gf_tensor_size(xin);
-            /* Leave the activations as the unperturbed pass made them. */
-            if (st == GF_OK)
-                st = gf_net_rerun_from(net, i);
-        }
-    }
-    if (st == GF_OK && worst != NULL) {
-        *worst = 0;
-        for (size_t i = 0; i < n_layers; i++) {
-            if (!isnan(result[i].param_err))
-                *worst = fmax(*worst, result[i].param_err);
-            *worst = fmax(*worst, result[i].input_err);
-        }
-    }
+    if (st == GF_OK)
+        st = check_layers(&c, saved, result);
+    if (st == GF_OK && worst != NULL)
+        *worst = worst_of(result, gf_net_layer_count(net));
     if (saved != NULL)
-        memcpy(gf_net_grads_mut(net), saved, n_params * sizeof(gf_real));
-
-done:
+        memcpy(gf_net_grads_mut(net), saved, gf_net_param_count(net) * sizeof(gf_real));
     gf_free(saved);
+
     /* A check is not a training step: leave the step count, telemetry and running
      * statistics as they were. */
     gf_net_rewind(net, step, n_records);

@@ -27,6 +27,8 @@ static const struct {
     {"bce_logits", GF_LOSS_BCE_LOGITS},
 };
 
+/* Alike gf_optim_name and gf_optim_from_name (engine/optim.c) on purpose: each module keeps
+ * its names beside its enum, and the losses take aliases. */
 const char *gf_loss_name(gf_loss_kind kind)
 {
     if ((unsigned)kind >= GF_LOSS_COUNT)

@@ -258,6 +258,11 @@ static gf_status ensure_batch(gf_net *net, size_t batch)
             total += boundary_width(net, i);
         if (total > GF_MAX_ELEMENTS / batch)
             return gf_fail(GF_EINVAL, "gf_net_forward: batch of %zu rows is too large", batch);
+        /* The activations and their gradients, against the memory limit (common.h). */
+        if (gf_memory_check(2 * total * batch * sizeof(gf_real), "gf_net_forward") != GF_OK)
+            return gf_fail(GF_ENOMEM, "gf_net_forward: the activations of a batch of %zu rows "
+                           "(%zu values per row, twice) exceed the memory limit of %zu bytes",
+                           batch, total, gf_memory_limit());
         net->acts = gf_calloc(n + 1, sizeof(gf_tensor));
         net->dacts = gf_calloc(n + 1, sizeof(gf_tensor));
         net->grad_norms = gf_calloc(n + 1, sizeof(double));

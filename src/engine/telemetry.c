@@ -15,6 +15,7 @@
 #include "gradflow/telemetry.h"
 #include "core/atomic.h"
 #include "core/internal.h"
+#include "engine/telemetry_steps.h"
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
@@ -164,6 +165,14 @@ static int put_real(char *out, size_t cap, double v)
     if (isinf(v))
         return snprintf(out, cap, v > 0 ? ",inf" : ",-inf");
     return snprintf(out, cap, ",%.9g", v);
+}
+
+/* The same field for the CSV files written through stdio (loss.csv, plot data). */
+void gf_csv_put_real(FILE *f, double v)
+{
+    char field[32];
+    put_real(field, sizeof field, v);
+    fputs(field, f);
 }
 
 /* The longest line a record makes: 3 integers of at most 20 digits, the kind, 15 reals
@@ -326,4 +335,19 @@ gf_status gf_telemetry_stream_to(gf_telemetry *t, const char *path)
     if (st != GF_OK)
         stream_close(t);
     return st;
+}
+
+/* Records are appended in step order, layer by layer: the records of one step are a
+ * contiguous run, found by walking from i both ways while the step is the same. */
+void gf_telemetry_step_group(const gf_telemetry *t, size_t i, size_t *begin, size_t *end)
+{
+    size_t n = gf_telemetry_count(t);
+    uint64_t step = gf_telemetry_at(t, i)->step;
+    size_t b = i, e = i;
+    while (b > 0 && gf_telemetry_at(t, b - 1)->step == step)
+        b--;
+    while (e < n && gf_telemetry_at(t, e)->step == step)
+        e++;
+    *begin = b;
+    *end = e;
 }

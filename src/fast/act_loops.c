@@ -14,6 +14,7 @@
 #include <tgmath.h> /* exp, expm1, log1p, fabs in the precision of gf_real */
 
 #include "fast/act_loops.h"
+#include "gradflow/act.h"
 #include "fast/simd.h"
 
 #if GF_REAL_IS_DOUBLE
@@ -212,3 +213,26 @@ ARRAY_LOOPS(elu)
 ARRAY_LOOPS(abs)
 ARRAY_LOOPS(softsign)
 ARRAY_LOOPS(relu_leaky_backward)
+
+/* ---- Any row, with or without loops --------------------------------------------------- */
+
+void gf_act_forward(const gf_activation *act, gf_real *y, const gf_real *x, size_t n, gf_real a)
+{
+    if (act->forward != NULL) {
+        act->forward(y, x, n, a);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        y[i] = (gf_real)act->f((double)x[i], (double)a);
+}
+
+void gf_act_deriv(const gf_activation *act, gf_real *d, const gf_real *x, const gf_real *y,
+                  size_t n, gf_real a)
+{
+    if (act->deriv != NULL) {
+        act->deriv(d, x, y, n, a);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        d[i] = (gf_real)act->df((double)x[i], (double)a);
+}

@@ -28,4 +28,12 @@ GF_ACT_LOOPS(relu_leaky_backward);
 
 #undef GF_ACT_LOOPS
 
+/* A row's array loops where it has them, else its scalar f and df (a row needs only f
+ * and df: the loops are for speed). y[i] = f(x[i]); d[i] = f'(x[i]) given y = f(x). */
+struct gf_activation;
+void gf_act_forward(const struct gf_activation *act, gf_real *y, const gf_real *x, size_t n,
+                    gf_real a);
+void gf_act_deriv(const struct gf_activation *act, gf_real *d, const gf_real *x,
+                  const gf_real *y, size_t n, gf_real a);
+
 #endif

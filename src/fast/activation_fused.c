@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "fast/act_loops.h"
 #include "fast/activation_fused.h"
 #include "fast/simd.h"
 #include "fast/stats.h"
@@ -111,23 +112,16 @@ static gf_status fused_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, in
     static const char who[] = "activation forward";
     const gf_activation *a = l != NULL ? l->act : NULL;
     size_t batch = 0, total;
-    gf_status s = gf_check_input(who, l, x, &batch);
+    gf_status s = gf_check_forward(who, l, x, y, &batch);
 
     (void)training;
-    if (s == GF_OK)
-        s = gf_check_shape(who, "y", y, batch, l->out);
     if (s == GF_OK && (a == NULL || l->state == NULL))
         s = gf_fail(GF_ESTATE, "%s: layer has no activation or state (released?)", who);
     if (s != GF_OK)
         return s;
     ((act_state *)l->state)->acc_rows = 0;
     total = batch * l->out;
-    if (a->forward != NULL) {
-        a->forward(y->data, x->data, total, l->act_param);
-        return GF_OK;
-    }
-    for (size_t i = 0; i < total; i++)
-        y->data[i] = (gf_real)a->f((double)x->data[i], (double)l->act_param);
+    gf_act_forward(a, y->data, x->data, total, l->act_param);
     return GF_OK;
 }
 
@@ -135,13 +129,7 @@ static gf_status fused_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, in
 static void deriv_chunk(const gf_layer *l, gf_real *d, const gf_real *x, const gf_real *y,
                         size_t m)
 {
-    const gf_activation *a = l->act;
-    if (a->deriv != NULL) {
-        a->deriv(d, x, y, m, l->act_param);
-        return;
-    }
-    for (size_t i = 0; i < m; i++)
-        d[i] = (gf_real)a->df((double)x[i], (double)l->act_param);
+    gf_act_deriv(l->act, d, x, y, m, l->act_param);
 }
 
 /* out[i] += g[i] d[i]: the chain rule through an element-wise activation. */
@@ -218,6 +206,8 @@ static void fused_destroy(gf_layer *l)
     l->state = NULL;
 }
 
+/* The fast twin of gf_activation_reference_ops (layers/activation.c): same name, same
+ * contract, the fused chunk loops instead of the plain ones. */
 const gf_layer_ops gf_activation_fused_ops = {
     .name = "activation",
     .forward = fused_forward,

@@ -267,7 +267,9 @@ kernel_avx2(size_t kc, const gf_real *a, size_t rsa, size_t csa, const gf_real *
 
 /* ---- AVX-512 kernel: 8 x 2 vectors ---------------------------------------------------------
  * 16 accumulators: enough independent FMA chains to hide the FMA latency on two ports,
- * and each broadcast of A feeds two FMAs. */
+ * and each broadcast of A feeds two FMAs. The body is kernel_avx2's with 512-bit vectors
+ * and 8 rows, a deliberate pair: C has no type generic over vector widths, and a shared
+ * macro would hide the kernel a reader came to see. */
 enum { A5_MR = 8, A5_NR = 2 * W512 };
 
 __attribute__((target("avx512f"))) static void

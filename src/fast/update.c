@@ -62,7 +62,9 @@ static inline void adam_at(const gf_optim_coefs *c, lanes *s, size_t l, gf_real 
 }
 
 /* Element i goes to lane i % LANES: whole blocks of LANES (the loop GCC vectorises), then
- * the tail, so every clone adds in the same order. */
+ * the tail, so every clone adds in the same order. sgd, momentum and adam are one loop
+ * written three times on purpose: each must inline its own rule for GCC to vectorise it
+ * (through a function pointer it would not). */
 GF_CLONES static double sgd(const gf_optim_coefs *k, gf_real *restrict p,
                             const gf_real *restrict g, size_t n)
 {

@@ -1,13 +1,17 @@
 /* src/io/data_io.c: data set loaders that read files: IDX (MNIST/Fashion-MNIST) and CSV,
  * each gzip-compressed or raw. A whole file is read (and inflated) into memory first,
  * then checked in full before a data set is built, so a truncated or malformed file is
- * an error and never a partial data set. Without zlib (GF_HAVE_ZLIB 0 or undefined), gzip
- * files are refused with GF_EUNSUPPORTED and raw files still work. */
+ * an error and never a partial data set. Reading is bounded by the memory limit
+ * (common.h): only regular files are read, and a file, or what it inflates to, larger
+ * than the limit is refused before it is. Without zlib (GF_HAVE_ZLIB 0 or undefined),
+ * gzip files are refused with GF_EUNSUPPORTED and raw files still work. */
+#define _POSIX_C_SOURCE 200809L /* fileno, fstat */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gradflow/data.h"
 #include "core/internal.h"
@@ -30,17 +34,19 @@ typedef struct buffer {
     size_t len, cap;
 } buffer;
 
-static int buffer_reserve(buffer *b, size_t extra)
+/* Room for extra more bytes, the capacity doubling but never past max (the memory
+ * limit), so that a buffer bounded by the limit is never allocated beyond it. */
+static int buffer_reserve(buffer *b, size_t extra, size_t max)
 {
     size_t cap;
     unsigned char *p;
     if (extra <= b->cap - b->len)
         return 1;
-    if (extra > GF_MAX_ELEMENTS - b->len)
+    if (extra > GF_MAX_ELEMENTS - b->len || extra > max - b->len)
         return 0;
     cap = b->cap < 65536 ? 65536 : b->cap;
     while (cap - b->len < extra)
-        cap *= 2;
+        cap = cap > max / 2 ? max : cap * 2;
     p = gf_realloc(b->data, cap);
     if (p == NULL)
         return 0;
@@ -54,19 +60,38 @@ static gf_status read_raw(const char *who, const char *path, buffer *out)
 {
     FILE *f;
     buffer b = {NULL, 0, 0};
+    struct stat sb;
+    size_t limit = gf_memory_limit();
     int err;
     errno = 0;
     f = fopen(path, "rb");
     if (f == NULL)
         return gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, path,
                        errno ? strerror(errno) : "unknown error");
+    /* Asked of the open file, not the path, so that what is read is what was checked.
+     * A device (/dev/zero), a pipe or a directory has no size to check: refused. */
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return gf_fail(GF_EIO, "%s: '%s' is not a regular file", who, path);
+    }
+    if ((uintmax_t)sb.st_size > (uintmax_t)limit) {
+        fclose(f);
+        return gf_fail(GF_ENOMEM, "%s: '%s' holds %jd bytes, more than the memory limit of "
+                       "%zu bytes (gf_set_memory_limit)", who, path, (intmax_t)sb.st_size,
+                       limit);
+    }
     for (;;) {
-        size_t got;
-        if (!buffer_reserve(&b, 65536)) {
+        /* Room for 1 byte beyond the limit: a file that grew while it was read shows. */
+        size_t max = limit < SIZE_MAX ? limit + 1 : limit, got;
+        size_t want = max - b.len < 65536 ? max - b.len : 65536;
+        if (b.len > limit || !buffer_reserve(&b, want, max)) {
             fclose(f);
             gf_free(b.data);
+            if (b.len > limit)
+                return gf_fail(GF_ENOMEM, "%s: '%s' grew past the memory limit of %zu bytes "
+                               "while it was read", who, path, limit);
             return gf_fail(GF_ENOMEM, "%s: '%s': cannot allocate %zu bytes to read it", who,
-                           path, b.len + 65536);
+                           path, b.len + want);
         }
         got = fread(b.data + b.len, 1, b.cap - b.len, f);
         b.len += got;
@@ -108,8 +133,9 @@ static gf_status inflate_gzip(const char *who, const char *path, const buffer *i
 {
     z_stream z;
     buffer b = {NULL, 0, 0};
-    size_t consumed = 0;
-    int ret;
+    size_t consumed = 0, limit = gf_memory_limit(), want;
+    size_t max = limit > in->len ? limit - in->len : 0;
+    int ret, over = 0;
     memset(&z, 0, sizeof z);
     z.zalloc = z_alloc;
     z.zfree = z_free;
@@ -124,7 +150,11 @@ static gf_status inflate_gzip(const char *who, const char *path, const buffer *i
             chunk = (uInt)-1;
         z.next_in = in->data + consumed;
         z.avail_in = (uInt)chunk;
-        if (!buffer_reserve(&b, 262144)) {
+        /* What it inflates to shares the limit with the compressed bytes: a gzip bomb
+         * is refused once its output reaches it, never allocated further. */
+        want = max - b.len < 262144 ? max - b.len : 262144;
+        if (want == 0 || !buffer_reserve(&b, want, max)) {
+            over = want == 0;
             ret = Z_MEM_ERROR;
             break;
         }
@@ -164,6 +194,10 @@ static gf_status inflate_gzip(const char *who, const char *path, const buffer *i
         return GF_OK;
     }
     gf_free(b.data);
+    if (over)
+        return gf_fail(GF_ENOMEM, "%s: '%s' inflates to more than %zu bytes, which with its "
+                       "%zu compressed bytes pass the memory limit of %zu bytes "
+                       "(gf_set_memory_limit)", who, path, max, in->len, limit);
     if (ret == Z_MEM_ERROR)
         return gf_fail(GF_ENOMEM, "%s: '%s': out of memory while decompressing", who, path);
     if (ret == Z_DATA_ERROR)
@@ -489,7 +523,15 @@ static gf_status split_lines(const char *who, const char *path, const buffer *b,
             e--;
         if (n == cap) {
             size_t nc = cap ? 2 * cap : 1024;
-            line *p = gf_realloc(lines, nc * sizeof *p);
+            line *p = NULL;
+            /* A file of empty lines needs 24 bytes a byte: bounded like the file. */
+            if (gf_memory_check(b->len + nc * sizeof *p, "gf_data_csv") != GF_OK) {
+                gf_free(lines);
+                return gf_fail(GF_ENOMEM, "%s: '%s': %zu lines and more: their records and "
+                               "the file pass the memory limit of %zu bytes", who, path, n,
+                               gf_memory_limit());
+            }
+            p = gf_realloc(lines, nc * sizeof *p);
             if (p == NULL) {
                 gf_free(lines);
                 return gf_fail(GF_ENOMEM, "%s: '%s': cannot allocate %zu line records", who,
@@ -509,142 +551,198 @@ static gf_status split_lines(const char *who, const char *path, const buffer *b,
     return GF_OK;
 }
 
+/* A CSV file split into lines, and what its first non-blank line fixes. */
+typedef struct csv_file {
+    const char *path;
+    char delim;
+    const line *lines;
+    size_t n_lines;
+    size_t first;  /* the first non-blank line: the column count, maybe a header */
+    size_t cols;   /* fields per line */
+    size_t label;  /* the label's column */
+    size_t rows;   /* non-blank data lines */
+    int header;    /* lines[first] is a header */
+} csv_file;
+
+static const char csv_who[] = "csv";
+
+/* GF_EINVAL for an option the reader cannot follow: a header other than -1, 0, 1, or a
+ * delimiter that can stand inside a number or a line. */
+static gf_status check_csv_options(const gf_csv_options *o, char delim)
+{
+    if (o->header < -1 || o->header > 1)
+        return gf_fail(GF_EINVAL, "gf_data_csv: header option %d is not -1, 0 or 1", o->header);
+    if (delim == '\n' || delim == '\r' || delim == '"' || delim == '.' || delim == '-' ||
+        delim == '+' || (delim >= '0' && delim <= '9') || delim == 'e' || delim == 'E')
+        return gf_fail(GF_EINVAL, "gf_data_csv: '%c' cannot be a delimiter", delim);
+    return GF_OK;
+}
+
+/* The table's shape, from its first non-blank line (a header when o->header is 1, or
+ * when -1 and a field of it is not a number), and the count of data rows. */
+static gf_status read_shape(csv_file *f, const gf_csv_options *o)
+{
+    const char *who = csv_who, *path = f->path;
+    const line *lines = f->lines;
+    const char *pos;
+    field fd;
+    double v;
+    int numeric = 1;
+
+    f->first = 0;
+    while (f->first < f->n_lines && line_is_blank(&lines[f->first], f->delim))
+        f->first++;
+    if (f->first == f->n_lines)
+        return gf_fail(GF_EFORMAT, "%s: %s: empty file (no rows)", who, path);
+    pos = lines[f->first].begin;
+    f->cols = 0;
+    while (next_field(&lines[f->first], &pos, f->delim, &fd)) {
+        f->cols++;
+        if (!parse_number(&fd, &v))
+            numeric = 0;
+    }
+    f->header = o->header == -1 ? !numeric : o->header;
+    if (f->cols < 2)
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu: %zu column; need at least one input and a "
+                       "label (is the delimiter '%c' right?)", who, path,
+                       lines[f->first].number, f->cols, f->delim);
+    if (o->label_column >= 0 && (size_t)o->label_column >= f->cols)
+        return gf_fail(GF_EFORMAT, "%s: %s: label column %ld (0-based) does not exist: the "
+                       "file has %zu columns", who, path, o->label_column, f->cols);
+    f->label = o->label_column < 0 ? f->cols - 1 : (size_t)o->label_column;
+    f->rows = 0;
+    for (size_t i = f->first + (size_t)f->header; i < f->n_lines; i++)
+        f->rows += !line_is_blank(&lines[i], f->delim);
+    if (f->rows == 0)
+        return gf_fail(GF_EFORMAT, "%s: %s: a header line and no data rows", who, path);
+    return GF_OK;
+}
+
+/* Field fd, column c (0-based) of line l, as a number that gf_real holds; a label must
+ * be a class index unless the table is a regression. */
+static gf_status read_value(const csv_file *f, const line *l, size_t c, const field *fd,
+                            int is_label, int regression, double *v)
+{
+    const char *who = csv_who, *path = f->path;
+    char text[48]; /* the field, quoted in a message */
+    if (!parse_number(fd, v)) {
+        if (fd->begin == fd->end)
+            return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: empty field, not a number", who, path,
+                           l->number, c + 1);
+        field_text(text, sizeof text, fd);
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: '%s' is not a number", who, path,
+                       l->number, c + 1, text);
+    }
+    if (!isfinite((double)(gf_real)*v)) {
+        field_text(text, sizeof text, fd);
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: '%s' overflows %s", who, path, l->number,
+                       c + 1, text, GF_REAL_NAME);
+    }
+    /* Class indices must survive the trip through gf_real exactly. */
+    if (is_label && !regression && (*v < 0 || *v > 16777216.0 || *v != (double)(long)*v)) {
+        field_text(text, sizeof text, fd);
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: label '%s' is not a class index (an "
+                       "integer 0..16777216); use the regression option for real targets",
+                       who, path, l->number, c + 1, text);
+    }
+    return GF_OK;
+}
+
+/* Data line l into row `row` of d: its inputs into x, its label into y; *max_class grows
+ * to the largest class seen, *max_line to the line it is on. Every line must have f->cols
+ * fields. */
+static gf_status read_row(gf_dataset *d, size_t row, const csv_file *f, const line *l,
+                          int regression, size_t *max_class, size_t *max_line)
+{
+    const char *who = csv_who, *pos = l->begin;
+    size_t cols = f->cols, c = 0, first_number = f->lines[f->first].number;
+    gf_real *xr = d->x->data + row * (cols - 1);
+    field fd;
+    while (next_field(l, &pos, f->delim, &fd)) {
+        double v;
+        gf_status st;
+        if (c == cols) {
+            size_t more = 1;
+            while (next_field(l, &pos, f->delim, &fd))
+                more++;
+            return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: %zu fields, expected %zu as on line "
+                           "%zu", who, f->path, l->number, cols + 1, cols + more, cols,
+                           first_number);
+        }
+        if ((st = read_value(f, l, c, &fd, c == f->label, regression, &v)) != GF_OK)
+            return st;
+        if (c == f->label) {
+            if (!regression && (size_t)v > *max_class)
+                *max_class = (size_t)v, *max_line = l->number;
+            d->y->data[row] = (gf_real)v;
+        } else {
+            *xr++ = (gf_real)v;
+        }
+        c++;
+    }
+    if (c < cols)
+        return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: %zu field%s, expected %zu as on line %zu",
+                       who, f->path, l->number, c + 1, c, c == 1 ? "" : "s", cols,
+                       first_number);
+    return GF_OK;
+}
+
+/* n_classes is the largest label + 1, and a network gets an output per class: a label
+ * far beyond the rows (a stray 16777216) would ask for millions of outputs that no row
+ * can train. At most one class per row, or GF_CSV_MIN_CLASSES. */
+static gf_status check_classes(const csv_file *f, size_t max_class, size_t max_line)
+{
+    if (max_class < f->rows || max_class < GF_CSV_MIN_CLASSES)
+        return GF_OK;
+    return gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: label %zu would make %zu classes for %zu rows "
+                   "(at most one class per row, or %d); is column %zu the label?", csv_who,
+                   f->path, max_line, f->label + 1, max_class, max_class + 1, f->rows,
+                   GF_CSV_MIN_CLASSES, f->label + 1);
+}
+
+/* Read the file, split it into lines, fix the table's shape from its first line, then
+ * read the data lines one by one into a new data set. */
 gf_status gf_data_csv(gf_dataset **out, const char *path, const gf_csv_options *opt)
 {
-    const char *who = "csv";
     gf_csv_options o = opt != NULL ? *opt : gf_csv_options_default();
-    char delim = o.delimiter ? o.delimiter : ',';
-    buffer b = {NULL, 0, 0};
+    buffer b = {NULL, 0, 0}, body;
     line *lines = NULL;
-    size_t n_lines = 0, first = 0, cols = 0, rows = 0, label = 0, max_class = 0;
-    int header;
+    csv_file f = {.path = path, .delim = o.delimiter ? o.delimiter : ','};
+    size_t row = 0, max_class = 0, max_line = 0;
     gf_dataset *d = NULL;
     gf_status st;
     GF_CHECK_NOT_NULL(out, "gf_data_csv");
     *out = NULL;
     GF_CHECK_NOT_NULL(path, "gf_data_csv");
-    if (o.header < -1 || o.header > 1)
-        return gf_fail(GF_EINVAL, "gf_data_csv: header option %d is not -1, 0 or 1", o.header);
-    if (delim == '\n' || delim == '\r' || delim == '"' || delim == '.' || delim == '-' ||
-        delim == '+' || (delim >= '0' && delim <= '9') || delim == 'e' || delim == 'E')
-        return gf_fail(GF_EINVAL, "gf_data_csv: '%c' cannot be a delimiter", delim);
-    st = read_file("gf_data_csv", path, &b);
-    if (st != GF_OK)
+    if ((st = check_csv_options(&o, f.delim)) != GF_OK)
         return st;
-    st = split_lines("gf_data_csv", path, &b, &lines, &n_lines);
-    if (st != GF_OK) {
-        gf_free(b.data);
+    if ((st = read_file("gf_data_csv", path, &b)) != GF_OK)
         return st;
+    /* A UTF-8 byte-order mark (spreadsheets write one) is not part of the first field:
+     * left in, it would make a header-less file's first row read as a header. */
+    body = b;
+    if (body.len >= 3 && memcmp(body.data, "\xEF\xBB\xBF", 3) == 0)
+        body.data += 3, body.len -= 3;
+    st = split_lines("gf_data_csv", path, &body, &lines, &f.n_lines);
+    f.lines = lines;
+    if (st == GF_OK)
+        st = read_shape(&f, &o);
+    /* The data set beside the file and its line records, against the memory limit. */
+    if (st == GF_OK)
+        st = gf_memory_check(b.len + f.n_lines * sizeof *lines +
+                                 f.rows * f.cols * sizeof(gf_real), "gf_data_csv");
+    if (st == GF_OK)
+        st = gf_dataset_new(&d, f.rows, f.cols - 1, 1, 0, base_name(path));
+    for (size_t i = f.first + (size_t)f.header; i < f.n_lines && st == GF_OK; i++)
+        if (!line_is_blank(&lines[i], f.delim))
+            st = read_row(d, row++, &f, &lines[i], o.regression, &max_class, &max_line);
+    if (st == GF_OK && !o.regression)
+        st = check_classes(&f, max_class, max_line);
+    if (st == GF_OK) {
+        d->n_classes = o.regression ? 0 : max_class + 1;
+        *out = d;
+        d = NULL;
     }
-    /* The first non-blank line fixes the column count and may be a header. */
-    while (first < n_lines && line_is_blank(&lines[first], delim))
-        first++;
-    if (first == n_lines) {
-        st = gf_fail(GF_EFORMAT, "%s: %s: empty file (no rows)", who, path);
-        goto done;
-    }
-    {
-        const char *pos = lines[first].begin;
-        field f;
-        double v;
-        int numeric = 1;
-        while (next_field(&lines[first], &pos, delim, &f)) {
-            cols++;
-            if (!parse_number(&f, &v))
-                numeric = 0;
-        }
-        header = o.header == -1 ? !numeric : o.header;
-    }
-    if (cols < 2) {
-        st = gf_fail(GF_EFORMAT, "%s: %s:%zu: %zu column; need at least one input and a label "
-                     "(is the delimiter '%c' right?)", who, path, lines[first].number, cols,
-                     delim);
-        goto done;
-    }
-    if (o.label_column >= 0 && (size_t)o.label_column >= cols) {
-        st = gf_fail(GF_EFORMAT, "%s: %s: label column %ld (0-based) does not exist: the file "
-                     "has %zu columns", who, path, o.label_column, cols);
-        goto done;
-    }
-    label = o.label_column < 0 ? cols - 1 : (size_t)o.label_column;
-    for (size_t i = first + (size_t)header; i < n_lines; i++)
-        rows += !line_is_blank(&lines[i], delim);
-    if (rows == 0) {
-        st = gf_fail(GF_EFORMAT, "%s: %s: a header line and no data rows", who, path);
-        goto done;
-    }
-    st = gf_dataset_new(&d, rows, cols - 1, 1, 0, base_name(path));
-    if (st != GF_OK)
-        goto done;
-    rows = 0;
-    for (size_t i = first + (size_t)header; i < n_lines; i++) {
-        const line *l = &lines[i];
-        const char *pos = l->begin;
-        gf_real *xr = d->x->data + rows * (cols - 1);
-        field f;
-        size_t c = 0;
-        if (line_is_blank(l, delim))
-            continue;
-        while (next_field(l, &pos, delim, &f)) {
-            double v;
-            char text[48];
-            if (c == cols) {
-                size_t more = 1;
-                while (next_field(l, &pos, delim, &f))
-                    more++;
-                st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: %zu fields, expected %zu as on line "
-                             "%zu", who, path, l->number, cols + 1, cols + more, cols,
-                             lines[first].number);
-                goto done;
-            }
-            if (!parse_number(&f, &v)) {
-                field_text(text, sizeof text, &f);
-                if (f.begin == f.end)
-                    st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: empty field, not a number", who,
-                                 path, l->number, c + 1);
-                else
-                    st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: '%s' is not a number", who, path,
-                                 l->number, c + 1, text);
-                goto done;
-            }
-            if (!isfinite((double)(gf_real)v)) {
-                field_text(text, sizeof text, &f);
-                st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: '%s' overflows %s", who, path,
-                             l->number, c + 1, text, GF_REAL_NAME);
-                goto done;
-            }
-            if (c == label) {
-                if (!o.regression) {
-                    /* Class indices must survive the trip through gf_real exactly. */
-                    if (v < 0 || v > 16777216.0 || v != (double)(long)v) {
-                        field_text(text, sizeof text, &f);
-                        st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: label '%s' is not a class "
-                                     "index (an integer 0..16777216); use the regression "
-                                     "option for real targets", who, path, l->number, c + 1,
-                                     text);
-                        goto done;
-                    }
-                    if ((size_t)v > max_class)
-                        max_class = (size_t)v;
-                }
-                d->y->data[rows] = (gf_real)v;
-            } else {
-                *xr++ = (gf_real)v;
-            }
-            c++;
-        }
-        if (c < cols) {
-            st = gf_fail(GF_EFORMAT, "%s: %s:%zu:%zu: %zu field%s, expected %zu as on line "
-                         "%zu", who, path, l->number, c + 1, c, c == 1 ? "" : "s", cols,
-                         lines[first].number);
-            goto done;
-        }
-        rows++;
-    }
-    d->n_classes = o.regression ? 0 : max_class + 1;
-    *out = d;
-    d = NULL;
-done:
     gf_dataset_free(d);
     gf_free(lines);
     gf_free(b.data);

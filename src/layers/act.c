@@ -126,6 +126,7 @@ static double gain_leaky(double a) { return sqrt(2.0 / (1.0 + a * a)); }
     {#name, formula, param_name, param, name##_f, name##_df, gf_act_##name##_forward,     \
      gf_act_##name##_deriv, bound, saturating, init, gain, surrogate}
 
+/* One row per activation, alike by design: adding an activation is adding a row. */
 static const gf_activation table[] = {
     ACT_ROW(identity,
             "f(x) = x; f'(x) = 1",

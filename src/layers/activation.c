@@ -28,11 +28,9 @@ static gf_status act_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int 
 {
     static const char who[] = "activation forward";
     size_t batch = 0;
-    gf_status s = gf_check_input(who, l, x, &batch);
+    gf_status s = gf_check_forward(who, l, x, y, &batch);
 
     (void)training;
-    if (s == GF_OK)
-        s = gf_check_shape(who, "y", y, batch, l->out);
     if (s == GF_OK && l->act == NULL)
         s = gf_fail(GF_ESTATE, "%s: layer has no activation (released?)", who);
     if (s != GF_OK)
@@ -101,6 +99,7 @@ static void act_destroy(gf_layer *l)
         l->act = NULL;
 }
 
+/* The plain reference beside gf_activation_fused_ops (fast/activation_fused.c). */
 const gf_layer_ops gf_activation_reference_ops = {
     .name = "activation",
     .forward = act_forward,

@@ -24,11 +24,9 @@ static gf_status linear_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, i
 {
     static const char who[] = "linear forward";
     size_t batch = 0;
-    gf_status s = gf_check_input(who, l, x, &batch);
+    gf_status s = gf_check_forward(who, l, x, y, &batch);
 
     (void)training;
-    if (s == GF_OK)
-        s = gf_check_shape(who, "y", y, batch, l->out);
     if (s == GF_OK)
         s = gf_check_bound(who, "weight", &l->weight, l->out, l->in);
     if (s == GF_OK)

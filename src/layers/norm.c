@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gradflow/norm.h"
+#include "core/checks.h"
 #include "core/internal.h"
 
 typedef struct norm_state {
@@ -30,29 +31,19 @@ static const char *norm_name(const gf_layer *l)
 
 /* ---- Checks ------------------------------------------------------------------------- */
 
-/* The layer is set up and its gamma and beta (and, with grads, their gradients) bound;
- * x is (batch >= 1, n). */
+/* The layer is set up and its gamma and beta (and, in a backward pass, their gradients)
+ * bound, each holding n values; x is (batch >= 1, n); backward: dy and dx (batch, n)
+ * and the forward pass of this batch cached. */
 static gf_status check_layer(const char *who, const gf_layer *l, const gf_tensor *x,
-                             int grads)
+                             int backward, const gf_tensor *dy, const gf_tensor *dx)
 {
-    if (l == NULL)
-        return gf_fail(GF_EINVAL, "%s: layer is NULL", who);
-    if (l->state == NULL)
-        return gf_fail(GF_ESTATE, "%s: layer has no state (released?)", who);
-    if (x == NULL)
-        return gf_fail(GF_EINVAL, "%s: x is NULL", who);
-    if (x->cols != l->in || x->rows == 0)
-        return gf_fail(GF_ESHAPE, "%s: input is (%zu, %zu), expected (batch >= 1, %zu)", who,
-                       x->rows, x->cols, l->in);
-    if (x->data == NULL)
-        return gf_fail(GF_EINVAL, "%s: x has no data", who);
-    if (l->weight.data == NULL || l->bias.data == NULL ||
-        (grads && (l->dweight.data == NULL || l->dbias.data == NULL)))
-        return gf_fail(GF_ESTATE, "%s: gamma and beta are not bound (add the layer to a "
-                       "network, or point its views at storage)", who);
+    gf_status s = gf_check_stateful(who, l, x, "gamma and beta", backward, dy, dx);
+    if (s != GF_OK)
+        return s;
     if (l->weight.rows * l->weight.cols != l->out || l->bias.rows * l->bias.cols != l->out)
         return gf_fail(GF_ESTATE, "%s: gamma and beta must hold %zu values", who, l->out);
-    return GF_OK;
+    return backward ? gf_check_cached(who, ((const norm_state *)l->state)->rows, x->rows)
+                    : GF_OK;
 }
 
 /* Make room for `groups` statistics (layer norm: one per row). */
@@ -81,7 +72,7 @@ static gf_status grow_stats(norm_state *st, size_t groups, const char *who)
 static gf_status bn_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
 {
     static const char who[] = "batchnorm forward";
-    gf_status s = check_layer(who, l, x, 0);
+    gf_status s = check_layer(who, l, x, 0, NULL, NULL);
     norm_state *st;
     size_t batch, n;
 
@@ -145,21 +136,17 @@ static gf_status bn_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y
                              const gf_tensor *dy, gf_tensor *dx)
 {
     static const char who[] = "batchnorm backward";
-    gf_status s = check_layer(who, l, x, 1);
+    gf_status s = check_layer(who, l, x, 1, dy, dx);
     norm_state *st;
     size_t batch, n;
     double *sum1, *sum2;
 
     (void)y;
-    if (s == GF_OK)
-        s = gf_check_grads(who, l, x->rows, dy, dx);
     if (s != GF_OK)
         return s;
     st = l->state;
     batch = x->rows;
     n = l->out;
-    if (st->rows != batch)
-        return gf_fail(GF_ESTATE, "%s: no forward pass of this batch to differentiate", who);
     sum1 = st->sum1;
     sum2 = st->sum2;
     /* sum1 = sum_r dy, sum2 = sum_r dy xhat: they give dbeta and dgamma, and (times
@@ -207,7 +194,7 @@ static gf_status ln_reserve(gf_layer *l, size_t batch)
 static gf_status ln_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
 {
     static const char who[] = "layernorm forward";
-    gf_status s = check_layer(who, l, x, 0);
+    gf_status s = check_layer(who, l, x, 0, NULL, NULL);
     norm_state *st;
     size_t batch, n;
 
@@ -241,27 +228,24 @@ static gf_status ln_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int t
     return GF_OK;
 }
 
-/* The batch-norm formula with the roles of rows and features exchanged: for each row,
+/* Its opening reads as bn_backward's on purpose, so that each pass stands alone.
+ * The batch-norm formula with the roles of rows and features exchanged: for each row,
  *   dx = (1/sigma) (dxhat - mean_j dxhat - xhat mean_j(dxhat xhat)),  dxhat = dy gamma;
  *   dgamma += sum_r dy xhat, dbeta += sum_r dy (gamma and beta are per feature). */
 static gf_status ln_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                              const gf_tensor *dy, gf_tensor *dx)
 {
     static const char who[] = "layernorm backward";
-    gf_status s = check_layer(who, l, x, 1);
+    gf_status s = check_layer(who, l, x, 1, dy, dx);
     norm_state *st;
     size_t batch, n;
 
     (void)y;
-    if (s == GF_OK)
-        s = gf_check_grads(who, l, x->rows, dy, dx);
     if (s != GF_OK)
         return s;
     st = l->state;
     batch = x->rows;
     n = l->out;
-    if (st->rows != batch)
-        return gf_fail(GF_ESTATE, "%s: no forward pass of this batch to differentiate", who);
     /* dgamma and dbeta are sums over the batch: kept in double until the end. */
     memset(st->sum1, 0, n * sizeof *st->sum1);
     memset(st->sum2, 0, n * sizeof *st->sum2);

@@ -15,11 +15,9 @@ static gf_status prelu_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, in
 {
     static const char who[] = "prelu forward";
     size_t batch = 0, n;
-    gf_status s = gf_check_input(who, l, x, &batch);
+    gf_status s = gf_check_forward(who, l, x, y, &batch);
 
     (void)training;
-    if (s == GF_OK)
-        s = gf_check_shape(who, "y", y, batch, l->out);
     if (s == GF_OK)
         s = gf_check_bound(who, "weight (slopes)", &l->weight, 1, l->out);
     if (s != GF_OK)

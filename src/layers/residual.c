@@ -78,11 +78,9 @@ static gf_status begin_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, in
     static const char who[] = "skip_begin forward";
     skip_state *st = l->state;
     size_t batch = 0, n;
-    gf_status s = gf_check_input(who, l, x, &batch);
+    gf_status s = gf_check_forward(who, l, x, y, &batch);
 
     (void)training;
-    if (s == GF_OK)
-        s = gf_check_shape(who, "y", y, batch, l->out);
     if (s == GF_OK)
         s = reserve_rows(st, batch, who);
     if (s != GF_OK)

@@ -4,37 +4,20 @@
  * T*in), and W_x, W_h are the column blocks of the weight (row stride in+H), so nothing
  * is copied. The forward pass caches every h_t (and the LSTM's c_t, the gate values,
  * tanh(c_t) or the GRU's r h_{t-1}): backward needs all of them, in reverse order.
- * Not here: truncated BPTT, bidirectional and stacked cells (stack layers instead). */
+ * Inspection, telemetry and the model codec are in rnn_inspect.c. Not here: truncated
+ * BPTT, bidirectional and stacked cells (stack layers instead). */
 #include <string.h>
 
 #include "gradflow/rnn.h"
+#include "core/checks.h"
 #include "core/internal.h"
 #include "fast/gemm.h"
+#include "layers/rnn_state.h"
 
-typedef struct rnn_state {
-    gf_rnn_cell cell;
-    size_t in;           /* features per step */
-    size_t H;            /* hidden units */
-    size_t T;            /* steps */
-    size_t G;            /* gates: 1, 4 or 3 */
-    unsigned flags;
-    size_t cap;          /* rows the buffers hold */
-    gf_real *hs;         /* h_0..h_T, (T+1, batch, H) */
-    gf_real *cs;         /* LSTM: c_0..c_T, (T+1, batch, H) */
-    gf_real *gates;      /* gate values after their nonlinearity, (T, batch, G*H) */
-    gf_real *aux;        /* LSTM: tanh(c_t); GRU: r h_{t-1}; (T, batch, H) */
-    gf_real *da;         /* backward: dL/da of one step, (batch, G*H) */
-    gf_real *dh, *dh_prev, *dc, *tmp; /* backward: (batch, H) each */
-    double *db;          /* backward: bias gradient summed over steps and rows, (G*H) */
-    double *norms;       /* ||dL/dh_t||, t = 1..T, of the last backward pass */
-    size_t rows;         /* rows of the cached forward pass; 0: none */
-    int have_norms;      /* norms hold a backward pass */
-} rnn_state;
 
-static const gf_layer_ops rnn_ops;
 
 static const char *const cell_names[GF_RNN_CELL_COUNT] = {"rnn", "lstm", "gru"};
-static const size_t cell_gates[GF_RNN_CELL_COUNT] = {1, 4, 3};
+const size_t gf_rnn_gates[GF_RNN_CELL_COUNT] = {1, 4, 3};
 
 const char *gf_rnn_cell_name(gf_rnn_cell cell)
 {
@@ -126,30 +109,24 @@ static gf_status rnn_reserve(gf_layer *l, size_t batch)
 
 /* ---- Checks ------------------------------------------------------------------------- */
 
+/* The shared checks (core/checks.h), with x's shape worded in steps and features, and a
+ * weight (G H, in + H) and bias (1, G H) as the cell needs; backward: dy and dx (batch,
+ * out) and (batch, T in), and the forward pass of this batch cached. */
 static gf_status check_layer(const char *who, const gf_layer *l, const gf_tensor *x,
-                             int grads)
+                             int backward, const gf_tensor *dy, const gf_tensor *dx)
 {
-    const rnn_state *st;
-    if (l == NULL)
-        return gf_fail(GF_EINVAL, "%s: layer is NULL", who);
-    if ((st = l->state) == NULL)
-        return gf_fail(GF_ESTATE, "%s: layer has no state (released?)", who);
-    if (x == NULL)
-        return gf_fail(GF_EINVAL, "%s: x is NULL", who);
-    if (x->cols != l->in || x->rows == 0)
+    const rnn_state *st = l != NULL ? l->state : NULL;
+    gf_status s;
+    if (st != NULL && x != NULL && (x->cols != l->in || x->rows == 0))
         return gf_fail(GF_ESHAPE, "%s: input is (%zu, %zu), expected (batch >= 1, %zu = %zu "
                        "steps x %zu features)", who, x->rows, x->cols, l->in, st->T, st->in);
-    if (x->data == NULL)
-        return gf_fail(GF_EINVAL, "%s: x has no data", who);
-    if (l->weight.data == NULL || l->bias.data == NULL ||
-        (grads && (l->dweight.data == NULL || l->dbias.data == NULL)))
-        return gf_fail(GF_ESTATE, "%s: parameters are not bound (add the layer to a network, "
-                       "or point its views at storage)", who);
+    if ((s = gf_check_stateful(who, l, x, "parameters", backward, dy, dx)) != GF_OK)
+        return s;
     if (l->weight.rows != st->G * st->H || l->weight.cols != st->in + st->H ||
         l->bias.rows * l->bias.cols != st->G * st->H)
         return gf_fail(GF_ESTATE, "%s: weight must be (%zu, %zu) and bias (1, %zu)", who,
                        st->G * st->H, st->in + st->H, st->G * st->H);
-    return GF_OK;
+    return backward ? gf_check_cached(who, st->rows, x->rows) : GF_OK;
 }
 
 /* ---- Forward ------------------------------------------------------------------------ */
@@ -221,7 +198,7 @@ static void step_forward(const gf_layer *l, rnn_state *st, const gf_real *xt, si
 static gf_status rnn_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int training)
 {
     static const char who[] = "rnn forward";
-    gf_status s = check_layer(who, l, x, 0);
+    gf_status s = check_layer(who, l, x, 0, NULL, NULL);
     rnn_state *st;
     size_t batch, H, T, bh;
 
@@ -261,110 +238,134 @@ static gf_status rnn_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int 
  * the step turns it into dL/da_t (da), adds the parameter gradients and dx_t, and leaves
  * dL/dh_{t-1} in dh_prev (for the LSTM, dc carries dL/dc_t across steps likewise). */
 
-static void step_backward(gf_layer *l, rnn_state *st, const gf_real *xt, gf_real *dxt,
-                          size_t ldx, size_t batch, size_t t)
+/* LSTM: dh (and dc, carried from step t+1) to dL/da of the gates i, f, g, o; dc becomes
+ * dL/dc_{t-1}. Differentiates step_forward's lines
+ *   c[k] = f * cp[k] + i * g;   tc[k] = tanh(c[k]);   h[k] = o * tc[k];
+ * with i, f, o = sigm(a), g = tanh(a): sigm' = s (1 - s), tanh' = 1 - tanh^2. */
+static void lstm_gates_backward(rnn_state *st, const gf_real *a, size_t batch, size_t t)
 {
-    size_t H = st->H, G = st->G, GH = G * H, ldw = st->in + H, bh = batch * H;
-    const gf_real *W = l->weight.data;
-    gf_real *dW = l->dweight.data;
-    const gf_real *hp = st->hs + t * bh, *h = st->hs + (t + 1) * bh;
-    const gf_real *a = st->gates + t * batch * GH;
-    gf_real *da = st->da, *dh = st->dh, *dhp = st->dh_prev;
-
-    memset(dhp, 0, bh * sizeof *dhp);
-    if (st->cell == GF_RNN_TANH) {
-        /* h = tanh(a): dL/da = dh (1 - h^2). */
-        for (size_t k = 0; k < bh; k++)
-            da[k] = dh[k] * (1 - h[k] * h[k]);
-    } else if (st->cell == GF_RNN_LSTM) {
-        const gf_real *cp = st->cs + t * bh, *tc = st->aux + t * bh;
-        gf_real *dc = st->dc;
-        for (size_t r = 0; r < batch; r++) {
-            const gf_real *ar = a + r * GH;
-            gf_real *dr = da + r * GH;
-            for (size_t j = 0; j < H; j++) {
-                size_t k = r * H + j;
-                gf_real i = ar[j], f = ar[H + j], g = ar[2 * H + j], o = ar[3 * H + j];
-                /* h = o tanh(c): dc += dh o (1 - tanh(c)^2), do = dh tanh(c). */
-                gf_real dck = dc[k] + dh[k] * o * (1 - tc[k] * tc[k]);
-                gf_real d_o = dh[k] * tc[k];
-                /* c = f c_prev + i g. */
-                dr[j] = dck * g * i * (1 - i);
-                dr[H + j] = dck * cp[k] * f * (1 - f);
-                dr[2 * H + j] = dck * i * (1 - g * g);
-                dr[3 * H + j] = d_o * o * (1 - o);
-                dc[k] = dck * f; /* dL/dc_{t-1} */
-            }
+    size_t H = st->H, GH = st->G * H, bh = batch * H;
+    const gf_real *cp = st->cs + t * bh, *tc = st->aux + t * bh, *dh = st->dh;
+    gf_real *dc = st->dc;
+    for (size_t r = 0; r < batch; r++) {
+        const gf_real *ar = a + r * GH;
+        gf_real *dr = st->da + r * GH;
+        for (size_t j = 0; j < H; j++) {
+            size_t k = r * H + j;
+            gf_real i = ar[j], f = ar[H + j], g = ar[2 * H + j], o = ar[3 * H + j];
+            /* h = o tanh(c): dc += dh o (1 - tanh(c)^2), do = dh tanh(c). */
+            gf_real dck = dc[k] + dh[k] * o * (1 - tc[k] * tc[k]);
+            gf_real d_o = dh[k] * tc[k];
+            /* c = f c_prev + i g. */
+            dr[j] = dck * g * i * (1 - i);
+            dr[H + j] = dck * cp[k] * f * (1 - f);
+            dr[2 * H + j] = dck * i * (1 - g * g);
+            dr[3 * H + j] = d_o * o * (1 - o);
+            dc[k] = dck * f; /* dL/dc_{t-1} */
         }
-    } else {
-        const gf_real *rh = st->aux + t * bh;
-        gf_real *drh = st->tmp;
-        for (size_t r = 0; r < batch; r++) {
-            const gf_real *ar = a + r * GH;
-            gf_real *dr = da + r * GH;
-            for (size_t j = 0; j < H; j++) {
-                size_t k = r * H + j;
-                gf_real z = ar[H + j], n = ar[2 * H + j];
-                /* h = (1 - z) n + z h_prev. */
-                dr[H + j] = dh[k] * (hp[k] - n) * z * (1 - z);
-                dr[2 * H + j] = dh[k] * (1 - z) * (1 - n * n);
-                dhp[k] = dh[k] * z;
-            }
-        }
-        /* a_n = ... + W_h^n (r h_prev): d(r h_prev) = da_n W_h^n, then through r. */
-        gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, H, H, 1, da + 2 * H, GH,
-                    W + 2 * H * ldw + st->in, ldw, 0, drh, H);
-        for (size_t r = 0; r < batch; r++) {
-            const gf_real *ar = a + r * GH;
-            gf_real *dr = da + r * GH;
-            for (size_t j = 0; j < H; j++) {
-                size_t k = r * H + j;
-                gf_real rg = ar[j];
-                dr[j] = drh[k] * hp[k] * rg * (1 - rg);
-                dhp[k] += drh[k] * rg;
-            }
-        }
-        gf_gemm_raw(GF_TRANS, GF_NO_TRANS, H, H, batch, 1, da + 2 * H, GH, rh, H, 1,
-                    dW + 2 * H * ldw + st->in, ldw);
-    }
-
-    /* Shared by every cell: dW_x += da^T x_t, dW_h += da^T h_{t-1} (GRU: r, z rows only),
-     * db += column sums of da, dx_t += da W_x, dh_{t-1} += da W_h. */
-    {
-        size_t hrows = st->cell == GF_RNN_GRU ? 2 * H : GH;
-        gf_gemm_raw(GF_TRANS, GF_NO_TRANS, GH, st->in, batch, 1, da, GH, xt, ldx, 1, dW, ldw);
-        gf_gemm_raw(GF_TRANS, GF_NO_TRANS, hrows, H, batch, 1, da, GH, hp, H, 1, dW + st->in,
-                    ldw);
-        for (size_t r = 0; r < batch; r++)
-            for (size_t j = 0; j < GH; j++)
-                st->db[j] += da[r * GH + j];
-        if (dxt != NULL)
-            gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, st->in, GH, 1, da, GH, W, ldw, 1, dxt,
-                        ldx);
-        if (t > 0)
-            gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, H, hrows, 1, da, GH, W + st->in, ldw,
-                        1, dhp, H);
     }
 }
 
+/* GRU: dh to dL/da of the gates r, z, n, the direct share of dL/dh_{t-1} (in dh_prev),
+ * and dW_h^n (the only weight block that multiplies r h_{t-1}, not h_{t-1}).
+ * Differentiates step_forward's lines
+ *   rh = r * hp;   a_n += (r h_{t-1}) W_h^n^T;   n = tanh(a_n);   h[k] = (1 - z) n + z hp[k];
+ * with r, z = sigm(a). */
+static void gru_gates_backward(gf_layer *l, rnn_state *st, const gf_real *a, size_t batch,
+                               size_t t)
+{
+    size_t H = st->H, GH = st->G * H, ldw = st->in + H, bh = batch * H;
+    const gf_real *hp = st->hs + t * bh, *rh = st->aux + t * bh, *dh = st->dh;
+    gf_real *da = st->da, *dhp = st->dh_prev, *drh = st->tmp;
+    for (size_t r = 0; r < batch; r++) {
+        const gf_real *ar = a + r * GH;
+        gf_real *dr = da + r * GH;
+        for (size_t j = 0; j < H; j++) {
+            size_t k = r * H + j;
+            gf_real z = ar[H + j], n = ar[2 * H + j];
+            /* h = (1 - z) n + z h_prev. */
+            dr[H + j] = dh[k] * (hp[k] - n) * z * (1 - z);
+            dr[2 * H + j] = dh[k] * (1 - z) * (1 - n * n);
+            dhp[k] = dh[k] * z;
+        }
+    }
+    /* a_n = ... + W_h^n (r h_prev): d(r h_prev) = da_n W_h^n, then through r (this second
+     * loop needs all of da_n, so it cannot join the first). */
+    gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, H, H, 1, da + 2 * H, GH,
+                l->weight.data + 2 * H * ldw + st->in, ldw, 0, drh, H);
+    for (size_t r = 0; r < batch; r++) {
+        const gf_real *ar = a + r * GH;
+        gf_real *dr = da + r * GH;
+        for (size_t j = 0; j < H; j++) {
+            size_t k = r * H + j;
+            gf_real rg = ar[j];
+            dr[j] = drh[k] * hp[k] * rg * (1 - rg);
+            dhp[k] += drh[k] * rg;
+        }
+    }
+    gf_gemm_raw(GF_TRANS, GF_NO_TRANS, H, H, batch, 1, da + 2 * H, GH, rh, H, 1,
+                l->dweight.data + 2 * H * ldw + st->in, ldw);
+}
+
+/* Shared by every cell, from da = dL/da_t: differentiates a = b + x_t W_x^T + h_{t-1} W_h^T,
+ *   dW_x += da^T x_t,  dW_h += da^T h_{t-1} (GRU: r, z rows only; gru_gates_backward did
+ *   n's),  db += column sums of da,  dx_t += da W_x,  dh_{t-1} += da W_h. */
+static void weights_backward(gf_layer *l, rnn_state *st, const gf_real *xt, gf_real *dxt,
+                             size_t ldx, size_t batch, size_t t)
+{
+    size_t H = st->H, GH = st->G * H, ldw = st->in + H;
+    size_t hrows = st->cell == GF_RNN_GRU ? 2 * H : GH;
+    const gf_real *W = l->weight.data, *hp = st->hs + t * batch * H, *da = st->da;
+    gf_real *dW = l->dweight.data;
+
+    gf_gemm_raw(GF_TRANS, GF_NO_TRANS, GH, st->in, batch, 1, da, GH, xt, ldx, 1, dW, ldw);
+    gf_gemm_raw(GF_TRANS, GF_NO_TRANS, hrows, H, batch, 1, da, GH, hp, H, 1, dW + st->in, ldw);
+    for (size_t r = 0; r < batch; r++)
+        for (size_t j = 0; j < GH; j++)
+            st->db[j] += da[r * GH + j];
+    if (dxt != NULL)
+        gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, st->in, GH, 1, da, GH, W, ldw, 1, dxt,
+                    ldx);
+    if (t > 0)
+        gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, H, hrows, 1, da, GH, W + st->in, ldw, 1,
+                    st->dh_prev, H);
+}
+
+/* One step back: the cell's gates first, then the weights every cell shares. */
+static void step_backward(gf_layer *l, rnn_state *st, const gf_real *xt, gf_real *dxt,
+                          size_t ldx, size_t batch, size_t t)
+{
+    size_t bh = batch * st->H;
+    const gf_real *h = st->hs + (t + 1) * bh, *a = st->gates + t * batch * st->G * st->H;
+
+    memset(st->dh_prev, 0, bh * sizeof *st->dh_prev);
+    if (st->cell == GF_RNN_TANH) {
+        /* h = tanh(a): dL/da = dh (1 - h^2). */
+        for (size_t k = 0; k < bh; k++)
+            st->da[k] = st->dh[k] * (1 - h[k] * h[k]);
+    } else if (st->cell == GF_RNN_LSTM) {
+        lstm_gates_backward(st, a, batch, t);
+    } else {
+        gru_gates_backward(l, st, a, batch, t);
+    }
+    weights_backward(l, st, xt, dxt, ldx, batch, t);
+}
+
+/* Its opening (checks, sizes) reads as rnn_forward's on purpose: each pass stands alone. */
 static gf_status rnn_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                               const gf_tensor *dy, gf_tensor *dx)
 {
     static const char who[] = "rnn backward";
-    gf_status s = check_layer(who, l, x, 1);
+    gf_status s = check_layer(who, l, x, 1, dy, dx);
     rnn_state *st;
     size_t batch, H, T, bh, GH;
     int seq;
 
     (void)y;
-    if (s == GF_OK)
-        s = gf_check_grads(who, l, x->rows, dy, dx);
     if (s != GF_OK)
         return s;
     st = l->state;
     batch = x->rows;
-    if (st->rows != batch)
-        return gf_fail(GF_ESTATE, "%s: no forward pass of this batch to differentiate", who);
     H = st->H;
     T = st->T;
     bh = batch * H;
@@ -434,9 +435,9 @@ static void rnn_destroy(gf_layer *l)
     l->state = NULL;
 }
 
-static const gf_layer_ops rnn_ops = {
+const gf_layer_ops gf_rnn_ops = {
     "rnn", rnn_forward, rnn_backward, NULL, rnn_reserve, rnn_reset, rnn_destroy,
-    NULL, /* codec: the registry's entry, gf_kind_rnn, ends this file */
+    NULL, /* codec: the registry's entry, gf_kind_rnn, ends layers/rnn_inspect.c */
 };
 
 gf_status gf_layer_rnn(gf_layer *l, gf_rnn_cell cell, size_t in, size_t hidden,
@@ -456,7 +457,7 @@ gf_status gf_layer_rnn(gf_layer *l, gf_rnn_cell cell, size_t in, size_t hidden,
                        "%zu)", who, in, hidden, steps);
     if (flags & ~GF_RNN_SEQUENCE)
         return gf_fail(GF_EINVAL, "%s: unknown flags 0x%x", who, flags & ~GF_RNN_SEQUENCE);
-    G = cell_gates[cell];
+    G = gf_rnn_gates[cell];
     rows = gf_mul_size(G, hidden, &ok);
     cols = in + hidden;
     nw = gf_mul_size(rows, cols, &ok);
@@ -485,7 +486,7 @@ gf_status gf_layer_rnn(gf_layer *l, gf_rnn_cell cell, size_t in, size_t hidden,
     st->T = steps;
     st->G = G;
     st->flags = flags;
-    l->ops = &rnn_ops;
+    l->ops = &gf_rnn_ops;
     l->in = lin;
     l->out = lout;
     l->weight = l->dweight = (gf_tensor){.data = NULL, .rows = rows, .cols = cols};
@@ -496,10 +497,10 @@ gf_status gf_layer_rnn(gf_layer *l, gf_rnn_cell cell, size_t in, size_t hidden,
     return GF_OK;
 }
 
-static gf_status rnn_state_of(const gf_layer *l, const char *who, rnn_state **out)
+gf_status gf_rnn_state_of(const gf_layer *l, const char *who, rnn_state **out)
 {
     GF_CHECK_NOT_NULL(l, who);
-    if (l->ops != &rnn_ops)
+    if (l->ops != &gf_rnn_ops)
         return gf_fail(GF_EINVAL, "%s: layer is %s, not a recurrent layer", who,
                        l->ops != NULL ? l->ops->name : "not set up");
     if (l->state == NULL)
@@ -514,7 +515,7 @@ gf_status gf_rnn_init(gf_layer *l, const gf_init *init, gf_rng *rng)
     rnn_state *st = NULL;
     gf_real *tmp;
     size_t H, ldw;
-    gf_status s = rnn_state_of(l, who, &st);
+    gf_status s = gf_rnn_state_of(l, who, &st);
 
     if (s != GF_OK)
         return s;
@@ -559,175 +560,3 @@ gf_status gf_rnn_init(gf_layer *l, const gf_init *init, gf_rng *rng)
         set_biases(l, (gf_real)init->bias);
     return s;
 }
-
-/* ---- Inspection and telemetry ---------------------------------------------------------- */
-
-gf_status gf_rnn_flags(const gf_layer *l, unsigned *flags)
-{
-    rnn_state *st = NULL;
-    gf_status s;
-    GF_CHECK_NOT_NULL(flags, "gf_rnn_flags");
-    s = rnn_state_of(l, "gf_rnn_flags", &st);
-    if (s != GF_OK)
-        return s;
-    *flags = st->flags;
-    return GF_OK;
-}
-
-gf_status gf_rnn_shape(const gf_layer *l, gf_rnn_cell *cell, size_t *in, size_t *hidden,
-                       size_t *steps)
-{
-    rnn_state *st = NULL;
-    gf_status s = rnn_state_of(l, "gf_rnn_shape", &st);
-    if (s != GF_OK)
-        return s;
-    if (cell != NULL)
-        *cell = st->cell;
-    if (in != NULL)
-        *in = st->in;
-    if (hidden != NULL)
-        *hidden = st->H;
-    if (steps != NULL)
-        *steps = st->T;
-    return GF_OK;
-}
-
-gf_status gf_rnn_time_grad_norms(const gf_layer *l, const double **norms, size_t *steps)
-{
-    static const char who[] = "gf_rnn_time_grad_norms";
-    rnn_state *st = NULL;
-    gf_status s;
-    GF_CHECK_NOT_NULL(norms, who);
-    GF_CHECK_NOT_NULL(steps, who);
-    *norms = NULL;
-    *steps = 0;
-    if ((s = rnn_state_of(l, who, &st)) != GF_OK)
-        return s;
-    if (!st->have_norms)
-        return gf_fail(GF_ESTATE, "%s: no backward pass yet", who);
-    *norms = st->norms;
-    *steps = st->T;
-    return GF_OK;
-}
-
-gf_status gf_rnn_param_grad_norms(const gf_layer *l, double *wx, double *wh, double *b)
-{
-    static const char who[] = "gf_rnn_param_grad_norms";
-    rnn_state *st = NULL;
-    double sx = 0, sh = 0;
-    gf_status s = rnn_state_of(l, who, &st);
-    if (s != GF_OK)
-        return s;
-    if (l->dweight.data == NULL || l->dbias.data == NULL)
-        return gf_fail(GF_ESTATE, "%s: gradients are not bound", who);
-    for (size_t r = 0; r < l->dweight.rows; r++) {
-        const gf_real *row = l->dweight.data + r * l->dweight.cols;
-        sx += gf_array_sumsq(row, st->in);
-        sh += gf_array_sumsq(row + st->in, st->H);
-    }
-    if (wx != NULL)
-        *wx = sqrt(sx);
-    if (wh != NULL)
-        *wh = sqrt(sh);
-    if (b != NULL)
-        *b = gf_array_norm2(l->dbias.data, l->dbias.rows * l->dbias.cols);
-    return GF_OK;
-}
-
-gf_status gf_rnn_write_time_csv(const gf_layer *l, FILE *stream, uint64_t step, int header)
-{
-    static const char who[] = "gf_rnn_write_time_csv";
-    const double *norms = NULL;
-    size_t T = 0;
-    gf_status s;
-    GF_CHECK_NOT_NULL(stream, who);
-    if ((s = gf_rnn_time_grad_norms(l, &norms, &T)) != GF_OK)
-        return s;
-    if (header && fprintf(stream, "step,t,grad_h_norm\n") < 0)
-        return gf_fail(GF_EIO, "%s: write failed", who);
-    for (size_t t = 0; t < T; t++)
-        if (fprintf(stream, "%llu,%zu,%.9g\n", (unsigned long long)step, t + 1, norms[t]) < 0)
-            return gf_fail(GF_EIO, "%s: write failed", who);
-    return GF_OK;
-}
-
-/* ==== Registry entry: the rnn kind and its model-file codec ==============================
- * Payload: the cell's name (rnn, lstm, gru), steps T and hidden units H (u64), flags
- * (u32). The per-step input width is in / T. */
-#include "layers/codec.h"
-
-/* A recurrent layer keeps one double per step whatever its size: its step count may not
- * exceed RNN_STEPS_PER_BYTE times the file's size, so that a crafted file cannot make
- * the loader allocate more than a small multiple of its size. */
-#define RNN_STEPS_PER_BYTE 8u
-
-static gf_status rnn_encode(gf_writer *w, const gf_layer *l)
-{
-    gf_rnn_cell cell = GF_RNN_TANH;
-    size_t hidden = 0, steps = 0;
-    unsigned flags = 0;
-    if (gf_rnn_shape(l, &cell, NULL, &hidden, &steps) != GF_OK ||
-        gf_rnn_flags(l, &flags) != GF_OK)
-        return gf_fail(GF_EUNSUPPORTED, "model: a recurrent layer without readable state");
-    gf_write_name(w, gf_rnn_cell_name(cell));
-    gf_write_u64(w, steps);
-    gf_write_u64(w, hidden);
-    gf_write_u32(w, flags);
-    return GF_OK;
-}
-
-/* The record's outputs and parameters must be those of the cell it names: checked
- * before anything is allocated. */
-static gf_status rnn_check_sizes(const gf_layer_record *rec, const char *name,
-                                 gf_rnn_cell cell, size_t steps, size_t hidden, uint32_t flags)
-{
-    int ok = 1;
-    size_t in = rec->in / steps, gates = cell_gates[cell];
-    size_t want_out = flags & GF_RNN_SEQUENCE ? gf_mul_size(steps, hidden, &ok) : hidden;
-    size_t want_params = gf_mul_size(gf_mul_size(gates, hidden, &ok), in + hidden + 1, &ok);
-    if (!ok || in + hidden + 1 < in || want_out != rec->out || want_params != rec->n_params)
-        return gf_fail(GF_EFORMAT, "model: layer %zu (%s, %zu steps of %zu, %zu hidden) "
-                       "records %zu outputs and %zu parameters", rec->index, name, steps, in,
-                       hidden, rec->out, rec->n_params);
-    return GF_OK;
-}
-
-static gf_status rnn_decode(gf_layer *l, const gf_layer_record *rec, gf_reader *r)
-{
-    char name[GF_NAME_MAX + 1];
-    gf_rnn_cell cell = GF_RNN_TANH;
-    size_t steps = 0, hidden = 0;
-    uint32_t flags = 0;
-    gf_status st;
-    if ((st = gf_read_name(r, name, "rnn cell")) != GF_OK ||
-        (st = gf_read_count(r, &steps, "rnn steps")) != GF_OK ||
-        (st = gf_read_count(r, &hidden, "rnn hidden units")) != GF_OK ||
-        (st = gf_read_u32(r, &flags, "rnn flags")) != GF_OK)
-        return st;
-    if (gf_rnn_cell_from_name(&cell, name) != GF_OK)
-        return gf_fail(GF_EUNSUPPORTED, "model: layer %zu uses the recurrent cell '%s', which "
-                       "this build does not know", rec->index, name);
-    /* One spelling per cell ("tanh" is an alias): a file loads and saves to itself. */
-    if (strcmp(name, gf_rnn_cell_name(cell)) != 0)
-        return gf_fail(GF_EFORMAT, "model: layer %zu names its cell '%s', written '%s' in "
-                       "model files", rec->index, name, gf_rnn_cell_name(cell));
-    if (steps == 0 || hidden == 0 || rec->in % steps != 0 || (flags & ~GF_RNN_SEQUENCE) != 0)
-        return gf_fail(GF_EFORMAT, "model: layer %zu (rnn) has %zu steps, %zu hidden units "
-                       "and flags 0x%lx over %zu inputs", rec->index, steps, hidden,
-                       (unsigned long)flags, rec->in);
-    if (steps / RNN_STEPS_PER_BYTE > gf_read_file_size(r))
-        return gf_fail(GF_EFORMAT, "model: layer %zu (rnn) has %zu steps, more than a file "
-                       "of %zu bytes can describe", rec->index, steps, gf_read_file_size(r));
-    if ((st = rnn_check_sizes(rec, name, cell, steps, hidden, flags)) != GF_OK)
-        return st;
-    return gf_layer_rnn(l, cell, rec->in / steps, hidden, steps, (unsigned)flags);
-}
-
-static const gf_layer_codec rnn_codec = {rnn_encode, rnn_decode, NULL};
-
-const gf_layer_kind gf_kind_rnn = {
-    .name = "rnn",
-    .ops = &rnn_ops,
-    .codec = &rnn_codec,
-    .traits = GF_KIND_RECURRENT,
-};

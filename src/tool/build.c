@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gradflow/budget.h>
 #include <gradflow/theory.h>
 
 #include "tool.h"
@@ -108,6 +109,42 @@ static int build_recurrent(const gft_config *c, size_t in, size_t n_out, gf_net 
     return 0;
 }
 
+/* ---- The memory budget ------------------------------------------------------------- */
+
+/* The plan of the configuration's network (gradflow/budget.h). */
+static gf_net_plan plan_of(const gft_config *c, size_t in, size_t out)
+{
+    gf_net_plan p = gf_net_plan_default();
+    p.in = in, p.out = out, p.batch = c->batch, p.optim = c->optim;
+    p.width = c->width, p.depth = c->depth;
+    p.norm = c->norm != GFT_NORM_NONE, p.residual = c->residual;
+    if (c->cell >= 0) {
+        p.cell = c->cell;
+        p.hidden = c->hidden;
+        p.steps = strcmp(c->data, "adding") == 0 ? gft_adding_steps(c)
+                                                 : c->seq_len ? c->seq_len : in;
+    }
+    return p;
+}
+
+int gft_check_budget(const gft_config *c, size_t in, size_t out, size_t data_bytes)
+{
+    gf_net_plan plan = plan_of(c, in, out);
+    size_t params = 0, acts = 0, limit = gf_memory_limit();
+    double need;
+    if (gf_net_plan_bytes(&params, &acts, &plan) != GF_OK)
+        return 0; /* a plan the builder refuses itself, with its own message */
+    need = (double)params + (double)acts + (double)data_bytes;
+    if (need <= (double)limit)
+        return 0;
+    gft_error("the run needs %.4g GB (parameters, gradients and optimiser state %.4g GB; "
+              "activations for a batch of %zu: %.4g GB; data %.4g GB), more than the memory limit of %.4g GB (%zu bytes): make the "
+              "network or --batch smaller, or raise --max-memory", need / 1e9,
+              (double)params / 1e9, c->batch, (double)acts / 1e9, (double)data_bytes / 1e9,
+              (double)limit / 1e9, limit);
+    return GFT_EXIT_USAGE;
+}
+
 int gft_build_net(const gft_config *c, size_t in, size_t out, const gf_tensor *batch,
                   gf_net **net)
 {
@@ -119,6 +156,8 @@ int gft_build_net(const gft_config *c, size_t in, size_t out, const gf_tensor *b
     gf_status st;
 
     *net = NULL;
+    if (gft_check_budget(c, in, out, 0) != 0)
+        return GFT_EXIT_USAGE;
     gf_rng_seed(&rng, c->seed);
     if (c->cell >= 0)
         return build_recurrent(c, in, out, net, &rng);

@@ -45,7 +45,7 @@ int gft_cmd_run(gft_args *a)
     gft_result r;
     const char *dir = gft_out_dir(&a->cfg, "gradflow-out/run");
     char label[256];
-    int status;
+    int status, started;
     snprintf(label, sizeof label, "%s",
              a->cfg.name[0] ? a->cfg.name
              : a->cfg.cell >= 0 ? gf_rnn_cell_name((gf_rnn_cell)a->cfg.cell) : a->cfg.act);
@@ -62,11 +62,14 @@ int gft_cmd_run(gft_args *a)
                             ignored[i]);
     }
     status = gft_train(&a->cfg, dir, label, 0, &r);
-    if (status == GFT_EXIT_INTERRUPTED)
+    /* Interrupted while setting up (replaying a resumed run's batches): said already,
+     * and nothing was recorded. */
+    started = status != GFT_EXIT_INTERRUPTED || r.steps > 0;
+    if (status == GFT_EXIT_INTERRUPTED && started)
         fprintf(stderr, "gradflow: interrupted after %llu steps; everything recorded so far "
                         "is in %s\n", (unsigned long long)r.steps, dir);
-    if (!a->cfg.quiet && (status == 0 || status == GFT_EXIT_INTERRUPTED ||
-                          status == GFT_EXIT_NONFINITE))
+    if (!a->cfg.quiet && started && (status == 0 || status == GFT_EXIT_INTERRUPTED ||
+                                     status == GFT_EXIT_NONFINITE))
         print_run(&r, &a->cfg);
     gft_result_release(&r);
     return status;

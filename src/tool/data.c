@@ -59,15 +59,55 @@ static gf_status one_hot(gf_dataset **d)
     return GF_OK;
 }
 
+/* The number of distinct labels of a class set (up to 2: all the caller asks). */
+static size_t classes_present(const gf_dataset *d)
+{
+    size_t n = gf_dataset_rows(d);
+    for (size_t i = 1; i < n; i++)
+        if (d->y->data[i] != d->y->data[0])
+            return 2;
+    return n > 0;
+}
+
+int gft_data_shape(const gft_config *c, size_t *in, size_t *out, size_t *rows)
+{
+    if (strcmp(c->data, "digits") == 0) {
+        *in = 64, *out = 10, *rows = 1797;
+    } else if (strcmp(c->data, "gauss") == 0) {
+        *in = *out = c->width, *rows = c->samples;
+    } else if (is_synthetic(c->data)) {
+        *in = *out = 2, *rows = c->samples;
+    } else if (strcmp(c->data, "adding") == 0) {
+        *in = 2 * gft_adding_steps(c), *out = 1, *rows = c->samples;
+    } else if (strcmp(c->data, "fashion-mnist") == 0) {
+        *in = 784, *out = 10, *rows = 70000;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
 int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
                   gf_loss_kind *loss)
 {
     gf_dataset *all = NULL;
     gf_rng rng;
     gf_status st;
+    size_t in, out, rows;
 
     *train = *test = NULL;
     gf_rng_seed(&rng, c->seed ^ SEED_DATA);
+    if (gft_data_shape(c, &in, &out, &rows) == 0) {
+        /* A generated set and its split into training and test sets, side by side for a
+         * moment: refused before a byte of it is made when that is beyond the limit. */
+        double bytes = 2.0 * (double)rows * (double)(in + out) * sizeof(gf_real);
+        if (gf_memory_check(bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes,
+                            "the data") != GF_OK) {
+            gft_error("--data %s: %s (--samples, --seq-len, or raise --max-memory)", c->data,
+                      gf_last_error());
+            return GFT_EXIT_USAGE;
+        }
+    }
     if (strcmp(c->data, "digits") == 0) {
         st = gf_data_digits(&all);
     } else if (is_synthetic(c->data)) {
@@ -93,6 +133,15 @@ int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
     }
     if (st != GF_OK) {
         gft_error("--data %s: %s", c->data, gf_last_error());
+        return GFT_EXIT_FAIL;
+    }
+    if (all != NULL && all->n_classes > 0 && classes_present(all) < 2) {
+        /* Nothing to tell apart: the loss is 0 from the first step and every gradient
+         * vanishes, so the run would only end in figures with nothing to draw. */
+        gft_error("--data %s: every row has the label %g: a classifier needs at least two "
+                  "classes (is --label-column right?)", c->data,
+                  gf_dataset_rows(all) ? (double)all->y->data[0] : 0.0);
+        gf_dataset_free(all);
         return GFT_EXIT_FAIL;
     }
     if (all != NULL) {

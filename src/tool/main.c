@@ -44,6 +44,8 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     install_handlers();
+    /* Every allocation the run plans is checked against it (gradflow/budget.h). */
+    gf_set_memory_limit((size_t)args.cfg.max_memory);
     switch (args.cmd) {
     case GFT_CMD_RUN: status = gft_cmd_run(&args); break;
     case GFT_CMD_COMPARE: status = gft_cmd_compare(&args); break;

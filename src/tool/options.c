@@ -87,7 +87,8 @@ static int parse_unit(gft_config *c, const gft_option *o, const char *v, char *w
     return 0;
 }
 
-/* Any finite real (an activation's parameter). */
+/* Any real finite in this build's number type (an activation's parameter: 1e300 is
+ * finite as a double and infinite as a float). */
 static int parse_finite(gft_config *c, const gft_option *o, const char *v, char *why,
                         size_t why_len)
 {
@@ -96,6 +97,8 @@ static int parse_finite(gft_config *c, const gft_option *o, const char *v, char 
         return WHY("'%s' is not a number", v);
     if (!isfinite(x))
         return WHY("'%s' must be finite", v);
+    if (!isfinite((double)(gf_real)x))
+        return WHY("'%s' overflows %s, this build's number type", v, gf_real_name());
     *FIELD(c, o, double) = x;
     return 0;
 }
@@ -189,9 +192,44 @@ static int parse_flag(gft_config *c, const gft_option *o, const char *v, char *w
     return 0;
 }
 
+/* --max-memory BYTES[K|M|G|T]: binary multiples (K = 1024), as ulimit and free count. */
+static int parse_bytes(gft_config *c, const gft_option *o, const char *v, char *why,
+                       size_t why_len)
+{
+    static const char units[] = "KMGT";
+    char digits[32];
+    size_t n = strlen(v);
+    const char *unit = n ? strchr(units, toupper((unsigned char)v[n - 1])) : NULL;
+    uint64_t x, scale = 1;
+    if (unit != NULL) {
+        for (const char *u = units; u <= unit; u++)
+            scale *= 1024;
+        n--;
+    }
+    if (n == 0 || n >= sizeof digits)
+        return WHY("'%s' is not a size in bytes (e.g. 512M, 4G)", v);
+    memcpy(digits, v, n);
+    digits[n] = '\0';
+    if (read_u64(digits, &x) != 0 || x > UINT64_MAX / scale)
+        return WHY("'%s' is not a size in bytes (e.g. 512M, 4G)", v);
+    x *= scale;
+    if ((double)x < o->lo || x > SIZE_MAX)
+        return WHY("'%s' must be at least %.0f bytes", v, o->lo);
+    *FIELD(c, o, uint64_t) = x;
+    return 0;
+}
+
 static const char *const data_names[] = {"digits", "gauss", "xor", "spirals", "moons",
                                          "fashion-mnist", "adding"};
 #define N_DATA (sizeof data_names / sizeof data_names[0])
+
+int gft_data_is_builtin(const char *name)
+{
+    for (size_t i = 0; i < N_DATA; i++)
+        if (strcmp(name, data_names[i]) == 0)
+            return 1;
+    return 0;
+}
 
 static int parse_data(gft_config *c, const gft_option *o, const char *v, char *why,
                       size_t why_len)
@@ -475,6 +513,10 @@ static const gft_option table[] = {
      "save the model (weights, optimiser state, step) at the end or on Ctrl-C"},
     {"resume", "FILE", C(GFT_CMD_RUN), 0, parse_string, OFF(resume), 0, LEN(resume),
      "continue a saved model up to --steps in all, exactly as if never stopped"},
+    /* resources */
+    {"max-memory", "BYTES", NET | C(GFT_CMD_MERGE), 0, parse_bytes, OFF(max_memory), 1 << 20,
+     0, "refuse a run needing more memory (suffix K, M, G, T; default a quarter of "
+     "the physical memory)"},
     /* sweep */
     {"jobs", "N", C(GFT_CMD_SWEEP), 0, parse_size, OFF(jobs), 1, 1024,
      "run N configurations at a time, in separate processes (default 1)"},

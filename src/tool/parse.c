@@ -17,23 +17,24 @@ size_t gft_list_count(const char *value)
     return n;
 }
 
-void gft_list_item(const char *value, size_t i, char *buf, size_t len)
+size_t gft_list_item(const char *value, size_t i, char *buf, size_t len)
 {
     const char *start = value;
-    size_t n;
+    size_t n, full;
     for (; i > 0; i--) {
         start = strchr(start, ',');
         if (start == NULL) {
             buf[0] = '\0';
-            return;
+            return 0;
         }
         start++;
     }
-    n = strcspn(start, ",");
+    n = full = strcspn(start, ",");
     if (n >= len)
         n = len - 1;
     memcpy(buf, start, n);
     buf[n] = '\0';
+    return full;
 }
 
 int gft_takes_lists(gft_command cmd)
@@ -174,6 +175,12 @@ static int check_cures(const gft_config *c)
 static int check_combination(gft_config *c, const gft_setting *set, size_t n)
 {
     int resume = c->resume[0] != '\0';
+    static const char *const csv_only[] = {"label-column", "header", "no-header"};
+    for (size_t i = 0; i < sizeof csv_only / sizeof csv_only[0]; i++)
+        if (given(set, n, csv_only[i]) && gft_data_is_builtin(c->data)) {
+            gft_error("--%s: only for a CSV file, not --data %s", csv_only[i], c->data);
+            return GFT_EXIT_USAGE;
+        }
     if (!resume) {
         int st = c->cell >= 0 ? check_recurrent(c, set, n) : check_not_recurrent(c, set, n);
         if (st != 0)
@@ -196,7 +203,7 @@ int gft_config_build(gft_config *c, gft_command cmd, const gft_setting *set, siz
 {
     gft_config_default(c, cmd);
     for (size_t k = 0; k < n; k++) {
-        char item[1024];
+        char item[GFT_MAX_VALUE];
         const char *v = set[k].value;
         if (v != NULL && set[k].opt->listable && gft_takes_lists(cmd)) {
             gft_list_item(v, choice ? choice[k] : 0, item, sizeof item);
@@ -292,6 +299,15 @@ static const gft_option *known_option(const char *name, const char *eq, gft_comm
     return o;
 }
 
+/* A value (or comma-list item) beyond GFT_MAX_VALUE - 1 characters: refused, never cut
+ * short (a cut "normal:0.000...05" would read as a std of 0). */
+static int too_long(const gft_option *o, const char *value)
+{
+    gft_error("--%s: '%.40s...' is too long (a value or list item is at most %d characters)",
+              o->name, value, GFT_MAX_VALUE - 1);
+    return GFT_EXIT_USAGE;
+}
+
 /* Check every value of a setting now (each item of a list), so a bad one is reported
  * before any run starts. */
 static int check_value(gft_command cmd, const gft_option *o, const char *value)
@@ -301,13 +317,18 @@ static int check_value(gft_command cmd, const gft_option *o, const char *value)
     if (value != NULL && o->listable && gft_takes_lists(cmd)) {
         size_t count = gft_list_count(value);
         for (size_t k = 0; k < count; k++) {
-            char item[1024];
-            gft_list_item(value, k, item, sizeof item);
+            char item[GFT_MAX_VALUE];
+            if (gft_list_item(value, k, item, sizeof item) >= sizeof item)
+                return too_long(o, item);
             if (apply(&scratch, cmd, o, item) != 0)
                 return GFT_EXIT_USAGE;
         }
         return 0;
     }
+    /* Every buffer a value is later copied into (a list item, a sweep's child command
+     * line) holds GFT_MAX_VALUE bytes: a longer value would be cut short, silently. */
+    if (value != NULL && strlen(value) >= GFT_MAX_VALUE)
+        return too_long(o, value);
     return apply(&scratch, cmd, o, value) != 0 ? GFT_EXIT_USAGE : 0;
 }
 
@@ -351,6 +372,14 @@ static int read_arguments(gft_args *a, int i, int argc, char **argv)
     for (; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--") == 0) {
+            /* Only merge and list take operands; after "--" the other commands would
+             * ignore what follows (gradflow run -- --depth 5 training the default net). */
+            if (a->cmd != GFT_CMD_MERGE && a->cmd != GFT_CMD_LIST && i + 1 < argc) {
+                gft_error("%s: unexpected argument '%s' after -- (%s takes no operands; "
+                          "options go before --)", gft_command_name(a->cmd), argv[i + 1],
+                          gft_command_name(a->cmd));
+                return GFT_EXIT_USAGE;
+            }
             for (i++; i < argc; i++)
                 if (add_operand(a, argv[i], "directories") != 0)
                     return GFT_EXIT_USAGE;

@@ -91,6 +91,8 @@ typedef struct gft_config {
     int quiet;
     char save[1024];          /* --save FILE ("" none) */
     char resume[1024];        /* --resume FILE ("" none) */
+    /* resources */
+    uint64_t max_memory;      /* --max-memory in bytes; 0: the library's default limit */
     /* sweep */
     size_t jobs;              /* parallel processes */
     int emit_commands;
@@ -154,6 +156,9 @@ void gft_error(const char *fmt, ...)
 /* The option table and its size. */
 const gft_option *gft_options(size_t *count);
 
+/* 1 when name (as stored in gft_config.data) is a built-in set, 0 for a CSV file. */
+int gft_data_is_builtin(const char *name);
+
 /* The defaults of a command's configuration. */
 void gft_config_default(gft_config *c, gft_command cmd);
 
@@ -167,9 +172,14 @@ int gft_parse(gft_args *a, int argc, char **argv);
 /* 1 when the command takes comma lists (compare, sweep). */
 int gft_takes_lists(gft_command cmd);
 
-/* Comma lists: the number of items of value, and item i copied into buf. */
+/* Comma lists: the number of items of value, and item i copied into buf (cut to len - 1
+ * characters); returns the item's whole length, so that a caller can tell it was cut. */
 size_t gft_list_count(const char *value);
-void gft_list_item(const char *value, size_t i, char *buf, size_t len);
+size_t gft_list_item(const char *value, size_t i, char *buf, size_t len);
+
+/* The longest value (or comma-list item) + 1: longer ones are refused when parsed, so
+ * that no buffer a value is copied into cuts it short. */
+#define GFT_MAX_VALUE 1024
 
 /* The configuration of one grid point: defaults, then every setting, taking item
  * choice[k] of setting k (choice NULL: the whole value). Returns 0, or prints the
@@ -211,6 +221,11 @@ double gft_now(void);
 int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
                   gf_loss_kind *loss);
 
+/* The shape of a configuration's data known without loading it (every set but CSV
+ * files): inputs, outputs of the network (classes, or target columns) and rows in all.
+ * Returns 0, or -1 for a CSV file (known once it is read). */
+int gft_data_shape(const gft_config *c, size_t *in, size_t *out, size_t *rows);
+
 /* ---- build.c -------------------------------------------------------------------------- */
 
 /* The network of a configuration for in inputs and out outputs (LSUV uses batch): a
@@ -219,6 +234,11 @@ int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
  * (2 when --seq-len does not divide the input width, 1 for a library failure). */
 int gft_build_net(const gft_config *c, size_t in, size_t out, const gf_tensor *batch,
                   gf_net **net);
+
+/* The memory budget of a run: the network of the configuration for in inputs and out
+ * outputs (gradflow/budget.h) plus data_bytes of data, against gf_memory_limit()
+ * (--max-memory). Returns 0, or prints the bytes needed and the limit and returns 2. */
+int gft_check_budget(const gft_config *c, size_t in, size_t out, size_t data_bytes);
 
 /* The mean-field prediction of the signal's factor per layer at initialisation,
  * sqrt(chi) (theory.h), for the dashed line of the signal figure; 0 when there is none

@@ -75,6 +75,25 @@ static int setup_data(run *s)
     return 0;
 }
 
+/* The steps the run takes in all: --steps, or --epochs whole passes. */
+static uint64_t run_total(const run *s)
+{
+    const gft_config *c = s->c;
+    uint64_t per_epoch = gf_batcher_batches_per_epoch(s->batcher);
+    if (c->steps)
+        return c->steps;
+    return per_epoch && c->epochs > UINT64_MAX / per_epoch ? UINT64_MAX : c->epochs * per_epoch;
+}
+
+/* A resumed model that has already made the run's steps: nothing to do, said. */
+static int refuse_done(const run *s)
+{
+    gft_error("--resume %s: the model has already made %llu steps (--steps %llu)",
+              s->c->resume, (unsigned long long)s->start_step,
+              (unsigned long long)run_total(s));
+    return GFT_EXIT_USAGE;
+}
+
 /* --resume: the network and optimiser from the model file, checked against the data. */
 static int resume_net(run *s)
 {
@@ -93,12 +112,24 @@ static int resume_net(run *s)
                   classes ? "classes" : "targets");
         return GFT_EXIT_FAIL;
     }
-    /* Replay the batch order up to the saved step: the run then sees exactly the
-     * batches it would have seen had it never stopped. */
+    /* The step count comes from the file: checked against the run's length before any
+     * replaying, so that a count of 5e8 (or 2^64-1) is refused at once. */
     s->start_step = gf_net_step_count(s->net);
-    for (uint64_t k = 0; k < s->start_step; k++)
+    if (run_total(s) <= s->start_step)
+        return refuse_done(s);
+    /* Replay the batch order up to the saved step: the run then sees exactly the
+     * batches it would have seen had it never stopped. Long, for a long run: Ctrl-C
+     * stops it like it stops the steps. */
+    for (uint64_t k = 0; k < s->start_step; k++) {
+        if (gft_interrupted) {
+            gft_error("--resume %s: interrupted while replaying the batch order (%llu of "
+                      "%llu batches)", file, (unsigned long long)k,
+                      (unsigned long long)s->start_step);
+            return GFT_EXIT_INTERRUPTED;
+        }
         if (gf_batcher_next(s->batcher, s->x, s->y, NULL) != GF_OK)
             break;
+    }
     return 0;
 }
 
@@ -170,16 +201,11 @@ static int setup_optim(run *s)
 /* The steps to take, and the run directory with its streamed files. */
 static int setup_output(run *s)
 {
-    const gft_config *c = s->c;
     char path[1300];
     gf_status st;
-    s->total = c->steps ? c->steps
-                        : c->epochs * (uint64_t)gf_batcher_batches_per_epoch(s->batcher);
-    if (s->total <= s->start_step) {
-        gft_error("--resume %s: the model has already made %llu steps (--steps %llu)",
-                  c->resume, (unsigned long long)s->start_step, (unsigned long long)s->total);
-        return GFT_EXIT_USAGE;
-    }
+    s->total = run_total(s);
+    if (s->total <= s->start_step)
+        return refuse_done(s);
     /* The directory is this run's alone before any file in it is touched: a second run
      * into it stops here, before truncating the first one's telemetry.csv. */
     if (gft_lock_dir(&s->lock, s->dir) != 0)
@@ -197,9 +223,35 @@ static int setup_output(run *s)
     return gft_trace_begin(&s->tt, s->net, s->dir) != 0 ? GFT_EXIT_FAIL : 0;
 }
 
+/* The bytes of the data held (rows of inputs and targets, training and test sets). */
+static size_t data_bytes(const run *s)
+{
+    size_t n = gf_dataset_rows(s->train) + gf_dataset_rows(s->test);
+    return n * (s->train->x->cols + s->train->y->cols) * sizeof(gf_real);
+}
+
+/* The memory budget, before anything large is made: when the data's shape is known from
+ * the options (every set but a CSV file), before the data is loaded; else once it is.
+ * A resumed network is already made (its file is bounded by the limit). */
+static int check_budget(const run *s, int loaded)
+{
+    size_t in, out, rows;
+    if (s->c->resume[0])
+        return 0;
+    if (loaded)
+        return gft_check_budget(s->c, s->train->x->cols, n_outputs(s), data_bytes(s));
+    if (gft_data_shape(s->c, &in, &out, &rows) != 0)
+        return 0;
+    return gft_check_budget(s->c, in, out, rows * (in + out) * sizeof(gf_real));
+}
+
 static int setup(run *s)
 {
-    int status = setup_data(s);
+    int status = check_budget(s, 0);
+    if (status == 0)
+        status = setup_data(s);
+    if (status == 0)
+        status = check_budget(s, 1);
     if (status == 0)
         status = s->c->resume[0] ? resume_net(s) : new_net(s);
     if (status == 0)

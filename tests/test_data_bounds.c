@@ -1,0 +1,167 @@
+/* tests/test_data_bounds.c: bounded reading (issue 16): devices and files past the memory
+ * limit refused before they are read, gzip bombs refused once their output passes it (in
+ * a memory-capped child), a UTF-8 BOM skipped, the class count bounded by the rows. */
+#define _POSIX_C_SOURCE 200809L /* fork, waitpid, setrlimit, clock_gettime */
+
+#include "test_data.h"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DIR "test_data_files"
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Load path in a child capped at cap bytes of address space (none under ASan, whose
+ * shadow needs terabytes); the child exits with the status, the parent checks it came
+ * within max_s seconds and the message holds needle. */
+static void load_in_capped_child(const char *path, rlim_t cap, gf_status expected,
+                                 const char *needle, double max_s)
+{
+    int ws = 0;
+    double t0 = seconds_now();
+    pid_t pid;
+    fflush(stdout), fflush(stderr);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        gf_dataset *d = NULL;
+        gf_status st;
+#if !defined(__SANITIZE_ADDRESS__)
+        struct rlimit rl = {cap, cap};
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(100);
+#else
+        (void)cap;
+        gf_set_memory_limit(64u << 20);
+#endif
+        st = gf_data_csv(&d, path, NULL);
+        if (st == expected && strstr(gf_last_error(), needle) == NULL) {
+            fprintf(stderr, "message '%s' does not mention '%s'\n", gf_last_error(), needle);
+            _exit(101);
+        }
+        gf_dataset_free(d);
+        _exit((int)st);
+    }
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), (int)expected);
+    assert_true(seconds_now() - t0 < max_s);
+}
+
+/* Only regular files within the memory limit are read: a device is refused before a byte
+ * of it is read, a larger file before it is. */
+void csv_reading_is_bounded(void **state)
+{
+    static char text[3 << 20];
+    size_t len = 0;
+    gf_dataset *d = NULL;
+    (void)state;
+    assert_status(gf_data_csv(&d, "/dev/zero", NULL), GF_EIO);
+    assert_null(d);
+    assert_error_mentions("'/dev/zero' is not a regular file");
+    assert_status(gf_data_csv(&d, DIR, NULL), GF_EIO);
+    assert_error_mentions("not a regular file");
+    /* 2 MB of rows against a 1 MiB limit: refused; with the default limit, read. */
+    while (len < (2u << 20))
+        len += (size_t)sprintf(text + len, "%zu,%zu\n", len % 1000, (len / 7) % 2);
+    write_bytes(path_of("two-mb.csv"), text, len);
+    gf_set_memory_limit(1u << 20);
+    assert_int_equal(gf_memory_limit(), 1u << 20);
+    assert_status(gf_data_csv(&d, path_of("two-mb.csv"), NULL), GF_ENOMEM);
+    assert_null(d);
+    assert_error_mentions("more than the memory limit of 1048576 bytes");
+    gf_set_memory_limit(0);
+    assert_int_equal(gf_memory_limit(), gf_memory_limit_default());
+    assert_ok(gf_data_csv(&d, path_of("two-mb.csv"), NULL));
+    assert_int_equal(d->n_classes, 2);
+    gf_dataset_free(d);
+    /* The device again, in a child with 256 MB of address space: refused at once. */
+    load_in_capped_child("/dev/zero", (rlim_t)256 << 20, GF_EIO, "not a regular file", 1.0);
+}
+
+/* A UTF-8 byte-order mark does not make a header-less file's first row a header. */
+void csv_bom_is_skipped(void **state)
+{
+    gf_dataset *d = NULL;
+    (void)state;
+    assert_ok(csv_load(&d, "bom.csv", "\xEF\xBB\xBF" "1,2,0\n3,4,1\n5,6,1\n", NULL));
+    assert_int_equal(gf_dataset_rows(d), 3);
+    assert_row(d, 0, (double[]){1, 2}, 0);
+    assert_row(d, 2, (double[]){5, 6}, 1);
+    gf_dataset_free(d);
+    /* With a header, the header (not the first row) is what goes. */
+    assert_ok(csv_load(&d, "bomh.csv", "\xEF\xBB\xBF" "a,b,y\n1,2,0\n3,4,1\n", NULL));
+    assert_int_equal(gf_dataset_rows(d), 2);
+    assert_row(d, 0, (double[]){1, 2}, 0);
+    gf_dataset_free(d);
+}
+
+/* The class count is the largest label + 1, bounded by the rows (or GF_CSV_MIN_CLASSES):
+ * a stray 16777216 in a 40-row file is refused, naming its line. */
+void csv_class_count_is_bounded(void **state)
+{
+    char text[2048];
+    size_t len = 0;
+    gf_dataset *d = NULL;
+    (void)state;
+    for (int i = 0; i < 40; i++)
+        len += (size_t)sprintf(text + len, "%d,%d,%d\n", i, i % 3,
+                               i == 5 ? 16777216 : i % 2);
+    assert_true(len < 700);
+    assert_status(csv_load(&d, "stray.csv", text, NULL), GF_EFORMAT);
+    assert_null(d);
+    assert_error_mentions("stray.csv:6:3: label 16777216 would make 16777217 classes for 40 rows");
+    /* Below the floor a sparse label is fine: 3 rows of a 1000-class problem. */
+    assert_ok(csv_load(&d, "sparse.csv", "1,0\n2,999\n3,5\n", NULL));
+    assert_int_equal(d->n_classes, GF_CSV_MIN_CLASSES);
+    gf_dataset_free(d);
+    assert_status(csv_load(&d, "sparse2.csv", "1,0\n2,1000\n3,5\n", NULL), GF_EFORMAT);
+    assert_error_mentions("1001 classes for 3 rows");
+}
+
+#if GF_TEST_HAVE_ZLIB
+/* A gzip bomb: 256 concatenated members of 1 MiB of "0,1\n" each, a few hundred KB that
+ * inflate to 256 MiB. Refused once the output reaches the limit, never allocated past
+ * it: in a child with 256 MB of address space (default limit 128 MB), in under a second. */
+void csv_gzip_bomb_is_refused(void **state)
+{
+    static char block[1 << 20];
+    unsigned char member[1 << 16];
+    FILE *f;
+    gzFile g;
+    size_t n;
+    (void)state;
+    for (size_t i = 0; i < sizeof block; i += 4)
+        memcpy(block + i, "0,1\n", 4);
+    g = gzopen(path_of("one-member.gz"), "wb9");
+    assert_non_null(g);
+    assert_int_equal(gzwrite(g, block, sizeof block), (int)sizeof block);
+    assert_int_equal(gzclose(g), Z_OK);
+    n = read_bytes(path_of("one-member.gz"), member, sizeof member);
+    assert_true(n > 0 && n < sizeof member);
+    f = fopen(path_of("bomb.csv.gz"), "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 256; i++)
+        assert_int_equal(fwrite(member, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    load_in_capped_child(path_of("bomb.csv.gz"), (rlim_t)256 << 20, GF_ENOMEM,
+                         "inflates to more than", 1.0);
+    /* Under an explicit limit in this process too. */
+    {
+        gf_dataset *d = NULL;
+        gf_set_memory_limit(8u << 20);
+        assert_status(gf_data_csv(&d, path_of("bomb.csv.gz"), NULL), GF_ENOMEM);
+        gf_set_memory_limit(0);
+        assert_null(d);
+        assert_error_mentions("pass the memory limit of 8388608 bytes");
+    }
+}
+#endif
