@@ -24,6 +24,11 @@ if(DEFINED GF_TOOL_CLI_SOURCES)
   list(APPEND GF_FUZZ_TARGETS cli)
   set(GF_FUZZ_EXTRA_cli ${GF_TOOL_CLI_SOURCES})
 endif()
+# The end-to-end harness runs `gradflow run` on tiny inputs: the whole tool but main.c.
+if(DEFINED GF_TOOL_SOURCES)
+  list(APPEND GF_FUZZ_TARGETS run)
+  set(GF_FUZZ_EXTRA_run ${GF_TOOL_SOURCES})
+endif()
 
 if(GRADFLOW_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
@@ -31,9 +36,9 @@ if(GRADFLOW_FUZZ)
   endif()
   # Coverage for the fuzzer's guidance, and the sanitizers that turn bugs into crashes;
   # everything linking the library gets the sanitizer runtimes.
-  target_compile_options(gradflow PRIVATE -fsanitize=fuzzer-no-link,address,undefined
-                         -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
-  target_link_options(gradflow INTERFACE -fsanitize=address,undefined)
+  target_compile_options(gradflow PRIVATE -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow
+                         -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer -g)
+  target_link_options(gradflow INTERFACE -fsanitize=address,undefined,float-cast-overflow)
 endif()
 
 if(GRADFLOW_TESTS)
@@ -55,8 +60,8 @@ if(GRADFLOW_FUZZ)
     target_link_libraries(fuzz_${t} PRIVATE gradflow)
     target_include_directories(fuzz_${t} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src/tool)
     target_compile_definitions(fuzz_${t} PRIVATE _POSIX_C_SOURCE=200809L)
-    target_compile_options(fuzz_${t} PRIVATE -fsanitize=fuzzer,address,undefined
-                           -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
-    target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_compile_options(fuzz_${t} PRIVATE -fsanitize=fuzzer,address,undefined,float-cast-overflow
+                           -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer -g)
+    target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer,address,undefined,float-cast-overflow)
   endforeach()
 endif()

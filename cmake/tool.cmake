@@ -9,10 +9,8 @@ set(GF_TOOL_CLI_SOURCES
   src/tool/parse.c
   src/tool/help.c)
 
-# The program is called gradflow, like the library target, so its target has another
-# name; the binary lands in the top of the build directory: ./build/gradflow.
-add_executable(gradflow_tool
-  src/tool/main.c
+# Everything but main.c: the end-to-end fuzz harness (cmake/fuzz.cmake) links these.
+set(GF_TOOL_SOURCES
   ${GF_TOOL_CLI_SOURCES}
   # one file per command
   src/tool/cmd_showcase.c
@@ -33,6 +31,9 @@ add_executable(gradflow_tool
   src/tool/results.c
   src/tool/text.c
   src/tool/progress.c)
+# The program is called gradflow, like the library target, so its target has another
+# name; the binary lands in the top of the build directory: ./build/gradflow.
+add_executable(gradflow_tool src/tool/main.c ${GF_TOOL_SOURCES})
 set_target_properties(gradflow_tool PROPERTIES OUTPUT_NAME gradflow
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
 target_link_libraries(gradflow_tool PRIVATE gradflow)
@@ -46,7 +47,8 @@ if(GRADFLOW_TESTS)
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(GF_TOOL_CMOCKA REQUIRED IMPORTED_TARGET cmocka)
   add_executable(test_cli tests/tool/test_cli.c tests/tool/test_cli_groups.c
-                          tests/tool/test_cli_cures.c tests/tool/test_cli_budget.c)
+                          tests/tool/test_cli_cures.c tests/tool/test_cli_budget.c
+                          tests/tool/test_cli_writes.c)
   target_link_libraries(test_cli PRIVATE gradflow PkgConfig::GF_TOOL_CMOCKA)
   target_compile_options(test_cli PRIVATE ${GF_WARNINGS})
   target_compile_definitions(test_cli PRIVATE _POSIX_C_SOURCE=200809L)
@@ -54,7 +56,7 @@ if(GRADFLOW_TESTS)
   if(GRADFLOW_SANITIZE)
     target_compile_definitions(test_cli PRIVATE GF_CLI_SLOW=1) # shorter long runs
   endif()
-  foreach(group basics run compare sweep verdicts signals showcase cures budget)
+  foreach(group basics run compare sweep verdicts signals showcase cures budget writes)
     add_test(NAME cli_${group}
              COMMAND test_cli $<TARGET_FILE:gradflow_tool> ${group}
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})

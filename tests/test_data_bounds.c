@@ -12,6 +12,19 @@
 
 #define DIR "test_data_files"
 
+/* Under AddressSanitizer, whose shadow memory needs terabytes of address space, children
+ * are not capped. gcc says so with __SANITIZE_ADDRESS__, clang with __has_feature. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 static double seconds_now(void)
 {
     struct timespec ts;
@@ -34,7 +47,7 @@ static void load_in_capped_child(const char *path, rlim_t cap, gf_status expecte
     if (pid == 0) {
         gf_dataset *d = NULL;
         gf_status st;
-#if !defined(__SANITIZE_ADDRESS__)
+#if !UNDER_ASAN
         struct rlimit rl = {cap, cap};
         if (setrlimit(RLIMIT_AS, &rl) != 0)
             _exit(100);

@@ -3,8 +3,11 @@
  * test_model_layers.c: damaged files and the layer kinds added after the first three;
  * test_model_compat.c: the version-1 fixtures, atomic saving, kinds of your own, bad
  * arguments. main, at the end, runs them all. */
+#define _POSIX_C_SOURCE 200809L /* opendir: the temporary files a save leaves */
 #include "test_model.h"
 #include "../src/io/crc32.h" /* to forge checksums */
+
+#include <dirent.h>
 
 /* ---- Helpers ------------------------------------------------------------------------- */
 
@@ -42,6 +45,23 @@ int file_exists(const char *path)
     if (f != NULL)
         fclose(f);
     return f != NULL;
+}
+
+/* The temporary files of saves to dir/base left in dir: base.<12 hex digits>.tmp. */
+size_t temporaries_of(const char *dir, const char *base)
+{
+    size_t n = 0, nb = strlen(base);
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        size_t ne = strlen(e->d_name);
+        if (ne == nb + 17 && strncmp(e->d_name, base, nb) == 0 && e->d_name[nb] == '.' &&
+            strcmp(e->d_name + ne - 4, ".tmp") == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 /* Rewrite the trailing CRC-32 after patching a file's bytes. */
@@ -407,6 +427,9 @@ int main(void)
         cmocka_unit_test(version_1_fixtures_load),
         cmocka_unit_test(version_1_residual_blocks_are_flattened),
         cmocka_unit_test(save_is_atomic),
+        cmocka_unit_test(planted_link_is_not_followed),
+        cmocka_unit_test(concurrent_saves_leave_a_whole_model),
+        cmocka_unit_test(save_over_the_size_limit_fails_cleanly),
         cmocka_unit_test(other_layer_kinds_are_named),
         cmocka_unit_test(own_kind_with_codec_round_trips),
         cmocka_unit_test(own_kinds_are_checked),

@@ -27,6 +27,9 @@ unsigned char *read_bytes(const char *path, size_t *n);
 
 int file_exists(const char *path);
 
+/* The temporary files of saves to dir/base left in dir: base.<12 hex digits>.tmp. */
+size_t temporaries_of(const char *dir, const char *base);
+
 /* Rewrite the trailing CRC-32 after patching a file's bytes. */
 void fix_crc(unsigned char *buf, size_t n);
 
@@ -131,6 +134,18 @@ void version_1_fixtures_load(void **state);
 void version_1_residual_blocks_are_flattened(void **state);
 
 void save_is_atomic(void **state);
+
+/* A symbolic link planted at the old fixed temporary name (PATH.tmp) pointing at a file
+ * of the victim's: the save neither follows it nor overwrites the victim. */
+void planted_link_is_not_followed(void **state);
+
+/* Four processes saving to one path at once, several rounds: the file always loads
+ * and is the whole model of one of them; no temporary is left. */
+void concurrent_saves_leave_a_whole_model(void **state);
+
+/* A file size limit reached part way through a save (SIGXFSZ ignored): GF_EIO naming
+ * EFBIG, the old file untouched, no temporary left. */
+void save_over_the_size_limit_fails_cleanly(void **state);
 
 /* A layer kind the format does not know is refused also inside a residual block, naming
  * the kind and the layer: GF_EUNSUPPORTED, nothing written. */

@@ -52,6 +52,11 @@ void run_write_bad_input(void **state);
 
 void telemetry_csv_reads_back(void **state);
 
+/* A telemetry CSV cut in the middle of a line (a run killed mid-write, a full disk) reads
+ * up to its last whole line; the partial line is dropped with a warning through the log
+ * callback. */
+void incomplete_last_line_is_dropped_with_a_warning(void **state);
+
 /* Every built-in kind a network records (rnn, batchnorm, layernorm, prelu, an activation,
  * linear) reads back from the CSV under its own name; before the kinds were copies, an
  * rnn layer read back as "other". */

@@ -1,6 +1,6 @@
 /* tests/test_report_runs.c: reports, part of test_report (tests/test_report.h): run
  * directories hold every file, losses given by the caller, bad input, and telemetry
- * read back from the CSV with every layer kind. */
+ * read back from the CSV with every layer kind, a cut last line dropped with a warning. */
 #define _XOPEN_SOURCE 700
 
 #include "test_report.h"
@@ -194,6 +194,58 @@ void telemetry_csv_reads_back(void **state)
     assert_status(gf_run_read_telemetry(back, NULL), GF_EINVAL);
     gf_telemetry_free(back);
     release(&fx);
+}
+
+/* The log callback's messages, for the reader's warning. */
+typedef struct log_capture {
+    int warnings;
+    char last[512];
+} log_capture;
+
+static void capture_log(gf_log_level level, const char *message, void *user)
+{
+    log_capture *c = user;
+    if (level == GF_LOG_WARN) {
+        c->warnings++;
+        snprintf(c->last, sizeof c->last, "%s", message);
+    }
+}
+
+/* A telemetry CSV cut in the middle of a line (a run killed mid-write, a full disk) reads
+ * up to its last whole line; the partial line, which may hold a number cut short that
+ * still parses, is dropped with a warning through the log callback. */
+void incomplete_last_line_is_dropped_with_a_warning(void **state)
+{
+    log_capture cap = {0};
+    gf_telemetry *back = NULL;
+    FILE *f = fopen(tpath("cut.csv"), "w");
+    (void)state;
+    assert_non_null(f);
+    fprintf(f, "%s\n0,0,linear,1,2,,,,,,,,,,,,,,0,0\n0,1,tanh,1,3,,,,,,,,,,,,,,0,0\n"
+               "1,0,linear,0.5,0.12", gf_telemetry_csv_header());
+    fclose(f);
+    assert_ok(gf_telemetry_new(&back));
+    gf_set_log_callback(capture_log, &cap);
+    assert_ok(gf_run_read_telemetry(back, tpath("cut.csv")));
+    gf_set_log_callback(NULL, NULL);
+    assert_int_equal(gf_telemetry_count(back), 2);
+    assert_int_equal(gf_telemetry_at(back, 1)->layer, 1);
+    assert_near(gf_telemetry_at(back, 1)->grad_out_norm, 3, 0, 0);
+    assert_int_equal(cap.warnings, 1);
+    assert_non_null(strstr(cap.last, "cut.csv:4"));
+    assert_non_null(strstr(cap.last, "incomplete"));
+    /* A whole file gives no warning. */
+    f = fopen(tpath("whole.csv"), "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n0,0,linear,1,2,,,,,,,,,,,,,,0,0\n", gf_telemetry_csv_header());
+    fclose(f);
+    gf_telemetry_clear(back);
+    gf_set_log_callback(capture_log, &cap);
+    assert_ok(gf_run_read_telemetry(back, tpath("whole.csv")));
+    gf_set_log_callback(NULL, NULL);
+    assert_int_equal(gf_telemetry_count(back), 1);
+    assert_int_equal(cap.warnings, 1);
+    gf_telemetry_free(back);
 }
 
 /* Every built-in kind a network records (rnn, batchnorm, layernorm, prelu, an activation,

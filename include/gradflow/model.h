@@ -20,14 +20,16 @@ extern "C" {
 #define GF_MODEL_VERSION 2u
 
 /* Save net (and opt, rng, each may be NULL) to path, atomically: the file is written to
- * "path.tmp", flushed, fsync'ed and renamed over path, so path holds either its old
- * contents or the complete new file, never a broken one. opt must have been made for
+ * a new temporary file of a unique name beside path ("path.<random>.tmp", created with
+ * O_EXCL, so a planted link is never followed and concurrent saves never share it),
+ * flushed, fsync'ed and renamed over path, so path holds either its old contents or the
+ * complete new file of one of the writers, never a broken one. opt must have been made for
  * gf_net_param_count(net) parameters (else GF_ESHAPE). Each layer is stored by its kind's
  * codec (gradflow/registry.h): every built-in kind (linear, activations, prelu, batchnorm
  * with its running statistics, layernorm, rnn/lstm/gru, residual blocks (skip_begin, skip_add)),
  * and a layer of your own when its gf_layer_ops has a .codec; a layer without one is
  * GF_EUNSUPPORTED naming the layer and its kind, nothing written. File errors: GF_EIO
- * (path.tmp removed). Nothing of the arguments is changed. */
+ * (the temporary file removed). Nothing of the arguments is changed. */
 gf_status gf_model_save(const char *path, const gf_net *net, const gf_optim *opt,
                         const gf_rng *rng);
 

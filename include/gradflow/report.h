@@ -135,7 +135,9 @@ gf_status gf_run_write(const char *dir, const gf_telemetry *t, const gf_run_summ
 
 /* Read a telemetry CSV written by gf_telemetry_save_csv back into t (appended), so runs
  * made by separate processes can be judged and plotted together. Every kind reads back
- * as written (rnn, batchnorm, a layer of your own's), as gf_record_set_kind copies it. */
+ * as written (rnn, batchnorm, a layer of your own's), as gf_record_set_kind copies it.
+ * A last line without its newline (a run killed mid-write, a full disk) is dropped with
+ * a GF_LOG_WARN message to the log callback; the lines before it are read. */
 gf_status gf_run_read_telemetry(gf_telemetry *t, const char *path);
 
 /* ---- Figures -------------------------------------------------------------------------

@@ -77,7 +77,8 @@ void gf_telemetry_clear(gf_telemetry *t);
 const char *gf_telemetry_csv_header(void);
 
 /* Write the header and every record as CSV to an open stream / to a file (the file is
- * written to path.tmp and renamed, so a crash never leaves half a file). */
+ * written to a unique temporary file beside path, created with O_EXCL, then renamed over
+ * path, so a crash never leaves half a file and concurrent writers never mix). */
 gf_status gf_telemetry_write_csv(const gf_telemetry *t, FILE *stream);
 gf_status gf_telemetry_save_csv(const gf_telemetry *t, const char *path);
 
@@ -90,12 +91,16 @@ gf_status gf_record_write_csv(const gf_record *rec, FILE *stream);
 
 /* Stream records to a CSV file: the header now, then the records of each step once the
  * step is complete (a network flushes at the start of the next backward pass and when
- * freed), each flush followed by fflush, so the file on disk is valid up to its last
- * complete line whatever happens to the process. NULL path stops streaming (and closes
+ * freed). Each flush formats all its lines into one buffer and hands it to the system
+ * in one write(2), whatever the depth, so the file holds whole lines after kill -9; a
+ * write that fails part way (disk full: ENOSPC, a file size limit: EFBIG) cuts the file
+ * back to its last whole line and returns GF_EIO naming the file and the reason. A
+ * symbolic link at path is refused (O_NOFOLLOW). NULL path stops streaming (and closes
  * the file after a final flush). */
 gf_status gf_telemetry_stream_to(gf_telemetry *t, const char *path);
 
-/* Write the records not yet streamed and flush the stream; GF_OK when not streaming. */
+/* Write the records not yet streamed (one write); GF_OK when not streaming. On failure
+ * they stay unstreamed and the file ends with the last whole line written. */
 gf_status gf_telemetry_flush(gf_telemetry *t);
 
 #ifdef __cplusplus

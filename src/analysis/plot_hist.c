@@ -62,8 +62,13 @@ static void write_bins(FILE *f, const char *which, size_t unit, const hist_unit 
             v = v != 0 ? log10(fabs(v)) : NAN;
         if (!(v >= lo && v <= hi))
             continue;
-        size_t b = (size_t)((v - lo) / (hi - lo) * (double)bins);
-        count[b < bins ? b : bins - 1]++;
+        /* Checked before converting: a range too wide or too narrow for a double (near
+         * DBL_MAX, or lo == hi after rounding) makes pos NaN or infinite, and converting
+         * those to an integer is undefined behaviour. */
+        double pos = (v - lo) / (hi - lo) * (double)bins;
+        if (isnan(pos))
+            continue;
+        count[pos >= 0 && pos < (double)bins ? (size_t)pos : bins - 1]++;
     }
     double w = (hi - lo) / (double)bins;
     for (size_t b = 0; b < bins; b++)

@@ -16,6 +16,7 @@
 #include "gradflow/report.h"
 #include "core/internal.h"
 #include "analysis/run_dir.h"
+#include "core/atomic.h"
 #include "engine/telemetry_steps.h"
 
 /* The record of `layer` within [begin, end), NULL when absent. */
@@ -256,34 +257,6 @@ static gf_status join(char *buf, size_t cap, const char *dir, const char *file, 
     return GF_OK;
 }
 
-/* Open path.tmp for writing; close_tmp renames it over path when all went well. */
-static gf_status open_tmp(FILE **f, char *tmp, size_t cap, const char *path, const char *who)
-{
-    int k = snprintf(tmp, cap, "%s.tmp", path);
-    if (k < 0 || (size_t)k >= cap)
-        return gf_fail(GF_EINVAL, "%s: path '%s' is too long", who, path);
-    *f = fopen(tmp, "w");
-    if (*f == NULL)
-        return gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, tmp, strerror(errno));
-    return GF_OK;
-}
-
-static gf_status close_tmp(FILE *f, const char *tmp, const char *path, gf_status st,
-                           const char *who)
-{
-    int bad = ferror(f);
-    if (fclose(f) != 0)
-        bad = 1;
-    if (st == GF_OK && bad)
-        st = gf_fail(GF_EIO, "%s: cannot write '%s': %s", who, tmp, strerror(errno));
-    if (st == GF_OK && rename(tmp, path) != 0)
-        st = gf_fail(GF_EIO, "%s: cannot rename '%s' to '%s': %s", who, tmp, path,
-                     strerror(errno));
-    if (st != GF_OK)
-        remove(tmp);
-    return st;
-}
-
 /* ---- loss.csv ------------------------------------------------------------------------ */
 
 gf_run_summary gf_run_summary_default(void)
@@ -464,8 +437,8 @@ static gf_status write_summary(FILE *f, const gf_telemetry *t, const gf_run_summ
 gf_status gf_run_write(const char *dir, const gf_telemetry *t, const gf_run_summary *summary)
 {
     static const char who[] = "gf_run_write";
-    char path[4096], tmp[4200];
-    FILE *f = NULL;
+    char path[4096];
+    gf_atomic_file a;
     gf_status st;
     GF_CHECK_NOT_NULL(dir, who);
     GF_CHECK_NOT_NULL(t, who);
@@ -496,17 +469,16 @@ gf_status gf_run_write(const char *dir, const gf_telemetry *t, const gf_run_summ
 
     if ((st = join(path, sizeof path, dir, "loss.csv", who)) != GF_OK)
         return st;
-    if ((st = open_tmp(&f, tmp, sizeof tmp, path, who)) != GF_OK)
+    if ((st = gf_atomic_begin(&a, path, who)) != GF_OK)
         return st;
-    st = close_tmp(f, tmp, path, write_loss_csv(f, t, s), who);
-    if (st != GF_OK)
+    if ((st = gf_atomic_end(&a, write_loss_csv(a.f, t, s), who)) != GF_OK)
         return st;
 
     if ((st = join(path, sizeof path, dir, "summary.json", who)) != GF_OK)
         return st;
-    if ((st = open_tmp(&f, tmp, sizeof tmp, path, who)) != GF_OK)
+    if ((st = gf_atomic_begin(&a, path, who)) != GF_OK)
         return st;
-    return close_tmp(f, tmp, path, write_summary(f, t, s), who);
+    return gf_atomic_end(&a, write_summary(a.f, t, s), who);
 }
 
 /* ---- Reading a telemetry CSV --------------------------------------------------------- */
@@ -597,6 +569,13 @@ gf_status gf_run_read_telemetry(gf_telemetry *t, const char *path)
         if (len > 0 && line[len - 1] != '\n' && !feof(f)) {
             st = gf_fail(GF_EFORMAT, "gf_run_read_telemetry: %s:%zu: line too long", path,
                          lineno);
+            break;
+        }
+        /* Every line the library writes ends in a newline: a last line without one was
+         * cut short (a killed run, a full disk), and a number cut short still parses. */
+        if (len > 0 && line[len - 1] != '\n' && lineno > 1) {
+            gf_warn("gf_run_read_telemetry: %s:%zu: the last line is incomplete (the run "
+                    "was cut short?): dropped", path, lineno);
             break;
         }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))

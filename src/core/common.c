@@ -63,6 +63,18 @@ gf_status gf_fail(gf_status status, const char *fmt, ...)
     return status;
 }
 
+void gf_warn(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    if (log_fn == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_fn(GF_LOG_WARN, msg, log_user);
+}
+
 /* ---- Allocation ------------------------------------------------------------------ */
 
 static void *std_alloc(size_t size, void *user)

@@ -17,6 +17,10 @@
  * and return status, so that call sites read: return gf_fail(GF_EINVAL, "...", ...). */
 gf_status gf_fail(gf_status status, const char *fmt, ...) GF_PRINTF(2, 3);
 
+/* Pass a warning (a problem worked around; the call still succeeds) to the log callback
+ * at GF_LOG_WARN. The detail message of gf_last_error is left alone. */
+void gf_warn(const char *fmt, ...) GF_PRINTF(1, 2);
+
 /* Argument checks that return a status with a message naming the function. */
 #define GF_CHECK_NOT_NULL(ptr, who)                                                   \
     do {                                                                              \

@@ -1,20 +1,37 @@
 /* src/engine/telemetry.c: the record store behind every network, and its CSV form. Records are
  * appended by the engine; clipping and the optimiser amend the last step's records in
- * place, which is why streaming writes a step only once the next one starts. */
+ * place, which is why streaming writes a step only once the next one starts. Streaming
+ * writes each step's lines with one write(2), so the file holds whole lines only. POSIX
+ * (open, write, ftruncate). */
+#define _POSIX_C_SOURCE 200809L
+
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gradflow/telemetry.h"
+#include "core/atomic.h"
 #include "core/internal.h"
 #include "engine/telemetry_steps.h"
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+#ifndef O_NOFOLLOW
+#define O_NOFOLLOW 0
+#endif
 
 struct gf_telemetry {
     gf_record *records;
     size_t count;
     size_t cap;
-    FILE *stream;        /* streaming target, NULL when not streaming */
+    int fd;              /* streaming target, -1 when not streaming */
+    char *stream_path;   /* its name, for messages (owned) */
+    char *lines;         /* one step's CSV lines, formatted before the one write */
+    size_t lines_cap;
     size_t streamed;     /* records [0, streamed) are already in the stream */
 };
 
@@ -24,17 +41,27 @@ gf_status gf_telemetry_new(gf_telemetry **out)
     *out = gf_calloc(1, sizeof(gf_telemetry));
     if (*out == NULL)
         return gf_fail(GF_ENOMEM, "gf_telemetry_new: out of memory");
+    (*out)->fd = -1;
     return GF_OK;
+}
+
+static void stream_close(gf_telemetry *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+    gf_free(t->stream_path);
+    t->stream_path = NULL;
 }
 
 void gf_telemetry_free(gf_telemetry *t)
 {
     if (t == NULL)
         return;
-    if (t->stream != NULL) {
+    if (t->fd >= 0)
         gf_telemetry_flush(t);
-        fclose(t->stream);
-    }
+    stream_close(t);
+    gf_free(t->lines);
     gf_free(t->records);
     gf_free(t);
 }
@@ -131,14 +158,44 @@ static const char csv_header[] =
 const char *gf_telemetry_csv_header(void) { return csv_header; }
 
 /* NaN means "does not apply": an empty field, which gnuplot and spreadsheets skip. */
-void gf_csv_put_real(FILE *f, double v)
+static int put_real(char *out, size_t cap, double v)
 {
     if (isnan(v))
-        fputs(",", f);
-    else if (isinf(v))
-        fputs(v > 0 ? ",inf" : ",-inf", f);
-    else
-        fprintf(f, ",%.9g", v);
+        return snprintf(out, cap, ",");
+    if (isinf(v))
+        return snprintf(out, cap, v > 0 ? ",inf" : ",-inf");
+    return snprintf(out, cap, ",%.9g", v);
+}
+
+/* The same field for the CSV files written through stdio (loss.csv, plot data). */
+void gf_csv_put_real(FILE *f, double v)
+{
+    char field[32];
+    put_real(field, sizeof field, v);
+    fputs(field, f);
+}
+
+/* The longest line a record makes: 3 integers of at most 20 digits, the kind, 15 reals
+ * of at most 16 characters ("-1.23456789e-308"), 20 separators and the newline. */
+enum { LINE_MAX_CSV = 3 * 20 + GF_RECORD_KIND_SIZE + 15 * 16 + 21 + 1 };
+
+/* One record's CSV line, newline included, into out (cap >= LINE_MAX_CSV + 1); returns
+ * its length. */
+static size_t format_record(char *out, size_t cap, const gf_record *r)
+{
+    const double fields[] = {r->loss,           r->grad_out_norm,  r->grad_in_norm,
+                             r->weight_grad_norm, r->bias_grad_norm, r->weight_norm,
+                             r->update_ratio,   r->clip_pre_norm,  r->clip_post_norm,
+                             r->act_mean,       r->act_std,        r->deriv_abs_mean,
+                             r->zero_frac,      r->dead_frac,      r->sat_frac};
+    size_t n = (size_t)snprintf(out, cap, "%llu,%u,%s", (unsigned long long)r->step,
+                                (unsigned)r->layer, r->kind);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        n += (size_t)put_real(out + n, cap - n, fields[i]);
+    n += (size_t)snprintf(out + n, cap - n, ",%llu,%llu\n",
+                          (unsigned long long)r->nonfinite_fwd,
+                          (unsigned long long)r->nonfinite_bwd);
+    return n;
 }
 
 void gf_record_set_kind(gf_record *rec, const char *kind)
@@ -158,20 +215,11 @@ void gf_record_set_kind(gf_record *rec, const char *kind)
 
 gf_status gf_record_write_csv(const gf_record *r, FILE *f)
 {
+    char line[LINE_MAX_CSV + 1];
     GF_CHECK_NOT_NULL(r, "gf_record_write_csv");
     GF_CHECK_NOT_NULL(f, "gf_record_write_csv");
-    fprintf(f, "%llu,%u,%s", (unsigned long long)r->step, (unsigned)r->layer,
-            r->kind);
-    const double fields[] = {r->loss,           r->grad_out_norm,  r->grad_in_norm,
-                             r->weight_grad_norm, r->bias_grad_norm, r->weight_norm,
-                             r->update_ratio,   r->clip_pre_norm,  r->clip_post_norm,
-                             r->act_mean,       r->act_std,        r->deriv_abs_mean,
-                             r->zero_frac,      r->dead_frac,      r->sat_frac};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        gf_csv_put_real(f, fields[i]);
-    fprintf(f, ",%llu,%llu\n", (unsigned long long)r->nonfinite_fwd,
-            (unsigned long long)r->nonfinite_bwd);
-    if (ferror(f))
+    format_record(line, sizeof line, r);
+    if (fputs(line, f) == EOF || ferror(f))
         return gf_fail(GF_EIO, "telemetry: write failed: %s", strerror(errno));
     return GF_OK;
 }
@@ -191,66 +239,102 @@ gf_status gf_telemetry_write_csv(const gf_telemetry *t, FILE *f)
 
 gf_status gf_telemetry_save_csv(const gf_telemetry *t, const char *path)
 {
-    char tmp[4096];
-    FILE *f;
+    gf_atomic_file a;
     gf_status st;
     GF_CHECK_NOT_NULL(t, "gf_telemetry_save_csv");
     GF_CHECK_NOT_NULL(path, "gf_telemetry_save_csv");
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return gf_fail(GF_EINVAL, "gf_telemetry_save_csv: path too long");
-    f = fopen(tmp, "w");
-    if (f == NULL)
-        return gf_fail(GF_EIO, "gf_telemetry_save_csv: cannot open '%s': %s", tmp,
-                       strerror(errno));
-    st = gf_telemetry_write_csv(t, f);
-    if (fclose(f) != 0 && st == GF_OK)
-        st = gf_fail(GF_EIO, "gf_telemetry_save_csv: cannot write '%s': %s", tmp,
-                     strerror(errno));
-    if (st == GF_OK && rename(tmp, path) != 0)
-        st = gf_fail(GF_EIO, "gf_telemetry_save_csv: cannot rename '%s' to '%s': %s", tmp, path,
-                     strerror(errno));
-    if (st != GF_OK)
-        remove(tmp);
-    return st;
+    if ((st = gf_atomic_begin(&a, path, "gf_telemetry_save_csv")) != GF_OK)
+        return st;
+    return gf_atomic_end(&a, gf_telemetry_write_csv(t, a.f), "gf_telemetry_save_csv");
+}
+
+/* ---- Streaming ----------------------------------------------------------------------- */
+
+/* Append len bytes to the stream in one write(2) (more only when the kernel takes part
+ * of it). When it fails part way (a full disk, a file size limit), the file is cut back
+ * to where it was, so that it still ends with a whole line. */
+static gf_status stream_write(gf_telemetry *t, const char *buf, size_t len, const char *who)
+{
+    off_t start = lseek(t->fd, 0, SEEK_END);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t k = write(t->fd, buf + done, len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int err = k < 0 ? errno : EIO;
+            if (start >= 0 && ftruncate(t->fd, start) != 0) {
+                /* nothing more to do: the reader drops an incomplete last line */
+            }
+            return gf_fail(GF_EIO, "%s: cannot write '%s': %s", who, t->stream_path,
+                           strerror(err));
+        }
+        done += (size_t)k;
+    }
+    return GF_OK;
 }
 
 gf_status gf_telemetry_flush(gf_telemetry *t)
 {
+    size_t n, len = 0;
+    gf_status st;
+    int ok = 1;
     GF_CHECK_NOT_NULL(t, "gf_telemetry_flush");
-    if (t->stream == NULL)
+    if (t->fd < 0 || t->streamed >= t->count)
         return GF_OK;
-    for (; t->streamed < t->count; t->streamed++) {
-        gf_status st = gf_record_write_csv(&t->records[t->streamed], t->stream);
-        if (st != GF_OK)
-            return st;
+    /* A whole step's lines go into one buffer, whatever the depth, then one write. */
+    n = t->count - t->streamed;
+    size_t need = gf_mul_size(n, LINE_MAX_CSV, &ok) + 1;
+    if (!ok || need == 0)
+        return gf_fail(GF_ENOMEM, "telemetry: %zu records to stream is too many", n);
+    if (need > t->lines_cap) {
+        char *grown = gf_realloc(t->lines, need);
+        if (grown == NULL)
+            return gf_fail(GF_ENOMEM, "telemetry: out of memory streaming %zu records", n);
+        t->lines = grown;
+        t->lines_cap = need;
     }
-    if (fflush(t->stream) != 0)
-        return gf_fail(GF_EIO, "telemetry: flush failed: %s", strerror(errno));
-    return GF_OK;
+    for (size_t i = t->streamed; i < t->count; i++)
+        len += format_record(t->lines + len, t->lines_cap - len, &t->records[i]);
+    st = stream_write(t, t->lines, len, "telemetry");
+    if (st == GF_OK)
+        t->streamed = t->count;
+    return st;
 }
 
 gf_status gf_telemetry_stream_to(gf_telemetry *t, const char *path)
 {
     gf_status st = GF_OK;
+    size_t n;
     GF_CHECK_NOT_NULL(t, "gf_telemetry_stream_to");
-    if (t->stream != NULL) {
+    if (t->fd >= 0) {
         st = gf_telemetry_flush(t);
-        if (fclose(t->stream) != 0 && st == GF_OK)
-            st = gf_fail(GF_EIO, "gf_telemetry_stream_to: closing the stream failed");
-        t->stream = NULL;
+        stream_close(t);
     }
     if (path == NULL || st != GF_OK)
         return st;
-    t->stream = fopen(path, "w");
-    if (t->stream == NULL)
-        return gf_fail(GF_EIO, "gf_telemetry_stream_to: cannot open '%s': %s", path,
-                       strerror(errno));
+    n = strlen(path);
+    t->stream_path = gf_alloc(n + 1);
+    if (t->stream_path == NULL)
+        return gf_fail(GF_ENOMEM, "gf_telemetry_stream_to: out of memory");
+    memcpy(t->stream_path, path, n + 1);
+    /* O_NOFOLLOW: a symbolic link planted at path is refused, not written through. */
+    t->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (t->fd < 0) {
+        st = gf_fail(GF_EIO, "gf_telemetry_stream_to: cannot open '%s': %s", path,
+                     strerror(errno));
+        stream_close(t);
+        return st;
+    }
     /* Only records made from now on go to the new file. */
     t->streamed = t->count;
-    fprintf(t->stream, "%s\n", csv_header);
-    if (fflush(t->stream) != 0)
-        return gf_fail(GF_EIO, "gf_telemetry_stream_to: cannot write '%s'", path);
-    return GF_OK;
+    char header[sizeof csv_header + 1];
+    memcpy(header, csv_header, sizeof csv_header - 1);
+    header[sizeof csv_header - 1] = '\n';
+    st = stream_write(t, header, sizeof csv_header, "gf_telemetry_stream_to");
+    if (st != GF_OK)
+        stream_close(t);
+    return st;
 }
 
 /* Records are appended in step order, layer by layer: the records of one step are a

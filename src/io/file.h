@@ -4,9 +4,10 @@
 
 #include "gradflow/common.h"
 
-/* Write size bytes at data to path.tmp, flush and fsync it, rename it over path and sync
- * the directory, so that path is either untouched or the complete new file. GF_EIO (who
- * and the file named in the message) on failure, path.tmp removed. */
+/* Write size bytes at data to a unique temporary file beside path (created with O_EXCL,
+ * never through a planted link), fsync it, rename it over path and sync the directory,
+ * so that path is either untouched or the complete new file. GF_EIO (who and the file
+ * named in the message) on failure, the temporary file removed. */
 gf_status gf_file_write_atomic(const char *path, const void *data, size_t size,
                                const char *who);
 

@@ -1,6 +1,7 @@
 /* src/io/model.c: the model-file container, format in docs/model-format.md. Save
  * serialises into one memory buffer (header, layer records, parameters, optimiser and
- * generator sections, CRC-32), then writes path.tmp, fsyncs it and renames it over path;
+ * generator sections, CRC-32), then writes a unique temporary file beside path, fsyncs it
+ * and renames it over path (io/file.c);
  * load reads the whole file and checks magic, version and CRC-32 before parsing a byte of
  * it, then builds the network through the engine's own constructors, so nothing
  * half-built escapes. Each layer's payload is its kind's codec's business: the registry

@@ -73,6 +73,11 @@ int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
         gf_free(res), gf_free(cfgs);
         return status;
     }
+    gf_run_lock *lock = NULL;
+    if (gft_lock_dir(&lock, dir) != 0) {
+        gf_free(res), gf_free(cfgs);
+        return GFT_EXIT_FAIL;
+    }
     if (!a->cfg.quiet)
         printf("%s: %zu runs into %s\n", title, n, dir);
     status = train_runs(res, &done, cfgs, a, k, dir);
@@ -91,6 +96,7 @@ int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
         gft_result_release(&res[i]);
     gf_free(res);
     gf_free(cfgs);
+    gf_run_lock_release(lock);
     return status;
 }
 

@@ -29,6 +29,20 @@ static double json_number(const char *text, const char *key)
     return strtod(p, NULL);
 }
 
+/* The step count of a summary.json into *steps: 1, or 0 when v is not a whole number in
+ * [0, 2^64) (a hand-edited "steps": 1e300 or -1). Checked before the conversion, which
+ * is undefined behaviour for values out of range. Absent (NaN): 0 steps. */
+static int steps_of(uint64_t *steps, double v)
+{
+    *steps = 0;
+    if (isnan(v))
+        return 1;
+    if (!(v >= 0 && v < 18446744073709551616.0 /* 2^64 */) || v != floor(v))
+        return 0;
+    *steps = (uint64_t)v;
+    return 1;
+}
+
 /* A string from our own summary.json: "key": "value", the first such key (the run's
  * "name" comes first; "init" is only in the config). Values with escapes are cut at
  * the first quote. buf unchanged when absent. */
@@ -184,7 +198,13 @@ static int read_run(gft_result *r, const char *dir)
         json_string(r->init, sizeof r->init, summary, "init");
         r->final_loss = json_number(summary, "final_loss");
         r->accuracy = json_number(summary, "final_accuracy");
-        r->steps = (uint64_t)fmax(0, json_number(summary, "steps"));
+        if (!steps_of(&r->steps, json_number(summary, "steps"))) {
+            gft_error("merge: %s: \"steps\" is %g, not a step count", path,
+                      json_number(summary, "steps"));
+            gf_free(summary);
+            r->status = GFT_EXIT_FAIL;
+            return GFT_EXIT_FAIL;
+        }
         gf_free(summary);
     }
     snprintf(path, sizeof path, "%s/telemetry.csv", dir);
@@ -255,6 +275,13 @@ done:
 
 int gft_cmd_merge(gft_args *a)
 {
-    return gft_merge_dirs(a->operands, a->n_operands, gft_out_dir(&a->cfg, a->operands[0]),
-                          &a->cfg);
+    const char *out = gft_out_dir(&a->cfg, a->operands[0]);
+    gf_run_lock *lock = NULL;
+    int status;
+    /* Not while a run or sweep still writes there. */
+    if (gft_lock_dir(&lock, out) != 0)
+        return GFT_EXIT_FAIL;
+    status = gft_merge_dirs(a->operands, a->n_operands, out, &a->cfg);
+    gf_run_lock_release(lock);
+    return status;
 }

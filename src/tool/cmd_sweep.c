@@ -258,12 +258,17 @@ static int run_and_merge(sweep *sw)
 {
     const gft_config *c = &sw->a->cfg;
     const char *dirs[1];
+    gf_run_lock *lock = NULL;
     int m;
     sw->run = gf_calloc(sw->jobs, sizeof *sw->run);
-    if (sw->run == NULL || gf_mkdir_p(sw->dir) != GF_OK) {
-        gft_error("%s", sw->run == NULL ? "out of memory" : gf_last_error());
+    if (sw->run == NULL) {
+        gft_error("out of memory");
         return GFT_EXIT_FAIL;
     }
+    /* Two sweeps into one --out would merge each other's runs: the second stops here
+     * (each run locks its own DIR/<label> besides). */
+    if (gft_lock_dir(&lock, sw->dir) != 0)
+        return GFT_EXIT_FAIL;
     if (!c->quiet)
         printf("sweep: %zu configurations, %u at a time, into %s\n", sw->total, sw->jobs,
                sw->dir);
@@ -277,6 +282,7 @@ static int run_and_merge(sweep *sw)
                 sw->total, sw->failed);
     dirs[0] = sw->dir;
     m = gft_merge_dirs(dirs, 1, sw->dir, c);
+    gf_run_lock_release(lock);
     /* A run that failed already set the status; merging adds only its own failure. */
     return sw->status == 0 ? m : sw->status;
 }

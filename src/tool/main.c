@@ -27,6 +27,10 @@ static void install_handlers(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: a sleeping sweep wakes up to look at the flag */
     sigaction(SIGINT, &sa, NULL);
+    /* A file size limit (ulimit -f) would kill the program silently with SIGXFSZ, half
+     * way through a file: ignored, the write fails with EFBIG instead, which the library
+     * reports (naming the file) and the run stops with exit 1, its files whole. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 int main(int argc, char **argv)

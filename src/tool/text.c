@@ -88,6 +88,18 @@ int gft_is_file(const char *dir, const char *file)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+int gft_lock_dir(gf_run_lock **lock, const char *dir)
+{
+    gf_status st = gf_mkdir_p(dir);
+    if (st == GF_OK)
+        st = gf_run_lock_acquire(lock, dir);
+    if (st != GF_OK) {
+        gft_error("--out %s: %s", dir, gf_last_error());
+        return -1;
+    }
+    return 0;
+}
+
 int gft_path_in(char *buf, size_t len, const char *dir, const char *file)
 {
     int n = snprintf(buf, len, "%s/%s", dir, file);

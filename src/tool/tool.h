@@ -336,6 +336,10 @@ void gft_describe_net(char *buf, size_t len, const gft_config *c);
 int gft_is_file(const char *dir, const char *file);
 /* DIR/FILE into buf; returns 0, or -1 when it does not fit (said). */
 int gft_path_in(char *buf, size_t len, const char *dir, const char *file);
+/* Make dir when needed and lock it for this process (gf_run_lock_acquire: released by
+ * gf_run_lock_release or the process's end), so that two processes never write into one
+ * directory; returns 0, or -1 when another process holds it or it cannot be made (said). */
+int gft_lock_dir(gf_run_lock **lock, const char *dir);
 
 /* ---- results.c ------------------------------------------------------------------------ */
 

@@ -29,6 +29,7 @@ typedef struct run {
     gf_optim *opt;
     gft_series losses, evals;     /* loss per step; test loss and accuracy per evaluation */
     gft_trace tt;                 /* the gradient through time (recurrent nets) */
+    gf_run_lock *lock;            /* the run directory's, held from setup to release */
     char hist[1300];              /* hist_init.csv, written at the first step of a new run */
     int hist_done;
     uint64_t start_step, total, step;
@@ -205,10 +206,14 @@ static int setup_output(run *s)
     s->total = run_total(s);
     if (s->total <= s->start_step)
         return refuse_done(s);
+    /* The directory is this run's alone before any file in it is touched: a second run
+     * into it stops here, before truncating the first one's telemetry.csv. */
+    if (gft_lock_dir(&s->lock, s->dir) != 0)
+        return GFT_EXIT_FAIL;
     /* Stream the telemetry from the start, so that a killed run leaves a CSV valid up
      * to its last complete line. */
-    st = gf_mkdir_p(s->dir);
-    if (st == GF_OK && gft_path_in(path, sizeof path, s->dir, "telemetry.csv") == 0)
+    st = GF_OK;
+    if (gft_path_in(path, sizeof path, s->dir, "telemetry.csv") == 0)
         st = gf_telemetry_stream_to(gf_net_telemetry_mut(s->net), path);
     if (st != GF_OK || gft_path_in(s->hist, sizeof s->hist, s->dir, "hist_init.csv") != 0) {
         if (st != GF_OK)
@@ -509,6 +514,7 @@ static void release(run *s)
     gf_net_free(s->net);
     gf_dataset_free(s->train);
     gf_dataset_free(s->test);
+    gf_run_lock_release(s->lock);
 }
 
 int gft_train(const gft_config *c, const char *dir, const char *label, int keep,

@@ -5,7 +5,10 @@
 #   tests/fuzz/run_fuzz.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 10; CI runs a few seconds each), TARGETs among model, csv,
-# idx, cli (default: every harness the build has). Environment: FUZZ_BUILD (build
+# idx, cli, run (default: every harness the build has). Longest input per target: 256 KB
+# for csv (its seed corpus holds a 116 KB file, so long rows and many of them are
+# reached), 4 KB for run (each input trains a tiny net end to end), libFuzzer's default
+# (the longest seed, at least 4 KB) for the others. Environment: FUZZ_BUILD (build
 # directory, default build-fuzz next to the source tree), FUZZ_OUT (corpora, logs and
 # crashes, default $FUZZ_BUILD/fuzz-out), FUZZ_JOBS (parallel processes per target,
 # default 1).
@@ -31,7 +34,7 @@ if [ "$#" -gt 0 ]; then
   targets=("$@")
 else
   targets=()
-  for t in model csv idx cli; do
+  for t in model csv idx cli run; do
     if grep -q "fuzz_$t:" "$build/Makefile" 2>/dev/null || [ -f "$build/build.ninja" ]; then
       targets+=("$t")
     fi
@@ -51,6 +54,10 @@ for t in "${targets[@]}"; do
   # messages out of the log; libFuzzer and the sanitizers still report on a copy.
   parallel=()
   if [ "$jobs" -gt 1 ]; then parallel=(-jobs="$jobs" -workers="$jobs"); fi
+  case "$t" in
+    csv) parallel+=(-max_len=262144) ;;
+    run) parallel+=(-max_len=4101) ;;
+  esac
   # Run from $out: with -jobs, libFuzzer writes fuzz-<i>.log into the working directory.
   if ! (cd "$out" && "$build/fuzz_$t" "$corpus" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 "${parallel[@]}" \

@@ -1,10 +1,12 @@
 /* tests/tool/test_cli.c: the gradflow program, run as a child process the way a user
- * runs it, in three sources (tests/tool/test_cli.h): here the helpers that run it and
+ * runs it, in five sources (tests/tool/test_cli.h): here the helpers that run it and
  * read its files, the basics and run groups (exit statuses, one-line errors, the files
  * of a run directory), and main; test_cli_groups.c: compare, sweep, verdicts, signals;
- * test_cli_cures.c: normalisation, residual and recurrent nets, the showcase. Usage:
- * test_cli PATH-TO-gradflow GROUP (basics, run, compare, sweep, verdicts, signals,
- * showcase, cures); CTest runs one group per test, in the build directory. */
+ * test_cli_cures.c: normalisation, residual and recurrent nets, the showcase;
+ * test_cli_budget.c: memory limits; test_cli_writes.c: concurrent and failing writes.
+ * Usage: test_cli PATH-TO-gradflow GROUP (basics, run, compare, sweep, verdicts,
+ * signals, showcase, cures, budget, writes); CTest runs one group per test, in the build
+ * directory. */
 #include "test_cli.h"
 
 #include <sys/resource.h>
@@ -610,6 +612,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_combinations_exit_2),
         cmocka_unit_test(model_files_with_the_new_layers),
     };
+    static const struct CMUnitTest writes[] = {
+        cmocka_unit_test(two_runs_into_one_out_never_mix),
+        cmocka_unit_test(concurrent_saves_leave_a_good_model),
+        cmocka_unit_test(planted_link_at_save_tmp_is_not_followed),
+        cmocka_unit_test(file_size_limit_exits_1_with_a_message),
+        cmocka_unit_test(kill_9_of_a_deep_run_leaves_whole_steps),
+        cmocka_unit_test(merge_refuses_a_step_count_out_of_range),
+    };
     const char *group;
     char cmd[700];
 
@@ -644,6 +654,7 @@ int main(int argc, char **argv)
     GROUP("showcase", showcase)
     GROUP("cures", cures)
     GROUP("budget", budget)
+    GROUP("writes", writes)
     fprintf(stderr, "test_cli: unknown group '%s'\n", group);
     return 2;
 }

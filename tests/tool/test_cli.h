@@ -1,8 +1,9 @@
-/* tests/tool/test_cli.h: what the four sources of the CLI test program share
+/* tests/tool/test_cli.h: what the five sources of the CLI test program share
  * (test_cli.c: running the program and reading its files, the basics and run groups,
  * main; test_cli_groups.c: compare, sweep, verdicts, signals; test_cli_cures.c: the
  * cures (normalisation, residual and recurrent nets) and the showcase; test_cli_budget.c:
- * memory limits, resume checks, over-long values). */
+ * memory limits, resume checks, over-long values; test_cli_writes.c: concurrent runs
+ * and saves, planted links, file size limits, whole lines, merge's step count). */
 #ifndef GRADFLOW_TEST_CLI_H
 #define GRADFLOW_TEST_CLI_H
 
@@ -139,5 +140,25 @@ void long_values_are_refused(void **state);
 void big_networks_are_refused_fast(void **state);
 void bad_data_files_are_refused(void **state);
 void resume_checks_the_step_count_first(void **state);
+
+/* ---- test_cli_writes.c ---- */
+/* A second run into the --out of a running one stops at once (exit 1) and touches none
+ * of its files; after kill -9 of the holder the next run goes ahead. */
+void two_runs_into_one_out_never_mix(void **state);
+
+/* Four runs saving to one --save path at once, a few rounds: the model always loads. */
+void concurrent_saves_leave_a_good_model(void **state);
+
+/* A symbolic link planted at PATH.tmp of --save is not followed. */
+void planted_link_at_save_tmp_is_not_followed(void **state);
+
+/* ulimit -f: a message naming the file, exit 1, telemetry.csv of whole steps. */
+void file_size_limit_exits_1_with_a_message(void **state);
+
+/* kill -9 of a depth-100 run: telemetry.csv ends with a whole step, every time. */
+void kill_9_of_a_deep_run_leaves_whole_steps(void **state);
+
+/* merge names a summary.json "steps" out of range (1e300, -1, 2.5, 2^64), exit 1. */
+void merge_refuses_a_step_count_out_of_range(void **state);
 
 #endif
