@@ -14,14 +14,9 @@
 #include <unistd.h>
 
 #include "analysis/run_dir.h"
+#include "core/atomic.h"
 #include "core/internal.h"
 
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NOFOLLOW
-#define O_NOFOLLOW 0
-#endif
 
 struct gf_run_lock {
     int fd;       /* the open lock file, flock'ed */

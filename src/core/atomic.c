@@ -19,9 +19,6 @@
 #include "core/atomic.h"
 #include "core/internal.h"
 
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
 
 /* A name that no other writer picks: the process id, the clock's nanoseconds and the
  * attempt, mixed. A clash only costs another attempt (O_EXCL refuses the name). */

@@ -8,6 +8,19 @@
 
 #include "gradflow/common.h"
 
+/* open(2) flags the writers use, where the system has them: close on exec (a tool that
+ * starts gnuplot does not hand it the file), and refuse a symbolic link at the last
+ * path component (a planted link is not followed). */
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+#ifndef O_NOFOLLOW
+#define O_NOFOLLOW 0
+#endif
+
 /* A file being written under a unique temporary name beside its target. */
 typedef struct gf_atomic_file {
     FILE *f;          /* write the new contents here */

@@ -17,12 +17,6 @@
 #include "core/internal.h"
 #include "engine/telemetry_steps.h"
 
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NOFOLLOW
-#define O_NOFOLLOW 0
-#endif
 
 struct gf_telemetry {
     gf_record *records;

@@ -208,6 +208,7 @@ static void fused_destroy(gf_layer *l)
 
 /* The fast twin of gf_activation_reference_ops (layers/activation.c): same name, same
  * contract, the fused chunk loops instead of the plain ones. */
+/* Its operations (layer.h): a table of the shape every layer kind has, alike by design. */
 const gf_layer_ops gf_activation_fused_ops = {
     .name = "activation",
     .forward = fused_forward,

@@ -100,6 +100,7 @@ static void act_destroy(gf_layer *l)
 }
 
 /* The plain reference beside gf_activation_fused_ops (fast/activation_fused.c). */
+/* Its operations (layer.h): a table of the shape every layer kind has, alike by design. */
 const gf_layer_ops gf_activation_reference_ops = {
     .name = "activation",
     .forward = act_forward,

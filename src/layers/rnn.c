@@ -436,6 +436,7 @@ static void rnn_destroy(gf_layer *l)
 }
 
 /* The codec: the registry's entry, gf_kind_rnn, ends layers/rnn_inspect.c. */
+/* Its operations (layer.h): a table of the shape every layer kind has, alike by design. */
 const gf_layer_ops gf_rnn_ops = {
     .name = "rnn",
     .forward = rnn_forward,
