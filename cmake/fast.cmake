@@ -58,6 +58,15 @@ if(GRADFLOW_TESTS AND NOT GRADFLOW_BLAS)
     add_test(NAME tensor_gemm_${kernel} COMMAND test_tensor)
     set_tests_properties(tensor_gemm_${kernel} PROPERTIES ENVIRONMENT GF_GEMM_KERNEL=${kernel})
   endforeach()
+  # The kernels give the same bits (src/fast/gemm.h), so the gradflow program writes the
+  # same telemetry under each: the showcase and two training runs, compared byte for byte.
+  # (gradflow_tool is defined later, by cmake/tool.cmake; the generator expression is
+  # resolved once every target exists.)
+  add_test(NAME gemm_kernels_same_telemetry
+           COMMAND ${CMAKE_COMMAND} -DGRADFLOW=$<TARGET_FILE:gradflow_tool>
+                   -DWORK=${CMAKE_CURRENT_BINARY_DIR}/same_bits_every_kernel
+                   -P ${PROJECT_SOURCE_DIR}/tests/same_bits_every_kernel.cmake)
+  set_tests_properties(gemm_kernels_same_telemetry PROPERTIES TIMEOUT 300)
 endif()
 
 # ---- Benchmark ------------------------------------------------------------------------

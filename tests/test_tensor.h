@@ -41,11 +41,14 @@ void gemm_raw_with_leading_dimensions(void **state);
  * gf_real, in different orders (blocks of KC, FMA in the AVX kernels), so each is within
  * gamma_k = k u / (1 - k u) of the exact sum times sum_p |a_ip b_pj|, plus a rounding
  * each for alpha, beta C and the last add: |fast - ref| <= 2 (k + 2) u (|alpha| sum_p
- * |a_ip b_pj| + |beta c_old|) = (k + 2) eps (...); we allow (k + 4) eps. Where the order
- * is the same (the portable kernel, which has no FMA, with k <= KC = 128 and beta 0 or
- * 1) the two must agree bit for bit; only GCC is known not to contract a * b + c into an
- * FMA in ISO C mode, so only GCC builds check that. */
+ * |a_ip b_pj| + |beta c_old|) = (k + 2) eps (...); we allow (k + 4) eps. With a
+ * built-in kernel the fast result must also equal, bit for bit, the fused summation
+ * every kernel promises (src/fast/gemm.h). */
 void gemm_fast_agrees_with_reference(void **state);
+
+/* The AVX2 and AVX-512 kernels (those the CPU has) give the same bytes as the portable
+ * kernel, which gives the fused model's, over every transpose case and beta 0/1/other. */
+void gemm_kernels_give_the_same_bits(void **state);
 
 /* ---- test_tensor_ops.c ---- */
 void add_sub_mul_with_aliasing(void **state);

@@ -7,6 +7,7 @@
  * cblas_sgemm/dgemm instead. Leaves out threads and Strassen-like tricks;
  * docs/performance.md has the figures. */
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "fast/fast.h"
@@ -69,8 +70,11 @@ void gf_gemm_ref(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t 
  * Small operands are read in place instead (see SMALL below). The packing buffers live
  * on the stack: 72 KiB at most, less than the smallest thread stacks in common use
  * (musl's 128 KiB), and gf_gemm_raw cannot fail. With KC = 128 a kernel call does 128
- * rank-1 updates of its tile for one load and store of the tile. */
-enum { KC = 128, MR_MAX = 8 };
+ * rank-1 updates of its tile for one load and store of the tile.
+ * KC is part of the result, not only of the speed: each block along k is summed on its
+ * own and then added into C, so every kernel uses the same KC (GF_GEMM_KC, gemm.h). MR,
+ * NR and NC only decide which elements are computed together, never how. */
+enum { KC = GF_GEMM_KC, MR_MAX = 8 };
 #if GF_REAL_IS_DOUBLE
 enum { NC = 64 };
 #else
@@ -84,7 +88,11 @@ enum { NC = 128 };
  * where A(i, p) = a[i rsa + p csa] (rows of A in place, or a packed strip) and
  * B(p, j) = b[p ldb + j]: NR readable values per p (a packed panel, zero beyond column
  * nr, or B itself). Rows i >= mr are read from row mr - 1 (real data, never stored), so a
- * short strip needs no padding. */
+ * short strip needs no padding.
+ * The arithmetic, the same in every kernel so that they all give the same bits: one
+ * accumulator per element of C, acc = 0, then acc = fma(A(i, p), B(p, j), acc) for p in
+ * order (one rounding per product), then C[i, j] = C[i, j] + alpha acc (two roundings:
+ * alpha acc, then the add), or alpha acc when add is zero. */
 typedef void kernel_fn(size_t kc, const gf_real *a, size_t rsa, size_t csa, const gf_real *b,
                        size_t ldb, gf_real *c, size_t ldc, size_t mr, size_t nr, gf_real alpha,
                        int add);
@@ -104,53 +112,36 @@ static void add_tile(gf_real *c, size_t ldc, const gf_real *tile, size_t nr_max,
             c[i * ldc + j] = add ? c[i * ldc + j] + tile[i * nr_max + j] : tile[i * nr_max + j];
 }
 
-/* ---- Portable kernel: 4 x 2 vectors of 16 bytes ------------------------------------------
- * GNU vector types: SSE2 on any x86-64, NEON on ARM, scalar code elsewhere. (Written as
- * plain loops over arrays, the accumulators end up in memory: compilers vectorise the
- * loop over k instead.) Other compilers get the plain loops. */
-#if defined(__GNUC__)
-typedef gf_real vec16 __attribute__((vector_size(16)));
-#define P_W (16 / (int)sizeof(gf_real))
+/* ---- Portable kernel: 4 x 8 (float) or 4 x 4 (double) ---------------------------------------
+ * The same arithmetic as the x86 kernels, one fused multiply-add per product: fma
+ * rounds a b + acc once, as VFMADD does, so every kernel gives the same bits (a b + acc
+ * written out would round twice; ISO C mode never contracts it). Where the target has
+ * FMA (aarch64, x86 with -mfma) fma is one instruction and the loops vectorise; elsewhere
+ * it is a libm call, slower but exact: this kernel is the fallback for CPUs without AVX2. */
+#if GF_REAL_IS_DOUBLE
+#define real_fma fma
 #else
-#define P_W 1
+#define real_fma fmaf
 #endif
-enum { P_MR = 4, P_NR = 2 * P_W };
+enum { P_MR = 4, P_NR = 32 / (int)sizeof(gf_real) };
 
 static void kernel_portable(size_t kc, const gf_real *a, size_t rsa, size_t csa,
                             const gf_real *b, size_t ldb, gf_real *c, size_t ldc, size_t mr,
                             size_t nr, gf_real alpha, int add)
 {
-    gf_real tile[P_MR * P_NR];
+    gf_real acc[P_MR][P_NR] = {{0}}, tile[P_MR * P_NR];
     const gf_real *row[P_MR];
     for (size_t i = 0; i < P_MR; i++)
         row[i] = a + (i < mr ? i : mr - 1) * rsa;
-#if defined(__GNUC__)
-    vec16 acc[P_MR][2] = {{{0}}};
-    for (size_t p = 0; p < kc; p++) {
-        vec16 b0, b1;
-        memcpy(&b0, b + p * ldb, sizeof b0); /* unaligned loads */
-        memcpy(&b1, b + p * ldb + P_W, sizeof b1);
+    for (size_t p = 0; p < kc; p++)
         for (size_t i = 0; i < P_MR; i++) {
             gf_real ai = row[i][p * csa];
-            acc[i][0] += ai * b0;
-            acc[i][1] += ai * b1;
-        }
-    }
-    for (size_t i = 0; i < P_MR; i++) {
-        vec16 lo = alpha * acc[i][0], hi = alpha * acc[i][1];
-        memcpy(tile + i * P_NR, &lo, sizeof lo);
-        memcpy(tile + i * P_NR + P_W, &hi, sizeof hi);
-    }
-#else
-    gf_real acc[P_MR][P_NR] = {{0}};
-    for (size_t p = 0; p < kc; p++)
-        for (size_t i = 0; i < P_MR; i++)
             for (size_t j = 0; j < P_NR; j++)
-                acc[i][j] += row[i][p * csa] * b[p * ldb + j];
+                acc[i][j] = real_fma(ai, b[p * ldb + j], acc[i][j]);
+        }
     for (size_t i = 0; i < P_MR; i++)
         for (size_t j = 0; j < P_NR; j++)
             tile[i * P_NR + j] = alpha * acc[i][j];
-#endif
     add_tile(c, ldc, tile, P_NR, mr, nr, add);
 }
 
@@ -315,19 +306,34 @@ static const gemm_kernel avx512 = {"built-in avx512", A5_MR, A5_NR, kernel_avx51
  * The best kernel the CPU supports; the environment variable GF_GEMM_KERNEL (portable,
  * avx2, avx512) can ask for a lesser one, to compare or to test them all on one machine.
  * Decided on the first call and kept (a data-race-free cache of a fact about the CPU). */
+
+/* The kernel asked for, or NULL when this CPU (or this compiler) cannot run it. */
+static const gemm_kernel *kernel_if_supported(gf_gemm_kernel which)
+{
+    if (which == GF_GEMM_KERNEL_PORTABLE)
+        return &portable;
+#if GF_X86_KERNELS
+    __builtin_cpu_init();
+    if (which == GF_GEMM_KERNEL_AVX2 && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        return &avx2;
+    if (which == GF_GEMM_KERNEL_AVX512 && __builtin_cpu_supports("avx512f"))
+        return &avx512;
+#endif
+    return NULL;
+}
+
 static const gemm_kernel *pick_kernel(void)
 {
     const char *want = getenv("GF_GEMM_KERNEL");
-    const gemm_kernel *best = &portable;
-#if GF_X86_KERNELS
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        best = &avx2;
-    if (__builtin_cpu_supports("avx512f"))
-        best = &avx512;
-    if (want != NULL && strcmp(want, "avx2") == 0 && best == &avx512)
-        return &avx2;
-#endif
+    const gemm_kernel *best = kernel_if_supported(GF_GEMM_KERNEL_AVX512);
+    const gemm_kernel *avx2_or_less = kernel_if_supported(GF_GEMM_KERNEL_AVX2);
+    if (avx2_or_less == NULL)
+        avx2_or_less = &portable;
+    if (best == NULL)
+        best = avx2_or_less;
+    if (want != NULL && strcmp(want, "avx2") == 0)
+        return avx2_or_less;
     if (want != NULL && strcmp(want, "portable") == 0)
         return &portable;
     return best;
@@ -477,6 +483,23 @@ static void scale_c(gf_real *c, size_t ldc, size_t m, size_t n, gf_real beta)
     }
 }
 
+/* C = alpha op(A) op(B) + beta C with a built-in kernel, for m, n > 0. beta C is
+ * rounded once, before the products are added (the same in every kernel). */
+static void gemm_built_in(const gemm_kernel *kern, gf_trans ta, gf_trans tb, size_t m,
+                          size_t n, size_t k, gf_real alpha, const gf_real *a, size_t lda,
+                          const gf_real *b, size_t ldb, gf_real beta, gf_real *c, size_t ldc)
+{
+    if (alpha == 0 || k == 0) {
+        scale_c(c, ldc, m, n, beta);
+        return;
+    }
+    /* beta = 0: the kernel overwrites C (never reading it, so old NaNs cannot survive)
+     * instead of a pass that zeroes it first. */
+    if (beta != 0 && beta != 1)
+        scale_c(c, ldc, m, n, beta);
+    gemm_blocked(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, c, ldc, beta != 0);
+}
+
 /* ---- Entry points ------------------------------------------------------------------------ */
 
 #if GF_USE_CBLAS
@@ -510,16 +533,20 @@ void gf_gemm_fast(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t
         return;
     }
 #endif
-    if (alpha == 0 || k == 0) {
-        scale_c(c, ldc, m, n, beta);
-        return;
-    }
-    /* beta = 0: the kernel overwrites C (never reading it, so old NaNs cannot survive)
-     * instead of a pass that zeroes it first. */
-    if (beta != 0 && beta != 1)
-        scale_c(c, ldc, m, n, beta);
-    gemm_blocked(the_kernel(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, c, ldc,
-                 beta != 0);
+    gemm_built_in(the_kernel(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                  ldc);
+}
+
+int gf_gemm_with_kernel(gf_gemm_kernel kernel, gf_trans trans_a, gf_trans trans_b, size_t m,
+                        size_t n, size_t k, gf_real alpha, const gf_real *a, size_t lda,
+                        const gf_real *b, size_t ldb, gf_real beta, gf_real *c, size_t ldc)
+{
+    const gemm_kernel *kern = kernel_if_supported(kernel);
+    if (kern == NULL)
+        return 0;
+    if (m > 0 && n > 0)
+        gemm_built_in(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return 1;
 }
 
 void gf_gemm_raw(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t k,

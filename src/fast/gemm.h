@@ -26,4 +26,25 @@ void gf_gemm_fast(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t
                   gf_real alpha, const gf_real *a, size_t lda, const gf_real *b, size_t ldb,
                   gf_real beta, gf_real *c, size_t ldc);
 
+/* ---- The built-in kernels give the same bits -------------------------------------------
+ * Whichever kernel runs (AVX-512, AVX2+FMA, portable), each C[i][j] is computed the same
+ * way: k cut into blocks of GF_GEMM_KC; in each block one accumulator, acc = fma(op(A)[i][p],
+ * op(B)[p][j], acc) for p in order from acc = 0; C[i][j] = alpha acc for the first block
+ * when beta = 0, else C[i][j] = (beta C[i][j] rounded, when beta != 1) + alpha acc, one
+ * block after another. */
+enum { GF_GEMM_KC = 128 };
+
+typedef enum gf_gemm_kernel {
+    GF_GEMM_KERNEL_PORTABLE, /* C with fma: any CPU */
+    GF_GEMM_KERNEL_AVX2,     /* AVX2 + FMA */
+    GF_GEMM_KERNEL_AVX512    /* AVX-512F */
+} gf_gemm_kernel;
+
+/* gf_gemm_fast's built-in path with the given kernel (also in a CBLAS build), for tests
+ * that compare the kernels in one process. Returns 1, or 0 without touching C when the
+ * CPU cannot run that kernel. */
+int gf_gemm_with_kernel(gf_gemm_kernel kernel, gf_trans trans_a, gf_trans trans_b, size_t m,
+                        size_t n, size_t k, gf_real alpha, const gf_real *a, size_t lda,
+                        const gf_real *b, size_t ldb, gf_real beta, gf_real *c, size_t ldc);
+
 #endif
