@@ -632,8 +632,10 @@ int main(void)
         cmocka_unit_test(csv_reading_is_bounded),
         cmocka_unit_test(csv_bom_is_skipped),
         cmocka_unit_test(csv_class_count_is_bounded),
+        cmocka_unit_test(data_load_can_be_cancelled),
 #if GF_TEST_HAVE_ZLIB
         cmocka_unit_test(csv_gzip_bomb_is_refused),
+        cmocka_unit_test(gzip_is_streamed),
 #endif
         cmocka_unit_test(synthetic_sets),
         cmocka_unit_test(synthetic_gauss_moments),

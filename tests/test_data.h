@@ -52,8 +52,13 @@ void csv_bom_is_skipped(void **state);
 
 void csv_class_count_is_bounded(void **state);
 
+void data_load_can_be_cancelled(void **state);
+
 #if GF_TEST_HAVE_ZLIB
 void csv_gzip_bomb_is_refused(void **state);
+
+/* Runs after csv_gzip_bomb_is_refused, whose bomb it reads again. */
+void gzip_is_streamed(void **state);
 #endif
 
 /* ---- test_data_sets.c ---- */

@@ -33,6 +33,7 @@ typedef enum gf_status {
     GF_ESTATE,       /* called in the wrong order (e.g. backward before forward) */
     GF_ENOTFOUND,    /* an unknown name (activation, init scheme, loss, ...) */
     GF_EUNSUPPORTED, /* valid, but not supported by this build or layer */
+    GF_ECANCELED,    /* stopped because the cancel callback asked (gf_set_cancel_callback) */
     GF_STATUS_COUNT
 } gf_status;
 
@@ -59,6 +60,24 @@ const char *gf_real_name(void);
 typedef enum gf_log_level { GF_LOG_WARN = 2, GF_LOG_ERROR = 3 } gf_log_level;
 typedef void (*gf_log_fn)(gf_log_level level, const char *message, void *user);
 void gf_set_log_callback(gf_log_fn fn, void *user);
+
+/* Cancellation. The library installs no signal handler, so a long call (a data file
+ * read, inflated and parsed by gf_data_csv, gf_data_idx, gf_data_fashion_mnist) cannot
+ * see a Ctrl-C by itself: it asks this callback instead, often (every 64 KiB of input
+ * read or inflated, every few hundred rows parsed, so within milliseconds), and when it
+ * returns non-zero it frees what it built and returns GF_ECANCELED ("csv: 'big.csv':
+ * cancelled after reading 52428800 of 734003200 bytes"), *out NULL as for any failure.
+ * A program that wants Ctrl-C to stop a load sets a volatile sig_atomic_t flag in its
+ * SIGINT handler and passes a callback that returns it:
+ *     static volatile sig_atomic_t stop;
+ *     static void on_sigint(int sig) { (void)sig; stop = 1; }
+ *     static int stop_requested(void *user) { (void)user; return stop != 0; }
+ *     ... signal(SIGINT, on_sigint); gf_set_cancel_callback(stop_requested, NULL);
+ * The callback may be called from any thread that loads; it must be cheap and must not
+ * call the library. Process-wide, like the log callback; NULL (the default) turns
+ * cancellation off. */
+typedef int (*gf_cancel_fn)(void *user);
+void gf_set_cancel_callback(gf_cancel_fn fn, void *user);
 
 /* Allocation. Every allocation of the library goes through these three functions, so a
  * program (or a test that makes the k-th allocation fail) can supply its own. NULL

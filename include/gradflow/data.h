@@ -2,8 +2,11 @@
  * (Fashion-MNIST), CSV tables and synthetic problems; a seeded held-out split, optional
  * standardisation, mini-batches with a seeded shuffle per epoch, and evaluation.
  * Loaders never hand back a partial data set: on any failure *out is NULL and the
- * detail message (gf_last_error) names the file and what was wrong. Scaling of inputs
- * and file rules are described in docs/data.md. */
+ * detail message (gf_last_error) names the file and what was wrong. A file loader
+ * (CSV, IDX, Fashion-MNIST) asks the cancel callback as it reads, inflates and parses,
+ * and returns GF_ECANCELED when it says stop (gf_set_cancel_callback, common.h). A gzip
+ * file is inflated as it is read, never held whole in its compressed form. Scaling of
+ * inputs and file rules are described in docs/data.md. */
 #ifndef GRADFLOW_DATA_H
 #define GRADFLOW_DATA_H
 
@@ -90,13 +93,15 @@ gf_csv_options gf_csv_options_default(void);
 
 /* A CSV table of numbers (gzip-compressed or not): every other column is an input,
  * taken as is (no scaling). A UTF-8 byte-order mark at the start is skipped. Only a
- * regular file of at most gf_memory_limit() bytes (inflated too) is read: anything else
- * is GF_EIO (not a regular file) or GF_ENOMEM (too large), before it is read. Fields may be surrounded by blanks or double quotes (no
- * delimiter inside quotes); blank lines are skipped; "\r\n" line ends are accepted.
- * Every row must have as many fields as the first; every field must be a finite number.
- * The first bad field is named as "path:line:column: ..." (both 1-based), e.g.
- * "csv: data.csv:12:3: 'abc' is not a number". Empty file or no data rows: GF_EFORMAT.
- * Fewer than 2 columns or label_column out of range: GF_EFORMAT naming the count. */
+ * regular file of at most gf_memory_limit() bytes (inflated too: refused as soon as its
+ * output passes the limit, not when it ends) is read: anything else is GF_EIO (not a
+ * regular file) or GF_ENOMEM (too large), before it is read. Fields may be surrounded by
+ * blanks or double quotes (no delimiter inside quotes); blank lines are skipped; "\r\n"
+ * line ends are accepted. Every row must have as many fields as the first; every field
+ * must be a finite number. The first bad field is named as "path:line:column: ..." (both
+ * 1-based), e.g. "csv: data.csv:12:3: 'abc' is not a number". Empty file or no data
+ * rows: GF_EFORMAT. Fewer than 2 columns or label_column out of range: GF_EFORMAT naming
+ * the count. Cancelled (gf_set_cancel_callback): GF_ECANCELED. */
 gf_status gf_data_csv(gf_dataset **out, const char *path, const gf_csv_options *opt);
 
 /* A synthetic data set of n rows, drawn from rng:

@@ -1,6 +1,6 @@
 /* src/core/common.c: status names, per-thread error details, the log callback, the
- * allocator and the memory budget. The only process-wide settings are the log callback,
- * the allocator and the memory limit. */
+ * allocator, the memory budget and cancellation. The only process-wide settings are the
+ * log callback, the cancel callback, the allocator and the memory limit. */
 #define _POSIX_C_SOURCE 200809L /* sysconf */
 #define _DEFAULT_SOURCE         /* _SC_PHYS_PAGES, an extension glibc hides otherwise */
 #include <stdarg.h>
@@ -23,6 +23,7 @@ static const char *const status_names[GF_STATUS_COUNT] = {
     [GF_ESTATE] = "wrong call order",
     [GF_ENOTFOUND] = "unknown name",
     [GF_EUNSUPPORTED] = "unsupported",
+    [GF_ECANCELED] = "cancelled",
 };
 
 const char *gf_strerror(gf_status status)
@@ -74,6 +75,19 @@ void gf_warn(const char *fmt, ...)
     va_end(ap);
     log_fn(GF_LOG_WARN, msg, log_user);
 }
+
+/* ---- Cancellation ------------------------------------------------------------- */
+
+static gf_cancel_fn cancel_fn;
+static void *cancel_user;
+
+void gf_set_cancel_callback(gf_cancel_fn fn, void *user)
+{
+    cancel_fn = fn;
+    cancel_user = user;
+}
+
+int gf_cancel_requested(void) { return cancel_fn != NULL && cancel_fn(cancel_user) != 0; }
 
 /* ---- Allocation ------------------------------------------------------------------ */
 

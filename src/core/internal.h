@@ -21,6 +21,10 @@ gf_status gf_fail(gf_status status, const char *fmt, ...) GF_PRINTF(2, 3);
  * at GF_LOG_WARN. The detail message of gf_last_error is left alone. */
 void gf_warn(const char *fmt, ...) GF_PRINTF(1, 2);
 
+/* 1 when the caller's cancel callback (gf_set_cancel_callback) asks a long loop to stop;
+ * the loop then returns gf_fail(GF_ECANCELED, ...) saying how far it got. */
+int gf_cancel_requested(void);
+
 /* Argument checks that return a status with a message naming the function. */
 #define GF_CHECK_NOT_NULL(ptr, who)                                                   \
     do {                                                                              \

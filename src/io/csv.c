@@ -1,6 +1,7 @@
 /* src/io/csv.c: the CSV loader (gf_data_csv): the file read whole (io/data_io.c), split
  * into lines, its shape fixed by its first line, then every data line checked and read
- * into a new data set, so a malformed file is an error and never a partial data set. */
+ * into a new data set, so a malformed file is an error and never a partial data set.
+ * Splitting and parsing ask the cancel callback as they go (common.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -120,6 +121,12 @@ static gf_status split_lines(const char *who, const char *path, const buffer *b,
             e = end;
         next = e < end ? e + 1 : end;
         number++;
+        /* Asked every 65536 lines: splitting is fast, a long file has millions. */
+        if ((number & 0xffff) == 0 && gf_cancel_requested()) {
+            gf_free(lines);
+            return gf_fail(GF_ECANCELED, "%s: '%s': cancelled while splitting it into lines, "
+                           "at line %zu", who, path, number);
+        }
         if (e > s && e[-1] == '\r')
             e--;
         if (n == cap) {
@@ -334,9 +341,14 @@ gf_status gf_data_csv(gf_dataset **out, const char *path, const gf_csv_options *
                                  f.rows * f.cols * sizeof(gf_real), "gf_data_csv");
     if (st == GF_OK)
         st = gf_dataset_new(&d, f.rows, f.cols - 1, 1, 0, gf_base_name(path));
-    for (size_t i = f.first + (size_t)f.header; i < f.n_lines && st == GF_OK; i++)
-        if (!line_is_blank(&lines[i], f.delim))
+    for (size_t i = f.first + (size_t)f.header; i < f.n_lines && st == GF_OK; i++) {
+        /* Asked every 256 lines: a line of many fields takes a while to parse. */
+        if ((i & 0xff) == 0 && gf_cancel_requested())
+            st = gf_fail(GF_ECANCELED, "%s: '%s': cancelled while parsing it, at line %zu of "
+                         "%zu", csv_who, path, lines[i].number, f.n_lines);
+        else if (!line_is_blank(&lines[i], f.delim))
             st = read_row(d, row++, &f, &lines[i], o.regression, &max_class, &max_line);
+    }
     if (st == GF_OK && !o.regression)
         st = check_classes(&f, max_class, max_line);
     if (st == GF_OK) {

@@ -1,10 +1,12 @@
 /* src/io/data_io.c: reading a data file whole (gzip-compressed or raw), and the IDX
- * loaders (MNIST/Fashion-MNIST); the CSV loader is io/csv.c. A whole file is read (and inflated) into memory first,
- * then checked in full before a data set is built, so a truncated or malformed file is
- * an error and never a partial data set. Reading is bounded by the memory limit
- * (common.h): only regular files are read, and a file, or what it inflates to, larger
- * than the limit is refused before it is. Without zlib (GF_HAVE_ZLIB 0 or undefined),
- * gzip files are refused with GF_EUNSUPPORTED and raw files still work. */
+ * loaders (MNIST/Fashion-MNIST); the CSV loader is io/csv.c. A whole file is read into
+ * memory first, then checked in full before a data set is built, so a truncated or
+ * malformed file is an error and never a partial data set. A gzip file is inflated as it
+ * is read, 64 KiB of compressed bytes at a time. Reading is bounded by the memory limit
+ * (common.h): only regular files are read, a file larger than the limit is refused
+ * before it is, and what a file inflates to as soon as it reaches the limit. Every chunk
+ * asks the cancel callback. Without zlib (GF_HAVE_ZLIB 0 or undefined), gzip files are
+ * refused with GF_EUNSUPPORTED and raw files still work. */
 #define _POSIX_C_SOURCE 200809L /* fileno, fstat */
 #include <errno.h>
 #include <math.h>
@@ -27,8 +29,11 @@
 
 int gf_data_has_gzip(void) { return GF_HAVE_ZLIB ? 1 : 0; }
 
-/* ---- Whole files, inflated -------------------------------------------------------------- */
+/* ---- Whole files, inflated as they are read --------------------------------------------- */
 
+/* Input is read (and the cancel callback asked) this many bytes at a time: of a gzip
+ * file only one chunk of compressed bytes is ever held, never the whole file. */
+#define CHUNK 65536
 
 /* Room for extra more bytes, the capacity doubling but never past max (the memory
  * limit), so that a buffer bounded by the limit is never allocated beyond it. */
@@ -41,6 +46,8 @@ static int buffer_reserve(buffer *b, size_t extra, size_t max)
     if (extra > GF_MAX_ELEMENTS - b->len || extra > max - b->len)
         return 0;
     cap = b->cap < 65536 ? 65536 : b->cap;
+    if (cap > max)
+        cap = max;
     while (cap - b->len < extra)
         cap = cap > max / 2 ? max : cap * 2;
     p = gf_realloc(b->data, cap);
@@ -51,58 +58,77 @@ static int buffer_reserve(buffer *b, size_t extra, size_t max)
     return 1;
 }
 
-/* Read the file at path into a new buffer; *out must be freed with gf_free. */
-static gf_status read_raw(const char *who, const char *path, buffer *out)
-{
+/* An open file being read, and what messages say about it. */
+typedef struct source {
+    const char *who, *path;
     FILE *f;
-    buffer b = {NULL, 0, 0};
+    intmax_t size; /* its length when opened */
+    size_t read;   /* bytes read so far */
+    size_t limit;  /* gf_memory_limit() */
+} source;
+
+static gf_status cancelled(const source *s)
+{
+    return gf_fail(GF_ECANCELED, "%s: '%s': cancelled after reading %zu of its %jd bytes",
+                   s->who, s->path, s->read, s->size);
+}
+
+/* Open path for reading: only a regular file no larger than the memory limit. */
+static gf_status open_source(source *s, const char *who, const char *path)
+{
     struct stat sb;
-    size_t limit = gf_memory_limit();
-    int err;
+    *s = (source){.who = who, .path = path, .limit = gf_memory_limit()};
     errno = 0;
-    f = fopen(path, "rb");
-    if (f == NULL)
+    s->f = fopen(path, "rb");
+    if (s->f == NULL)
         return gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, path,
                        errno ? strerror(errno) : "unknown error");
     /* Asked of the open file, not the path, so that what is read is what was checked.
      * A device (/dev/zero), a pipe or a directory has no size to check: refused. */
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
+    if (fstat(fileno(s->f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(s->f);
         return gf_fail(GF_EIO, "%s: '%s' is not a regular file", who, path);
     }
-    if ((uintmax_t)sb.st_size > (uintmax_t)limit) {
-        fclose(f);
+    s->size = (intmax_t)sb.st_size;
+    if ((uintmax_t)sb.st_size > (uintmax_t)s->limit) {
+        fclose(s->f);
         return gf_fail(GF_ENOMEM, "%s: '%s' holds %jd bytes, more than the memory limit of "
-                       "%zu bytes (gf_set_memory_limit)", who, path, (intmax_t)sb.st_size,
-                       limit);
+                       "%zu bytes (gf_set_memory_limit)", who, path, s->size, s->limit);
     }
-    for (;;) {
-        /* Room for 1 byte beyond the limit: a file that grew while it was read shows. */
-        size_t max = limit < SIZE_MAX ? limit + 1 : limit, got;
-        size_t want = max - b.len < 65536 ? max - b.len : 65536;
-        if (b.len > limit || !buffer_reserve(&b, want, max)) {
-            fclose(f);
-            gf_free(b.data);
-            if (b.len > limit)
-                return gf_fail(GF_ENOMEM, "%s: '%s' grew past the memory limit of %zu bytes "
-                               "while it was read", who, path, limit);
-            return gf_fail(GF_ENOMEM, "%s: '%s': cannot allocate %zu bytes to read it", who,
-                           path, b.len + want);
-        }
-        got = fread(b.data + b.len, 1, b.cap - b.len, f);
-        b.len += got;
-        if (got == 0)
-            break;
-    }
-    err = ferror(f);
-    fclose(f);
-    if (err) {
-        gf_free(b.data);
-        return gf_fail(GF_EIO, "%s: error reading '%s' (a directory, or an I/O error)", who,
-                       path);
-    }
-    *out = b;
     return GF_OK;
+}
+
+/* Up to n bytes into dst, after asking the cancel callback; *got is 0 at the end. */
+static gf_status read_chunk(source *s, unsigned char *dst, size_t n, size_t *got)
+{
+    if (gf_cancel_requested())
+        return cancelled(s);
+    *got = fread(dst, 1, n, s->f);
+    s->read += *got;
+    if (*got < n && ferror(s->f))
+        return gf_fail(GF_EIO, "%s: error reading '%s' (a directory, or an I/O error)",
+                       s->who, s->path);
+    return GF_OK;
+}
+
+/* The rest of a raw file, appended to *b (which holds its first chunk). */
+static gf_status read_rest(source *s, buffer *b)
+{
+    /* Room for 1 byte beyond the limit: a file that grew while it was read shows. */
+    size_t max = s->limit < SIZE_MAX ? s->limit + 1 : s->limit, got = 1;
+    gf_status st = GF_OK;
+    while (st == GF_OK && got > 0) {
+        size_t want = max - b->len < CHUNK ? max - b->len : CHUNK;
+        if (b->len > s->limit)
+            return gf_fail(GF_ENOMEM, "%s: '%s' grew past the memory limit of %zu bytes "
+                           "while it was read", s->who, s->path, s->limit);
+        if (!buffer_reserve(b, want, max))
+            return gf_fail(GF_ENOMEM, "%s: '%s': cannot allocate %zu bytes to read it",
+                           s->who, s->path, b->len + want);
+        st = read_chunk(s, b->data + b->len, want, &got);
+        b->len += got;
+    }
+    return st;
 }
 
 static int is_gzip(const buffer *b)
@@ -124,107 +150,142 @@ static void z_free(voidpf opaque, voidpf p)
     gf_free(p);
 }
 
-/* Inflate a complete gzip file (every member, as gunzip does) into *out. */
-static gf_status inflate_gzip(const char *who, const char *path, const buffer *in, buffer *out)
+/* After a gzip member ends: another member follows (concatenated files, as gunzip
+ * reads them), or zero padding runs to the end of the file (accepted, as gunzip does).
+ * *padding is set once zeros began; a non-zero byte after them is corrupt. */
+static gf_status after_member(const source *s, z_stream *z, int *padding)
+{
+    if (*padding || z->next_in[0] == 0) {
+        *padding = 1;
+        for (uInt i = 0; i < z->avail_in; i++)
+            if (z->next_in[i] != 0)
+                return gf_fail(GF_EFORMAT, "%s: '%s': corrupt gzip data: bytes after the "
+                               "zero padding that follows its last member", s->who, s->path);
+        z->avail_in = 0;
+        return GF_OK;
+    }
+    if (inflateReset(z) != Z_OK)
+        return gf_fail(GF_EFORMAT, "%s: '%s': corrupt gzip data", s->who, s->path);
+    return GF_OK;
+}
+
+static gf_status inflate_failed(const source *s, const z_stream *z, int ret)
+{
+    if (ret == Z_MEM_ERROR)
+        return gf_fail(GF_ENOMEM, "%s: '%s': out of memory while decompressing", s->who,
+                       s->path);
+    return gf_fail(GF_EFORMAT, "%s: '%s': corrupt gzip data%s%s", s->who, s->path,
+                   z->msg ? ": " : "", z->msg ? z->msg : "");
+}
+
+/* Inflate the gzip file s, whose first chunk is in `in` (reused for the next chunks),
+ * into *out, every member, reading a chunk whenever zlib has used the last one. What it
+ * inflates to is bounded by the memory limit: a gzip bomb is refused as soon as its
+ * output reaches it, having read only the compressed bytes that made that output. */
+static gf_status inflate_stream(source *s, buffer *in, buffer *out)
 {
     z_stream z;
     buffer b = {NULL, 0, 0};
-    size_t consumed = 0, limit = gf_memory_limit(), want;
-    size_t max = limit > in->len ? limit - in->len : 0;
-    int ret, over = 0;
+    gf_status st = GF_OK;
+    int ended = 0, padding = 0, eof = 0;
     memset(&z, 0, sizeof z);
     z.zalloc = z_alloc;
     z.zfree = z_free;
-    /* 15 + 16: gzip wrapper only, largest window. */
-    ret = inflateInit2(&z, 15 + 16);
-    if (ret != Z_OK)
-        return gf_fail(ret == Z_MEM_ERROR ? GF_ENOMEM : GF_EIO, "%s: '%s': zlib init failed",
-                       who, path);
-    while (consumed < in->len) {
-        size_t chunk = in->len - consumed;
-        if (chunk > (uInt)-1)
-            chunk = (uInt)-1;
-        z.next_in = in->data + consumed;
-        z.avail_in = (uInt)chunk;
-        /* What it inflates to shares the limit with the compressed bytes: a gzip bomb
-         * is refused once its output reaches it, never allocated further. */
-        want = max - b.len < 262144 ? max - b.len : 262144;
-        if (want == 0 || !buffer_reserve(&b, want, max)) {
-            over = want == 0;
-            ret = Z_MEM_ERROR;
+    if (inflateInit2(&z, 15 + 16) != Z_OK) /* 15 + 16: gzip wrapper only, largest window */
+        return gf_fail(GF_ENOMEM, "%s: '%s': zlib init failed", s->who, s->path);
+    z.next_in = in->data;
+    z.avail_in = (uInt)in->len;
+    while (st == GF_OK) {
+        size_t got, want = s->limit - b.len < 262144 ? s->limit - b.len : 262144;
+        uInt room;
+        int ret;
+        if (z.avail_in == 0 && !eof) {
+            if ((st = read_chunk(s, in->data, in->cap, &got)) != GF_OK)
+                break;
+            eof = got == 0;
+            z.next_in = in->data;
+            z.avail_in = (uInt)got;
+        } else if (gf_cancel_requested()) { /* a bomb inflates long from one chunk */
+            st = cancelled(s);
             break;
         }
-        z.next_out = b.data + b.len;
-        z.avail_out = (uInt)(b.cap - b.len > (uInt)-1 ? (uInt)-1 : b.cap - b.len);
-        {
-            uInt avail_before = z.avail_out;
+        if (ended) {
+            if (z.avail_in == 0) {
+                if (eof)
+                    break; /* the whole file, every member */
+                continue;
+            }
+            if ((st = after_member(s, &z, &padding)) != GF_OK || padding)
+                continue;
+            ended = 0;
+        }
+        if (z.avail_in == 0 && eof) {
+            st = gf_fail(GF_EFORMAT, "%s: '%s': truncated gzip file (the compressed stream "
+                         "ends early)", s->who, s->path);
+        } else if (want == 0) {
+            st = gf_fail(GF_ENOMEM, "%s: '%s' inflates to more than the memory limit of %zu "
+                         "bytes (gf_set_memory_limit); refused after reading %zu of its %jd "
+                         "compressed bytes", s->who, s->path, s->limit, s->read, s->size);
+        } else if (!buffer_reserve(&b, want, s->limit)) {
+            st = gf_fail(GF_ENOMEM, "%s: '%s': cannot allocate %zu bytes to decompress it",
+                         s->who, s->path, b.len + want);
+        } else {
+            room = (uInt)(b.cap - b.len > (uInt)-1 ? (uInt)-1 : b.cap - b.len);
+            z.next_out = b.data + b.len;
+            z.avail_out = room;
             ret = inflate(&z, Z_NO_FLUSH);
-            b.len += avail_before - z.avail_out;
+            b.len += room - z.avail_out;
+            /* Z_BUF_ERROR: no progress without more input (read next) or more room. */
+            if (ret == Z_STREAM_END)
+                ended = 1;
+            else if (ret != Z_OK && ret != Z_BUF_ERROR)
+                st = inflate_failed(s, &z, ret);
         }
-        consumed += chunk - z.avail_in;
-        if (ret == Z_STREAM_END) {
-            /* Another gzip member may follow (concatenated files); trailing zero padding
-             * is accepted as gzip does. */
-            size_t rest = in->len - consumed;
-            int only_zeros = 1;
-            for (size_t i = 0; i < rest && only_zeros; i++)
-                only_zeros = in->data[consumed + i] == 0;
-            if (rest == 0 || only_zeros) {
-                consumed = in->len;
-                break;
-            }
-            if (inflateReset(&z) != Z_OK) {
-                ret = Z_DATA_ERROR;
-                break;
-            }
-            ret = Z_OK;
-            continue;
-        }
-        if (ret == Z_OK || (ret == Z_BUF_ERROR && z.avail_out == 0))
-            continue;
-        break; /* Z_DATA_ERROR, Z_MEM_ERROR, Z_BUF_ERROR with input exhausted, ... */
     }
     inflateEnd(&z);
-    if (ret == Z_STREAM_END) {
-        *out = b;
-        return GF_OK;
+    if (st != GF_OK) {
+        gf_free(b.data);
+        return st;
     }
-    gf_free(b.data);
-    if (over)
-        return gf_fail(GF_ENOMEM, "%s: '%s' inflates to more than %zu bytes, which with its "
-                       "%zu compressed bytes pass the memory limit of %zu bytes "
-                       "(gf_set_memory_limit)", who, path, max, in->len, limit);
-    if (ret == Z_MEM_ERROR)
-        return gf_fail(GF_ENOMEM, "%s: '%s': out of memory while decompressing", who, path);
-    if (ret == Z_DATA_ERROR)
-        return gf_fail(GF_EFORMAT, "%s: '%s': corrupt gzip data%s%s", who, path,
-                       z.msg ? ": " : "", z.msg ? z.msg : "");
-    return gf_fail(GF_EFORMAT, "%s: '%s': truncated gzip file (the compressed stream ends "
-                   "early)", who, path);
+    *out = b;
+    return GF_OK;
 }
 #endif
 
-/* Read a file whole, inflating it when it is gzip-compressed (detected by its magic
- * bytes, not its name). */
+/* Read a file whole, inflating it as it is read when it is gzip-compressed (detected by
+ * its magic bytes, not its name). */
 gf_status gf_read_file(const char *who, const char *path, buffer *out)
 {
-    buffer raw;
-    gf_status st = read_raw(who, path, &raw);
+    source s;
+    buffer b = {NULL, 0, 0};
+    size_t first = 0;
+    gf_status st = open_source(&s, who, path);
     if (st != GF_OK)
         return st;
-    if (!is_gzip(&raw)) {
-        *out = raw;
-        return GF_OK;
-    }
+    first = s.limit < CHUNK ? s.limit : CHUNK;
+    if (!buffer_reserve(&b, first, first))
+        st = gf_fail(GF_ENOMEM, "%s: '%s': cannot allocate %zu bytes to read it", who, path,
+                     first);
+    if (st == GF_OK)
+        st = read_chunk(&s, b.data, first, &b.len);
+    if (st == GF_OK && !is_gzip(&b)) {
+        st = read_rest(&s, &b);
+        if (st == GF_OK) {
+            *out = b;
+            b.data = NULL;
+        }
+    } else if (st == GF_OK) {
 #if GF_HAVE_ZLIB
-    st = inflate_gzip(who, path, &raw, out);
-    gf_free(raw.data);
-    return st;
+        st = inflate_stream(&s, &b, out);
 #else
-    gf_free(raw.data);
-    return gf_fail(GF_EUNSUPPORTED, "%s: '%s' is gzip-compressed, but this build of gradflow "
-                   "has no zlib: decompress it (gunzip) or rebuild with zlib", who, path);
+        st = gf_fail(GF_EUNSUPPORTED, "%s: '%s' is gzip-compressed, but this build of "
+                     "gradflow has no zlib: decompress it (gunzip) or rebuild with zlib", who,
+                     path);
 #endif
+    }
+    fclose(s.f);
+    gf_free(b.data);
+    return st;
 }
 
 /* The file name part of a path, for data set names. */

@@ -103,7 +103,7 @@ static int load_named(const gft_config *c, gf_dataset **all, gf_dataset **train,
         st = adding_problem(all, c->samples, gft_adding_steps(c), rng);
     } else if (strcmp(c->data, "fashion-mnist") == 0) {
         st = gf_data_fashion_mnist(train, test, NULL);
-        if (st != GF_OK) {
+        if (st != GF_OK && st != GF_ECANCELED) {
             gft_error("--data fashion-mnist: %s (install Debian's dataset-fashion-mnist, or "
                       "set %s to the directory of its IDX files)", gf_last_error(),
                       GF_FASHION_MNIST_ENV);
@@ -115,6 +115,10 @@ static int load_named(const gft_config *c, gf_dataset **all, gf_dataset **train,
         o.header = c->header;
         o.regression = c->loss_given && c->loss == GF_LOSS_MSE;
         st = gf_data_csv(all, c->data, &o);
+    }
+    if (st == GF_ECANCELED) { /* Ctrl-C while a file was read: nothing run yet */
+        gft_error("interrupted while loading --data %s: %s", c->data, gf_last_error());
+        return GFT_EXIT_INTERRUPTED;
     }
     if (st != GF_OK) {
         gft_error("--data %s: %s", c->data, gf_last_error());

@@ -599,6 +599,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(big_networks_are_refused_fast),
         cmocka_unit_test(bad_data_files_are_refused),
         cmocka_unit_test(resume_checks_the_step_count_first),
+        cmocka_unit_test(sigint_during_a_data_load_stops_fast),
     };
     static const struct CMUnitTest showcase[] = {
         cmocka_unit_test(showcase_runs_and_writes_its_files),

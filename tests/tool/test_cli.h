@@ -140,6 +140,7 @@ void long_values_are_refused(void **state);
 void big_networks_are_refused_fast(void **state);
 void bad_data_files_are_refused(void **state);
 void resume_checks_the_step_count_first(void **state);
+void sigint_during_a_data_load_stops_fast(void **state);
 
 /* ---- test_cli_writes.c ---- */
 /* A second run into the --out of a running one stops at once (exit 1) and touches none

@@ -200,3 +200,38 @@ void resume_checks_the_step_count_first(void **state)
     expect_status(&o, 130);
     assert_one_line_error(&o, "interrupted while replaying the batch order");
 }
+
+/* Ctrl-C while a big --data file is read and parsed (64 MB, a second or more to load):
+ * the library's loader asks the tool's cancel callback, so the program stops within a
+ * fraction of a second, says so in one line and exits 130, with nothing trained. */
+void sigint_during_a_data_load_stops_fast(void **state)
+{
+    static char block[1 << 20];
+    const char *const args[] = {"run", "--data", "big.csv", "--steps", "5", "--plot", "none",
+                                "--out", "load", NULL};
+    size_t len = 0;
+    output o;
+    FILE *f;
+    double t;
+    pid_t pid;
+    (void)state;
+    while (len + 64 < sizeof block)
+        len += (size_t)sprintf(block + len, "%zu.25,%zu.5,-%zu,0.125,%zu,1e-3,7,%zu\n",
+                               len % 89, len % 7, len % 13, len % 101, (len / 3) % 2);
+    f = fopen("big.csv", "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(fwrite(block, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    pid = start(args, "load");
+    nanosleep(&(struct timespec){0, 200000000}, NULL);
+    t = now_s();
+    assert_int_equal(kill(pid, SIGINT), 0);
+    collect(&o, "load", wait_status(pid));
+    t = now_s() - t;
+    expect_status(&o, 130);
+    assert_one_line_error(&o, "interrupted while loading --data big.csv");
+    assert_non_null(strstr(o.err, "cancelled"));
+    assert_true(t < (SLOW ? 2.0 : 0.5));
+    remove("big.csv");
+}
