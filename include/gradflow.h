@@ -3,6 +3,7 @@
 #define GRADFLOW_H
 
 #include "gradflow/common.h"
+#include "gradflow/atomic.h"
 #include "gradflow/rng.h"
 #include "gradflow/tensor.h"
 #include "gradflow/act.h"

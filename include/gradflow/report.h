@@ -1,8 +1,10 @@
 /* gradflow/report.h: what a run leaves behind. A verdict on the telemetry (vanishing,
  * exploding, dead units, non-finite, healthy) from documented thresholds; a run
  * directory (telemetry.csv, loss.csv, summary.json); figures as gnuplot scripts, always
- * written, rendered to PNG or SVG when gnuplot is installed. Thresholds and the figure
- * behind each verdict: docs/verdicts.md. The figures: docs/figures.md. */
+ * written, rendered to PNG or SVG when gnuplot is installed. Every file is written
+ * whole or not at all, under a temporary name renamed over it (gradflow/atomic.h), so a
+ * link planted at its name is replaced, never written through. Thresholds and the
+ * figure behind each verdict: docs/verdicts.md. The figures: docs/figures.md. */
 #ifndef GRADFLOW_REPORT_H
 #define GRADFLOW_REPORT_H
 

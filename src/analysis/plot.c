@@ -110,24 +110,25 @@ int gf_plot_group_has_linear(const gf_telemetry *t, size_t b, size_t e)
 
 /* ---- Files --------------------------------------------------------------------------- */
 
-gf_status gf_plot_open_file(FILE **f, char *path, const char *dir, const char *name,
-                           const char *ext, const char *who)
+gf_status gf_plot_open_file(gf_atomic_file *a, FILE **f, char *path, const char *dir,
+                            const char *name, const char *ext, const char *who)
 {
+    gf_status st;
     int k = snprintf(path, GF_PLOT_PATH_CAP, "%s/%s%s", dir, name, ext);
+    *f = NULL;
     if (k < 0 || k >= GF_PLOT_PATH_CAP)
         return gf_fail(GF_EINVAL, "%s: path '%s/%s%s' is too long", who, dir, name, ext);
-    *f = fopen(path, "w");
-    if (*f == NULL)
-        return gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, path, strerror(errno));
+    /* A unique temporary file renamed over the target: never a half-written script, and
+     * never written through a link planted at its name. */
+    if ((st = gf_atomic_begin(a, path, who)) != GF_OK)
+        return st;
+    *f = a->f;
     return GF_OK;
 }
 
-gf_status gf_plot_close_file(FILE *f, const char *path, const char *who)
+gf_status gf_plot_close_file(gf_atomic_file *a, const char *who)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
-        return gf_fail(GF_EIO, "%s: cannot write '%s': %s", who, path, strerror(errno));
-    return GF_OK;
+    return gf_atomic_end(a, GF_OK, who);
 }
 
 /* A value for a data file; NaN marks a missing point (set datafile missing 'NaN'). Zero
@@ -278,9 +279,10 @@ gf_status gf_plot_prepare(const char *dir, const char *name, const gf_plot_optio
 }
 
 /* Close the script and render it unless the format says not to. */
-gf_status gf_plot_finish(FILE *f, const char *script, const gf_plot_options *o, const char *who)
+gf_status gf_plot_finish(gf_atomic_file *a, const char *script, const gf_plot_options *o,
+                         const char *who)
 {
-    gf_status st = gf_plot_close_file(f, script, who);
+    gf_status st = gf_plot_close_file(a, who);
     if (st != GF_OK || o->format == GF_PLOT_NONE)
         return st;
     return gf_plot_render(script);

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "gradflow/atomic.h"
 #include "gradflow/report.h"
 
 enum { GF_PLOT_PATH_CAP = 4096 };
@@ -23,10 +24,12 @@ int gf_plot_group_has_linear(const gf_telemetry *t, size_t b, size_t e);
 size_t gf_plot_count_units(const gf_telemetry *t, uint64_t step);
 
 /* ---- Files ---- */
-/* Open <dir>/<name><ext> for writing into *f, its path in path (GF_PLOT_PATH_CAP). */
-gf_status gf_plot_open_file(FILE **f, char *path, const char *dir, const char *name,
-                            const char *ext, const char *who);
-gf_status gf_plot_close_file(FILE *f, const char *path, const char *who);
+/* Start writing <dir>/<name><ext> (its path into path, GF_PLOT_PATH_CAP, which must live
+ * until the close) atomically (gradflow/atomic.h): *f = a->f is a temporary file beside
+ * it; gf_plot_close_file renames it over the target when every write succeeded. */
+gf_status gf_plot_open_file(gf_atomic_file *a, FILE **f, char *path, const char *dir,
+                            const char *name, const char *ext, const char *who);
+gf_status gf_plot_close_file(gf_atomic_file *a, const char *who);
 /* " v" (NaN for a missing or, with log, non-positive value). */
 void gf_plot_put(FILE *f, double v, int log);
 /* A gnuplot string literal of a followed by b (b may be NULL), quotes escaped. */
@@ -54,7 +57,7 @@ gf_status gf_plot_check_runs(const gf_plot_run *runs, size_t n, int need_records
 gf_status gf_plot_prepare(const char *dir, const char *name, const gf_plot_options *o,
                           const char *who);
 /* Close the script and render it unless the format is GF_PLOT_NONE. */
-gf_status gf_plot_finish(FILE *f, const char *script, const gf_plot_options *o,
+gf_status gf_plot_finish(gf_atomic_file *a, const char *script, const gf_plot_options *o,
                          const char *who);
 
 #endif

@@ -59,6 +59,7 @@ gf_status gf_plot_loss(const char *dir, const char *name, const gf_plot_run *run
     char path[GF_PLOT_PATH_CAP], script[GF_PLOT_PATH_CAP], buf[32];
     gf_plot_options o = opt ? *opt : gf_plot_options_default();
     gf_status st;
+    gf_atomic_file af;
     FILE *f;
     gf_plot_range all = gf_plot_range_empty();
     int nonpositive = 0;
@@ -69,10 +70,10 @@ gf_status gf_plot_loss(const char *dir, const char *name, const gf_plot_run *run
     size_t *valid = gf_calloc(n_runs, sizeof *valid);
     if (valid == NULL)
         return gf_fail(GF_ENOMEM, "%s: out of memory", who);
-    if ((st = gf_plot_open_file(&f, path, dir, name, ".dat", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, path, dir, name, ".dat", who)) != GF_OK)
         goto out;
     write_loss_dat(f, runs, n_runs, valid, &all, &nonpositive);
-    if ((st = gf_plot_close_file(f, path, who)) != GF_OK)
+    if ((st = gf_plot_close_file(&af, who)) != GF_OK)
         goto out;
     size_t total = 0;
     for (size_t i = 0; i < n_runs; i++)
@@ -81,7 +82,7 @@ gf_status gf_plot_loss(const char *dir, const char *name, const gf_plot_run *run
         st = gf_fail(GF_EINVAL, "%s: no finite loss value to plot", who);
         goto out;
     }
-    if ((st = gf_plot_open_file(&f, script, dir, name, ".gp", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, script, dir, name, ".gp", who)) != GF_OK)
         goto out;
     gf_plot_script_begin(f, name, &o, 900, 520);
     gf_plot_title_line(f, "set title", &o, "Training loss");
@@ -105,7 +106,7 @@ gf_status gf_plot_loss(const char *dir, const char *name, const gf_plot_run *run
         first = 0;
     }
     fputc('\n', f);
-    st = gf_plot_finish(f, script, &o, who);
+    st = gf_plot_finish(&af, script, &o, who);
 out:
     gf_free(valid);
     return st;
@@ -120,6 +121,7 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
     char path[GF_PLOT_PATH_CAP], script[GF_PLOT_PATH_CAP], buf[32], title[128];
     gf_plot_options o = opt ? *opt : gf_plot_options_default();
     gf_status st;
+    gf_atomic_file af;
     FILE *f;
     size_t max_k = 0;
     uint64_t shown = 0;
@@ -133,7 +135,7 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
     }
     if (max_k == 0)
         return gf_fail(GF_EINVAL, "%s: no activation layer to plot", who);
-    if ((st = gf_plot_open_file(&f, path, dir, name, ".dat", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, path, dir, name, ".dat", who)) != GF_OK)
         return st;
     fputs("# unit_layer layer dead_frac sat_frac zero_frac\n", f);
     for (size_t i = 0; i < n_runs; i++) {
@@ -154,9 +156,9 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
             fputc('\n', f);
         }
     }
-    if ((st = gf_plot_close_file(f, path, who)) != GF_OK)
+    if ((st = gf_plot_close_file(&af, who)) != GF_OK)
         return st;
-    if ((st = gf_plot_open_file(&f, script, dir, name, ".gp", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, script, dir, name, ".gp", who)) != GF_OK)
         return st;
     gf_plot_script_begin(f, name, &o, 1300, 520);
     snprintf(title, sizeof title, "Dead and saturated units per activation layer, step %llu",
@@ -184,5 +186,5 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
         fputc('\n', f);
     }
     fputs("unset multiplot\n", f);
-    return gf_plot_finish(f, script, &o, who);
+    return gf_plot_finish(&af, script, &o, who);
 }

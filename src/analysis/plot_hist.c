@@ -145,7 +145,8 @@ gf_status gf_hist_write(const char *path, const gf_net *net, size_t bins)
     hist_unit *u = gf_calloc(n, sizeof *u);
     size_t *count = gf_calloc(bins, sizeof *count);
     gf_status st = GF_OK;
-    FILE *f = NULL;
+    gf_atomic_file af;
+    FILE *f;
     if (u == NULL || count == NULL) {
         st = gf_fail(GF_ENOMEM, "%s: out of memory", who);
         goto out;
@@ -158,17 +159,16 @@ gf_status gf_hist_write(const char *path, const gf_net *net, size_t bins)
     double alo, ahi, glo, ghi;
     hist_ranges(u, k, &alo, &ahi, &glo, &ghi);
 
-    f = fopen(path, "w");
-    if (f == NULL) {
-        st = gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, path, strerror(errno));
+    /* Written whole under a temporary name, then renamed (gradflow/atomic.h). */
+    if ((st = gf_atomic_begin(&af, path, who)) != GF_OK)
         goto out;
-    }
+    f = af.f;
     fprintf(f, "%s\n", hist_header);
     for (size_t j = 0; j < k; j++)
         write_bins(f, "act", j + 1, &u[j], u[j].act, 0, alo, ahi, bins, count);
     for (size_t j = 0; j < k; j++)
         write_bins(f, "log10_grad", j + 1, &u[j], u[j].grad, 1, glo, ghi, bins, count);
-    st = gf_plot_close_file(f, path, who);
+    st = gf_plot_close_file(&af, who);
 out:
     gf_free(u);
     gf_free(count);
@@ -293,6 +293,7 @@ gf_status gf_plot_hist(const char *dir, const char *name, const char *hist_csv,
     size_t n_rows = 0, max_unit = 0, chosen[MAX_HIST_CURVES], m = 0;
     int has[2][MAX_HIST_CURVES] = {{0}};
     gf_status st;
+    gf_atomic_file af;
     FILE *f;
 
     GF_CHECK_NOT_NULL(hist_csv, who);
@@ -303,12 +304,12 @@ gf_status gf_plot_hist(const char *dir, const char *name, const char *hist_csv,
     for (size_t i = 0; i < n_rows; i++)
         max_unit = rows[i].unit > max_unit ? rows[i].unit : max_unit;
     m = choose_units(chosen, max_unit);
-    if ((st = gf_plot_open_file(&f, path, dir, name, ".dat", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, path, dir, name, ".dat", who)) != GF_OK)
         goto out;
     write_hist_dat(f, rows, n_rows, chosen, m, has);
-    if ((st = gf_plot_close_file(f, path, who)) != GF_OK)
+    if ((st = gf_plot_close_file(&af, who)) != GF_OK)
         goto out;
-    if ((st = gf_plot_open_file(&f, script, dir, name, ".gp", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, script, dir, name, ".gp", who)) != GF_OK)
         goto out;
     gf_plot_script_begin(f, name, &o, 1300, 540);
     gf_plot_title_line(f, "set multiplot layout 1,2 title", &o,
@@ -345,7 +346,7 @@ gf_status gf_plot_hist(const char *dir, const char *name, const char *hist_csv,
         fputc('\n', f);
     }
     fputs("unset multiplot\n", f);
-    st = gf_plot_finish(f, script, &o, who);
+    st = gf_plot_finish(&af, script, &o, who);
 out:
     gf_free(rows);
     return st;

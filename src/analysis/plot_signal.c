@@ -168,6 +168,7 @@ gf_status gf_plot_signal(const char *dir, const char *name, const gf_plot_run *r
     gf_plot_options o = opt ? *opt : gf_plot_options_default();
     signal_data d = {gf_plot_range_empty(), gf_plot_range_empty(), NULL, 0, 0, 1};
     gf_status st;
+    gf_atomic_file af;
     FILE *f;
 
     if ((st = gf_plot_check_runs(runs, n_runs, 1, who)) != GF_OK ||
@@ -176,21 +177,21 @@ gf_status gf_plot_signal(const char *dir, const char *name, const gf_plot_run *r
     d.valid_w = gf_calloc(n_runs, sizeof *d.valid_w);
     if (d.valid_w == NULL)
         return gf_fail(GF_ENOMEM, "%s: out of memory", who);
-    if ((st = gf_plot_open_file(&f, path, dir, name, ".dat", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, path, dir, name, ".dat", who)) != GF_OK)
         goto out;
     fputs("# depth layer grad_out_norm weight_grad_norm predicted\n", f);
     for (size_t i = 0; i < n_runs; i++)
         write_signal_run(f, &runs[i], i, o.step, &d);
-    if ((st = gf_plot_close_file(f, path, who)) != GF_OK)
+    if ((st = gf_plot_close_file(&af, who)) != GF_OK)
         goto out;
     if (d.sig.count == 0) {
         st = gf_fail(GF_EINVAL, "%s: no finite positive backward signal to plot", who);
         goto out;
     }
-    if ((st = gf_plot_open_file(&f, script, dir, name, ".gp", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, script, dir, name, ".gp", who)) != GF_OK)
         goto out;
     write_signal_script(f, name, &o, runs, n_runs, &d);
-    st = gf_plot_finish(f, script, &o, who);
+    st = gf_plot_finish(&af, script, &o, who);
 out:
     gf_free(d.valid_w);
     return st;
@@ -303,6 +304,7 @@ gf_status gf_plot_heatmap(const char *dir, const char *name, const gf_telemetry 
     gf_plot_options o = opt ? *opt : gf_plot_options_default();
     heat_data d = {0, 0, 0, 0, -1, 0.5, INFINITY, -INFINITY};
     gf_status st;
+    gf_atomic_file af;
     FILE *f;
 
     GF_CHECK_NOT_NULL(t, who);
@@ -310,15 +312,15 @@ gf_status gf_plot_heatmap(const char *dir, const char *name, const gf_telemetry 
         return gf_fail(GF_EINVAL, "%s: the telemetry holds no record", who);
     if ((st = gf_plot_prepare(dir, name, &o, who)) != GF_OK)
         return st;
-    if ((st = gf_plot_open_file(&f, path, dir, name, ".dat", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, path, dir, name, ".dat", who)) != GF_OK)
         return st;
     write_heat_dat(f, t, &d);
-    if ((st = gf_plot_close_file(f, path, who)) != GF_OK)
+    if ((st = gf_plot_close_file(&af, who)) != GF_OK)
         return st;
     if (d.cells == 0)
         return gf_fail(GF_EINVAL, "%s: no finite positive backward signal to plot", who);
-    if ((st = gf_plot_open_file(&f, script, dir, name, ".gp", who)) != GF_OK)
+    if ((st = gf_plot_open_file(&af, &f, script, dir, name, ".gp", who)) != GF_OK)
         return st;
     write_heat_script(f, name, &o, &d);
-    return gf_plot_finish(f, script, &o, who);
+    return gf_plot_finish(&af, script, &o, who);
 }

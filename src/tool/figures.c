@@ -37,15 +37,17 @@ void gft_clear_scripts(const char *dir, const char *const *names, size_t n)
 gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, int render)
 {
     char path[1400], script[1400];
+    gf_atomic_file a;
     FILE *f;
     size_t found = 0;
+    gf_status st;
     if (snprintf(path, sizeof path, "%s/figures.gp", dir) >= (int)sizeof path)
         return GF_EINVAL;
-    f = fopen(path, "w");
-    if (f == NULL) {
-        gft_error("cannot write '%s'", path);
-        return GF_EIO;
+    if ((st = gf_atomic_begin(&a, path, "figures.gp")) != GF_OK) {
+        gft_error("%s", gf_last_error());
+        return st;
     }
+    f = a.f;
     fprintf(f, "# figures.gp: renders every figure of this directory in one gnuplot process.\n"
                "# Run it here: gnuplot figures.gp\n");
     for (size_t i = 0; i < n; i++) {
@@ -57,9 +59,9 @@ gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, 
         fclose(g);
         fprintf(f, "%sload '%s.gp'\n", found++ ? "reset\n" : "", names[i]);
     }
-    if (fclose(f) != 0) {
-        gft_error("cannot write '%s'", path);
-        return GF_EIO;
+    if ((st = gf_atomic_end(&a, GF_OK, "figures.gp")) != GF_OK) {
+        gft_error("%s", gf_last_error());
+        return st;
     }
     return render && found > 0 ? gf_plot_render(path) : GF_OK;
 }
@@ -98,12 +100,22 @@ static void gp_string(FILE *f, const char *s)
     fputc('\'', f);
 }
 
-/* Close a file opened to write path (f NULL: the opening failed); 0, or -1 when it was
- * not written whole (said). */
-static int close_written(FILE *f, const char *path)
+/* Start writing path under a temporary name (gradflow/atomic.h); 0, or -1 (said). */
+static int begin_written(gf_atomic_file *a, const char *path)
 {
-    if (f == NULL || fclose(f) != 0) {
-        gft_error("cannot write '%s': %s", path, strerror(errno));
+    if (gf_atomic_begin(a, path, "gradflow") != GF_OK) {
+        gft_error("%s", gf_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+/* Rename the temporary file over a->path when every write succeeded; 0, or -1 when it
+ * was not written whole (said; the temporary file removed). */
+static int close_written(gf_atomic_file *a)
+{
+    if (gf_atomic_end(a, GF_OK, "gradflow") != GF_OK) {
+        gft_error("%s", gf_last_error());
         return -1;
     }
     return 0;
@@ -113,9 +125,11 @@ static int close_written(FILE *f, const char *path)
  * the file. Returns 0, or -1 (said). */
 static int write_time_data(const char *path, const gft_curve *curves, size_t n)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return close_written(NULL, path);
+    gf_atomic_file a;
+    FILE *f;
+    if (begin_written(&a, path) != 0)
+        return -1;
+    f = a.f;
     fprintf(f, "# t ||dL/dh_t||, one block per curve\n");
     for (size_t i = 0; i < n; i++) {
         fprintf(f, "%s# %s\n", i ? "\n\n" : "", curves[i].label);
@@ -128,7 +142,7 @@ static int write_time_data(const char *path, const gft_curve *curves, size_t n)
                 fprintf(f, "%zu NaN\n", t + 1);
         }
     }
-    return close_written(f, path);
+    return close_written(&a);
 }
 
 /* DIR/NAME.gp drawing every curve of NAME.dat, log y (powers of ten when the values span
@@ -137,9 +151,11 @@ static int write_time_script(const char *path, const char *name, const char *tit
                              const gft_curve *curves, size_t n, gf_plot_format format,
                              double span, size_t t_max)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return close_written(NULL, path);
+    gf_atomic_file a;
+    FILE *f;
+    if (begin_written(&a, path) != 0)
+        return -1;
+    f = a.f;
     fprintf(f, "# %s.gp: written by gradflow %s. Run it in this directory: gnuplot %s.gp\n",
             name, gf_version(), name);
     if (format == GF_PLOT_SVG)
@@ -171,7 +187,7 @@ static int write_time_script(const char *path, const char *name, const char *tit
         gp_string(f, curves[i].label);
     }
     fputc('\n', f);
-    return close_written(f, path);
+    return close_written(&a);
 }
 
 int gft_time_figure(const char *dir, const char *name, const char *title,

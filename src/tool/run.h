@@ -37,14 +37,15 @@ gf_telemetry *gft_copy_telemetry(const gf_telemetry *t);
 
 /* ---- trace.c -------------------------------------------------------------------------- */
 
-/* ||dL/dh_t|| of a recurrent layer, t = 1..T, on every recorded step: streamed to
- * time.csv (rnn.h's "step,t,grad_h_norm", T lines per step), and kept for the first and
- * the last recorded step for time.png. */
+/* ||dL/dh_t|| of a recurrent layer, t = 1..T, on every recorded step: streamed to a
+ * temporary file renamed to time.csv when the run ends (gradflow/atomic.h; rnn.h's
+ * "step,t,grad_h_norm", T lines per step), and kept for the first and the last recorded
+ * step for time.png. */
 typedef struct gft_trace {
     gf_layer *layer;        /* the network's first recurrent layer; NULL: none */
     gf_rnn_cell cell;
     size_t T;
-    FILE *csv;              /* opened at the first record */
+    gf_atomic_file csv;     /* time.csv's temporary file, begun at the first record */
     char path[1300];
     double *first, *last;   /* (T) norms at the first and at the last recorded step */
     uint64_t first_step, last_step;
@@ -57,7 +58,8 @@ typedef struct gft_trace {
 int gft_trace_begin(gft_trace *tt, gf_net *net, const char *dir);
 /* After a training step: record it when the telemetry did. */
 void gft_trace_record(gft_trace *tt, gf_net *net, uint64_t step);
-/* Close time.csv; returns -1 when it could not be written whole (said). */
+/* Rename the temporary file to time.csv; returns -1 when it could not be written whole
+ * (said; the temporary file is then removed). */
 int gft_trace_end(gft_trace *tt);
 void gft_trace_release(gft_trace *tt);
 /* DIR/time.gp of a run: the first and the last recorded step (gft_time_figure's

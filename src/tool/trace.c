@@ -1,6 +1,8 @@
 /* src/tool/trace.c: the gradient through time of a recurrent net during a run: ||dL/dh_t||
- * for t = 1..T on every recorded step, streamed to time.csv and kept for the first and
- * the last recorded step, which time.png shows. */
+ * for t = 1..T on every recorded step, streamed to a temporary file that becomes
+ * time.csv when the run ends (never a half-written time.csv, never one written through
+ * a planted link), and kept for the first and the last recorded step, which time.png
+ * shows. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,14 +51,14 @@ void gft_trace_record(gft_trace *tt, gf_net *net, uint64_t step)
     if (tt->layer == NULL || tt->failed || !step_recorded(net, step) ||
         gf_rnn_time_grad_norms(tt->layer, &norms, &T) != GF_OK || T != tt->T)
         return;
-    if (tt->csv == NULL && (tt->csv = fopen(tt->path, "w")) == NULL) {
-        gft_error("cannot write '%s': %s", tt->path, strerror(errno));
+    if (tt->csv.f == NULL && gf_atomic_begin(&tt->csv, tt->path, "time.csv") != GF_OK) {
+        gft_error("%s", gf_last_error());
         tt->failed = 1;
         return;
     }
-    /* Flushed step by step, as telemetry.csv: valid up to its last line after a crash. */
-    if (gf_rnn_write_time_csv(tt->layer, tt->csv, step, tt->recorded == 0) != GF_OK ||
-        fflush(tt->csv) != 0) {
+    /* Flushed step by step: a write error (a full disk) shows at the step it happens. */
+    if (gf_rnn_write_time_csv(tt->layer, tt->csv.f, step, tt->recorded == 0) != GF_OK ||
+        fflush(tt->csv.f) != 0) {
         gft_error("cannot write '%s': %s", tt->path, gf_last_error());
         tt->failed = 1;
         return;
@@ -73,18 +75,19 @@ void gft_trace_record(gft_trace *tt, gf_net *net, uint64_t step)
 int gft_trace_end(gft_trace *tt)
 {
     int bad = tt->failed;
-    if (tt->csv != NULL && fclose(tt->csv) != 0 && !bad) {
-        gft_error("cannot write '%s': %s", tt->path, strerror(errno));
+    /* A failed trace is abandoned (its temporary file removed): said already. */
+    if (gf_atomic_end(&tt->csv, bad ? GF_EIO : GF_OK, "time.csv") != GF_OK && !bad) {
+        gft_error("%s", gf_last_error());
         bad = 1;
     }
-    tt->csv = NULL;
+    memset(&tt->csv, 0, sizeof tt->csv);
     return bad ? -1 : 0;
 }
 
 void gft_trace_release(gft_trace *tt)
 {
-    if (tt->csv != NULL)
-        fclose(tt->csv);
+    if (tt->csv.f != NULL) /* not ended (a failed setup): nothing renamed */
+        gf_atomic_end(&tt->csv, GF_EIO, "time.csv");
     gf_free(tt->first);
     gf_free(tt->last);
     memset(tt, 0, sizeof *tt);

@@ -617,6 +617,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(two_runs_into_one_out_never_mix),
         cmocka_unit_test(concurrent_saves_leave_a_good_model),
         cmocka_unit_test(planted_link_at_save_tmp_is_not_followed),
+        cmocka_unit_test(run_files_replace_planted_links),
         cmocka_unit_test(file_size_limit_exits_1_with_a_message),
         cmocka_unit_test(kill_9_of_a_deep_run_leaves_whole_steps),
         cmocka_unit_test(merge_refuses_a_step_count_out_of_range),

@@ -152,6 +152,7 @@ void concurrent_saves_leave_a_good_model(void **state);
 
 /* A symbolic link planted at PATH.tmp of --save is not followed. */
 void planted_link_at_save_tmp_is_not_followed(void **state);
+void run_files_replace_planted_links(void **state);
 
 /* ulimit -f: a message naming the file, exit 1, telemetry.csv of whole steps. */
 void file_size_limit_exits_1_with_a_message(void **state);

@@ -1,8 +1,11 @@
 /* tests/tool/test_cli_writes.c: the writes group (issue 16): two runs into one --out
  * never mix (the directory's lock), concurrent --save to one path leaves a good model, a
- * planted link at PATH.tmp is not followed, a file size limit and kill -9 leave whole
- * lines, and merge refuses a step count out of range. */
+ * planted link at PATH.tmp is not followed, nor one at any file of a run directory, a
+ * file size limit and kill -9 leave whole lines, and merge refuses a step count out of
+ * range. */
 #include "test_cli.h"
+
+#include <dirent.h>
 
 /* 1 when the file is empty or ends with a newline. */
 static int ends_with_newline(const char *path)
@@ -115,6 +118,51 @@ void planted_link_at_save_tmp_is_not_followed(void **state)
     read_file(buf, sizeof buf, victim);
     assert_string_equal(buf, "precious\n");
     assert_true(file_size(model) > 100);
+}
+
+/* Every file of a run directory is written under a temporary name and renamed: a link
+ * planted at hist_init.csv, time.csv, the figure data or a gnuplot script (figures.gp
+ * too) is replaced, never written through, and no temporary file is left behind. */
+void run_files_replace_planted_links(void **state)
+{
+    static const char *const names[] = {"hist_init.csv", "hist_init.dat", "hist_init.gp",
+                                        "time.csv", "time.dat", "time.gp", "signal.dat",
+                                        "signal.gp", "heatmap.gp", "loss.gp", "figures.gp"};
+    char victim[700], p[700], buf[64];
+    struct stat sb;
+    struct dirent *e;
+    output o;
+    DIR *d;
+    FILE *f;
+    (void)state;
+    mkdir(path_of(p, sizeof p, "cli-w/links"), 0777);
+    f = fopen(path_of(victim, sizeof victim, "cli-w/links-victim.txt"), "w");
+    assert_non_null(f);
+    fputs("precious\n", f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char rel[200];
+        snprintf(rel, sizeof rel, "cli-w/links/%s", names[i]);
+        assert_int_equal(symlink(victim, path_of(p, sizeof p, rel)), 0);
+    }
+    RUN(&o, "run", "--cell", "rnn", "--steps", "3", "--plot", "none", "--out", "cli-w/links",
+        "-q");
+    expect_status(&o, 0);
+    read_file(buf, sizeof buf, victim);
+    assert_string_equal(buf, "precious\n");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char rel[200];
+        snprintf(rel, sizeof rel, "cli-w/links/%s", names[i]);
+        assert_int_equal(lstat(path_of(p, sizeof p, rel), &sb), 0);
+        if (!S_ISREG(sb.st_mode) || sb.st_size == 0)
+            fail_msg("%s is not a new regular file", names[i]);
+    }
+    d = opendir(path_of(p, sizeof p, "cli-w/links"));
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp") != NULL)
+            fail_msg("temporary file left: %s", e->d_name);
+    closedir(d);
 }
 
 /* Under a file size limit (ulimit -f), the program is not killed by SIGXFSZ: it says
