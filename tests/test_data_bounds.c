@@ -351,5 +351,25 @@ void gzip_is_streamed(void **state)
     assert_non_null(at);
     assert_int_equal(sscanf(at, "refused after reading %llu of its %llu", &got, &size), 2);
     assert_true(got <= 65536 && size > 4 * got);
+    /* An IDX file is bounded by its header: 10 images of 28x28 followed by 32 MiB of
+     * zeros (32 KB compressed) are refused once the output passes 7,856 bytes. */
+    {
+        static unsigned char img[32 << 20];
+        static const unsigned char ten[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+        unsigned char lab[18];
+        size_t nl = idx_labels(lab, 10, ten);
+        assert_int_equal(idx_images(img, 10, 28, 28), 16 + 7840);
+        write_gz(path_of("long-img.gz"), img, sizeof img);
+        write_bytes(path_of("long-lab.idx"), lab, nl);
+        peak_bytes = 0;
+        gf_set_allocator(&peak_allocator);
+        assert_status(gf_data_idx(&d, path_of("long-img.gz"), path_of("long-lab.idx")),
+                      GF_EFORMAT);
+        gf_set_allocator(NULL);
+        assert_null(d);
+        assert_int_equal(live_bytes, 0);
+        assert_true(peak_bytes < (1u << 20));
+        assert_error_mentions("inflates to more than the 7856 bytes its header accounts for");
+    }
 }
 #endif

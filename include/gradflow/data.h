@@ -52,8 +52,8 @@ gf_status gf_data_digits(gf_dataset **out);
 /* An IDX image file (magic 0x00000803: n x rows x cols unsigned bytes) and its label
  * file (magic 0x00000801: n unsigned bytes), each gzip-compressed or raw (detected from
  * the content). x (n, rows*cols) = byte / 255, y (n, 1), n_classes = largest label + 1.
- * The sizes in each header must account for the file's length exactly, and both files
- * must hold the same n. Missing file: GF_EIO; malformed or truncated: GF_EFORMAT; a gzip
+ * The sizes in each header must account for the file's length exactly (a gzip file is
+ * refused as soon as it inflates past that length), and both files must hold the same n. Missing file: GF_EIO; malformed or truncated: GF_EFORMAT; a gzip
  * file in a build without zlib: GF_EUNSUPPORTED. */
 gf_status gf_data_idx(gf_dataset **out, const char *images_path, const char *labels_path);
 

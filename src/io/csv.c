@@ -324,7 +324,7 @@ gf_status gf_data_csv(gf_dataset **out, const char *path, const gf_csv_options *
     GF_CHECK_NOT_NULL(path, "gf_data_csv");
     if ((st = check_csv_options(&o, f.delim)) != GF_OK)
         return st;
-    if ((st = gf_read_file("gf_data_csv", path, &b)) != GF_OK)
+    if ((st = gf_read_file("gf_data_csv", path, NULL, &b)) != GF_OK)
         return st;
     /* A UTF-8 byte-order mark (spreadsheets write one) is not part of the first field:
      * left in, it would make a header-less file's first row read as a header. */

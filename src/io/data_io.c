@@ -182,7 +182,7 @@ static gf_status inflate_failed(const source *s, const z_stream *z, int ret)
  * into *out, every member, reading a chunk whenever zlib has used the last one. What it
  * inflates to is bounded by the memory limit: a gzip bomb is refused as soon as its
  * output reaches it, having read only the compressed bytes that made that output. */
-static gf_status inflate_stream(source *s, buffer *in, buffer *out)
+static gf_status inflate_stream(source *s, gf_usable_fn usable, buffer *in, buffer *out)
 {
     z_stream z;
     buffer b = {NULL, 0, 0};
@@ -240,6 +240,11 @@ static gf_status inflate_stream(source *s, buffer *in, buffer *out)
                 ended = 1;
             else if (ret != Z_OK && ret != Z_BUF_ERROR)
                 st = inflate_failed(s, &z, ret);
+            if (st == GF_OK && usable != NULL && b.len > usable(b.data, b.len))
+                st = gf_fail(GF_EFORMAT, "%s: '%s' inflates to more than the %zu bytes its "
+                             "header accounts for (trailing bytes); refused after reading %zu "
+                             "of its %jd compressed bytes", s->who, s->path,
+                             usable(b.data, b.len), s->read, s->size);
         }
     }
     inflateEnd(&z);
@@ -254,7 +259,7 @@ static gf_status inflate_stream(source *s, buffer *in, buffer *out)
 
 /* Read a file whole, inflating it as it is read when it is gzip-compressed (detected by
  * its magic bytes, not its name). */
-gf_status gf_read_file(const char *who, const char *path, buffer *out)
+gf_status gf_read_file(const char *who, const char *path, gf_usable_fn usable, buffer *out)
 {
     source s;
     buffer b = {NULL, 0, 0};
@@ -276,8 +281,9 @@ gf_status gf_read_file(const char *who, const char *path, buffer *out)
         }
     } else if (st == GF_OK) {
 #if GF_HAVE_ZLIB
-        st = inflate_stream(&s, &b, out);
+        st = inflate_stream(&s, usable, &b, out);
 #else
+        (void)usable;
         st = gf_fail(GF_EUNSUPPORTED, "%s: '%s' is gzip-compressed, but this build of "
                      "gradflow has no zlib: decompress it (gunzip) or rebuild with zlib", who,
                      path);
@@ -346,6 +352,24 @@ static gf_status parse_idx(const char *who, const char *path, const buffer *b, u
     return GF_OK;
 }
 
+/* The length an IDX file's header gives (gf_usable_fn): 4 + 4 ndims header bytes and the
+ * product of the dimensions; SIZE_MAX until the header is read, or when it is not one
+ * (the parser then says why). */
+static size_t idx_usable(const unsigned char *p, size_t len)
+{
+    size_t ndims, header, total = 1;
+    int ok = 1;
+    if (len < 4 || p[0] != 0 || p[1] != 0 || p[2] != 0x08 || p[3] < 1 || p[3] > 4)
+        return SIZE_MAX;
+    ndims = p[3];
+    header = 4 + 4 * ndims;
+    if (len < header)
+        return SIZE_MAX;
+    for (size_t i = 0; i < ndims && ok; i++)
+        total = gf_mul_size(total, be32(p + 4 + 4 * i), &ok);
+    return ok && total <= SIZE_MAX - header ? header + total : SIZE_MAX;
+}
+
 gf_status gf_data_idx(gf_dataset **out, const char *images_path, const char *labels_path)
 {
     const char *who = "gf_data_idx";
@@ -357,11 +381,11 @@ gf_status gf_data_idx(gf_dataset **out, const char *images_path, const char *lab
     *out = NULL;
     GF_CHECK_NOT_NULL(images_path, who);
     GF_CHECK_NOT_NULL(labels_path, who);
-    st = gf_read_file(who, images_path, &img);
+    st = gf_read_file(who, images_path, idx_usable, &img);
     if (st == GF_OK)
         st = parse_idx(who, images_path, &img, 0x00000803u, &n_img, &pixels);
     if (st == GF_OK)
-        st = gf_read_file(who, labels_path, &lab);
+        st = gf_read_file(who, labels_path, idx_usable, &lab);
     if (st == GF_OK)
         st = parse_idx(who, labels_path, &lab, 0x00000801u, &n_lab, &one);
     if (st == GF_OK && n_img != n_lab)
