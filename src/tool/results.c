@@ -122,6 +122,8 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         runs[m].label = res[i].label;
         runs[m].telemetry = res[i].tel;
         runs[m].predicted_factor = res[i].predicted_factor;
+        runs[m].predicted = res[i].predicted;
+        runs[m].n_predicted = res[i].n_predicted;
         runs[m].loss = res[i].loss;
         runs[m].loss_steps = res[i].loss_steps;
         runs[m].n_loss = res[i].n_loss;
