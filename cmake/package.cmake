@@ -336,13 +336,18 @@ if(GRADFLOW_TESTS AND GRADFLOW_EXAMPLES)
   add_test(NAME docs_first_net COMMAND doc_first_net ${GF_DOC_BIN}/first_net.csv)
   set_tests_properties(docs_first_net PROPERTIES PASS_REGULAR_EXPRESSION
     "wrote 2800 records" FIXTURES_SETUP gf_first_net_csv)
-  # The tutorial's gnuplot commands, on the CSV first_net wrote, to a text terminal.
+  # Every `./build/docs/...` command the docs print, then every gnuplot block and
+  # script on the files they wrote, each plot's points captured with `set table` and
+  # checked (tests/docs/run_docs.sh). Without gnuplot, the commands only.
   find_program(GF_GNUPLOT gnuplot)
-  if(GF_GNUPLOT)
-    add_test(NAME docs_gnuplot COMMAND ${GF_GNUPLOT} -e "set terminal dumb 79 22"
-             ${CMAKE_CURRENT_SOURCE_DIR}/docs/examples/first_net.gp)
-    set_tests_properties(docs_gnuplot PROPERTIES WORKING_DIRECTORY ${GF_DOC_BIN}
-      FIXTURES_REQUIRED gf_first_net_csv PASS_REGULAR_EXPRESSION "step 399")
+  find_program(GF_BASH bash)
+  if(GF_BASH)
+    add_test(NAME docs_gnuplot COMMAND ${GF_BASH}
+             ${CMAKE_CURRENT_SOURCE_DIR}/tests/docs/run_docs.sh ${CMAKE_CURRENT_SOURCE_DIR}
+             ${CMAKE_CURRENT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/docs-run
+             "$<$<BOOL:${GF_GNUPLOT}>:${GF_GNUPLOT}>")
+    set_tests_properties(docs_gnuplot PROPERTIES TIMEOUT 300
+      ENVIRONMENT "GF_DOCS_QUICK=$<BOOL:${GRADFLOW_SANITIZE}>")
   endif()
   add_test(NAME docs_experiment_init COMMAND doc_experiment act=relu init=lecun depth=12)
   set_tests_properties(docs_experiment_init PROPERTIES PASS_REGULAR_EXPRESSION
