@@ -296,30 +296,43 @@ if(GRADFLOW_EXAMPLES)
 endif()
 
 # ---- The coursework checker -----------------------------------------------------------
-# check_student.c linked with the reference solution must pass; linked with the
-# template, with a wrong derivative and with a correct but vanishing activation it
-# must fail, each on the check that names the fault.
+# check_student.c linked with the solutions (docs/coursework/solutions/, which a
+# lecturer keeps apart) must pass; linked with the template it must fail every check;
+# with a wrong derivative and with a correct but vanishing activation it must fail on
+# the check that names the fault. -D_DEFAULT_SOURCE, as check.sh: students use M_PI.
 if(GRADFLOW_TESTS)
   set(_gf_ck ${CMAKE_CURRENT_SOURCE_DIR}/docs/coursework/checker)
-  foreach(_gf_s solution_silu student_activation example_wrong_tanh example_sigmoid)
-    add_executable(coursework_${_gf_s} ${_gf_ck}/check_student.c ${_gf_ck}/${_gf_s}.c)
-    target_include_directories(coursework_${_gf_s} PRIVATE ${_gf_ck})
+  set(_gf_sol ${CMAKE_CURRENT_SOURCE_DIR}/docs/coursework/solutions)
+  # A teacher may hand the coursework out without solutions/: its tests then go too.
+  set(_gf_progs ${_gf_ck}/student_activation ${_gf_ck}/example_wrong_tanh
+                ${_gf_ck}/example_sigmoid)
+  if(EXISTS ${_gf_sol})
+    list(APPEND _gf_progs ${_gf_sol}/solution_silu ${_gf_sol}/solution_gelu)
+    add_test(NAME coursework_checker COMMAND coursework_solution_silu)
+    add_test(NAME coursework_checker_gelu_with_m_pi COMMAND coursework_solution_gelu)
+  endif()
+  foreach(_gf_s IN LISTS _gf_progs)
+    get_filename_component(_gf_n ${_gf_s} NAME)
+    add_executable(coursework_${_gf_n} ${_gf_ck}/check_student.c ${_gf_s}.c)
+    target_include_directories(coursework_${_gf_n} PRIVATE ${_gf_ck})
+    target_compile_definitions(coursework_${_gf_n} PRIVATE _DEFAULT_SOURCE)
     # PkgConfig::CMOCKA is created after the areas (CMakeLists.txt); links resolve later.
-    target_link_libraries(coursework_${_gf_s} PRIVATE gradflow PkgConfig::CMOCKA)
-    target_compile_options(coursework_${_gf_s} PRIVATE ${GF_WARNINGS})
-    set_target_properties(coursework_${_gf_s} PROPERTIES
+    target_link_libraries(coursework_${_gf_n} PRIVATE gradflow PkgConfig::CMOCKA)
+    target_compile_options(coursework_${_gf_n} PRIVATE ${GF_WARNINGS})
+    set_target_properties(coursework_${_gf_n} PROPERTIES
       RUNTIME_OUTPUT_DIRECTORY ${GF_DOC_BIN})
   endforeach()
-  add_test(NAME coursework_checker COMMAND coursework_solution_silu)
   add_test(NAME coursework_checker_rejects_template COMMAND coursework_student_activation)
   add_test(NAME coursework_checker_catches_wrong_derivative
            COMMAND coursework_example_wrong_tanh)
   add_test(NAME coursework_checker_catches_vanishing COMMAND coursework_example_sigmoid)
-  # The verdict is read from cmocka's summary (the exit status is then not used).
+  # The verdict is read from cmocka's summary (the exit status is then not used). The
+  # template fails all seven checks, and no kink is named for a smooth f.
   set_tests_properties(coursework_checker_rejects_template PROPERTIES
-    PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] derivative_matches_central_difference")
+    PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] 7 test\\(s\\), listed below")
   set_tests_properties(coursework_checker_catches_wrong_derivative PROPERTIES
-    PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] derivative_matches_central_difference")
+    PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] derivative_matches_central_difference"
+    FAIL_REGULAR_EXPRESSION "kink")
   set_tests_properties(coursework_checker_catches_vanishing PROPERTIES
     PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] 1 test\\(s\\), listed below:[\r\n]+\\[  FAILED  \\] \
 suited_init_keeps_the_gradient_profile_flat")

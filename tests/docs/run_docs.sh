@@ -7,7 +7,10 @@
 #     (in `code` or on an indented line, `$ ` stripped), in the order printed: it must
 #     exit 0, or 1 with a message (a documented failure: exercise 7's NaN), never 2 (a
 #     bad argument) or by a signal;
-#  2. with GNUPLOT, every ```gnuplot block of a document, the blocks of one document in
+#  2. every expected figure of a table row "| exercise | `command` | `text N text` |
+#     LO to HI |" (the coursework's): the number at N in the command's output lies in
+#     [LO, HI];
+#  3. with GNUPLOT, every ```gnuplot block of a document, the blocks of one document in
 #     one gnuplot session (a block builds on the ones before it, as typed at the prompt),
 #     and every gnuplot script a document tells to run (`gnuplot docs/...gp`), on the
 #     files step 1 wrote. Each `plot` is wrapped in `set table`, which writes the points
@@ -55,6 +58,24 @@ commands() {
     }
   }' "$1"
 }
+# A command's output, kept under a name made from it: the expected figures read it.
+mkdir -p out
+out_of() { echo "out/$(printf '%s' "$1" | cksum | tr ' ' '_')"; }
+run_once() {
+  local o
+  o=$(out_of "$1")
+  if [ ! -f "$o.rc" ]; then
+    local status=0
+    # Word splitting is what a shell does with the printed line (no quotes in them).
+    # shellcheck disable=SC2086
+    timeout 300 $1 > "$o.out" 2> "$o.err" || status=$?
+    echo "$status" > "$o.rc"
+  fi
+  local rc
+  rc=$(cat "$o.rc")
+  # 0, or 1 with a message (a documented failure); never 2 (bad argument) or a signal.
+  [ "$rc" -eq 0 ] || { [ "$rc" -eq 1 ] && [ -s "$o.err" ]; } || { cat "$o.err" >&2; return 1; }
+}
 n_cmd=0
 n_skip=0
 for doc in "${ordered[@]}"; do
@@ -64,22 +85,36 @@ for doc in "${ordered[@]}"; do
       continue
     fi
     n_cmd=$((n_cmd + 1))
-    status=0
-    # Word splitting is what a shell does with the printed line (no quotes in them).
-    # shellcheck disable=SC2086
-    timeout 300 $cmd > cmd.out 2> cmd.err || status=$?
-    if [ "$status" -ne 0 ] && ! { [ "$status" -eq 1 ] && [ -s cmd.err ]; }; then
-      fail "$doc: \`$cmd\` exited with status $status"
-      cat cmd.err >&2
-    fi
+    run_once "$cmd" || fail "$doc: \`$cmd\` exited with status $(cat "$(out_of "$cmd").rc")"
   done < <(commands "$doc")
 done
 echo "ran $n_cmd documented commands ($n_skip training runs skipped: GF_DOCS_QUICK)"
 [ "$n_cmd" -gt 0 ] || fail "no documented command found"
 
+# ---- 2. The expected figures ------------------------------------------------------------
+# Table rows "| exercise | `command` | `text N text` | LO to HI |": the number at N in the
+# command's output (its last occurrence) must lie in [LO, HI].
+n_fig=0
+for doc in "${ordered[@]}"; do
+  while IFS=$'\t' read -r cmd pattern lo hi; do
+    [ "${GF_DOCS_QUICK:-0}" = 1 ] && [[ $cmd =~ steps=[1-9] ]] && [[ $cmd != *csv=* ]] && continue
+    n_fig=$((n_fig + 1))
+    run_once "$cmd" || { fail "$doc: \`$cmd\` failed"; continue; }
+    got=$(perl -e 'my ($pre, $suf) = split(/N/, $ARGV[0], 2); local $/; my $out = <STDIN>;
+                   my @m = ($out =~ /\Q$pre\E([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)\Q$suf\E/g);
+                   print $m[-1] if @m' "$pattern" < "$(out_of "$cmd").out")
+    if [ -z "$got" ]; then
+      fail "$doc: \`$cmd\` prints no \"$pattern\""
+    elif ! awk -v v="$got" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(v + 0 >= lo + 0 && v + 0 <= hi + 0) }'; then
+      fail "$doc: \`$cmd\`: $pattern gives $got, outside $lo to $hi"
+    fi
+  done < <(sed -n 's/^| [0-9]* | `\([^`]*\)` | `\([^`]*N[^`]*\)` | \([-+0-9.e]*\) to \([-+0-9.e]*\) |$/\1\t\2\t\3\t\4/p' "$doc")
+done
+echo "checked $n_fig expected figures"
+
 [ -n "$gnuplot" ] || { echo "gnuplot not given: plots not checked"; exit "$failed"; }
 
-# ---- 2. The gnuplot blocks and scripts -------------------------------------------------
+# ---- 3. The gnuplot blocks and scripts -------------------------------------------------
 # A gnuplot script with each plot (continuation lines joined) between
 # `set table 'PREFIX_k.tab'` and `unset table`; the plots' text into PREFIX.plots.
 wrap_plots() {
