@@ -362,6 +362,11 @@ if(GRADFLOW_TESTS AND GRADFLOW_EXAMPLES)
     set_tests_properties(docs_gnuplot PROPERTIES TIMEOUT 300
       ENVIRONMENT "GF_DOCS_QUICK=$<BOOL:${GRADFLOW_SANITIZE}>")
   endif()
+  # One name for the backward signal, dL/dh, everywhere (tests/docs/vocabulary.sh).
+  if(GF_BASH)
+    add_test(NAME docs_vocabulary COMMAND ${GF_BASH}
+             ${CMAKE_CURRENT_SOURCE_DIR}/tests/docs/vocabulary.sh ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
   add_test(NAME docs_experiment_init COMMAND doc_experiment act=relu init=lecun depth=12)
   set_tests_properties(docs_experiment_init PROPERTIES PASS_REGULAR_EXPRESSION
     "first / last hidden layer")

@@ -53,7 +53,7 @@ void figure_scripts_are_written_and_sane(void **state)
     assert_contains(gp, "set output 'signal.png'");
     assert_contains(gp, "set logscale y");
     assert_contains(gp, "set format y '10^{%L}'"); /* the signals span decades */
-    assert_contains(gp, "set xlabel 'linear layer (1 = input side)'");
+    assert_contains(gp, "set xlabel 'layer k (the k-th linear layer from the input)'");
     assert_contains(gp, "set multiplot layout 1,2");
     assert_contains(gp, "'signal.dat' index 0 using 1:3");
     assert_contains(gp, "index 0 using 1:5 with lines"); /* the predicted line */

@@ -82,7 +82,7 @@ static void plot_signal_panel(FILE *f, const char *name, const gf_plot_run *runs
 {
     char buf[32];
     fputs("set key below horizontal maxcols 2 samplen 2\n"
-          "set xlabel 'linear layer (1 = input side)'\n", f);
+          "set xlabel 'layer k (the k-th linear layer from the input)'\n", f);
     fprintf(f, "set xrange [0.5:%zu.5]\n", d->max_layers);
     if (d->max_layers <= 25)
         fputs("set xtics 1\n", f);
@@ -284,7 +284,7 @@ static void write_heat_script(FILE *f, const char *name, const gf_plot_options *
     gf_plot_script_begin(f, name, o, 900, 520);
     gf_plot_title_line(f, "set title", o, "log10 of the backward signal ||dL/dh||, layer by step");
     fputs("set xlabel 'step'\n"
-          "set ylabel 'linear layer (1 = input side)'\n"
+          "set ylabel 'layer k (the k-th linear layer from the input)'\n"
           "set cblabel 'log_{10} ||dL/dh||' offset 1.5,0\n"
           "set grid noxtics noytics\n"
           "set tics out\n"

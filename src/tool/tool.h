@@ -337,6 +337,10 @@ const char *gft_out_dir(const gft_config *c, const char *fallback);
 const char *gft_init_label(const gft_config *c);
 /* A number for people into buf ("%.4g", NaN and infinities as words); returns buf. */
 const char *gft_num(char *buf, size_t len, double v);
+
+/* strcmp, but a number in both strings (20, 0.01, 1e-3) compares by value: "depth=5"
+ * before "depth=20", "lr=0.01" before "lr=0.1". For sorting run directories. */
+int gft_natural_cmp(const char *a, const char *b);
 /* The network of a configuration in words: "relu, init he, 12 linear layers of width 64
  * (an input layer, 5 residual blocks of 2, an output layer), batch norm". */
 void gft_describe_net(char *buf, size_t len, const gft_config *c);

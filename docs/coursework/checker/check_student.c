@@ -371,8 +371,10 @@ static gf_net *probe(uint64_t seed, const gf_record **recs, size_t *n)
     return net;
 }
 
-/* Element-wise, |dL/dx| = |f'(x)| |dL/dy| <= B |dL/dy|, so for each activation layer
- * ||dL/dx|| <= B ||dL/dy||: the telemetry must show it at every layer. */
+/* Element-wise, the signal dL/dh at an activation layer's input is f'(x) times the one
+ * at its output, at most B times it, so the norms (the telemetry's grad_in_norm and
+ * grad_out_norm) obey in <= B out: the telemetry must show it at every layer. Layers are
+ * numbered as the figures number them: network layer i = 2k - 1 is layer k's activation. */
 static void bound_caps_every_layer(void **state)
 {
     const gf_record *recs = NULL;
@@ -385,11 +387,11 @@ static void bound_caps_every_layer(void **state)
     for (size_t i = 1; i < n; i += 2) {
         double in = recs[i].grad_in_norm, out = recs[i].grad_out_norm;
         if (!(in <= b * out * (1 + 1e-4)))
-            fail_msg("layer %zu: ||dL/dx|| = %.6g > bound %.6g x ||dL/dy|| = %.6g", i, in, b,
-                     b * out);
+            fail_msg("layer %zu (%s): ||dL/dh|| at its input, %.6g, exceeds your bound %.6g "
+                     "times the one at its output, %.6g", (i + 1) / 2, act->name, in, b, out);
         if (!(recs[i].deriv_abs_mean <= b * (1 + 1e-4)))
-            fail_msg("layer %zu: mean |f'| = %.6g exceeds your bound %.6g", i,
-                     recs[i].deriv_abs_mean, b);
+            fail_msg("layer %zu (%s): mean |f'| = %.6g exceeds your bound %.6g", (i + 1) / 2,
+                     act->name, recs[i].deriv_abs_mean, b);
     }
     gf_net_free(net);
 }
