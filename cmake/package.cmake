@@ -362,6 +362,14 @@ if(GRADFLOW_TESTS AND GRADFLOW_EXAMPLES)
     set_tests_properties(docs_gnuplot PROPERTIES TIMEOUT 300
       ENVIRONMENT "GF_DOCS_QUICK=$<BOOL:${GRADFLOW_SANITIZE}>")
   endif()
+  # Every `gradflow` command of the documentation's ```sh blocks, as printed (a couple
+  # of minutes: the showcase, compares, sweeps; not in the sanitizer builds).
+  if(GF_BASH AND NOT GRADFLOW_SANITIZE)
+    add_test(NAME docs_cli_commands COMMAND ${GF_BASH}
+             ${CMAKE_CURRENT_SOURCE_DIR}/tests/docs/run_docs.sh ${CMAKE_CURRENT_SOURCE_DIR}
+             ${CMAKE_CURRENT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/docs-cli-run)
+    set_tests_properties(docs_cli_commands PROPERTIES TIMEOUT 900 ENVIRONMENT GF_DOCS_CLI=1)
+  endif()
   # One name for the backward signal, dL/dh, everywhere (tests/docs/vocabulary.sh).
   if(GF_BASH)
     add_test(NAME docs_vocabulary COMMAND ${GF_BASH}

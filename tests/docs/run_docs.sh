@@ -19,6 +19,10 @@
 #     must finish without an error or a warning. The scripts also run as printed.
 # GF_DOCS_QUICK=1 (the sanitizer builds, where training is some 30 times slower) skips
 # the commands that train (steps= above 0) unless they write a CSV a plot reads.
+# GF_DOCS_CLI=1 runs, instead of all that, every `gradflow` command of a ```sh block
+# (README.md and docs/), as printed, with `build/gradflow` first on PATH: it must exit 0,
+# 3 (a run that went non-finite, as the exploding examples may) or 1 with a message,
+# never 2 (a bad option). GNU parallel, in the sweep's example, is done by bash.
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
@@ -36,6 +40,28 @@ ln -s "$build" build
 ln -s "$src/docs" docs
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
+
+# ---- 0. The gradflow commands (GF_DOCS_CLI=1) ------------------------------------------
+if [ "${GF_DOCS_CLI:-0}" = 1 ]; then
+  ln -s "$src/README.md" README.md
+  export PATH="$build:$PATH"
+  n=0
+  while IFS= read -r cmd; do
+    n=$((n + 1))
+    status=0
+    bash -c "$cmd" > cli.out 2> cli.err || status=$?
+    if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && ! { [ "$status" -eq 1 ] && [ -s cli.err ]; }; then
+      fail "\`$cmd\` exited with status $status"
+      cat cli.err >&2
+    fi
+  done < <(for f in README.md docs/*.md docs/*/*.md; do
+             awk '/^```sh/ { on = 1; next } /^```/ { on = 0 } on' "$f"
+           done | sed 's/  *#.*$//; s/^parallel -j [0-9]* < \(.*\)$/bash \1/' |
+           grep -E '^(\./build/)?gradflow( |$)|^bash jobs')
+  echo "ran $n gradflow commands of the documentation"
+  [ "$n" -gt 0 ] || fail "no gradflow command found"
+  exit "$failed"
+fi
 
 docs=()
 while IFS= read -r f; do docs+=("$f"); done < <(cd "$src" && find docs -name '*.md' | sort)
