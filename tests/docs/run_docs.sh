@@ -17,8 +17,9 @@
 #     it draws, and every curve must hold two or more joined finite points (a line
 #     broken at every other point, or a column that is empty, draws nothing). gnuplot
 #     must finish without an error or a warning. The scripts also run as printed.
-# GF_DOCS_QUICK=1 (the sanitizer builds, where training is some 30 times slower) skips
-# the commands that train (steps= above 0) unless they write a CSV a plot reads.
+# GF_DOCS_QUICK=1 (the sanitizer builds, where training is 30 to 100 times slower)
+# skips the commands that train (steps= above 0), their expected figures, and the
+# gnuplot sessions that read a file those would have written.
 # GF_DOCS_CLI=1 runs, instead of all that, every `gradflow` command of a ```sh block
 # (README.md and docs/), as printed, with `build/gradflow` first on PATH: it must exit 0,
 # 3 (a run that went non-finite, as the exploding examples may) or 1 with a message,
@@ -106,7 +107,7 @@ n_cmd=0
 n_skip=0
 for doc in "${ordered[@]}"; do
   while IFS= read -r cmd; do
-    if [ "${GF_DOCS_QUICK:-0}" = 1 ] && [[ $cmd =~ steps=[1-9] ]] && [[ $cmd != *csv=* ]]; then
+    if [ "${GF_DOCS_QUICK:-0}" = 1 ] && [[ $cmd =~ steps=[1-9] ]]; then
       n_skip=$((n_skip + 1))
       continue
     fi
@@ -123,7 +124,7 @@ echo "ran $n_cmd documented commands ($n_skip training runs skipped: GF_DOCS_QUI
 n_fig=0
 for doc in "${ordered[@]}"; do
   while IFS=$'\t' read -r cmd pattern lo hi; do
-    [ "${GF_DOCS_QUICK:-0}" = 1 ] && [[ $cmd =~ steps=[1-9] ]] && [[ $cmd != *csv=* ]] && continue
+    [ "${GF_DOCS_QUICK:-0}" = 1 ] && [[ $cmd =~ steps=[1-9] ]] && continue
     n_fig=$((n_fig + 1))
     run_once "$cmd" || { fail "$doc: \`$cmd\` failed"; continue; }
     got=$(perl -e 'my ($pre, $suf) = split(/N/, $ARGV[0], 2); local $/; my $out = <STDIN>;
@@ -179,7 +180,12 @@ check_table() {
 
 # Runs script $1 (from the work directory) with its plots captured under name $2.
 run_captured() {
-  local script=$1 name=$2
+  local script=$1 name=$2 data
+  if [ "${GF_DOCS_QUICK:-0}" = 1 ]; then
+    for data in $(grep -oE "'[^']*\.csv'" "$script" | tr -d "'" | sort -u); do
+      [ -f "$data" ] || { echo "$name: skipped ($data not written: GF_DOCS_QUICK)"; return; }
+    done
+  fi
   rm -f "$name"_*.tab "$name.plots"
   wrap_plots "$script" "$name" > "$name.gp"
   if ! "$gnuplot" "$name.gp" > "$name.log" 2>&1 || grep -qi 'warning\|error' "$name.log"; then
