@@ -97,15 +97,11 @@ elseif(CHECK STREQUAL "snippets")
                           "(cmake/package.cmake), so it is never compiled")
     endif()
   endforeach()
-  # ```c blocks against the C files, ```gnuplot blocks against the gnuplot scripts
-  # (which the test docs_gnuplot runs).
+  # ```c blocks against the C files. (```gnuplot blocks are run themselves, on the data
+  # the documented commands write, by the test docs_gnuplot: tests/docs/run_docs.sh.)
   set(n_blocks 0)
-  foreach(lang c gnuplot)
-    if(lang STREQUAL "c")
-      file(GLOB files "${SOURCE_DIR}/docs/examples/*.c" "${SOURCE_DIR}/docs/coursework/checker/*.c")
-    else()
-      file(GLOB files "${SOURCE_DIR}/docs/examples/*.gp")
-    endif()
+  foreach(lang c)
+    file(GLOB files "${SOURCE_DIR}/docs/examples/*.c" "${SOURCE_DIR}/docs/coursework/checker/*.c")
     set(corpus "")
     foreach(f IN LISTS files)
       file(READ "${f}" text)
@@ -141,7 +137,7 @@ elseif(CHECK STREQUAL "snippets")
     endforeach()
   endforeach()
   list(LENGTH mds n_md)
-  message(STATUS "${n_blocks} C and gnuplot blocks in ${n_md} Markdown files, all "
+  message(STATUS "${n_blocks} C blocks in ${n_md} Markdown files, all "
                  "pieces of tested files")
 
 elseif(CHECK STREQUAL "layering")

@@ -296,30 +296,43 @@ if(GRADFLOW_EXAMPLES)
 endif()
 
 # ---- The coursework checker -----------------------------------------------------------
-# check_student.c linked with the reference solution must pass; linked with the
-# template, with a wrong derivative and with a correct but vanishing activation it
-# must fail, each on the check that names the fault.
+# check_student.c linked with the solutions (docs/coursework/solutions/, which a
+# lecturer keeps apart) must pass; linked with the template it must fail every check;
+# with a wrong derivative and with a correct but vanishing activation it must fail on
+# the check that names the fault. -D_DEFAULT_SOURCE, as check.sh: students use M_PI.
 if(GRADFLOW_TESTS)
   set(_gf_ck ${CMAKE_CURRENT_SOURCE_DIR}/docs/coursework/checker)
-  foreach(_gf_s solution_silu student_activation example_wrong_tanh example_sigmoid)
-    add_executable(coursework_${_gf_s} ${_gf_ck}/check_student.c ${_gf_ck}/${_gf_s}.c)
-    target_include_directories(coursework_${_gf_s} PRIVATE ${_gf_ck})
+  set(_gf_sol ${CMAKE_CURRENT_SOURCE_DIR}/docs/coursework/solutions)
+  # A teacher may hand the coursework out without solutions/: its tests then go too.
+  set(_gf_progs ${_gf_ck}/student_activation ${_gf_ck}/example_wrong_tanh
+                ${_gf_ck}/example_sigmoid)
+  if(EXISTS ${_gf_sol})
+    list(APPEND _gf_progs ${_gf_sol}/solution_silu ${_gf_sol}/solution_gelu)
+    add_test(NAME coursework_checker COMMAND coursework_solution_silu)
+    add_test(NAME coursework_checker_gelu_with_m_pi COMMAND coursework_solution_gelu)
+  endif()
+  foreach(_gf_s IN LISTS _gf_progs)
+    get_filename_component(_gf_n ${_gf_s} NAME)
+    add_executable(coursework_${_gf_n} ${_gf_ck}/check_student.c ${_gf_s}.c)
+    target_include_directories(coursework_${_gf_n} PRIVATE ${_gf_ck})
+    target_compile_definitions(coursework_${_gf_n} PRIVATE _DEFAULT_SOURCE)
     # PkgConfig::CMOCKA is created after the areas (CMakeLists.txt); links resolve later.
-    target_link_libraries(coursework_${_gf_s} PRIVATE gradflow PkgConfig::CMOCKA)
-    target_compile_options(coursework_${_gf_s} PRIVATE ${GF_WARNINGS})
-    set_target_properties(coursework_${_gf_s} PROPERTIES
+    target_link_libraries(coursework_${_gf_n} PRIVATE gradflow PkgConfig::CMOCKA)
+    target_compile_options(coursework_${_gf_n} PRIVATE ${GF_WARNINGS})
+    set_target_properties(coursework_${_gf_n} PROPERTIES
       RUNTIME_OUTPUT_DIRECTORY ${GF_DOC_BIN})
   endforeach()
-  add_test(NAME coursework_checker COMMAND coursework_solution_silu)
   add_test(NAME coursework_checker_rejects_template COMMAND coursework_student_activation)
   add_test(NAME coursework_checker_catches_wrong_derivative
            COMMAND coursework_example_wrong_tanh)
   add_test(NAME coursework_checker_catches_vanishing COMMAND coursework_example_sigmoid)
-  # The verdict is read from cmocka's summary (the exit status is then not used).
+  # The verdict is read from cmocka's summary (the exit status is then not used). The
+  # template fails all seven checks, and no kink is named for a smooth f.
   set_tests_properties(coursework_checker_rejects_template PROPERTIES
-    PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] derivative_matches_central_difference")
+    PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] 7 test\\(s\\), listed below")
   set_tests_properties(coursework_checker_catches_wrong_derivative PROPERTIES
-    PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] derivative_matches_central_difference")
+    PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] derivative_matches_central_difference"
+    FAIL_REGULAR_EXPRESSION "kink")
   set_tests_properties(coursework_checker_catches_vanishing PROPERTIES
     PASS_REGULAR_EXPRESSION "\\[  FAILED  \\] 1 test\\(s\\), listed below:[\r\n]+\\[  FAILED  \\] \
 suited_init_keeps_the_gradient_profile_flat")
@@ -336,13 +349,31 @@ if(GRADFLOW_TESTS AND GRADFLOW_EXAMPLES)
   add_test(NAME docs_first_net COMMAND doc_first_net ${GF_DOC_BIN}/first_net.csv)
   set_tests_properties(docs_first_net PROPERTIES PASS_REGULAR_EXPRESSION
     "wrote 2800 records" FIXTURES_SETUP gf_first_net_csv)
-  # The tutorial's gnuplot commands, on the CSV first_net wrote, to a text terminal.
+  # Every `./build/docs/...` command the docs print, then every gnuplot block and
+  # script on the files they wrote, each plot's points captured with `set table` and
+  # checked (tests/docs/run_docs.sh). Without gnuplot, the commands only.
   find_program(GF_GNUPLOT gnuplot)
-  if(GF_GNUPLOT)
-    add_test(NAME docs_gnuplot COMMAND ${GF_GNUPLOT} -e "set terminal dumb 79 22"
-             ${CMAKE_CURRENT_SOURCE_DIR}/docs/examples/first_net.gp)
-    set_tests_properties(docs_gnuplot PROPERTIES WORKING_DIRECTORY ${GF_DOC_BIN}
-      FIXTURES_REQUIRED gf_first_net_csv PASS_REGULAR_EXPRESSION "step 399")
+  find_program(GF_BASH bash)
+  if(GF_BASH)
+    add_test(NAME docs_gnuplot COMMAND ${GF_BASH}
+             ${CMAKE_CURRENT_SOURCE_DIR}/tests/docs/run_docs.sh ${CMAKE_CURRENT_SOURCE_DIR}
+             ${CMAKE_CURRENT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/docs-run
+             "$<$<BOOL:${GF_GNUPLOT}>:${GF_GNUPLOT}>")
+    set_tests_properties(docs_gnuplot PROPERTIES TIMEOUT 300
+      ENVIRONMENT "GF_DOCS_QUICK=$<BOOL:${GRADFLOW_SANITIZE}>")
+  endif()
+  # Every `gradflow` command of the documentation's ```sh blocks, as printed (a couple
+  # of minutes: the showcase, compares, sweeps; not in the sanitizer builds).
+  if(GF_BASH AND NOT GRADFLOW_SANITIZE)
+    add_test(NAME docs_cli_commands COMMAND ${GF_BASH}
+             ${CMAKE_CURRENT_SOURCE_DIR}/tests/docs/run_docs.sh ${CMAKE_CURRENT_SOURCE_DIR}
+             ${CMAKE_CURRENT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/docs-cli-run)
+    set_tests_properties(docs_cli_commands PROPERTIES TIMEOUT 900 ENVIRONMENT GF_DOCS_CLI=1)
+  endif()
+  # One name for the backward signal, dL/dh, everywhere (tests/docs/vocabulary.sh).
+  if(GF_BASH)
+    add_test(NAME docs_vocabulary COMMAND ${GF_BASH}
+             ${CMAKE_CURRENT_SOURCE_DIR}/tests/docs/vocabulary.sh ${CMAKE_CURRENT_SOURCE_DIR})
   endif()
   add_test(NAME docs_experiment_init COMMAND doc_experiment act=relu init=lecun depth=12)
   set_tests_properties(docs_experiment_init PROPERTIES PASS_REGULAR_EXPRESSION

@@ -188,7 +188,7 @@ static int write_figure(const options *o)
             "set grid lc rgb '#d0d0d0'\n"
             "set key below horizontal maxrows 1 noenhanced\n"
             "set xlabel 'linear layer k (1 = input side)'\n"
-            "set ylabel '||dL/dh_k|| at initialisation (||dL/dy|| = 1)'\n"
+            "set ylabel '||dL/dh_k|| at initialisation (||dL/dh|| = 1 at the output)'\n"
             "pos(v) = v > 0 ? v : NaN  # log axis: drop zeros (float underflow)\n"
             "set multiplot layout 1,2 title 'Backward signal per layer, plain vs residual "
             "(%s, %s init, width %zu%s)' font ',12'\n",
@@ -252,7 +252,8 @@ int main(int argc, char **argv)
             x->data[i] = (gf_real)gf_rng_normal(&rng);
             dy->data[i] = (gf_real)gf_rng_normal(&rng);
         }
-        /* ||dL/dy|| = 1, so the table reads as the gain of the backward pass. */
+        /* ||dL/dh|| = 1 at the output, so the table reads as the gain of the backward
+         * pass. */
         n2 = gf_tensor_norm2(dy);
         gf_tensor_scale_inplace(dy, (gf_real)(1 / n2));
         x_sq = gf_tensor_dot(x, x) / (double)(o.batch * o.width);
@@ -285,7 +286,7 @@ int main(int argc, char **argv)
         if (ok) {
             char path[512];
             FILE *fp;
-            printf("\n%zu layers: ||dL/dh_k|| at the output of linear layer k (||dL/dy|| = 1)\n",
+            printf("\n%zu layers: ||dL/dh_k|| at the output of linear layer k (1 at the top)\n",
                    L);
             printf("%6s  %12s  %12s  %12s\n", "k", "plain", "residual", "mean-field");
             for (size_t k = 0; k < L; k++)

@@ -316,19 +316,20 @@ void nonfinite_values_are_located_and_stop_the_step(void **state)
     size_t n = 0;
     (void)state;
     assert_ok(gf_optim_new(&opt, &cfg, gf_net_param_count(net)));
-    /* A huge weight in layer 2 overflows its output to infinity (tanh then saturates,
-     * but the linear layer's output is where it first appears). */
-    gf_layer *l2 = gf_net_layer_mut(net, 2);
-    l2->weight.data[0] = (gf_real)INFINITY;
+    /* A huge weight in the third linear layer (network layer 4) overflows its output to
+     * infinity (the linear layer's output is where it first appears). The message
+     * numbers layers by depth, as the figures do: "layer 3 (linear)". */
+    gf_layer *l4 = gf_net_layer_mut(net, 4);
+    l4->weight.data[0] = (gf_real)INFINITY;
     assert_ok(gf_net_forward(net, NULL, x));
     assert_ok(gf_net_loss(net, NULL, t, GF_LOSS_MSE));
     assert_status(gf_net_backward(net), GF_ENONFINITE);
     assert_error_mentions("forward");
-    assert_error_mentions("layer 2");
+    assert_error_mentions("layer 3 (linear)");
     assert_error_mentions("step 0");
     assert_ok(gf_net_last_records(net, &recs, &n));
     assert_int_equal(recs[0].nonfinite_fwd, 0);
-    assert_true(recs[2].nonfinite_fwd > 0);
+    assert_true(recs[4].nonfinite_fwd > 0);
     gf_real before = gf_net_layer(net, 0)->weight.data[0];
     assert_status(gf_net_step(net, opt), GF_ENONFINITE);
     assert_true(gf_net_layer(net, 0)->weight.data[0] == before);
@@ -340,7 +341,7 @@ void nonfinite_values_are_located_and_stop_the_step(void **state)
     gf_net_set_skip_nonfinite(net, 0);
     assert_ok(gf_net_set_record_every(net, 1000));
     assert_status(gf_net_train_step(net, NULL, x, t, opt, GF_LOSS_MSE, NULL), GF_ENONFINITE);
-    assert_error_mentions("layer 2");
+    assert_error_mentions("layer 3 (linear)");
     gf_optim_free(opt);
     gf_tensor_free(x);
     gf_tensor_free(t);

@@ -238,7 +238,8 @@ static void nan_weight_is_named_with_step_and_layer(void **state)
     assert_int_equal(v.nonfinite_step, 2);
     assert_int_equal(v.nonfinite_layer, 4);
     assert_int_equal(v.nonfinite_backward, 0);
-    assert_contains(v.text, "step 2, layer 4");
+    /* The text numbers layers by depth: network layer 4 is the third linear layer. */
+    assert_contains(v.text, "step 2, layer 3 (");
     release(&fx);
 }
 
@@ -343,7 +344,8 @@ static void thresholds_are_strict_and_documented(void **state)
     assert_int_equal(v.dead_layer, 3);
     assert_near(v.max_sat_frac, 0.25, 0, 0);
     assert_int_equal(v.sat_layer, 1);
-    assert_contains(v.text, "layer 3");
+    /* Network layer 3 is the relu after the second linear layer: "layer 2". */
+    assert_contains(v.text, "units of layer 2 ");
     gf_telemetry_clear(t);
     r[3].dead_frac = 0.99 * GF_VERDICT_DEAD_FRAC;
     for (int i = 0; i < 5; i++)

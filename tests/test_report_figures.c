@@ -35,8 +35,9 @@ void figure_scripts_are_written_and_sane(void **state)
         assert_ok(gf_net_train_step(a.net, NULL, a.x, a.y, a.opt, GF_LOSS_MSE, NULL));
         assert_ok(gf_net_train_step(b.net, NULL, b.x, b.y, b.opt, GF_LOSS_MSE, NULL));
     }
-    gf_plot_run runs[2] = {{"sigmoid_xavier", gf_net_telemetry(a.net), 0.25, NULL, NULL, 0},
-                           {"it's tanh", gf_net_telemetry(b.net), NAN, NULL, NULL, 0}};
+    gf_plot_run runs[2] = {
+        {"sigmoid_xavier", gf_net_telemetry(a.net), 0.25, NULL, NULL, 0, NULL, 0},
+        {"it's tanh", gf_net_telemetry(b.net), NAN, NULL, NULL, 0, NULL, 0}};
     gf_plot_options o = gf_plot_options_default();
     o.format = GF_PLOT_NONE;
     char dir[512];
@@ -52,7 +53,7 @@ void figure_scripts_are_written_and_sane(void **state)
     assert_contains(gp, "set output 'signal.png'");
     assert_contains(gp, "set logscale y");
     assert_contains(gp, "set format y '10^{%L}'"); /* the signals span decades */
-    assert_contains(gp, "set xlabel 'linear layer (1 = input side)'");
+    assert_contains(gp, "set xlabel 'layer k (the k-th linear layer from the input)'");
     assert_contains(gp, "set multiplot layout 1,2");
     assert_contains(gp, "'signal.dat' index 0 using 1:3");
     assert_contains(gp, "index 0 using 1:5 with lines"); /* the predicted line */
@@ -199,8 +200,8 @@ void plot_bad_input(void **state)
     build(&fx, "relu", NULL, 3, 11);
     assert_ok(pass(&fx));
     assert_ok(gf_telemetry_new(&empty));
-    gf_plot_run run = {"r", gf_net_telemetry(fx.net), NAN, NULL, NULL, 0};
-    gf_plot_run none = {"e", empty, NAN, NULL, NULL, 0};
+    gf_plot_run run = {"r", gf_net_telemetry(fx.net), NAN, NULL, NULL, 0, NULL, 0};
+    gf_plot_run none = {"e", empty, NAN, NULL, NULL, 0, NULL, 0};
     char dir[512];
     snprintf(dir, sizeof dir, "%s", tpath("bad"));
     assert_status(gf_plot_signal(NULL, "s", &run, 1, &o), GF_EINVAL);
@@ -228,7 +229,7 @@ void plot_bad_input(void **state)
 
     /* A loss made of NaN only has nothing to draw: refused, no empty panel. */
     double nan_loss[] = {NAN, NAN};
-    gf_plot_run nl = {"n", empty, NAN, nan_loss, NULL, 2};
+    gf_plot_run nl = {"n", empty, NAN, nan_loss, NULL, 2, NULL, 0};
     assert_status(gf_plot_loss(dir, "l", &nl, 1, &o), GF_EINVAL);
     assert_error_mentions("no finite loss");
     /* A linear net has no activation layer: no units figure. */
@@ -313,7 +314,7 @@ void missing_gnuplot_keeps_the_scripts(void **state)
     fixture fx;
     build(&fx, "tanh", NULL, 4, 12);
     assert_ok(pass(&fx));
-    gf_plot_run run = {"tanh", gf_net_telemetry(fx.net), NAN, NULL, NULL, 0};
+    gf_plot_run run = {"tanh", gf_net_telemetry(fx.net), NAN, NULL, NULL, 0, NULL, 0};
     char *path = saved_env("PATH"), *gp = saved_env("GNUPLOT");
     setenv("PATH", "/nonexistent", 1);
     unsetenv("GNUPLOT");
@@ -388,7 +389,7 @@ void allocation_failures_leak_nothing(void **state)
         gf_status st = gf_telemetry_new(&t);
         if (st == GF_OK)
             st = gf_run_read_telemetry(t, tpath("alloc/telemetry.csv"));
-        gf_plot_run run = {"r", t, 1.0, NULL, NULL, 0};
+        gf_plot_run run = {"r", t, 1.0, NULL, NULL, 0, NULL, 0};
         if (st == GF_OK)
             st = gf_plot_signal(tpath("alloc"), "signal", &run, 1, &o);
         if (st == GF_OK)

@@ -125,7 +125,7 @@ static void sample(gf_tensor *xb, gf_tensor *yb, const gf_tensor *x, const gf_te
     }
 }
 
-/* One line per linear layer: the signal dL/dz at its output (z = x W^T + b), its weight
+/* One line per linear layer: the signal dL/dh at its output (h = x W^T + b), its weight
  * gradient, update ratio, and the statistics of the activation that follows it. */
 static void print_profile(gf_net *net)
 {
@@ -133,7 +133,7 @@ static void print_profile(gf_net *net)
     size_t n = 0;
     if (gf_net_last_records(net, &rec, &n) != GF_OK || n == 0)
         return;
-    printf("step %llu: layer  ||dL/dz||   ||dL/dW||   update/W   act std  zero  dead   sat\n",
+    printf("step %llu: layer  ||dL/dh||   ||dL/dW||   update/W   act std  zero  dead   sat\n",
            (unsigned long long)rec[0].step);
     double first = NAN, last = NAN;
     size_t linear = 0, n_hidden = 0;
@@ -155,7 +155,7 @@ static void print_profile(gf_net *net)
         }
     }
     if (n_hidden > 1)
-        printf("||dL/dz|| first / last hidden layer: %.3g (%.3f per layer)\n", first / last,
+        printf("||dL/dh|| first / last hidden layer: %.3g (%.3f per layer)\n", first / last,
                pow(first / last, 1.0 / (double)(n_hidden - 1)));
 }
 

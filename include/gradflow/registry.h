@@ -85,7 +85,7 @@ typedef struct gf_layer_codec {
 /* ---- Kinds ---------------------------------------------------------------------------- */
 
 /* Traits: what the verdict and the figures may assume of a kind's layers. */
-#define GF_KIND_LINEAR 1u     /* y = x W^T + b: its backward signal ||dL/dy|| is the one
+#define GF_KIND_LINEAR 1u     /* y = x W^T + b: its backward signal ||dL/dh|| is the one
                                  the verdict and the signal figure follow */
 #define GF_KIND_ACTIVATION 2u /* element-wise f (PReLU too): dead and saturated units,
                                  the histograms of Glorot and Bengio's figure */

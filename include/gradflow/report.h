@@ -170,6 +170,11 @@ typedef struct gf_plot_run {
     const double *loss;            /* loss curve: NULL: the telemetry's per-step loss */
     const uint64_t *loss_steps;    /* NULL: 0, 1, ... */
     size_t n_loss;
+    const double *predicted;       /* or one factor per pair of linear layers:
+                                      predicted[k] = ||dL/dh|| into linear layer k+1 over
+                                      that into k+2 (gf_theory_layer_factors); the dashed
+                                      line then follows it. NULL: the constant factor */
+    size_t n_predicted;            /* values in predicted */
 } gf_plot_run;
 
 /* Which recorded step a per-layer figure shows. */

@@ -27,8 +27,8 @@ typedef struct gf_record {
                                  of your own's; an activation layer's activation,
                                  "sigmoid" (gf_layer_kind_traits tells which is which) */
     double loss;              /* the loss of this step (NaN when backward_from was used) */
-    double grad_out_norm;     /* ||dL/dy||: the backward signal dL/dh arriving at the
-                                 layer's output; judge vanishing/exploding from this */
+    double grad_out_norm;     /* ||dL/dh||: the backward signal arriving at the layer's
+                                 output; judge vanishing/exploding from this */
     double grad_in_norm;      /* ||dL/dx||: the signal the layer passes to its input */
     double weight_grad_norm;  /* ||dL/dW||; NaN for layers without weights */
     double bias_grad_norm;    /* ||dL/db||; NaN without bias */

@@ -51,6 +51,23 @@ gf_status gf_theory_chi(double *q_star, double *chi, const gf_activation *act,
 gf_status gf_theory_init_sigma_w2(double *sigma_w2, const gf_init *init, size_t fan_in,
                                   size_t fan_out);
 
+/* The prediction at finite depth, layer by layer, for a plain network of n linear
+ * layers, h_0 = W_0 x and h_k = W_k phi(h_{k-1}) (no activation on the input x), whose
+ * weights have sigma_w2[k] = fan_in Var(W_k) (gf_theory_init_sigma_w2; the first and the
+ * last layer differ from the others), biases sigma_b^2, on inputs of mean square
+ * input_ms = E[x_i^2] (averaged over the features). The variance map is iterated from
+ * the actual input, not taken at its fixed point:
+ *     q_0 = sigma_w2[0] input_ms + sigma_b^2,
+ *     q_{k+1} = sigma_w2[k+1] E[phi(sqrt(q_k) z)^2] + sigma_b^2,
+ *     factor[k] = sqrt(sigma_w2[k+1] E[phi'(sqrt(q_k) z)^2]),
+ * the predicted ||dL/dh_k|| / ||dL/dh_{k+1}|| for k = 0 .. n-2 (n - 1 values). Near the
+ * input, or in a shallow net, it differs from the infinite-depth sqrt(chi): softplus
+ * under He shrinks the signal by about 0.85 per layer there, not 1. n >= 2; every
+ * sigma_w2 > 0 and finite; input_ms >= 0 and finite. */
+gf_status gf_theory_layer_factors(double *factor, const gf_activation *act, double act_param,
+                                  const double *sigma_w2, size_t n, double sigma_b2,
+                                  double input_ms);
+
 
 /* ---- Two inputs: the correlation map and the depth scales (Schoenholz et al. 2017) --
  * Two inputs whose pre-activations u1, u2 have variance q and correlation c give, in

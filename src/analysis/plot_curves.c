@@ -165,7 +165,7 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
              (unsigned long long)shown);
     gf_plot_title_line(f, "set multiplot layout 1,2 title", &o, title);
     fputs("set key below horizontal height 1.5\n"
-          "set xlabel 'activation layer (1 = input side)'\n"
+          "set xlabel 'layer k (the activation after linear layer k)'\n"
           "set yrange [-0.03:1.03]\n", f);
     fprintf(f, "set xrange [0.5:%zu.5]\n", max_k);
     if (max_k <= 25)

@@ -44,6 +44,13 @@ static void write_signal_run(FILE *f, const gf_plot_run *run, size_t i, uint64_t
             s_last = gf_telemetry_at(t, j)->grad_out_norm;
         }
     d->max_layers = L > d->max_layers ? L : d->max_layers;
+    /* A per-layer prediction, when it matches the layers, is followed from the top:
+     * pred_k = s_L * product of predicted[m-1] for m = k .. L-1, kept as a log sum. */
+    const double *per = run->predicted != NULL && run->n_predicted + 1 == L ? run->predicted
+                                                                            : NULL;
+    double log_rest = 0;
+    for (size_t m = 0; per != NULL && m < run->n_predicted; m++)
+        log_rest += log(per[m]);
     fprintf(f, "%s# run %zu: %s, step %llu\n", i ? "\n\n" : "", i,
             gf_plot_run_label(run, i, buf, sizeof buf), (unsigned long long)step);
     for (size_t j = b; j < e; j++) {
@@ -51,7 +58,11 @@ static void write_signal_run(FILE *f, const gf_plot_run *run, size_t i, uint64_t
         if (lin && !gf_plot_is_linear(r))
             continue;
         k++;
-        double pred = (isfinite(fac) && fac > 0) ? s_last * pow(fac, (double)(L - k)) : NAN;
+        double pred = per != NULL                    ? s_last * exp(log_rest)
+                      : (isfinite(fac) && fac > 0) ? s_last * pow(fac, (double)(L - k))
+                                                   : NAN;
+        if (per != NULL && k < L)
+            log_rest -= log(per[k - 1]);
         fprintf(f, "%zu %u", k, (unsigned)r->layer);
         gf_plot_put(f, r->grad_out_norm, 1);
         gf_plot_put(f, r->weight_grad_norm, 1);
@@ -71,7 +82,7 @@ static void plot_signal_panel(FILE *f, const char *name, const gf_plot_run *runs
 {
     char buf[32];
     fputs("set key below horizontal maxcols 2 samplen 2\n"
-          "set xlabel 'linear layer (1 = input side)'\n", f);
+          "set xlabel 'layer k (the k-th linear layer from the input)'\n", f);
     fprintf(f, "set xrange [0.5:%zu.5]\n", d->max_layers);
     if (d->max_layers <= 25)
         fputs("set xtics 1\n", f);
@@ -90,7 +101,11 @@ static void plot_signal_panel(FILE *f, const char *name, const gf_plot_run *runs
         double fac = runs[i].predicted_factor;
         if (isfinite(fac) && fac > 0) {
             char pred[64];
-            snprintf(pred, sizeof pred, "predicted: x%.3g per layer", fac);
+            /* Layer by layer, the factor changes with depth: the legend gives its mean. */
+            if (runs[i].predicted != NULL)
+                snprintf(pred, sizeof pred, "predicted (mean x%.3g)", fac);
+            else
+                snprintf(pred, sizeof pred, "predicted: x%.3g per layer", fac);
             fprintf(f, ", \\\n     '' index %zu using 1:5 with lines lw 1.5 dt 2 lc %zu title ",
                     i, i + 1);
             gf_plot_quote(f, pred);
@@ -270,7 +285,7 @@ static void write_heat_script(FILE *f, const char *name, const gf_plot_options *
     gf_plot_script_begin(f, name, o, 900, 520);
     gf_plot_title_line(f, "set title", o, "log10 of the backward signal ||dL/dh||, layer by step");
     fputs("set xlabel 'step'\n"
-          "set ylabel 'linear layer (1 = input side)'\n"
+          "set ylabel 'layer k (the k-th linear layer from the input)'\n"
           "set cblabel 'log_{10} ||dL/dh||' offset 1.5,0\n"
           "set grid noxtics noytics\n"
           "set tics out\n"

@@ -93,7 +93,21 @@ static void judge_signal(const gf_telemetry *t, size_t begin, size_t end, const 
     }
 }
 
-static void verdict_text(gf_verdict *v)
+/* Network layer `layer` as people read it (docs/concepts.md, "Layer numbers"): its
+ * depth k, the count of linear layers up to and including it in the first recorded
+ * step, so the activation after the third linear layer is "layer 3 (relu)". */
+static size_t layer_depth(const gf_telemetry *t, size_t layer)
+{
+    size_t b, e, k = 0;
+    if (gf_telemetry_count(t) == 0)
+        return layer;
+    gf_telemetry_step_group(t, 0, &b, &e);
+    for (size_t j = b; j < e && gf_telemetry_at(t, j)->layer <= layer; j++)
+        k += (gf_layer_kind_traits(gf_telemetry_at(t, j)->kind) & GF_KIND_LINEAR) != 0;
+    return k;
+}
+
+static void verdict_text(gf_verdict *v, const gf_telemetry *t)
 {
     const char *name = gf_verdict_name(v->kind);
     /* The step that decided a signal verdict: the worse of init and last. */
@@ -110,7 +124,7 @@ static void verdict_text(gf_verdict *v)
     case GF_VERDICT_NONFINITE:
         snprintf(v->text, sizeof v->text,
                  "%s: a NaN or infinity first appeared at step %llu, layer %zu (%s pass)", name,
-                 (unsigned long long)v->nonfinite_step, v->nonfinite_layer,
+                 (unsigned long long)v->nonfinite_step, layer_depth(t, v->nonfinite_layer),
                  v->nonfinite_backward ? "backward" : "forward");
         break;
     case GF_VERDICT_EXPLODING:
@@ -122,7 +136,8 @@ static void verdict_text(gf_verdict *v)
     case GF_VERDICT_DEAD_UNITS:
         snprintf(v->text, sizeof v->text,
                  "%s: %.0f%% of the units of layer %zu never activate (f' = 0 on every "
-                 "example) at step %llu", name, 100 * v->max_dead_frac, v->dead_layer,
+                 "example) at step %llu", name, 100 * v->max_dead_frac,
+                 layer_depth(t, v->dead_layer),
                  (unsigned long long)v->last_step);
         break;
     default:
@@ -209,7 +224,7 @@ gf_status gf_verdict_judge(gf_verdict *out, const gf_telemetry *t)
         v.kind = GF_VERDICT_DEAD_UNITS;
     else if (v.ratio_init < GF_VERDICT_VANISH_RATIO || v.ratio_final < GF_VERDICT_VANISH_RATIO)
         v.kind = GF_VERDICT_VANISHING;
-    verdict_text(&v);
+    verdict_text(&v, t);
     *out = v;
     return GF_OK;
 }

@@ -276,3 +276,35 @@ gf_status gf_theory_init_sigma_w2(double *sigma_w2, const gf_init *init, size_t 
     *sigma_w2 = v;
     return GF_OK;
 }
+
+gf_status gf_theory_layer_factors(double *factor, const gf_activation *act, double act_param,
+                                  const double *sigma_w2, size_t n, double sigma_b2,
+                                  double input_ms)
+{
+    static const char who[] = "gf_theory_layer_factors";
+    gf_status s;
+    double q;
+
+    GF_CHECK_NOT_NULL(factor, who);
+    GF_CHECK_NOT_NULL(sigma_w2, who);
+    if (n < 2)
+        return gf_fail(GF_EINVAL, "%s: need at least 2 linear layers (got %zu)", who, n);
+    for (size_t k = 0; k < n; k++)
+        if ((s = gf_theory_check_model(who, act, act_param, sigma_w2[k], sigma_b2)) != GF_OK)
+            return s;
+    if ((s = check_q(who, input_ms)) != GF_OK)
+        return s;
+    /* The first layer sees the data, not phi of anything: q_1 comes from its mean square. */
+    q = sigma_w2[0] * input_ms + sigma_b2;
+    for (size_t k = 0; k + 1 < n; k++) {
+        double chi;
+        /* The signal into h_k passes W_{k+1}^T (sigma_w2[k+1]) and then phi'(h_k). */
+        if ((s = gf_theory_chi_at(&chi, act, act_param, sigma_w2[k + 1], q)) != GF_OK)
+            return s;
+        factor[k] = sqrt(chi);
+        if (k + 2 < n && (s = gf_theory_q_map(&q, act, act_param, sigma_w2[k + 1], sigma_b2,
+                                              q)) != GF_OK)
+            return s;
+    }
+    return GF_OK;
+}

@@ -5,6 +5,7 @@
  * engine (net.c) decides which steps are recorded and stores the records. */
 #include <math.h>
 
+#include "gradflow/registry.h"
 #include "core/internal.h"
 #include "engine/record.h"
 #include "fast/stats.h"
@@ -67,6 +68,17 @@ void gf_record_pass(gf_record *recs, const gf_layer *layers, size_t n, const gf_
                         step, loss);
 }
 
+/* The number people read for network layer i (docs/concepts.md, "Layer numbers"): its
+ * depth k, the count of linear layers up to and including it, so the activation after
+ * the third linear layer is "layer 3 (relu)". 0 for layers before the first linear one. */
+static size_t layer_depth(const gf_record *recs, size_t i)
+{
+    size_t k = 0;
+    for (size_t j = 0; j <= i; j++)
+        k += (gf_layer_kind_traits(recs[j].kind) & GF_KIND_LINEAR) != 0;
+    return k;
+}
+
 gf_status gf_record_check_finite(const gf_record *recs, size_t n, uint64_t step, double loss,
                                  int have_loss)
 {
@@ -75,14 +87,16 @@ gf_status gf_record_check_finite(const gf_record *recs, size_t n, uint64_t step,
         if (recs[i].nonfinite_fwd)
             return gf_fail(GF_ENONFINITE, "step %llu: %llu non-finite values first appear in "
                            "the forward pass, at the output of layer %zu (%s)", s,
-                           (unsigned long long)recs[i].nonfinite_fwd, i, recs[i].kind);
+                           (unsigned long long)recs[i].nonfinite_fwd, layer_depth(recs, i),
+                           recs[i].kind);
     if (!isnan(loss) && !isfinite(loss))
         return gf_fail(GF_ENONFINITE, "step %llu: the loss is infinite", s);
     for (size_t i = n; i-- > 0;)
         if (recs[i].nonfinite_bwd)
             return gf_fail(GF_ENONFINITE, "step %llu: %llu non-finite values first appear in "
                            "the backward pass, at layer %zu (%s)", s,
-                           (unsigned long long)recs[i].nonfinite_bwd, i, recs[i].kind);
+                           (unsigned long long)recs[i].nonfinite_bwd, layer_depth(recs, i),
+                           recs[i].kind);
     if (isnan(loss) && have_loss)
         return gf_fail(GF_ENONFINITE, "step %llu: the loss is NaN", s);
     return GF_OK;

@@ -190,14 +190,20 @@ int gft_build_net(const gft_config *c, size_t in, size_t out, const gf_tensor *b
     return 0;
 }
 
-/* The mean-field prediction of the signal's factor per layer at initialisation,
- * sqrt(chi) (theory.h), for the dashed line of the signal figure; 0 when there is none
- * (LSUV, whose scale depends on the data; a resumed, trained network). */
-double gft_predicted_factor(const gft_config *c)
+/* The mean-field prediction of the signal's factor per layer at initialisation, layer
+ * by layer from the input's mean square (gf_theory_layer_factors), for the dashed line
+ * of the signal figure: factor[k] = ||dL/dh|| into linear layer k+1 over that into k+2
+ * (counted from 1), depth - 1 values (gf_alloc). Returns the count, 0 when there is no
+ * prediction (LSUV, whose scale depends on the data; a resumed, trained network; not a
+ * plain net; a failure). */
+size_t gft_predicted_factors(const gft_config *c, size_t in, size_t out, double input_ms,
+                             double **factor)
 {
     const gf_activation *act;
     gf_init init;
-    double param, sigma_w2, q, chi;
+    double param, *sw2;
+    size_t n = c->depth;
+    *factor = NULL;
     /* The theory is that of plain networks. */
     if (c->resume[0] || c->depth < 3 || c->norm != GFT_NORM_NONE || c->residual ||
         c->cell >= 0 || gf_activation_find(&act, c->act) != GF_OK)
@@ -207,9 +213,20 @@ double gft_predicted_factor(const gft_config *c)
         init = c->init;
     else if (gf_init_suited(&init, act, param) != GF_OK)
         return 0;
-    /* The hidden layers are width x width; biases start constant (sigma_b = 0). */
-    if (gf_theory_init_sigma_w2(&sigma_w2, &init, c->width, c->width) != GF_OK ||
-        gf_theory_chi(&q, &chi, act, param, sigma_w2, 0.0) != GF_OK || !(chi > 0))
+    sw2 = gf_alloc(n * sizeof *sw2);
+    *factor = gf_alloc((n - 1) * sizeof **factor);
+    int ok = sw2 != NULL && *factor != NULL;
+    /* Layers in -> width -> ... -> width -> out: Xavier and orthogonal see the fans. */
+    for (size_t k = 0; ok && k < n; k++)
+        ok = gf_theory_init_sigma_w2(&sw2[k], &init, k == 0 ? in : c->width,
+                                     k + 1 == n ? out : c->width) == GF_OK && sw2[k] > 0;
+    /* The biases start constant: no variance (a constant's mean shift is left out). */
+    ok = ok && gf_theory_layer_factors(*factor, act, param, sw2, n, 0.0, input_ms) == GF_OK;
+    gf_free(sw2);
+    if (!ok) {
+        gf_free(*factor);
+        *factor = NULL;
         return 0;
-    return sqrt(chi);
+    }
+    return n - 1;
 }

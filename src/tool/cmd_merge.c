@@ -79,9 +79,10 @@ static char *read_text(const char *path)
     return buf;
 }
 
+/* Run directories in the order of their values: depth=5 before depth=20. */
 static int cmp_str(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return gft_natural_cmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Append a copy of path to the growing array *paths; 0, or -1 when out of memory. */
@@ -103,7 +104,8 @@ static int add_path(char ***paths, size_t *n, size_t *cap, const char *path)
 }
 
 /* Collect run directories: DIR itself when it holds a summary.json, else its
- * subdirectories that do (sorted by name). Paths are allocated; *n grows. */
+ * subdirectories that do (sorted by name, numbers by value). Paths are allocated; *n
+ * grows. */
 static int collect_runs(const char *dir, char ***paths, size_t *n, size_t *cap, int quiet)
 {
     DIR *d;
@@ -179,10 +181,37 @@ static void read_time(gft_result *r, const char *dir)
     r->time_ratio = v[0] / v[n - 1];
 }
 
+/* What compare names a run's column after (the option its runs differ in) into key:
+ * the KEY of a label KEY=VALUE, else the option (act, init, cell) whose value in the
+ * summary's config is the label, as compare labels those runs; "" when neither. And
+ * the init as compare's table shows it: the activation's suited scheme for "suited". */
+static void compare_names(char key[32], gft_result *r, const char *summary)
+{
+    static const char *const bare[] = {"act", "init", "cell"};
+    const char *eq = strchr(r->label, '=');
+    const gf_activation *act;
+    char value[256];
+    key[0] = '\0';
+    /* A sweep over two options labels its runs depth=5,act=relu: no one key. */
+    if (eq != NULL && eq - r->label < 32 && strchr(eq + 1, '=') == NULL)
+        snprintf(key, 32, "%.*s", (int)(eq - r->label), r->label);
+    for (size_t i = 0; eq == NULL && i < sizeof bare / sizeof bare[0]; i++) {
+        value[0] = '\0';
+        json_string(value, sizeof value, summary, bare[i]);
+        if (strcmp(value, r->label) == 0 && key[0] == '\0')
+            snprintf(key, 32, "%s", bare[i]);
+    }
+    value[0] = '\0';
+    json_string(value, sizeof value, summary, "act");
+    if (strcmp(r->init, "suited") == 0 && gf_activation_find(&act, value) == GF_OK)
+        snprintf(r->init, sizeof r->init, "%s", act->suited_init);
+}
+
 /* One run directory into r: its label and init, final loss and accuracy from
- * summary.json, its records from telemetry.csv (judged), its gradient through time.
- * Returns 0, or GFT_EXIT_FAIL when the telemetry cannot be read (said). */
-static int read_run(gft_result *r, const char *dir)
+ * summary.json, its records from telemetry.csv (judged), its gradient through time;
+ * the name of compare's first column into key (compare_names). Returns 0, or
+ * GFT_EXIT_FAIL when the telemetry cannot be read (said). */
+static int read_run(gft_result *r, char key[32], const char *dir)
 {
     char path[4200];
     char *summary;
@@ -191,11 +220,13 @@ static int read_run(gft_result *r, const char *dir)
     r->time_first = r->time_last = r->time_ratio = NAN;
     snprintf(r->label, sizeof r->label, "%s", base ? base + 1 : dir);
     snprintf(r->dir, sizeof r->dir, "%s", dir);
+    key[0] = '\0';
     snprintf(path, sizeof path, "%s/summary.json", dir);
     summary = read_text(path);
     if (summary != NULL) {
         json_string(r->label, sizeof r->label, summary, "name");
         json_string(r->init, sizeof r->init, summary, "init");
+        compare_names(key, r, summary);
         r->final_loss = json_number(summary, "final_loss");
         r->accuracy = json_number(summary, "final_accuracy");
         if (!steps_of(&r->steps, json_number(summary, "steps"))) {
@@ -252,10 +283,18 @@ int gft_merge_dirs(const char *const *dirs, size_t n_dirs, const char *out,
         status = GFT_EXIT_FAIL;
         goto done;
     }
-    for (size_t i = 0; i < n; i++)
-        if (read_run(&res[i], paths[i]) != 0)
+    /* The first column is named as compare names it when every run agrees on the
+     * option they differ in; "run" otherwise (a sweep over two options). */
+    char first[32] = "", key[32];
+    for (size_t i = 0; i < n; i++) {
+        if (read_run(&res[i], key, paths[i]) != 0)
             status = GFT_EXIT_FAIL;
-    gft_print_results(res, n, "run");
+        if (i == 0)
+            snprintf(first, sizeof first, "%s", key);
+        else if (strcmp(first, key) != 0)
+            first[0] = '\0';
+    }
+    gft_print_results(res, n, first[0] ? first : "run");
     if (gft_overlay(out, res, n, c))
         status = gft_worse(status, GFT_EXIT_FAIL);
     printf("merged %zu runs; figures: ", n);

@@ -116,6 +116,8 @@ void gft_result_release(gft_result *r)
     gf_free(r->loss);
     gf_free(r->loss_steps);
     gf_free(r->time_init);
+    gf_free(r->predicted);
+    r->predicted = NULL, r->n_predicted = 0;
     r->tel = NULL, r->loss = NULL, r->loss_steps = NULL, r->n_loss = 0;
     r->time_init = NULL, r->time_T = 0;
 }

@@ -25,15 +25,21 @@ static int label_width(const gft_result *res, size_t n, const char *first)
     return (int)(w > 60 ? 60 : w);
 }
 
-static void table_header(const char *first, int w)
+/* init_col: the init column, left out when the first column already is the init. */
+static void table_header(const char *first, int w, int init_col)
 {
-    printf("%-*s %-12s %10s %10s %10s %10s %10s  %s\n", w, first, "init", "dL/dh 1st",
-           "dL/dh last", "ratio", "loss", "accuracy", "verdict");
+    printf("%-*s", w, first);
+    if (init_col)
+        printf(" %-12s", "init");
+    printf(" %10s %10s %10s %10s %10s  %s\n", "dL/dh 1st", "dL/dh last", "ratio", "loss",
+           "accuracy", "verdict");
 }
 
-static void table_row(const gft_result *r, int w)
+static void table_row(const gft_result *r, int w, int init_col)
 {
-    printf("%-*s %-12s", w, r->label, r->init);
+    printf("%-*s", w, r->label);
+    if (init_col)
+        printf(" %-12s", r->init);
     if (r->judged) {
         print_value(r->verdict.signal_first_init);
         print_value(r->verdict.signal_last_init);
@@ -83,10 +89,10 @@ static void time_table(const gft_result *res, size_t n, const char *first, int w
 
 void gft_print_results(const gft_result *res, size_t n, const char *first)
 {
-    int w = label_width(res, n, first);
-    table_header(first, w);
+    int w = label_width(res, n, first), init_col = strcmp(first, "init") != 0;
+    table_header(first, w, init_col);
     for (size_t i = 0; i < n; i++)
-        table_row(&res[i], w);
+        table_row(&res[i], w, init_col);
     table_notes();
     time_table(res, n, first, w);
 }
@@ -122,6 +128,8 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         runs[m].label = res[i].label;
         runs[m].telemetry = res[i].tel;
         runs[m].predicted_factor = res[i].predicted_factor;
+        runs[m].predicted = res[i].predicted;
+        runs[m].n_predicted = res[i].n_predicted;
         runs[m].loss = res[i].loss;
         runs[m].loss_steps = res[i].loss_steps;
         runs[m].n_loss = res[i].n_loss;

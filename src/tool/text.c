@@ -1,8 +1,10 @@
 /* src/tool/text.c: how the program names and describes things: a run's directory name
  * from its label, the init and the network of a configuration in words, a number for
- * people (NaN and infinities as words), and paths inside a run directory. */
+ * people (NaN and infinities as words), paths inside a run directory, and the order of
+ * labels (numbers as numbers). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -108,4 +110,31 @@ int gft_path_in(char *buf, size_t len, const char *dir, const char *file)
         return -1;
     }
     return 0;
+}
+
+/* A number starts here: a digit, or a point before one. */
+static int number_at(const char *s)
+{
+    return (*s >= '0' && *s <= '9') || (*s == '.' && s[1] >= '0' && s[1] <= '9');
+}
+
+int gft_natural_cmp(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (number_at(a) && number_at(b)) {
+            /* strtod reads 0.01, 1e-3 and 20 alike: compare the values. */
+            char *ea, *eb;
+            double x = strtod(a, &ea), y = strtod(b, &eb);
+            if (x != y)
+                return x < y ? -1 : 1;
+            a = ea, b = eb;
+            continue;
+        }
+        if (*a != *b)
+            return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+        a++, b++;
+    }
+    /* Equal up to here: the shorter first; equal values spelt apart ("1" and "1.0") by
+     * their bytes, so the order is total. */
+    return *a ? 1 : *b ? -1 : 0;
 }

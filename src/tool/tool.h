@@ -240,10 +240,15 @@ int gft_build_net(const gft_config *c, size_t in, size_t out, const gf_tensor *b
  * (--max-memory). Returns 0, or prints the bytes needed and the limit and returns 2. */
 int gft_check_budget(const gft_config *c, size_t in, size_t out, size_t data_bytes);
 
-/* The mean-field prediction of the signal's factor per layer at initialisation,
- * sqrt(chi) (theory.h), for the dashed line of the signal figure; 0 when there is none
- * (LSUV, whose scale depends on the data; a resumed, trained network; not a plain net). */
-double gft_predicted_factor(const gft_config *c);
+/* The mean-field prediction of the signal's factor per layer at initialisation, layer
+ * by layer from the input's mean square input_ms (theory.h, gf_theory_layer_factors),
+ * for the dashed line of the signal figure: *factor (gf_alloc'd, the caller gf_frees) gets
+ * ||dL/dh|| into linear layer k over that into layer k + 1, k = 1 .. depth - 1, for a
+ * network of in inputs and out outputs. Returns the count; 0 and NULL when there is
+ * none (LSUV, whose scale depends on the data; a resumed, trained network; not a plain
+ * net). */
+size_t gft_predicted_factors(const gft_config *c, size_t in, size_t out, double input_ms,
+                             double **factor);
 
 /* ---- train.c, record.c ---------------------------------------------------------------- */
 
@@ -259,7 +264,10 @@ typedef struct gft_result {
     double accuracy;          /* test accuracy at the end (NaN: regression or none) */
     double seconds;
     uint64_t steps;           /* steps taken in this run */
-    double predicted_factor;  /* mean-field signal factor per layer at init; 0: none */
+    double predicted_factor;  /* mean-field signal factor per layer at init, the
+                                 geometric mean of predicted[]; 0: none */
+    double *predicted;        /* per-layer prediction (gft_predicted_factors); NULL: none */
+    size_t n_predicted;
     double time_first;        /* recurrent nets: ||dL/dh_1||, ||dL/dh_T|| and their ratio */
     double time_last;         /* at the first recorded step (NaN: not a recurrent net) */
     double time_ratio;
@@ -329,6 +337,10 @@ const char *gft_out_dir(const gft_config *c, const char *fallback);
 const char *gft_init_label(const gft_config *c);
 /* A number for people into buf ("%.4g", NaN and infinities as words); returns buf. */
 const char *gft_num(char *buf, size_t len, double v);
+
+/* strcmp, but a number in both strings (20, 0.01, 1e-3) compares by value: "depth=5"
+ * before "depth=20", "lr=0.01" before "lr=0.1". For sorting run directories. */
+int gft_natural_cmp(const char *a, const char *b);
 /* The network of a configuration in words: "relu, init he, 12 linear layers of width 64
  * (an input layer, 5 residual blocks of 2, an output layer), batch norm". */
 void gft_describe_net(char *buf, size_t len, const gft_config *c);

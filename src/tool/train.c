@@ -430,6 +430,8 @@ static int write_figures(run *s, const gft_result *r)
     pr.label = s->label;
     pr.telemetry = gf_net_telemetry(s->net);
     pr.predicted_factor = r->predicted_factor;
+    pr.predicted = r->predicted;
+    pr.n_predicted = r->n_predicted;
     pr.loss = s->losses.a;
     pr.loss_steps = s->losses.steps;
     pr.n_loss = s->losses.n;
@@ -500,6 +502,44 @@ static int finish(run *s, gft_result *r, int keep, int status)
     return status;
 }
 
+/* The mean square E[x_i^2] of the first training batch (drawn from a copy of the
+ * batcher's generator, so the batch order is not shifted): the input variance the
+ * mean-field prediction starts from. NaN when it cannot be drawn. */
+static double first_batch_mean_square(const run *s)
+{
+    gf_rng peek = s->batch_rng;
+    gf_batcher *b = NULL;
+    gf_tensor *x = NULL, *y = NULL;
+    double sum = 0, ms = NAN;
+    int new_epoch;
+    if (gf_tensor_new(&x, 1, s->train->x->cols) == GF_OK &&
+        gf_tensor_new(&y, 1, s->train->y->cols) == GF_OK &&
+        gf_batcher_new(&b, s->train, s->c->batch, &peek) == GF_OK &&
+        gf_batcher_next(b, x, y, &new_epoch) == GF_OK && x->rows * x->cols > 0) {
+        for (size_t i = 0; i < x->rows * x->cols; i++)
+            sum += (double)x->data[i] * (double)x->data[i];
+        ms = sum / (double)(x->rows * x->cols);
+    }
+    gf_batcher_free(b);
+    gf_tensor_free(x);
+    gf_tensor_free(y);
+    return ms;
+}
+
+/* The per-layer mean-field prediction into r (and its geometric mean). */
+static void predict(const run *s, gft_result *r)
+{
+    double ms = first_batch_mean_square(s), log_sum = 0;
+    if (!isfinite(ms))
+        return;
+    r->n_predicted = gft_predicted_factors(s->c, s->train->x->cols, n_outputs(s), ms,
+                                           &r->predicted);
+    for (size_t k = 0; k < r->n_predicted; k++)
+        log_sum += log(r->predicted[k]);
+    if (r->n_predicted > 0)
+        r->predicted_factor = exp(log_sum / (double)r->n_predicted);
+}
+
 /* ---- The run -------------------------------------------------------------------------- */
 
 static void release(run *s)
@@ -531,9 +571,10 @@ int gft_train(const gft_config *c, const char *dir, const char *label, int keep,
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     r->final_loss = r->accuracy = r->seconds = NAN;
     r->time_first = r->time_last = r->time_ratio = NAN;
-    r->predicted_factor = gft_predicted_factor(c);
 
     status = setup(&s);
+    if (status == 0)
+        predict(&s, r);
     if (status == 0) {
         status = train_steps(&s);
         r->steps = s.step - s.start_step;

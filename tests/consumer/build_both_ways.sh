@@ -104,7 +104,7 @@ if "$pkgconfig" --exists cmocka; then
   step "coursework checker on the reference solution (check.sh)"
   CC=$cc LD_LIBRARY_PATH=$prefix/$libdir OUT=$work/checker \
     bash "$src/docs/coursework/checker/check.sh" \
-    "$src/docs/coursework/checker/solution_silu.c" >"$work/checker.log" 2>&1 ||
+    "$src/docs/coursework/solutions/solution_silu.c" >"$work/checker.log" 2>&1 ||
     { cat "$work/checker.log"; fail "check.sh on the reference solution"; }
   tail -n 3 "$work/checker.log"
 fi

@@ -582,6 +582,7 @@ int main(int argc, char **argv)
     };
     static const struct CMUnitTest compare[] = {
         cmocka_unit_test(compare_overlays_one_run_per_value),
+        cmocka_unit_test(compare_merge_and_sweep_share_one_vocabulary),
     };
     static const struct CMUnitTest sweep[] = {
         cmocka_unit_test(sweep_runs_a_grid_in_parallel),

@@ -99,6 +99,9 @@ int wait_lines(const char *path, int lines, double seconds);
 
 /* ---- test_cli_groups.c ---- */
 void compare_overlays_one_run_per_value(void **state);
+/* compare's table names a column once; merge shows compare's labels; sweep's order is
+ * numeric. */
+void compare_merge_and_sweep_share_one_vocabulary(void **state);
 
 void sweep_runs_a_grid_in_parallel(void **state);
 

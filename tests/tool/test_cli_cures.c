@@ -403,6 +403,30 @@ void model_files_with_the_new_layers(void **state)
 
 /* ---- the showcase --------------------------------------------------------------------- */
 
+/* The dashed line of run `want` in a signal.dat: its predicted factor between linear
+ * layers 1 and 2 and between the last two (prediction k / prediction k+1). */
+static void predicted_ends(const char *rel, int want, double *low, double *high)
+{
+    char p[700], line[512];
+    double pred[64];
+    int run = -1, n = 0;
+    FILE *f = fopen(path_of(p, sizeof p, rel), "rb");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        int depth, layer;
+        double g, wg, pr;
+        if (strncmp(line, "# run ", 6) == 0)
+            run++;
+        else if (run == want && n < 64 &&
+                 sscanf(line, "%d %d %lf %lf %lf", &depth, &layer, &g, &wg, &pr) == 5)
+            pred[n++] = pr;
+    }
+    fclose(f);
+    assert_true(n >= 3);
+    *low = pred[0] / pred[1];
+    *high = pred[n - 2] / pred[n - 1];
+}
+
 void showcase_runs_and_writes_its_files(void **state)
 {
     static const char *const acts[] = {"sigmoid", "tanh", "relu", "leaky_relu", "softplus"};
@@ -440,6 +464,13 @@ void showcase_runs_and_writes_its_files(void **state)
     row = strstr(o.out, "\nrelu ");
     assert_non_null(row);
     assert_true(strstr(row, "healthy") != NULL && strstr(row, "healthy") < strchr(row + 1, '\n'));
+    /* softplus (run 4): the dashed line follows the mean-field map layer by layer,
+     * x0.74 near the input and x0.87 near the top (tests/test_theory_layers.c), not the
+     * infinite-depth x1. */
+    double low, high;
+    predicted_ends("cli-showcase/signal.dat", 4, &low, &high);
+    assert_true(low > 0.70 && low < 0.78);
+    assert_true(high > 0.83 && high < 0.91);
 }
 
 /* ---- main ----------------------------------------------------------------------------- */

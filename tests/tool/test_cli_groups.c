@@ -35,6 +35,73 @@ void compare_overlays_one_run_per_value(void **state)
     assert_true(summary_number("cli-cmp/clip/clip=none", "steps") == 5);
 }
 
+/* The first line of out that starts with `start`, into buf; NULL when none. */
+static const char *table_line(const char *out, const char *start, char *buf, size_t len)
+{
+    char pat[128];
+    const char *p, *end;
+    snprintf(pat, sizeof pat, "\n%s", start);
+    if (strncmp(out, start, strlen(start)) == 0)
+        p = out;
+    else if ((p = strstr(out, pat)) != NULL)
+        p++;
+    else
+        return NULL;
+    end = strchr(p, '\n');
+    snprintf(buf, len, "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
+    return buf;
+}
+
+/* How many times word stands alone (between blanks) in line. */
+static int count_word(const char *line, const char *word)
+{
+    int n = 0;
+    size_t k = strlen(word);
+    for (const char *p = strstr(line, word); p != NULL; p = strstr(p + 1, word))
+        n += (p == line || p[-1] == ' ') && (p[k] == ' ' || p[k] == '\0');
+    return n;
+}
+
+/* compare, merge and sweep speak alike: a compare over --init names its first column
+ * init and has no second init column; merging a compare's directory gives the same
+ * header and the same rows (the init as compare shows it, not "suited"); a sweep over
+ * --depth lists depth=5 before depth=20. */
+void compare_merge_and_sweep_share_one_vocabulary(void **state)
+{
+    output o;
+    char line[512], row[512], d[700];
+    (void)state;
+    RUN(&o, "compare", "--init", "xavier,he", "--act", "tanh", "--depth", "3", "--width",
+        "8", "--steps", "2", "--plot", "none", "--out", "cli-vocab/init");
+    expect_status(&o, 0);
+    assert_non_null(table_line(o.out, "init ", line, sizeof line));
+    assert_int_equal(count_word(line, "init"), 1);
+
+    RUN(&o, "compare", "--act", "relu,tanh", "--depth", "3", "--width", "8", "--steps", "2",
+        "--plot", "none", "--out", "cli-vocab/act");
+    expect_status(&o, 0);
+    assert_non_null(table_line(o.out, "act ", line, sizeof line));
+    assert_non_null(table_line(o.out, "tanh ", row, sizeof row));
+    RUN(&o, "merge", path_of(d, sizeof d, "cli-vocab/act"), "--plot", "none");
+    expect_status(&o, 0);
+    char mline[512], mrow[512];
+    assert_non_null(table_line(o.out, "act ", mline, sizeof mline));
+    assert_string_equal(mline, line);
+    /* The same label and init (xavier, tanh's suited scheme, not "suited"), and the
+     * same figures: both read the same run. */
+    assert_non_null(table_line(o.out, "tanh ", mrow, sizeof mrow));
+    assert_string_equal(mrow, row);
+
+    RUN(&o, "sweep", "--depth", "20,5,10", "--width", "8", "--steps", "2", "--plot", "none",
+        "--out", "cli-vocab/depth", "-q");
+    expect_status(&o, 0);
+    const char *a = strstr(o.out, "\ndepth=5 "), *b = strstr(o.out, "\ndepth=10 "),
+               *c = strstr(o.out, "\ndepth=20 ");
+    assert_true(a != NULL && b != NULL && c != NULL);
+    assert_true(a < b && b < c);
+    assert_non_null(table_line(o.out, "depth ", line, sizeof line));
+}
+
 /* ---- sweep and merge ------------------------------------------------------------------ */
 
 void sweep_runs_a_grid_in_parallel(void **state)

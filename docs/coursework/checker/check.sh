@@ -37,8 +37,9 @@ else
   exit 2
 fi
 
+# -D_DEFAULT_SOURCE: C11 with the POSIX names of <math.h> (M_PI) a student may use.
 # shellcheck disable=SC2046,SC2086 # the flag strings are meant to be split into words
-"$cc" -std=c11 -O2 -Wall -Wextra $gf_cflags $("$pc" --cflags cmocka) -I"$here" \
+"$cc" -std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra $gf_cflags $("$pc" --cflags cmocka) -I"$here" \
   "$here/check_student.c" "$student" -o "$out/check_student" \
   $gf_libs $("$pc" --libs cmocka) -lm
 "$out/check_student"

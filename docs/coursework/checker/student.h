@@ -5,7 +5,15 @@
 #ifndef GRADFLOW_COURSEWORK_STUDENT_H
 #define GRADFLOW_COURSEWORK_STUDENT_H
 
+#include <math.h>
+
 #include <gradflow.h>
+
+/* M_PI is POSIX, not C11: check.sh and CMake compile with -D_DEFAULT_SOURCE so that
+ * <math.h> has it; this covers a compiler that still lacks it. */
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 
 /* The student's activation (static storage; never NULL). */
 const gf_activation *student_activation(void);
