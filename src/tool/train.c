@@ -389,6 +389,9 @@ static gf_status write_summary(run *s, gft_result *r)
     gf_telemetry_stream_to(tel, NULL); /* final flush; run_write rewrites it whole */
     if (gf_telemetry_count(tel) > 0 && gf_verdict_judge(&r->verdict, tel) == GF_OK)
         r->judged = 1;
+    /* A recurrent net is judged through time as well (its first and last recorded step). */
+    if (r->judged && s->tt.recorded > 0 && s->tt.T >= 2)
+        gf_verdict_add_time(&r->verdict, s->tt.first, s->tt.last, s->tt.T);
     sum.name = s->label;
     sum.config = ct.kv;
     sum.n_config = ct.n;
