@@ -70,9 +70,10 @@ static void table_notes(void)
 {
     printf("dL/dh: the backward signal ||dL/dh|| reaching the first and the last linear layer "
            "at initialisation;\nratio = first / last (after clipping for clipped runs; "
-           "through time, dL/dh_1 / dL/dh_T,\nfor recurrent nets) at init and at the end (< %g vanishing, > %g exploding).\nVerdicts at init (the "
-           "first recorded step) and at the end (the last). Loss: last training step; "
-           "accuracy: test set.\n", GF_VERDICT_VANISH_RATIO, GF_VERDICT_EXPLODE_RATIO);
+           "through time, dL/dh_1 / dL/dh_T,\nfor recurrent nets) at init and at the end "
+           "(< %g vanishing, > %g exploding).\nVerdicts at init (the first recorded step) "
+           "and at the end (the last). Loss: last training step; accuracy: test set.\n",
+           GF_VERDICT_VANISH_RATIO, GF_VERDICT_EXPLODE_RATIO);
 }
 
 /* Clipped runs: how often clipping engaged, and where dead units first appeared. */
