@@ -70,8 +70,8 @@ int gft_cmd_run(gft_args *a)
     if (a->cfg.resume[0] && !a->cfg.quiet) {
         /* The network and optimiser come from the model file. */
         static const char *const ignored[] = {"depth", "width", "act", "act-param", "init",
-                                              "optim", "momentum", "norm", "residual", "cell",
-                                              "hidden"};
+                                              "optim", "momentum", "weight-decay", "norm",
+                                              "residual", "cell", "hidden"};
         for (size_t k = 0; k < a->n_set; k++)
             for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
                 if (strcmp(a->set[k].opt->name, ignored[i]) == 0)

@@ -77,6 +77,9 @@ typedef struct gft_config {
     gf_optim_kind optim;
     double lr;                /* NaN: the optimiser's default */
     double momentum;          /* NaN: the optimiser's default */
+    double weight_decay;      /* L2 penalty added to the gradient (gf_optim_config) */
+    gf_lr_schedule lr_schedule; /* the rate over the steps (its cosine total: the run's
+                                 length, filled when training) */
     size_t batch;
     uint64_t steps;           /* 0 when epochs decides */
     uint64_t epochs;          /* 0 when steps decides */
