@@ -72,7 +72,7 @@ if(GRADFLOW_TESTS)
   if(GRADFLOW_SANITIZE)
     target_compile_definitions(test_cli_recipes PRIVATE GF_CLI_SLOW=1) # recipes skipped
   endif()
-  foreach(group schedules)
+  foreach(group recipes schedules)
     add_test(NAME cli_${group}
              COMMAND test_cli_recipes $<TARGET_FILE:gradflow_tool>
                      ${CMAKE_CURRENT_SOURCE_DIR}/docs/cli.md ${group}

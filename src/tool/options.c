@@ -268,9 +268,14 @@ static int parse_act(gft_config *c, const gft_option *o, const char *v, char *wh
 {
     const gf_activation *act;
     (void)o;
+    if (strcmp(v, GFT_PRELU) == 0) { /* a layer of its own, not a row of the table */
+        strcpy(c->act, GFT_PRELU);
+        return 0;
+    }
     if (gf_activation_find(&act, v) != GF_OK) {
         const char *known = strstr(gf_last_error(), "known: ");
-        return WHY("'%s' is not an activation (%s)", v, known ? known : "see gradflow list");
+        return WHY("'%s' is not an activation (%s, prelu)", v,
+                   known ? known : "see gradflow list");
     }
     snprintf(c->act, sizeof c->act, "%s", act->name);
     return 0;
@@ -483,9 +488,10 @@ static const gft_option table[] = {
     {"width", "N", NET, 1, parse_size, OFF(width), 1, 100000,
      "hidden width (default 64)"},
     {"act", "NAME", NET & ~C(GFT_CMD_SHOWCASE), 1, parse_act, 0, 0, 0,
-     "activation after each hidden linear layer (default relu; see gradflow list)"},
+     "activation after each hidden linear layer (default relu; see gradflow list), or "
+     "prelu (learned slope)"},
     {"act-param", "X", NET & ~C(GFT_CMD_SHOWCASE), 1, parse_finite, OFF(act_param), 0, 0,
-     "the activation's parameter (leaky_relu slope, elu alpha)"},
+     "the activation's parameter (leaky_relu slope, elu alpha, prelu initial slope)"},
     {"init", "NAME[:X]", NET & ~C(GFT_CMD_SHOWCASE), 1, parse_init, 0, 0, 0,
      "weight init (default: the activation's suited one); X: normal's std, uniform's "
      "half-width, constant's value, xavier/lecun/orthogonal gain, he slope"},

@@ -231,6 +231,14 @@ int gft_data_shape(const gft_config *c, size_t *in, size_t *out, size_t *rows);
 
 /* ---- build.c -------------------------------------------------------------------------- */
 
+/* --act prelu: PReLU layers (gf_net_add_prelu), their slope learned from GFT_PRELU_SLOPE
+ * (or --act-param), PyTorch's default. */
+#define GFT_PRELU "prelu"
+#define GFT_PRELU_SLOPE 0.25
+/* The activation row of a configuration and its parameter: for prelu, leaky_relu with
+ * the initial slope (what PReLU is at init). Returns 0, or -1 when unknown. */
+int gft_find_act(const gft_config *c, const gf_activation **act, double *param);
+
 /* The network of a configuration for in inputs and out outputs (LSUV uses batch): a
  * plain MLP, one with normalisation layers, a residual net or a recurrent net (docs/cli.md
  * says which layers each has). Returns 0, or prints the error and returns the exit status

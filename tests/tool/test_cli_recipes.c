@@ -362,6 +362,29 @@ static void recipes_give_the_verdicts_they_promise(void **state)
     }
 }
 
+/* --act prelu: PReLU layers after the hidden linear layers, 16 slopes each starting at
+ * 0.25 (norm 1) and learned (the norm moves). */
+static void prelu_layers_learn_their_slopes(void **state)
+{
+    (void)state;
+    assert_int_equal(RUN("run", "--act", "prelu", "--depth", "3", "--width", "16", "--steps",
+                         "3", "--plot", "none", "--quiet", "--out", "prelu"), 0);
+    table t = read_telemetry("prelu");
+    size_t n = 0;
+    double last = NAN;
+    for (size_t i = 0; i < t.n; i++) {
+        if (strcmp(t.r[i].kind, "prelu") != 0)
+            continue;
+        if (t.r[i].step == 0)
+            assert_true(fabs(t.r[i].wnorm - 1) < 1e-6); /* sqrt(16) * 0.25 */
+        last = t.r[i].wnorm;
+        n++;
+    }
+    assert_int_equal(n, 2 * 3); /* two hidden layers, three steps */
+    assert_true(fabs(last - 1) > 1e-5);
+    free(t.r);
+}
+
 /* ---- Schedules and weight decay, read back from the telemetry ---------------------------- */
 
 /* With plain SGD and no decay, ||delta W|| = lr ||dL/dW||: the rate applied at each step
@@ -445,6 +468,7 @@ static void weight_decay_is_added_to_the_gradient(void **state)
 int main(int argc, char **argv)
 {
     static const struct CMUnitTest recipes[] = {
+        cmocka_unit_test(prelu_layers_learn_their_slopes),
         cmocka_unit_test(recipes_give_the_verdicts_they_promise),
     };
     static const struct CMUnitTest schedules[] = {
