@@ -62,4 +62,21 @@ if(GRADFLOW_TESTS)
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
     set_tests_properties(cli_${group} PROPERTIES TIMEOUT 120)
   endforeach()
+  # The recipes of docs/cli.md, run as written and their verdicts checked against the
+  # data; and the learning-rate schedules and weight decay read back from the telemetry.
+  add_executable(test_cli_recipes tests/tool/test_cli_recipes.c)
+  target_link_libraries(test_cli_recipes PRIVATE gradflow PkgConfig::GF_TOOL_CMOCKA m)
+  target_compile_options(test_cli_recipes PRIVATE ${GF_WARNINGS})
+  target_compile_definitions(test_cli_recipes PRIVATE _POSIX_C_SOURCE=200809L)
+  add_dependencies(test_cli_recipes gradflow_tool)
+  if(GRADFLOW_SANITIZE)
+    target_compile_definitions(test_cli_recipes PRIVATE GF_CLI_SLOW=1) # recipes skipped
+  endif()
+  foreach(group recipes schedules)
+    add_test(NAME cli_${group}
+             COMMAND test_cli_recipes $<TARGET_FILE:gradflow_tool>
+                     ${CMAKE_CURRENT_SOURCE_DIR}/docs/cli.md ${group}
+             WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+    set_tests_properties(cli_${group} PROPERTIES TIMEOUT 300)
+  endforeach()
 endif()

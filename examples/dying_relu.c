@@ -5,8 +5,8 @@
  * cannot learn. Two fixes keep a small slope a = 0.01 for negative inputs: leaky ReLU
  * (f(x) = a x there) and "ReLU with a leaky backward pass" (f stays max(x, 0), but the
  * backward pass uses a, so dead units still receive a signal). Adam, which rescales
- * small gradients, then revives the units. (The fixes are still judged "vanishing": at
- * init the signal crossed the off units at slope 0.01 only.)
+ * small gradients, then revives the units. The fixes are judged "vanishing" at init (the
+ * signal crossed the off units at slope 0.01 only) and "healthy" at the end.
  *
  * Usage: dying_relu [output-dir]   (default ./out/dying_relu). Figures: loss, units (dead
  * fraction per layer after training). Exits non-zero unless plain ReLU is judged dead and
@@ -66,19 +66,22 @@ int main(int argc, char **argv)
             break;
         const gf_record *r0 = gf_telemetry_at(gf_net_telemetry(net[i]), 3); /* layer 3, init */
         printf("%s: dead %.0f%% after training (%.0f%% of layer 3 at init); loss %.4f -> %.4f; "
-               "first/last layer signal %.2g at init, %.2g after; verdict %s\n", acts[i],
-               100 * v[i].max_dead_frac, 100 * r0->dead_frac, r0->loss, v[i].final_loss,
-               v[i].ratio_init, v[i].ratio_final, gf_verdict_name(v[i].kind));
+               "first/last layer signal %.2g at init, %.2g after; verdict %s at init, %s at the "
+               "end\n", acts[i], 100 * v[i].max_dead_frac, 100 * r0->dead_frac, r0->loss,
+               v[i].final_loss, v[i].ratio_init, v[i].ratio_final,
+               gf_verdict_name(v[i].kind_init), gf_verdict_name(v[i].kind_final));
         runs[i] = (gf_plot_run){.label = acts[i], .telemetry = gf_net_telemetry(net[i]),
                                 .predicted_factor = NAN};
     }
     if (st == GF_OK) {
-        bad |= v[0].kind != GF_VERDICT_DEAD_UNITS;
+        bad |= v[0].kind_init != GF_VERDICT_DEAD_UNITS ||
+               v[0].kind_final != GF_VERDICT_DEAD_UNITS;
         for (int i = 1; i < 3; i++)
-            bad |= v[i].max_dead_frac != 0 || !(v[i].final_loss < 0.5 * v[0].final_loss);
+            bad |= v[i].max_dead_frac != 0 || !(v[i].final_loss < 0.5 * v[0].final_loss) ||
+                   v[i].kind_final != GF_VERDICT_HEALTHY;
         if (bad)
-            printf("MISMATCH: expected dead ReLUs, and no dead unit and a lower loss with the "
-                   "fixes\n");
+            printf("MISMATCH: expected dead ReLUs, and no dead unit, a lower loss and a healthy "
+                   "verdict at the end with the fixes\n");
         gf_plot_options o = gf_plot_options_default();
         gf_status p = gf_plot_loss(dir, "loss", runs, 3, &o);
         if (p == GF_EUNSUPPORTED)

@@ -284,6 +284,76 @@ static void weight_decay_is_l2_on_gradient(void **state)
     gf_optim_free(o);
 }
 
+/* Adam's weight decay is L2 on the gradient too (PyTorch's Adam(weight_decay=...)), not
+ * AdamW's decoupled p -= lr wd p: with g = 0, the first step is -lr sign(p), whatever wd
+ * (Adam normalises the decay term like any gradient), where AdamW would give -lr wd p. */
+static void adam_weight_decay_is_l2_not_decoupled(void **state)
+{
+    enum { N = 2 };
+    gf_real p[N] = {2.0f, -0.5f}, g[N] = {0, 0}, d[N];
+    gf_optim_config c = gf_optim_default(GF_OPTIM_ADAM);
+    gf_optim *o;
+    (void)state;
+    c.lr = 0.01;
+    c.weight_decay = 1e-3;
+    o = make(&c, N);
+    assert_int_equal(gf_optim_compute(o, d, p, g, N), GF_OK);
+    assert_true(fabs((double)d[0] + 0.01) < 1e-5);  /* -lr, not -lr wd p = -2e-5 */
+    assert_true(fabs((double)d[1] - 0.01) < 1e-5);
+    gf_optim_free(o);
+}
+
+/* The schedules against their formulas (PyTorch's StepLR and CosineAnnealingLR). */
+static void lr_schedules_follow_their_formulas(void **state)
+{
+    gf_lr_schedule s = {GF_LR_STEP, 10, 0.5, 0, 0};
+    double lr;
+    (void)state;
+    static const struct {
+        uint64_t step;
+        double lr;
+    } steps[] = {{0, 0.1}, {9, 0.1}, {10, 0.05}, {19, 0.05}, {20, 0.025}, {35, 0.0125}};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        assert_int_equal(gf_lr_schedule_at(&lr, &s, 0.1, steps[i].step), GF_OK);
+        assert_true(fabs(lr - steps[i].lr) < 1e-15);
+    }
+    s = (gf_lr_schedule){GF_LR_COSINE, 0, 0, 100, 0.001};
+    assert_int_equal(gf_lr_schedule_at(&lr, &s, 0.1, 0), GF_OK);
+    assert_true(fabs(lr - 0.1) < 1e-15);
+    assert_int_equal(gf_lr_schedule_at(&lr, &s, 0.1, 50), GF_OK);
+    assert_true(fabs(lr - (0.001 + 0.099 / 2)) < 1e-15); /* half way: the mean */
+    assert_int_equal(gf_lr_schedule_at(&lr, &s, 0.1, 25), GF_OK);
+    assert_true(fabs(lr - (0.001 + 0.099 * (1 + sqrt(0.5)) / 2)) < 1e-15);
+    assert_int_equal(gf_lr_schedule_at(&lr, &s, 0.1, 100), GF_OK);
+    assert_true(fabs(lr - 0.001) < 1e-15);
+    assert_int_equal(gf_lr_schedule_at(&lr, &s, 0.1, 1000), GF_OK); /* held at the end */
+    assert_true(fabs(lr - 0.001) < 1e-15);
+    /* The last step of a run of `total` steps still has a positive rate with min_lr 0. */
+    s.min_lr = 0;
+    assert_int_equal(gf_lr_schedule_at(&lr, &s, 0.1, 99), GF_OK);
+    assert_true(lr > 0 && lr < 1e-4);
+    s = (gf_lr_schedule){GF_LR_CONSTANT, 0, 0, 0, 0};
+    assert_int_equal(gf_lr_schedule_at(&lr, &s, 0.3, 12345), GF_OK);
+    assert_true(lr == 0.3);
+    assert_string_equal(gf_lr_schedule_name(GF_LR_COSINE), "cosine");
+    assert_null(gf_lr_schedule_name(GF_LR_SCHEDULE_COUNT));
+    /* Bad fields for the kind, a bad base rate, NULL. */
+    s = (gf_lr_schedule){GF_LR_STEP, 0, 0.5, 0, 0};
+    assert_failed_with(gf_lr_schedule_at(&lr, &s, 0.1, 1), GF_EINVAL);
+    s = (gf_lr_schedule){GF_LR_STEP, 5, 1.5, 0, 0};
+    assert_failed_with(gf_lr_schedule_at(&lr, &s, 0.1, 1), GF_EINVAL);
+    s = (gf_lr_schedule){GF_LR_COSINE, 0, 0, 0, 0};
+    assert_failed_with(gf_lr_schedule_at(&lr, &s, 0.1, 1), GF_EINVAL);
+    s = (gf_lr_schedule){GF_LR_COSINE, 0, 0, 10, 0.2};
+    assert_failed_with(gf_lr_schedule_at(&lr, &s, 0.1, 1), GF_EINVAL);
+    s = (gf_lr_schedule){GF_LR_CONSTANT, 0, 0, 0, 0};
+    assert_failed_with(gf_lr_schedule_at(&lr, &s, 0, 1), GF_EINVAL);
+    assert_failed_with(gf_lr_schedule_at(NULL, &s, 0.1, 1), GF_EINVAL);
+    assert_failed_with(gf_lr_schedule_at(&lr, NULL, 0.1, 1), GF_EINVAL);
+    s.kind = GF_LR_SCHEDULE_COUNT;
+    assert_failed_with(gf_lr_schedule_at(&lr, &s, 0.1, 1), GF_EINVAL);
+}
+
 /* delta may be the gradient array itself. */
 static void delta_in_place(void **state)
 {
@@ -569,6 +639,8 @@ int main(void)
         cmocka_unit_test(adam_first_step_is_lr_sign_g),
         cmocka_unit_test(adam_matches_double_reference),
         cmocka_unit_test(weight_decay_is_l2_on_gradient),
+        cmocka_unit_test(adam_weight_decay_is_l2_not_decoupled),
+        cmocka_unit_test(lr_schedules_follow_their_formulas),
         cmocka_unit_test(delta_in_place),
         cmocka_unit_test(adam_resume_is_bit_identical),
         cmocka_unit_test(state_accessors),

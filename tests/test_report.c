@@ -389,6 +389,167 @@ static void thresholds_are_strict_and_documented(void **state)
     gf_telemetry_free(t);
 }
 
+/* ---- Verdicts at init and at the end, clipping, dead units, through time ------------ */
+
+static void init_and_end_are_judged_apart(void **state)
+{
+    (void)state;
+    gf_telemetry *t;
+    gf_verdict v;
+    assert_ok(gf_telemetry_new(&t));
+    /* Vanishing at init, healthy once trained (the leaky cure of examples/dying_relu):
+     * the run's verdict is the end's, the init's is kept beside it. */
+    add_step(t, 0, 1e-3, 0.1, 1.0);
+    add_step(t, 9, 0.5, 0.7, 1.0);
+    assert_ok(gf_verdict_judge(&v, t));
+    assert_int_equal(v.kind_init, GF_VERDICT_VANISHING);
+    assert_int_equal(v.kind_final, GF_VERDICT_HEALTHY);
+    assert_int_equal(v.kind, GF_VERDICT_HEALTHY);
+    assert_contains(v.text, "healthy");
+    assert_contains(v.text, "at init (step 0) vanishing");
+    /* And the other way round: exploding by the end. */
+    gf_telemetry_clear(t);
+    add_step(t, 0, 1.0, 1.0, 1.0);
+    add_step(t, 3, 1e3, 10, 1.0);
+    assert_ok(gf_verdict_judge(&v, t));
+    assert_int_equal(v.kind_init, GF_VERDICT_HEALTHY);
+    assert_int_equal(v.kind_final, GF_VERDICT_EXPLODING);
+    /* A NaN at step 2 makes the end non-finite, not the init. */
+    gf_record inf_loss = rec(5, 0, "linear", 1);
+    inf_loss.loss = INFINITY;
+    assert_ok(gf_telemetry_append(t, &inf_loss));
+    assert_ok(gf_verdict_judge(&v, t));
+    assert_int_equal(v.kind_init, GF_VERDICT_HEALTHY);
+    assert_int_equal(v.kind_final, GF_VERDICT_NONFINITE);
+    assert_int_equal(v.kind, GF_VERDICT_NONFINITE);
+    gf_telemetry_free(t);
+}
+
+static void dead_units_are_named_when_they_appear(void **state)
+{
+    (void)state;
+    gf_telemetry *t;
+    gf_verdict v;
+    assert_ok(gf_telemetry_new(&t));
+    const double dead3[4] = {0, 0.3, 0.7, 1.0}; /* layer 3 dies at step 2 */
+    for (uint64_t s = 0; s < 4; s++) {
+        gf_record r[5] = {rec(s, 0, "linear", 1), rec(s, 1, "relu", 1),
+                          rec(s, 2, "linear", 1), rec(s, 3, "relu", 1),
+                          rec(s, 4, "linear", 1)};
+        r[3].dead_frac = dead3[s];
+        r[1].dead_frac = s == 3 ? 0.9 : 0.1;
+        for (int i = 0; i < 5; i++)
+            assert_ok(gf_telemetry_append(t, &r[i]));
+    }
+    assert_ok(gf_verdict_judge(&v, t));
+    assert_int_equal(v.kind_init, GF_VERDICT_HEALTHY);
+    assert_int_equal(v.kind_final, GF_VERDICT_DEAD_UNITS);
+    assert_int_equal(v.dead_seen, 1);
+    assert_int_equal(v.dead_step, 2);
+    assert_int_equal(v.dead_step_layer, 3);
+    assert_near(v.dead_step_frac, 0.7, 0, 1e-12);
+    assert_int_equal(v.dead_layer, 3); /* 1.0 at the end, above layer 1's 0.9 */
+    assert_near(v.max_dead_frac_init, 0.1, 0, 1e-12);
+    assert_contains(v.text, "dead units first at step 2 (70% of layer 3)");
+    gf_telemetry_free(t);
+}
+
+/* One step of a clipped run: signal s1 at the first linear layer, 1 at the last; their
+ * weight gradients pre1 and 1 before clipping, pre1 * keep1 and keep3 after. */
+static void add_clipped(gf_telemetry *t, uint64_t step, double s1, double pre1, double keep1,
+                        double keep3)
+{
+    gf_record a = rec(step, 0, "linear", s1), b = rec(step, 1, "tanh", 1),
+              c = rec(step, 2, "linear", 1);
+    a.clip_pre_norm = pre1, a.clip_post_norm = pre1 * keep1;
+    c.clip_pre_norm = 1, c.clip_post_norm = keep3;
+    assert_ok(gf_telemetry_append(t, &a));
+    assert_ok(gf_telemetry_append(t, &b));
+    assert_ok(gf_telemetry_append(t, &c));
+}
+
+static void clipped_runs_are_judged_after_clipping(void **state)
+{
+    (void)state;
+    gf_telemetry *t;
+    gf_verdict v;
+    assert_ok(gf_telemetry_new(&t));
+    /* Per-layer norm clipping to 1: the first layer's gradient of norm 200 is scaled
+     * by 1/200, the last one's is not touched. The signal's 200 becomes 1. */
+    add_clipped(t, 0, 200, 200, 1.0 / 200, 1);
+    add_clipped(t, 1, 200, 200, 1.0 / 200, 1);
+    add_clipped(t, 2, 50, 0.5, 1, 1); /* below the threshold: not engaged */
+    assert_ok(gf_verdict_judge(&v, t));
+    assert_int_equal(v.clipped, 1);
+    assert_int_equal(v.clip_steps, 3);
+    assert_int_equal(v.clip_engaged, 2);
+    assert_near(v.ratio_init, 200, 0, 1e-9);
+    assert_near(v.clip_ratio_init, 1, 0, 1e-9);
+    assert_near(v.clip_ratio_final, 50, 0, 1e-9);
+    assert_int_equal(v.kind_init, GF_VERDICT_HEALTHY);
+    assert_int_equal(v.kind_final, GF_VERDICT_HEALTHY);
+    assert_contains(v.text, "after clipping");
+    assert_contains(v.text, "clipping engaged on 2 of 3 recorded steps");
+    /* Global-norm clipping scales every layer alike: the ratio, and the verdict, stay. */
+    gf_telemetry_clear(t);
+    add_clipped(t, 0, 200, 200, 0.01, 0.01);
+    assert_ok(gf_verdict_judge(&v, t));
+    assert_near(v.clip_ratio_init, 200, 0, 1e-9);
+    assert_int_equal(v.kind, GF_VERDICT_EXPLODING);
+    /* Without clip norms the run is not clipped: r_clip NaN, judged on r. */
+    gf_telemetry_clear(t);
+    add_step(t, 0, 200, 10, 1);
+    assert_ok(gf_verdict_judge(&v, t));
+    assert_int_equal(v.clipped, 0);
+    assert_true(isnan(v.clip_ratio_init));
+    assert_int_equal(v.kind, GF_VERDICT_EXPLODING);
+    gf_telemetry_free(t);
+}
+
+static void recurrent_nets_are_judged_through_time(void **state)
+{
+    (void)state;
+    gf_telemetry *t;
+    gf_verdict v;
+    double init[5], end[5];
+    assert_ok(gf_telemetry_new(&t));
+    /* A recurrent layer and one linear layer: the layers' ratio is 1, always healthy. */
+    for (uint64_t s = 0; s < 2; s++) {
+        gf_record r[2] = {rec(s, 0, "rnn", 0.3), rec(s, 1, "linear", 0.3)};
+        for (int i = 0; i < 2; i++)
+            assert_ok(gf_telemetry_append(t, &r[i]));
+    }
+    assert_ok(gf_verdict_judge(&v, t));
+    assert_int_equal(v.kind, GF_VERDICT_HEALTHY);
+    assert_int_equal(v.time_steps, 0);
+    /* x0.1 per time step at init (1e-4 over 5 steps), x0.8 at the end (0.41). */
+    for (int k = 0; k < 5; k++) {
+        init[k] = pow(0.1, 4 - k);
+        end[k] = pow(0.8, 4 - k);
+    }
+    assert_ok(gf_verdict_add_time(&v, init, end, 5));
+    assert_int_equal(v.time_steps, 5);
+    assert_near(v.time_ratio_init, 1e-4, 0, 1e-12);
+    assert_near(v.time_factor_init, 0.1, 0, 1e-9);
+    assert_near(v.time_ratio_final, pow(0.8, 4), 0, 1e-12);
+    assert_int_equal(v.kind_init, GF_VERDICT_VANISHING);
+    assert_int_equal(v.kind_final, GF_VERDICT_HEALTHY);
+    assert_contains(v.text, "through 5 time steps (x0.1 per step)");
+    /* Exploding through time: x3 per step is 81 over 5 steps (healthy), 243 over 6. */
+    double grow[6];
+    for (int k = 0; k < 6; k++)
+        grow[k] = pow(3, 5 - k);
+    assert_ok(gf_verdict_add_time(&v, grow, NULL, 5));
+    assert_int_equal(v.kind, GF_VERDICT_HEALTHY);
+    assert_ok(gf_verdict_add_time(&v, grow, NULL, 6));
+    assert_int_equal(v.kind_init, GF_VERDICT_EXPLODING);
+    assert_int_equal(v.kind_final, GF_VERDICT_EXPLODING);
+    assert_status(gf_verdict_add_time(&v, grow, NULL, 1), GF_EINVAL);
+    assert_status(gf_verdict_add_time(&v, NULL, NULL, 3), GF_EINVAL);
+    assert_status(gf_verdict_add_time(NULL, grow, NULL, 3), GF_EINVAL);
+    gf_telemetry_free(t);
+}
+
 static void verdict_names_and_bad_input(void **state)
 {
     (void)state;
@@ -421,6 +582,10 @@ int main(void)
         cmocka_unit_test(nan_gradient_is_named_in_the_backward_pass),
         cmocka_unit_test(negative_bias_relu_net_has_dead_units),
         cmocka_unit_test(thresholds_are_strict_and_documented),
+        cmocka_unit_test(init_and_end_are_judged_apart),
+        cmocka_unit_test(dead_units_are_named_when_they_appear),
+        cmocka_unit_test(clipped_runs_are_judged_after_clipping),
+        cmocka_unit_test(recurrent_nets_are_judged_through_time),
         cmocka_unit_test(verdict_names_and_bad_input),
         cmocka_unit_test(run_directory_holds_every_file),
         cmocka_unit_test(loss_values_given_by_the_caller),

@@ -24,7 +24,9 @@ typedef struct gf_optim_config {
     double momentum;     /* MOMENTUM: mu in [0, 1) */
     double beta1, beta2; /* ADAM: in [0, 1) */
     double eps;          /* ADAM: > 0 */
-    double weight_decay; /* L2 penalty added to the gradient, >= 0 */
+    double weight_decay; /* L2 penalty wd: wd * params is added to the gradient before the
+                            rule, for every kind, biases included (PyTorch's weight_decay
+                            of SGD and Adam; not AdamW's decoupled p -= lr wd p), >= 0 */
 } gf_optim_config;
 
 /* Defaults: lr 0.01 (Adam 0.001), momentum 0.9, betas 0.9 and 0.999, eps 1e-8, no decay. */
@@ -49,6 +51,34 @@ gf_status gf_optim_compute(gf_optim *opt, gf_real *delta, const gf_real *params,
 
 /* Change the learning rate (schedules). */
 gf_status gf_optim_set_lr(gf_optim *opt, double lr);
+
+/* ---- Learning-rate schedules ----------------------------------------------------------
+ * The rate at step t (from 0) of a base rate lr0, as PyTorch's schedulers stepped once
+ * per training step:
+ *   CONSTANT  lr0;
+ *   STEP      lr0 * gamma^floor(t / every)                        (StepLR);
+ *   COSINE    min_lr + (lr0 - min_lr) (1 + cos(pi t / total)) / 2 (CosineAnnealingLR,
+ *             t held at total after it). */
+typedef enum gf_lr_schedule_kind {
+    GF_LR_CONSTANT,
+    GF_LR_STEP,
+    GF_LR_COSINE,
+    GF_LR_SCHEDULE_COUNT
+} gf_lr_schedule_kind;
+
+typedef struct gf_lr_schedule {
+    gf_lr_schedule_kind kind;
+    uint64_t every;  /* STEP: steps between two decays, >= 1 */
+    double gamma;    /* STEP: the factor of each decay, in (0, 1] */
+    uint64_t total;  /* COSINE: steps of the half cosine (the run's length), >= 1 */
+    double min_lr;   /* COSINE: the rate it ends at, in [0, lr0) */
+} gf_lr_schedule;
+
+/* The rate at `step` into *lr. Bad fields (for the kind) or lr0 not > 0: GF_EINVAL. */
+gf_status gf_lr_schedule_at(double *lr, const gf_lr_schedule *s, double lr0, uint64_t step);
+
+/* "constant", "step", "cosine"; NULL when invalid. */
+const char *gf_lr_schedule_name(gf_lr_schedule_kind kind);
 
 /* The configuration, step count and the n it was made for (0 for NULL). */
 const gf_optim_config *gf_optim_config_of(const gf_optim *opt);

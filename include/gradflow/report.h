@@ -20,16 +20,25 @@ extern "C" {
  * signal ratio of a step is  r = signal(first linear layer) / signal(last linear layer)
  * (1 when the network has one linear layer); the per-layer factor is r^(1/(L-1)) for L
  * linear layers: the factor by which the signal grows (> 1) or shrinks (< 1) per layer on
- * its way from the output down to the input. Both are measured at the first recorded
- * step (at initialisation, where the theory applies) and at the last recorded step.
+ * its way from the output down to the input.
  *
- * Rules, first match wins:
- *   NONFINITE  a NaN/inf in any record (outputs, gradients, loss, signal norms);
- *   EXPLODING  r > GF_VERDICT_EXPLODE_RATIO at the first or the last step;
- *   DEAD_UNITS at the last step, some activation layer has dead_frac >=
- *              GF_VERDICT_DEAD_FRAC (units whose f' is 0 on every example);
- *   VANISHING  r < GF_VERDICT_VANISH_RATIO at the first or the last step;
- *   HEALTHY    otherwise. */
+ * Two more ratios take r's place or join it, with the same thresholds:
+ *   clipped runs (records carrying clip norms): the ratio after clipping,
+ *     r_clip = r * (post/pre of the first linear layer) / (post/pre of the last), the
+ *     signal the first layer actually learns from; it replaces r;
+ *   recurrent nets (gf_verdict_add_time): the ratio through time
+ *     ||dL/dh_1|| / ||dL/dh_T||, judged beside r.
+ *
+ * Each of the first recorded step (initialisation) and the last recorded step is judged
+ * on its own, first match wins:
+ *   NONFINITE  a NaN/inf in a record up to that step (outputs, gradients, loss, norms);
+ *   EXPLODING  a ratio > GF_VERDICT_EXPLODE_RATIO;
+ *   DEAD_UNITS some activation layer has dead_frac >= GF_VERDICT_DEAD_FRAC (units whose
+ *              f' is 0 on every example);
+ *   VANISHING  a ratio < GF_VERDICT_VANISH_RATIO;
+ *   HEALTHY    otherwise.
+ * kind_init is the first step's verdict, kind_final the last step's; kind, the run's
+ * verdict, is kind_final: the network as trained (init is kept beside it). */
 
 /* Vanishing: the first layer receives less than 1/100 of the signal at the output. */
 #define GF_VERDICT_VANISH_RATIO 1e-2
@@ -50,7 +59,9 @@ typedef enum gf_verdict_kind {
 } gf_verdict_kind;
 
 typedef struct gf_verdict {
-    gf_verdict_kind kind;
+    gf_verdict_kind kind;       /* the run's verdict: kind_final */
+    gf_verdict_kind kind_init;  /* the first recorded step's verdict */
+    gf_verdict_kind kind_final; /* the last recorded step's verdict */
     uint64_t first_step;       /* the first recorded step (the init step) */
     uint64_t last_step;        /* the last recorded step */
     size_t n_linear;           /* linear layers per step, L */
@@ -69,6 +80,12 @@ typedef struct gf_verdict {
                                   vanishes (forward and backward shrinkage cancel) */
     double max_dead_frac;      /* max over activation layers of dead_frac, last step */
     size_t dead_layer;         /* the layer where it is reached (0 when none) */
+    double max_dead_frac_init; /* the same at the first step */
+    size_t dead_layer_init;
+    int dead_seen;             /* 1 when some recorded step had a dead layer (>= threshold) */
+    uint64_t dead_step;        /* the first such step */
+    size_t dead_step_layer;    /* its first layer that was dead, and the fraction there */
+    double dead_step_frac;
     double max_sat_frac;       /* max over layers of sat_frac, last step */
     size_t sat_layer;
     double final_loss;         /* loss of the last recorded step (NaN when none) */
@@ -78,13 +95,36 @@ typedef struct gf_verdict {
                                   first reached by the backward pass (as gf_net_backward) */
     int nonfinite_backward;    /* 1 when it first appeared in the backward pass (or the
                                   loss: then nonfinite_layer is the last layer) */
-    char text[192];            /* one line for humans: "vanishing: the first layer gets
-                                  2.1e-09 of the output's signal (x0.31 per layer)" */
+    /* Clipping (records with clip_pre_norm): judged on the clipped gradients. */
+    int clipped;               /* 1 when the records carry clip norms */
+    uint64_t clip_steps;       /* recorded steps that were clipped ... */
+    uint64_t clip_engaged;     /* ... and those where clipping changed a gradient */
+    double clip_ratio_init;    /* r_clip at the first and the last step (NaN: none) */
+    double clip_ratio_final;
+    /* Recurrent nets (gf_verdict_add_time): the gradient through time. */
+    size_t time_steps;         /* T; 0: not judged through time */
+    double time_ratio_init;    /* ||dL/dh_1|| / ||dL/dh_T|| at the first recorded step */
+    double time_ratio_final;   /* ... at the last recorded step */
+    double time_factor_init;   /* time_ratio^(1/(T-1)): the factor per time step */
+    double time_factor_final;
+    /* The layers above as people read them (docs/concepts.md, "Layer numbers"): the count
+     * of linear layers up to and including it, so the activation after the third linear
+     * layer is layer 3. The texts, tables and figures use these. */
+    size_t dead_depth, dead_depth_init, dead_step_depth, nonfinite_depth;
+    char text[384];            /* one line for humans, the last step and init: "healthy at
+                                  step 299: ...; at init (step 0): vanishing, ..." */
 } gf_verdict;
 
 /* Judge the telemetry. t must hold at least one complete step (else GF_EINVAL); a
  * network without a linear layer judges by the first and last layer instead. */
 gf_status gf_verdict_judge(gf_verdict *out, const gf_telemetry *t);
+
+/* Judge a recurrent net through time as well: norms_init[t-1] = ||dL/dh_t|| (t = 1..T)
+ * at the first recorded step, norms_final at the last (gf_rnn_time_grad_norms); sets
+ * the time_* fields and judges again (kinds and text). norms_final NULL: norms_init.
+ * T < 2 or NULL norms: GF_EINVAL. */
+gf_status gf_verdict_add_time(gf_verdict *v, const double *norms_init,
+                              const double *norms_final, size_t T);
 
 /* "healthy", "vanishing", "exploding", "dead_units", "nonfinite"; "unknown" when out of
  * range. Static storage. */

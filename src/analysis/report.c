@@ -1,7 +1,6 @@
-/* src/analysis/report.c: verdicts on a run's telemetry and the run directory (telemetry.csv,
- * loss.csv, summary.json), plus reading a telemetry CSV back. The figures are in
- * src/analysis/plot*.c. Thresholds are documented in include/gradflow/report.h and
- * docs/verdicts.md; this file only applies them. POSIX (mkdir, stat). */
+/* src/analysis/report.c: the run directory (telemetry.csv, loss.csv, summary.json), plus
+ * reading a telemetry CSV back. The verdicts are in src/analysis/verdict.c, the figures in
+ * src/analysis/plot*.c. POSIX (mkdir, stat). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -12,222 +11,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "gradflow/registry.h"
 #include "gradflow/report.h"
 #include "core/internal.h"
 #include "analysis/run_dir.h"
 #include "core/atomic.h"
 #include "engine/telemetry_steps.h"
-
-/* The record of `layer` within [begin, end), NULL when absent. */
-static const gf_record *in_group(const gf_telemetry *t, size_t begin, size_t end, size_t layer)
-{
-    for (size_t i = begin; i < end; i++) {
-        const gf_record *r = gf_telemetry_at(t, i);
-        if (r->layer == layer)
-            return r;
-    }
-    return NULL;
-}
-
-/* ---- Verdicts ------------------------------------------------------------------------ */
-
-static const char *const verdict_names[GF_VERDICT_COUNT] = {
-    "healthy", "vanishing", "exploding", "dead_units", "nonfinite"};
-
-const char *gf_verdict_name(gf_verdict_kind kind)
-{
-    if ((int)kind < 0 || kind >= GF_VERDICT_COUNT)
-        return "unknown";
-    return verdict_names[kind];
-}
-
-/* Where a non-finite value first appeared within one step, by the engine's rule: the
- * earliest layer of the forward pass, else the loss, else the first layer the backward
- * pass reached (the highest index). Returns 1 when the step has one. */
-static int find_nonfinite(const gf_telemetry *t, size_t begin, size_t end, gf_verdict *v)
-{
-    const gf_record *first = gf_telemetry_at(t, begin);
-    for (size_t i = begin; i < end; i++) {
-        const gf_record *r = gf_telemetry_at(t, i);
-        if (r->nonfinite_fwd) {
-            v->nonfinite_layer = r->layer;
-            v->nonfinite_backward = 0;
-            return 1;
-        }
-    }
-    /* NaN loss alone means "no loss" (gf_net_backward_from); infinity is a blow-up. */
-    if (isinf(first->loss)) {
-        v->nonfinite_layer = gf_telemetry_at(t, end - 1)->layer;
-        v->nonfinite_backward = 1;
-        return 1;
-    }
-    for (size_t i = end; i-- > begin;) {
-        const gf_record *r = gf_telemetry_at(t, i);
-        if (r->nonfinite_bwd || !isfinite(r->grad_out_norm) ||
-            (r->weight_grad_norm == r->weight_grad_norm && !isfinite(r->weight_grad_norm))) {
-            v->nonfinite_layer = r->layer;
-            v->nonfinite_backward = 1;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Signals of the first and last linear layer in one step, their ratio and per-layer
- * factor. */
-static void judge_signal(const gf_telemetry *t, size_t begin, size_t end, const gf_verdict *v,
-                         double *s_first, double *s_last, double *ratio, double *factor,
-                         double *wratio)
-{
-    const gf_record *a = in_group(t, begin, end, v->first_linear);
-    const gf_record *b = in_group(t, begin, end, v->last_linear);
-    *s_first = a ? a->grad_out_norm : NAN;
-    *s_last = b ? b->grad_out_norm : NAN;
-    /* 0/0 (no signal at all) and x/0 are not judged: NaN. */
-    *ratio = *s_last > 0 ? *s_first / *s_last : NAN;
-    *factor = v->n_linear >= 2 ? pow(*ratio, 1.0 / (double)(v->n_linear - 1)) : NAN;
-    if (wratio != NULL) {
-        double wa = a ? a->weight_grad_norm : NAN, wb = b ? b->weight_grad_norm : NAN;
-        *wratio = wb > 0 ? wa / wb : NAN;
-    }
-}
-
-/* Network layer `layer` as people read it (docs/concepts.md, "Layer numbers"): its
- * depth k, the count of linear layers up to and including it in the first recorded
- * step, so the activation after the third linear layer is "layer 3 (relu)". */
-static size_t layer_depth(const gf_telemetry *t, size_t layer)
-{
-    size_t b, e, k = 0;
-    if (gf_telemetry_count(t) == 0)
-        return layer;
-    gf_telemetry_step_group(t, 0, &b, &e);
-    for (size_t j = b; j < e && gf_telemetry_at(t, j)->layer <= layer; j++)
-        k += (gf_layer_kind_traits(gf_telemetry_at(t, j)->kind) & GF_KIND_LINEAR) != 0;
-    return k;
-}
-
-static void verdict_text(gf_verdict *v, const gf_telemetry *t)
-{
-    const char *name = gf_verdict_name(v->kind);
-    /* The step that decided a signal verdict: the worse of init and last. */
-    int use_final = 0;
-    if (v->kind == GF_VERDICT_EXPLODING)
-        use_final = !(v->ratio_init > GF_VERDICT_EXPLODE_RATIO);
-    else if (v->kind == GF_VERDICT_VANISHING)
-        use_final = !(v->ratio_init < GF_VERDICT_VANISH_RATIO);
-    double ratio = use_final ? v->ratio_final : v->ratio_init;
-    double factor = use_final ? v->factor_final : v->factor_init;
-    unsigned long long step = use_final ? v->last_step : v->first_step;
-
-    switch (v->kind) {
-    case GF_VERDICT_NONFINITE:
-        snprintf(v->text, sizeof v->text,
-                 "%s: a NaN or infinity first appeared at step %llu, layer %zu (%s pass)", name,
-                 (unsigned long long)v->nonfinite_step, layer_depth(t, v->nonfinite_layer),
-                 v->nonfinite_backward ? "backward" : "forward");
-        break;
-    case GF_VERDICT_EXPLODING:
-    case GF_VERDICT_VANISHING:
-        snprintf(v->text, sizeof v->text,
-                 "%s: the first layer gets %.3g times the output's backward signal "
-                 "(x%.3g per layer) at step %llu", name, ratio, factor, step);
-        break;
-    case GF_VERDICT_DEAD_UNITS:
-        snprintf(v->text, sizeof v->text,
-                 "%s: %.0f%% of the units of layer %zu never activate (f' = 0 on every "
-                 "example) at step %llu", name, 100 * v->max_dead_frac,
-                 layer_depth(t, v->dead_layer),
-                 (unsigned long long)v->last_step);
-        break;
-    default:
-        snprintf(v->text, sizeof v->text,
-                 "%s: the first layer gets %.3g times the output's backward signal at init, "
-                 "%.3g at step %llu", name, v->ratio_init, v->ratio_final,
-                 (unsigned long long)v->last_step);
-        break;
-    }
-}
-
-gf_status gf_verdict_judge(gf_verdict *out, const gf_telemetry *t)
-{
-    GF_CHECK_NOT_NULL(t, "gf_verdict_judge");
-    GF_CHECK_NOT_NULL(out, "gf_verdict_judge");
-    size_t n = gf_telemetry_count(t);
-    if (n == 0)
-        return gf_fail(GF_EINVAL, "gf_verdict_judge: the telemetry holds no record");
-
-    gf_verdict v;
-    memset(&v, 0, sizeof v);
-    v.kind = GF_VERDICT_HEALTHY;
-    size_t b0, e0, b1, e1;
-    gf_telemetry_step_group(t, 0, &b0, &e0);
-    gf_telemetry_step_group(t, n - 1, &b1, &e1);
-    v.first_step = gf_telemetry_at(t, b0)->step;
-    v.last_step = gf_telemetry_at(t, b1)->step;
-
-    /* Linear layers, from the first step's records; none: first and last layer. */
-    int have = 0;
-    for (size_t i = b0; i < e0; i++) {
-        const gf_record *r = gf_telemetry_at(t, i);
-        if (gf_layer_kind_traits(r->kind) & GF_KIND_LINEAR) {
-            if (!have)
-                v.first_linear = r->layer;
-            v.last_linear = r->layer;
-            v.n_linear++;
-            have = 1;
-        }
-    }
-    if (!have) {
-        v.first_linear = gf_telemetry_at(t, b0)->layer;
-        v.last_linear = gf_telemetry_at(t, e0 - 1)->layer;
-        v.n_linear = e0 - b0;
-    }
-
-    judge_signal(t, b0, e0, &v, &v.signal_first_init, &v.signal_last_init, &v.ratio_init,
-                 &v.factor_init, &v.wgrad_ratio_init);
-    judge_signal(t, b1, e1, &v, &v.signal_first_final, &v.signal_last_final, &v.ratio_final,
-                 &v.factor_final, NULL);
-
-    v.max_dead_frac = 0;
-    v.max_sat_frac = 0;
-    for (size_t i = b1; i < e1; i++) {
-        const gf_record *r = gf_telemetry_at(t, i);
-        if (r->dead_frac > v.max_dead_frac) {
-            v.max_dead_frac = r->dead_frac;
-            v.dead_layer = r->layer;
-        }
-        if (r->sat_frac > v.max_sat_frac) {
-            v.max_sat_frac = r->sat_frac;
-            v.sat_layer = r->layer;
-        }
-    }
-    v.final_loss = gf_telemetry_at(t, b1)->loss;
-
-    /* The first step holding a NaN or infinity. */
-    for (size_t i = 0; i < n;) {
-        size_t b, e;
-        gf_telemetry_step_group(t, i, &b, &e);
-        if (find_nonfinite(t, b, e, &v)) {
-            v.nonfinite = 1;
-            v.nonfinite_step = gf_telemetry_at(t, b)->step;
-            break;
-        }
-        i = e;
-    }
-
-    if (v.nonfinite)
-        v.kind = GF_VERDICT_NONFINITE;
-    else if (v.ratio_init > GF_VERDICT_EXPLODE_RATIO || v.ratio_final > GF_VERDICT_EXPLODE_RATIO)
-        v.kind = GF_VERDICT_EXPLODING;
-    else if (v.max_dead_frac >= GF_VERDICT_DEAD_FRAC)
-        v.kind = GF_VERDICT_DEAD_UNITS;
-    else if (v.ratio_init < GF_VERDICT_VANISH_RATIO || v.ratio_final < GF_VERDICT_VANISH_RATIO)
-        v.kind = GF_VERDICT_VANISHING;
-    verdict_text(&v, t);
-    *out = v;
-    return GF_OK;
-}
 
 /* ---- Directories and files ----------------------------------------------------------- */
 
@@ -373,6 +161,29 @@ static void json_uint(FILE *f, const char *key, unsigned long long v)
     fprintf(f, ",\n  \"%s\": %llu", key, v);
 }
 
+/* When dead units first appeared, clipping, the gradient through time: null when the run
+ * had none. */
+static void write_dead_clip_time(FILE *f, const gf_verdict *v)
+{
+    if (v->dead_seen) {
+        json_uint(f, "dead_step", v->dead_step);
+        json_uint(f, "dead_step_layer", v->dead_step_layer);
+        json_real(f, "dead_step_frac", v->dead_step_frac);
+    } else {
+        fputs(",\n  \"dead_step\": null,\n  \"dead_step_layer\": null,\n"
+              "  \"dead_step_frac\": null", f);
+    }
+    json_uint(f, "clip_steps", v->clip_steps);
+    json_uint(f, "clip_engaged", v->clip_engaged);
+    json_real(f, "clip_ratio_init", v->clip_ratio_init);
+    json_real(f, "clip_ratio_final", v->clip_ratio_final);
+    json_uint(f, "time_steps", v->time_steps);
+    json_real(f, "time_ratio_init", v->time_ratio_init);
+    json_real(f, "time_ratio_final", v->time_ratio_final);
+    json_real(f, "time_factor_init", v->time_factor_init);
+    json_real(f, "time_factor_final", v->time_factor_final);
+}
+
 static gf_status write_summary(FILE *f, const gf_telemetry *t, const gf_run_summary *s)
 {
     gf_verdict judged;
@@ -414,6 +225,10 @@ static gf_status write_summary(FILE *f, const gf_telemetry *t, const gf_run_summ
         return GF_OK;
     }
     json_string(f, gf_verdict_name(v->kind));
+    fputs(",\n  \"verdict_init\": ", f);
+    json_string(f, gf_verdict_name(v->kind_init));
+    fputs(",\n  \"verdict_final\": ", f);
+    json_string(f, gf_verdict_name(v->kind_final));
     fputs(",\n  \"verdict_text\": ", f);
     json_string(f, v->text);
     json_uint(f, "first_step", v->first_step);
@@ -433,6 +248,9 @@ static gf_status write_summary(FILE *f, const gf_telemetry *t, const gf_run_summ
     json_real(f, "wgrad_ratio_init", v->wgrad_ratio_init);
     json_real(f, "max_dead_frac", v->max_dead_frac);
     json_uint(f, "dead_layer", v->dead_layer);
+    json_real(f, "max_dead_frac_init", v->max_dead_frac_init);
+    json_uint(f, "dead_layer_init", v->dead_layer_init);
+    write_dead_clip_time(f, v);
     json_real(f, "max_sat_frac", v->max_sat_frac);
     json_uint(f, "sat_layer", v->sat_layer);
     if (v->nonfinite) {

@@ -1,8 +1,10 @@
 /* src/engine/optim.c: SGD, momentum (PyTorch's form) and Adam (bias-corrected), as plain
  * loops over a flat block; the rules are in optim_rules.h. The public gf_optim_compute
  * writes the update delta without touching the parameters; the network's step adds it in
- * place (gf_optim_update, internal.h), measuring ||delta|| on recorded steps. Not here:
- * decoupled decay (AdamW), Nesterov, dampening, AMSGrad; clipping lives in clip.c. */
+ * place (gf_optim_update, internal.h), measuring ||delta|| on recorded steps. Then the
+ * learning-rate schedules (step, cosine). Not here: decoupled decay (AdamW), Nesterov,
+ * dampening, AMSGrad; clipping lives in clip.c. */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -336,6 +338,46 @@ gf_status gf_optim_set_lr(gf_optim *opt, double lr)
         return st;
     opt->cfg.lr = lr;
     return GF_OK;
+}
+
+/* ---- Learning-rate schedules -------------------------------------------------------- */
+
+const char *gf_lr_schedule_name(gf_lr_schedule_kind kind)
+{
+    static const char *const names[GF_LR_SCHEDULE_COUNT] = {"constant", "step", "cosine"};
+    return (unsigned)kind < GF_LR_SCHEDULE_COUNT ? names[kind] : NULL;
+}
+
+gf_status gf_lr_schedule_at(double *lr, const gf_lr_schedule *s, double lr0, uint64_t step)
+{
+    static const double pi = 3.14159265358979323846;
+    GF_CHECK_NOT_NULL(lr, "gf_lr_schedule_at");
+    GF_CHECK_NOT_NULL(s, "gf_lr_schedule_at");
+    if (check_lr(lr0, "gf_lr_schedule_at") != GF_OK)
+        return GF_EINVAL;
+    switch (s->kind) {
+    case GF_LR_CONSTANT:
+        *lr = lr0;
+        return GF_OK;
+    case GF_LR_STEP:
+        if (s->every < 1 || !(s->gamma > 0 && s->gamma <= 1))
+            return gf_fail(GF_EINVAL, "gf_lr_schedule_at: step needs every >= 1 and gamma "
+                           "in (0, 1], got %llu and %g", (unsigned long long)s->every, s->gamma);
+        *lr = lr0 * pow(s->gamma, (double)(step / s->every));
+        return GF_OK;
+    case GF_LR_COSINE:
+        if (s->total < 1 || !(s->min_lr >= 0 && s->min_lr < lr0))
+            return gf_fail(GF_EINVAL, "gf_lr_schedule_at: cosine needs total >= 1 and "
+                           "min_lr in [0, lr0), got %llu and %g", (unsigned long long)s->total,
+                           s->min_lr);
+        {
+            double t = step < s->total ? (double)step : (double)s->total;
+            *lr = s->min_lr + (lr0 - s->min_lr) * (1 + cos(pi * t / (double)s->total)) / 2;
+        }
+        return GF_OK;
+    default:
+        return gf_fail(GF_EINVAL, "gf_lr_schedule_at: unknown schedule %d", (int)s->kind);
+    }
 }
 
 const gf_optim_config *gf_optim_config_of(const gf_optim *opt)

@@ -11,6 +11,18 @@
 
 #include "tool.h"
 
+int gft_find_act(const gft_config *c, const gf_activation **act, double *param)
+{
+    /* PReLU (He et al. 2015) is leaky ReLU whose slope is learned: at init it is that
+     * leaky ReLU, with its suited init and theory. */
+    int prelu = strcmp(c->act, GFT_PRELU) == 0;
+    if (gf_activation_find(act, prelu ? "leaky_relu" : c->act) != GF_OK)
+        return -1;
+    *param = !isnan(c->act_param) ? c->act_param
+             : prelu ? GFT_PRELU_SLOPE : (*act)->default_param;
+    return 0;
+}
+
 /* The normalisation of --norm after a hidden linear layer (norm.h's usual constants). */
 static gf_status add_norm(gf_net *net, gft_norm norm)
 {
@@ -28,7 +40,8 @@ static gf_status add_hidden(gf_net *net, size_t width, const gft_config *c, doub
     if (st == GF_OK)
         st = add_norm(net, c->norm);
     if (st == GF_OK)
-        st = gf_net_add_activation_param(net, c->act, param);
+        st = strcmp(c->act, GFT_PRELU) == 0 ? gf_net_add_prelu(net, param)
+                                            : gf_net_add_activation_param(net, c->act, param);
     return st;
 }
 
@@ -167,12 +180,12 @@ int gft_build_net(const gft_config *c, size_t in, size_t out, const gf_tensor *b
             init.kind = GF_INIT_ORTHOGONAL;
         spec.init = &init;
     }
-    if (c->norm == GFT_NORM_NONE && c->residual == 0) {
+    if (c->norm == GFT_NORM_NONE && c->residual == 0 && strcmp(c->act, GFT_PRELU) != 0) {
         st = gf_net_new_mlp(net, &spec, &rng);
     } else {
-        st = gf_activation_find(&act, c->act);
+        double param = 0;
+        st = gft_find_act(c, &act, &param) == 0 ? GF_OK : GF_ENOTFOUND;
         if (st == GF_OK) {
-            double param = isnan(c->act_param) ? act->default_param : c->act_param;
             if (!c->init_given)
                 st = gf_init_suited(&init, act, param);
             if (st == GF_OK)
@@ -206,9 +219,8 @@ size_t gft_predicted_factors(const gft_config *c, size_t in, size_t out, double 
     *factor = NULL;
     /* The theory is that of plain networks. */
     if (c->resume[0] || c->depth < 3 || c->norm != GFT_NORM_NONE || c->residual ||
-        c->cell >= 0 || gf_activation_find(&act, c->act) != GF_OK)
+        c->cell >= 0 || gft_find_act(c, &act, &param) != 0)
         return 0;
-    param = isnan(c->act_param) ? act->default_param : c->act_param;
     if (c->init_given)
         init = c->init;
     else if (gf_init_suited(&init, act, param) != GF_OK)

@@ -140,9 +140,38 @@ static int collect_runs(const char *dir, char ***paths, size_t *n, size_t *cap, 
     return 0;
 }
 
+/* The norms of the last complete step of time.csv into last (T values), starting from
+ * the line already read; returns 1 when one was found. */
+static int read_last_step(FILE *f, char *line, size_t len, double *last, size_t T)
+{
+    double *cur = gf_alloc(T * sizeof *cur);
+    int found = 0;
+    size_t k = 0;
+    if (cur == NULL)
+        return 0;
+    do {
+        unsigned long long step;
+        unsigned long t;
+        double x;
+        if (sscanf(line, "%llu,%lu,%lf", &step, &t, &x) != 3 || t < 1 || t > T)
+            break;
+        k = t == 1 ? 0 : k;
+        if (t != k + 1)
+            break;
+        cur[k++] = x;
+        if (k == T) {
+            memcpy(last, cur, T * sizeof *cur);
+            found = 1;
+        }
+    } while (fgets(line, (int)len, f) != NULL);
+    gf_free(cur);
+    return found;
+}
+
 /* The first recorded step of a run's time.csv (rnn.h's step,t,grad_h_norm), for the
- * overlay of the gradient through time. Absent or malformed: nothing, not an error (the
- * run's own figures were judged when it ran). */
+ * overlay of the gradient through time, and the last one, for the verdict through time
+ * at the end. Absent or malformed: nothing, not an error (the run's own figures were
+ * judged when it ran). */
 static void read_time(gft_result *r, const char *dir)
 {
     char path[4200], line[256];
@@ -154,8 +183,9 @@ static void read_time(gft_result *r, const char *dir)
     f = fopen(path, "r");
     if (f == NULL)
         return;
+    int more = 0;
     if (fgets(line, sizeof line, f) != NULL && strncmp(line, "step,t,", 7) == 0)
-        while (fgets(line, sizeof line, f) != NULL) {
+        while ((more = fgets(line, sizeof line, f) != NULL) != 0) {
             unsigned long long step;
             unsigned long t;
             double x;
@@ -170,15 +200,25 @@ static void read_time(gft_result *r, const char *dir)
                 v = nv, cap = cap ? 2 * cap : 64;
             }
             v[n++] = x;
+            more = 0;
         }
-    fclose(f);
     if (n == 0) {
+        fclose(f);
         gf_free(v);
         return;
     }
     r->time_init = v, r->time_T = n;
     r->time_first = v[0], r->time_last = v[n - 1];
     r->time_ratio = v[0] / v[n - 1];
+    if (r->judged && n >= 2) {
+        double *last = gf_alloc(n * sizeof *last);
+        if (last != NULL && !(more && read_last_step(f, line, sizeof line, last, n)))
+            memcpy(last, v, n * sizeof *v); /* one recorded step: it is also the last */
+        if (last != NULL)
+            gf_verdict_add_time(&r->verdict, v, last, n);
+        gf_free(last);
+    }
+    fclose(f);
 }
 
 /* What compare names a run's column after (the option its runs differ in) into key:

@@ -7,9 +7,38 @@
 
 #include "tool.h"
 
+/* The figures behind the verdicts, at init and at the end, then both verdicts labelled. */
+static void print_verdicts(const gf_verdict *v)
+{
+    char a[32], b[32], d[32];
+    printf("  backward signal ||dL/dh|| at step %llu (init): first layer %s, last layer %s, "
+           "ratio %s\n", (unsigned long long)v->first_step,
+           gft_num(a, sizeof a, v->signal_first_init), gft_num(b, sizeof b, v->signal_last_init),
+           gft_num(d, sizeof d, v->ratio_init));
+    printf("  backward signal ||dL/dh|| at step %llu (end):  first layer %s, last layer %s, "
+           "ratio %s\n", (unsigned long long)v->last_step,
+           gft_num(a, sizeof a, v->signal_first_final),
+           gft_num(b, sizeof b, v->signal_last_final), gft_num(d, sizeof d, v->ratio_final));
+    if (v->clipped)
+        printf("  after clipping: ratio %s at init, %s at the end; clipping engaged on %llu of "
+               "%llu recorded steps\n", gft_num(a, sizeof a, v->clip_ratio_init),
+               gft_num(b, sizeof b, v->clip_ratio_final), (unsigned long long)v->clip_engaged,
+               (unsigned long long)v->clip_steps);
+    if (v->time_steps)
+        printf("  through time (||dL/dh_1|| / ||dL/dh_T||, T = %zu): ratio %s at init, %s at "
+               "the end\n", v->time_steps, gft_num(a, sizeof a, v->time_ratio_init),
+               gft_num(b, sizeof b, v->time_ratio_final));
+    if (v->dead_seen)
+        printf("  dead units: first at step %llu, %.0f%% of layer %zu\n",
+               (unsigned long long)v->dead_step, 100 * v->dead_step_frac, v->dead_step_depth);
+    printf("  verdict at init (step %llu): %s\n  verdict at the end (step %llu): %s\n"
+           "  why: %s\n", (unsigned long long)v->first_step, gf_verdict_name(v->kind_init),
+           (unsigned long long)v->last_step, gf_verdict_name(v->kind_final), v->text);
+}
+
 static void print_run(const gft_result *r, const gft_config *c)
 {
-    char a[32], b[32], d[32], net[300];
+    char a[32], net[300];
     if (c->resume[0]) {
         printf("%s: resumed from %s, %s, %llu steps in %.1f s\n", r->label, c->resume,
                c->data, (unsigned long long)r->steps, r->seconds);
@@ -18,23 +47,12 @@ static void print_run(const gft_result *r, const gft_config *c)
         printf("%s: %s, %s, %llu steps in %.1f s\n", r->label, net, c->data,
                (unsigned long long)r->steps, r->seconds);
     }
-    if (r->judged) {
-        printf("  backward signal ||dL/dh|| at step %llu: first layer %s, last layer %s, "
-               "ratio %s\n", (unsigned long long)r->verdict.first_step,
-               gft_num(a, sizeof a, r->verdict.signal_first_init),
-               gft_num(b, sizeof b, r->verdict.signal_last_init),
-               gft_num(d, sizeof d, r->verdict.ratio_init));
-        printf("  final loss %s", gft_num(a, sizeof a, r->final_loss));
-        if (!isnan(r->accuracy))
-            printf(", test accuracy %.3f", r->accuracy);
-        printf("\n  verdict: %s\n", r->verdict.text);
-    }
-    if (!isnan(r->time_ratio))
-        printf("  through time at step %llu: ||dL/dh_1|| %s, ||dL/dh_T|| %s, ratio %s%s\n",
-               (unsigned long long)(r->judged ? r->verdict.first_step : 0),
-               gft_num(a, sizeof a, r->time_first), gft_num(b, sizeof b, r->time_last),
-               gft_num(d, sizeof d, r->time_ratio),
-               r->time_ratio < GF_VERDICT_VANISH_RATIO ? " (vanishing through time)" : "");
+    printf("  final loss %s", gft_num(a, sizeof a, r->final_loss));
+    if (!isnan(r->accuracy))
+        printf(", test accuracy %.3f", r->accuracy);
+    printf("\n");
+    if (r->judged)
+        print_verdicts(&r->verdict);
     printf("  wrote %s (telemetry.csv, %sloss.csv, summary.json, %s *.%s)\n", r->dir,
            !isnan(r->time_ratio) ? "time.csv, " : "",
            gft_figures_rendered(c) ? "figures" : "gnuplot scripts", gft_figure_ext(c));
@@ -52,8 +70,8 @@ int gft_cmd_run(gft_args *a)
     if (a->cfg.resume[0] && !a->cfg.quiet) {
         /* The network and optimiser come from the model file. */
         static const char *const ignored[] = {"depth", "width", "act", "act-param", "init",
-                                              "optim", "momentum", "norm", "residual", "cell",
-                                              "hidden"};
+                                              "optim", "momentum", "weight-decay", "norm",
+                                              "residual", "cell", "hidden"};
         for (size_t k = 0; k < a->n_set; k++)
             for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
                 if (strcmp(a->set[k].opt->name, ignored[i]) == 0)

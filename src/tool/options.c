@@ -268,9 +268,14 @@ static int parse_act(gft_config *c, const gft_option *o, const char *v, char *wh
 {
     const gf_activation *act;
     (void)o;
+    if (strcmp(v, GFT_PRELU) == 0) { /* a layer of its own, not a row of the table */
+        strcpy(c->act, GFT_PRELU);
+        return 0;
+    }
     if (gf_activation_find(&act, v) != GF_OK) {
         const char *known = strstr(gf_last_error(), "known: ");
-        return WHY("'%s' is not an activation (%s)", v, known ? known : "see gradflow list");
+        return WHY("'%s' is not an activation (%s, prelu)", v,
+                   known ? known : "see gradflow list");
     }
     snprintf(c->act, sizeof c->act, "%s", act->name);
     return 0;
@@ -369,6 +374,40 @@ static int parse_clip(gft_config *c, const gft_option *o, const char *v, char *w
     return WHY("'%s' is not a clipping (none, value:T, norm:T, global_norm:T)", v);
 }
 
+/* --lr-schedule constant | step:EVERY:GAMMA | cosine[:MIN_LR] (gradflow/optim.h). */
+static int parse_lr_schedule(gft_config *c, const gft_option *o, const char *v, char *why,
+                             size_t why_len)
+{
+    char buf[128], *colon, *rest;
+    gf_lr_schedule s = {GF_LR_CONSTANT, 0, 0, 0, 0};
+    (void)o;
+    if (strlen(v) >= sizeof buf)
+        return WHY("'%.20s...' is too long", v);
+    strcpy(buf, v);
+    colon = strchr(buf, ':');
+    rest = colon ? colon + 1 : NULL;
+    if (colon)
+        *colon = '\0';
+    if (strcmp(buf, "constant") == 0 && rest == NULL) {
+        /* s is already constant */
+    } else if (strcmp(buf, "step") == 0 && rest != NULL && (colon = strchr(rest, ':'))) {
+        *colon = '\0';
+        s.kind = GF_LR_STEP;
+        if (read_u64(rest, &s.every) != 0 || s.every < 1 ||
+            read_real(colon + 1, &s.gamma) != 0 || !(s.gamma > 0 && s.gamma <= 1))
+            return WHY("'%s': step:EVERY:GAMMA needs EVERY >= 1 steps and GAMMA in (0, 1]", v);
+    } else if (strcmp(buf, "cosine") == 0) {
+        s.kind = GF_LR_COSINE;
+        if (rest != NULL && (read_real(rest, &s.min_lr) != 0 || !(s.min_lr >= 0) ||
+                             !isfinite(s.min_lr)))
+            return WHY("'%s': cosine:MIN_LR needs a finite MIN_LR >= 0", v);
+    } else {
+        return WHY("'%s' is not a schedule (constant, step:EVERY:GAMMA, cosine[:MIN_LR])", v);
+    }
+    c->lr_schedule = s;
+    return 0;
+}
+
 /* --norm none | batch | layer. */
 static int parse_norm(gft_config *c, const gft_option *o, const char *v, char *why,
                       size_t why_len)
@@ -449,9 +488,10 @@ static const gft_option table[] = {
     {"width", "N", NET, 1, parse_size, OFF(width), 1, 100000,
      "hidden width (default 64)"},
     {"act", "NAME", NET & ~C(GFT_CMD_SHOWCASE), 1, parse_act, 0, 0, 0,
-     "activation after each hidden linear layer (default relu; see gradflow list)"},
+     "activation after each hidden linear layer (default relu; see gradflow list), or "
+     "prelu (learned slope)"},
     {"act-param", "X", NET & ~C(GFT_CMD_SHOWCASE), 1, parse_finite, OFF(act_param), 0, 0,
-     "the activation's parameter (leaky_relu slope, elu alpha)"},
+     "the activation's parameter (leaky_relu slope, elu alpha, prelu initial slope)"},
     {"init", "NAME[:X]", NET & ~C(GFT_CMD_SHOWCASE), 1, parse_init, 0, 0, 0,
      "weight init (default: the activation's suited one); X: normal's std, uniform's "
      "half-width, constant's value, xavier/lecun/orthogonal gain, he slope"},
@@ -478,6 +518,12 @@ static const gft_option table[] = {
      "learning rate (default 0.01; adam 0.001)"},
     {"momentum", "X", TRAIN | C(GFT_CMD_SHOWCASE), 1, parse_unit, OFF(momentum), 0, 1,
      "momentum in [0, 1) for --optim momentum (default 0.9)"},
+    {"weight-decay", "X", TRAIN | C(GFT_CMD_SHOWCASE), 1, parse_unit, OFF(weight_decay), 0, 1,
+     "L2 weight decay wd in [0, 1): wd * w is added to each gradient, as PyTorch's "
+     "weight_decay of SGD and Adam (default 0)"},
+    {"lr-schedule", "KIND", TRAIN | C(GFT_CMD_SHOWCASE), 1, parse_lr_schedule, 0, 0, 0,
+     "constant (default), step:EVERY:GAMMA (x GAMMA every EVERY steps) or cosine[:MIN_LR] "
+     "(from --lr down to MIN_LR, default 0, over the run)"},
     {"batch", "N", NET, 1, parse_size, OFF(batch), 1, 1000000,
      "mini-batch size (default 64; gradcheck: 8)"},
     {"steps", "N", TRAIN | C(GFT_CMD_SHOWCASE), 1, parse_length, OFF(steps), 1, BIG,
@@ -560,6 +606,8 @@ void gft_config_default(gft_config *c, gft_command cmd)
     c->optim = GF_OPTIM_MOMENTUM;
     c->lr = NAN;
     c->momentum = NAN;
+    c->weight_decay = 0;
+    c->lr_schedule = (gf_lr_schedule){GF_LR_CONSTANT, 0, 0, 0, 0};
     c->batch = cmd == GFT_CMD_GRADCHECK ? 8 : 64;
     c->steps = 300;
     c->epochs = 0;

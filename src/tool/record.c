@@ -86,6 +86,13 @@ void gft_config_kv(gft_config_text *t, const gft_config *c, gf_loss_kind loss,
     kv_add(t, "lr", "%g", oc->lr);
     if (oc->kind == GF_OPTIM_MOMENTUM)
         kv_add(t, "momentum", "%g", oc->momentum);
+    if (oc->weight_decay > 0)
+        kv_add(t, "weight_decay", "%g", oc->weight_decay);
+    if (c->lr_schedule.kind == GF_LR_STEP)
+        kv_add(t, "lr_schedule", "step:%llu:%g", (unsigned long long)c->lr_schedule.every,
+               c->lr_schedule.gamma);
+    else if (c->lr_schedule.kind == GF_LR_COSINE)
+        kv_add(t, "lr_schedule", "cosine:%g", c->lr_schedule.min_lr);
     kv_add(t, "batch", "%zu", c->batch);
     kv_add(t, "steps", "%llu", (unsigned long long)total);
     kv_add(t, "seed", "%llu", (unsigned long long)c->seed);

@@ -31,8 +31,19 @@ static void table_header(const char *first, int w, int init_col)
     printf("%-*s", w, first);
     if (init_col)
         printf(" %-12s", "init");
-    printf(" %10s %10s %10s %10s %10s  %s\n", "dL/dh 1st", "dL/dh last", "ratio", "loss",
-           "accuracy", "verdict");
+    printf(" %10s %10s %10s %10s %10s %10s  %-12s %s\n", "dL/dh 1st", "dL/dh last",
+           "ratio init", "ratio end", "loss", "accuracy", "verdict init", "verdict end");
+}
+
+/* The ratio the verdict judged: through time for a recurrent net (its one linear layer's
+ * ratio is 1), after clipping for a clipped run. */
+static double judged_ratio(const gf_verdict *v, int final)
+{
+    if (v->time_steps)
+        return final ? v->time_ratio_final : v->time_ratio_init;
+    if (v->clipped)
+        return final ? v->clip_ratio_final : v->clip_ratio_init;
+    return final ? v->ratio_final : v->ratio_init;
 }
 
 static void table_row(const gft_result *r, int w, int init_col)
@@ -43,16 +54,18 @@ static void table_row(const gft_result *r, int w, int init_col)
     if (r->judged) {
         print_value(r->verdict.signal_first_init);
         print_value(r->verdict.signal_last_init);
-        print_value(r->verdict.ratio_init);
+        print_value(judged_ratio(&r->verdict, 0));
+        print_value(judged_ratio(&r->verdict, 1));
     } else {
-        print_value(NAN), print_value(NAN), print_value(NAN);
+        print_value(NAN), print_value(NAN), print_value(NAN), print_value(NAN);
     }
     print_value(r->final_loss);
     print_value(r->accuracy);
     if (r->status == GFT_EXIT_INTERRUPTED)
         printf("  interrupted");
     else if (r->judged)
-        printf("  %s", gf_verdict_name(r->verdict.kind));
+        printf("  %-12s %s", gf_verdict_name(r->verdict.kind_init),
+               gf_verdict_name(r->verdict.kind_final));
     else
         printf("  failed");
     printf("\n");
@@ -61,12 +74,41 @@ static void table_row(const gft_result *r, int w, int init_col)
 static void table_notes(void)
 {
     printf("dL/dh: the backward signal ||dL/dh|| reaching the first and the last linear layer "
-           "at initialisation;\nratio = first / last (< %g vanishing, > %g exploding). "
-           "Loss: last training step; accuracy: test set.\n",
+           "at initialisation;\nratio = first / last (after clipping for clipped runs; "
+           "through time, dL/dh_1 / dL/dh_T,\nfor recurrent nets) at init and at the end "
+           "(< %g vanishing, > %g exploding).\nVerdicts at init (the first recorded step) "
+           "and at the end (the last). Loss: last training step; accuracy: test set.\n",
            GF_VERDICT_VANISH_RATIO, GF_VERDICT_EXPLODE_RATIO);
 }
 
-/* Recurrent runs: the gradient through time at the first recorded step. */
+/* Clipped runs: how often clipping engaged, and where dead units first appeared. */
+static void clip_table(const gft_result *res, size_t n, const char *first, int w)
+{
+    int any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= res[i].judged && (res[i].verdict.clipped || res[i].verdict.dead_seen);
+    if (!any)
+        return;
+    printf("\nclipping and dead units (steps are recorded steps):\n");
+    printf("%-*s %16s %16s %14s\n", w, first, "clip engaged", "ratio unclipped",
+           "dead from");
+    for (size_t i = 0; i < n; i++) {
+        const gf_verdict *v = &res[i].verdict;
+        char clip[40] = "-", dead[48] = "-";
+        if (!res[i].judged)
+            continue;
+        if (v->clipped)
+            snprintf(clip, sizeof clip, "%llu of %llu", (unsigned long long)v->clip_engaged,
+                     (unsigned long long)v->clip_steps);
+        if (v->dead_seen)
+            snprintf(dead, sizeof dead, "step %llu, layer %zu", (unsigned long long)v->dead_step,
+                     v->dead_step_depth);
+        printf("%-*s %16s %16.3g %14s\n", w, res[i].label, clip, v->ratio_final, dead);
+    }
+    printf("ratio unclipped: the backward signal's ratio at the end, before clipping.\n");
+}
+
+/* Recurrent runs: the gradient through time at the first and the last recorded step. */
 static void time_table(const gft_result *res, size_t n, const char *first, int w)
 {
     int any = 0;
@@ -74,17 +116,18 @@ static void time_table(const gft_result *res, size_t n, const char *first, int w
         any |= !isnan(res[i].time_ratio);
     if (!any)
         return;
-    printf("\nthrough time, at initialisation (each run's time.csv, time.png):\n");
-    printf("%-*s %12s %12s %12s\n", w, first, "dL/dh_1", "dL/dh_T", "ratio");
+    printf("\nthrough time (each run's time.csv, time.png):\n");
+    printf("%-*s %12s %12s %12s %12s\n", w, first, "dL/dh_1", "dL/dh_T", "ratio init",
+           "ratio end");
     for (size_t i = 0; i < n; i++) {
         if (isnan(res[i].time_ratio))
             continue;
         printf("%-*s", w, res[i].label);
-        printf(" %12.3g %12.3g %12.3g\n", res[i].time_first, res[i].time_last,
-               res[i].time_ratio);
+        printf(" %12.3g %12.3g %12.3g %12.3g\n", res[i].time_first, res[i].time_last,
+               res[i].time_ratio, res[i].judged ? res[i].verdict.time_ratio_final : NAN);
     }
-    printf("dL/dh_t: ||dL/dh_t|| at step t of the sequence (the loss reads h_T); ratio = "
-           "first / last.\n");
+    printf("dL/dh_t: ||dL/dh_t|| at step t of the sequence at init (the loss reads h_T); "
+           "ratio = first / last,\njudged with the same thresholds as the layers' ratio.\n");
 }
 
 void gft_print_results(const gft_result *res, size_t n, const char *first)
@@ -94,6 +137,7 @@ void gft_print_results(const gft_result *res, size_t n, const char *first)
     for (size_t i = 0; i < n; i++)
         table_row(&res[i], w, init_col);
     table_notes();
+    clip_table(res, n, first, w);
     time_table(res, n, first, w);
 }
 

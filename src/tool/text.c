@@ -36,7 +36,8 @@ const char *gft_init_label(const gft_config *c)
         return c->init_text;
     if (c->cell >= 0)
         return "uniform"; /* gf_rnn_init's default, U(-1/sqrt(H), 1/sqrt(H)) */
-    if (gf_activation_find(&act, c->act) == GF_OK)
+    double param;
+    if (gft_find_act(c, &act, &param) == 0)
         return act->suited_init;
     return "suited";
 }

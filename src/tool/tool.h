@@ -77,6 +77,9 @@ typedef struct gft_config {
     gf_optim_kind optim;
     double lr;                /* NaN: the optimiser's default */
     double momentum;          /* NaN: the optimiser's default */
+    double weight_decay;      /* L2 penalty added to the gradient (gf_optim_config) */
+    gf_lr_schedule lr_schedule; /* the rate over the steps (its cosine total: the run's
+                                 length, filled when training) */
     size_t batch;
     uint64_t steps;           /* 0 when epochs decides */
     uint64_t epochs;          /* 0 when steps decides */
@@ -227,6 +230,14 @@ int gft_load_data(const gft_config *c, gf_dataset **train, gf_dataset **test,
 int gft_data_shape(const gft_config *c, size_t *in, size_t *out, size_t *rows);
 
 /* ---- build.c -------------------------------------------------------------------------- */
+
+/* --act prelu: PReLU layers (gf_net_add_prelu), their slope learned from GFT_PRELU_SLOPE
+ * (or --act-param), PyTorch's default. */
+#define GFT_PRELU "prelu"
+#define GFT_PRELU_SLOPE 0.25
+/* The activation row of a configuration and its parameter: for prelu, leaky_relu with
+ * the initial slope (what PReLU is at init). Returns 0, or -1 when unknown. */
+int gft_find_act(const gft_config *c, const gf_activation **act, double *param);
 
 /* The network of a configuration for in inputs and out outputs (LSUV uses batch): a
  * plain MLP, one with normalisation layers, a residual net or a recurrent net (docs/cli.md

@@ -29,6 +29,7 @@ typedef struct run {
     gf_optim *opt;
     gft_series losses, evals;     /* loss per step; test loss and accuracy per evaluation */
     gft_trace tt;                 /* the gradient through time (recurrent nets) */
+    double lr0;                   /* the base rate of --lr-schedule */
     gf_run_lock *lock;            /* the run directory's, held from setup to release */
     char hist[1300];              /* hist_init.csv, written at the first step of a new run */
     int hist_done;
@@ -161,6 +162,7 @@ static int make_optim(const gft_config *c, gf_net *net, gf_optim **opt)
         oc.lr = c->lr;
     if (!isnan(c->momentum))
         oc.momentum = c->momentum;
+    oc.weight_decay = c->weight_decay;
     st = gf_optim_new(opt, &oc, gf_net_param_count(net));
     if (st != GF_OK) {
         gft_error("cannot make the optimiser: %s", gf_last_error());
@@ -193,6 +195,7 @@ static int setup_optim(run *s)
             return GFT_EXIT_FAIL;
         }
     }
+    s->lr0 = gf_optim_config_of(s->opt)->lr;
     gf_net_set_record_every(s->net, c->every);
     gf_net_set_skip_nonfinite(s->net, c->skip_nonfinite);
     return 0;
@@ -301,6 +304,14 @@ static gf_status take_step(run *s, double *loss)
         if (st == GF_OK && gft_series_push(&s->evals, s->step, tl, ta) != 0)
             st = GF_ENOMEM;
     }
+    if (st == GF_OK && s->c->lr_schedule.kind != GF_LR_CONSTANT) {
+        gf_lr_schedule sched = s->c->lr_schedule;
+        double lr = s->lr0;
+        sched.total = s->total; /* cosine: over the whole run */
+        st = gf_lr_schedule_at(&lr, &sched, s->lr0, s->step);
+        if (st == GF_OK)
+            st = gf_optim_set_lr(s->opt, lr);
+    }
     if (st == GF_OK)
         st = train_step(s->net, s->x, s->y, s->loss_kind, s->opt, &s->c->clip,
                         s->c->skip_nonfinite, loss, hist_path, &s->hist_done);
@@ -344,6 +355,9 @@ static int train_steps(run *s)
         }
     }
     gft_progress_end(&bar);
+    /* The summary and the model file keep the base rate: a resumed run's schedule then
+     * starts from it again, at the step it reached. */
+    gf_optim_set_lr(s->opt, s->lr0);
     return status;
 }
 
@@ -389,6 +403,9 @@ static gf_status write_summary(run *s, gft_result *r)
     gf_telemetry_stream_to(tel, NULL); /* final flush; run_write rewrites it whole */
     if (gf_telemetry_count(tel) > 0 && gf_verdict_judge(&r->verdict, tel) == GF_OK)
         r->judged = 1;
+    /* A recurrent net is judged through time as well (its first and last recorded step). */
+    if (r->judged && s->tt.recorded > 0 && s->tt.T >= 2)
+        gf_verdict_add_time(&r->verdict, s->tt.first, s->tt.last, s->tt.T);
     sum.name = s->label;
     sum.config = ct.kv;
     sum.n_config = ct.n;

@@ -194,7 +194,9 @@ void classic_verdicts(void **state)
         RUN(&o, "run", "--act", cases[i].act, "--init", cases[i].init, "--depth", "12",
             "--steps", "5", "--plot", "none", "--out", dir, "-q");
         expect_status(&o, 0);
-        summary_string(verdict, sizeof verdict, dir, "verdict");
+        /* The classic verdicts are those at init (5 steps of tanh on N(0, 1) weights
+         * already saturate it into a healthy-looking ratio: the end verdict may differ). */
+        summary_string(verdict, sizeof verdict, dir, "verdict_init");
         if (strcmp(verdict, cases[i].verdict) != 0)
             fail_msg("%s with %s: verdict '%s', expected '%s'", cases[i].act, cases[i].init,
                      verdict, cases[i].verdict);
