@@ -450,7 +450,10 @@ static void dead_units_are_named_when_they_appear(void **state)
     assert_near(v.dead_step_frac, 0.7, 0, 1e-12);
     assert_int_equal(v.dead_layer, 3); /* 1.0 at the end, above layer 1's 0.9 */
     assert_near(v.max_dead_frac_init, 0.1, 0, 1e-12);
-    assert_contains(v.text, "dead units first at step 2 (70% of layer 3)");
+    /* Engine layer 3 is the ReLU after the second linear layer: "layer 2" in the text
+     * (docs/concepts.md, "Layer numbers"). */
+    assert_int_equal(v.dead_step_depth, 2);
+    assert_contains(v.text, "dead units first at step 2 (70% of layer 2)");
     gf_telemetry_free(t);
 }
 

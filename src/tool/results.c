@@ -32,7 +32,7 @@ static void table_header(const char *first, int w, int init_col)
     if (init_col)
         printf(" %-12s", "init");
     printf(" %10s %10s %10s %10s %10s %10s  %-12s %s\n", "dL/dh 1st", "dL/dh last",
-           "ratio init", "ratio end", "loss", "accuracy", "verdict init", "verdict end");
+           "ratio_init", "ratio_end", "loss", "accuracy", "verdict_init", "verdict_end");
 }
 
 /* The ratio the verdict judged: through time for a recurrent net (its one linear layer's
@@ -117,8 +117,8 @@ static void time_table(const gft_result *res, size_t n, const char *first, int w
     if (!any)
         return;
     printf("\nthrough time (each run's time.csv, time.png):\n");
-    printf("%-*s %12s %12s %12s %12s\n", w, first, "dL/dh_1", "dL/dh_T", "ratio init",
-           "ratio end");
+    printf("%-*s %12s %12s %12s %12s\n", w, first, "dL/dh_1", "dL/dh_T", "ratio_init",
+           "ratio_end");
     for (size_t i = 0; i < n; i++) {
         if (isnan(res[i].time_ratio))
             continue;
