@@ -20,7 +20,11 @@ int gft_cmd_paper(gft_args *a)
     o.seed = c->seed;
     o.format = gft_plot_format(c);
     o.quiet = c->quiet;
-    o.jobs = c->jobs;
+    /* Both cores of a small machine unless told otherwise (the grids are shared out). */
+    o.jobs = 2;
+    for (size_t i = 0; i < a->n_set; i++)
+        if (strcmp(a->set[i].opt->name, "jobs") == 0)
+            o.jobs = c->jobs;
     if (c->out[0] != '\0')
         snprintf(o.out, sizeof o.out, "%s", c->out);
     else

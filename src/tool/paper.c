@@ -24,6 +24,11 @@ static const gfp_paper papers[] = {
      "deep linear nets with orthogonal init learn in a number of steps that does not grow "
      "with depth; scaled Gaussian init slows down with depth",
      "4 s", "60 s", gfp_saxe2014},
+    {"schoenholz2017",
+     "Schoenholz, Gilmer, Ganguli, Sohl-Dickstein: Deep information propagation (ICLR 2017)",
+     "a tanh net trains only when its depth is below about 6 xi_c, the correlation depth "
+     "scale, which diverges on the critical line (sigma_w^2 = 1 at sigma_b = 0)",
+     "20 s", "25 min", gfp_schoenholz2017},
 };
 
 const gfp_paper *gfp_papers(size_t *count)
