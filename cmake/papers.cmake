@@ -8,8 +8,9 @@ set(GF_PAPER_SOURCES
   src/tool/paper.c
   src/tool/paper_pennington.c
   src/tool/paper_saxe.c
-  src/tool/paper_schoenholz.c)
-set(GF_PAPERS pennington2017 saxe2014 schoenholz2017)
+  src/tool/paper_schoenholz.c
+  src/tool/paper_he.c)
+set(GF_PAPERS pennington2017 saxe2014 schoenholz2017 he2015)
 
 if(GRADFLOW_EXAMPLES)
   foreach(p ${GF_PAPERS})

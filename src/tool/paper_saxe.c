@@ -118,7 +118,7 @@ static gf_status make_problem(gf_tensor **a, gf_tensor **eye, size_t n, uint64_t
 }
 
 static const char figure_body[] =
-    "set title 'Deep linear nets: steps to 10%% of the initial loss against depth "
+    "set title 'Deep linear nets: steps to 10% of the initial loss against depth "
     "(Saxe et al. 2014, fig. 6)'\n"
     "set xlabel 'depth L (linear layers)'\nset ylabel 'steps (best learning rate)'\n"
     "set logscale x 2\nset logscale y\nset key top left\n"
