@@ -9,8 +9,9 @@ set(GF_PAPER_SOURCES
   src/tool/paper_pennington.c
   src/tool/paper_saxe.c
   src/tool/paper_schoenholz.c
-  src/tool/paper_he.c)
-set(GF_PAPERS pennington2017 saxe2014 schoenholz2017 he2015)
+  src/tool/paper_he.c
+  src/tool/paper_glorot.c)
+set(GF_PAPERS pennington2017 saxe2014 schoenholz2017 he2015 glorot2010)
 
 if(GRADFLOW_EXAMPLES)
   foreach(p ${GF_PAPERS})

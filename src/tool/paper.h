@@ -112,5 +112,6 @@ gf_status gfp_pennington2017(const gfp_opts *o, gfp_report *r);
 gf_status gfp_saxe2014(const gfp_opts *o, gfp_report *r);
 gf_status gfp_schoenholz2017(const gfp_opts *o, gfp_report *r);
 gf_status gfp_he2015(const gfp_opts *o, gfp_report *r);
+gf_status gfp_glorot2010(const gfp_opts *o, gfp_report *r);
 
 #endif
