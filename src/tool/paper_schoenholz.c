@@ -251,16 +251,16 @@ static void setup(grid *g, int full)
 {
     static const double quick_sw[] = {0.25, 0.5, 1.0, 2.0, 4.0};
     static const size_t quick_d[] = {3, 12, 36};
-    static const size_t full_d[] = {4, 8, 12, 16, 24, 32, 48, 64, 96};
+    static const size_t full_d[] = {4, 8, 16, 32, 64};
     memset(g, 0, sizeof *g);
     if (full) {
         g->n_sw = 15;
         for (size_t a = 0; a < g->n_sw; a++)
             g->sw2[a] = 0.5 + 0.25 * (double)a; /* 0.5 .. 4 */
-        g->n_depths = 9;
+        g->n_depths = 5;
         memcpy(g->depth, full_d, sizeof full_d);
-        g->width = 64;
-        g->steps = 500;
+        g->width = 48;
+        g->steps = 300;
     } else {
         g->n_sw = 5;
         memcpy(g->sw2, quick_sw, sizeof quick_sw);
