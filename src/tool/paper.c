@@ -17,7 +17,7 @@ static const gfp_paper papers[] = {
      "dynamical isometry (NIPS 2017)",
      "the input-output Jacobian of a critical tanh net with orthogonal weights keeps its "
      "singular values near 1 at any depth; Gaussian weights and ReLU spread them",
-     "1.3 s", "40 s", gfp_pennington2017},
+     "2 s", "36 min wall on a loaded machine, 3 min CPU", gfp_pennington2017},
     {"saxe2014",
      "Saxe, McClelland, Ganguli: Exact solutions to the nonlinear dynamics of learning in "
      "deep linear neural networks (ICLR 2014)",
@@ -28,18 +28,18 @@ static const gfp_paper papers[] = {
      "Schoenholz, Gilmer, Ganguli, Sohl-Dickstein: Deep information propagation (ICLR 2017)",
      "a tanh net trains only when its depth is below about 6 xi_c, the correlation depth "
      "scale, which diverges on the critical line (sigma_w^2 = 1 at sigma_b = 0)",
-     "20 s", "25 min", gfp_schoenholz2017},
+     "12 s", "3.5 min wall on a loaded machine, 19 s CPU", gfp_schoenholz2017},
     {"he2015",
      "He, Zhang, Ren, Sun: Delving deep into rectifiers (ICCV 2015)",
      "a 30-layer ReLU net initialised by Xavier stalls; the same net with He init trains",
-     "5 s", "4 min", gfp_he2015},
+     "3 s", "7 min wall on a loaded machine, 15 s CPU", gfp_he2015},
     {"glorot2010",
      "Glorot, Bengio: Understanding the difficulty of training deep feedforward neural "
      "networks (AISTATS 2010)",
      "with the standard init U[-1/sqrt(n), 1/sqrt(n)] back-propagated gradients shrink "
      "towards the input and layer Jacobians have mean singular value 0.5; the normalised "
      "init keeps both level (0.8)",
-     "2 s", "10 min", gfp_glorot2010},
+     "5 s", "14 min wall on a loaded machine, 29 s CPU", gfp_glorot2010},
 };
 
 const gfp_paper *gfp_papers(size_t *count)

@@ -128,10 +128,10 @@ static const char figure_body[] =
 gf_status gfp_saxe2014(const gfp_opts *o, gfp_report *r)
 {
     static const size_t quick_depths[] = {1, 4, 16, 32};
-    static const size_t full_depths[] = {1, 2, 4, 8, 16, 32, 64, 128};
+    static const size_t full_depths[] = {1, 2, 4, 8, 16, 32, 64};
     const size_t *depths = o->full ? full_depths : quick_depths;
-    const size_t n_depths = o->full ? 8 : 4, n = o->full ? 32 : 16;
-    const uint64_t max_steps = o->full ? 20000 : 4000;
+    const size_t n_depths = o->full ? 7 : 4, n = o->full ? 32 : 16;
+    const uint64_t max_steps = o->full ? 5000 : 4000;
     uint64_t best[8][2];
     gf_tensor *a = NULL, *eye = NULL;
     double target;
