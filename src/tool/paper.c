@@ -23,7 +23,7 @@ static const gfp_paper papers[] = {
      "deep linear neural networks (ICLR 2014)",
      "deep linear nets with orthogonal init learn in a number of steps that does not grow "
      "with depth; scaled Gaussian init slows down with depth",
-     "4 s", "60 s", gfp_saxe2014},
+     "7 s", "2.5 min wall on a loaded machine, 15 s CPU", gfp_saxe2014},
     {"schoenholz2017",
      "Schoenholz, Gilmer, Ganguli, Sohl-Dickstein: Deep information propagation (ICLR 2017)",
      "a tanh net trains only when its depth is below about 6 xi_c, the correlation depth "
