@@ -5,11 +5,11 @@
  * orthogonal and He (Gaussian) weights. Free probability gives, for wide layers at
  * chi = 1, mean s^2 = 1 and
  *     var(s^2) = L (mu_2 / mu_1^2 - 1 - s_1),    mu_k = sigma_w^2k E[phi'(h)^2k],
- * s_1 = -1 for Gaussian and 0 for orthogonal weights (their eq. 16 and table 1). tanh
+ * s_1 = -1 for Gaussian and 0 for orthogonal weights (their moment formula). tanh
  * near q* = 0 has mu_2 / mu_1^2 -> 1, so with orthogonal weights var(s^2) -> 0 at every
  * depth ("dynamical isometry"); Gaussian tanh grows like L, ReLU like L or 2L. Biases
  * are N(0, sigma_b^2) per unit, drawn here (init.h's biases are constant). Not done:
- * their training-speed experiments (figure 4). */
+ * their training-speed experiments. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -180,13 +180,55 @@ static gf_status run_point(spectrum *sp, size_t c, size_t L, size_t n, size_t ne
 
 static const char figure_body[] =
     "set multiplot layout 2,2 title 'Jacobian singular values at init (Pennington et al. "
-    "2017, fig. 2)'\n"
+    "2017)'\n"
     "set xlabel 'log10 s'\nset ylabel 'density'\nset xrange [-3:2]\n"
     "do for [c=0:%d] {\n"
     "  set title word('tanh-orthogonal tanh-Gaussian relu-orthogonal relu-He', c+1)\n"
     "  plot for [d=0:%d] 'spectra.dat' index (c*%d+d) using 1:2 with lines lw 2 "
     "title sprintf('L = %%s', word('%s', d+1))\n"
     "}\nunset multiplot\n";
+
+/* The report's rows: every var(s^2) against its prediction, then the claim itself. */
+static void add_rows(gfp_report *r, spectrum sp[][4], const double *excess,
+                     const size_t *depths, size_t n_depths, size_t n)
+{
+    /* Each variance against the free-probability prediction, which is the limit of
+     * infinite width at fixed depth: checked where L <= n/10 (corrections of order L/n
+     * and the sampling error of a heavy-tailed fourth moment fit in 35 %), shown
+     * unchecked for the deeper nets. */
+    for (size_t c = 0; c < N_CONFIGS; c++) {
+        for (size_t d = 0; d < n_depths; d++) {
+            double pred = (double)depths[d] * (excess[c] + (configs[c].orthogonal ? 0 : 1));
+            double v = sp[c][d].var_s2;
+            int checked = depths[d] * 10 <= n;
+            char what[96], pub[64];
+            snprintf(what, sizeof what, "%s, L = %zu: var(s^2)", configs[c].label, depths[d]);
+            snprintf(pub, sizeof pub, "%.3g (theory)", pred);
+            gfp_row_add(r, checked, fabs(v - pred) <= 0.35 * pred + 0.02, what, pub,
+                        checked ? "within 35 % + 0.02" : "not checked: L > n/10",
+                        "%.3g (mean s^2 %.2f)", v, sp[c][d].mean_s2);
+        }
+    }
+    /* The claim itself, at the deepest net. */
+    {
+        size_t d = n_depths - 1;
+        double worst_other = INFINITY;
+        char what[96];
+        for (size_t c = 1; c < N_CONFIGS; c++)
+            worst_other = fmin(worst_other, sp[c][d].var_s2);
+        snprintf(what, sizeof what, "L = %zu: tanh-orth var / least other var", depths[d]);
+        gfp_row_add(r, 1, sp[0][d].var_s2 < 0.1 * worst_other, what, "-> 0 as q* -> 0",
+                    "< 0.1", "%.3g", sp[0][d].var_s2 / worst_other);
+        snprintf(what, sizeof what, "L = %zu: tanh-orth share of s in [1/2, 2]", depths[d]);
+        gfp_row_add(r, 1, sp[0][d].near_one >= 0.9, what, "concentrated near 1", ">= 0.9",
+                    "%.3f", sp[0][d].near_one);
+        for (size_t c = 1; c < N_CONFIGS; c++) {
+            snprintf(what, sizeof what, "L = %zu: %s largest s", depths[d], configs[c].label);
+            gfp_row_add(r, 0, 1, what, "grows with L", "", "%.3g (tanh-orth %.3g)",
+                        sp[c][d].s_max, sp[0][d].s_max);
+        }
+    }
+}
 
 gf_status gfp_pennington2017(const gfp_opts *o, gfp_report *r)
 {
@@ -222,42 +264,7 @@ gf_status gfp_pennington2017(const gfp_opts *o, gfp_report *r)
         s = gfp_fail(GF_EIO, "write error on %s", path);
     if (s != GF_OK)
         return s;
-    /* Each variance against the free-probability prediction, which is the limit of
-     * infinite width at fixed depth: checked where L <= n/10 (corrections of order L/n
-     * and the sampling error of a heavy-tailed fourth moment fit in 35 %), shown
-     * unchecked for the deeper nets. */
-    for (size_t c = 0; c < N_CONFIGS; c++) {
-        for (size_t d = 0; d < n_depths; d++) {
-            double pred = (double)depths[d] * (excess[c] + (configs[c].orthogonal ? 0 : 1));
-            double v = sp[c][d].var_s2;
-            int checked = depths[d] * 10 <= n;
-            char what[96], pub[64];
-            snprintf(what, sizeof what, "%s, L = %zu: var(s^2)", configs[c].label, depths[d]);
-            snprintf(pub, sizeof pub, "%.3g (eq. 16)", pred);
-            gfp_row_add(r, checked, fabs(v - pred) <= 0.35 * pred + 0.02, what, pub,
-                        checked ? "within 35 % + 0.02" : "not checked: L > n/10",
-                        "%.3g (mean s^2 %.2f)", v, sp[c][d].mean_s2);
-        }
-    }
-    /* The claim itself, at the deepest net. */
-    {
-        size_t d = n_depths - 1;
-        double worst_other = INFINITY;
-        char what[96];
-        for (size_t c = 1; c < N_CONFIGS; c++)
-            worst_other = fmin(worst_other, sp[c][d].var_s2);
-        snprintf(what, sizeof what, "L = %zu: tanh-orth var / least other var", depths[d]);
-        gfp_row_add(r, 1, sp[0][d].var_s2 < 0.1 * worst_other, what, "-> 0 as q* -> 0",
-                    "< 0.1", "%.3g", sp[0][d].var_s2 / worst_other);
-        snprintf(what, sizeof what, "L = %zu: tanh-orth share of s in [1/2, 2]", depths[d]);
-        gfp_row_add(r, 1, sp[0][d].near_one >= 0.9, what, "concentrated near 1", ">= 0.9",
-                    "%.3f", sp[0][d].near_one);
-        for (size_t c = 1; c < N_CONFIGS; c++) {
-            snprintf(what, sizeof what, "L = %zu: %s largest s", depths[d], configs[c].label);
-            gfp_row_add(r, 0, 1, what, "grows with L", "", "%.3g (tanh-orth %.3g)",
-                        sp[c][d].s_max, sp[0][d].s_max);
-        }
-    }
+    add_rows(r, sp, excess, depths, n_depths, n);
     for (size_t d = 0; d < n_depths; d++)
         snprintf(words + strlen(words), sizeof words - strlen(words), "%s%zu", d ? " " : "",
                  depths[d]);

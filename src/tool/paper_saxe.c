@@ -4,7 +4,7 @@
  * isometry, exactly), and the number of steps to a given loss does not grow with depth;
  * with scaled Gaussian weights (variance 1/N, "norm preserving" on average) the
  * product's singular values spread as depth grows (var(s^2) = L) and learning slows
- * down (their figure 6, MNIST, depth up to 100). Each depth and init gets its best
+ * down (their learning time against depth on MNIST, depth up to 100). Each depth and init gets its best
  * learning rate from a small grid, as in the paper. Online SGD on fresh whitened
  * Gaussian inputs; the loss checked is the population loss ||W - A||_F^2 / N, exact for
  * whitened inputs and read off a forward pass of the identity. Not done: their
@@ -119,7 +119,7 @@ static gf_status make_problem(gf_tensor **a, gf_tensor **eye, size_t n, uint64_t
 
 static const char figure_body[] =
     "set title 'Deep linear nets: steps to 10% of the initial loss against depth "
-    "(Saxe et al. 2014, fig. 6)'\n"
+    "(Saxe et al. 2014)'\n"
     "set xlabel 'depth L (linear layers)'\nset ylabel 'steps (best learning rate)'\n"
     "set logscale x 2\nset logscale y\nset key top left\n"
     "plot 'steps.dat' using 1:2 with linespoints lw 2 pt 7 title 'orthogonal', \\\n"

@@ -235,7 +235,7 @@ static gf_status write_cells(const grid *g, const gfp_opts *o)
 
 static const char figure_body[] =
     "set title 'tanh, sigma_b = 0: training accuracy after %llu steps, with 6 xi_c "
-    "(Schoenholz et al. 2017, fig. 5)'\n"
+    "(Schoenholz et al. 2017)'\n"
     "set xlabel 'sigma_w^2'\nset ylabel 'depth L'\nset logscale y\n"
     "set xrange [%g:%g]\nset yrange [%g:%g]\nset cbrange [0.1:1]\n"
     "set cblabel 'training accuracy'\nset palette rgb 33,13,10\n"
