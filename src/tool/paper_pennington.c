@@ -272,7 +272,7 @@ gf_status gfp_pennington2017(const gfp_opts *o, gfp_report *r)
              (int)n_depths, words);
     snprintf(r->notes, sizeof r->notes,
              "width %zu, depths %s, %zu nets x %zu input points per configuration; tanh at "
-             "chi = 1 with q* = 1/64; the paper: width 1000, depths up to 128",
+             "chi = 1 with q* = 1/64; the paper: wider nets, depths up to 128",
              n, words, nets, batch);
     return gfp_figure(r, o, "spectra", body) == 0 ? GF_OK
                                                   : GF_EIO;

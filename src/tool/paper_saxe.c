@@ -200,7 +200,7 @@ gf_status gfp_saxe2014(const gfp_opts *o, gfp_report *r)
     snprintf(r->notes, sizeof r->notes,
              "width %zu, linear teacher A ~ N(0, 1/N), online SGD on whitened Gaussian "
              "inputs, batch %d, best of lr in {1/128, 1/64, ..., 1, 2}, target 10%% of "
-             "the zero predictor's loss, at most %llu steps; the paper: MNIST, width 1000, "
-             "depth up to 100", n, BATCH, (unsigned long long)max_steps);
+             "the zero predictor's loss, at most %llu steps; the paper: MNIST, depth up to "
+             "100", n, BATCH, (unsigned long long)max_steps);
     return gfp_figure(r, o, "steps", figure_body) == 0 ? GF_OK : GF_EIO;
 }

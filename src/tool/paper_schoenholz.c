@@ -40,7 +40,7 @@ static gf_status train_cell(double *acc, const gf_dataset *train, double sw2, si
     gf_mlp_spec spec = {train->x->cols, width, L, train->n_classes, "tanh", 0, &init};
     /* Adam (lr 1e-3): the boundary is about information reaching the output at all
      * (correlations kept or destroyed), not the scale of the gradients, which a rate
-     * adapted per parameter takes out of the picture (the paper used RMSProp too). */
+     * adapted per parameter takes out of the picture in few steps. */
     gf_optim_config oc = gf_optim_default(GF_OPTIM_ADAM);
     gf_optim *opt = NULL;
     gf_net *net = NULL;
@@ -358,8 +358,8 @@ gf_status gfp_schoenholz2017(const gfp_opts *o, gfp_report *r)
     snprintf(r->notes, sizeof r->notes,
              "digits (1797 rows, 64 inputs), tanh MLP of width %zu, weights "
              "N(0, sigma_w^2/fan_in), no bias, Adam lr 0.001 batch 64 for %llu "
-             "steps, %zu x %zu grid in %zu processes; the paper: MNIST and CIFAR-10, width "
-             "300, sigma_b^2 = 0.05, depths 10 to 300, SGD and RMSProp",
+             "steps, %zu x %zu grid in %zu processes; the paper: MNIST and CIFAR-10, wider "
+             "nets, depths up to 300",
              g.width, (unsigned long long)g.steps, g.n_sw, g.n_depths,
              o->jobs < 1 ? (size_t)1 : o->jobs);
     return gfp_figure(r, o, "order_chaos", body) == 0 ? GF_OK : GF_EIO;
