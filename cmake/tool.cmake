@@ -9,6 +9,9 @@ set(GF_TOOL_CLI_SOURCES
   src/tool/parse.c
   src/tool/help.c)
 
+# The papers of `gradflow paper` (GF_PAPER_SOURCES), their examples and tests.
+include(cmake/papers.cmake)
+
 # Everything but main.c: the end-to-end fuzz harness (cmake/fuzz.cmake) links these.
 set(GF_TOOL_SOURCES
   ${GF_TOOL_CLI_SOURCES}
@@ -20,6 +23,9 @@ set(GF_TOOL_SOURCES
   src/tool/cmd_merge.c
   src/tool/cmd_list.c
   src/tool/cmd_gradcheck.c
+  src/tool/cmd_paper.c
+  # the classic papers reproduced (the examples/paper_*.c programs link these too)
+  ${GF_PAPER_SOURCES}
   # one run: the training loop and what it uses
   src/tool/train.c
   src/tool/data.c

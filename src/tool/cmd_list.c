@@ -152,7 +152,7 @@ int gft_cmd_list(gft_args *a)
     } sections[] = {{"activations", list_activations}, {"inits", list_inits},
                     {"losses", list_losses}, {"optimisers", list_optimisers},
                     {"data", list_data}, {"normalisations", list_normalisations},
-                    {"cells", list_cells}};
+                    {"cells", list_cells}, {"papers", gft_list_papers}};
     const char *want = a->n_operands ? a->operands[0] : NULL;
     int shown = 0;
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
@@ -168,7 +168,7 @@ int gft_cmd_list(gft_args *a)
     }
     if (!shown) {
         gft_error("list: unknown section '%s' (activations, inits, losses, optimisers, data, "
-                  "normalisations, cells)", want);
+                  "normalisations, cells, papers)", want);
         return GFT_EXIT_USAGE;
     }
     return 0;

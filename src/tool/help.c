@@ -49,17 +49,26 @@ static const struct {
         "the table of their results and draws them on one figure (into --out, default\n"
         "the first DIR)."},
     [GFT_CMD_LIST] = {"list",
-        "[activations|inits|losses|optimisers|data|normalisations|cells]",
+        "[activations|inits|losses|optimisers|data|normalisations|cells|papers]",
         "activations (formula, bound, suited init), inits, losses, optimisers, data, ...",
         "Lists what can be chosen: activations with their formula, the bound on their\n"
         "derivative and their suited initialisation; init schemes; losses; optimisers;\n"
-        "data sets; normalisation layers (--norm); recurrent cells (--cell). Give a\n"
+        "data sets; normalisation layers (--norm); recurrent cells (--cell); the papers\n"
+        "`gradflow paper` reproduces. Give a\n"
         "section name (or its first letters) to list only that."},
     [GFT_CMD_GRADCHECK] = {"gradcheck", "[OPTIONS]",
         "check the configured net's backward pass against finite differences",
         "Builds the configured network, runs gf_net_gradcheck on a small batch of the data\n"
         "and prints each layer's worst relative error (parameters and input). Exit status\n"
         "1 when an error is above --tol."},
+    [GFT_CMD_PAPER] = {"paper", "[OPTIONS] NAME",
+        "reproduce a classic paper (gradflow list papers), published figures beside ours",
+        "Runs a reduced but faithful reproduction of a classic paper (names: gradflow list\n"
+        "papers), writes its figures, results.tsv and index.html into --out (default\n"
+        "./gradflow-out/paper/NAME) and prints each published figure beside ours with the\n"
+        "tolerance it is held to. The quick variant (default) takes seconds and is what\n"
+        "CTest runs; --full runs the larger one (docs/papers.md gives the run times).\n"
+        "Exit status 1 when a claim does not hold within its tolerance."},
 };
 
 const char *gft_command_name(gft_command cmd)

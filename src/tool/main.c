@@ -62,6 +62,7 @@ int main(int argc, char **argv)
     case GFT_CMD_MERGE: status = gft_cmd_merge(&args); break;
     case GFT_CMD_LIST: status = gft_cmd_list(&args); break;
     case GFT_CMD_GRADCHECK: status = gft_cmd_gradcheck(&args); break;
+    case GFT_CMD_PAPER: status = gft_cmd_paper(&args); break;
     case GFT_CMD_SHOWCASE:
     default: status = gft_cmd_showcase(&args); break;
     }

@@ -16,7 +16,7 @@
 #define C(cmd) (1u << (cmd))
 #define TRAIN (C(GFT_CMD_RUN) | C(GFT_CMD_COMPARE) | C(GFT_CMD_SWEEP))
 #define NET (TRAIN | C(GFT_CMD_GRADCHECK) | C(GFT_CMD_SHOWCASE))
-#define OUTPUT (TRAIN | C(GFT_CMD_MERGE) | C(GFT_CMD_SHOWCASE))
+#define OUTPUT (TRAIN | C(GFT_CMD_MERGE) | C(GFT_CMD_SHOWCASE) | C(GFT_CMD_PAPER))
 #define CURES (TRAIN | C(GFT_CMD_GRADCHECK)) /* --norm, --residual, --cell: not the showcase */
 
 /* ---- Value parsers -------------------------------------------------------------------- */
@@ -530,7 +530,7 @@ static const gft_option table[] = {
      "training steps (default 300)"},
     {"epochs", "N", TRAIN | C(GFT_CMD_SHOWCASE), 1, parse_length, OFF(epochs), 1, 1000000,
      "train for N passes over the training set instead of --steps"},
-    {"seed", "N", NET, 1, parse_seed, 0, 0, 0,
+    {"seed", "N", NET | C(GFT_CMD_PAPER), 1, parse_seed, 0, 0, 0,
      "random seed for init, data and batches (default 1)"},
     {"clip", "KIND[:T]", TRAIN, 1, parse_clip, 0, 0, 0,
      "gradient clipping: none (default), value:T, norm:T (per layer), global_norm:T"},
@@ -564,7 +564,7 @@ static const gft_option table[] = {
      0, "refuse a run needing more memory (suffix K, M, G, T; default a quarter of "
      "the physical memory)"},
     /* sweep */
-    {"jobs", "N", C(GFT_CMD_SWEEP), 0, parse_size, OFF(jobs), 1, 1024,
+    {"jobs", "N", C(GFT_CMD_SWEEP) | C(GFT_CMD_PAPER), 0, parse_size, OFF(jobs), 1, 1024,
      "run N configurations at a time, in separate processes (default 1)"},
     {"emit-commands", NULL, C(GFT_CMD_SWEEP), 0, parse_flag, OFF(emit_commands), 1, 0,
      "print one `gradflow run` command line per configuration and stop"},
@@ -573,6 +573,9 @@ static const gft_option table[] = {
      "entries checked per tensor, spread evenly (default 64; 0: all)"},
     {"tol", "X", C(GFT_CMD_GRADCHECK), 0, parse_pos, OFF(tol), 0, 1e6,
      "largest relative error accepted (default 1e-4 in double, 1e-1 in float)"},
+    /* paper */
+    {"full", NULL, C(GFT_CMD_PAPER), 0, parse_flag, OFF(full), 1, 0,
+     "the full variant of the reproduction (minutes; default: the quick one)"},
 };
 #define N_OPTIONS (sizeof table / sizeof table[0])
 

@@ -374,7 +374,8 @@ static int read_arguments(gft_args *a, int i, int argc, char **argv)
         if (strcmp(arg, "--") == 0) {
             /* Only merge and list take operands; after "--" the other commands would
              * ignore what follows (gradflow run -- --depth 5 training the default net). */
-            if (a->cmd != GFT_CMD_MERGE && a->cmd != GFT_CMD_LIST && i + 1 < argc) {
+            if (a->cmd != GFT_CMD_MERGE && a->cmd != GFT_CMD_LIST &&
+                a->cmd != GFT_CMD_PAPER && i + 1 < argc) {
                 gft_error("%s: unexpected argument '%s' after -- (%s takes no operands; "
                           "options go before --)", gft_command_name(a->cmd), argv[i + 1],
                           gft_command_name(a->cmd));
@@ -388,7 +389,8 @@ static int read_arguments(gft_args *a, int i, int argc, char **argv)
         if (strcmp(arg, "-q") == 0)
             arg = "--quiet";
         if (arg[0] != '-' || arg[1] == '\0') {
-            if (a->cmd != GFT_CMD_MERGE && a->cmd != GFT_CMD_LIST) {
+            if (a->cmd != GFT_CMD_MERGE && a->cmd != GFT_CMD_LIST &&
+                a->cmd != GFT_CMD_PAPER) {
                 gft_error("%s: unexpected argument '%s' (options start with --)",
                           gft_command_name(a->cmd), arg);
                 return GFT_EXIT_USAGE;
@@ -418,7 +420,7 @@ int gft_parse(gft_args *a, int argc, char **argv)
         cmd = gft_command_find(argv[1]);
         if (cmd < 0) {
             gft_error("unknown command '%s' (commands: showcase, run, compare, sweep, merge, "
-                      "list, gradcheck; see gradflow --help)", argv[1]);
+                      "list, gradcheck, paper; see gradflow --help)", argv[1]);
             return GFT_EXIT_USAGE;
         }
         i = 2;
@@ -432,6 +434,10 @@ int gft_parse(gft_args *a, int argc, char **argv)
     if (a->cmd == GFT_CMD_LIST && a->n_operands > 1) {
         gft_error("list: give at most one section (activations, inits, losses, optimisers, "
                   "data, normalisations, cells)");
+        return GFT_EXIT_USAGE;
+    }
+    if (a->cmd == GFT_CMD_PAPER && a->n_operands != 1) {
+        gft_error("paper: give one paper's name (see gradflow list papers)");
         return GFT_EXIT_USAGE;
     }
     if (a->cmd == GFT_CMD_MERGE && a->n_operands == 0) {

@@ -32,6 +32,7 @@ typedef enum gft_command {
     GFT_CMD_MERGE,
     GFT_CMD_LIST,
     GFT_CMD_GRADCHECK,
+    GFT_CMD_PAPER,
     GFT_CMD_COUNT
 } gft_command;
 
@@ -102,6 +103,8 @@ typedef struct gft_config {
     /* gradcheck */
     double tol;               /* NaN: the build's default */
     size_t entries;           /* entries checked per tensor (0: all) */
+    /* paper */
+    int full;                 /* 1: the full variant of the reproduction */
 } gft_config;
 
 /* One row of the option table (options.c). parse stores a value into a config; it
@@ -386,6 +389,9 @@ int gft_cmd_sweep(gft_args *a);
 int gft_cmd_merge(gft_args *a);
 int gft_cmd_list(gft_args *a);
 int gft_cmd_gradcheck(gft_args *a);
+int gft_cmd_paper(gft_args *a);
+/* cmd_paper.c: the section `gradflow list papers`. */
+void gft_list_papers(void);
 
 /* cmd_compare.c: one in-process run per item of setting k (a comma list) into DIR/<item>,
  * then the table and the overlaid figures; title opens the first line. */
