@@ -270,7 +270,15 @@ typedef struct gft_result {
     double *loss;             /* training loss per step (n_loss values) */
     uint64_t *loss_steps;
     size_t n_loss;
+    uint64_t *eval_steps;     /* evaluations on the test set (n_eval; kept with the */
+    double *test_loss;        /* telemetry copy) */
+    double *test_accuracy;
+    size_t n_eval;
 } gft_result;
+
+/* The histograms over the steps (hist_steps.csv): at most this many snapshots, and the
+ * last step. */
+#define GFT_HIST_SNAPSHOTS 24
 
 /* Train one configuration into run directory dir: stream telemetry.csv while training,
  * then write loss.csv, summary.json, the figures, and the model (--save). label names
@@ -279,6 +287,18 @@ typedef struct gft_result {
 int gft_train(const gft_config *c, const char *dir, const char *label, int keep,
               gft_result *r);
 void gft_result_release(gft_result *r);
+
+/* ---- figures_training.c --------------------------------------------------------------- */
+
+/* The figures over training: "update_ratio", "clip", "eval", "hist_steps". */
+#define GFT_N_TRAINING_FIGS 4
+extern const char *const gft_training_figs[GFT_N_TRAINING_FIGS];
+
+/* Draw those of them that apply to the runs into dir (hist_csv: one run's
+ * hist_steps.csv, or NULL). Returns 1 when one failed (said). */
+int gft_training_figures(const char *dir, const gf_plot_run *runs, const gf_plot_evals *ev,
+                         size_t n, const char *hist_csv, const gf_plot_options *po,
+                         const gft_config *c, int soft);
 
 /* ---- figures.c ------------------------------------------------------------------------ */
 
