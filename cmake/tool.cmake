@@ -29,6 +29,7 @@ set(GF_TOOL_SOURCES
   # what the commands share: figures, the table of results, names and texts
   src/tool/figures.c
   src/tool/figures_training.c
+  src/tool/html.c
   src/tool/results.c
   src/tool/text.c
   src/tool/progress.c)
@@ -64,4 +65,9 @@ if(GRADFLOW_TESTS)
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
     set_tests_properties(cli_${group} PROPERTIES TIMEOUT 120)
   endforeach()
+  # The HTML pages in headless chromium (skipped, exit 77, when chromium is absent).
+  add_test(NAME cli_html
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/tool/html_page.sh
+                   $<TARGET_FILE:gradflow_tool> ${CMAKE_CURRENT_BINARY_DIR}/cli-test-html)
+  set_tests_properties(cli_html PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()

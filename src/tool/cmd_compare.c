@@ -86,7 +86,8 @@ int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
     if (done > 0) {
         printf("\n");
         gft_print_results(res, done, a->set[k].opt->name);
-        if (gft_overlay(dir, res, done, &a->cfg))
+        if (gft_overlay(dir, res, done, &a->cfg) ||
+            gft_html_compare(dir, res, done, a->set[k].opt->name))
             status = gft_worse(status, GFT_EXIT_FAIL);
         printf("figures: ");
         gft_print_figures(dir, &a->cfg);

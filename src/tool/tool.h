@@ -300,6 +300,17 @@ int gft_training_figures(const char *dir, const gf_plot_run *runs, const gf_plot
                          size_t n, const char *hist_csv, const gf_plot_options *po,
                          const gft_config *c, int soft);
 
+/* ---- html.c --------------------------------------------------------------------------- */
+
+/* DIR/index.html of a run: its verdict, summary.json as a table, every figure with an
+ * SVG inlined, the configuration. Returns 1 when it could not be written (said). */
+int gft_html_run(const char *dir, const char *label);
+/* DIR/index.html of a comparison of n runs (first: the column naming them). */
+int gft_html_compare(const char *dir, const gft_result *res, size_t n, const char *first);
+/* SVG copies of the PNG figures names[0..n) of dir (those with a script), drawn by the
+ * same scripts through DIR/figures_svg.gp. Returns 1 when gnuplot failed (said). */
+int gft_svg_copies(const char *dir, const char *const *names, size_t n);
+
 /* ---- figures.c ------------------------------------------------------------------------ */
 
 /* A curve of the gradient through time: norms[t-1] = ||dL/dh_t||, t = 1..T. */
