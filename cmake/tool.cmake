@@ -30,6 +30,8 @@ set(GF_TOOL_SOURCES
   src/tool/figures.c
   src/tool/figures_training.c
   src/tool/html.c
+  src/tool/seeds.c
+  src/tool/figures_seeds.c
   src/tool/results.c
   src/tool/text.c
   src/tool/progress.c)

@@ -197,6 +197,8 @@ static const struct {
 } figure_list[] = {
     {"signal", "The backward signal ||dL/dh|| per linear layer (left) and the weight "
                "gradients ||dL/dW|| (right), log scale."},
+    {"seeds", "Over the seeds: the mean (line) and the range of the seeds (band) of the "
+              "backward signal at initialisation and of the training loss."},
     {"heatmap", "log10 ||dL/dh|| of every linear layer (y) at every recorded step (x)."},
     {"loss", "The training loss per step."},
     {"eval", "Training loss with the test loss beside it, and the test accuracy."},
@@ -313,11 +315,14 @@ int gft_html_run(const char *dir, const char *label)
 
 /* ---- The comparison's page ----------------------------------------------------------- */
 
-/* The last path component of a run's directory: its link from the comparison's. */
-static const char *base_name(const char *dir)
+/* A run's directory relative to the comparison's (its link), else its last component. */
+static const char *relative_to(const char *run_dir, const char *dir)
 {
-    const char *slash = strrchr(dir, '/');
-    return slash ? slash + 1 : dir;
+    size_t n = strlen(dir);
+    const char *slash = strrchr(run_dir, '/');
+    if (strncmp(run_dir, dir, n) == 0 && run_dir[n] == '/')
+        return run_dir + n + 1;
+    return slash ? slash + 1 : run_dir;
 }
 
 static void num_cell(FILE *f, const char *v)
@@ -327,8 +332,8 @@ static void num_cell(FILE *f, const char *v)
     fputs("</td>", f);
 }
 
-static void compare_table(FILE *f, const gft_result *res, const summary *s, size_t n,
-                          const char *first)
+static void compare_table(FILE *f, const char *dir, const gft_result *res, const summary *s,
+                          size_t n, const char *first)
 {
     static const char *const cols[] = {"signal_first_init", "signal_last_init", "ratio_init",
                                        "ratio_final", "final_loss", "final_accuracy"};
@@ -354,7 +359,7 @@ static void compare_table(FILE *f, const gft_result *res, const summary *s, size
         fputs("<td>", f);
         esc(f, summary_get(&s[i], "verdict") ? summary_get(&s[i], "verdict") : "-");
         fputs("</td><td><a href=\"", f);
-        esc(f, base_name(res[i].dir));
+        esc(f, relative_to(res[i].dir, dir));
         fputs("/index.html\">run page</a></td></tr>\n", f);
     }
     fputs("</table>\n", f);
@@ -420,7 +425,7 @@ int gft_html_compare(const char *dir, const gft_result *res, size_t n, const cha
                "at the last recorded step (&lt; %g vanishing, &gt; %g exploding); loss: last "
                "training step; accuracy: test set. Each run's page has its own figures.</p>\n",
             GF_VERDICT_VANISH_RATIO, GF_VERDICT_EXPLODE_RATIO);
-    compare_table(f, res, s, n, first);
+    compare_table(f, dir, res, s, n, first);
     figures_section(f, dir);
     compare_config(f, res, s, n);
     gf_free(s);
@@ -429,19 +434,18 @@ int gft_html_compare(const char *dir, const gft_result *res, size_t n, const cha
 
 /* ---- SVG copies ---------------------------------------------------------------------- */
 
-int gft_svg_copies(const char *dir, const char *const *names, size_t n)
+int gft_svg_copies(const char *dir, const char *const *names, size_t n, const char *script)
 {
     char path[1400], file[80];
     size_t found = 0;
     FILE *f;
-    if (gft_path_in(path, sizeof path, dir, "figures_svg.gp") != 0 ||
-        (f = fopen(path, "w")) == NULL) {
-        gft_error("cannot write '%s/figures_svg.gp'", dir);
+    if (gft_path_in(path, sizeof path, dir, script) != 0 || (f = fopen(path, "w")) == NULL) {
+        gft_error("cannot write '%s/%s'", dir, script);
         return 1;
     }
-    fputs("# figures_svg.gp: an SVG copy of every figure of this directory, for index.html.\n"
-          "# Run it here: gnuplot figures_svg.gp\n"
-          "gf_svg = 1\n", f);
+    fprintf(f, "# %s: an SVG copy of figures of this directory, for index.html.\n"
+               "# Run it here: gnuplot %s\n"
+               "gf_svg = 1\n", script, script);
     for (size_t i = 0; i < n; i++) {
         snprintf(file, sizeof file, "%s.gp", names[i]);
         if (gft_is_file(dir, file))

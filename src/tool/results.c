@@ -166,7 +166,7 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         failed |= gft_plot_status(gft_render_batch(dir, figs, n_figs, c->plot == GFT_PLOT_PNG), dir,
                                   c->quiet, soft);
     if (c->plot == GFT_PLOT_PNG && gf_plot_available())
-        failed |= gft_svg_copies(dir, figs, n_figs);
+        failed |= gft_svg_copies(dir, figs, n_figs, "figures_svg.gp");
     return failed;
 }
 
@@ -176,7 +176,8 @@ void gft_print_figures(const char *dir, const gft_config *c)
 {
     static const struct {
         const char *name, *what;
-    } figs[] = {{"signal", " (backward signal per layer)"}, {"loss", ""}, {"units", ""},
+    } figs[] = {{"seeds", " (mean and band over the seeds)"},
+                {"signal", " (backward signal per layer)"}, {"loss", ""}, {"units", ""},
                 {"time", " (gradient through time)"}, {"update_ratio", " (||dW||/||W||)"},
                 {"clip", " (norms before and after clipping)"},
                 {"eval", " (test loss and accuracy)"}};

@@ -99,6 +99,8 @@ typedef struct gft_config {
     /* gradcheck */
     double tol;               /* NaN: the build's default */
     size_t entries;           /* entries checked per tensor (0: all) */
+    /* seeds */
+    size_t seeds;             /* --seeds N: N runs, seeds seed .. seed + N - 1 (run, compare) */
 } gft_config;
 
 /* One row of the option table (options.c). parse stores a value into a config; it
@@ -309,7 +311,21 @@ int gft_html_run(const char *dir, const char *label);
 int gft_html_compare(const char *dir, const gft_result *res, size_t n, const char *first);
 /* SVG copies of the PNG figures names[0..n) of dir (those with a script), drawn by the
  * same scripts through DIR/figures_svg.gp. Returns 1 when gnuplot failed (said). */
-int gft_svg_copies(const char *dir, const char *const *names, size_t n);
+int gft_svg_copies(const char *dir, const char *const *names, size_t n, const char *script);
+
+/* ---- seeds.c, figures_seeds.c: --seeds N ---------------------------------------------- */
+
+#define GFT_MAX_SEEDS 100
+/* Train c with the seeds c->seed .. c->seed + c->seeds - 1 into DIR/seed-<s>, labelled
+ * "LABEL seed=<s>", keeping each run's records in res[0..c->seeds). Returns the worst
+ * exit status. */
+int gft_train_seeds(const gft_config *c, const char *dir, const char *label, gft_result *res);
+/* The table over the seeds of n_items configurations (res: n_seeds results each, in
+ * order): mean +- spread, and the verdicts with their disagreements. */
+void gft_print_seeds(const gft_result *res, size_t n_items, size_t n_seeds, const char *first);
+/* DIR/seeds.{dat,gp,png}: means and bands over the seeds. Returns 1 on failure (said). */
+int gft_seeds_figure(const char *dir, const gft_result *res, size_t n_items, size_t n_seeds,
+                     const gft_config *c);
 
 /* ---- figures.c ------------------------------------------------------------------------ */
 

@@ -469,7 +469,7 @@ static int write_figures(run *s, const gft_result *r)
                                   c->quiet, soft);
     /* index.html inlines SVG: PNG figures get an SVG copy. */
     if (c->plot == GFT_PLOT_PNG && gf_plot_available())
-        failed |= gft_svg_copies(dir, figs, n_figs);
+        failed |= gft_svg_copies(dir, figs, n_figs, "figures_svg.gp");
     return failed;
 }
 

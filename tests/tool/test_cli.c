@@ -623,6 +623,7 @@ int main(int argc, char **argv)
     static const struct CMUnitTest training[] = {
         cmocka_unit_test(run_draws_figures_over_training),
         cmocka_unit_test(compare_draws_figures_over_training),
+        cmocka_unit_test(seeds_give_means_and_bands),
     };
     const char *group;
     char cmd[700];

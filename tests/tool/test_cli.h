@@ -117,6 +117,8 @@ void run_draws_figures_over_training(void **state);
 
 void compare_draws_figures_over_training(void **state);
 
+void seeds_give_means_and_bands(void **state);
+
 /* ---- test_cli_cures.c ---- */
 void cures_in_help_and_list(void **state);
 

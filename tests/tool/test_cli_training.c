@@ -181,3 +181,62 @@ void compare_draws_figures_over_training(void **state)
     assert_non_null(strstr(buf, "'clip=none, test'"));
     assert_non_null(strstr(buf, "'clip=global_norm:0.1, test'"));
 }
+
+/* --seeds N: N runs with the seeds s, s+1, ...; the table's mean and spread and the band
+ * figure's data are those of the runs' own summaries. */
+void seeds_give_means_and_bands(void **state)
+{
+    output o;
+    char p[700], buf[100000], rel[64];
+    double sig[3], lo = INFINITY, hi = 0, logsum = 0;
+    (void)state;
+    RUN(&o, "run", "--depth", "4", "--width", "8", "--steps", "10", "--seeds", "3", "--seed",
+        "5", "--out", "tr/s", "--plot", "none", "--quiet");
+    expect_status(&o, 0);
+    assert_non_null(strstr(o.out, "over 3 seeds"));
+    for (int k = 0; k < 3; k++) {
+        char seed[16];
+        snprintf(rel, sizeof rel, "tr/s/seed-%d", 5 + k);
+        summary_string(seed, sizeof seed, rel, "name");
+        snprintf(buf, sizeof buf, "relu seed=%d", 5 + k);
+        assert_string_equal(seed, buf);
+        sig[k] = summary_number(rel, "signal_first_init");
+        assert_true(sig[k] > 0);
+        lo = fmin(lo, sig[k]), hi = fmax(hi, sig[k]), logsum += log10(sig[k]);
+    }
+    /* seeds.dat, block 0, layer 1: the geometric mean, the lowest and the highest. */
+    double x, mean, blo, bhi;
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "tr/s/seeds.dat"));
+    char *row = strstr(buf, "signal\n");
+    assert_non_null(row);
+    assert_int_equal(sscanf(row + 7, "%lf %lf %lf %lf", &x, &mean, &blo, &bhi), 4);
+    assert_true(x == 1);
+    assert_true(fabs(mean / pow(10, logsum / 3) - 1) < 1e-5);
+    assert_true(fabs(blo / lo - 1) < 1e-5 && fabs(bhi / hi - 1) < 1e-5);
+    assert_true(lo < hi); /* the seeds differ */
+    /* The table: the verdicts of the three seeds are counted. */
+    row = strstr(o.out, "\nrelu ");
+    assert_non_null(row);
+    assert_true(strstr(row, "(3 of 3)") != NULL || strstr(row, "seeds disagree") != NULL);
+    assert_file("tr/s/index.html");
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "tr/s/index.html"));
+    assert_non_null(strstr(buf, "href=\"seed-6/index.html\""));
+
+    /* compare: N runs per value, a row per value in the table over the seeds. */
+    RUN(&o, "compare", "--act", "relu,tanh", "--depth", "3", "--width", "8", "--steps", "5",
+        "--seeds", "2", "--out", "tr/cs", "--plot", "none", "--quiet");
+    expect_status(&o, 0);
+    assert_non_null(strstr(o.out, "over 2 seeds"));
+    assert_non_null(strstr(o.out, "\ntanh seed=2 "));
+    assert_file("tr/cs/tanh/seed-2/summary.json");
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "tr/cs/seeds.gp"));
+    assert_non_null(strstr(buf, "title 'tanh'"));
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "tr/cs/index.html"));
+    assert_non_null(strstr(buf, "href=\"relu/seed-1/index.html\""));
+
+    RUN(&o, "run", "--seeds", "2", "--save", "m.gfm", "--steps", "2", "--out", "tr/bad");
+    expect_status(&o, 2);
+    assert_one_line_error(&o, "--seeds");
+    RUN(&o, "run", "--seeds", "0", "--steps", "2", "--out", "tr/bad");
+    expect_status(&o, 2);
+}
