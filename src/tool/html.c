@@ -4,6 +4,7 @@
  * so the page needs nothing beside it), and the configuration. Read from summary.json,
  * so the page says what the files say. docs/cli.md "The HTML page". */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -212,24 +213,65 @@ static const struct {
     {"time", "The gradient through time ||dL/dh_t|| of the recurrent layer."},
 };
 
+/* One figure, DIR/NAME.svg inlined; 1 when it was there. */
+static int figure(FILE *f, const char *dir, const char *name, const char *caption)
+{
+    char path[1400], file[300];
+    snprintf(file, sizeof file, "%s.svg", name);
+    if (!gft_is_file(dir, file) || gft_path_in(path, sizeof path, dir, file) != 0)
+        return 0;
+    fputs("<figure id=\"", f);
+    esc(f, name);
+    fputs("\">\n<img alt=\"", f);
+    esc(f, name);
+    fputs("\" src=\"data:image/svg+xml;base64,", f);
+    base64_file(f, path);
+    fputs("\">\n<figcaption><b>", f);
+    esc(f, name);
+    fputs("</b>: ", f);
+    esc(f, caption);
+    fputs("</figcaption>\n</figure>\n", f);
+    return 1;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The SVGs of dir that figure_list does not name (a figure added later), by name. */
+static size_t other_figures(FILE *f, const char *dir)
+{
+    char names[64][256], *sorted[64];
+    size_t n = 0, shown = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d != NULL && n < 64 && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name), known = 0;
+        if (len < 5 || len >= sizeof names[0] || strcmp(e->d_name + len - 4, ".svg") != 0)
+            continue;
+        snprintf(names[n], sizeof names[n], "%.*s", (int)(len - 4), e->d_name);
+        for (size_t i = 0; i < sizeof figure_list / sizeof figure_list[0]; i++)
+            known |= strcmp(names[n], figure_list[i].name) == 0;
+        if (!known)
+            sorted[n] = names[n], n++;
+    }
+    if (d != NULL)
+        closedir(d);
+    qsort(sorted, n, sizeof *sorted, by_name);
+    for (size_t i = 0; i < n; i++)
+        shown += (size_t)figure(f, dir, sorted[i], "(see docs/figures.md)");
+    return shown;
+}
+
 /* Every figure of dir that has an SVG, inlined. Returns how many. */
 static size_t figures_section(FILE *f, const char *dir)
 {
-    char path[1400], file[64];
     size_t shown = 0;
     fputs("<h2>Figures</h2>\n", f);
-    for (size_t i = 0; i < sizeof figure_list / sizeof figure_list[0]; i++) {
-        snprintf(file, sizeof file, "%s.svg", figure_list[i].name);
-        if (!gft_is_file(dir, file) || gft_path_in(path, sizeof path, dir, file) != 0)
-            continue;
-        fprintf(f, "<figure id=\"%s\">\n<img alt=\"%s\" src=\"data:image/svg+xml;base64,",
-                figure_list[i].name, figure_list[i].name);
-        base64_file(f, path);
-        fprintf(f, "\">\n<figcaption><b>%s</b>: ", figure_list[i].name);
-        esc(f, figure_list[i].caption);
-        fputs("</figcaption>\n</figure>\n", f);
-        shown++;
-    }
+    for (size_t i = 0; i < sizeof figure_list / sizeof figure_list[0]; i++)
+        shown += (size_t)figure(f, dir, figure_list[i].name, figure_list[i].caption);
+    shown += other_figures(f, dir);
     if (shown == 0)
         fputs("<p>No figure was rendered (<code>--plot none</code>, or gnuplot is not "
               "installed): the scripts (<code>*.gp</code>) and data (<code>*.dat</code>) are "
