@@ -114,7 +114,7 @@ int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
             gft_print_seeds(res, done, seeds, a->set[k].opt->name);
         if (overlay_first_seeds(dir, res, done, seeds, &a->cfg) ||
             (seeds > 1 && gft_seeds_figure(dir, res, done, seeds, &a->cfg)) ||
-            gft_html_compare(dir, res, done * seeds, a->set[k].opt->name))
+            gft_html_compare_seeds(dir, res, done * seeds, seeds, a->set[k].opt->name))
             status = gft_worse(status, GFT_EXIT_FAIL);
         printf("figures: ");
         gft_print_figures(dir, &a->cfg);

@@ -69,7 +69,7 @@ static int run_seeds(gft_args *a, const char *dir, const char *label)
         gft_print_results(res, done, "seed");
         gft_print_seeds(res, 1, done, "run");
         if (gft_overlay(dir, res, done, c) || gft_seeds_figure(dir, res, 1, done, c) ||
-            gft_html_compare(dir, res, done, "seed"))
+            gft_html_compare_seeds(dir, res, done, done, "run"))
             status = gft_worse(status, GFT_EXIT_FAIL);
         printf("figures: ");
         gft_print_figures(dir, c);

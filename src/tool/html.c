@@ -436,7 +436,42 @@ static void compare_config(FILE *f, const gft_result *res, const summary *s, siz
     fputs("</table>\n", f);
 }
 
+/* The table over the seeds: one row per configuration, as gft_print_seeds. */
+static void seeds_table(FILE *f, const gft_result *res, size_t n, size_t seeds,
+                        const char *first)
+{
+    fprintf(f, "<h2>Over %zu seeds</h2>\n<p>Mean &plusmn; sample standard deviation; the "
+               "ratio at initialisation as its geometric mean &times;/&divide; its geometric "
+               "standard deviation (docs/cli.md, Seeds).</p>\n<table>\n<tr><th>", seeds);
+    esc(f, first);
+    fputs("</th><th>ratio at init</th><th>loss</th><th>accuracy</th><th>verdicts</th></tr>\n",
+          f);
+    for (size_t i = 0; i + seeds <= n; i += seeds) {
+        double v[3][GFT_MAX_SEEDS];
+        char cell[80], verdicts[200], label[256];
+        const char *cut = strstr(res[i].label, " seed=");
+        snprintf(label, sizeof label, "%.*s",
+                 cut ? (int)(cut - res[i].label) : (int)strlen(res[i].label), res[i].label);
+        gft_seed_values(v, &res[i], seeds);
+        fputs("<tr><td>", f);
+        esc(f, label);
+        fputs("</td>", f);
+        for (int q = 0; q < 3; q++)
+            num_cell(f, gft_seed_stat(cell, sizeof cell, v[q], seeds, q == 0));
+        fputs("<td>", f);
+        esc(f, gft_seed_verdicts(verdicts, sizeof verdicts, &res[i], seeds));
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
 int gft_html_compare(const char *dir, const gft_result *res, size_t n, const char *first)
+{
+    return gft_html_compare_seeds(dir, res, n, 1, first);
+}
+
+int gft_html_compare_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
+                           const char *first)
 {
     char path[1400];
     summary *s = gf_calloc(n ? n : 1, sizeof *s);
@@ -452,7 +487,13 @@ int gft_html_compare(const char *dir, const gft_result *res, size_t n, const cha
         gf_free(s);
         return 1;
     }
-    page_begin(f, "gradflow compare");
+    char title[128];
+    /* run --seeds: one configuration, its seeds; else a comparison. */
+    if (n == seeds && seeds > 1)
+        snprintf(title, sizeof title, "gradflow run over %zu seeds", seeds);
+    else
+        snprintf(title, sizeof title, "gradflow compare");
+    page_begin(f, title);
     fputs("<h2>Verdicts</h2>\n<ul>\n", f);
     for (size_t i = 0; i < n; i++) {
         const char *text = summary_get(&s[i], "verdict_text");
@@ -462,7 +503,10 @@ int gft_html_compare(const char *dir, const gft_result *res, size_t n, const cha
         esc(f, text ? text : "no verdict (the run failed or recorded nothing)");
         fputs("</li>\n", f);
     }
-    fprintf(f, "</ul>\n<h2>Results</h2>\n<p>signal: ||dL/dh|| reaching the first and the "
+    fputs("</ul>\n", f);
+    if (seeds > 1)
+        seeds_table(f, res, n, seeds, first);
+    fprintf(f, "<h2>Results</h2>\n<p>signal: ||dL/dh|| reaching the first and the "
                "last linear layer at initialisation; ratio = first / last at initialisation and "
                "at the last recorded step (&lt; %g vanishing, &gt; %g exploding); loss: last "
                "training step; accuracy: test set. Each run's page has its own figures.</p>\n",

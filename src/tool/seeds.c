@@ -51,48 +51,60 @@ static void mean_sd(const double *v, size_t n, size_t stride, int log10_, double
     *sd = m > 1 ? sqrt(fmax(0, (ss - s * s / (double)m) / (double)(m - 1))) : NAN;
 }
 
-/* "1.78 +- 0.05" (or the geometric form "0.89 x/ 1.1" for ratios across decades). */
-static void print_stat(const double *v, size_t n, size_t stride, int geometric)
+const char *gft_seed_stat(char *cell, size_t len, const double *v, size_t n, int geometric)
 {
-    char a[32], b[32], cell[80];
+    char a[32], b[32];
     double mean, sd;
     size_t m;
-    mean_sd(v, n, stride, geometric, &mean, &sd, &m);
+    mean_sd(v, n, 1, geometric, &mean, &sd, &m);
     if (m == 0)
-        snprintf(cell, sizeof cell, "-");
+        snprintf(cell, len, "-");
     else if (geometric)
-        snprintf(cell, sizeof cell, "%s x/ %s", gft_num(a, sizeof a, pow(10, mean)),
+        snprintf(cell, len, "%s x/ %s", gft_num(a, sizeof a, pow(10, mean)),
                  m > 1 ? gft_num(b, sizeof b, pow(10, sd)) : "-");
     else
-        snprintf(cell, sizeof cell, "%s +- %s", gft_num(a, sizeof a, mean),
+        snprintf(cell, len, "%s +- %s", gft_num(a, sizeof a, mean),
                  m > 1 ? gft_num(b, sizeof b, sd) : "-");
-    printf(" %-20s", cell);
+    return cell;
 }
 
-/* The verdicts of one configuration's seeds: "healthy (3 of 3)", or the disagreement
- * spelled out: "seeds disagree: healthy 2, vanishing 1". */
-static void print_verdicts(const gft_result *r, size_t n)
+const char *gft_seed_verdicts(char *out, size_t len, const gft_result *r, size_t n)
 {
-    size_t count[16] = {0}, judged = 0, kinds = 0;
+    size_t count[16] = {0}, judged = 0, kinds = 0, used = 0;
     for (size_t k = 0; k < n; k++)
         if (r[k].judged && (unsigned)r[k].verdict.kind < 16)
             count[r[k].verdict.kind]++, judged++;
     for (size_t v = 0; v < 16; v++)
         kinds += count[v] > 0;
+    out[0] = '\0';
+#define PUT(...) (used += (size_t)snprintf(out + used, used < len ? len - used : 0, __VA_ARGS__))
     if (kinds == 1) {
         for (size_t v = 0; v < 16; v++)
             if (count[v])
-                printf("  %s (%zu of %zu)", gf_verdict_name((gf_verdict_kind)v), count[v], n);
-        return;
+                PUT("%s (%zu of %zu)", gf_verdict_name((gf_verdict_kind)v), count[v], n);
+        return out;
     }
-    printf("  %s", kinds ? "seeds disagree:" : "not judged");
+    PUT("%s", kinds ? "seeds disagree:" : "not judged");
     for (size_t v = 0, first = 1; v < 16; v++)
         if (count[v]) {
-            printf("%s %s %zu", first ? "" : ",", gf_verdict_name((gf_verdict_kind)v), count[v]);
+            PUT("%s %s %zu", first ? "" : ",", gf_verdict_name((gf_verdict_kind)v), count[v]);
             first = 0;
         }
-    if (judged < n)
-        printf("%s not judged %zu", kinds ? "," : "", n - judged);
+    if (judged < n && kinds)
+        PUT(", not judged %zu", n - judged);
+#undef PUT
+    return out;
+}
+
+/* The values of one configuration's seeds: the ratio at init, the final loss and
+ * accuracy, into v[3][n]. */
+void gft_seed_values(double v[3][GFT_MAX_SEEDS], const gft_result *r, size_t n)
+{
+    for (size_t k = 0; k < n && k < GFT_MAX_SEEDS; k++) {
+        v[0][k] = r[k].judged ? r[k].verdict.ratio_init : NAN;
+        v[1][k] = r[k].final_loss;
+        v[2][k] = r[k].accuracy;
+    }
 }
 
 void gft_print_seeds(const gft_result *res, size_t n_items, size_t n_seeds, const char *first)
@@ -110,18 +122,13 @@ void gft_print_seeds(const gft_result *res, size_t n_items, size_t n_seeds, cons
            "verdicts");
     for (size_t i = 0; i < n_items; i++) {
         const gft_result *r = &res[i * n_seeds];
-        double ratio[GFT_MAX_SEEDS], loss[GFT_MAX_SEEDS], acc[GFT_MAX_SEEDS];
+        double v[3][GFT_MAX_SEEDS];
+        char cell[80], verdicts[200];
         const char *l = r->label, *cut = strstr(l, " seed=");
-        for (size_t k = 0; k < n_seeds; k++) {
-            ratio[k] = r[k].judged ? r[k].verdict.ratio_init : NAN;
-            loss[k] = r[k].final_loss;
-            acc[k] = r[k].accuracy;
-        }
+        gft_seed_values(v, r, n_seeds);
         printf("%-*.*s", w, cut ? (int)(cut - l) : (int)strlen(l), l);
-        print_stat(ratio, n_seeds, 1, 1);
-        print_stat(loss, n_seeds, 1, 0);
-        print_stat(acc, n_seeds, 1, 0);
-        print_verdicts(r, n_seeds);
-        printf("\n");
+        for (int q = 0; q < 3; q++)
+            printf(" %-20s", gft_seed_stat(cell, sizeof cell, v[q], n_seeds, q == 0));
+        printf("  %s\n", gft_seed_verdicts(verdicts, sizeof verdicts, r, n_seeds));
     }
 }

@@ -309,6 +309,10 @@ int gft_training_figures(const char *dir, const gf_plot_run *runs, const gf_plot
 int gft_html_run(const char *dir, const char *label);
 /* DIR/index.html of a comparison of n runs (first: the column naming them). */
 int gft_html_compare(const char *dir, const gft_result *res, size_t n, const char *first);
+/* The same with seeds runs per configuration (res: n / seeds groups): a table of mean
+ * +- spread over the seeds comes first. */
+int gft_html_compare_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
+                           const char *first);
 /* SVG copies of the PNG figures names[0..n) of dir (those with a script), drawn by the
  * same scripts through DIR/figures_svg.gp. Returns 1 when gnuplot failed (said). */
 int gft_svg_copies(const char *dir, const char *const *names, size_t n, const char *script);
@@ -323,6 +327,15 @@ int gft_train_seeds(const gft_config *c, const char *dir, const char *label, gft
 /* The table over the seeds of n_items configurations (res: n_seeds results each, in
  * order): mean +- spread, and the verdicts with their disagreements. */
 void gft_print_seeds(const gft_result *res, size_t n_items, size_t n_seeds, const char *first);
+/* One cell of that table into cell: "1.78 +- 0.05" (mean +- sample standard deviation
+ * of the finite v[0..n)), or with geometric "0.89 x/ 1.1" (the geometric mean x/ the
+ * geometric standard deviation); "-" when none. Returns cell. */
+const char *gft_seed_stat(char *cell, size_t len, const double *v, size_t n, int geometric);
+/* The verdicts of n seeds: "healthy (3 of 3)" or "seeds disagree: healthy 2, vanishing
+ * 1". Returns out. */
+const char *gft_seed_verdicts(char *out, size_t len, const gft_result *r, size_t n);
+/* The ratio at init, final loss and accuracy of n seeds' results into v[0..2][0..n). */
+void gft_seed_values(double v[3][GFT_MAX_SEEDS], const gft_result *r, size_t n);
 /* DIR/seeds.{dat,gp,png}: means and bands over the seeds. Returns 1 on failure (said). */
 int gft_seeds_figure(const char *dir, const gft_result *res, size_t n_items, size_t n_seeds,
                      const gft_config *c);

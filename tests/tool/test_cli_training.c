@@ -233,6 +233,8 @@ void seeds_give_means_and_bands(void **state)
     assert_non_null(strstr(buf, "title 'tanh'"));
     read_file(buf, sizeof buf, path_of(p, sizeof p, "tr/cs/index.html"));
     assert_non_null(strstr(buf, "href=\"relu/seed-1/index.html\""));
+    assert_non_null(strstr(buf, "<h2>Over 2 seeds</h2>")); /* the table over the seeds */
+    assert_non_null(strstr(buf, "<tr><td>tanh</td><td class=\"n\">"));
 
     RUN(&o, "run", "--seeds", "2", "--save", "m.gfm", "--steps", "2", "--out", "tr/bad");
     expect_status(&o, 2);
