@@ -34,6 +34,10 @@ set(GF_TOOL_SOURCES
   src/tool/trace.c
   # what the commands share: figures, the table of results, names and texts
   src/tool/figures.c
+  src/tool/figures_training.c
+  src/tool/html.c
+  src/tool/seeds.c
+  src/tool/figures_seeds.c
   src/tool/results.c
   src/tool/text.c
   src/tool/progress.c)
@@ -54,7 +58,7 @@ if(GRADFLOW_TESTS)
   pkg_check_modules(GF_TOOL_CMOCKA REQUIRED IMPORTED_TARGET cmocka)
   add_executable(test_cli tests/tool/test_cli.c tests/tool/test_cli_groups.c
                           tests/tool/test_cli_cures.c tests/tool/test_cli_budget.c
-                          tests/tool/test_cli_writes.c)
+                          tests/tool/test_cli_writes.c tests/tool/test_cli_training.c)
   target_link_libraries(test_cli PRIVATE gradflow PkgConfig::GF_TOOL_CMOCKA)
   target_compile_options(test_cli PRIVATE ${GF_WARNINGS})
   target_compile_definitions(test_cli PRIVATE _POSIX_C_SOURCE=200809L)
@@ -62,7 +66,8 @@ if(GRADFLOW_TESTS)
   if(GRADFLOW_SANITIZE)
     target_compile_definitions(test_cli PRIVATE GF_CLI_SLOW=1) # shorter long runs
   endif()
-  foreach(group basics run compare sweep verdicts signals showcase cures budget writes)
+  foreach(group basics run compare sweep verdicts signals showcase cures budget writes
+                training)
     add_test(NAME cli_${group}
              COMMAND test_cli $<TARGET_FILE:gradflow_tool> ${group}
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
@@ -85,4 +90,9 @@ if(GRADFLOW_TESTS)
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
     set_tests_properties(cli_${group} PROPERTIES TIMEOUT 300)
   endforeach()
+  # The HTML pages in headless chromium (skipped, exit 77, when chromium is absent).
+  add_test(NAME cli_html
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/tool/html_page.sh
+                   $<TARGET_FILE:gradflow_tool> ${CMAKE_CURRENT_BINARY_DIR}/cli-test-html)
+  set_tests_properties(cli_html PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()

@@ -602,6 +602,11 @@ int main(void)
         cmocka_unit_test(missing_gnuplot_keeps_the_scripts),
         cmocka_unit_test(failing_gnuplot_is_an_io_error),
         cmocka_unit_test(allocation_failures_leak_nothing),
+        cmocka_unit_test(histograms_over_steps),
+        cmocka_unit_test(update_ratio_per_layer),
+        cmocka_unit_test(clipped_and_unclipped_norms),
+        cmocka_unit_test(test_loss_beside_training_loss),
+        cmocka_unit_test(heatmap_draws_an_exact_zero),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -77,4 +77,15 @@ void failing_gnuplot_is_an_io_error(void **state);
 
 void allocation_failures_leak_nothing(void **state);
 
+/* ---- test_report_training.c ---- */
+void histograms_over_steps(void **state);
+
+void update_ratio_per_layer(void **state);
+
+void clipped_and_unclipped_norms(void **state);
+
+void test_loss_beside_training_loss(void **state);
+
+void heatmap_draws_an_exact_zero(void **state);
+
 #endif

@@ -269,6 +269,53 @@ gf_status gf_hist_write(const char *path, const gf_net *net, size_t bins);
 gf_status gf_plot_hist(const char *dir, const char *name, const char *hist_csv,
                        const gf_plot_options *opt);
 
+/* ---- Figures over training (analysis/plot_training.c, docs/figures.md 6-9) ---- */
+
+/* (6) Histograms over the steps. gf_hist_append appends, to the CSV at path (its header
+ * written when the file is new or empty), the histograms of net's last forward and
+ * backward pass at step: gf_hist_write's lines with the step in front,
+ *   step,which,unit,layer,kind,lo,hi,count
+ * plus one line per unit with which = "grad_zero", lo = hi = 0 and count = the number
+ * of exact zeros of dL/dh (left out of the log10 bins). Each snapshot has its own ranges.
+ * bins per histogram (0: 30). The same buffers as gf_hist_write (else GF_ESTATE). */
+gf_status gf_hist_append(const char *path, const gf_net *net, uint64_t step, size_t bins);
+
+/* Plot that CSV as heat maps (the "colourful dimension" view): one row of panels per
+ * layer (at most six, evenly spaced from the first to the last), activations on the
+ * left and log10 |dL/dh| on the right; x = step, y = the bin, colour = the fraction of
+ * the layer's values in the bin. A snapshot whose dL/dh are all exactly 0 is drawn as a
+ * grey hatched column and named in the key. */
+gf_status gf_plot_hist_steps(const char *dir, const char *name, const char *hist_csv,
+                             const gf_plot_options *opt);
+
+/* (7) The update ratio ||delta W|| / ||W|| of each linear layer over the steps (log y),
+ * with the 1e-3 rule of thumb as a reference line in a band from 10^-3.5 to 10^-2.5: one
+ * panel per run (the first six), one line per layer (at most six, evenly spaced). */
+gf_status gf_plot_update_ratio(const char *dir, const char *name, const gf_plot_run *runs,
+                               size_t n_runs, const gf_plot_options *opt);
+
+/* (8) Gradient norms before and after clipping over the steps: top panel the global
+ * norm of the parameter gradient before clipping, with the steps where clipping changed
+ * it marked; bottom panel after clipping (what the update used). A run without
+ * clipping shows its unclipped norm in both. GF_EINVAL when no run clipped. */
+gf_status gf_plot_clip(const char *dir, const char *name, const gf_plot_run *runs,
+                       size_t n_runs, const gf_plot_options *opt);
+
+/* A run's evaluations on the test set, for gf_plot_eval. */
+typedef struct gf_plot_evals {
+    const uint64_t *steps;       /* n increasing steps */
+    const double *test_loss;     /* may be NULL; NaN entries are missing points */
+    const double *test_accuracy; /* may be NULL (a regression) */
+    size_t n;
+} gf_plot_evals;
+
+/* (9) The training loss (runs[i]'s loss arrays) with the test loss (evals[i]) beside
+ * it, left, and the test accuracy, right (when some run has one), over the steps.
+ * GF_EINVAL when no run has a finite test loss. */
+gf_status gf_plot_eval(const char *dir, const char *name, const gf_plot_run *runs,
+                       const gf_plot_evals *evals, size_t n_runs,
+                       const gf_plot_options *opt);
+
 /* Every single-run figure of a run directory: signal, heatmap, loss, units (the names
  * "signal", "heatmap", "loss", "units"). Stops at the first error other than
  * GF_EUNSUPPORTED, which is returned once everything else was written. */

@@ -174,16 +174,26 @@ void gf_plot_script_begin(FILE *f, const char *name, const gf_plot_options *o, i
         fputs("set output ", f);
         gf_plot_quote2(f, name, ".svg");
     } else {
-        /* Debian's gnuplot-nox has pngcairo; a build without cairo still has png. */
+        /* Debian's gnuplot-nox has pngcairo; a build without cairo still has png. With
+         * gf_svg defined (the tool's figures_svg.gp), the same script draws an SVG copy
+         * instead, for the HTML page. */
         fprintf(f,
-                "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-                "    set terminal pngcairo size %d,%d enhanced font 'sans,10'\n"
-                "} else {\n"
-                "    set terminal png size %d,%d enhanced\n"
-                "}\n",
+                "if (exists('gf_svg')) {\n"
+                "    set terminal svg size %d,%d enhanced font 'sans,12' background rgb 'white'\n"
+                "    set output ",
+                w, h);
+        gf_plot_quote2(f, name, ".svg");
+        fprintf(f,
+                "\n} else {\n"
+                "    if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+                "        set terminal pngcairo size %d,%d enhanced font 'sans,10'\n"
+                "    } else {\n"
+                "        set terminal png size %d,%d enhanced\n"
+                "    }\n"
+                "    set output ",
                 w, h, w, h);
-        fputs("set output ", f);
         gf_plot_quote2(f, name, ".png");
+        fputs("\n}", f);
     }
     fputs("\nset datafile missing 'NaN'\n"
           "set grid lc rgb '#d0d0d0'\n"

@@ -60,4 +60,20 @@ gf_status gf_plot_prepare(const char *dir, const char *name, const gf_plot_optio
 gf_status gf_plot_finish(gf_atomic_file *a, const char *script, const gf_plot_options *o,
                          const char *who);
 
+/* ---- Histograms (plot_hist.c) ---- */
+/* The lines of a histogram CSV of net's last passes, each opening with prefix (bins > 0);
+ * with zeros, a "grad_zero" line per unit counting its exact zeros of dL/dh. */
+gf_status gf_hist_emit(FILE *f, const gf_net *net, size_t bins, const char *prefix,
+                       int zeros, const char *who);
+/* At most `most` (>= 2) of the units 1..max_unit, evenly spaced from the first to the
+ * last, into chosen; returns how many. */
+size_t gf_plot_choose_units(size_t *chosen, size_t max_unit, size_t most);
+
+/* ---- Line styles (plot_training.c) ---- */
+/* " lc rgb '#...' dt k pt p" of line i: a colour, a dash pattern and (with_point) a
+ * point type, so that lines differ by more than colour; the colours repeat only past
+ * gf_plot_style_count() lines. */
+void gf_plot_style(FILE *f, size_t i, int with_point);
+size_t gf_plot_style_count(void);
+
 #endif

@@ -50,9 +50,9 @@ static size_t hist_units(const gf_net *net, hist_unit *u)
 
 /* Bin x (or log10|x| with logabs: exact zeros and values outside [lo, hi] are left out,
  * not piled on an edge) and write one CSV line per bin. */
-static void write_bins(FILE *f, const char *which, size_t unit, const hist_unit *u,
-                       const gf_tensor *x, int logabs, double lo, double hi, size_t bins,
-                       size_t *count)
+static void write_bins(FILE *f, const char *prefix, const char *which, size_t unit,
+                       const hist_unit *u, const gf_tensor *x, int logabs, double lo,
+                       double hi, size_t bins, size_t *count)
 {
     size_t n = x->rows * x->cols;
     memset(count, 0, bins * sizeof *count);
@@ -72,7 +72,7 @@ static void write_bins(FILE *f, const char *which, size_t unit, const hist_unit 
     }
     double w = (hi - lo) / (double)bins;
     for (size_t b = 0; b < bins; b++)
-        fprintf(f, "%s,%zu,%zu,%s,%.9g,%.9g,%zu\n", which, unit, u->layer, u->kind,
+        fprintf(f, "%s%s,%zu,%zu,%s,%.9g,%.9g,%zu\n", prefix, which, unit, u->layer, u->kind,
                 lo + w * (double)b, b + 1 == bins ? hi : lo + w * (double)(b + 1), count[b]);
 }
 
@@ -127,6 +127,47 @@ static void hist_ranges(const hist_unit *u, size_t k, double *alo_out, double *a
 
 static const char hist_header[] = "which,unit,layer,kind,lo,hi,count";
 
+/* The histogram lines of every unit, each line opening with prefix; with zeros, one
+ * more line per unit, "grad_zero", counting its exact zeros of dL/dh (lo = hi = 0). */
+gf_status gf_hist_emit(FILE *f, const gf_net *net, size_t bins, const char *prefix,
+                       int zeros, const char *who)
+{
+    size_t n = gf_net_layer_count(net);
+    if (n == 0)
+        return gf_fail(GF_EINVAL, "%s: the network has no layer", who);
+    if (gf_net_activation(net, n) == NULL || gf_net_activation_grad(net, n) == NULL)
+        return gf_fail(GF_ESTATE, "%s: run a forward and a backward pass first", who);
+
+    hist_unit *u = gf_calloc(n, sizeof *u);
+    size_t *count = gf_calloc(bins, sizeof *count);
+    gf_status st = GF_OK;
+    if (u == NULL || count == NULL) {
+        st = gf_fail(GF_ENOMEM, "%s: out of memory", who);
+        goto out;
+    }
+    size_t k = hist_units(net, u);
+    if (k == 0) {
+        st = gf_fail(GF_EINVAL, "%s: no activation or linear layer with values to show", who);
+        goto out;
+    }
+    double alo, ahi, glo, ghi;
+    hist_ranges(u, k, &alo, &ahi, &glo, &ghi);
+    for (size_t j = 0; j < k; j++)
+        write_bins(f, prefix, "act", j + 1, &u[j], u[j].act, 0, alo, ahi, bins, count);
+    for (size_t j = 0; j < k; j++)
+        write_bins(f, prefix, "log10_grad", j + 1, &u[j], u[j].grad, 1, glo, ghi, bins, count);
+    for (size_t j = 0; zeros && j < k; j++) {
+        size_t ng = gf_tensor_size(u[j].grad), z = 0;
+        for (size_t i = 0; i < ng; i++)
+            z += u[j].grad->data[i] == 0;
+        fprintf(f, "%sgrad_zero,%zu,%zu,%s,0,0,%zu\n", prefix, j + 1, u[j].layer, u[j].kind, z);
+    }
+out:
+    gf_free(u);
+    gf_free(count);
+    return st;
+}
+
 gf_status gf_hist_write(const char *path, const gf_net *net, size_t bins)
 {
     static const char who[] = "gf_hist_write";
@@ -142,37 +183,16 @@ gf_status gf_hist_write(const char *path, const gf_net *net, size_t bins)
     if (gf_net_activation(net, n) == NULL || gf_net_activation_grad(net, n) == NULL)
         return gf_fail(GF_ESTATE, "%s: run a forward and a backward pass first", who);
 
-    hist_unit *u = gf_calloc(n, sizeof *u);
-    size_t *count = gf_calloc(bins, sizeof *count);
-    gf_status st = GF_OK;
-    gf_atomic_file af;
-    FILE *f;
-    if (u == NULL || count == NULL) {
-        st = gf_fail(GF_ENOMEM, "%s: out of memory", who);
-        goto out;
-    }
-    size_t k = hist_units(net, u);
-    if (k == 0) {
-        st = gf_fail(GF_EINVAL, "%s: no activation or linear layer with values to show", who);
-        goto out;
-    }
-    double alo, ahi, glo, ghi;
-    hist_ranges(u, k, &alo, &ahi, &glo, &ghi);
-
     /* Written whole under a temporary name, then renamed (gradflow/atomic.h). */
-    if ((st = gf_atomic_begin(&af, path, who)) != GF_OK)
-        goto out;
-    f = af.f;
-    fprintf(f, "%s\n", hist_header);
-    for (size_t j = 0; j < k; j++)
-        write_bins(f, "act", j + 1, &u[j], u[j].act, 0, alo, ahi, bins, count);
-    for (size_t j = 0; j < k; j++)
-        write_bins(f, "log10_grad", j + 1, &u[j], u[j].grad, 1, glo, ghi, bins, count);
-    st = gf_plot_close_file(&af, who);
-out:
-    gf_free(u);
-    gf_free(count);
-    return st;
+    gf_atomic_file af;
+    gf_status st = gf_atomic_begin(&af, path, who);
+    if (st != GF_OK)
+        return st;
+    fprintf(af.f, "%s\n", hist_header);
+    st = gf_hist_emit(af.f, net, bins, "", 0, who);
+    if (st != GF_OK)
+        return gf_atomic_end(&af, st, who);
+    return gf_plot_close_file(&af, who);
 }
 
 typedef struct hist_row {
@@ -239,17 +259,15 @@ static gf_status read_hist(const char *path, hist_row **rows, size_t *n_rows, co
     return GF_OK;
 }
 
-/* At most six curves per panel, evenly spaced from the first layer to the last: their
- * units into chosen, how many returned. */
-static size_t choose_units(size_t chosen[MAX_HIST_CURVES], size_t max_unit)
+size_t gf_plot_choose_units(size_t *chosen, size_t max_unit, size_t most)
 {
     size_t m = 0;
-    if (max_unit <= MAX_HIST_CURVES) {
+    if (max_unit <= most) {
         for (size_t u = 1; u <= max_unit; u++)
             chosen[m++] = u;
     } else {
-        for (size_t j = 0; j < MAX_HIST_CURVES; j++) {
-            size_t u = 1 + (j * (max_unit - 1) + (MAX_HIST_CURVES - 1) / 2) / (MAX_HIST_CURVES - 1);
+        for (size_t j = 0; j < most; j++) {
+            size_t u = 1 + (j * (max_unit - 1) + (most - 1) / 2) / (most - 1);
             if (m == 0 || chosen[m - 1] != u)
                 chosen[m++] = u;
         }
@@ -303,7 +321,7 @@ gf_status gf_plot_hist(const char *dir, const char *name, const char *hist_csv,
         return st;
     for (size_t i = 0; i < n_rows; i++)
         max_unit = rows[i].unit > max_unit ? rows[i].unit : max_unit;
-    m = choose_units(chosen, max_unit);
+    m = gf_plot_choose_units(chosen, max_unit, MAX_HIST_CURVES);
     if ((st = gf_plot_open_file(&af, &f, path, dir, name, ".dat", who)) != GF_OK)
         goto out;
     write_hist_dat(f, rows, n_rows, chosen, m, has);

@@ -217,6 +217,7 @@ out:
 /* What the heat map's data pass learns for its script. */
 typedef struct heat_data {
     size_t cells, max_k;           /* cells with a value; most layers in a column */
+    size_t zeros;                  /* cells whose signal is exactly 0 */
     uint64_t first_step, last_shown;
     double first_half, last_half;  /* half-widths of the first and last columns */
     double clo, chi;               /* colour range, log10 */
@@ -235,7 +236,7 @@ static void write_heat_dat(FILE *f, const gf_telemetry *t, heat_data *d)
     }
     size_t stride = (n_steps + MAX_HEAT_COLUMNS - 1) / MAX_HEAT_COLUMNS, col = 0;
     double prev_half = 0.5;
-    fputs("# step depth half_width log10_grad_out_norm\n", f);
+    fputs("# step depth half_width log10_grad_out_norm zero (1: the signal is exactly 0)\n", f);
     d->first_step = d->last_shown = gf_telemetry_at(t, 0)->step;
     for (size_t i = 0; i < n; col++) {
         size_t b, e;
@@ -268,7 +269,9 @@ static void write_heat_dat(FILE *f, const gf_telemetry *t, heat_data *d)
             double v = r->grad_out_norm;
             fprintf(f, "%llu %zu %.6g", (unsigned long long)step, k, half);
             gf_plot_put(f, (isfinite(v) && v > 0) ? log10(v) : NAN, 0);
-            fputc('\n', f);
+            /* log10 0 has no colour: such cells are drawn apart, hatched and named. */
+            fprintf(f, " %d\n", v == 0);
+            d->zeros += v == 0;
             if (isfinite(v) && v > 0) {
                 d->cells++;
                 d->clo = fmin(d->clo, log10(v));
@@ -304,11 +307,20 @@ static void write_heat_script(FILE *f, const char *name, const gf_plot_options *
         d->chi = mid + 0.5;
     }
     fprintf(f, "set cbrange [%.6g:%.6g]\n", d->clo, d->chi);
+    if (d->zeros > 0)
+        fputs("set key below\n", f);
     fputs("plot ", f);
     gf_plot_quote2(f, name, ".dat");
     /* Cells overlap slightly, so anti-aliasing leaves no seams between them. */
     fputs(" using 1:2:($3*1.05):(0.52):4 with boxxyerror fs solid 1.0 noborder lc palette "
-          "notitle\n", f);
+          "notitle", f);
+    if (d->zeros > 0) {
+        fputs(", \\\n     ", f);
+        gf_plot_quote2(f, name, ".dat");
+        fputs(" using 1:($5 > 0 ? $2 : NaN):3:(0.5) with boxxyerror lc rgb '#404040' "
+              "fs pattern 4 border lc rgb '#404040' title '||dL/dh|| exactly 0'", f);
+    }
+    fputc('\n', f);
 }
 
 gf_status gf_plot_heatmap(const char *dir, const char *name, const gf_telemetry *t,
@@ -317,7 +329,7 @@ gf_status gf_plot_heatmap(const char *dir, const char *name, const gf_telemetry 
     static const char who[] = "gf_plot_heatmap";
     char path[GF_PLOT_PATH_CAP], script[GF_PLOT_PATH_CAP];
     gf_plot_options o = opt ? *opt : gf_plot_options_default();
-    heat_data d = {0, 0, 0, 0, -1, 0.5, INFINITY, -INFINITY};
+    heat_data d = {0, 0, 0, 0, 0, -1, 0.5, INFINITY, -INFINITY};
     gf_status st;
     gf_atomic_file af;
     FILE *f;
@@ -332,8 +344,10 @@ gf_status gf_plot_heatmap(const char *dir, const char *name, const gf_telemetry 
     write_heat_dat(f, t, &d);
     if ((st = gf_plot_close_file(&af, who)) != GF_OK)
         return st;
-    if (d.cells == 0)
+    if (d.cells == 0 && d.zeros == 0)
         return gf_fail(GF_EINVAL, "%s: no finite positive backward signal to plot", who);
+    if (d.cells == 0)
+        d.clo = -1, d.chi = 0; /* every signal exactly 0: a colour range all the same */
     if ((st = gf_plot_open_file(&af, &f, script, dir, name, ".gp", who)) != GF_OK)
         return st;
     write_heat_script(f, name, &o, &d);

@@ -20,7 +20,8 @@ static int build_configs(gft_config *cfgs, const gft_args *a, size_t k, size_t n
     return 0;
 }
 
-/* Train the runs one after the other into DIR/<label>, until Ctrl-C. *done: how many
+/* Train the runs one after the other into DIR/<label> (with --seeds N, N runs each into
+ * DIR/<label>/seed-<s>, results N apart), until Ctrl-C. *done: how many configurations
  * ran. Returns the worst of their statuses. */
 static int train_runs(gft_result *res, size_t *done, const gft_config *cfgs,
                       const gft_args *a, size_t k, const char *dir)
@@ -39,8 +40,12 @@ static int train_runs(gft_result *res, size_t *done, const gft_config *cfgs,
             snprintf(label, sizeof label, "%s=%s", set->opt->name, item);
         gft_dir_name(sub, sizeof sub, label);
         snprintf(path, sizeof path, "%s/%s", dir, sub);
-        st = gft_train(&cfgs[i], path, label, 1, &res[i]);
-        snprintf(res[i].init, sizeof res[i].init, "%s", gft_init_label(&cfgs[i]));
+        if (cfgs[i].seeds > 1) {
+            st = gft_train_seeds(&cfgs[i], path, label, &res[i * cfgs[i].seeds]);
+        } else {
+            st = gft_train(&cfgs[i], path, label, 1, &res[i]);
+            snprintf(res[i].init, sizeof res[i].init, "%s", gft_init_label(&cfgs[i]));
+        }
         *done = i + 1;
         /* A NaN run has said where it stopped; other failures get a word more. */
         if (!a->cfg.quiet && st != 0 && st != GFT_EXIT_INTERRUPTED && st != GFT_EXIT_NONFINITE)
@@ -55,11 +60,30 @@ static int train_runs(gft_result *res, size_t *done, const gft_config *cfgs,
     return status;
 }
 
+/* The overlaid figures of the configurations: with seeds, of each one's first seed (the
+ * spread over the seeds is seeds.png's). Returns 1 when one failed (said). */
+static int overlay_first_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
+                               const gft_config *c)
+{
+    if (seeds == 1)
+        return gft_overlay(dir, res, n, c);
+    gft_result *first = gf_calloc(n, sizeof *first);
+    if (first == NULL) {
+        gft_error("out of memory");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        first[i] = res[i * seeds]; /* borrowed: released through res */
+    int failed = gft_overlay(dir, first, n, c);
+    gf_free(first);
+    return failed;
+}
+
 /* One in-process run per item of setting `k` (the list), then the table and overlays. */
 int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
 {
-    size_t n = gft_list_count(a->set[k].value), done = 0;
-    gft_result *res = gf_calloc(n, sizeof *res);
+    size_t n = gft_list_count(a->set[k].value), done = 0, seeds = a->cfg.seeds;
+    gft_result *res = gf_calloc(n * seeds, sizeof *res);
     gft_config *cfgs = gf_calloc(n, sizeof *cfgs);
     int status;
 
@@ -85,14 +109,18 @@ int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
         status = gft_worse(status, GFT_EXIT_INTERRUPTED);
     if (done > 0) {
         printf("\n");
-        gft_print_results(res, done, a->set[k].opt->name);
-        if (gft_overlay(dir, res, done, &a->cfg))
+        gft_print_results(res, done * seeds, a->set[k].opt->name);
+        if (seeds > 1)
+            gft_print_seeds(res, done, seeds, a->set[k].opt->name);
+        if (overlay_first_seeds(dir, res, done, seeds, &a->cfg) ||
+            (seeds > 1 && gft_seeds_figure(dir, res, done, seeds, &a->cfg)) ||
+            gft_html_compare_seeds(dir, res, done * seeds, seeds, a->set[k].opt->name))
             status = gft_worse(status, GFT_EXIT_FAIL);
         printf("figures: ");
         gft_print_figures(dir, &a->cfg);
         printf(";\neach run's directory holds its own (heatmap, histograms).\n");
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n * seeds; i++)
         gft_result_release(&res[i]);
     gf_free(res);
     gf_free(cfgs);

@@ -58,6 +58,48 @@ static void print_run(const gft_result *r, const gft_config *c)
            gft_figures_rendered(c) ? "figures" : "gnuplot scripts", gft_figure_ext(c));
 }
 
+/* --seeds N: N runs into DIR/seed-<s>, then the table over them, the overlays, the
+ * figure of means and bands and the page of them all. */
+static int run_seeds(gft_args *a, const char *dir, const char *label)
+{
+    const gft_config *c = &a->cfg;
+    gf_run_lock *lock = NULL;
+    gft_result *res;
+    int status;
+    if (c->save[0] || c->resume[0]) {
+        gft_error("--seeds: not with --save or --resume (one model file, several runs)");
+        return GFT_EXIT_USAGE;
+    }
+    if (gft_lock_dir(&lock, dir) != 0)
+        return GFT_EXIT_FAIL;
+    res = gf_calloc(c->seeds, sizeof *res);
+    if (res == NULL) {
+        gf_run_lock_release(lock);
+        gft_error("out of memory");
+        return GFT_EXIT_FAIL;
+    }
+    status = gft_train_seeds(c, dir, label, res);
+    size_t done = 0;
+    while (done < c->seeds && res[done].label[0])
+        done++;
+    if (done > 0) {
+        printf("%s: %zu seeds into %s\n", label, done, dir);
+        gft_print_results(res, done, "seed");
+        gft_print_seeds(res, 1, done, "run");
+        if (gft_overlay(dir, res, done, c) || gft_seeds_figure(dir, res, 1, done, c) ||
+            gft_html_compare_seeds(dir, res, done, done, "run"))
+            status = gft_worse(status, GFT_EXIT_FAIL);
+        printf("figures: ");
+        gft_print_figures(dir, c);
+        printf("; each seed's directory holds its own; the page: %s/index.html\n", dir);
+    }
+    for (size_t i = 0; i < c->seeds; i++)
+        gft_result_release(&res[i]);
+    gf_free(res);
+    gf_run_lock_release(lock);
+    return status;
+}
+
 int gft_cmd_run(gft_args *a)
 {
     gft_result r;
@@ -79,6 +121,8 @@ int gft_cmd_run(gft_args *a)
                                     "model file holds the network and optimiser)\n",
                             ignored[i]);
     }
+    if (a->cfg.seeds > 1)
+        return run_seeds(a, dir, label);
     status = gft_train(&a->cfg, dir, label, 0, &r);
     /* Interrupted while setting up (replaying a resumed run's batches): said already,
      * and nothing was recorded. */

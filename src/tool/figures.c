@@ -161,13 +161,21 @@ static int write_time_script(const char *path, const char *name, const char *tit
     if (format == GF_PLOT_SVG)
         fputs("set terminal svg size 900,520 enhanced font 'sans,12' background rgb 'white'\n",
               f);
-    else
-        fputs("if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-              "    set terminal pngcairo size 900,520 enhanced font 'sans,10'\n"
-              "} else {\n"
-              "    set terminal png size 900,520 enhanced\n"
-              "}\n", f);
-    fprintf(f, "set output '%s.%s'\n", name, format == GF_PLOT_SVG ? "svg" : "png");
+    else /* gf_svg defined: an SVG copy (figures_svg.gp, for the HTML page) */
+        fprintf(f, "if (exists('gf_svg')) {\n"
+                   "    set terminal svg size 900,520 enhanced font 'sans,12' background rgb "
+                   "'white'\n"
+                   "    set output '%s.svg'\n"
+                   "} else {\n"
+                   "    if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+                   "        set terminal pngcairo size 900,520 enhanced font 'sans,10'\n"
+                   "    } else {\n"
+                   "        set terminal png size 900,520 enhanced\n"
+                   "    }\n"
+                   "    set output '%s.png'\n"
+                   "}\n", name, name);
+    if (format == GF_PLOT_SVG)
+        fprintf(f, "set output '%s.svg'\n", name);
     fputs("set datafile missing 'NaN'\n"
           "set grid lc rgb '#d0d0d0'\n"
           "set key noenhanced top left\n"

@@ -532,6 +532,9 @@ static const gft_option table[] = {
      "train for N passes over the training set instead of --steps"},
     {"seed", "N", NET | C(GFT_CMD_PAPER), 1, parse_seed, 0, 0, 0,
      "random seed for init, data and batches (default 1)"},
+    {"seeds", "N", C(GFT_CMD_RUN) | C(GFT_CMD_COMPARE), 0, parse_size, OFF(seeds), 1, 100,
+     "run each configuration with N seeds (--seed, --seed + 1, ...): tables of mean +- "
+     "spread, a figure of means and bands (default 1)"},
     {"clip", "KIND[:T]", TRAIN, 1, parse_clip, 0, 0, 0,
      "gradient clipping: none (default), value:T, norm:T (per layer), global_norm:T"},
     {"clip-value", "T", TRAIN, 1, parse_clip_threshold, 0, GF_CLIP_VALUE, 0,
@@ -621,4 +624,5 @@ void gft_config_default(gft_config *c, gft_command cmd)
     c->jobs = 1;
     c->tol = NAN;
     c->entries = 64;
+    c->seeds = 1;
 }

@@ -154,8 +154,11 @@ static int have_units(const gf_plot_run *runs, size_t n)
 /* Overlaid figures of several runs into dir. Returns 1 when one failed (printed). */
 int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_config *c)
 {
-    static const char *const figs[] = {"signal", "loss", "units", "time"};
+    static const char *const figs[] = {"signal", "loss", "units", "time", "update_ratio",
+                                       "clip", "eval"};
+    const size_t n_figs = sizeof figs / sizeof figs[0];
     gf_plot_run runs[64];
+    gf_plot_evals ev[64];
     gft_curve curves[64];
     size_t n_curves = 0;
     gf_plot_options po = gf_plot_options_default();
@@ -177,6 +180,8 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         runs[m].loss = res[i].loss;
         runs[m].loss_steps = res[i].loss_steps;
         runs[m].n_loss = res[i].n_loss;
+        ev[m] = (gf_plot_evals){res[i].eval_steps, res[i].test_loss, res[i].test_accuracy,
+                                res[i].n_eval};
         m++;
     }
     if (m == 0)
@@ -185,7 +190,7 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         gft_error("--out %s: %s", dir, gf_last_error());
         return 1;
     }
-    gft_clear_scripts(dir, figs, 4);
+    gft_clear_scripts(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
     failed |= gft_plot_status(gf_plot_signal(dir, "signal", runs, m, &po), dir, c->quiet, soft);
     failed |= gft_plot_status(gf_plot_loss(dir, "loss", runs, m, &po), dir, c->quiet, soft);
@@ -194,6 +199,7 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
     if (have_units(runs, m))
         failed |= gft_plot_status(gf_plot_units(dir, "units", runs, m, &po), dir, c->quiet,
                                   soft);
+    failed |= gft_training_figures(dir, runs, ev, m, NULL, &po, c, soft);
     /* Recurrent runs: their gradients through time at initialisation, on one figure. */
     for (size_t i = 0; i < n && n_curves < 64; i++)
         if (res[i].time_init != NULL)
@@ -209,8 +215,10 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         }
     }
     if (batch)
-        failed |= gft_plot_status(gft_render_batch(dir, figs, 4, c->plot == GFT_PLOT_PNG), dir,
+        failed |= gft_plot_status(gft_render_batch(dir, figs, n_figs, c->plot == GFT_PLOT_PNG), dir,
                                   c->quiet, soft);
+    if (c->plot == GFT_PLOT_PNG && gf_plot_available())
+        failed |= gft_svg_copies(dir, figs, n_figs, "figures_svg.gp");
     return failed;
 }
 
@@ -220,8 +228,11 @@ void gft_print_figures(const char *dir, const gft_config *c)
 {
     static const struct {
         const char *name, *what;
-    } figs[] = {{"signal", " (backward signal per layer)"}, {"loss", ""}, {"units", ""},
-                {"time", " (gradient through time)"}};
+    } figs[] = {{"seeds", " (mean and band over the seeds)"},
+                {"signal", " (backward signal per layer)"}, {"loss", ""}, {"units", ""},
+                {"time", " (gradient through time)"}, {"update_ratio", " (||dW||/||W||)"},
+                {"clip", " (norms before and after clipping)"},
+                {"eval", " (test loss and accuracy)"}};
     int k = 0;
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
         char script[80];

@@ -105,6 +105,8 @@ typedef struct gft_config {
     size_t entries;           /* entries checked per tensor (0: all) */
     /* paper */
     int full;                 /* 1: the full variant of the reproduction */
+    /* seeds */
+    size_t seeds;             /* --seeds N: N runs, seeds seed .. seed + N - 1 (run, compare) */
 } gft_config;
 
 /* One row of the option table (options.c). parse stores a value into a config; it
@@ -292,7 +294,15 @@ typedef struct gft_result {
     double *loss;             /* training loss per step (n_loss values) */
     uint64_t *loss_steps;
     size_t n_loss;
+    uint64_t *eval_steps;     /* evaluations on the test set (n_eval; kept with the */
+    double *test_loss;        /* telemetry copy) */
+    double *test_accuracy;
+    size_t n_eval;
 } gft_result;
+
+/* The histograms over the steps (hist_steps.csv): at most this many snapshots, and the
+ * last step. */
+#define GFT_HIST_SNAPSHOTS 24
 
 /* Train one configuration into run directory dir: stream telemetry.csv while training,
  * then write loss.csv, summary.json, the figures, and the model (--save). label names
@@ -301,6 +311,56 @@ typedef struct gft_result {
 int gft_train(const gft_config *c, const char *dir, const char *label, int keep,
               gft_result *r);
 void gft_result_release(gft_result *r);
+
+/* ---- figures_training.c --------------------------------------------------------------- */
+
+/* The figures over training: "update_ratio", "clip", "eval", "hist_steps". */
+#define GFT_N_TRAINING_FIGS 4
+extern const char *const gft_training_figs[GFT_N_TRAINING_FIGS];
+
+/* Draw those of them that apply to the runs into dir (hist_csv: one run's
+ * hist_steps.csv, or NULL). Returns 1 when one failed (said). */
+int gft_training_figures(const char *dir, const gf_plot_run *runs, const gf_plot_evals *ev,
+                         size_t n, const char *hist_csv, const gf_plot_options *po,
+                         const gft_config *c, int soft);
+
+/* ---- html.c --------------------------------------------------------------------------- */
+
+/* DIR/index.html of a run: its verdict, summary.json as a table, every figure with an
+ * SVG inlined, the configuration. Returns 1 when it could not be written (said). */
+int gft_html_run(const char *dir, const char *label);
+/* DIR/index.html of a comparison of n runs (first: the column naming them). */
+int gft_html_compare(const char *dir, const gft_result *res, size_t n, const char *first);
+/* The same with seeds runs per configuration (res: n / seeds groups): a table of mean
+ * +- spread over the seeds comes first. */
+int gft_html_compare_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
+                           const char *first);
+/* SVG copies of the PNG figures names[0..n) of dir (those with a script), drawn by the
+ * same scripts through DIR/figures_svg.gp. Returns 1 when gnuplot failed (said). */
+int gft_svg_copies(const char *dir, const char *const *names, size_t n, const char *script);
+
+/* ---- seeds.c, figures_seeds.c: --seeds N ---------------------------------------------- */
+
+#define GFT_MAX_SEEDS 100
+/* Train c with the seeds c->seed .. c->seed + c->seeds - 1 into DIR/seed-<s>, labelled
+ * "LABEL seed=<s>", keeping each run's records in res[0..c->seeds). Returns the worst
+ * exit status. */
+int gft_train_seeds(const gft_config *c, const char *dir, const char *label, gft_result *res);
+/* The table over the seeds of n_items configurations (res: n_seeds results each, in
+ * order): mean +- spread, and the verdicts with their disagreements. */
+void gft_print_seeds(const gft_result *res, size_t n_items, size_t n_seeds, const char *first);
+/* One cell of that table into cell: "1.78 +- 0.05" (mean +- sample standard deviation
+ * of the finite v[0..n)), or with geometric "0.89 x/ 1.1" (the geometric mean x/ the
+ * geometric standard deviation); "-" when none. Returns cell. */
+const char *gft_seed_stat(char *cell, size_t len, const double *v, size_t n, int geometric);
+/* The verdicts of n seeds: "healthy (3 of 3)" or "seeds disagree: healthy 2, vanishing
+ * 1". Returns out. */
+const char *gft_seed_verdicts(char *out, size_t len, const gft_result *r, size_t n);
+/* The ratio at init, final loss and accuracy of n seeds' results into v[0..2][0..n). */
+void gft_seed_values(double v[3][GFT_MAX_SEEDS], const gft_result *r, size_t n);
+/* DIR/seeds.{dat,gp,png}: means and bands over the seeds. Returns 1 on failure (said). */
+int gft_seeds_figure(const char *dir, const gft_result *res, size_t n_items, size_t n_seeds,
+                     const gft_config *c);
 
 /* ---- figures.c ------------------------------------------------------------------------ */
 

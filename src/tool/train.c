@@ -33,6 +33,8 @@ typedef struct run {
     gf_run_lock *lock;            /* the run directory's, held from setup to release */
     char hist[1300];              /* hist_init.csv, written at the first step of a new run */
     int hist_done;
+    char hsteps[1300];            /* hist_steps.csv: a snapshot every hist_every steps */
+    uint64_t hist_every;
     uint64_t start_step, total, step;
     int nonfinite, interrupted;   /* what stopped the loop early */
     char nonfinite_msg[600];
@@ -223,6 +225,12 @@ static int setup_output(run *s)
             gft_error("--out %s: %s", s->dir, gf_last_error());
         return GFT_EXIT_FAIL;
     }
+    /* The histograms over the steps: at most GFT_HIST_SNAPSHOTS + 1 snapshots (every
+     * hist_every steps from the first, and the last), so the file stays bounded. */
+    s->hist_every = (s->total - s->start_step + GFT_HIST_SNAPSHOTS - 1) / GFT_HIST_SNAPSHOTS;
+    if (gft_path_in(s->hsteps, sizeof s->hsteps, s->dir, "hist_steps.csv") != 0)
+        return GFT_EXIT_FAIL;
+    remove(s->hsteps); /* a previous run's; absent is fine */
     return gft_trace_begin(&s->tt, s->net, s->dir) != 0 ? GFT_EXIT_FAIL : 0;
 }
 
@@ -271,7 +279,8 @@ static int setup(run *s)
  * the backward pass's message (naming the step and layer) is left in gf_last_error. */
 static gf_status train_step(gf_net *net, const gf_tensor *x, const gf_tensor *y,
                             gf_loss_kind kind, gf_optim *opt, const gf_clip *clip, int skip,
-                            double *loss, const char *hist_path, int *hist_done)
+                            double *loss, const char *hist_path, int *hist_done,
+                            const char *steps_path, uint64_t step)
 {
     gf_status st = gf_net_forward(net, NULL, x);
     if (st == GF_OK)
@@ -284,6 +293,8 @@ static gf_status train_step(gf_net *net, const gf_tensor *x, const gf_tensor *y,
         st = gf_hist_write(hist_path, net, 0);
         *hist_done = st == GF_OK;
     }
+    if (st == GF_OK && steps_path != NULL)
+        st = gf_hist_append(steps_path, net, step, 0);
     if (st == GF_OK && clip->kind != GF_CLIP_NONE)
         st = gf_net_clip(net, NULL, clip);
     if (st == GF_OK)
@@ -297,6 +308,7 @@ static gf_status take_step(run *s, double *loss)
 {
     int new_epoch = 0;
     const char *hist_path = s->step == s->start_step && !s->c->resume[0] ? s->hist : NULL;
+    int snapshot = (s->step - s->start_step) % s->hist_every == 0 || s->step + 1 == s->total;
     gf_status st = gf_batcher_next(s->batcher, s->x, s->y, &new_epoch);
     if (st == GF_OK && (new_epoch || s->step == s->start_step)) {
         double tl = NAN, ta = NAN;
@@ -314,7 +326,8 @@ static gf_status take_step(run *s, double *loss)
     }
     if (st == GF_OK)
         st = train_step(s->net, s->x, s->y, s->loss_kind, s->opt, &s->c->clip,
-                        s->c->skip_nonfinite, loss, hist_path, &s->hist_done);
+                        s->c->skip_nonfinite, loss, hist_path, &s->hist_done,
+                        snapshot ? s->hsteps : NULL, s->step);
     if (st == GF_OK || st == GF_ENONFINITE)
         gft_trace_record(&s->tt, s->net, s->step);
     return st;
@@ -433,16 +446,18 @@ static gf_status write_summary(run *s, gft_result *r)
 static int write_figures(run *s, const gft_result *r)
 {
     static const char *const figs[] = {"signal", "heatmap", "loss", "units", "hist_init",
-                                       "time"};
+                                       "time", "update_ratio", "clip", "eval", "hist_steps"};
+    const size_t n_figs = sizeof figs / sizeof figs[0];
     const gft_config *c = s->c;
     const char *dir = s->dir;
     gf_plot_options po = gf_plot_options_default();
     gf_plot_run pr = {0};
+    gf_plot_evals ev = {s->evals.steps, s->evals.a, s->evals.b, s->evals.n};
     int failed = 0, batch = c->plot != GFT_PLOT_SVG;
     /* A run that saw NaN may have nothing finite to draw: notes, not failures. */
     int soft = s->nonfinite || (r->judged && r->verdict.kind == GF_VERDICT_NONFINITE);
     /* PNG: write the scripts, then render them all in one gnuplot process. */
-    gft_clear_scripts(dir, figs, 6);
+    gft_clear_scripts(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
     pr.label = s->label;
     pr.telemetry = gf_net_telemetry(s->net);
@@ -456,6 +471,7 @@ static int write_figures(run *s, const gft_result *r)
     if (s->hist_done)
         failed |= gft_plot_status(gf_plot_hist(dir, "hist_init", s->hist, &po), dir, c->quiet,
                                   soft);
+    failed |= gft_training_figures(dir, &pr, &ev, 1, s->hsteps, &po, c, soft);
     if (s->tt.recorded > 0) {
         int tf = gft_trace_figure(&s->tt, dir, s->label, batch ? GF_PLOT_PNG : GF_PLOT_SVG);
         char script[1300];
@@ -468,8 +484,11 @@ static int write_figures(run *s, const gft_result *r)
             failed |= gft_plot_status(gf_plot_render(script), dir, c->quiet, soft);
     }
     if (batch)
-        failed |= gft_plot_status(gft_render_batch(dir, figs, 6, c->plot == GFT_PLOT_PNG), dir,
+        failed |= gft_plot_status(gft_render_batch(dir, figs, n_figs, c->plot == GFT_PLOT_PNG), dir,
                                   c->quiet, soft);
+    /* index.html inlines SVG: PNG figures get an SVG copy. */
+    if (c->plot == GFT_PLOT_PNG && gf_plot_available())
+        failed |= gft_svg_copies(dir, figs, n_figs, "figures_svg.gp");
     return failed;
 }
 
@@ -501,11 +520,16 @@ static int finish(run *s, gft_result *r, int keep, int status)
     else if (gf_telemetry_count(gf_net_telemetry(s->net)) > 0 && write_figures(s, r) &&
              status == 0)
         status = GFT_EXIT_FAIL;
+    if (gft_html_run(s->dir, s->label) != 0 && status == 0)
+        status = GFT_EXIT_FAIL;
     if (keep) {
         r->tel = gft_copy_telemetry(gf_net_telemetry(s->net));
         r->loss = s->losses.a, r->loss_steps = s->losses.steps, r->n_loss = s->losses.n;
         gf_free(s->losses.b);
         memset(&s->losses, 0, sizeof s->losses);
+        r->eval_steps = s->evals.steps, r->test_loss = s->evals.a, r->test_accuracy = s->evals.b;
+        r->n_eval = s->evals.n;
+        memset(&s->evals, 0, sizeof s->evals);
     }
     status = save_model(s, status);
     if (s->nonfinite) {

@@ -623,6 +623,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(kill_9_of_a_deep_run_leaves_whole_steps),
         cmocka_unit_test(merge_refuses_a_step_count_out_of_range),
     };
+    static const struct CMUnitTest training[] = {
+        cmocka_unit_test(run_draws_figures_over_training),
+        cmocka_unit_test(compare_draws_figures_over_training),
+        cmocka_unit_test(seeds_give_means_and_bands),
+    };
     const char *group;
     char cmd[700];
 
@@ -658,6 +663,7 @@ int main(int argc, char **argv)
     GROUP("cures", cures)
     GROUP("budget", budget)
     GROUP("writes", writes)
+    GROUP("training", training)
     fprintf(stderr, "test_cli: unknown group '%s'\n", group);
     return 2;
 }

@@ -115,6 +115,13 @@ void kill_9_leaves_a_valid_csv(void **state);
 
 void sigint_to_a_sweep_stops_its_children(void **state);
 
+/* ---- test_cli_training.c ---- */
+void run_draws_figures_over_training(void **state);
+
+void compare_draws_figures_over_training(void **state);
+
+void seeds_give_means_and_bands(void **state);
+
 /* ---- test_cli_cures.c ---- */
 void cures_in_help_and_list(void **state);
 
