@@ -161,7 +161,8 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
     if ((st = gf_plot_open_file(&af, &f, script, dir, name, ".gp", who)) != GF_OK)
         return st;
     gf_plot_script_begin(f, name, &o, 1300, 520);
-    snprintf(title, sizeof title, "Dead and saturated units per activation layer, step %llu",
+    snprintf(title, sizeof title,
+             "Dead and saturated units in the activation of each layer, step %llu",
              (unsigned long long)shown);
     gf_plot_title_line(f, "set multiplot layout 1,2 title", &o, title);
     fputs("set key below horizontal height 1.5\n"
