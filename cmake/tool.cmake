@@ -88,7 +88,7 @@ if(GRADFLOW_TESTS)
              COMMAND test_cli_recipes $<TARGET_FILE:gradflow_tool>
                      ${CMAKE_CURRENT_SOURCE_DIR}/docs/cli.md ${group}
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
-    set_tests_properties(cli_${group} PROPERTIES TIMEOUT 300)
+    set_tests_properties(cli_${group} PROPERTIES TIMEOUT 600) # reference builds: minutes
   endforeach()
   # The HTML pages in headless chromium (skipped, exit 77, when chromium is absent).
   add_test(NAME cli_html

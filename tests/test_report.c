@@ -454,6 +454,16 @@ static void dead_units_are_named_when_they_appear(void **state)
      * (docs/concepts.md, "Layer numbers"). */
     assert_int_equal(v.dead_step_depth, 2);
     assert_contains(v.text, "dead units first at step 2 (70% of layer 2)");
+    /* A step holding a NaN says nothing of dead units: not "first at step 0". */
+    gf_telemetry_clear(t);
+    gf_record r[3] = {rec(0, 0, "linear", 1), rec(0, 1, "relu", 1), rec(0, 2, "linear", 1)};
+    r[1].dead_frac = 1;
+    r[1].nonfinite_fwd = 3;
+    for (int i = 0; i < 3; i++)
+        assert_ok(gf_telemetry_append(t, &r[i]));
+    assert_ok(gf_verdict_judge(&v, t));
+    assert_int_equal(v.kind, GF_VERDICT_NONFINITE);
+    assert_int_equal(v.dead_seen, 0);
     gf_telemetry_free(t);
 }
 

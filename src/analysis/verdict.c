@@ -264,8 +264,8 @@ static void find_linear(gf_verdict *v, const gf_telemetry *t, size_t b0, size_t 
     }
 }
 
-/* Every step in order: the first NaN/inf, when dead units first appeared, how often
- * clipping was applied and engaged (changed some layer's gradient norm). */
+/* Every step in order: the first NaN/inf, when dead units first appeared (before it),
+ * how often clipping was applied and engaged (changed some layer's gradient norm). */
 static void scan_steps(gf_verdict *v, const gf_telemetry *t)
 {
     size_t n = gf_telemetry_count(t);
@@ -278,7 +278,8 @@ static void scan_steps(gf_verdict *v, const gf_telemetry *t)
             v->nonfinite = 1;
             v->nonfinite_step = step;
         }
-        double dead = step_dead(t, b, e, &layer);
+        /* Units are dead on finite values only: a step with NaN says nothing of them. */
+        double dead = v->nonfinite ? 0 : step_dead(t, b, e, &layer);
         if (!v->dead_seen && dead >= GF_VERDICT_DEAD_FRAC) {
             v->dead_seen = 1;
             v->dead_step = step;
