@@ -6,7 +6,8 @@
 #  1. every command of the docs that runs a documentation program, `./build/docs/...`
 #     (in `code` or on an indented line, `$ ` stripped), in the order printed: it must
 #     exit 0, or 1 with a message (a documented failure: exercise 7's NaN), never 2 (a
-#     bad argument) or by a signal;
+#     bad argument) or by a signal; then check.sh, the coursework checker, on each file
+#     the coursework runs it on;
 #  2. every expected figure of a table row "| exercise | `command` | `text N text` |
 #     LO to HI |" (the coursework's): the number at N in the command's output lies in
 #     [LO, HI];
@@ -115,6 +116,25 @@ for doc in "${ordered[@]}"; do
     run_once "$cmd" || fail "$doc: \`$cmd\` exited with status $(cat "$(out_of "$cmd").rc")"
   done < <(commands "$doc")
 done
+# The checker as the coursework shows it, on the files the docs name that exist (a
+# student's own, student42.c, is a placeholder): it builds, runs, and on a wrong answer
+# exits non-zero having named the failed checks. Not with GF_DOCS_QUICK: check.sh compiles
+# without the sanitizers the library was built with, and could not link it.
+while IFS= read -r file; do
+  [ -f "$file" ] && [ "${GF_DOCS_QUICK:-0}" != 1 ] || continue
+  n_cmd=$((n_cmd + 1))
+  status=0
+  GRADFLOW_BUILD=build OUT=checker bash docs/coursework/checker/check.sh "$file" > check.out 2>&1 ||
+    status=$?
+  # Built and run (it says what it checks); a failing status only with a failed check
+  # named (cmocka's status is the number of failed checks).
+  if ! grep -q 'checking "' check.out ||
+     { [ "$status" -ne 0 ] && ! grep -q '\[  FAILED  \]' check.out; }; then
+    fail "check.sh $file: exit $status"
+    tail -20 check.out >&2
+  fi
+done < <(sed -n 's/^    \(\$ \)\{0,1\}GRADFLOW_BUILD=build docs\/coursework\/checker\/check\.sh \([^ ]*\)$/\2/p' \
+           docs/coursework/README.md)
 echo "ran $n_cmd documented commands ($n_skip training runs skipped: GF_DOCS_QUICK)"
 [ "$n_cmd" -gt 0 ] || fail "no documented command found"
 
