@@ -346,7 +346,17 @@ static void bias_grad_fast_matches_its_reference(void **state)
             fast[j] = (gf_real)0.5;
             ref[j] = (gf_real)0.5 + (gf_real)sum;
         }
-        gf_bias_grad_fast(fast, dy, batch, out);
+        gf_bias_grad_fast(fast, dy, batch, out, 1);
+        assert_memory_equal(fast, ref, out * sizeof ref[0]);
+        /* add = 0 (the engine did not zero db): 0 + the sum, whatever db held. */
+        for (size_t j = 0; j < out; j++) {
+            double sum = 0;
+            fast[j] = (gf_real)NAN;
+            for (size_t r = 0; r < batch; r++)
+                sum += dy[r * out + j];
+            ref[j] = (gf_real)0 + (gf_real)sum;
+        }
+        gf_bias_grad_fast(fast, dy, batch, out, 0);
         assert_memory_equal(fast, ref, out * sizeof ref[0]);
     }
 }
