@@ -88,6 +88,8 @@ endif()
 option(GRADFLOW_BENCH "Build the benchmark program bench_gradflow" ON)
 if(GRADFLOW_BENCH)
   gf_add_program(bench_gradflow SOURCES tests/bench/bench_gradflow.c LIBS ${CMAKE_DL_LIBS})
+  # One training figure alone, for paired rounds against a baseline build (its comment).
+  gf_add_program(bench_train_size SOURCES tests/bench/bench_train_size.c)
   if(GRADFLOW_TESTS)
     add_test(NAME bench_quick COMMAND bench_gradflow --quick)
     set_tests_properties(bench_quick PROPERTIES TIMEOUT 60
