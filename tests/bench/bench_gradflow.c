@@ -174,6 +174,27 @@ static void bench_gemm(gf_rng *rng)
     free(c);
 }
 
+/* --only blas-probe: OpenBLAS's kernel family and its sgemm/dgemm GFLOP/s at n = 512, a
+ * second long: run_bench.sh runs it under each kernel family the CPU can take, so that
+ * the peer runs with the best (OpenBLAS may not recognise a CPU and choose an old one). */
+static void blas_probe(gf_rng *rng)
+{
+    enum { N = 512 };
+    gf_real *a = malloc(N * N * sizeof *a), *b = malloc(N * N * sizeof *b);
+    gf_real *c = malloc(N * N * sizeof *c);
+    if (a == NULL || b == NULL || c == NULL || blas.sgemm == NULL) {
+        printf("blas-probe none 0\n");
+        exit(0);
+    }
+    fill_normal(a, N * N, rng, 1);
+    fill_normal(b, N * N, rng, 1);
+    printf("blas-probe %s %.2f\n", blas.core ? blas.core : "unknown",
+           gemm_rate(1, GF_NO_TRANS, GF_NO_TRANS, N, a, b, c));
+    free(a);
+    free(b);
+    free(c);
+}
+
 /* ---- Every GEMM that training calls ----------------------------------------------------
  * The linear layer's three products at the M and L shapes (batch 128 width 256, batch 256
  * width 1024): the forward x W^T (NT), the weight gradient dy^T x (TN, width x width
@@ -589,6 +610,10 @@ int main(int argc, char **argv)
     load_openblas();
     print_machine();
     gf_rng_seed(&rng, 1);
+    if (only != NULL && strcmp(only, "blas-probe") == 0) {
+        blas_probe(&rng);
+        return 0;
+    }
     if (section("gemm"))
         bench_gemm(&rng);
     if (section("gemm-cases"))
