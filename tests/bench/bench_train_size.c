@@ -1,11 +1,11 @@
 /* tests/bench/bench_train_size.c: one training figure of bench_gradflow, alone, for paired
  * comparisons of two builds (a change against its baseline). It builds the S, M or L
  * network of bench_gradflow (tanh MLP, Xavier-tanh init, MSE against a random target,
- * plain SGD, telemetry every step), and times chunks of gf_net_train_step, each chunk
- * lasting about 0.2 s, in CPU time of the process. It prints the best and the median
- * chunk, in ms per step.
+ * plain SGD or Adam, telemetry every step), and times chunks of gf_net_train_step, each
+ * chunk lasting about 0.2 s, in CPU time of the process. It prints the best and the
+ * median chunk, in ms per step.
  *
- *   bench_train_size [S|M|L] [chunks]        (default S, 10 chunks)
+ *   bench_train_size [S|M|L] [chunks] [sgd|adam]     (default S, 10 chunks, sgd)
  *
  * Pin it and interleave the two builds, for example
  *   for r in 1 2 3 4 5; do taskset -c 1 OLD/bench_train_size S; taskset -c 1 NEW/...; done
@@ -91,10 +91,11 @@ int main(int argc, char **argv)
         return 2;
     }
     chunks = chunks < 1 ? 1 : chunks > CHUNKS_MAX ? CHUNKS_MAX : chunks;
+    int adam = argc > 3 && strcmp(argv[3], "adam") == 0;
 
     gf_mlp_spec spec = {.in = width, .width = width, .depth = depth, .out = width,
                         .act = "tanh", .act_param = NAN};
-    gf_optim_config sgd = gf_optim_default(GF_OPTIM_SGD);
+    gf_optim_config sgd = gf_optim_default(adam ? GF_OPTIM_ADAM : GF_OPTIM_SGD);
     gf_net *net = NULL;
     gf_optim *opt = NULL;
     gf_tensor *x = NULL, *t = NULL;
@@ -117,8 +118,8 @@ int main(int argc, char **argv)
     for (int c = 0; c < chunks; c++)
         times[c] = time_chunk(net, opt, x, t, steps);
     qsort(times, (size_t)chunks, sizeof *times, cmp_double);
-    printf("train %c best %.4f median %.4f ms/step (%d chunks of %zu steps)\n", size,
-           1e3 * times[0], 1e3 * times[chunks / 2], chunks, steps);
+    printf("train %c best %.4f median %.4f ms/step (%d chunks of %zu steps, %s)\n", size,
+           1e3 * times[0], 1e3 * times[chunks / 2], chunks, steps, adam ? "Adam" : "SGD");
     gf_net_free(net);
     gf_optim_free(opt);
     gf_tensor_free(x);
