@@ -145,9 +145,14 @@ for s in gemm gemm-cases telemetry memory; do
 done
 if [ -n "$double" ]; then
     echo "== gradflow double: $pin $double/bench_gradflow $ours_flags --only gemm-cases"
+    dout=$(mktemp)
     # shellcheck disable=SC2086
-    $pin "$double/bench_gradflow" $ours_flags --only gemm-cases | sed 's/^gemm-case/dgemm-case/' |
-        tee -a "$ours"
+    if $pin "$double/bench_gradflow" $ours_flags --only gemm-cases >"$dout"; then
+        sed 's/^gemm-case/dgemm-case/' "$dout" | tee -a "$ours"
+    else
+        echo "# $double/bench_gradflow has no gemm-cases section (rebuild it)"
+    fi
+    rm -f "$dout"
 fi
 if [ -n "$python" ]; then
     echo "== pytorch: $pin $python $here/peer_torch.py $peer_flags (gemm, telemetry, memory)"
