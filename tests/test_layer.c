@@ -220,6 +220,40 @@ static void linear_backward_accumulates(void **state)
     gf_layer_release(&f.l);
 }
 
+/* l->overwrite (set by the engine, which then zeroes nothing): backward writes dx, dW and
+ * db whatever they held (NaN here), the same values as adding into zeros. */
+static void linear_backward_overwrites(void **state)
+{
+    linear_fixture f;
+    gf_real dx1[LB * LIN], dw1[LOUT * LIN], db1[LOUT];
+    (void)state;
+    linear_setup(&f);
+    assert_int_equal(f.l.can_overwrite, 1);
+    memset(f.dxv, 0, sizeof f.dxv);
+    memset(f.dw, 0, sizeof f.dw);
+    memset(f.db, 0, sizeof f.db);
+    assert_ok(f.l.ops->forward(&f.l, &f.x, &f.y, 1));
+    assert_ok(f.l.ops->backward(&f.l, &f.x, &f.y, &f.dy, &f.dx));
+    memcpy(dx1, f.dxv, sizeof dx1);
+    memcpy(dw1, f.dw, sizeof dw1);
+    memcpy(db1, f.db, sizeof db1);
+    for (size_t i = 0; i < LB * LIN; i++)
+        f.dxv[i] = (gf_real)NAN;
+    for (size_t i = 0; i < LOUT * LIN; i++)
+        f.dw[i] = (gf_real)NAN;
+    for (size_t i = 0; i < LOUT; i++)
+        f.db[i] = (gf_real)NAN;
+    f.l.overwrite = 1;
+    assert_ok(f.l.ops->backward(&f.l, &f.x, &f.y, &f.dy, &f.dx));
+    /* Equal as numbers: a GEMM with beta 0 may give -0 where 0 + (-0) gave +0. */
+    for (size_t i = 0; i < LB * LIN; i++)
+        assert_true(f.dxv[i] == dx1[i]);
+    for (size_t i = 0; i < LOUT * LIN; i++)
+        assert_true(f.dw[i] == dw1[i]);
+    assert_memory_equal(f.db, db1, sizeof db1);
+    gf_layer_release(&f.l);
+}
+
 /* dx == NULL: the parameter gradients alone, the same as with dx. */
 static void linear_backward_without_dx(void **state)
 {
@@ -346,7 +380,17 @@ static void bias_grad_fast_matches_its_reference(void **state)
             fast[j] = (gf_real)0.5;
             ref[j] = (gf_real)0.5 + (gf_real)sum;
         }
-        gf_bias_grad_fast(fast, dy, batch, out);
+        gf_bias_grad_fast(fast, dy, batch, out, 1);
+        assert_memory_equal(fast, ref, out * sizeof ref[0]);
+        /* add = 0 (the engine did not zero db): 0 + the sum, whatever db held. */
+        for (size_t j = 0; j < out; j++) {
+            double sum = 0;
+            fast[j] = (gf_real)NAN;
+            for (size_t r = 0; r < batch; r++)
+                sum += dy[r * out + j];
+            ref[j] = (gf_real)0 + (gf_real)sum;
+        }
+        gf_bias_grad_fast(fast, dy, batch, out, 0);
         assert_memory_equal(fast, ref, out * sizeof ref[0]);
     }
 }
@@ -359,11 +403,13 @@ int main(void)
         cmocka_unit_test(linear_backward_matches_central_differences),
         cmocka_unit_test(bias_grad_fast_matches_its_reference),
         cmocka_unit_test(linear_backward_accumulates),
+        cmocka_unit_test(linear_backward_overwrites),
         cmocka_unit_test(linear_backward_without_dx),
         cmocka_unit_test(linear_bad_shapes),
         cmocka_unit_test(constructors_reject_bad_arguments),
         cmocka_unit_test(activation_backward_every_row),
         cmocka_unit_test(activation_backward_accumulates),
+        cmocka_unit_test(activation_backward_overwrites),
         cmocka_unit_test(activation_bad_shapes),
         cmocka_unit_test(activation_memory),
         cmocka_unit_test(recorded_backward_matches_record),

@@ -44,6 +44,8 @@ void assert_generic_untouched(const gf_record *r);
 void activation_backward_every_row(void **state);
 
 void activation_backward_accumulates(void **state);
+/* With l->overwrite, both variants write dx: the bits of adding into zeros. */
+void activation_backward_overwrites(void **state);
 
 void activation_bad_shapes(void **state);
 

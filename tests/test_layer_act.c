@@ -85,6 +85,34 @@ void activation_backward_accumulates(void **state)
     gf_layer_release(&l);
 }
 
+void activation_backward_overwrites(void **state)
+{
+    const gf_activation *tanh_row = NULL;
+    gf_real xv[AB * AN], yv[AB * AN], dyv[AB * AN], dxv[AB * AN], dx1[AB * AN];
+    gf_tensor x = mat(xv, AB, AN), y = mat(yv, AB, AN), dy = mat(dyv, AB, AN);
+    gf_tensor dx = mat(dxv, AB, AN);
+    (void)state;
+    assert_ok(gf_activation_find(&tanh_row, "tanh"));
+    fill_off_kink(xv, AB * AN, 1.0, 9);
+    fill_coef(&dy);
+    for (int fused = 0; fused <= 1; fused++) {
+        gf_layer l;
+        assert_ok(gf_layer_activation_variant(&l, AN, tanh_row, 0, fused));
+        assert_int_equal(l.can_overwrite, 1);
+        bind(&l, NULL, NULL, NULL, NULL, AB);
+        assert_ok(l.ops->forward(&l, &x, &y, 1));
+        memset(dxv, 0, sizeof dxv);
+        assert_ok(l.ops->backward(&l, &x, &y, &dy, &dx));
+        memcpy(dx1, dxv, sizeof dx1);
+        for (size_t i = 0; i < AB * AN; i++)
+            dxv[i] = (gf_real)NAN;
+        l.overwrite = 1;
+        assert_ok(l.ops->backward(&l, &x, &y, &dy, &dx));
+        assert_memory_equal(dxv, dx1, sizeof dx1);
+        gf_layer_release(&l);
+    }
+}
+
 void activation_bad_shapes(void **state)
 {
     gf_layer l;

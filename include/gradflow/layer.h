@@ -24,7 +24,8 @@ typedef struct gf_layer_ops {
 
     /* Given dy = dL/dy: ADD dL/dx into dx (dx may be NULL: not wanted) and ADD
      * dL/dparams into the layer's gradient views. The engine zeroes gradients before
-     * the backward pass; a layer never does. x and y are the forward pass's. */
+     * the backward pass; a layer never does (but see gf_layer's can_overwrite). x and y
+     * are the forward pass's. */
     gf_status (*backward)(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                           const gf_tensor *dy, gf_tensor *dx);
 
@@ -67,6 +68,14 @@ struct gf_layer {
      * pass, so that a layer may take its figures in the pass, while the data are in
      * cache (activations do). A layer must give the same figures either way. */
     int recording;
+    /* 1 when backward honours overwrite (below): set by the layer's constructor (the
+     * linear and activation layers). 0, the default: backward only adds. */
+    int can_overwrite;
+    /* Set by the engine before each backward call of a layer with can_overwrite: 1 when
+     * dx and the layer's gradients were not zeroed and hold nothing of this pass, so
+     * backward WRITES them (= instead of +=, a GEMM with beta 0): the engine saves a
+     * pass of zeroes over each. 0: backward adds, as always. */
+    int overwrite;
     void *state;              /* private state (caches), released by ops->destroy */
 };
 

@@ -387,25 +387,29 @@ static void record_layer(gf_net *net, size_t i)
 enum { RECORD_IN_BACKWARD = GF_FAST };
 
 /* dL/dparams and dL/dacts from dacts[n_layers] = dL/dy: the layers from the last to the
- * first, each adding into gradients zeroed first. On a recorded step a layer may take
- * its statistics in this pass (l->recording). */
+ * first, each adding into gradients zeroed first, or writing them when it can
+ * (l->overwrite: the linear layer's GEMMs then run with beta 0, and no pass of zeroes
+ * goes before them). On a recorded step a layer may take its statistics in this pass
+ * (l->recording). */
 static gf_status backward_pass(gf_net *net, int record)
 {
     size_t n = net->n_layers;
     int record_now = record && RECORD_IN_BACKWARD;
-    if (net->n_params > 0)
-        memset(net->grads, 0, net->n_params * sizeof(gf_real));
     if (record_now)
         net->grad_norms[n] = gf_tensor_norm2(&net->dacts[n]);
     for (size_t i = n; i-- > 0;) {
         gf_layer *l = &net->layers[i];
         gf_tensor *dx = i > 0 || net->input_grad ? &net->dacts[i] : NULL;
         gf_status st;
-        if (dx != NULL)
+        l->overwrite = l->can_overwrite;
+        if (!l->overwrite && l->n_params > 0)
+            memset(net->grads + l->param_offset, 0, l->n_params * sizeof(gf_real));
+        if (!l->overwrite && dx != NULL)
             memset(dx->data, 0, dx->rows * dx->cols * sizeof(gf_real));
         l->recording = record;
         st = l->ops->backward(l, &net->acts[i], &net->acts[i + 1], &net->dacts[i + 1], dx);
         l->recording = 0;
+        l->overwrite = 0;
         if (st != GF_OK)
             return st;
         if (record_now)

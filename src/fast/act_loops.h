@@ -13,7 +13,10 @@
 #define GF_ACT_LOOPS(name)                                                               \
     void gf_act_##name##_forward(gf_real *y, const gf_real *x, size_t n, gf_real a);     \
     void gf_act_##name##_deriv(gf_real *d, const gf_real *x, const gf_real *y, size_t n, \
-                               gf_real a)
+                               gf_real a);                                               \
+    void gf_act_##name##_chain(gf_real *restrict d, gf_real *restrict dx,                \
+                               const gf_real *restrict dy, const gf_real *x,             \
+                               const gf_real *y, size_t n, gf_real a, int add)
 
 GF_ACT_LOOPS(identity);
 GF_ACT_LOOPS(sigmoid);
@@ -35,5 +38,14 @@ void gf_act_forward(const struct gf_activation *act, gf_real *y, const gf_real *
                     gf_real a);
 void gf_act_deriv(const struct gf_activation *act, gf_real *d, const gf_real *x,
                   const gf_real *y, size_t n, gf_real a);
+
+/* The chain rule of the activation layer's backward pass, in one loop with f': d[i] =
+ * f'(x[i]) as gf_act_deriv gives it, and dx[i] = dx[i] + dy[i] d[i] (0 + dy[i] d[i]
+ * when add is 0: dx was not zeroed), the same bits as gf_act_deriv followed by that
+ * loop, which is what a row without array loops runs. d (the layer's chunk buffer), dx
+ * and dy are separate arrays, and x and y are not written. */
+void gf_act_deriv_chain(const struct gf_activation *act, gf_real *restrict d,
+                        gf_real *restrict dx, const gf_real *restrict dy, const gf_real *x,
+                        const gf_real *y, size_t n, gf_real a, int add);
 
 #endif

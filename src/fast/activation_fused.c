@@ -132,16 +132,10 @@ static void deriv_chunk(const gf_layer *l, gf_real *d, const gf_real *x, const g
     gf_act_deriv(l->act, d, x, y, m, l->act_param);
 }
 
-/* out[i] += g[i] d[i]: the chain rule through an element-wise activation. */
-GF_CLONES static void add_product(gf_real *out, const gf_real *g, const gf_real *d, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] += g[i] * d[i];
-}
-
 /* Evaluate f' over the (batch, n) x and y chunk by chunk: dx += dy * f' when dx is
- * given, and the derivative statistics from the same chunk when stats is set. The one
- * loop of both the backward pass and record(), so they give the same figures. */
+ * given (dx = 0 + dy * f' when l->overwrite), in the same loop as f' (act_loops.h), and
+ * the derivative statistics from the same chunk when stats is set. The one loop of
+ * both the backward pass and record(), so they give the same figures. */
 static void deriv_chunks(const gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                          const gf_tensor *dy, gf_tensor *dx, int stats)
 {
@@ -152,9 +146,11 @@ static void deriv_chunks(const gf_layer *l, const gf_tensor *x, const gf_tensor 
         acc_start(&st->acc, st->col_abs, n, l);
     for (size_t e = 0, m; e < total; e += m) {
         m = chunk_len(e, total, n);
-        deriv_chunk(l, st->chunk, x->data + e, y->data + e, m);
         if (dx != NULL)
-            add_product(dx->data + e, dy->data + e, st->chunk, m);
+            gf_act_deriv_chain(l->act, st->chunk, dx->data + e, dy->data + e, x->data + e,
+                               y->data + e, m, l->act_param, !l->overwrite);
+        else
+            deriv_chunk(l, st->chunk, x->data + e, y->data + e, m);
         if (stats)
             acc_chunk(&st->acc, st->col_abs, st->chunk, m, e % n, n);
     }

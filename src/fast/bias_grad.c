@@ -6,7 +6,8 @@
 #include "fast/bias_grad.h"
 #include "fast/simd.h"
 
-GF_CLONES void gf_bias_grad_fast(gf_real *db, const gf_real *dy, size_t batch, size_t out)
+GF_CLONES void gf_bias_grad_fast(gf_real *db, const gf_real *dy, size_t batch, size_t out,
+                                 int add)
 {
     enum { COLS = 16 };
     size_t j0 = 0;
@@ -16,12 +17,12 @@ GF_CLONES void gf_bias_grad_fast(gf_real *db, const gf_real *dy, size_t batch, s
             for (size_t c = 0; c < COLS; c++)
                 sum[c] += dy[r * out + j0 + c];
         for (size_t c = 0; c < COLS; c++)
-            db[j0 + c] += (gf_real)sum[c];
+            db[j0 + c] = (add ? db[j0 + c] : 0) + (gf_real)sum[c];
     }
     for (; j0 < out; j0++) {
         double sum = 0;
         for (size_t r = 0; r < batch; r++)
             sum += dy[r * out + j0];
-        db[j0] += (gf_real)sum;
+        db[j0] = (add ? db[j0] : 0) + (gf_real)sum;
     }
 }

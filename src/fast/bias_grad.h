@@ -7,8 +7,9 @@
 
 #include "gradflow/common.h"
 
-/* db[j] += sum over rows r of dy[r * out + j], each column summed row after row in
- * double: the reference's terms in the reference's order, so the same bits. */
-void gf_bias_grad_fast(gf_real *db, const gf_real *dy, size_t batch, size_t out);
+/* db[j] += sum over rows r of dy[r * out + j] (db[j] = 0 + the sum when add is 0), each
+ * column summed row after row in double: the reference's terms in the reference's
+ * order, so the same bits. */
+void gf_bias_grad_fast(gf_real *db, const gf_real *dy, size_t batch, size_t out, int add);
 
 #endif

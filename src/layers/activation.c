@@ -41,7 +41,8 @@ static gf_status act_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, int 
 }
 
 /* dx += dy * f'(x): the chain rule through an element-wise f, whose Jacobian is
- * diagonal. y is required, as the fast variant takes f' from it. */
+ * diagonal (dx = 0 + dy * f'(x) when the engine did not zero dx: l->overwrite). y is
+ * required, as the fast variant takes f' from it. */
 static gf_status act_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                               const gf_tensor *dy, gf_tensor *dx)
 {
@@ -54,7 +55,7 @@ static gf_status act_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *
     if (s != GF_OK || dx == NULL)
         return s;
     for (size_t i = 0; i < batch * l->out; i++)
-        dx->data[i] += dy->data[i] * act_df(l, x->data[i]);
+        dx->data[i] = (l->overwrite ? 0 : dx->data[i]) + dy->data[i] * act_df(l, x->data[i]);
     return GF_OK;
 }
 
@@ -131,6 +132,7 @@ gf_status gf_layer_activation_variant(gf_layer *l, size_t n, const gf_activation
     l->out = n;
     l->act = act;
     l->act_param = param;
+    l->can_overwrite = 1; /* both variants' backward honour l->overwrite */
     if (fused && (s = gf_activation_fused_attach(l)) != GF_OK)
         memset(l, 0, sizeof *l);
     return s;

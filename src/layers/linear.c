@@ -45,29 +45,32 @@ static gf_status linear_forward(gf_layer *l, const gf_tensor *x, gf_tensor *y, i
 }
 
 /* db (1, out) += column sums of dy (batch, out), summed in double: a long batch of float
- * terms would lose digits. The fast variant (src/fast/bias_grad.c) adds the same terms
- * in the same order, 16 columns at a time. */
-static void bias_grad(gf_real *db, const gf_real *dy, size_t batch, size_t out)
+ * terms would lose digits (db = the sums when add is 0). The fast variant
+ * (src/fast/bias_grad.c) adds the same terms in the same order, 16 columns at a time. */
+static void bias_grad(gf_real *db, const gf_real *dy, size_t batch, size_t out, int add)
 {
     if (GF_FAST) {
-        gf_bias_grad_fast(db, dy, batch, out);
+        gf_bias_grad_fast(db, dy, batch, out, add);
         return;
     }
     for (size_t j = 0; j < out; j++) {
         double sum = 0;
         for (size_t r = 0; r < batch; r++)
             sum += dy[r * out + j];
-        db[j] += (gf_real)sum;
+        db[j] = (add ? db[j] : 0) + (gf_real)sum;
     }
 }
 
 /* Differentiates y = x W^T + b:
- *   dW (out, in) += dy^T x,   db (1, out) += column sums of dy,   dx (batch, in) += dy W. */
+ *   dW (out, in) += dy^T x,   db (1, out) += column sums of dy,   dx (batch, in) += dy W,
+ * or = instead of += when the engine says the gradients are not zeroed (l->overwrite):
+ * beta = 0 in the GEMMs. */
 static gf_status linear_backward(gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                                  const gf_tensor *dy, gf_tensor *dx)
 {
     static const char who[] = "linear backward";
     size_t batch = 0;
+    gf_real beta;
     gf_status s = gf_check_backward(who, l, x, y, 0, dy, dx, &batch);
 
     if (s == GF_OK)
@@ -79,12 +82,13 @@ static gf_status linear_backward(gf_layer *l, const gf_tensor *x, const gf_tenso
     if (s != GF_OK)
         return s;
 
+    beta = l->overwrite ? 0 : 1;
     gf_gemm_raw(GF_TRANS, GF_NO_TRANS, l->out, l->in, batch, 1, dy->data, l->out, x->data,
-                l->in, 1, l->dweight.data, l->in);
-    bias_grad(l->dbias.data, dy->data, batch, l->out);
+                l->in, beta, l->dweight.data, l->in);
+    bias_grad(l->dbias.data, dy->data, batch, l->out, !l->overwrite);
     if (dx != NULL)
         gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, batch, l->in, l->out, 1, dy->data, l->out,
-                    l->weight.data, l->in, 1, dx->data, l->in);
+                    l->weight.data, l->in, beta, dx->data, l->in);
     return GF_OK;
 }
 
@@ -121,6 +125,7 @@ gf_status gf_layer_linear(gf_layer *l, size_t in, size_t out)
     l->dbias = gf_unbound_view(1, out);
     l->n_params = n_weight + out;
     l->is_parametric = 1;
+    l->can_overwrite = 1;
     return GF_OK;
 }
 

@@ -1,10 +1,12 @@
 /* tests/bench/bench_gradflow.c: the performance figures of issue 4, one line each: GEMM
  * GFLOP/s (gf_real precision, square, no transposes) beside OpenBLAS when it can be
- * loaded, training steps/s with telemetry on for the S, M and L networks (tanh, MSE,
- * SGD), the cost of telemetry at M, and the peak resident memory of L measured in a
- * fresh child process. A benchmark, not a test: `--quick` is the CTest smoke run.
+ * loaded, every GEMM case training calls at the M and L shapes (gemm-cases), training
+ * steps/s with telemetry on for the S, M and L networks (tanh, MSE, SGD), the cost of
+ * telemetry at S, M and L, and the peak resident memory of L measured in a fresh child
+ * process. A benchmark, not a test: `--quick` is the CTest smoke run.
  *
- *   bench_gradflow [--quick] [--wall] [--only gemm|train|telemetry|memory] [--transposes]
+ *   bench_gradflow [--quick] [--wall] [--threads N] [--transposes]
+ *                  [--only gemm|gemm-cases|train|telemetry|memory]
  *
  * Timings are the best of several repetitions, in CPU time of the process by default:
  * on an idle machine that is the wall time, and on a shared one it leaves out the time
@@ -30,6 +32,8 @@ static int quick;          /* --quick: tiny sizes and one short repetition */
 static const char *only;   /* --only X: one section */
 static int all_transposes; /* --transposes: also NT, TN, TT GEMM lines */
 static int wall;           /* --wall: wall-clock time instead of CPU time */
+static int blas_threads = 1; /* --threads N: OpenBLAS's threads (the library's own are set
+                              * by GRADFLOW_THREADS, when it has them) */
 
 static double now(void)
 {
@@ -86,7 +90,7 @@ static void load_openblas(void)
     if (threads != NULL) {
         void (*set_threads)(int);
         memcpy(&set_threads, &threads, sizeof threads);
-        set_threads(1); /* one thread, like the built-in kernel */
+        set_threads(blas_threads); /* --threads: 1 by default, like the built-in kernel */
     }
     if (core != NULL) {
         char *(*corename)(void);
@@ -168,6 +172,133 @@ static void bench_gemm(gf_rng *rng)
     free(a);
     free(b);
     free(c);
+}
+
+/* --only blas-probe: OpenBLAS's kernel family and its sgemm/dgemm GFLOP/s at n = 512, a
+ * second long: run_bench.sh runs it under each kernel family the CPU can take, so that
+ * the peer runs with the best (OpenBLAS may not recognise a CPU and choose an old one). */
+static void blas_probe(gf_rng *rng)
+{
+    enum { N = 512 };
+    gf_real *a = malloc(N * N * sizeof *a), *b = malloc(N * N * sizeof *b);
+    gf_real *c = malloc(N * N * sizeof *c);
+    if (a == NULL || b == NULL || c == NULL || blas.sgemm == NULL) {
+        printf("blas-probe none 0\n");
+        exit(0);
+    }
+    fill_normal(a, N * N, rng, 1);
+    fill_normal(b, N * N, rng, 1);
+    printf("blas-probe %s %.2f\n", blas.core ? blas.core : "unknown",
+           gemm_rate(1, GF_NO_TRANS, GF_NO_TRANS, N, a, b, c));
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* ---- Every GEMM that training calls ----------------------------------------------------
+ * The linear layer's three products at the M and L shapes (batch 128 width 256, batch 256
+ * width 1024): the forward x W^T (NT), the weight gradient dy^T x (TN, width x width
+ * over the batch) and the input gradient dy W (NN), each with beta 0 (the first writer,
+ * see layer.h's overwrite) and beta 1 (adding), and TT beside them for completeness. The
+ * two sides are timed in alternating samples, so that a change of machine load hits
+ * both; each line gives the median ratio of the pairs and their range. */
+static double median(double *v, size_t n);
+
+typedef struct gemm_case {
+    gf_trans ta, tb;
+    size_t m, n, k;
+} gemm_case;
+
+static void blas_gemm_case(const gemm_case *g, const gf_real *a, const gf_real *b, gf_real beta,
+                           gf_real *c)
+{
+    int t1 = g->ta ? CBLAS_TRANS : CBLAS_NO_TRANS, t2 = g->tb ? CBLAS_TRANS : CBLAS_NO_TRANS;
+    int lda = (int)(g->ta ? g->m : g->k), ldb = (int)(g->tb ? g->k : g->n);
+#if GF_REAL_IS_DOUBLE
+    blas.dgemm(CBLAS_ROW_MAJOR, t1, t2, (int)g->m, (int)g->n, (int)g->k, 1.0, a, lda, b, ldb,
+               beta, c, (int)g->n);
+#else
+    blas.sgemm(CBLAS_ROW_MAJOR, t1, t2, (int)g->m, (int)g->n, (int)g->k, 1.0f, a, lda, b, ldb,
+               beta, c, (int)g->n);
+#endif
+}
+
+/* Seconds per call of one side, over calls lasting at least min_time. */
+static double time_gemm_case(int use_blas, const gemm_case *g, const gf_real *a,
+                             const gf_real *b, gf_real beta, gf_real *c, double min_time)
+{
+    const gf_tensor av = g->ta ? gf_tensor_view((gf_real *)a, g->k, g->m)
+                               : gf_tensor_view((gf_real *)a, g->m, g->k);
+    const gf_tensor bv = g->tb ? gf_tensor_view((gf_real *)b, g->n, g->k)
+                               : gf_tensor_view((gf_real *)b, g->k, g->n);
+    gf_tensor cv = gf_tensor_view(c, g->m, g->n);
+    size_t reps = 0;
+    double t0 = now(), t;
+    do {
+        if (use_blas)
+            blas_gemm_case(g, a, b, beta, c);
+        else
+            (void)gf_gemm(&cv, &av, &bv, g->ta, g->tb, 1, beta);
+        reps++;
+        t = now() - t0;
+    } while (t < min_time);
+    return t / (double)reps;
+}
+
+static void bench_gemm_cases(gf_rng *rng)
+{
+    static const char *const tnames[] = {"NN", "TN", "NT", "TT"};
+    static const char *const roles[] = {"dx = dy W", "dW = dy^T x", "y = x W^T", "(unused)"};
+    const size_t shapes[2][2] = {{128, 256}, {256, 1024}}; /* M, L: batch, width */
+    int samples = quick ? 1 : 7;
+    double min_time = quick ? 0.002 : 0.04;
+    for (int sh = 0; sh < 2; sh++) {
+        size_t batch = quick ? shapes[sh][0] / 4 : shapes[sh][0];
+        size_t width = quick ? shapes[sh][1] / 4 : shapes[sh][1];
+        size_t big = width * (batch > width ? batch : width);
+        gf_real *a = malloc(big * sizeof *a), *b = malloc(big * sizeof *b);
+        gf_real *c = malloc(big * sizeof *c);
+        if (a == NULL || b == NULL || c == NULL) {
+            fprintf(stderr, "bench_gradflow: out of memory\n");
+            exit(1);
+        }
+        fill_normal(a, big, rng, 1);
+        fill_normal(b, big, rng, 1);
+        fill_normal(c, big, rng, 1);
+        for (int t = 0; t < 4; t++)
+            for (int beta = 0; beta <= 1; beta++) {
+                gemm_case g = {(gf_trans)(t & 1), (gf_trans)(t >> 1), batch, width, width};
+                double ratio[16], flops, ours = INFINITY, theirs = INFINITY;
+                if (t == 1) /* TN: the weight gradient, width x width over the batch */
+                    g.m = width, g.n = width, g.k = batch;
+                flops = 2.0 * (double)g.m * (double)g.n * (double)g.k;
+                for (int s = 0; s < samples; s++) {
+                    double o = time_gemm_case(0, &g, a, b, (gf_real)beta, c, min_time);
+                    double r = blas.sgemm ? time_gemm_case(1, &g, a, b, (gf_real)beta, c,
+                                                           min_time)
+                                          : NAN;
+                    ratio[s] = r / o; /* > 1: gradflow faster */
+                    ours = o < ours ? o : ours;
+                    theirs = r < theirs ? r : theirs;
+                }
+                printf("gemm-case %s %s beta=%d m=%zu n=%zu k=%zu  gradflow %7.2f GFLOP/s",
+                       sh ? "L" : "M", tnames[t], beta, g.m, g.n, g.k, flops / ours * 1e-9);
+                if (blas.sgemm != NULL) {
+                    double lo = ratio[0], hi = ratio[0];
+                    for (int s = 1; s < samples; s++) {
+                        lo = ratio[s] < lo ? ratio[s] : lo;
+                        hi = ratio[s] > hi ? ratio[s] : hi;
+                    }
+                    printf("   openblas %7.2f GFLOP/s   ratio %.2f [%.2f-%.2f]",
+                           flops / theirs * 1e-9, median(ratio, (size_t)samples), lo, hi);
+                }
+                printf("  (%s)\n", roles[t]);
+                fflush(stdout);
+            }
+        free(a);
+        free(b);
+        free(c);
+    }
 }
 
 /* ---- Training -------------------------------------------------------------------------- */
@@ -277,10 +408,11 @@ static void bench_train(char size)
     trainer_free(&tr);
 }
 
-/* Telemetry at M. With record_every = 2, even steps are recorded and odd ones are not
- * (they make only the finiteness check), so recorded and unrecorded steps alternate and
- * a change of machine load hits both alike; each step is timed on its own and the cost
- * is the median over pairs of (recorded - unrecorded) against the median recorded step.
+/* Telemetry at S, M and L. With record_every = 2, even steps are recorded and odd ones
+ * are not (they make only the finiteness check), so recorded and unrecorded steps
+ * alternate and a change of machine load hits both alike; each step is timed on its own
+ * and the cost is the median over pairs of (recorded - unrecorded) against the median
+ * recorded step.
  * The finiteness check (one norm of the gradient block) is timed alone. */
 static int cmp_double(const void *a, const void *b)
 {
@@ -294,18 +426,24 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static void bench_telemetry(void)
+static void bench_telemetry(char size)
 {
     enum { PAIRS_MAX = 400 };
     static double rec[PAIRS_MAX], diff[PAIRS_MAX];
     trainer tr;
-    config cfg = config_of('M');
-    size_t pairs = quick ? 4 : PAIRS_MAX, n_params;
-    double check = INFINITY, t_rec, t_diff;
+    config cfg = config_of(size);
+    size_t pairs, n_params;
+    double check = INFINITY, t_rec, t_diff, t_step;
     gf_status st;
     trainer_init(&tr, cfg, 11);
     n_params = gf_net_param_count(tr.net);
     train_steps(&tr, 2); /* sizes every buffer */
+    t_step = now();
+    train_steps(&tr, 1);
+    t_step = now() - t_step;
+    /* About 3 s of pairs (400 at M), at least 20 */
+    pairs = (size_t)(1.5 / t_step);
+    pairs = quick ? 4 : pairs > PAIRS_MAX ? PAIRS_MAX : pairs < 20 ? 20 : pairs;
     if ((st = gf_net_set_record_every(tr.net, 2)) != GF_OK ||
         (st = gf_telemetry_reserve(gf_net_telemetry_mut(tr.net),
                                    (pairs + 4) * gf_net_layer_count(tr.net))) != GF_OK)
@@ -333,10 +471,10 @@ static void bench_telemetry(void)
         double t = (now() - t0) / reps;
         check = t < check ? t : check;
     }
-    printf("telemetry M  recording %.2f %%  finiteness check %.2f %%  of a step "
+    printf("telemetry %c  recording %.2f %%  finiteness check %.2f %%  of a step "
            "(median of %zu pairs: recorded step %.3f ms, %.3f ms more than unrecorded; "
            "check %.3f ms)\n",
-           100 * t_diff / t_rec, 100 * check / t_rec, pairs, 1e3 * t_rec, 1e3 * t_diff,
+           size, 100 * t_diff / t_rec, 100 * check / t_rec, pairs, 1e3 * t_rec, 1e3 * t_diff,
            1e3 * check);
     fflush(stdout);
     trainer_free(&tr);
@@ -435,9 +573,12 @@ static void print_machine(void)
         }
         fclose(f);
     }
-    printf("# gradflow %s, %s, GEMM backend: %s; cpu: %s; openblas: %s; %s time\n",
+    const char *threads = getenv("GRADFLOW_THREADS");
+    printf("# gradflow %s, %s, GEMM backend: %s; cpu: %s; openblas: %s, %d thread(s); "
+           "GRADFLOW_THREADS=%s; %s time\n",
            gf_version(), gf_real_name(), gf_gemm_backend(), model,
-           blas.sgemm ? (blas.core ? blas.core : "loaded") : "not found", wall ? "wall" : "CPU");
+           blas.sgemm ? (blas.core ? blas.core : "loaded") : "not found", blas_threads,
+           threads ? threads : "(unset)", wall ? "wall" : "CPU");
 }
 
 int main(int argc, char **argv)
@@ -455,8 +596,11 @@ int main(int argc, char **argv)
             child = 1;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
+            blas_threads = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--quick] [--wall] [--only gemm|train|telemetry|memory] "
+            fprintf(stderr, "usage: %s [--quick] [--wall] [--threads N] "
+                            "[--only gemm|gemm-cases|train|telemetry|memory] "
                             "[--transposes]\n", argv[0]);
             return 2;
         }
@@ -466,15 +610,24 @@ int main(int argc, char **argv)
     load_openblas();
     print_machine();
     gf_rng_seed(&rng, 1);
+    if (only != NULL && strcmp(only, "blas-probe") == 0) {
+        blas_probe(&rng);
+        return 0;
+    }
     if (section("gemm"))
         bench_gemm(&rng);
+    if (section("gemm-cases"))
+        bench_gemm_cases(&rng);
     if (section("train")) {
         bench_train('S');
         bench_train('M');
         bench_train('L');
     }
-    if (section("telemetry"))
-        bench_telemetry();
+    if (section("telemetry")) {
+        bench_telemetry('S');
+        bench_telemetry('M');
+        bench_telemetry('L');
+    }
     if (section("memory"))
         bench_memory(argv[0]);
     return 0;

@@ -1,10 +1,20 @@
 #!/usr/bin/env python3
-"""tests/bench/peer_torch.py: the PyTorch peer of bench_gradflow. Same networks (S, M, L:
-tanh MLPs width -> ... -> width, MSE against a random target, plain SGD), one thread,
-float32, recording every linear layer's weight-gradient norm at every step; prints the
-same lines as bench_gradflow so that run_bench.sh can put them side by side.
+"""tests/bench/peer_torch.py: the PyTorch peers of bench_gradflow. Same networks (S, M, L:
+tanh MLPs width -> ... -> width, MSE against a random target, plain SGD), float32; prints
+the same lines as bench_gradflow so that run_bench.sh can put them side by side. Three
+peers train:
+  train        nn.Sequential and autograd, every linear layer's weight-gradient norm kept
+               at every step (the peer of issue 4);
+  train-hooks  peer (a): the same per-layer figures as gradflow's telemetry, taken as a
+               user would, with forward and backward hooks (output mean, std, zero and
+               non-finite counts; dL/dy and dL/dx norms; weight, bias and weight-gradient
+               norms; the update ratio; tanh's mean |f'|, saturated and dead fractions);
+  train-lean   peer (b): the leanest reasonable PyTorch: no autograd, every buffer
+               preallocated (out= everywhere), weight-gradient norms only.
 
-    peer_torch.py [--quick] [--wall] [--only gemm|train|telemetry|memory]
+    peer_torch.py [--quick] [--wall] [--threads N] [--only gemm|train|telemetry|memory]
+
+--threads N: torch.set_num_threads(N) (default 1; inter-op threads stay 1).
 
 Skipped (exit 0, with a message) when torch cannot be imported. Timings are the best of
 several repetitions in CPU time of the process (--wall: wall time), as in bench_gradflow."""
@@ -26,8 +36,10 @@ QUICK = "--quick" in sys.argv
 clock = time.perf_counter if "--wall" in sys.argv else time.process_time
 ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
 
-torch.set_num_threads(1)
+THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
+torch.set_num_threads(THREADS)
 torch.manual_seed(7)
+SATURATION = 0.05  # gradflow's GF_SATURATION_FRACTION of sup |tanh'| = 1
 
 CONFIGS = {"S": (50, 32, 32), "M": (20, 256, 128), "L": (8, 1024, 256)}
 if QUICK:
@@ -84,6 +96,113 @@ class Trainer:
         return max(1, int(seconds / per_step))
 
 
+class HookTrainer(Trainer):
+    """Peer (a): Trainer plus gradflow's per-layer figures, taken with module hooks and
+    kept every step as one tensor per step (as gradflow keeps its records)."""
+
+    def __init__(self, depth, width, batch):
+        super().__init__(depth, width, batch)
+        self.fig = {}
+        self.lr = 0.01
+        for i, m in enumerate(self.model):
+            m.register_forward_hook(self._forward_hook(i))
+            m.register_full_backward_hook(self._backward_hook(i))
+
+    def _forward_hook(self, i):
+        def hook(module, inputs, y):
+            y = y.detach()
+            self.fig[("y", i)] = y
+            self.fig[("out", i)] = torch.stack((y.mean(), y.std(unbiased=False),
+                                                (y == 0).sum() / y.numel(),
+                                                (~torch.isfinite(y)).sum().float()))
+        return hook
+
+    def _backward_hook(self, i):
+        def hook(module, grad_in, grad_out):
+            gin = grad_in[0]
+            self.fig[("grad", i)] = torch.stack((
+                grad_out[0].norm(),
+                gin.norm() if gin is not None else torch.tensor(float("nan"))))
+            if isinstance(module, torch.nn.Tanh):
+                d = 1 - self.fig[("y", i)] ** 2  # f' from the output
+                self.fig[("deriv", i)] = torch.stack((
+                    d.abs().mean(), (d.abs() < SATURATION).sum() / d.numel(),
+                    (d.abs().sum(0) == 0).sum() / d.shape[1]))
+        return hook
+
+    def steps(self, n):
+        for _ in range(n):
+            self.opt.zero_grad()
+            out = self.model(self.x)
+            loss = self.loss(out, self.target)
+            loss.backward()
+            if self.record:
+                rows = [loss.detach().reshape(1)]
+                for i, m in enumerate(self.model):
+                    rows += [self.fig[("out", i)], self.fig[("grad", i)]]
+                    if isinstance(m, torch.nn.Linear):
+                        gw = m.weight.grad.norm()
+                        wn = m.weight.detach().norm()
+                        rows.append(torch.stack((gw, m.bias.grad.norm(), wn,
+                                                 self.lr * gw / wn)))
+                    else:
+                        rows.append(self.fig[("deriv", i)])
+                self.history.append(torch.cat(rows))
+            self.opt.step()
+
+
+class LeanTrainer:
+    """Peer (b): the same network and SGD written out without autograd: forward,
+    backward and update into preallocated buffers, weight-gradient norms kept."""
+
+    def __init__(self, depth, width, batch):
+        torch.set_grad_enabled(False)
+        ref = Trainer(depth, width, batch)  # the same initial weights and data
+        self.w = [w.detach().clone() for w in ref.weights]
+        self.b = [m.bias.detach().clone() for m in ref.model
+                  if isinstance(m, torch.nn.Linear)]
+        self.x, self.target = ref.x, ref.target
+        self.depth, self.lr = depth, 0.01
+        self.h = [torch.empty(batch, width) for _ in range(depth + 1)]  # layer inputs
+        self.gw = [torch.empty_like(w) for w in self.w]
+        self.gb = [torch.empty_like(b) for b in self.b]
+        self.d = torch.empty(batch, width)
+        self.dh = torch.empty(batch, width)
+        self.tmp = torch.empty(batch, width)
+        self.norms = torch.empty(depth)
+        self.history = []
+        self.record = True
+
+    def steps(self, n):
+        h, d, dh, tmp = self.h, self.d, self.dh, self.tmp
+        for _ in range(n):
+            h[0].copy_(self.x)
+            for i in range(self.depth):
+                torch.addmm(self.b[i], h[i], self.w[i].t(), out=h[i + 1])
+                if i + 1 < self.depth:
+                    torch.tanh(h[i + 1], out=h[i + 1])
+            # MSE: dL/dy = 2 (y - t) / numel
+            torch.sub(h[self.depth], self.target, out=d)
+            d.mul_(2.0 / d.numel())
+            for i in range(self.depth - 1, -1, -1):
+                torch.mm(d.t(), h[i], out=self.gw[i])
+                torch.sum(d, 0, out=self.gb[i])
+                if i > 0:
+                    torch.mm(d, self.w[i], out=dh)
+                    torch.mul(h[i], h[i], out=tmp)  # tanh' = 1 - y^2
+                    torch.addcmul(dh, dh, tmp, value=-1.0, out=d)
+            if self.record:
+                for i in range(self.depth):
+                    torch.linalg.vector_norm(self.gw[i], out=self.norms[i])
+                self.history.append(self.norms.clone())
+            for i in range(self.depth):
+                self.w[i].add_(self.gw[i], alpha=-self.lr)
+                self.b[i].add_(self.gb[i], alpha=-self.lr)
+
+    time_chunk = Trainer.time_chunk
+    calibrate = Trainer.calibrate
+
+
 def bench_gemm():
     nmax = 256 if QUICK else 1024
     for n in (64, 128, 256, 512, 1024):
@@ -104,14 +223,20 @@ def bench_gemm():
         print("gemm NN n=%-5d torch    %7.2f GFLOP/s" % (n, best * 1e-9), flush=True)
 
 
-def bench_train(name):
+PEERS = {"train": (Trainer, "weight-gradient norms every step"),
+         "train-hooks": (HookTrainer, "gradflow's per-layer figures by hooks every step"),
+         "train-lean": (LeanTrainer, "no autograd, weight-gradient norms every step")}
+
+
+def bench_train(name, peer="train"):
     depth, width, batch = CONFIGS[name]
-    tr = Trainer(depth, width, batch)
+    cls, what = PEERS[peer]
+    tr = cls(depth, width, batch)
     steps = tr.calibrate(0.05 if QUICK else 0.2)
     best = min(tr.time_chunk(steps) for _ in range(1 if QUICK else 10))
-    print("train %s depth=%d width=%d batch=%d  %10.1f steps/s  (%.3f ms/step, "
-          "weight-gradient norms every step)" % (name, depth, width, batch, 1.0 / best,
-                                                 1e3 * best), flush=True)
+    torch.set_grad_enabled(True)
+    print("%s %s depth=%d width=%d batch=%d  %10.1f steps/s  (%.3f ms/step, %s)"
+          % (peer, name, depth, width, batch, 1.0 / best, 1e3 * best, what), flush=True)
 
 
 def bench_telemetry():
@@ -145,11 +270,24 @@ def main():
     print("# torch %s, float32, %d thread(s); %s; %s time" % (torch.__version__,
           torch.get_num_threads(), sys.executable, "wall" if "--wall" in sys.argv else "CPU"),
           flush=True)
+    # Which kernels torch uses: its CPU capability (ATen's vectorised loops) and the
+    # BLAS and threading it was built with.
+    cap = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+    config = torch.__config__.show()
+    usage = [l.strip(" -") for l in config.splitlines() if "CPU capability" in l]
+    blas = [w.strip(",") for w in config.split() if w.startswith(("BLAS_INFO=", "USE_MKLDNN="))]
+    print("# torch kernels: %s; %s; %s; %s" % (
+        "cpu capability " + cap() if cap else "; ".join(usage) or "cpu capability unknown",
+        " ".join(blas) or "BLAS not listed",
+        "OpenBLAS core " + os.environ.get("OPENBLAS_CORETYPE", "chosen by OpenBLAS"),
+        " ".join(l.strip() for l in torch.__config__.parallel_info().splitlines()[1:3])),
+        flush=True)
     if section("gemm"):
         bench_gemm()
     if section("train"):
-        for name in ("S", "M", "L"):
-            bench_train(name)
+        for peer in PEERS:
+            for name in ("S", "M", "L"):
+                bench_train(name, peer)
     if section("telemetry"):
         bench_telemetry()
     if section("memory"):

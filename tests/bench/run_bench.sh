@@ -1,31 +1,121 @@
 #!/bin/sh
 # tests/bench/run_bench.sh: one command for the figures of docs/performance.md. Runs
-# bench_gradflow (built by CMake, see cmake/fast.cmake) and its PyTorch peer side by side,
-# one thread each, pinned to one core, and prints both outputs and then the ratios
-# against the targets of issue 4. Builds nothing.
+# bench_gradflow (built by CMake, see cmake/fast.cmake) and its PyTorch peers
+# (peer_torch.py) side by side and prints both outputs, then the ratios against the
+# targets of issue 18. Builds nothing.
 #
-#   tests/bench/run_bench.sh BUILD_DIR [--quick] [--wall]
+#   tests/bench/run_bench.sh BUILD_DIR [--quick] [--wall] [--rounds N] [--threads 1|all]
+#                            [--double DOUBLE_BUILD_DIR]
 #
-# GF_BENCH_CPU picks the core (default 1). The peer needs a python3 that imports torch
-# (Debian: apt-get install python3-torch); without one its lines are skipped.
+# Fair by construction:
+# - Inherited kernel and thread overrides (OPENBLAS_CORETYPE, *_NUM_THREADS, GF_GEMM_KERNEL,
+#   ATEN_CPU_CAPABILITY, ...) are cleared and named. OpenBLAS (which the benchmark loads
+#   and PyTorch calls) then runs the kernel family it chooses, unless a family the CPU
+#   can run is faster (OpenBLAS 0.3.21 does not recognise every CPU and may choose an old
+#   one): each is probed with a 512 sgemm and the fastest is used, and the output says
+#   which. GF_BENCH_OPENBLAS_CORETYPE=NAME forces one.
+# - The training figures come from N rounds (default 3), gradflow and the peers
+#   interleaved, so that a change of machine load hits both sides; each ratio is the
+#   median of the rounds with its range.
+# - --threads 1 (default): one thread everywhere, pinned to core GF_BENCH_CPU (default 1),
+#   CPU time. --threads all: every core for both sides (GRADFLOW_THREADS, OpenBLAS and
+#   torch.set_num_threads set to nproc, inter-op threads 1), not pinned, wall time.
+# --double DIR also runs DIR's bench_gradflow (a -DGRADFLOW_REAL=double build) for the
+# dgemm cases. The peer needs a python3 that imports torch (Debian: apt-get install
+# python3-torch); without one its lines are skipped.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-}
 if [ -z "$build" ] || [ ! -x "$build/bench_gradflow" ]; then
-    echo "usage: $0 BUILD_DIR [--quick] [--wall]  (BUILD_DIR holds bench_gradflow)" >&2
+    echo "usage: $0 BUILD_DIR [--quick] [--wall] [--rounds N] [--threads 1|all]" \
+         "[--double DIR]  (BUILD_DIR holds bench_gradflow)" >&2
     exit 2
 fi
 shift
-flags="$*"
+flags="" rounds=3 threads=1 double=""
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick | --wall) flags="$flags $1" ;;
+    --rounds) rounds=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --double) double=$2; shift ;;
+    *) echo "$0: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+case $flags in *--quick*) rounds=1 ;; esac
 
-# One thread everywhere: OpenBLAS (loaded by the benchmark) and PyTorch.
-OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-export OPENBLAS_NUM_THREADS OMP_NUM_THREADS MKL_NUM_THREADS
-pin=""
-if command -v taskset >/dev/null 2>&1; then
-    pin="taskset -c ${GF_BENCH_CPU:-1}"
+# ---- Inherited overrides: cleared, and named -------------------------------------------
+for v in OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS OPENBLAS_VERBOSE GOTO_NUM_THREADS \
+         OMP_NUM_THREADS OMP_PROC_BIND OMP_PLACES OMP_DYNAMIC MKL_NUM_THREADS \
+         MKL_ENABLE_INSTRUCTIONS MKL_DEBUG_CPU_TYPE MKL_CBWR ATEN_CPU_CAPABILITY \
+         DNNL_MAX_CPU_ISA ONEDNN_MAX_CPU_ISA GF_GEMM_KERNEL GRADFLOW_THREADS; do
+    if eval "[ -n \"\${$v+set}\" ]"; then
+        eval "echo \"# cleared inherited $v=\$$v\""
+        unset "$v"
+    fi
+done
+
+if [ "$threads" = all ]; then
+    n=$(nproc 2>/dev/null || echo 1)
+    pin=""
+    if command -v taskset >/dev/null 2>&1; then
+        pin="taskset -c 0-$((n - 1))"
+    fi
+    case $flags in *--wall*) ;; *) flags="$flags --wall" ;; esac # CPU time sums threads
+else
+    n=1
+    pin=""
+    if command -v taskset >/dev/null 2>&1; then
+        pin="taskset -c ${GF_BENCH_CPU:-1}"
+    fi
 fi
+OPENBLAS_NUM_THREADS=$n OMP_NUM_THREADS=$n MKL_NUM_THREADS=$n GRADFLOW_THREADS=$n
+export OPENBLAS_NUM_THREADS OMP_NUM_THREADS MKL_NUM_THREADS GRADFLOW_THREADS
+ours_flags="$flags --threads $n"
+peer_flags="$flags --threads $n"
+
+# ---- OpenBLAS's kernel family: its own choice unless a family the CPU runs is faster ----
+probe() { # probe CORETYPE ("" = OpenBLAS's own choice): prints "NAME GFLOPS"
+    if [ -n "$1" ]; then
+        OPENBLAS_CORETYPE=$1 $pin "$build/bench_gradflow" --only blas-probe --threads "$n"
+    else
+        $pin "$build/bench_gradflow" --only blas-probe --threads "$n"
+    fi | awk '/^blas-probe/ { print $2, $3 }'
+}
+core_note=""
+if [ -n "${GF_BENCH_OPENBLAS_CORETYPE:-}" ]; then
+    OPENBLAS_CORETYPE=$GF_BENCH_OPENBLAS_CORETYPE
+    export OPENBLAS_CORETYPE
+    core_note="forced by GF_BENCH_OPENBLAS_CORETYPE"
+else
+    own=$(probe "")
+    best_name=$(echo "$own" | cut -d' ' -f1) best_rate=$(echo "$own" | cut -d' ' -f2)
+    candidates=""
+    flags_cpu=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+    case $flags_cpu in *avx512f*) candidates="SkylakeX Cooperlake" ;; esac
+    case $flags_cpu in *avx2*) candidates="$candidates Haswell" ;; esac
+    chosen=""
+    echo "# OpenBLAS kernel probe (sgemm n=512, GFLOP/s): its own choice $best_name $best_rate"
+    for c in $candidates; do
+        r=$(probe "$c")
+        rate=$(echo "$r" | cut -d' ' -f2)
+        echo "# OpenBLAS kernel probe: $c $rate"
+        if awk -v a="$rate" -v b="$best_rate" 'BEGIN { exit !(a > 1.05 * b) }'; then
+            best_name=$c best_rate=$rate chosen=$c
+        fi
+    done
+    if [ -n "$chosen" ]; then
+        OPENBLAS_CORETYPE=$chosen
+        export OPENBLAS_CORETYPE
+        core_note="set: faster than OpenBLAS's own choice ($(echo "$own" | cut -d' ' -f1))"
+    else
+        core_note="OpenBLAS's own choice"
+    fi
+fi
+echo "# OpenBLAS kernel family for both sides: ${OPENBLAS_CORETYPE:-$(probe "" | cut -d' ' -f1)} ($core_note)"
+echo "# threads: $n (GRADFLOW_THREADS, OPENBLAS/OMP/MKL_NUM_THREADS, torch.set_num_threads); ${pin:-not pinned}"
 
 python=""
 for p in python3 /usr/bin/python3; do
@@ -44,58 +134,114 @@ if command -v lscpu >/dev/null 2>&1; then
     lscpu | grep -E "^(Model name|CPU family|Model:|CPU\(s\)|Thread|L1d|L2|L3)" || true
 fi
 getconf -a 2>/dev/null | grep -E "^LEVEL[123]_D?CACHE_SIZE" || true
-echo "== gradflow: $pin $build/bench_gradflow $flags"
-# shellcheck disable=SC2086
-$pin "$build/bench_gradflow" $flags | tee "$ours"
-echo "== pytorch: $pin ${python:-python3} $here/peer_torch.py $flags"
-if [ -n "$python" ]; then
+
+# ---- Everything but training: once each side ----------------------------------------
+echo "== gradflow: $pin $build/bench_gradflow $ours_flags (gemm, gemm-cases, telemetry, memory)"
+for s in gemm gemm-cases telemetry memory; do
+    extra=""
+    [ "$s" = gemm ] && extra="--transposes"
     # shellcheck disable=SC2086
-    $pin "$python" "$here/peer_torch.py" $flags | tee "$theirs"
+    $pin "$build/bench_gradflow" $ours_flags $extra --only $s | tee -a "$ours"
+done
+if [ -n "$double" ]; then
+    echo "== gradflow double: $pin $double/bench_gradflow $ours_flags --only gemm-cases"
+    dout=$(mktemp)
+    # shellcheck disable=SC2086
+    if $pin "$double/bench_gradflow" $ours_flags --only gemm-cases >"$dout"; then
+        sed 's/^gemm-case/dgemm-case/' "$dout" | tee -a "$ours"
+    else
+        echo "# $double/bench_gradflow has no gemm-cases section (rebuild it)"
+    fi
+    rm -f "$dout"
+fi
+if [ -n "$python" ]; then
+    echo "== pytorch: $pin $python $here/peer_torch.py $peer_flags (gemm, telemetry, memory)"
+    for s in gemm telemetry memory; do
+        # shellcheck disable=SC2086
+        $pin "$python" "$here/peer_torch.py" $peer_flags --only $s | tee -a "$theirs"
+    done
 else
     echo "# peer_torch: skipped: no python3 here imports torch (Debian: apt-get install python3-torch)"
 fi
 
-echo "== ratios (targets of issue 4 in brackets)"
-backend=$(grep -o 'GEMM backend: [a-z]*' "$ours" | head -1 | sed 's/.*: //')
-awk -v real="$(grep -o 'float\|double' "$ours" | head -1)" -v backend="$backend" '
-    # The targets other than dgemm are for the float build (the peer runs float32); with
-    # the CBLAS backend, only L has a target of its own (>= 0.95), S and M are the
-    # built-in kernel'"'"'s.
+# ---- Training: rounds, the two sides interleaved -----------------------------------------
+r=1
+while [ "$r" -le "$rounds" ]; do
+    echo "== round $r of $rounds: training, gradflow then the peers"
+    # shellcheck disable=SC2086
+    $pin "$build/bench_gradflow" $ours_flags --only train | grep '^train' |
+        sed "s/^/round $r /" | tee -a "$ours"
+    if [ -n "$python" ]; then
+        # shellcheck disable=SC2086
+        $pin "$python" "$here/peer_torch.py" $peer_flags --only train | grep '^train' |
+            sed "s/^/round $r /" | tee -a "$theirs"
+    fi
+    r=$((r + 1))
+done
+
+echo "== ratios, $n thread(s) (targets of issue 18 in brackets; the float build's)"
+awk -v real="$(grep -o 'float\|double' "$ours" | head -1)" -v threads="$n" '
     function verdict(ok) {
         return real == "double" ? "(target is for the float build)" : (ok ? "met" : "NOT met")
     }
-    function train_verdict(s, ok) {
-        if (backend == "cblas" && s != "L" && real != "double")
-            return "(target is for the built-in GEMM)"
-        return verdict(ok)
+    # median and range of the values v[1..k], sorted in place
+    function summary(v, k,    i, j, t, med) {
+        for (i = 2; i <= k; i++)
+            for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        med = k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+        return sprintf("%7.2f [%.2f-%.2f over %d round(s)]", med, v[1], v[k], k)
     }
     FNR == 1 { file++ }
-    file == 1 && /^gemm NN/ && /openblas/ {
+    file == 1 && /^gemm [NT][NT]/ && /openblas/ {
         n = $3; sub("n=", "", n)
-        want = real == "double" ? 0.6 : 0.7
-        note = (n + 0 < 256) ? "(no target below n = 256)" : (($NF + 0 >= want) ? "met" : "NOT met")
-        if (backend == "cblas")
-            note = "(the target is the built-in kernel'"'"'s; this build calls CBLAS)"
-        printf "gemm n=%-5s gradflow / openblas %5.2f  [>= %.1f at n >= 256]  %s\n", n, $NF, want, note
+        note = (n + 0 < 256) ? "(no target below n = 256)" : verdict($NF + 0 >= 1.0)
+        printf "gemm %s n=%-5s gradflow / openblas %5.2f  [>= 1.0 at n >= 256]  %s\n", $2, n, $NF, note
     }
-    file == 1 && /^train/ { ours[$2] = $6 }
-    file == 2 && /^train/ { theirs[$2] = $6 }
-    file == 1 && /^telemetry M/ { rec = $4; chk = $8 }
+    file == 1 && /^d?gemm-case/ && /openblas/ {
+        split($0, p, "ratio "); split(p[2], q, " ")
+        printf "%s %s %s %s gradflow / openblas %s  [>= 1.0]  %s\n", $1, $2, $3, $4, p[2],
+               $1 == "dgemm-case" ? "(double)" : verdict(q[1] + 0 >= 1.0)
+    }
+    file == 1 && /^round/ && $3 == "train" { ours[$2, $4] = $8; rounds[$2] = 1 }
+    file == 2 && /^round/ { theirs[$2, $3, $4] = $8 }
+    file == 1 && /^telemetry/ { tel[$2] = $4 }
     file == 1 && /^memory L/ { split($0, parts, "ratio "); coreratio = parts[2] + 0; engratio = parts[3] + 0 }
     END {
         split("S M L", names, " ")
-        split(backend == "cblas" ? "10 1.2 0.95" : "10 1.2 0.7", wants, " ")
-        for (i = 1; i <= 3; i++) {
-            s = names[i]
-            if (s in ours && s in theirs && theirs[s] > 0) {
-                r = ours[s] / theirs[s]
-                printf "train %s gradflow / torch %7.2f  [>= %s]  %s\n", s, r, wants[i], train_verdict(s, r >= wants[i])
-            } else if (s in ours) {
-                printf "train %s gradflow %s steps/s (no torch figure)\n", s, ours[s]
-            }
+        split("train train-hooks train-lean", peers, " ")
+        split("peer of issue 4|peer (a) hooks|peer (b) lean", pnames, "|")
+        if (threads == 1) {
+            want["train-hooks", "S"] = 30; want["train-hooks", "M"] = 2.5; want["train-hooks", "L"] = 1.3
+            want["train-lean", "S"] = 5; want["train-lean", "M"] = 1.2; want["train-lean", "L"] = 1.05
+        } else {
+            want["train-lean", "M"] = 1.1; want["train-lean", "L"] = 1.0
         }
-        if (rec != "")
-            printf "telemetry M recording %s %% (+ finiteness check %s %% on unrecorded steps)  [<= 3 %%]  %s\n", rec, chk, verdict(rec + 0 <= 3)
+        for (pi = 1; pi <= 3; pi++)
+            for (i = 1; i <= 3; i++) {
+                s = names[i]; k = 0
+                for (r in rounds)
+                    if ((r, s) in ours && (r, peers[pi], s) in theirs && theirs[r, peers[pi], s] > 0)
+                        v[++k] = ours[r, s] / theirs[r, peers[pi], s]
+                if (k == 0)
+                    continue
+                line = sprintf("train %s gradflow / torch %-15s %s", s, pnames[pi], summary(v, k))
+                if ((peers[pi], s) in want)
+                    line = line sprintf("  [>= %s]  %s", want[peers[pi], s],
+                                        verdict(v[1] >= want[peers[pi], s]))
+                print line
+            }
+        for (i = 1; i <= 3; i++) {
+            k = 0
+            for (r in rounds)
+                if ((r, names[i]) in ours)
+                    v[++k] = ours[r, names[i]]
+            if (k > 0)
+                printf "train %s gradflow steps/s %s\n", names[i], summary(v, k)
+        }
+        for (i = 1; i <= 3; i++)
+            if (names[i] in tel)
+                printf "telemetry %s recording %s %%  [<= 3 %%]  %s\n", names[i], tel[names[i]],
+                       verdict(tel[names[i]] + 0 <= 3)
         if (coreratio > 0)
             printf "memory L peak / (params + grads + activations + optimiser state) %.2f  [<= 1.3]  %s; / all the engine keeps %.2f\n", coreratio, verdict(coreratio <= 1.3), engratio
     }' "$ours" "$theirs"
