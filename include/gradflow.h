@@ -24,5 +24,6 @@
 #include "gradflow/model.h"
 #include "gradflow/report.h"
 #include "gradflow/data.h"
+#include "gradflow/threads.h"
 
 #endif
