@@ -12,10 +12,10 @@ if(NOT GRADFLOW OR NOT WORK)
 endif()
 
 set(counts 1 2 3)
-# Each run: its output directory, then its arguments. Width 1024 and batch 512 put the
-# hidden GEMMs (512 x 1024 x 1024), the tanh forward pass (524288 values) and the weight
-# norms (1048576 values) above the sizes that are split.
-set(wide "--width 1024 --batch 512 --depth 3 --steps 3 --plot none --quiet")
+# Each run: its output directory, then its arguments. Width 1024 and batch 1024 put the
+# GEMMs (1024 x 1024 x 1024), the hidden activations' forward pass and statistics and the
+# weight norms (1048576 values each) above the sizes that are split.
+set(wide "--width 1024 --batch 1024 --depth 3 --steps 3 --plot none --quiet")
 set(runs "showcase|showcase --plot none --quiet --out showcase"
          "wide_tanh|run --act tanh ${wide} --out wide_tanh"
          "wide_relu_adam|run --act relu --optim adam ${wide} --out wide_relu_adam")

@@ -3,7 +3,9 @@
  * transpose, beta 0 and 1, with each kernel the CPU has, on shapes split by rows and
  * by columns; the telemetry's long reductions; the activation layer's forward pass. Two
  * threads using the library at once get the same bytes too (one falls back to running
- * alone). Then the count's setters and their errors. In the reference build every count
+ * alone). The test lowers the sizes at which work is split (gf_pool_scale_thresholds),
+ * so that its products and arrays are cut into several parts. Then the count's setters
+ * and their errors. In the reference build every count
  * runs on one thread, and the comparisons hold trivially (the build is still tested). */
 #include <pthread.h>
 
@@ -11,6 +13,7 @@
 
 #include "../src/fast/fast.h"
 #include "../src/fast/gemm.h"
+#include "../src/fast/pool.h"
 #include "../src/fast/stats.h"
 #include "gradflow/layer.h"
 #include "gradflow/threads.h"
@@ -39,7 +42,7 @@ static int any_nonzero(const gf_real *x, size_t n)
 /* ---- GEMM ------------------------------------------------------------------------------ */
 
 typedef struct shape {
-    size_t m, n, k; /* each above the size that is split (gemm.c, GEMM_MIN_PART) */
+    size_t m, n, k; /* split into several bands, with the test's scale (main) */
 } shape;
 
 /* C = alpha op(A) op(B) + beta C0 with the given kernel at each thread count: the same
@@ -134,7 +137,7 @@ static void reductions_same_bits(void **state)
 
 static void activation_forward_same_bytes(void **state)
 {
-    size_t batch = 300, width = 1001; /* 300300 values: above the split size */
+    size_t batch = 300, width = 1001; /* 300300 values: split, with the test's scale */
     const gf_activation *tanh_row = NULL;
     gf_layer layer;
     gf_tensor *x, *want, *got;
@@ -222,6 +225,9 @@ static void count_setters_and_errors(void **state)
 
 int main(void)
 {
+    /* Split at a 64th of the sizes the library splits at, so that products and arrays
+     * small enough for a sanitizer build are still cut into several parts. */
+    gf_pool_scale_thresholds(1.0 / 64);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemm_same_bytes_at_1_2_3_threads),
         cmocka_unit_test(gemm_raw_same_bytes),

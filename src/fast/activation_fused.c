@@ -110,11 +110,11 @@ static void acc_finish(const deriv_acc *acc, const gf_real *col_abs, size_t n,
 /* ---- The forward pass on threads ------------------------------------------------------
  * y = f(x) element by element, so any split gives the same bits; the parts start at
  * multiples of FWD_ALIGN values, so that each part's vector loop meets its values at the
- * same alignment as a single pass does. FWD_MIN_PART values per thread at least: the
- * array loops run at 1 (tanh) to 20 (ReLU) values per ns, a worker's wake-up costs
- * 10-50 us (docs/performance.md, "Threads"). */
+ * same alignment as a single pass does. FWD_MIN_PART values per part at least: tanh's
+ * forward pass on 2 threads took 0.9-1.0 times as long as on 1 at 256 Ki and 512 Ki
+ * values, 0.55-0.65 times at 1 and 2 Mi (docs/performance.md, "Threads"). */
 enum { FWD_ALIGN = 1024 };
-#define FWD_MIN_PART (128.0 * 1024)
+#define FWD_MIN_PART (512.0 * 1024)
 
 typedef struct forward_job {
     const gf_activation *act;

@@ -509,10 +509,11 @@ static void gemm_built_in(const gemm_kernel *kern, gf_trans ta, gf_trans tb, siz
  * as gemm.h says, whatever band it falls in (k is never split), so the bits do not depend
  * on the number of threads. Each band packs its own blocks of B (and of A): the
  * duplicated packing is a few per cent of a band's work at the sizes that are split.
- * GEMM_MIN_PART multiply-adds per band at least: below, waking a worker (some 10-50 us
- * on a shared 2-core machine) costs more than the band saves; measured in
- * docs/performance.md, "Threads". */
-#define GEMM_MIN_PART (1u << 20)
+ * GEMM_MIN_PART multiply-adds per band at least, so that a product is split from about
+ * n = 320 (square): measured on a shared 2-core machine, 2 threads took 1.15-1.2 times
+ * as long as 1 at n = 128 and 160 (bands of 1-2 M), 0.8-1.3 times at n = 256, and
+ * 0.6-0.7 times at n = 512 (docs/performance.md, "Threads"). */
+#define GEMM_MIN_PART (1u << 24)
 
 typedef struct gemm_job {
     const gemm_kernel *kern;

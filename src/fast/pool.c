@@ -220,9 +220,17 @@ __attribute__((destructor)) static void pool_shutdown(void)
 
 /* ---- Jobs ------------------------------------------------------------------------------ */
 
+static double threshold_scale = 1; /* gf_pool_scale_thresholds: tests only */
+
+void gf_pool_scale_thresholds(double scale)
+{
+    threshold_scale = scale > 0 ? scale : 1;
+}
+
 size_t gf_pool_parts(double work, double min_part)
 {
     double most;
+    min_part *= threshold_scale;
     if (!GF_FAST || !(work >= 2 * min_part))
         return 1; /* too small to share (and no lock taken for it) */
     most = (double)gf_threads();

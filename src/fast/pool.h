@@ -20,6 +20,10 @@ typedef void gf_pool_task(void *arg, size_t part, size_t parts);
 enum { GF_POOL_PARTS_PER_THREAD = 4 };
 size_t gf_pool_parts(double work, double min_part);
 
+/* For tests: multiply every min_part given to gf_pool_parts by scale (1 restores), so
+ * that small problems are split too. Call it while no other thread is in the library. */
+void gf_pool_scale_thresholds(double scale);
+
 /* Run task(arg, p, parts) for every p < parts and return when all have finished: the
  * calling thread and the pool's workers each take the next part until none is left; all
  * on the calling thread when the pool is busy (another thread is using it, or this call

@@ -382,12 +382,12 @@ void gf_stats_abs_fast(const gf_real *x, size_t n, gf_real below, double *abs_su
  * The fast path takes a long array in chunks of STATS_CHUNK values, each reduced on its
  * own (by the _fast loop), the chunks' results added in chunk order: the same sums for
  * every number of threads, since the chunks, not the threads, fix the order. Groups of
- * chunks run on threads (src/fast/pool.c) when the array has STATS_MIN_PART values per
- * thread: below that, waking a worker costs more than the pass (measured: the pass runs
- * at some 10-20 values per ns, a wake-up takes 10-50 us). An array of one chunk or less
- * is reduced exactly as _fast does. */
+ * chunks run on threads (src/fast/pool.c) when the array has 2 STATS_MIN_PART values or
+ * more: a sum of squares on 2 threads took 0.8-1.15 times as long as on 1 at 512 Ki
+ * values and below, 0.6-0.8 times at 1 and 2 Mi (docs/performance.md, "Threads"). An
+ * array of one chunk or less is reduced exactly as _fast does. */
 enum { STATS_CHUNK = 16384, STATS_GROUP = 64 };
-#define STATS_MIN_PART (256.0 * 1024)
+#define STATS_MIN_PART (512.0 * 1024)
 
 typedef struct chunked {
     const gf_real *x;
