@@ -96,3 +96,18 @@ if(GRADFLOW_BENCH)
       PASS_REGULAR_EXPRESSION "train S .*train M .*train L .*telemetry M .*memory L peak")
   endif()
 endif()
+
+# ---- Threads (src/fast/pool.c) -------------------------------------------------------------
+# The threaded loops give the same bytes at 1, 2 and 3 threads: the unit test, then the
+# gradflow program's telemetry at each count, on a run large enough to be split. Not in
+# the sanitizer builds, where it would take minutes (test_threads runs there), nor in
+# the reference build, which runs on one thread (and its triple-loop GEMM would take
+# minutes on these sizes).
+gf_add_test(threads)
+if(GRADFLOW_TESTS AND NOT GRADFLOW_SANITIZE AND NOT GRADFLOW_REFERENCE)
+  add_test(NAME threads_same_telemetry
+           COMMAND ${CMAKE_COMMAND} -DGRADFLOW=$<TARGET_FILE:gradflow_tool>
+                   -DWORK=${CMAKE_CURRENT_BINARY_DIR}/same_bits_every_thread_count
+                   -P ${PROJECT_SOURCE_DIR}/tests/same_bits_every_thread_count.cmake)
+  set_tests_properties(threads_same_telemetry PROPERTIES TIMEOUT 300)
+endif()

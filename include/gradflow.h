@@ -25,5 +25,6 @@
 #include "gradflow/model.h"
 #include "gradflow/report.h"
 #include "gradflow/data.h"
+#include "gradflow/threads.h"
 
 #endif

@@ -3,8 +3,9 @@
  * blocked GEMM in the manner of Goto and BLIS: op(B) is packed a block at a time into
  * narrow panels, and a register-tiled micro-kernel multiplies a few rows of op(A) by one
  * panel. The kernel is picked at run time (AVX-512, AVX2+FMA, or portable C), so a
- * generic build is fast everywhere. With -DGRADFLOW_BLAS=ON, the fast path calls
- * cblas_sgemm/dgemm instead. Leaves out threads and Strassen-like tricks;
+ * generic build is fast everywhere. A large product is split over threads by bands of
+ * C (see Threads below). With -DGRADFLOW_BLAS=ON, the fast path calls cblas_sgemm/dgemm
+ * instead (and the CBLAS library's own threads). Leaves out Strassen-like tricks;
  * docs/performance.md has the figures. */
 #include <limits.h>
 #include <math.h>
@@ -12,6 +13,7 @@
 
 #include "fast/fast.h"
 #include "fast/gemm.h"
+#include "fast/pool.h"
 
 /* ---- The reference ---------------------------------------------------------------------
  * C[i][j] = alpha sum_p op(A)[i][p] op(B)[p][j] + beta C[i][j], the sum over p in order,
@@ -500,6 +502,70 @@ static void gemm_built_in(const gemm_kernel *kern, gf_trans ta, gf_trans tb, siz
     gemm_blocked(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, c, ldc, beta != 0);
 }
 
+/* ---- Threads ------------------------------------------------------------------------------
+ * A large product is cut into bands of C: bands of rows (of op(A) and C) when C is taller
+ * than wide, else bands of columns (of op(B) and C), each a multiple of the kernel's tile
+ * and each run by gemm_built_in on its own thread. Every element of C is still computed
+ * as gemm.h says, whatever band it falls in (k is never split), so the bits do not depend
+ * on the number of threads. Each band packs its own blocks of B (and of A): the
+ * duplicated packing is a few per cent of a band's work at the sizes that are split.
+ * GEMM_MIN_PART multiply-adds per band at least, so that a product is split from about
+ * n = 320 (square): measured on a shared 2-core machine, 2 threads took 1.15-1.2 times
+ * as long as 1 at n = 128 and 160 (bands of 1-2 M), 0.8-1.3 times at n = 256, and
+ * 0.6-0.7 times at n = 512 (docs/performance.md, "Threads"). */
+#define GEMM_MIN_PART (1u << 24)
+
+typedef struct gemm_job {
+    const gemm_kernel *kern;
+    gf_trans ta, tb;
+    size_t m, n, k;
+    gf_real alpha, beta;
+    const gf_real *a, *b;
+    gf_real *c;
+    size_t lda, ldb, ldc;
+    int by_rows; /* bands of rows, else of columns */
+} gemm_job;
+
+static void gemm_band(void *arg, size_t part, size_t parts)
+{
+    const gemm_job *j = arg;
+    size_t unit = j->by_rows ? j->kern->mr : j->kern->nr;
+    size_t len = j->by_rows ? j->m : j->n;
+    size_t tiles = (len + unit - 1) / unit;
+    size_t lo = tiles * part / parts * unit, hi = tiles * (part + 1) / parts * unit;
+    const gf_real *a = j->a, *b = j->b;
+    if (hi > len)
+        hi = len;
+    if (lo >= hi)
+        return;
+    if (j->by_rows) {
+        a += j->ta == GF_NO_TRANS ? lo * j->lda : lo; /* op(A)[lo:hi, :] */
+        gemm_built_in(j->kern, j->ta, j->tb, hi - lo, j->n, j->k, j->alpha, a, j->lda, b,
+                      j->ldb, j->beta, j->c + lo * j->ldc, j->ldc);
+    } else {
+        b += j->tb == GF_NO_TRANS ? lo : lo * j->ldb; /* op(B)[:, lo:hi] */
+        gemm_built_in(j->kern, j->ta, j->tb, j->m, hi - lo, j->k, j->alpha, a, j->lda, b,
+                      j->ldb, j->beta, j->c + lo, j->ldc);
+    }
+}
+
+/* gemm_built_in, on as many threads as the size pays for. */
+static void gemm_threaded(const gemm_kernel *kern, gf_trans ta, gf_trans tb, size_t m,
+                          size_t n, size_t k, gf_real alpha, const gf_real *a, size_t lda,
+                          const gf_real *b, size_t ldb, gf_real beta, gf_real *c, size_t ldc)
+{
+    int by_rows = m >= n;
+    size_t tiles = by_rows ? (m + kern->mr - 1) / kern->mr : (n + kern->nr - 1) / kern->nr;
+    size_t parts = gf_pool_parts((double)m * (double)n * (double)k, GEMM_MIN_PART);
+    gemm_job job = {kern, ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, by_rows};
+    if (parts > tiles)
+        parts = tiles;
+    if (parts <= 1)
+        gemm_built_in(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        gf_pool_run(gemm_band, &job, parts);
+}
+
 /* ---- Entry points ------------------------------------------------------------------------ */
 
 #if GF_USE_CBLAS
@@ -533,7 +599,7 @@ void gf_gemm_fast(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t
         return;
     }
 #endif
-    gemm_built_in(the_kernel(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
+    gemm_threaded(the_kernel(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c,
                   ldc);
 }
 
@@ -545,7 +611,7 @@ int gf_gemm_with_kernel(gf_gemm_kernel kernel, gf_trans trans_a, gf_trans trans_
     if (kern == NULL)
         return 0;
     if (m > 0 && n > 0)
-        gemm_built_in(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        gemm_threaded(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return 1;
 }
 

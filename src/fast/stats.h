@@ -3,7 +3,8 @@
  * double, in order; _fast, written with GNU vector types so that it runs at the speed of
  * the loads (each sum in fixed lanes added in a fixed order, the same on every CPU: a
  * build gives the same figures bit for bit on any machine); and the plain name, which
- * the library calls: _fast, or _ref in the reference build (-DGRADFLOW_REFERENCE=ON).
+ * the library calls: _fast, or _ref in the reference build (-DGRADFLOW_REFERENCE=ON);
+ * for sumsq and moments, _fast over fixed chunks of a long array, on threads (stats.c).
  * The counts of _fast and _ref are equal; their sums agree to about 1e-6 relative for
  * float data (float partial sums, see stats.c) and to rounding for double data. */
 #ifndef GRADFLOW_STATS_H

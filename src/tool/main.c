@@ -2,6 +2,7 @@
  * install the Ctrl-C handler, run the command. See docs/cli.md. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
@@ -42,6 +43,24 @@ static void install_handlers(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+/* --threads N, else GRADFLOW_THREADS (which the library reads itself; checked here so
+ * that a typo is an error rather than a silent default). 0, or 2 after a message. */
+static int set_threads(const gft_config *c)
+{
+    const char *env = getenv("GRADFLOW_THREADS");
+    size_t n;
+    if (c->threads > 0) {
+        if (gf_set_threads(c->threads) != GF_OK) {
+            gft_error("--threads: %s", gf_last_error());
+            return 2;
+        }
+    } else if (env != NULL && gf_threads_parse(&n, env) != GF_OK) {
+        gft_error("GRADFLOW_THREADS: %s", gf_last_error());
+        return 2;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static gft_args args; /* large: kept off the stack */
@@ -52,6 +71,8 @@ int main(int argc, char **argv)
     status = gft_parse(&args, argc, argv);
     if (status >= 0)
         return status;
+    if (set_threads(&args.cfg) != 0)
+        return 2;
     install_handlers();
     /* Every allocation the run plans is checked against it (gradflow/budget.h). */
     gf_set_memory_limit((size_t)args.cfg.max_memory);

@@ -566,6 +566,9 @@ static const gft_option table[] = {
     {"max-memory", "BYTES", NET | C(GFT_CMD_MERGE), 0, parse_bytes, OFF(max_memory), 1 << 20,
      0, "refuse a run needing more memory (suffix K, M, G, T; default a quarter of "
      "the physical memory)"},
+    {"threads", "N", NET, 0, parse_size, OFF(threads), 1, GF_THREADS_MAX,
+     "threads for the large matrix products and loops (default: GRADFLOW_THREADS, else "
+     "every core); the results are the same bits for any N"},
     /* sweep */
     {"jobs", "N", C(GFT_CMD_SWEEP) | C(GFT_CMD_PAPER), 0, parse_size, OFF(jobs), 1, 1024,
      "run N configurations at a time, in separate processes (default 1)"},

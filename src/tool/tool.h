@@ -97,6 +97,7 @@ typedef struct gft_config {
     char resume[1024];        /* --resume FILE ("" none) */
     /* resources */
     uint64_t max_memory;      /* --max-memory in bytes; 0: the library's default limit */
+    size_t threads;           /* --threads; 0: GRADFLOW_THREADS, else every core */
     /* sweep */
     size_t jobs;              /* parallel processes */
     int emit_commands;

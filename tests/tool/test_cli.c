@@ -352,6 +352,8 @@ static void bad_options_exit_2_with_one_line(void **state)
         {{"run", "--data", "xor", "--no-header"}, "--no-header: only for a CSV file"},
         {{"run", "--max-memory", "12x"}, "--max-memory: '12x' is not a size in bytes"},
         {{"run", "--max-memory", "1K"}, "--max-memory: '1K' must be at least"},
+        {{"run", "--threads", "0"}, "--threads: '0' must be between 1 and 256"},
+        {{"run", "--threads", "two"}, "--threads: 'two'"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -454,6 +456,19 @@ static void without_gnuplot_the_scripts_are_kept(void **state)
     assert_file("cli-run/nognu/signal.gp");
     assert_file("cli-run/nognu/figures.gp");
     assert_true(file_size("cli-run/nognu/signal.png") < 0);
+}
+
+/* GRADFLOW_THREADS is read by the library, which ignores a bad value; the program
+ * refuses it, so that a typo does not silently run on every core. */
+static void bad_gradflow_threads_is_a_usage_error(void **state)
+{
+    output o;
+    (void)state;
+    setenv("GRADFLOW_THREADS", "2x", 1);
+    RUN(&o, "run", "--depth", "3", "--width", "8", "--steps", "2", "--out", "cli-run/thr");
+    unsetenv("GRADFLOW_THREADS");
+    expect_status(&o, 2);
+    assert_one_line_error(&o, "GRADFLOW_THREADS: threads: '2x' is not a whole number");
 }
 
 static void run_on_every_data_set(void **state)
@@ -576,6 +591,7 @@ int main(int argc, char **argv)
     static const struct CMUnitTest runs[] = {
         cmocka_unit_test(run_writes_its_directory),
         cmocka_unit_test(without_gnuplot_the_scripts_are_kept),
+        cmocka_unit_test(bad_gradflow_threads_is_a_usage_error),
         cmocka_unit_test(run_on_every_data_set),
         cmocka_unit_test(nonfinite_stops_and_keeps_the_evidence),
         cmocka_unit_test(save_and_resume_continue_bit_for_bit),

@@ -1,0 +1,265 @@
+/* src/fast/pool.c: a small persistent pool of POSIX threads (see pool.h and
+ * gradflow/threads.h). Workers are started on the first job that wants them and then
+ * sleep on a condition variable between jobs, so a job costs a wake-up, not a thread
+ * creation. A job is a function and a number of parts; the calling thread and the
+ * workers claim parts one at a time until none is left. Leaves out spinning: a machine
+ * shared with other programs is better served by sleeping workers.
+ * The workers are stopped and joined by gf_set_threads and at exit (a destructor with
+ * GCC and Clang), so that nothing is left running or allocated. */
+#define _POSIX_C_SOURCE 200809L /* sysconf, pthread_sigmask */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "fast/fast.h"
+#include "fast/pool.h"
+#include "gradflow/threads.h"
+
+/* The pool's state: one per process, like the log callback. `lock` guards every field
+ * but `busy`; `busy` is held by the one thread whose job the workers run. */
+static struct {
+    pthread_mutex_t lock, busy;
+    pthread_cond_t start, done;    /* a job is posted; the job's last part finished */
+    pthread_t worker[GF_THREADS_MAX];
+    unsigned long born[GF_THREADS_MAX]; /* the generation when each worker was started */
+    size_t started;                /* workers running: worker[0 .. started) */
+    size_t threads;                /* the count in force; 0: not decided yet */
+    unsigned long generation;      /* incremented with every job posted */
+    gf_pool_task *task;            /* the job: task(arg, p, parts) */
+    void *arg;
+    size_t parts;                  /* parts of the job */
+    size_t next;                   /* the next part not yet claimed */
+    size_t finished;               /* parts finished */
+    int stop;                      /* the workers are to exit */
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .busy = PTHREAD_MUTEX_INITIALIZER,
+          .start = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+
+/* ---- The count ------------------------------------------------------------------------- */
+
+gf_status gf_threads_parse(size_t *n, const char *text)
+{
+    char *end;
+    unsigned long v;
+    GF_CHECK_NOT_NULL(n, "gf_threads_parse");
+    GF_CHECK_NOT_NULL(text, "gf_threads_parse");
+    if (*text < '0' || *text > '9')
+        return gf_fail(GF_EINVAL, "threads: '%s' is not a whole number", text);
+    v = strtoul(text, &end, 10);
+    if (*end != '\0' || v > GF_THREADS_MAX)
+        return gf_fail(GF_EINVAL, "threads: '%s' is not a whole number from 0 to %d", text,
+                       GF_THREADS_MAX);
+    *n = (size_t)v;
+    return GF_OK;
+}
+
+/* n, or every online core for 0, within 1 .. GF_THREADS_MAX. */
+static size_t resolve(size_t n)
+{
+    if (n == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (size_t)cores : 1;
+    }
+    return n > GF_THREADS_MAX ? GF_THREADS_MAX : n;
+}
+
+/* The count when no call has set one: GRADFLOW_THREADS if valid, else every core (an
+ * invalid value is ignored here: the library does not print; the gradflow program
+ * rejects it with a message). */
+static size_t default_count(void)
+{
+    const char *env = getenv("GRADFLOW_THREADS");
+    size_t n = 0;
+    if (env != NULL && gf_threads_parse(&n, env) != GF_OK) {
+        gf_clear_error();
+        n = 0;
+    }
+    return resolve(n);
+}
+
+/* gf_threads with lock held. */
+static size_t gf_threads_locked(void)
+{
+    if (!GF_FAST)
+        return 1; /* the reference build is the single-thread reference */
+    if (pool.threads == 0)
+        pool.threads = default_count();
+    return pool.threads;
+}
+
+size_t gf_threads(void)
+{
+    size_t n;
+    pthread_mutex_lock(&pool.lock);
+    n = gf_threads_locked();
+    pthread_mutex_unlock(&pool.lock);
+    return n;
+}
+
+/* ---- Workers --------------------------------------------------------------------------- */
+
+/* Run the parts of the current job that no thread has claimed yet, one at a time
+ * (called with lock held; returns with it held). Parts are claimed rather than dealt
+ * out, so that a thread the system has descheduled (a machine shared with other
+ * programs) leaves its parts to the others instead of holding up the job. */
+static void claim_parts(void)
+{
+    while (pool.next < pool.parts) {
+        size_t part = pool.next++, parts = pool.parts;
+        gf_pool_task *task = pool.task;
+        void *arg = pool.arg;
+        pthread_mutex_unlock(&pool.lock);
+        task(arg, part, parts);
+        pthread_mutex_lock(&pool.lock);
+        if (++pool.finished == parts)
+            pthread_cond_signal(&pool.done);
+    }
+}
+
+/* Worker w (1 .. started): wakes for every job and claims parts of it. */
+static void *worker_main(void *arg)
+{
+    size_t w = (size_t)(uintptr_t)arg;
+    unsigned long seen;
+    pthread_mutex_lock(&pool.lock);
+    seen = pool.born[w - 1]; /* not pool.generation: the job it was started for may be
+                              * posted before this thread first takes the lock */
+    for (;;) {
+        while (!pool.stop && pool.generation == seen)
+            pthread_cond_wait(&pool.start, &pool.lock);
+        if (pool.stop)
+            break;
+        seen = pool.generation;
+        claim_parts();
+    }
+    pthread_mutex_unlock(&pool.lock);
+    return NULL;
+}
+
+/* A child process of fork has none of its parent's workers: it starts its own. */
+static void before_fork(void) { pthread_mutex_lock(&pool.lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&pool.lock); }
+static void after_fork_child(void)
+{
+    pool.started = 0;
+    pthread_mutex_unlock(&pool.lock);
+}
+
+static void watch_forks(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+/* Start workers until `want` run (called with lock held). A worker that cannot be
+ * started is done without: its parts run on the calling thread. Workers block every
+ * signal, so that Ctrl-C and the like reach the program's own thread. */
+static void start_workers(size_t want)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    sigset_t all, old;
+    if (pool.started >= want)
+        return;
+    pthread_once(&once, watch_forks);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    while (pool.started < want) {
+        size_t w = pool.started + 1;
+        pool.born[pool.started] = pool.generation;
+        if (pthread_create(&pool.worker[pool.started], NULL, worker_main, (void *)(uintptr_t)w))
+            break;
+        pool.started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Stop and join every worker (called with busy held and lock not held). */
+static void stop_workers(void)
+{
+    size_t n;
+    pthread_mutex_lock(&pool.lock);
+    pool.stop = 1;
+    pthread_cond_broadcast(&pool.start);
+    n = pool.started;
+    pthread_mutex_unlock(&pool.lock);
+    for (size_t i = 0; i < n; i++)
+        pthread_join(pool.worker[i], NULL);
+    pthread_mutex_lock(&pool.lock);
+    pool.started = 0;
+    pool.stop = 0;
+    pthread_mutex_unlock(&pool.lock);
+}
+
+gf_status gf_set_threads(size_t n)
+{
+    if (n > GF_THREADS_MAX)
+        return gf_fail(GF_EINVAL, "gf_set_threads: %zu threads, at most %d", n,
+                       GF_THREADS_MAX);
+    pthread_mutex_lock(&pool.busy);
+    stop_workers();
+    pthread_mutex_lock(&pool.lock);
+    pool.threads = resolve(n);
+    pthread_mutex_unlock(&pool.lock);
+    pthread_mutex_unlock(&pool.busy);
+    return GF_OK;
+}
+
+#if defined(__GNUC__)
+/* At exit (or when a shared library is unloaded): join the workers, so that no thread
+ * outlives the library's code and leak checkers see nothing left. Skipped when a job is
+ * running (exit called from another thread mid-job): the process is ending anyway. */
+__attribute__((destructor)) static void pool_shutdown(void)
+{
+    if (pthread_mutex_trylock(&pool.busy) != 0)
+        return;
+    stop_workers();
+    pthread_mutex_unlock(&pool.busy);
+}
+#endif
+
+/* ---- Jobs ------------------------------------------------------------------------------ */
+
+static double threshold_scale = 1; /* gf_pool_scale_thresholds: tests only */
+
+void gf_pool_scale_thresholds(double scale)
+{
+    threshold_scale = scale > 0 ? scale : 1;
+}
+
+size_t gf_pool_parts(double work, double min_part)
+{
+    double most;
+    min_part *= threshold_scale;
+    if (!GF_FAST || !(work >= 2 * min_part))
+        return 1; /* too small to share (and no lock taken for it) */
+    most = (double)gf_threads();
+    if (most <= 1)
+        return 1;
+    most *= GF_POOL_PARTS_PER_THREAD;
+    return work / min_part < most ? (size_t)(work / min_part) : (size_t)most;
+}
+
+void gf_pool_run(gf_pool_task *task, void *arg, size_t parts)
+{
+    if (parts > 1 && pthread_mutex_trylock(&pool.busy) == 0) {
+        pthread_mutex_lock(&pool.lock);
+        start_workers(gf_threads_locked() - 1);
+        pool.task = task;
+        pool.arg = arg;
+        pool.parts = parts;
+        pool.next = pool.finished = 0;
+        pool.generation++;
+        if (pool.started > 0)
+            pthread_cond_broadcast(&pool.start);
+        claim_parts(); /* the calling thread works too */
+        while (pool.finished < parts)
+            pthread_cond_wait(&pool.done, &pool.lock);
+        pool.task = NULL;
+        pthread_mutex_unlock(&pool.lock);
+        pthread_mutex_unlock(&pool.busy);
+        return;
+    }
+    for (size_t p = 0; p < parts; p++)
+        task(arg, p, parts);
+}

@@ -1,0 +1,33 @@
+/* src/fast/pool.h: the worker pool behind gradflow/threads.h, for the fast loops that
+ * split their work over threads (the GEMM, the long element-wise and reduction passes).
+ * A loop cuts its work into parts whose results do not depend on how many parts there
+ * are (output rows, fixed chunks), asks gf_pool_parts how many to run at once, and hands
+ * them to gf_pool_run. Not installed. */
+#ifndef GRADFLOW_FAST_POOL_H
+#define GRADFLOW_FAST_POOL_H
+
+#include <stddef.h>
+
+/* One part of a loop: do part `part` of `parts` (0 <= part < parts) of the work at arg.
+ * Parts run at the same time on different threads: each writes only its own outputs. */
+typedef void gf_pool_task(void *arg, size_t part, size_t parts);
+
+/* How many parts to cut `work` units into (>= 1): GF_POOL_PARTS_PER_THREAD per thread,
+ * so that a thread held up by the system leaves its parts to the others, but none
+ * smaller than min_part units, so that a part pays for waking a thread (the thresholds
+ * are in the callers: docs/performance.md). 1 with one thread, or in the reference
+ * build. The results of a loop must not depend on it. */
+enum { GF_POOL_PARTS_PER_THREAD = 4 };
+size_t gf_pool_parts(double work, double min_part);
+
+/* For tests: multiply every min_part given to gf_pool_parts by scale (1 restores), so
+ * that small problems are split too. Call it while no other thread is in the library. */
+void gf_pool_scale_thresholds(double scale);
+
+/* Run task(arg, p, parts) for every p < parts and return when all have finished: the
+ * calling thread and the pool's workers each take the next part until none is left; all
+ * on the calling thread when the pool is busy (another thread is using it, or this call
+ * comes from inside a part) or no worker could be started. Cannot fail. */
+void gf_pool_run(gf_pool_task *task, void *arg, size_t parts);
+
+#endif

@@ -1,0 +1,240 @@
+/* tests/test_threads.c: the worker pool (src/fast/pool.c, gradflow/threads.h). The loops
+ * that run on threads give the same bytes at 1, 2 and 3 threads: the GEMM in every
+ * transpose, beta 0 and 1, with each kernel the CPU has, on shapes split by rows and
+ * by columns; the telemetry's long reductions; the activation layer's forward pass. Two
+ * threads using the library at once get the same bytes too (one falls back to running
+ * alone). The test lowers the sizes at which work is split (gf_pool_scale_thresholds),
+ * so that its products and arrays are cut into several parts. Then the count's setters
+ * and their errors. In the reference build every count
+ * runs on one thread, and the comparisons hold trivially (the build is still tested). */
+#include <pthread.h>
+
+#include "testutil.h"
+
+#include "../src/fast/fast.h"
+#include "../src/fast/gemm.h"
+#include "../src/fast/pool.h"
+#include "../src/fast/stats.h"
+#include "gradflow/layer.h"
+#include "gradflow/threads.h"
+
+static const size_t counts[] = {1, 2, 3};
+enum { N_COUNTS = sizeof counts / sizeof counts[0] };
+
+static gf_real *random_array(size_t n, uint64_t seed)
+{
+    gf_rng rng;
+    gf_real *x = test_malloc(n * sizeof *x);
+    gf_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (gf_real)gf_rng_normal(&rng);
+    return x;
+}
+
+static int any_nonzero(const gf_real *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != 0)
+            return 1;
+    return 0;
+}
+
+/* ---- GEMM ------------------------------------------------------------------------------ */
+
+typedef struct shape {
+    size_t m, n, k; /* split into several bands, with the test's scale (main) */
+} shape;
+
+/* C = alpha op(A) op(B) + beta C0 with the given kernel at each thread count: the same
+ * bytes at every count. A and B are stored with leading dimensions wider than needed, so
+ * that the bands' offsets into them are exercised with strides too. */
+static void gemm_case(gf_gemm_kernel kernel, shape s, gf_trans ta, gf_trans tb, gf_real beta)
+{
+    size_t lda = (ta ? s.m : s.k) + 3, ldb = (tb ? s.k : s.n) + 5, ldc = s.n + 2;
+    size_t na = (ta ? s.k : s.m) * lda, nb = (tb ? s.n : s.k) * ldb, nc = s.m * ldc;
+    gf_real *a = random_array(na, 1), *b = random_array(nb, 2), *c0 = random_array(nc, 3);
+    gf_real *want = test_malloc(nc * sizeof *want), *got = test_malloc(nc * sizeof *got);
+    for (size_t t = 0; t < N_COUNTS; t++) {
+        gf_real *c = t == 0 ? want : got;
+        assert_ok(gf_set_threads(counts[t]));
+        assert_int_equal(gf_threads(), GF_FAST ? counts[t] : 1);
+        memcpy(c, c0, nc * sizeof *c);
+        if (!gf_gemm_with_kernel(kernel, ta, tb, s.m, s.n, s.k, (gf_real)0.75, a, lda, b, ldb,
+                                 beta, c, ldc))
+            break; /* this CPU lacks the kernel */
+        if (t > 0 && memcmp(want, got, nc * sizeof *got) != 0)
+            fail_msg("kernel %d, %zux%zux%zu, trans %d%d, beta %g: %zu threads differ",
+                     (int)kernel, s.m, s.n, s.k, (int)ta, (int)tb, (double)beta, counts[t]);
+    }
+    assert_true(any_nonzero(want, nc));
+    test_free(a), test_free(b), test_free(c0), test_free(want), test_free(got);
+}
+
+static void gemm_same_bytes_at_1_2_3_threads(void **state)
+{
+    /* Taller than wide (split by rows), wider than tall (by columns); sizes that are no
+     * multiple of any tile, and k over two blocks of GF_GEMM_KC. */
+    static const shape shapes[] = {{203, 61, 261}, {37, 301, 259}};
+    static const gf_gemm_kernel kernels[] = {GF_GEMM_KERNEL_PORTABLE, GF_GEMM_KERNEL_AVX2,
+                                             GF_GEMM_KERNEL_AVX512};
+    static const gf_real betas[] = {0, 1}; /* beta C then overwritten, or added to */
+    (void)state;
+    for (size_t kk = 0; kk < 3; kk++)
+        for (size_t s = 0; s < 2; s++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++)
+                    for (size_t be = 0; be < 2; be++)
+                        gemm_case(kernels[kk], shapes[s], (gf_trans)ta, (gf_trans)tb, betas[be]);
+    assert_ok(gf_set_threads(0));
+}
+
+/* gf_gemm_raw, what the layers call (the reference GEMM in the reference build). */
+static void gemm_raw_same_bytes(void **state)
+{
+    size_t m = 150, n = 140, k = 130;
+    gf_real *a = random_array(m * k, 4), *b = random_array(k * n, 5);
+    gf_real *want = test_calloc(m * n, sizeof *want), *got = test_calloc(m * n, sizeof *got);
+    (void)state;
+    for (size_t t = 0; t < N_COUNTS; t++) {
+        assert_ok(gf_set_threads(counts[t]));
+        gf_gemm_raw(GF_NO_TRANS, GF_NO_TRANS, m, n, k, 1, a, k, b, n, 0, t == 0 ? want : got, n);
+        if (t > 0)
+            assert_memory_equal(want, got, m * n * sizeof *got);
+    }
+    assert_true(any_nonzero(want, m * n));
+    assert_ok(gf_set_threads(0));
+    test_free(a), test_free(b), test_free(want), test_free(got);
+}
+
+/* ---- Reductions and the activation layer ------------------------------------------------ */
+
+static void reductions_same_bits(void **state)
+{
+    size_t n = 1234567; /* many chunks, a short last one */
+    gf_real *x = random_array(n, 6);
+    double want[3] = {0}, got[3], ref_sum, ref_sq;
+    size_t zeros, ref_zeros;
+    (void)state;
+    x[1000] = 0, x[900000] = -0.0f; /* zeros in two chunks */
+    for (size_t t = 0; t < N_COUNTS; t++) {
+        assert_ok(gf_set_threads(counts[t]));
+        got[0] = gf_stats_sumsq(x, n);
+        gf_stats_moments(x, n, &got[1], &got[2], &zeros);
+        assert_int_equal(zeros, 2);
+        if (t == 0)
+            memcpy(want, got, sizeof want);
+        else
+            assert_memory_equal(want, got, sizeof want);
+    }
+    /* and the sums are right: against the plain loop, within its rounding */
+    gf_stats_moments_ref(x, n, &ref_sum, &ref_sq, &ref_zeros);
+    assert_near(want[0], ref_sq, 0, 1e-6);
+    assert_near(want[2], ref_sq, 0, 1e-6);
+    assert_near(want[1], ref_sum, 1e-6 * sqrt(ref_sq), 1e-6);
+    assert_ok(gf_set_threads(0));
+    test_free(x);
+}
+
+static void activation_forward_same_bytes(void **state)
+{
+    size_t batch = 300, width = 1001; /* 300300 values: split, with the test's scale */
+    const gf_activation *tanh_row = NULL;
+    gf_layer layer;
+    gf_tensor *x, *want, *got;
+    (void)state;
+    assert_ok(gf_activation_find(&tanh_row, "tanh"));
+    assert_ok(gf_layer_activation(&layer, width, tanh_row, 0));
+    assert_ok(gf_tensor_new(&x, batch, width));
+    assert_ok(gf_tensor_new(&want, batch, width));
+    assert_ok(gf_tensor_new(&got, batch, width));
+    gf_real *r = random_array(batch * width, 7);
+    memcpy(x->data, r, batch * width * sizeof *r);
+    for (size_t t = 0; t < N_COUNTS; t++) {
+        assert_ok(gf_set_threads(counts[t]));
+        assert_ok(layer.ops->forward(&layer, x, t == 0 ? want : got, 1));
+        if (t > 0)
+            assert_memory_equal(want->data, got->data, batch * width * sizeof *r);
+    }
+    assert_true(any_nonzero(want->data, batch * width));
+    assert_ok(gf_set_threads(0));
+    gf_layer_release(&layer);
+    gf_tensor_free(x), gf_tensor_free(want), gf_tensor_free(got);
+    test_free(r);
+}
+
+/* ---- Two threads using the library at once ------------------------------------------------ */
+
+typedef struct concurrent {
+    const gf_real *a, *b;
+    gf_real *c;
+    size_t n;
+} concurrent;
+
+static void *product(void *arg)
+{
+    concurrent *w = arg;
+    for (int rep = 0; rep < 3; rep++)
+        gf_gemm_raw(GF_NO_TRANS, GF_TRANS, w->n, w->n, w->n, 1, w->a, w->n, w->b, w->n, 0, w->c,
+                    w->n);
+    return NULL;
+}
+
+static void two_callers_at_once(void **state)
+{
+    size_t n = 160, nn = 160 * 160;
+    gf_real *a = random_array(nn, 8), *b = random_array(nn, 9);
+    gf_real *c[3] = {test_malloc(nn * sizeof(gf_real)), test_malloc(nn * sizeof(gf_real)),
+                     test_malloc(nn * sizeof(gf_real))};
+    concurrent w[3] = {{a, b, c[0], n}, {a, b, c[1], n}, {a, b, c[2], n}};
+    pthread_t other;
+    (void)state;
+    assert_ok(gf_set_threads(2));
+    product(&w[0]); /* alone */
+    assert_int_equal(pthread_create(&other, NULL, product, &w[1]), 0);
+    product(&w[2]); /* beside the other thread: one of the two finds the pool busy */
+    assert_int_equal(pthread_join(other, NULL), 0);
+    assert_memory_equal(c[0], c[1], nn * sizeof(gf_real));
+    assert_memory_equal(c[0], c[2], nn * sizeof(gf_real));
+    assert_ok(gf_set_threads(0));
+    test_free(a), test_free(b), test_free(c[0]), test_free(c[1]), test_free(c[2]);
+}
+
+/* ---- The count --------------------------------------------------------------------------- */
+
+static void count_setters_and_errors(void **state)
+{
+    size_t n = 99;
+    (void)state;
+    assert_status(gf_set_threads(GF_THREADS_MAX + 1), GF_EINVAL);
+    assert_ok(gf_set_threads(0)); /* every core */
+    assert_true(gf_threads() >= 1 && gf_threads() <= GF_THREADS_MAX);
+    if (!GF_FAST)
+        assert_int_equal(gf_threads(), 1);
+    assert_ok(gf_threads_parse(&n, "3"));
+    assert_int_equal(n, 3);
+    assert_ok(gf_threads_parse(&n, "0"));
+    assert_int_equal(n, 0);
+    assert_status(gf_threads_parse(&n, "257"), GF_EINVAL);
+    assert_status(gf_threads_parse(&n, ""), GF_EINVAL);
+    assert_status(gf_threads_parse(&n, "-1"), GF_EINVAL);
+    assert_status(gf_threads_parse(&n, "2x"), GF_EINVAL);
+    assert_status(gf_threads_parse(&n, "99999999999999999999999"), GF_EINVAL);
+    assert_status(gf_threads_parse(NULL, "2"), GF_EINVAL);
+    assert_int_equal(n, 0); /* untouched by the failures */
+}
+
+int main(void)
+{
+    /* Split at a 64th of the sizes the library splits at, so that products and arrays
+     * small enough for a sanitizer build are still cut into several parts. */
+    gf_pool_scale_thresholds(1.0 / 64);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gemm_same_bytes_at_1_2_3_threads),
+        cmocka_unit_test(gemm_raw_same_bytes),
+        cmocka_unit_test(reductions_same_bits),
+        cmocka_unit_test(activation_forward_same_bytes),
+        cmocka_unit_test(two_callers_at_once),
+        cmocka_unit_test(count_setters_and_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
