@@ -5,8 +5,8 @@
  * work is split over output rows and tiles, never along a sum, and reductions add
  * fixed-size chunks in a fixed order (docs/performance.md, "Threads").
  *
- * The count is process-wide, like the log callback: by default every online core, or
- * the environment variable GRADFLOW_THREADS when set (a whole number 0..GF_THREADS_MAX,
+ * The count is process-wide, like the log callback: by default every core the process
+ * may run on (its CPU affinity), or the environment variable GRADFLOW_THREADS when set (a whole number 0..GF_THREADS_MAX,
  * 0 meaning every core; another value is ignored); a call to gf_set_threads overrides
  * both. The reference build (-DGRADFLOW_REFERENCE=ON) always
  * runs on one thread and starts no workers.
@@ -29,13 +29,13 @@ extern "C" {
 #define GF_THREADS_MAX 256
 
 /* Use n threads from now on, the calling thread included: 1 runs everything on the
- * calling thread, 0 means every online core (the default). Stops the workers of the
+ * calling thread, 0 means every core the process may run on (the default). Stops the workers of the
  * previous setting (they are started again when first needed). GF_EINVAL when
  * n > GF_THREADS_MAX; GF_OK otherwise. Not while another thread is inside the library. */
 gf_status gf_set_threads(size_t n);
 
 /* The number of threads the large loops split over (>= 1): gf_set_threads's count,
- * else GRADFLOW_THREADS, else the online cores; 1 in the reference build. Starts no
+ * else GRADFLOW_THREADS, else the cores the process may run on (its CPU affinity, so taskset and container cpusets count); 1 in the reference build. Starts no
  * thread. */
 size_t gf_threads(void);
 

@@ -6,9 +6,10 @@
  * shared with other programs is better served by sleeping workers.
  * The workers are stopped and joined by gf_set_threads and at exit (a destructor with
  * GCC and Clang), so that nothing is left running or allocated. */
-#define _POSIX_C_SOURCE 200809L /* sysconf, pthread_sigmask */
+#define _GNU_SOURCE /* sched_getaffinity and CPU_COUNT; sysconf, pthread_sigmask */
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -55,13 +56,24 @@ gf_status gf_threads_parse(size_t *n, const char *text)
     return GF_OK;
 }
 
-/* n, or every online core for 0, within 1 .. GF_THREADS_MAX. */
+/* The cores this process may run on: its CPU affinity (taskset, a container's cpuset),
+ * else every online core. Threads beyond them would only take turns on one core. */
+static size_t usable_cores(void)
+{
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (size_t)CPU_COUNT(&set);
+#endif
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (size_t)cores : 1;
+}
+
+/* n, or every usable core for 0, within 1 .. GF_THREADS_MAX. */
 static size_t resolve(size_t n)
 {
-    if (n == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores > 0 ? (size_t)cores : 1;
-    }
+    if (n == 0)
+        n = usable_cores();
     return n > GF_THREADS_MAX ? GF_THREADS_MAX : n;
 }
 
