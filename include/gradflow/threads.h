@@ -35,8 +35,8 @@ extern "C" {
 gf_status gf_set_threads(size_t n);
 
 /* The number of threads the large loops split over (>= 1): gf_set_threads's count,
- * else GRADFLOW_THREADS, else the cores the process may run on (its CPU affinity, so taskset and container cpusets count); 1 in the reference build. Starts no
- * thread. */
+ * else GRADFLOW_THREADS, else the cores the process may run on (its CPU affinity, so
+ * taskset and container cpusets count); 1 in the reference build. Starts no thread. */
 size_t gf_threads(void);
 
 /* Read a thread count as GRADFLOW_THREADS and --threads take it: a whole number
