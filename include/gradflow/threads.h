@@ -6,8 +6,8 @@
  * fixed-size chunks in a fixed order (docs/performance.md, "Threads").
  *
  * The count is process-wide, like the log callback: by default every core the process
- * may run on (its CPU affinity), or the environment variable GRADFLOW_THREADS when set (a whole number 0..GF_THREADS_MAX,
- * 0 meaning every core; another value is ignored); a call to gf_set_threads overrides
+ * may run on (its CPU affinity), or the environment variable GRADFLOW_THREADS when set
+ * (a whole number 0..GF_THREADS_MAX, 0 meaning every core; another value is ignored); a call to gf_set_threads overrides
  * both. The reference build (-DGRADFLOW_REFERENCE=ON) always
  * runs on one thread and starts no workers.
  *
