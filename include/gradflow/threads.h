@@ -7,9 +7,9 @@
  *
  * The count is process-wide, like the log callback: by default every core the process
  * may run on (its CPU affinity), or the environment variable GRADFLOW_THREADS when set
- * (a whole number 0..GF_THREADS_MAX, 0 meaning every core; another value is ignored); a call to gf_set_threads overrides
- * both. The reference build (-DGRADFLOW_REFERENCE=ON) always
- * runs on one thread and starts no workers.
+ * (a whole number 0..GF_THREADS_MAX, 0 meaning every core; another value is ignored);
+ * a call to gf_set_threads overrides both. The reference build (-DGRADFLOW_REFERENCE=ON)
+ * always runs on one thread and starts no workers.
  *
  * Thread safety: the library may be called from several threads on separate objects.
  * One call at a time uses the pool; a call that finds it busy (another thread's GEMM,
