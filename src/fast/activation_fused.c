@@ -58,11 +58,13 @@ static void acc_start(deriv_acc *acc, gf_real *col_abs, size_t n, const gf_layer
 }
 
 /* c[j] += |d[j]|: the per-unit sums. */
-GF_CLONES static void add_abs(gf_real *restrict c, const gf_real *restrict d, size_t n)
+GF_SIMD_BODY void add_abs_loop(gf_real *restrict c, const gf_real *restrict d, size_t n)
 {
     for (size_t j = 0; j < n; j++)
         c[j] += d[j] < 0 ? -d[j] : d[j];
 }
+GF_SIMD_VOID(static, add_abs, (gf_real *restrict c, const gf_real *restrict d, size_t n),
+             (c, d, n))
 
 /* Accumulate a chunk of f' values d[0..m), which start at column col0 of an n-column
  * array (a chunk is either whole rows or part of one row). */
@@ -133,11 +135,13 @@ static void deriv_chunk(const gf_layer *l, gf_real *d, const gf_real *x, const g
 }
 
 /* out[i] += g[i] d[i]: the chain rule through an element-wise activation. */
-GF_CLONES static void add_product(gf_real *out, const gf_real *g, const gf_real *d, size_t n)
+GF_SIMD_BODY void add_product_loop(gf_real *out, const gf_real *g, const gf_real *d, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         out[i] += g[i] * d[i];
 }
+GF_SIMD_VOID(static, add_product, (gf_real *out, const gf_real *g, const gf_real *d, size_t n),
+             (out, g, d, n))
 
 /* Evaluate f' over the (batch, n) x and y chunk by chunk: dx += dy * f' when dx is
  * given, and the derivative statistics from the same chunk when stats is set. The one
