@@ -5,10 +5,6 @@
 
 #include "fast/simd.h"
 
-#if !defined(__STDC_NO_ATOMICS__)
-#include <stdatomic.h>
-#endif
-
 /* 1 when this CPU can run version v (always for the portable one). */
 static int cpu_runs(gf_simd_version v)
 {
@@ -37,22 +33,23 @@ static gf_simd_version pick(void)
     return best;
 }
 
+#if GF_SIMD_VERSIONS
+int gf_simd_chosen; /* simd.h */
+
+/* A data-race-free cache of a fact about the CPU (GCC's atomic built-ins, which the
+ * dispatchers use too): two threads deciding at once decide the same. */
 gf_simd_version gf_simd_active(void)
 {
-#if !defined(__STDC_NO_ATOMICS__)
-    /* A data-race-free cache of a fact about the CPU: 0 not yet decided, else 1 + the
-     * version. Two threads deciding at once decide the same. */
-    static atomic_int chosen;
-    int c = atomic_load_explicit(&chosen, memory_order_relaxed);
+    int c = __atomic_load_n(&gf_simd_chosen, __ATOMIC_RELAXED);
     if (c == 0) {
         c = 1 + (int)pick();
-        atomic_store_explicit(&chosen, c, memory_order_relaxed);
+        __atomic_store_n(&gf_simd_chosen, c, __ATOMIC_RELAXED);
     }
     return (gf_simd_version)(c - 1);
-#else
-    return pick();
-#endif
 }
+#else
+gf_simd_version gf_simd_active(void) { return pick(); }
+#endif
 
 const char *gf_simd_name(gf_simd_version v)
 {

@@ -41,6 +41,15 @@ const char *gf_simd_name(gf_simd_version v);
 #endif
 
 #if GF_SIMD_VERSIONS
+/* gf_simd_active() once decided: 1 + the version, or 0 before the first call. Read by
+ * the dispatchers below without a call, since small loops run thousands of times a step. */
+extern int gf_simd_chosen;
+static inline gf_simd_version gf_simd_now(void)
+{
+    int c = __atomic_load_n(&gf_simd_chosen, __ATOMIC_RELAXED);
+    return c != 0 ? (gf_simd_version)(c - 1) : gf_simd_active();
+}
+
 /* always_inline: the body must be compiled inside each version, for its instruction set. */
 #define GF_SIMD_BODY static inline __attribute__((always_inline))
 #define GF_SIMD_THREE(ret, name, params, call)                                       \
@@ -54,7 +63,7 @@ const char *gf_simd_name(gf_simd_version v);
     GF_SIMD_THREE(void, name, params, name##_loop args) \
     storage void name params                            \
     {                                                   \
-        switch (gf_simd_active()) {                     \
+        switch (gf_simd_now()) {                     \
         case GF_SIMD_AVX512: name##_avx512 args; break; \
         case GF_SIMD_AVX2: name##_avx2 args; break;     \
         default: name##_portable args; break;           \
@@ -66,7 +75,7 @@ const char *gf_simd_name(gf_simd_version v);
     GF_SIMD_THREE(ret, name, params, return name##_loop args) \
     storage ret name params                                   \
     {                                                         \
-        switch (gf_simd_active()) {                           \
+        switch (gf_simd_now()) {                           \
         case GF_SIMD_AVX512: return name##_avx512 args;       \
         case GF_SIMD_AVX2: return name##_avx2 args;           \
         default: return name##_portable args;                 \
