@@ -65,19 +65,35 @@ if(GRADFLOW_TESTS AND NOT GRADFLOW_BLAS)
     add_test(NAME tensor_gemm_${kernel} COMMAND test_tensor)
     set_tests_properties(tensor_gemm_${kernel} PROPERTIES ENVIRONMENT GF_GEMM_KERNEL=${kernel})
   endforeach()
-  # The kernels give the same bits (src/fast/gemm.h), so the gradflow program writes the
-  # same telemetry under each: the showcase and two training runs, compared byte for byte.
-  # (gradflow_tool is defined later, by cmake/tool.cmake; the generator expression is
-  # resolved once every target exists.)
+  # The same for the vectorised element-wise loops (GF_SIMD, src/fast/simd.h): the
+  # telemetry's sums and the activation tables' loops (with their tail sweeps) in every
+  # version.
+  foreach(simd portable avx2)
+    add_test(NAME stats_simd_${simd} COMMAND test_stats)
+    add_test(NAME act_simd_${simd} COMMAND test_act)
+    set_tests_properties(stats_simd_${simd} act_simd_${simd} PROPERTIES ENVIRONMENT GF_SIMD=${simd})
+  endforeach()
+  # The kernels and the SIMD loops give the same bits (src/fast/gemm.h, src/fast/simd.h),
+  # so the gradflow program and the documentation's programs print and write the same
+  # bytes under each: the showcase, every recipe of docs/cli.md, the coursework's and the
+  # tutorial's runs, compared byte for byte. (gradflow_tool and the doc_ programs are
+  # defined later; the generator expressions are resolved once every target exists.)
   # Not in the sanitizer builds: their instrumented binaries are another build type, and
   # the portable kernel's fmaf calls make the showcase minutes long there; test_tensor's
   # gemm_kernels_give_the_same_bits checks the kernels themselves in every build.
   if(NOT GRADFLOW_SANITIZE)
+    set(_gf_doc_bin "")
+    if(GRADFLOW_EXAMPLES)
+      set(_gf_doc_bin -DDOC_BIN=$<TARGET_FILE_DIR:doc_experiment>)
+    endif()
     add_test(NAME gemm_kernels_same_telemetry
              COMMAND ${CMAKE_COMMAND} -DGRADFLOW=$<TARGET_FILE:gradflow_tool>
                      -DWORK=${CMAKE_CURRENT_BINARY_DIR}/same_bits_every_kernel
+                     -DCLI_MD=${PROJECT_SOURCE_DIR}/docs/cli.md
+                     -DRECIPES_FALLBACK=${PROJECT_SOURCE_DIR}/tests/fixtures/recipes_sample.md
+                     ${_gf_doc_bin}
                      -P ${PROJECT_SOURCE_DIR}/tests/same_bits_every_kernel.cmake)
-    set_tests_properties(gemm_kernels_same_telemetry PROPERTIES TIMEOUT 300)
+    set_tests_properties(gemm_kernels_same_telemetry PROPERTIES TIMEOUT 1200)
   endif()
 endif()
 

@@ -7,6 +7,9 @@
  * versions against each other, whichever the build calls. */
 #include "testutil.h"
 
+#include <string.h>
+
+#include "../src/fast/simd.h"
 #include "../src/fast/stats.h"
 
 #if GF_REAL_IS_DOUBLE
@@ -225,6 +228,24 @@ static void fast_agrees_with_reference(void **state)
     test_free(y);
 }
 
+/* GF_SIMD picks the version of the vectorised loops (simd.h): CTest runs this program
+ * again under GF_SIMD=portable and avx2 (cmake/fast.cmake), so its sums are checked in
+ * every version; this checks that the variable is obeyed (a lesser version always runs,
+ * a better one only if the CPU has it), so that those runs are not the default again. */
+static void gf_simd_is_obeyed(void **state)
+{
+    const char *want = getenv("GF_SIMD");
+    gf_simd_version v = gf_simd_active();
+    (void)state;
+    assert_true(v == gf_simd_active()); /* decided once */
+    if (want != NULL && strcmp(want, "portable") == 0)
+        assert_int_equal(v, GF_SIMD_PORTABLE);
+    if (want != NULL && strcmp(want, "avx2") == 0)
+        assert_true(v <= GF_SIMD_AVX2);
+    if (want != NULL && strcmp(want, gf_simd_name(v)) != 0)
+        print_message("GF_SIMD=%s: this CPU runs %s\n", want, gf_simd_name(v));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +253,7 @@ int main(void)
         cmocka_unit_test(thresholds_at_the_edges),
         cmocka_unit_test(squares_out_of_float_range_stay_exact),
         cmocka_unit_test(fast_agrees_with_reference),
+        cmocka_unit_test(gf_simd_is_obeyed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -194,33 +194,44 @@ static gf_real *slot_at(gf_optim *opt, int slot, size_t offset)
     return opt->slot[slot] != NULL ? opt->slot[slot] + offset : NULL;
 }
 
-/* The updates in place, one plain loop per rule: p <- p + delta. (GF_CLONES, simd.h: the
- * loop built for AVX-512, AVX2 and the baseline; restrict: the blocks never overlap.) */
+/* The updates in place, one plain loop per rule: p <- p + delta. (GF_SIMD_VOID, simd.h:
+ * the loop built for AVX-512, AVX2 and the baseline; restrict: the blocks never overlap.) */
 
-GF_CLONES static void sgd_update(const gf_optim_coefs *k, gf_real *restrict p,
-                                 const gf_real *restrict g, size_t n)
+GF_SIMD_BODY void sgd_update_loop(const gf_optim_coefs *k, gf_real *restrict p,
+                                  const gf_real *restrict g, size_t n)
 {
     gf_optim_coefs c = *k;
     for (size_t i = 0; i < n; i++)
         p[i] += gf_sgd_rule(p[i], g[i], &c);
 }
+GF_SIMD_VOID(static, sgd_update,
+             (const gf_optim_coefs *k, gf_real *restrict p, const gf_real *restrict g, size_t n),
+             (k, p, g, n))
 
-GF_CLONES static void momentum_update(const gf_optim_coefs *k, gf_real *restrict v,
-                                      gf_real *restrict p, const gf_real *restrict g, size_t n)
+GF_SIMD_BODY void momentum_update_loop(const gf_optim_coefs *k, gf_real *restrict v,
+                                       gf_real *restrict p, const gf_real *restrict g, size_t n)
 {
     gf_optim_coefs c = *k;
     for (size_t i = 0; i < n; i++)
         p[i] += gf_momentum_rule(&v[i], p[i], g[i], &c);
 }
+GF_SIMD_VOID(static, momentum_update,
+             (const gf_optim_coefs *k, gf_real *restrict v, gf_real *restrict p,
+              const gf_real *restrict g, size_t n),
+             (k, v, p, g, n))
 
-GF_CLONES static void adam_update(const gf_optim_coefs *k, gf_real *restrict m,
-                                  gf_real *restrict v, gf_real *restrict p,
-                                  const gf_real *restrict g, size_t n)
+GF_SIMD_BODY void adam_update_loop(const gf_optim_coefs *k, gf_real *restrict m,
+                                   gf_real *restrict v, gf_real *restrict p,
+                                   const gf_real *restrict g, size_t n)
 {
     gf_optim_coefs c = *k;
     for (size_t i = 0; i < n; i++)
         p[i] += gf_adam_rule(&m[i], &v[i], p[i], g[i], &c);
 }
+GF_SIMD_VOID(static, adam_update,
+             (const gf_optim_coefs *k, gf_real *restrict m, gf_real *restrict v,
+              gf_real *restrict p, const gf_real *restrict g, size_t n),
+             (k, m, v, p, g, n))
 
 /* The update of element i of the range without making it: the rules run on copies of
  * the state, so the measuring pass changes nothing. */

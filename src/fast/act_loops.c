@@ -1,6 +1,6 @@
 /* src/fast/act_loops.c: the activation table's array loops (see act_loops.h), the speed
  * code of src/layers/act.c. Each is a plain loop over inline gf_real math, so that the
- * compiler vectorises it (GF_CLONES: also for AVX2 and AVX-512, see simd.h), and each
+ * compiler vectorises it (GF_SIMD_VOID: also for AVX2 and AVX-512, see simd.h), and each
  * scalar below names its reference in act.c and repeats its expression in gf_real. Two
  * things differ in the float build: tanh is a rational function and e^z a polynomial,
  * both vectorisable, where libm's tanhf and expf are a call per element.
@@ -190,29 +190,39 @@ static inline gf_real relu_leaky_backward_d(gf_real x, gf_real y, gf_real a)
 /* ---- The loops ------------------------------------------------------------------------
  * The same three loops for every row, over its scalars above: f, f', and f' with the
  * chain rule of the backward pass (one pass over the data instead of two). */
-#define ARRAY_LOOPS(name)                                                                \
-    GF_CLONES void gf_act_##name##_forward(gf_real *y, const gf_real *x, size_t n,       \
-                                           gf_real a)                                    \
-    {                                                                                    \
-        for (size_t i = 0; i < n; i++)                                                   \
-            y[i] = name##_f(x[i], a);                                                    \
-    }                                                                                    \
-    GF_CLONES void gf_act_##name##_deriv(gf_real *d, const gf_real *x, const gf_real *y, \
-                                         size_t n, gf_real a)                            \
-    {                                                                                    \
-        for (size_t i = 0; i < n; i++)                                                   \
-            d[i] = name##_d(x[i], y[i], a);                                              \
-    }                                                                                    \
-    GF_CLONES void gf_act_##name##_chain(gf_real *restrict d, gf_real *restrict dx,      \
-                                         const gf_real *restrict dy, const gf_real *x,   \
-                                         const gf_real *y, size_t n, gf_real a, int add) \
-    {                                                                                    \
-        for (size_t i = 0; i < n; i++) {                                                 \
-            gf_real di = name##_d(x[i], y[i], a);                                        \
-            d[i] = di;                                                                   \
-            dx[i] = (add ? dx[i] : 0) + dy[i] * di;                                      \
-        }                                                                                \
-    }
+#define ARRAY_LOOPS(name)                                                                   \
+    GF_SIMD_BODY void gf_act_##name##_forward_loop(gf_real *y, const gf_real *x, size_t n,  \
+                                                   gf_real a)                               \
+    {                                                                                       \
+        for (size_t i = 0; i < n; i++)                                                      \
+            y[i] = name##_f(x[i], a);                                                       \
+    }                                                                                       \
+    GF_SIMD_BODY void gf_act_##name##_deriv_loop(gf_real *d, const gf_real *x,              \
+                                                 const gf_real *y, size_t n, gf_real a)     \
+    {                                                                                       \
+        for (size_t i = 0; i < n; i++)                                                      \
+            d[i] = name##_d(x[i], y[i], a);                                                 \
+    }                                                                                       \
+    GF_SIMD_BODY void gf_act_##name##_chain_loop(gf_real *restrict d, gf_real *restrict dx, \
+                                                 const gf_real *restrict dy,                \
+                                                 const gf_real *x, const gf_real *y,        \
+                                                 size_t n, gf_real a, int add)              \
+    {                                                                                       \
+        for (size_t i = 0; i < n; i++) {                                                    \
+            gf_real di = name##_d(x[i], y[i], a);                                           \
+            d[i] = di;                                                                      \
+            dx[i] = (add ? dx[i] : 0) + dy[i] * di;                                         \
+        }                                                                                   \
+    }                                                                                       \
+    GF_SIMD_VOID(extern, gf_act_##name##_forward,                                           \
+                 (gf_real *y, const gf_real *x, size_t n, gf_real a), (y, x, n, a))         \
+    GF_SIMD_VOID(extern, gf_act_##name##_deriv,                                             \
+                 (gf_real *d, const gf_real *x, const gf_real *y, size_t n, gf_real a),     \
+                 (d, x, y, n, a))                                                           \
+    GF_SIMD_VOID(extern, gf_act_##name##_chain,                                             \
+                 (gf_real *restrict d, gf_real *restrict dx, const gf_real *restrict dy,    \
+                  const gf_real *x, const gf_real *y, size_t n, gf_real a, int add),        \
+                 (d, dx, dy, x, y, n, a, add))
 
 ARRAY_LOOPS(identity)
 ARRAY_LOOPS(sigmoid)

@@ -59,11 +59,13 @@ static void acc_start(deriv_acc *acc, gf_real *col_abs, size_t n, const gf_layer
 }
 
 /* c[j] += |d[j]|: the per-unit sums. */
-GF_CLONES static void add_abs(gf_real *restrict c, const gf_real *restrict d, size_t n)
+GF_SIMD_BODY void add_abs_loop(gf_real *restrict c, const gf_real *restrict d, size_t n)
 {
     for (size_t j = 0; j < n; j++)
         c[j] += d[j] < 0 ? -d[j] : d[j];
 }
+GF_SIMD_VOID(static, add_abs, (gf_real *restrict c, const gf_real *restrict d, size_t n),
+             (c, d, n))
 
 /* Accumulate a chunk of f' values d[0..m), which start at column col0 of an n-column
  * array (a chunk is either whole rows or part of one row). */

@@ -6,8 +6,8 @@
 #include "fast/bias_grad.h"
 #include "fast/simd.h"
 
-GF_CLONES void gf_bias_grad_fast(gf_real *db, const gf_real *dy, size_t batch, size_t out,
-                                 int add)
+GF_SIMD_BODY void gf_bias_grad_fast_loop(gf_real *db, const gf_real *dy, size_t batch,
+                                         size_t out, int add)
 {
     enum { COLS = 16 };
     size_t j0 = 0;
@@ -26,3 +26,6 @@ GF_CLONES void gf_bias_grad_fast(gf_real *db, const gf_real *dy, size_t batch, s
         db[j0] = (add ? db[j0] : 0) + (gf_real)sum;
     }
 }
+GF_SIMD_VOID(extern, gf_bias_grad_fast,
+             (gf_real *db, const gf_real *dy, size_t batch, size_t out, int add),
+             (db, dy, batch, out, add))

@@ -9,6 +9,7 @@
  * docs/performance.md has the figures. */
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "fast/fast.h"
@@ -122,8 +123,29 @@ static void add_tile(gf_real *c, size_t ldc, const gf_real *tile, size_t nr_max,
  * it is a libm call, slower but exact: this kernel is the fallback for CPUs without AVX2. */
 #if GF_REAL_IS_DOUBLE
 #define real_fma fma
-#else
+#elif defined(__FMA__) || defined(__aarch64__)
 #define real_fma fmaf
+#else
+#define real_fma fma_by_odd_rounding
+/* fmaf(a, b, c) without an FMA unit, inline (libm's fmaf on such a CPU costs 40 times
+ * more, through its rounding-mode changes): a b is exact in double (24 + 24 bits < 53),
+ * s = a b + c rounded to double has the error e = (a b + c) - s, given exactly by
+ * TwoSum, and s rounded "to odd" (an inexact sum gets the neighbour with an odd last
+ * bit, the one towards e) then to float is a b + c rounded once (Boldo and Melquiond,
+ * 2008: rounding to odd with 2 bits or more to spare, then to nearest, is correct
+ * rounding, also where the float result is subnormal). NaN or infinity: e is NaN and
+ * s is the answer. */
+static inline float fma_by_odd_rounding(float a, float b, float c)
+{
+    double p = (double)a * b, s = p + c, t = s - p;
+    double e = (p - (s - t)) + ((double)c - t);
+    uint64_t u;
+    memcpy(&u, &s, sizeof u);
+    if (e != 0 && !isnan(e) && (u & 1) == 0)
+        u += (e > 0) == (s > 0) ? 1 : UINT64_MAX; /* one ulp up or down in magnitude */
+    memcpy(&s, &u, sizeof s);
+    return (float)s;
+}
 #endif
 enum { P_MR = 4, P_NR = 32 / (int)sizeof(gf_real) };
 

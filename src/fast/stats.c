@@ -90,7 +90,7 @@ static inline size_t count_lanes(const vcount *lo, const vcount *hi)
     return (size_t)c;
 }
 
-GF_CLONES static double sumsq_exact(const gf_real *x, size_t n)
+GF_SIMD_BODY double sumsq_exact_loop(const gf_real *x, size_t n)
 {
     vdbl q[4] = {{0}};
     double s = 0;
@@ -108,9 +108,10 @@ GF_CLONES static double sumsq_exact(const gf_real *x, size_t n)
         s += (double)x[i] * x[i];
     return s;
 }
+GF_SIMD_RETURN(static, double, sumsq_exact, (const gf_real *x, size_t n), (x, n))
 
-GF_CLONES static void moments_exact(const gf_real *x, size_t n, double *sum,
-                                    double *sumsq, size_t *zeros)
+GF_SIMD_BODY void moments_exact_loop(const gf_real *x, size_t n, double *sum,
+                                     double *sumsq, size_t *zeros)
 {
     vdbl s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0};
     vcount z0 = {0}, z1 = {0};
@@ -140,9 +141,13 @@ GF_CLONES static void moments_exact(const gf_real *x, size_t n, double *sum,
     *sumsq = q;
     *zeros = z;
 }
+GF_SIMD_VOID(static, moments_exact,
+             (const gf_real *x, size_t n, double *sum, double *sumsq,
+              size_t *zeros),
+             (x, n, sum, sumsq, zeros))
 
-GF_CLONES static void abs_exact(const gf_real *x, size_t n, gf_real below, double *abs_sum,
-                                size_t *small, size_t *zeros)
+GF_SIMD_BODY void abs_exact_loop(const gf_real *x, size_t n, gf_real below, double *abs_sum,
+                                 size_t *small, size_t *zeros)
 {
     const vcount magnitude = (vcount){0} + 0x7fffffffffffffffLL; /* all but the sign */
     const vdbl t = (vdbl){0} + (double)below;
@@ -176,6 +181,10 @@ GF_CLONES static void abs_exact(const gf_real *x, size_t n, gf_real below, doubl
     *small = c;
     *zeros = z;
 }
+GF_SIMD_VOID(static, abs_exact,
+             (const gf_real *x, size_t n, gf_real below, double *abs_sum,
+              size_t *small, size_t *zeros),
+             (x, n, below, abs_sum, small, zeros))
 
 
 #if !GF_REAL_IS_DOUBLE
@@ -208,7 +217,7 @@ static inline void flush16(vdbl *d, const vf16 *v)
     d[1] += __builtin_convertvector(hi, vdbl);
 }
 
-GF_CLONES static int sumsq_fast(const float *x, size_t n, double *out)
+GF_SIMD_BODY int sumsq_fast_loop(const float *x, size_t n, double *out)
 {
     vdbl lanes[2] = {{0}};
     double s;
@@ -230,9 +239,10 @@ GF_CLONES static int sumsq_fast(const float *x, size_t n, double *out)
     *out = s;
     return isfinite(s) && s >= SMALL_SUMSQ;
 }
+GF_SIMD_RETURN(static, int, sumsq_fast, (const float *x, size_t n, double *out), (x, n, out))
 
-GF_CLONES static int moments_fast(const float *x, size_t n, double *sum, double *sumsq,
-                                  size_t *zeros)
+GF_SIMD_BODY int moments_fast_loop(const float *x, size_t n, double *sum, double *sumsq,
+                                   size_t *zeros)
 {
     vdbl sl[2] = {{0}}, ql[2] = {{0}};
     double s, q;
@@ -273,12 +283,15 @@ GF_CLONES static int moments_fast(const float *x, size_t n, double *sum, double 
     *zeros = z;
     return isfinite(s) && isfinite(q) && (q >= SMALL_SUMSQ || z == n);
 }
+GF_SIMD_RETURN(static, int, moments_fast,
+               (const float *x, size_t n, double *sum, double *sumsq, size_t *zeros),
+               (x, n, sum, sumsq, zeros))
 
 /* |f'| values are of order one: a sum below 2^-100 (all tiny) is taken again exactly.
  * The counts compare bit patterns as integers: for magnitudes (sign cleared) integer
  * order is float order, NaN above every finite value, and an integer difference's sign
  * costs no compare mask (measured: 7 % faster than comparing floats). */
-GF_CLONES static int abs_fast(const float *x, size_t n, float below, double *abs_sum,
+GF_SIMD_BODY int abs_fast_loop(const float *x, size_t n, float below, double *abs_sum,
                               size_t *small, size_t *zeros)
 {
     const vi16 magnitude = (vi16){0} + 0x7fffffff; /* all but the sign */
@@ -328,6 +341,10 @@ GF_CLONES static int abs_fast(const float *x, size_t n, float below, double *abs
     *zeros = z;
     return isfinite(s) && (s >= 0x1p-100 || s == 0);
 }
+GF_SIMD_RETURN(static, int, abs_fast,
+               (const float *x, size_t n, float below, double *abs_sum, size_t *small,
+                size_t *zeros),
+               (x, n, below, abs_sum, small, zeros))
 #endif
 
 void gf_stats_abs_fast(const gf_real *x, size_t n, gf_real below, double *abs_sum,

@@ -62,11 +62,11 @@ static inline void adam_at(const gf_optim_coefs *c, lanes *s, size_t l, gf_real 
 }
 
 /* Element i goes to lane i % LANES: whole blocks of LANES (the loop GCC vectorises), then
- * the tail, so every clone adds in the same order. sgd, momentum and adam are one loop
+ * the tail, so every version (simd.h) adds in the same order. sgd, momentum and adam are one loop
  * written three times on purpose: each must inline its own rule for GCC to vectorise it
  * (through a function pointer it would not). */
-GF_CLONES static double sgd(const gf_optim_coefs *k, gf_real *restrict p,
-                            const gf_real *restrict g, size_t n)
+GF_SIMD_BODY double sgd_loop(const gf_optim_coefs *k, gf_real *restrict p,
+                             const gf_real *restrict g, size_t n)
 {
     gf_optim_coefs c = *k;
     lanes s = {{0}, {0}};
@@ -78,9 +78,12 @@ GF_CLONES static double sgd(const gf_optim_coefs *k, gf_real *restrict p,
         sgd_at(&c, &s, i % LANES, &p[i], &g[i]);
     return norm_of(&s);
 }
+GF_SIMD_RETURN(static, double, sgd,
+               (const gf_optim_coefs *k, gf_real *restrict p, const gf_real *restrict g, size_t n),
+               (k, p, g, n))
 
-GF_CLONES static double momentum(const gf_optim_coefs *k, gf_real *restrict v,
-                                 gf_real *restrict p, const gf_real *restrict g, size_t n)
+GF_SIMD_BODY double momentum_loop(const gf_optim_coefs *k, gf_real *restrict v,
+                                  gf_real *restrict p, const gf_real *restrict g, size_t n)
 {
     gf_optim_coefs c = *k;
     lanes s = {{0}, {0}};
@@ -92,10 +95,14 @@ GF_CLONES static double momentum(const gf_optim_coefs *k, gf_real *restrict v,
         momentum_at(&c, &s, i % LANES, &v[i], &p[i], &g[i]);
     return norm_of(&s);
 }
+GF_SIMD_RETURN(static, double, momentum,
+               (const gf_optim_coefs *k, gf_real *restrict v, gf_real *restrict p,
+                const gf_real *restrict g, size_t n),
+               (k, v, p, g, n))
 
-GF_CLONES static double adam(const gf_optim_coefs *k, gf_real *restrict m,
-                             gf_real *restrict v, gf_real *restrict p,
-                             const gf_real *restrict g, size_t n)
+GF_SIMD_BODY double adam_loop(const gf_optim_coefs *k, gf_real *restrict m,
+                              gf_real *restrict v, gf_real *restrict p,
+                              const gf_real *restrict g, size_t n)
 {
     gf_optim_coefs c = *k;
     lanes s = {{0}, {0}};
@@ -107,6 +114,10 @@ GF_CLONES static double adam(const gf_optim_coefs *k, gf_real *restrict m,
         adam_at(&c, &s, i % LANES, &m[i], &v[i], &p[i], &g[i]);
     return norm_of(&s);
 }
+GF_SIMD_RETURN(static, double, adam,
+               (const gf_optim_coefs *k, gf_real *restrict m, gf_real *restrict v,
+                gf_real *restrict p, const gf_real *restrict g, size_t n),
+               (k, m, v, p, g, n))
 
 void gf_fast_update_measured(gf_optim_kind kind, const gf_optim_coefs *k, gf_real *s0,
                              gf_real *s1, gf_real *p, const gf_real *g, size_t n,

@@ -13,12 +13,14 @@
 /* ---- Linear ------------------------------------------------------------------------ */
 
 /* y[r, :] += b for every row r of y (batch, out). */
-GF_CLONES static void add_bias(gf_real *y, const gf_real *b, size_t batch, size_t out)
+GF_SIMD_BODY void add_bias_loop(gf_real *y, const gf_real *b, size_t batch, size_t out)
 {
     for (size_t r = 0; r < batch; r++)
         for (size_t j = 0; j < out; j++)
             y[r * out + j] += b[j];
 }
+GF_SIMD_VOID(static, add_bias, (gf_real *y, const gf_real *b, size_t batch, size_t out),
+             (y, b, batch, out))
 
 /* y (batch, out) = x (batch, in) W^T + b, W (out, in), b (1, out). Caches nothing: the
  * backward pass needs only x, which the engine keeps. */
