@@ -86,14 +86,23 @@ if(GRADFLOW_TESTS AND NOT GRADFLOW_BLAS)
     if(GRADFLOW_EXAMPLES)
       set(_gf_doc_bin -DDOC_BIN=$<TARGET_FILE_DIR:doc_experiment>)
     endif()
-    add_test(NAME gemm_kernels_same_telemetry
-             COMMAND ${CMAKE_COMMAND} -DGRADFLOW=$<TARGET_FILE:gradflow_tool>
-                     -DWORK=${CMAKE_CURRENT_BINARY_DIR}/same_bits_every_kernel
-                     -DCLI_MD=${PROJECT_SOURCE_DIR}/docs/cli.md
-                     -DRECIPES_FALLBACK=${PROJECT_SOURCE_DIR}/tests/fixtures/recipes_sample.md
-                     ${_gf_doc_bin}
-                     -P ${PROJECT_SOURCE_DIR}/tests/same_bits_every_kernel.cmake)
-    set_tests_properties(gemm_kernels_same_telemetry PROPERTIES TIMEOUT 1200)
+    # Two tests, so that CTest runs them side by side: the vectorised choices over every
+    # run as written, and the portable GEMM kernel (scalar, an exact fma per multiply-add,
+    # about 40 times slower) against AVX-512 with each recipe cut to 40 steps.
+    function(gf_kernel_test name choices steps)
+      add_test(NAME ${name}
+               COMMAND ${CMAKE_COMMAND} -DGRADFLOW=$<TARGET_FILE:gradflow_tool>
+                       -DWORK=${CMAKE_CURRENT_BINARY_DIR}/${name}
+                       -DCLI_MD=${PROJECT_SOURCE_DIR}/docs/cli.md
+                       -DRECIPES_FALLBACK=${PROJECT_SOURCE_DIR}/tests/fixtures/recipes_sample.md
+                       "-DCHOICES=${choices}" -DRECIPE_STEPS=${steps}
+                       ${_gf_doc_bin}
+                       -P ${PROJECT_SOURCE_DIR}/tests/same_bits_every_kernel.cmake)
+      set_tests_properties(${name} PROPERTIES TIMEOUT 1500)
+    endfunction()
+    gf_kernel_test(gemm_kernels_same_telemetry
+                   "avx512/portable;avx2/avx2;avx512/avx2;avx512/avx512" 0)
+    gf_kernel_test(gemm_portable_same_telemetry "portable/portable;avx512/avx512" 40)
   endif()
 endif()
 

@@ -87,6 +87,16 @@ list(LENGTH recipes nrecipes)
 if(nrecipes EQUAL 0)
   message(FATAL_ERROR "no recipes found in ${CLI_MD} nor in ${RECIPES_FALLBACK}")
 endif()
+# -DRECIPE_STEPS=N: each recipe trained for N steps (appended: the last --steps wins), so
+# that the portable GEMM kernel, about 40 times slower, goes through every recipe in
+# minutes; both choices of that test run the same shortened commands.
+if(RECIPE_STEPS)
+  set(shortened "")
+  foreach(recipe ${recipes})
+    list(APPEND shortened "${recipe} --steps ${RECIPE_STEPS}")
+  endforeach()
+  set(recipes "${shortened}")
+endif()
 list(APPEND runs ${recipes})
 
 # The coursework's expected figures (docs/coursework/README.md) and the tutorial's and
