@@ -69,6 +69,11 @@ gf_status gf_hist_emit(FILE *f, const gf_net *net, size_t bins, const char *pref
  * last, into chosen; returns how many. */
 size_t gf_plot_choose_units(size_t *chosen, size_t max_unit, size_t most);
 
+/* The end of reading a histogram CSV (hist_init.csv, hist_steps.csv): closes f and
+ * returns st, or GF_EFORMAT when it was fine but held no row. */
+gf_status gf_plot_hist_read_end(FILE *f, gf_status st, size_t n, const char *path,
+                                const char *who);
+
 /* ---- Line styles (plot_training.c) ---- */
 /* " lc rgb '#...' dt k pt p" of line i: a colour, a dash pattern and (with_point) a
  * point type, so that lines differ by more than colour; the colours repeat only past

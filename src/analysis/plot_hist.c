@@ -247,9 +247,7 @@ static gf_status read_hist(const char *path, hist_row **rows, size_t *n_rows, co
         h->unit = unit;
         n++;
     }
-    fclose(f);
-    if (st == GF_OK && n == 0)
-        st = gf_fail(GF_EFORMAT, "%s: %s holds no histogram", who, path);
+    st = gf_plot_hist_read_end(f, st, n, path, who);
     if (st != GF_OK) {
         gf_free(r);
         return st;
@@ -257,6 +255,15 @@ static gf_status read_hist(const char *path, hist_row **rows, size_t *n_rows, co
     *rows = r;
     *n_rows = n;
     return GF_OK;
+}
+
+gf_status gf_plot_hist_read_end(FILE *f, gf_status st, size_t n, const char *path,
+                                const char *who)
+{
+    fclose(f);
+    if (st == GF_OK && n == 0)
+        st = gf_fail(GF_EFORMAT, "%s: %s holds no histogram", who, path);
+    return st;
 }
 
 size_t gf_plot_choose_units(size_t *chosen, size_t max_unit, size_t most)

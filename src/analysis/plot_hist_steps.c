@@ -105,9 +105,7 @@ static gf_status read_steps(const char *path, step_row **rows, size_t *n_rows,
             st = gf_fail(GF_EFORMAT, "%s: %s:%zu: steps go backwards", who, path, lineno);
         n++;
     }
-    fclose(f);
-    if (st == GF_OK && n == 0)
-        st = gf_fail(GF_EFORMAT, "%s: %s holds no histogram", who, path);
+    st = gf_plot_hist_read_end(f, st, n, path, who);
     if (st != GF_OK) {
         gf_free(r);
         return st;

@@ -304,3 +304,55 @@ int gfp_main(const char *name, int argc, char **argv)
     }
     return p == NULL ? 1 : gfp_run_paper(p, &o);
 }
+
+gf_status gfp_load_images(gf_dataset **train, gf_dataset **test, int full, uint64_t seed,
+                          char *name, size_t len)
+{
+    gf_dataset *all = NULL;
+    gf_rng rng;
+    gf_status s;
+    if (full && gf_data_fashion_mnist(train, test, NULL) == GF_OK) {
+        snprintf(name, len, "Fashion-MNIST (60000 train, 10000 test)");
+        return GF_OK;
+    }
+    gf_clear_error();
+    snprintf(name, len, "%s", full ? "digits (Fashion-MNIST is not installed)" : "digits");
+    gf_rng_seed(&rng, seed);
+    s = gf_data_digits(&all);
+    if (s == GF_OK)
+        s = gf_data_split(train, test, all, 0.2, &rng);
+    gf_dataset_free(all);
+    return s;
+}
+
+gf_status gfp_trainer_new(gfp_trainer *t, const gf_mlp_spec *spec, const gf_optim_config *oc,
+                          const gf_dataset *train, size_t batch, uint64_t seed)
+{
+    gf_status s;
+    memset(t, 0, sizeof *t);
+    gf_rng_seed(&t->rng, seed);
+    s = gf_net_new_mlp(&t->net, spec, &t->rng);
+    if (s == GF_OK) /* no telemetry: the papers read what they need themselves */
+        s = gf_net_set_record_every(t->net, UINT64_MAX / 2);
+    if (s == GF_OK)
+        s = gf_optim_new(&t->opt, oc, gf_net_param_count(t->net));
+    if (s == GF_OK)
+        s = gf_batcher_new(&t->batcher, train, batch, &t->rng);
+    if (s == GF_OK)
+        s = gf_tensor_new(&t->x, batch, train->x->cols);
+    if (s == GF_OK)
+        s = gf_tensor_new(&t->y, batch, 1);
+    if (s != GF_OK)
+        gfp_trainer_free(t);
+    return s;
+}
+
+void gfp_trainer_free(gfp_trainer *t)
+{
+    gf_tensor_free(t->x);
+    gf_tensor_free(t->y);
+    gf_batcher_free(t->batcher);
+    gf_optim_free(t->opt);
+    gf_net_free(t->net);
+    memset(t, 0, sizeof *t);
+}

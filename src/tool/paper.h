@@ -108,6 +108,26 @@ gf_status gfp_fail(gf_status s, const char *fmt, ...)
 double gfp_gauss_mean(double (*g)(double x, const void *ctx), const void *ctx, double q);
 
 /* The papers (paper_*.c). */
+/* What a training loop of a paper needs: the net, its optimiser, a batcher and the batch
+ * tensors; rng seeds the weights, then orders the batches (the batcher keeps &rng). */
+typedef struct gfp_trainer {
+    gf_net *net;
+    gf_optim *opt;
+    gf_batcher *batcher;
+    gf_tensor *x, *y;
+    gf_rng rng;
+} gfp_trainer;
+
+/* Builds every part (the net without telemetry); on failure what was built is freed. */
+gf_status gfp_trainer_new(gfp_trainer *t, const gf_mlp_spec *spec, const gf_optim_config *oc,
+                          const gf_dataset *train, size_t batch, uint64_t seed);
+void gfp_trainer_free(gfp_trainer *t);
+
+/* The images of a paper's run: Fashion-MNIST for the full variant when it is installed,
+ * else the digits split 80/20 with the generator seeded by seed; name gets which. */
+gf_status gfp_load_images(gf_dataset **train, gf_dataset **test, int full, uint64_t seed,
+                          char *name, size_t len);
+
 gf_status gfp_pennington2017(const gfp_opts *o, gfp_report *r);
 gf_status gfp_saxe2014(const gfp_opts *o, gfp_report *r);
 gf_status gfp_schoenholz2017(const gfp_opts *o, gfp_report *r);

@@ -136,60 +136,19 @@ static gf_status train(double *test_error, const char *act, int normalised,
     gf_mlp_spec spec = {train_set->x->cols, width, LAYERS, train_set->n_classes, act, 0,
                         &init};
     gf_optim_config oc = gf_optim_default(GF_OPTIM_MOMENTUM); /* lr 0.01, mu 0.9 */
-    gf_optim *opt = NULL;
-    gf_net *net = NULL;
-    gf_batcher *b = NULL;
-    gf_tensor *x = NULL, *y = NULL;
+    gfp_trainer t;
     double acc = 0;
-    gf_rng rng;
-    gf_status s;
-    gf_rng_seed(&rng, seed);
-    s = gf_net_new_mlp(&net, &spec, &rng);
-    if (s == GF_OK)
-        s = gf_net_set_record_every(net, UINT64_MAX / 2);
-    if (s == GF_OK)
-        s = gf_optim_new(&opt, &oc, gf_net_param_count(net));
-    if (s == GF_OK)
-        s = gf_batcher_new(&b, train_set, BATCH, &rng);
-    if (s == GF_OK)
-        s = gf_tensor_new(&x, BATCH, train_set->x->cols);
-    if (s == GF_OK)
-        s = gf_tensor_new(&y, BATCH, 1);
+    gf_status s = gfp_trainer_new(&t, &spec, &oc, train_set, BATCH, seed);
     for (uint64_t k = 0; k < steps && s == GF_OK; k++) {
         double loss;
-        s = gf_batcher_next(b, x, y, NULL);
+        s = gf_batcher_next(t.batcher, t.x, t.y, NULL);
         if (s == GF_OK)
-            s = gf_net_train_step(net, &loss, x, y, opt, GF_LOSS_SOFTMAX_CE, NULL);
+            s = gf_net_train_step(t.net, &loss, t.x, t.y, t.opt, GF_LOSS_SOFTMAX_CE, NULL);
     }
     if (s == GF_OK)
-        s = gf_evaluate(net, NULL, &acc, test, GF_LOSS_SOFTMAX_CE, 500);
+        s = gf_evaluate(t.net, NULL, &acc, test, GF_LOSS_SOFTMAX_CE, 500);
     *test_error = 1 - acc;
-    gf_tensor_free(x);
-    gf_tensor_free(y);
-    gf_batcher_free(b);
-    gf_optim_free(opt);
-    gf_net_free(net);
-    return s;
-}
-
-/* Fashion-MNIST (full variant, when installed) or the digits split 80/20. */
-static gf_status load(gf_dataset **train_set, gf_dataset **test, int full, char *name,
-                      size_t len)
-{
-    gf_dataset *all = NULL;
-    gf_rng rng;
-    gf_status s;
-    if (full && gf_data_fashion_mnist(train_set, test, NULL) == GF_OK) {
-        snprintf(name, len, "Fashion-MNIST");
-        return GF_OK;
-    }
-    gf_clear_error();
-    snprintf(name, len, "%s", full ? "digits (Fashion-MNIST is not installed)" : "digits");
-    gf_rng_seed(&rng, 2010);
-    s = gf_data_digits(&all);
-    if (s == GF_OK)
-        s = gf_data_split(train_set, test, all, 0.2, &rng);
-    gf_dataset_free(all);
+    gfp_trainer_free(&t);
     return s;
 }
 
@@ -246,7 +205,7 @@ gf_status gfp_glorot2010(const gfp_opts *o, gfp_report *r)
     const size_t width = o->full ? 256 : 128;
     const uint64_t steps = 2000;
     char data[64];
-    gf_status s = load(&train_set, &test, o->full, data, sizeof data);
+    gf_status s = gfp_load_images(&train_set, &test, o->full, 2010, data, sizeof data);
     if (s == GF_OK) {
         gfp_say(o, "glorot2010: at init, tanh standard and normalised");
         s = measure(&st, "tanh", 0, train_set, width, o, "standard", r);

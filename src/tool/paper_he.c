@@ -36,33 +36,18 @@ static gf_status train(he_run *run, gf_init_kind kind, const gf_dataset *train_s
     gf_mlp_spec spec = {train_set->x->cols, width, DEPTH, train_set->n_classes, "relu", 0,
                         &init};
     gf_optim_config oc = gf_optim_default(GF_OPTIM_MOMENTUM); /* mu 0.9 */
-    gf_optim *opt = NULL;
-    gf_net *net = NULL;
-    gf_batcher *b = NULL;
-    gf_tensor *x = NULL, *y = NULL;
+    gfp_trainer t;
     double smooth = NAN;
-    gf_rng rng;
-    gf_status s;
     oc.lr = LR;
-    gf_rng_seed(&rng, seed);
-    s = gf_net_new_mlp(&net, &spec, &rng);
-    if (s == GF_OK)
-        s = gf_net_set_record_every(net, UINT64_MAX / 2);
-    if (s == GF_OK)
-        s = gf_optim_new(&opt, &oc, gf_net_param_count(net));
-    if (s == GF_OK)
-        s = gf_batcher_new(&b, train_set, BATCH, &rng);
-    if (s == GF_OK)
-        s = gf_tensor_new(&x, BATCH, train_set->x->cols);
-    if (s == GF_OK)
-        s = gf_tensor_new(&y, BATCH, 1);
+    gf_status s = gfp_trainer_new(&t, &spec, &oc, train_set, BATCH, seed);
+    gf_net *net = t.net;
     for (uint64_t k = 0; k < steps && s == GF_OK; k++) {
         double loss;
-        s = gf_batcher_next(b, x, y, NULL);
+        s = gf_batcher_next(t.batcher, t.x, t.y, NULL);
         if (s == GF_OK)
-            s = gf_net_forward(net, NULL, x);
+            s = gf_net_forward(net, NULL, t.x);
         if (s == GF_OK)
-            s = gf_net_loss(net, &loss, y, GF_LOSS_SOFTMAX_CE);
+            s = gf_net_loss(net, &loss, t.y, GF_LOSS_SOFTMAX_CE);
         if (s == GF_OK)
             s = gf_net_backward(net);
         /* dL/dh of linear layer j is the gradient at boundary 2j + 1 (its output). */
@@ -74,7 +59,7 @@ static gf_status train(he_run *run, gf_init_kind kind, const gf_dataset *train_s
             run->signal[j] = sqrt(sum);
         }
         if (s == GF_OK)
-            s = gf_net_step(net, opt);
+            s = gf_net_step(net, t.opt);
         if (s != GF_OK)
             break;
         /* an exponential average over about 20 steps: one batch's loss is noisy */
@@ -91,32 +76,7 @@ static gf_status train(he_run *run, gf_init_kind kind, const gf_dataset *train_s
     run->final_loss = smooth;
     if (s == GF_OK)
         s = gf_evaluate(net, NULL, &run->test_acc, test, GF_LOSS_SOFTMAX_CE, 500);
-    gf_tensor_free(x);
-    gf_tensor_free(y);
-    gf_batcher_free(b);
-    gf_optim_free(opt);
-    gf_net_free(net);
-    return s;
-}
-
-/* Fashion-MNIST (full variant, when installed) or the digits split 80/20. */
-static gf_status load(gf_dataset **train, gf_dataset **test, int full, char *name,
-                      size_t len)
-{
-    gf_dataset *all = NULL;
-    gf_rng rng;
-    gf_status s;
-    if (full && gf_data_fashion_mnist(train, test, NULL) == GF_OK) {
-        snprintf(name, len, "Fashion-MNIST (60000 train, 10000 test)");
-        return GF_OK;
-    }
-    gf_clear_error();
-    snprintf(name, len, "%s", full ? "digits (Fashion-MNIST is not installed)" : "digits");
-    gf_rng_seed(&rng, 2015);
-    s = gf_data_digits(&all);
-    if (s == GF_OK)
-        s = gf_data_split(train, test, all, 0.2, &rng);
-    gf_dataset_free(all);
+    gfp_trainer_free(&t);
     return s;
 }
 
@@ -187,7 +147,7 @@ gf_status gfp_he2015(const gfp_opts *o, gfp_report *r)
     uint64_t steps = o->full ? 2000 : 600;
     char path[1200], data[96];
     FILE *f = NULL;
-    gf_status s = load(&train_set, &test, o->full, data, sizeof data);
+    gf_status s = gfp_load_images(&train_set, &test, o->full, 2015, data, sizeof data);
     snprintf(path, sizeof path, "%s/loss.dat", o->out);
     if (s == GF_OK && (f = fopen(path, "w")) == NULL)
         s = gfp_fail(GF_EIO, "cannot write %s", path);
