@@ -81,7 +81,8 @@ if(GRADFLOW_TESTS AND NOT GRADFLOW_BLAS)
   # Not in the sanitizer builds: their instrumented binaries are another build type, and
   # the portable kernel's fmaf calls make the showcase minutes long there; test_tensor's
   # gemm_kernels_give_the_same_bits checks the kernels themselves in every build.
-  if(NOT GRADFLOW_SANITIZE)
+  # Nor in the reference build: it has one GEMM, the plain one, whatever is forced.
+  if(NOT GRADFLOW_SANITIZE AND NOT GRADFLOW_REFERENCE)
     set(_gf_doc_bin "")
     if(GRADFLOW_EXAMPLES)
       set(_gf_doc_bin -DDOC_BIN=$<TARGET_FILE_DIR:doc_experiment>)
