@@ -187,6 +187,17 @@ void histograms_of_activations_and_gradients(void **state)
     fputs("which,unit,layer,kind,lo,hi,count\nact,1,1,relu,1,0,5\n", f);
     fclose(f);
     assert_status(gf_plot_hist(tpath("hfig"), "hist", tpath("badhist.csv"), &o), GF_EFORMAT);
+    assert_error_mentions("badhist.csv:2: malformed line");
+    f = fopen(tpath("badhist.csv"), "w");
+    fputs("which,unit,layer,kind,lo,hi,count\n\n", f);
+    fclose(f);
+    assert_status(gf_plot_hist(tpath("hfig"), "hist", tpath("badhist.csv"), &o), GF_EFORMAT);
+    assert_error_mentions("holds no histogram");
+    f = fopen(tpath("badhist.csv"), "w");
+    fputs("step,which,unit,layer,kind,lo,hi,count\n", f);
+    fclose(f);
+    assert_status(gf_plot_hist(tpath("hfig"), "hist", tpath("badhist.csv"), &o), GF_EFORMAT);
+    assert_error_mentions("is not a histogram CSV");
     release(&fx);
 }
 

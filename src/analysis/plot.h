@@ -69,10 +69,15 @@ gf_status gf_hist_emit(FILE *f, const gf_net *net, size_t bins, const char *pref
  * last, into chosen; returns how many. */
 size_t gf_plot_choose_units(size_t *chosen, size_t max_unit, size_t most);
 
-/* The end of reading a histogram CSV (hist_init.csv, hist_steps.csv): closes f and
- * returns st, or GF_EFORMAT when it was fine but held no row. */
-gf_status gf_plot_hist_read_end(FILE *f, gf_status st, size_t n, const char *path,
-                                const char *who);
+/* Reads a histogram CSV (hist_init.csv, hist_steps.csv) into a growable array of rows of
+ * row_size bytes: checks the header line, skips blank lines, and hands every other line to
+ * parse, which fills the row (the previous row, or NULL, lets it check the order) and
+ * returns NULL, or what is wrong with the line. GF_EFORMAT names the file and line; a file
+ * without rows is refused too. *rows is the caller's to gf_free. */
+typedef const char *(*gf_plot_row_parser)(const char *line, void *row, const void *prev);
+gf_status gf_plot_read_rows(void **rows, size_t *n_rows, const char *path, const char *header,
+                            const char *what, size_t row_size, gf_plot_row_parser parse,
+                            const char *who);
 
 /* ---- Line styles (plot_training.c) ---- */
 /* " lc rgb '#...' dt k pt p" of line i: a colour, a dash pattern and (with_point) a

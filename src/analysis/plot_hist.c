@@ -3,6 +3,7 @@
  * network's buffers as CSV, then plotted. docs/figures.md. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -202,52 +203,76 @@ typedef struct hist_row {
     double lo, hi, count;
 } hist_row;
 
+/* One line of hist_init.csv: which,unit,layer,kind,lo,hi,count. */
+static const char *parse_hist_row(const char *line, void *row, const void *prev)
+{
+    (void)prev;
+    hist_row *h = row;
+    char which[16];
+    unsigned long unit, layer;
+    int used = 0;
+    if (sscanf(line, "%15[a-z0-9_],%lu,%lu,%23[^,],%lf,%lf,%lf%n", which, &unit, &layer, h->kind,
+               &h->lo, &h->hi, &h->count, &used) != 7 || line[used] != '\0' ||
+        (strcmp(which, "act") != 0 && strcmp(which, "log10_grad") != 0) || !(h->hi > h->lo) ||
+        !(h->count >= 0))
+        return "malformed line";
+    h->grad = which[0] == 'l';
+    h->unit = unit;
+    return NULL;
+}
+
 static gf_status read_hist(const char *path, hist_row **rows, size_t *n_rows, const char *who)
+{
+    void *r = NULL;
+    gf_status st = gf_plot_read_rows(&r, n_rows, path, hist_header, "a histogram CSV",
+                                     sizeof(hist_row), parse_hist_row, who);
+    *rows = r;
+    return st;
+}
+
+/* The growable array of gf_plot_read_rows, doubled when full. */
+static gf_status grow_rows(char **rows, size_t *cap, size_t row_size, const char *who)
+{
+    size_t nc = *cap ? 2 * *cap : 256;
+    char *nr = nc <= SIZE_MAX / row_size ? gf_realloc(*rows, nc * row_size) : NULL;
+    if (nr == NULL)
+        return gf_fail(GF_ENOMEM, "%s: out of memory", who);
+    *rows = nr;
+    *cap = nc;
+    return GF_OK;
+}
+
+gf_status gf_plot_read_rows(void **rows, size_t *n_rows, const char *path, const char *header,
+                            const char *what, size_t row_size, gf_plot_row_parser parse,
+                            const char *who)
 {
     char line[512];
     size_t cap = 0, n = 0, lineno = 0;
-    hist_row *r = NULL;
+    char *r = NULL;
     gf_status st = GF_OK;
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, path, strerror(errno));
     while (st == GF_OK && fgets(line, sizeof line, f) != NULL) {
-        lineno++;
         line[strcspn(line, "\r\n")] = '\0';
-        if (lineno == 1) {
-            if (strcmp(line, hist_header) != 0)
-                st = gf_fail(GF_EFORMAT, "%s: %s is not a histogram CSV (header '%s')", who,
-                             path, hist_header);
+        if (++lineno == 1) {
+            if (strcmp(line, header) != 0)
+                st = gf_fail(GF_EFORMAT, "%s: %s is not %s (header '%s')", who, path, what,
+                             header);
             continue;
         }
         if (line[0] == '\0')
             continue;
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 256;
-            hist_row *nr = gf_realloc(r, nc * sizeof *nr);
-            if (nr == NULL) {
-                st = gf_fail(GF_ENOMEM, "%s: out of memory", who);
-                break;
-            }
-            r = nr;
-            cap = nc;
-        }
-        char which[16];
-        unsigned long unit, layer;
-        hist_row *h = &r[n];
-        int used = 0;
-        if (sscanf(line, "%15[a-z0-9_],%lu,%lu,%23[^,],%lf,%lf,%lf%n", which, &unit, &layer, h->kind,
-                   &h->lo, &h->hi, &h->count, &used) != 7 || line[used] != '\0' ||
-            (strcmp(which, "act") != 0 && strcmp(which, "log10_grad") != 0) || !(h->hi > h->lo) ||
-            !(h->count >= 0)) {
-            st = gf_fail(GF_EFORMAT, "%s: %s:%zu: malformed line", who, path, lineno);
+        if (n == cap && (st = grow_rows(&r, &cap, row_size, who)) != GF_OK)
             break;
-        }
-        h->grad = which[0] == 'l';
-        h->unit = unit;
+        const char *bad = parse(line, r + n * row_size, n > 0 ? r + (n - 1) * row_size : NULL);
+        if (bad != NULL)
+            st = gf_fail(GF_EFORMAT, "%s: %s:%zu: %s", who, path, lineno, bad);
         n++;
     }
-    st = gf_plot_hist_read_end(f, st, n, path, who);
+    fclose(f);
+    if (st == GF_OK && n == 0)
+        st = gf_fail(GF_EFORMAT, "%s: %s holds no histogram", who, path);
     if (st != GF_OK) {
         gf_free(r);
         return st;
@@ -255,15 +280,6 @@ static gf_status read_hist(const char *path, hist_row **rows, size_t *n_rows, co
     *rows = r;
     *n_rows = n;
     return GF_OK;
-}
-
-gf_status gf_plot_hist_read_end(FILE *f, gf_status st, size_t n, const char *path,
-                                const char *who)
-{
-    fclose(f);
-    if (st == GF_OK && n == 0)
-        st = gf_fail(GF_EFORMAT, "%s: %s holds no histogram", who, path);
-    return st;
 }
 
 size_t gf_plot_choose_units(size_t *chosen, size_t max_unit, size_t most)

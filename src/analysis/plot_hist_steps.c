@@ -53,8 +53,11 @@ typedef struct step_row {
     double lo, hi, count;
 } step_row;
 
-static int parse_row(const char *line, step_row *h)
+/* One line of hist_steps.csv: step,which,unit,layer,kind,lo,hi,count; steps never go
+ * backwards. */
+static const char *parse_step_row(const char *line, void *row, const void *prev)
 {
+    step_row *h = row;
     char which[16];
     unsigned long long step;
     unsigned long unit, layer;
@@ -62,57 +65,27 @@ static int parse_row(const char *line, step_row *h)
     if (sscanf(line, "%llu,%15[a-z0-9_],%lu,%lu,%23[^,],%lf,%lf,%lf%n", &step, which, &unit,
                &layer, h->kind, &h->lo, &h->hi, &h->count, &used) != 8 || line[used] != '\0' ||
         !(h->count >= 0) || unit == 0)
-        return -1;
+        return "malformed line";
     h->step = step;
     h->unit = unit;
     h->which = strcmp(which, "act") == 0 ? 0 : strcmp(which, "log10_grad") == 0 ? 1
                : strcmp(which, "grad_zero") == 0 ? 2 : -1;
-    return h->which < 0 || (h->which < 2 && !(h->hi > h->lo)) ? -1 : 0;
+    if (h->which < 0 || (h->which < 2 && !(h->hi > h->lo)))
+        return "malformed line";
+    if (prev != NULL && h->step < ((const step_row *)prev)->step)
+        return "steps go backwards";
+    return NULL;
 }
 
 static gf_status read_steps(const char *path, step_row **rows, size_t *n_rows,
                             const char *who)
 {
-    char line[512];
-    size_t cap = 0, n = 0, lineno = 0;
-    step_row *r = NULL;
-    gf_status st = GF_OK;
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, path, strerror(errno));
-    while (st == GF_OK && fgets(line, sizeof line, f) != NULL) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (++lineno == 1) {
-            if (strcmp(line, steps_header) != 0)
-                st = gf_fail(GF_EFORMAT, "%s: %s is not a histogram-over-steps CSV "
-                             "(header '%s')", who, path, steps_header);
-            continue;
-        }
-        if (line[0] == '\0')
-            continue;
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 1024;
-            step_row *nr = gf_realloc(r, nc * sizeof *nr);
-            if (nr == NULL) {
-                st = gf_fail(GF_ENOMEM, "%s: out of memory", who);
-                break;
-            }
-            r = nr, cap = nc;
-        }
-        if (parse_row(line, &r[n]) != 0)
-            st = gf_fail(GF_EFORMAT, "%s: %s:%zu: malformed line", who, path, lineno);
-        else if (n > 0 && r[n].step < r[n - 1].step)
-            st = gf_fail(GF_EFORMAT, "%s: %s:%zu: steps go backwards", who, path, lineno);
-        n++;
-    }
-    st = gf_plot_hist_read_end(f, st, n, path, who);
-    if (st != GF_OK) {
-        gf_free(r);
-        return st;
-    }
+    void *r = NULL;
+    gf_status st = gf_plot_read_rows(&r, n_rows, path, steps_header,
+                                     "a histogram-over-steps CSV", sizeof(step_row),
+                                     parse_step_row, who);
     *rows = r;
-    *n_rows = n;
-    return GF_OK;
+    return st;
 }
 
 /* ---- The data file ------------------------------------------------------------------- */
