@@ -211,11 +211,11 @@ static void write_steps_script(FILE *f, const char *name, const gf_plot_options 
                                double xlo, double xhi)
 {
     gf_plot_script_begin(f, name, o, 1300, 120 + 250 * (int)m);
-    fprintf(f, "set multiplot layout %zu,2 title ", m);
-    gf_plot_quote(f, o->title ? o->title : "Histograms over training: the fraction of each "
-                                           "layer's values per bin, step by step");
-    fputs(" noenhanced font ',12'\n"
-          "set xlabel 'step'\n"
+    char layout[64];
+    snprintf(layout, sizeof layout, "set multiplot layout %zu,2 title", m);
+    gf_plot_title_line(f, layout, o, "Histograms over training: the fraction of each "
+                                     "layer's values per bin, step by step");
+    fputs("set xlabel 'step'\n"
           "set cblabel 'fraction of the layer' offset 1,0\n"
           "set grid noxtics noytics\n"
           "set tics out\n"

@@ -104,11 +104,10 @@ static void write_ratio_script(FILE *f, const char *name, const gf_plot_options 
     char buf[32], title[320];
     size_t block = 0;
     gf_plot_script_begin(f, name, o, 1000, 140 + 330 * (int)panels);
-    fprintf(f, "set multiplot layout %zu,1 title ", panels);
-    gf_plot_quote(f, o->title ? o->title : "The update ratio ||dW|| / ||W|| per linear layer "
-                                           "(the band: 1e-3 within half a decade)");
-    fputs(" noenhanced font ',12'\n"
-          "set key outside right top vertical\n"
+    snprintf(title, sizeof title, "set multiplot layout %zu,1 title", panels);
+    gf_plot_title_line(f, title, o, "The update ratio ||dW|| / ||W|| per linear layer "
+                                    "(the band: 1e-3 within half a decade)");
+    fputs("set key outside right top vertical\n"
           "set xlabel 'step'\n"
           "set ylabel '||dW|| / ||W||'\n", f);
     gf_plot_log_axis(f, "y", fmin(range->lo, 1e-4), fmax(range->hi, 1e-2));

@@ -195,7 +195,9 @@ static gf_real *slot_at(gf_optim *opt, int slot, size_t offset)
 }
 
 /* The updates in place, one plain loop per rule: p <- p + delta. (GF_SIMD_VOID, simd.h:
- * the loop built for AVX-512, AVX2 and the baseline; restrict: the blocks never overlap.) */
+ * the loop built for AVX-512, AVX2 and the baseline; restrict: the blocks never overlap.)
+ * They read like fast/update.c's loops on purpose: those are the same rules that also sum
+ * the squares for telemetry, and each file stands alone. */
 
 GF_SIMD_BODY void sgd_update_loop(const gf_optim_coefs *k, gf_real *restrict p,
                                   const gf_real *restrict g, size_t n)
