@@ -198,6 +198,13 @@ static int setup_optim(run *s)
         }
     }
     s->lr0 = gf_optim_config_of(s->opt)->lr;
+    /* Resumed without --lr: the rate is the model file's, known only now (parse.c checks
+     * every other case before anything runs). */
+    if (c->lr_schedule.kind == GF_LR_COSINE && !(c->lr_schedule.min_lr < s->lr0)) {
+        gft_error("--lr-schedule cosine:%g: MIN_LR must be below the learning rate (%g, from "
+                  "%s)", c->lr_schedule.min_lr, s->lr0, c->resume);
+        return GFT_EXIT_USAGE;
+    }
     gf_net_set_record_every(s->net, c->every);
     gf_net_set_skip_nonfinite(s->net, c->skip_nonfinite);
     return 0;
