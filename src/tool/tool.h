@@ -241,6 +241,14 @@ int gft_data_shape(const gft_config *c, size_t *in, size_t *out, size_t *rows);
  * (or --act-param), PyTorch's default. */
 #define GFT_PRELU "prelu"
 #define GFT_PRELU_SLOPE 0.25
+/* The names --act accepts, one list for the option, its message and `gradflow list`:
+ * every row of the activation table (act.h), then the activation layers of a kind of
+ * their own that build.c makes (prelu). gft_act_name(i) for i < gft_act_count(), else
+ * NULL. gft_act_own_kind: for such a kind, its formula, and the row and parameter it is
+ * at init; NULL for a row of the table. */
+size_t gft_act_count(void);
+const char *gft_act_name(size_t i);
+const char *gft_act_own_kind(size_t i, const gf_activation **like, double *param);
 /* The activation row of a configuration and its parameter: for prelu, leaky_relu with
  * the initial slope (what PReLU is at init). Returns 0, or -1 when unknown. */
 int gft_find_act(const gft_config *c, const gf_activation **act, double *param);
