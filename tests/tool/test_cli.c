@@ -302,57 +302,6 @@ static void list_shows_the_tables(void **state)
     assert_one_line_error(&o, "nonsense");
 }
 
-/* 1 when "  NAME " opens a line of text (a row of `gradflow list`). */
-static int lists_row(const char *text, const char *name)
-{
-    char row[96];
-    snprintf(row, sizeof row, "\n  %s ", name);
-    return strstr(text, row) != NULL;
-}
-
-/* Every name --act accepts is a row of `gradflow list activations`, and every name there is
- * accepted. The names come from three places that must agree: the activation table, the
- * registry's activation layers of a kind of their own (prelu), and what --act's own
- * message says it knows. */
-static void every_accepted_act_is_listed(void **state)
-{
-    output o, l;
-    char known[1024], *p, *name;
-    size_t n_known = 0;
-    (void)state;
-    RUN(&l, "list", "activations");
-    expect_status(&l, 0);
-    RUN(&o, "run", "--act", "no_such_act", "--plot", "none", "--out", "act-none");
-    expect_status(&o, 2);
-    p = strstr(o.err, "known: ");
-    assert_non_null(p);
-    snprintf(known, sizeof known, "%s", p + 7);
-    known[strcspn(known, ")\n")] = '\0';
-    for (name = strtok(known, ", "); name != NULL; name = strtok(NULL, ", "), n_known++) {
-        output r;
-        if (!lists_row(l.out, name))
-            fail_msg("--act accepts '%s' but `gradflow list` does not show it", name);
-        RUN(&r, "run", "--act", name, "--depth", "3", "--width", "8", "--steps", "1",
-            "--plot", "none", "--quiet", "--out", "act-one");
-        if (r.status != 0)
-            fail_msg("--act %s is listed but refused: %s", name, r.err);
-    }
-    for (size_t i = 0; i < gf_activation_count(); i++)
-        assert_true(lists_row(l.out, gf_activation_at(i)->name));
-    size_t own = 0;
-    for (size_t i = 0; i < gf_layer_kind_count(); i++) {
-        const gf_layer_kind *k = gf_layer_kind_at(i);
-        if (!(k->traits & GF_KIND_ACTIVATION) || strcmp(k->name, "activation") == 0)
-            continue;
-        own++;
-        if (!lists_row(l.out, k->name))
-            fail_msg("the activation kind '%s' is not in `gradflow list`", k->name);
-    }
-    assert_true(own >= 1); /* prelu */
-    assert_true(lists_row(l.out, "prelu"));
-    assert_int_equal(n_known, gf_activation_count() + own);
-}
-
 static void bad_options_exit_2_with_one_line(void **state)
 {
     static const struct {
@@ -635,7 +584,6 @@ int main(int argc, char **argv)
     static const struct CMUnitTest basics[] = {
         cmocka_unit_test(version_and_help),
         cmocka_unit_test(list_shows_the_tables),
-        cmocka_unit_test(every_accepted_act_is_listed),
         cmocka_unit_test(bad_options_exit_2_with_one_line),
         cmocka_unit_test(long_values_are_refused),
         cmocka_unit_test(gradcheck_passes_and_fails),
@@ -696,6 +644,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(compare_draws_figures_over_training),
         cmocka_unit_test(seeds_give_means_and_bands),
     };
+    static const struct CMUnitTest views[] = {
+        cmocka_unit_test(every_accepted_act_is_listed),
+        cmocka_unit_test(unknown_figures_get_a_caption),
+    };
     const char *group;
     char cmd[700];
 
@@ -732,6 +684,7 @@ int main(int argc, char **argv)
     GROUP("budget", budget)
     GROUP("writes", writes)
     GROUP("training", training)
+    GROUP("views", views)
     fprintf(stderr, "test_cli: unknown group '%s'\n", group);
     return 2;
 }
