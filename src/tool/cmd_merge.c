@@ -168,8 +168,8 @@ static int read_last_step(FILE *f, char *line, size_t len, double *last, size_t 
     return found;
 }
 
-/* The first recorded step of a run's time.csv (rnn.h's step,t,grad_h_norm), for the
- * overlay of the gradient through time, and the last one, for the verdict through time
+/* The first recorded step of a run's time.csv (rnn.h's step,t,grad_h_norm), and the
+ * last one, for the overlay of the gradient through time and the verdict through time
  * at the end. Absent or malformed: nothing, not an error (the run's own figures were
  * judged when it ran). */
 static void read_time(gft_result *r, const char *dir)
@@ -210,14 +210,12 @@ static void read_time(gft_result *r, const char *dir)
     r->time_init = v, r->time_T = n;
     r->time_first = v[0], r->time_last = v[n - 1];
     r->time_ratio = v[0] / v[n - 1];
-    if (r->judged && n >= 2) {
-        double *last = gf_alloc(n * sizeof *last);
-        if (last != NULL && !(more && read_last_step(f, line, sizeof line, last, n)))
-            memcpy(last, v, n * sizeof *v); /* one recorded step: it is also the last */
-        if (last != NULL)
-            gf_verdict_add_time(&r->verdict, v, last, n);
-        gf_free(last);
-    }
+    double *last = gf_alloc(n * sizeof *last);
+    if (last != NULL && !(more && read_last_step(f, line, sizeof line, last, n)))
+        memcpy(last, v, n * sizeof *v); /* one recorded step: it is also the last */
+    if (last != NULL && r->judged && n >= 2)
+        gf_verdict_add_time(&r->verdict, v, last, n);
+    r->time_end = last; /* for the overlay's second panel */
     fclose(f);
 }
 

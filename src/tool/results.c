@@ -200,13 +200,14 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         failed |= gft_plot_status(gf_plot_units(dir, "units", runs, m, &po), dir, c->quiet,
                                   soft);
     failed |= gft_training_figures(dir, runs, ev, m, NULL, &po, c, soft);
-    /* Recurrent runs: their gradients through time at initialisation, on one figure. */
+    /* Recurrent runs: their gradients through time at the first and the last step. */
     for (size_t i = 0; i < n && n_curves < 64; i++)
         if (res[i].time_init != NULL)
-            curves[n_curves++] = (gft_curve){res[i].label, res[i].time_init, res[i].time_T};
+            curves[n_curves++] = (gft_curve){res[i].label, res[i].time_init, res[i].time_T,
+                                             res[i].time_end};
     if (n_curves > 0) {
-        int tf = gft_time_figure(dir, "time", "The gradient through time at the first step",
-                                 curves, n_curves, batch ? GF_PLOT_PNG : GF_PLOT_SVG);
+        int tf = gft_time_figure(dir, "time", "The gradient through time ||dL/dh_t||", curves,
+                                 n_curves, batch ? GF_PLOT_PNG : GF_PLOT_SVG);
         char script[4200];
         failed |= tf < 0;
         if (tf == 0 && !batch && c->plot != GFT_PLOT_NONE) {

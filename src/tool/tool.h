@@ -298,6 +298,7 @@ typedef struct gft_result {
     double time_ratio;
     double *time_init;        /* ||dL/dh_t|| at the first recorded step (time_T values;
                                  NULL: none) */
+    double *time_end;         /* the same at the last recorded step (NULL: none) */
     size_t time_T;
     gf_telemetry *tel;        /* a copy of the records when asked for (else NULL) */
     double *loss;             /* training loss per step (n_loss values) */
@@ -373,20 +374,28 @@ int gft_seeds_figure(const char *dir, const gft_result *res, size_t n_items, siz
 
 /* ---- figures.c ------------------------------------------------------------------------ */
 
-/* A curve of the gradient through time: norms[t-1] = ||dL/dh_t||, t = 1..T. */
+/* A curve of the gradient through time: norms[t-1] = ||dL/dh_t||, t = 1..T; and, for a
+ * comparison, end[t-1] the same at the run's last recorded step (NULL: none). */
 typedef struct gft_curve {
     const char *label;
     const double *norms;
     size_t T;
+    const double *end;
 } gft_curve;
 
 /* The figure of the gradient through time, written as report.h writes its figures:
  * DIR/NAME.dat (one block per curve) and DIR/NAME.gp, which reads it by its relative name
  * and writes NAME.png (or .svg) beside it; ||dL/dh_t|| against t, log y, one line per
- * curve. Not rendered here. Returns 0, 1 when no curve has a positive finite value (no
+ * curve, each in its own colour, dash and point type (gft_line_style). When some curve has
+ * an end, two panels on one y range: the first steps (blocks 0..n-1 of NAME.dat) and the
+ * last (blocks n..2n-1). Not rendered here. Returns 0, 1 when no curve has a positive finite value (no
  * script written), -1 on a write error (said). */
 int gft_time_figure(const char *dir, const char *name, const char *title,
                     const gft_curve *curves, size_t n, gf_plot_format format);
+
+/* " lc rgb '#...' dt D pt P" of line i of a figure: a colour, a dash pattern and a point
+ * type, as the library's figures over training draw them (no colour twice in twelve). */
+void gft_line_style(FILE *f, size_t i);
 
 /* The plot format of a configuration. */
 gf_plot_format gft_plot_format(const gft_config *c);

@@ -407,6 +407,9 @@ static void evaluate_end(run *s, gft_result *r)
         if (r->time_init != NULL) {
             memcpy(r->time_init, tt->first, tt->T * sizeof *r->time_init);
             r->time_T = tt->T;
+            r->time_end = gf_alloc(tt->T * sizeof *r->time_end);
+            if (r->time_end != NULL)
+                memcpy(r->time_end, tt->last, tt->T * sizeof *r->time_end);
         }
     }
 }

@@ -647,6 +647,7 @@ int main(int argc, char **argv)
     static const struct CMUnitTest views[] = {
         cmocka_unit_test(every_accepted_act_is_listed),
         cmocka_unit_test(unknown_figures_get_a_caption),
+        cmocka_unit_test(every_recurrent_comparison_shows_the_gradient_through_time),
     };
     const char *group;
     char cmd[700];

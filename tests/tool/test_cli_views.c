@@ -97,3 +97,142 @@ void unknown_figures_get_a_caption(void **state)
     assert_int_equal(figures, 2);
     assert_null(strstr(buf, "(see docs/figures.md)"));
 }
+
+/* ---- The gradient through time in every comparison of recurrent runs ---------------- */
+
+#define MAX_T 64
+
+/* ||dL/dh_t||, t = 1..T, at the first and the last recorded step of DIR/time.csv;
+ * returns T. */
+static size_t read_time_csv(const char *dir, double first[MAX_T], double last[MAX_T])
+{
+    char p[600], line[256];
+    size_t T = 0, k = 0;
+    unsigned long long step, first_step = 0;
+    unsigned long t;
+    double v;
+    snprintf(line, sizeof line, "%s/time.csv", dir);
+    FILE *f = fopen(path_of(p, sizeof p, line), "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_equal(strncmp(line, "step,t,grad_h_norm", 18), 0);
+    while (fgets(line, sizeof line, f) != NULL) {
+        assert_int_equal(sscanf(line, "%llu,%lu,%lf", &step, &t, &v), 3);
+        if (k == 0)
+            first_step = step;
+        if (step == first_step) {
+            assert_int_equal(t, k + 1);
+            assert_true(k < MAX_T);
+            first[k] = v;
+            T = ++k;
+        }
+        assert_true(t >= 1 && t <= T);
+        last[t - 1] = v; /* the last step's values overwrite the earlier ones */
+    }
+    fclose(f);
+    return T;
+}
+
+/* A block of time.dat: "# LABEL (WHEN)", then "t value" rows. */
+typedef struct time_block {
+    char label[64], when[32];
+    size_t T;
+    double v[MAX_T];
+} time_block;
+
+/* The blocks of DIR/time.dat into b; returns how many. */
+static size_t read_time_dat(const char *dir, time_block *b, size_t cap)
+{
+    char p[600], line[256];
+    size_t n = 0;
+    snprintf(line, sizeof line, "%s/time.dat", dir);
+    FILE *f = fopen(path_of(p, sizeof p, line), "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f)); /* the column comment */
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *open = strrchr(line, '(');
+        unsigned long t;
+        char value[64];
+        if (line[0] == '#') {
+            assert_true(n < cap && open != NULL);
+            memset(&b[n], 0, sizeof b[n]);
+            snprintf(b[n].label, sizeof b[n].label, "%.*s", (int)(open - line - 3), line + 2);
+            snprintf(b[n].when, sizeof b[n].when, "%.*s", (int)strcspn(open + 1, ")"),
+                     open + 1);
+            n++;
+        } else if (sscanf(line, "%lu %63s", &t, value) == 2) {
+            assert_true(n > 0 && t == b[n - 1].T + 1 && t <= MAX_T);
+            b[n - 1].v[b[n - 1].T++] = strcmp(value, "NaN") == 0 ? NAN : strtod(value, NULL);
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+/* DIR/time.dat holds, for each run DIR/<sub[i]> labelled label[i], its gradient through
+ * time at the first step (blocks 0..n-1) and at the last (blocks n..2n-1), the numbers of
+ * the run's own time.csv; and time.gp draws both panels. */
+static void check_time_overlay(const char *dir, const char *const *label,
+                               const char *const *sub, size_t n, int several_steps)
+{
+    time_block b[16];
+    char p[600], rel[300], script[8192];
+    assert_int_equal(read_time_dat(dir, b, 16), 2 * n);
+    for (size_t i = 0; i < n; i++) {
+        double first[MAX_T], last[MAX_T];
+        snprintf(rel, sizeof rel, "%s/%s", dir, sub[i]);
+        size_t T = read_time_csv(rel, first, last);
+        assert_true(T >= 2);
+        assert_string_equal(b[i].label, label[i]);
+        assert_string_equal(b[i].when, "first step");
+        assert_string_equal(b[n + i].label, label[i]);
+        assert_string_equal(b[n + i].when, "last step");
+        assert_int_equal(b[i].T, T);
+        assert_int_equal(b[n + i].T, T);
+        int moved = 0;
+        for (size_t t = 0; t < T; t++) {
+            assert_true(fabs(b[i].v[t] / first[t] - 1) < 1e-5);
+            assert_true(fabs(b[n + i].v[t] / last[t] - 1) < 1e-5);
+            moved |= fabs(last[t] / first[t] - 1) > 1e-6;
+        }
+        /* Training changed the gradient through time: the panels differ. */
+        assert_int_equal(moved, several_steps);
+    }
+    snprintf(rel, sizeof rel, "%s/time.gp", dir);
+    read_file(script, sizeof script, path_of(p, sizeof p, rel));
+    assert_non_null(strstr(script, "set multiplot layout 1,2"));
+    assert_non_null(strstr(script, "'at the last recorded step'"));
+    snprintf(rel, sizeof rel, "'time.dat' index %zu using 1:2", 2 * n - 1);
+    assert_non_null(strstr(script, rel));
+    /* Runs differ by dash pattern, not colour alone. */
+    assert_non_null(strstr(script, " dt 1 "));
+    assert_non_null(strstr(script, " dt 2 "));
+}
+
+void every_recurrent_comparison_shows_the_gradient_through_time(void **state)
+{
+    static const char *const cells[] = {"rnn", "lstm", "gru"};
+    static const char *const lrs[] = {"lr=0.01", "lr=0.3"};
+    static const char *const lens[] = {"seq-len=6", "seq-len=9"};
+    output o;
+    (void)state;
+    RUN(&o, "compare", "--cell", "rnn,lstm,gru", "--seq-len", "10", "--hidden", "8",
+        "--steps", "6", "--every", "2", "--plot", "none", "--quiet", "--out", "tcmp");
+    expect_status(&o, 0);
+    check_time_overlay("tcmp", cells, cells, 3, 1);
+    /* Any option compared: the runs are recurrent, so the figure is there. */
+    RUN(&o, "compare", "--cell", "lstm", "--lr", "0.01,0.3", "--seq-len", "8", "--hidden",
+        "8", "--steps", "4", "--plot", "none", "--quiet", "--out", "tlr");
+    expect_status(&o, 0);
+    check_time_overlay("tlr", lrs, lrs, 2, 1);
+    /* One step: the first is also the last. */
+    RUN(&o, "compare", "--cell", "lstm", "--lr", "0.01,0.3", "--seq-len", "8", "--hidden",
+        "8", "--steps", "1", "--plot", "none", "--quiet", "--out", "tone");
+    expect_status(&o, 0);
+    check_time_overlay("tone", lrs, lrs, 2, 0);
+    /* A sweep merges the runs' time.csv into the same figure, sequences of two lengths. */
+    RUN(&o, "sweep", "--cell", "gru", "--seq-len", "6,9", "--hidden", "8", "--steps", "4",
+        "--plot", "none", "--quiet", "--out", "tsw");
+    expect_status(&o, 0);
+    check_time_overlay("tsw", lens, lens, 2, 1);
+}
