@@ -41,6 +41,11 @@ void gf_plot_script_begin(FILE *f, const char *name, const gf_plot_options *o, i
 void gf_plot_title_line(FILE *f, const char *cmd, const gf_plot_options *o,
                         const char *deflt);
 void gf_plot_log_axis(FILE *f, const char *axis, double lo, double hi);
+/* The x axis of a per-layer figure: positions 1..n from the input, or with align_output
+ * n - 1 .. 0 back from the output layer (x = k - L); label says what a position is
+ * (e.g. "the k-th linear layer from the input"), aligned_label the same from the output. */
+void gf_plot_layer_axis(FILE *f, size_t n, int align_output, const char *label,
+                        const char *aligned_label);
 
 /* Range of the positive finite values seen, for the log axes. */
 typedef struct gf_plot_range {
@@ -80,5 +85,7 @@ gf_status gf_plot_hist_read_end(FILE *f, gf_status st, size_t n, const char *pat
  * gf_plot_style_count() lines. */
 void gf_plot_style(FILE *f, size_t i, int with_point);
 size_t gf_plot_style_count(void);
+/* The colour of line i alone ("#rrggbb"), for a line that goes with it (a prediction). */
+const char *gf_plot_colour(size_t i);
 
 #endif

@@ -28,6 +28,11 @@ size_t gf_plot_style_count(void)
     return N_COLOURS;
 }
 
+const char *gf_plot_colour(size_t i)
+{
+    return colours[i % N_COLOURS];
+}
+
 /* " lc rgb '...' dt k [pt p]" of line i (colours repeat only past twelve lines). */
 void gf_plot_style(FILE *f, size_t i, int with_point)
 {

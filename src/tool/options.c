@@ -494,6 +494,17 @@ static int parse_plot(gft_config *c, const gft_option *o, const char *v, char *w
     return 0;
 }
 
+/* --align input | output: where the per-layer figures count layers from. */
+static int parse_align(gft_config *c, const gft_option *o, const char *v, char *why,
+                       size_t why_len)
+{
+    (void)o;
+    if (strcmp(v, "input") != 0 && strcmp(v, "output") != 0)
+        return WHY("'%s' is not one of input, output", v);
+    c->align_output = strcmp(v, "output") == 0;
+    return 0;
+}
+
 /* ---- The table ------------------------------------------------------------------------ */
 
 #define OFF(field) offsetof(gft_config, field)
@@ -587,6 +598,10 @@ static const gft_option table[] = {
      "output directory (default ./gradflow-out/COMMAND)"},
     {"plot", "FORMAT", OUTPUT, 0, parse_plot, 0, 0, 0,
      "png (default), svg, or none (gnuplot scripts are written in any case)"},
+    {"align", "END", OUTPUT & ~C(GFT_CMD_PAPER), 0, parse_align, 0, 0, 0,
+     "input (default) or output: the per-layer figures count layers from the input (1, "
+     "2, ...) or back from the output layer (0, -1, ...), so nets of different depth line "
+     "up"},
     {"quiet", NULL, OUTPUT | C(GFT_CMD_GRADCHECK), 0, parse_flag, OFF(quiet), 1, 0,
      "print only errors and the final table; no progress bar"},
     /* model files */

@@ -192,6 +192,7 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
     }
     gft_clear_scripts(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
+    po.align_output = c->align_output;
     failed |= gft_plot_status(gf_plot_signal(dir, "signal", runs, m, &po), dir, c->quiet, soft);
     failed |= gft_plot_status(gf_plot_loss(dir, "loss", runs, m, &po), dir, c->quiet, soft);
     po.step = GF_PLOT_STEP_LAST;

@@ -92,6 +92,7 @@ typedef struct gft_config {
     char name[256];           /* the run's label; "" = the activation's name */
     char out[1024];           /* output directory; "" = the command's default */
     gft_plot plot;
+    int align_output;         /* --align output: per-layer figures counted from the output */
     int quiet;
     char save[1024];          /* --save FILE ("" none) */
     char resume[1024];        /* --resume FILE ("" none) */

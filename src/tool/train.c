@@ -469,6 +469,7 @@ static int write_figures(run *s, const gft_result *r)
     /* PNG: write the scripts, then render them all in one gnuplot process. */
     gft_clear_scripts(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
+    po.align_output = c->align_output;
     pr.label = s->label;
     pr.telemetry = gf_net_telemetry(s->net);
     pr.predicted_factor = r->predicted_factor;

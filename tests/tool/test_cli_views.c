@@ -236,3 +236,103 @@ void every_recurrent_comparison_shows_the_gradient_through_time(void **state)
     expect_status(&o, 0);
     check_time_overlay("tsw", lens, lens, 2, 1);
 }
+
+/* ---- --align output -------------------------------------------------------------------- */
+
+/* The rows of block `index` of a figure's .dat: column 1 (the layer from the input) and the
+ * last column (from the output) into k[] and back[]; returns the rows. */
+static size_t read_layer_block(const char *rel, size_t index, long *k, long *back, size_t cap)
+{
+    char p[600], line[512];
+    size_t block = 0, n = 0, blank = 0;
+    FILE *f = fopen(path_of(p, sizeof p, rel), "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (line[0] == '\n') {
+            if (++blank == 2)
+                block++, blank = 0;
+            continue;
+        }
+        blank = 0;
+        if (line[0] == '#' || block != index)
+            continue;
+        char *last = strrchr(line, ' ');
+        assert_non_null(last);
+        assert_true(n < cap);
+        k[n] = strtol(line, NULL, 10);
+        back[n] = strtol(last + 1, NULL, 10);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Block `index` of rel counts layers 1..n from the input and n - L .. down to 0 (signal) or
+ * -1 (units: the last activation is below the output layer). */
+static void check_aligned_block(const char *rel, size_t index, size_t rows, size_t L)
+{
+    long k[64], back[64];
+    assert_int_equal(read_layer_block(rel, index, k, back, 64), rows);
+    for (size_t i = 0; i < rows; i++) {
+        assert_int_equal(k[i], (long)i + 1);
+        assert_int_equal(back[i], (long)i + 1 - (long)L);
+    }
+}
+
+void align_output_lines_up_nets_of_different_depth(void **state)
+{
+    output o;
+    char p[600], buf[16384];
+    (void)state;
+    RUN(&o, "compare", "--depth", "4,9", "--width", "8", "--steps", "2", "--align", "output",
+        "--plot", "none", "--quiet", "--out", "al");
+    expect_status(&o, 0);
+    /* signal.dat: 4 and 9 linear layers, the output layer of each at 0. */
+    check_aligned_block("al/signal.dat", 0, 4, 4);
+    check_aligned_block("al/signal.dat", 1, 9, 9);
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "al/signal.gp"));
+    assert_non_null(strstr(buf, "index 0 using 6:3 "));
+    assert_non_null(strstr(buf, "index 1 using 6:4 "));
+    assert_non_null(strstr(buf, "set xrange [-8.5:0.5]"));
+    assert_non_null(strstr(buf, "from the output"));
+    /* units.dat: the activations after linear layers 1..L-1, at 1 - L .. -1. */
+    check_aligned_block("al/units.dat", 0, 3, 4);
+    check_aligned_block("al/units.dat", 1, 8, 9);
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "al/units.gp"));
+    assert_non_null(strstr(buf, "index 1 using 6:3 "));
+    assert_non_null(strstr(buf, "set xrange [-8.5:0.5]"));
+
+    /* The default counts from the input, as before. */
+    RUN(&o, "compare", "--depth", "4,9", "--width", "8", "--steps", "2", "--plot", "none",
+        "--quiet", "--out", "al-in");
+    expect_status(&o, 0);
+    check_aligned_block("al-in/signal.dat", 1, 9, 9); /* the column is always written */
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "al-in/signal.gp"));
+    assert_non_null(strstr(buf, "index 1 using 1:3 "));
+    assert_non_null(strstr(buf, "set xrange [0.5:9.5]"));
+
+    /* Over seeds, the band of each depth ends at 0 too. */
+    RUN(&o, "compare", "--depth", "3,5", "--width", "8", "--steps", "2", "--seeds", "2",
+        "--align", "output", "--plot", "none", "--quiet", "--out", "al-s");
+    expect_status(&o, 0);
+    long k[64], back[64];
+    assert_int_equal(read_layer_block("al-s/seeds.dat", 2, k, back, 64), 5); /* 2nd signal */
+    assert_int_equal(k[0], -4);
+    assert_int_equal(k[4], 0);
+
+    /* run and sweep take it; anything but input or output is a usage error. */
+    RUN(&o, "run", "--depth", "5", "--width", "8", "--steps", "2", "--align", "output",
+        "--plot", "none", "--quiet", "--out", "al-run");
+    expect_status(&o, 0);
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "al-run/signal.gp"));
+    assert_non_null(strstr(buf, "index 0 using 6:3 "));
+    RUN(&o, "sweep", "--depth", "3,6", "--width", "8", "--steps", "2", "--align", "output",
+        "--plot", "none", "--quiet", "--out", "al-sw");
+    expect_status(&o, 0);
+    check_aligned_block("al-sw/signal.dat", 1, 6, 6);
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "al-sw/signal.gp"));
+    assert_non_null(strstr(buf, "index 1 using 6:3 "));
+    RUN(&o, "compare", "--depth", "3,6", "--align", "middle", "--out", "al-bad");
+    expect_status(&o, 2);
+    assert_non_null(strstr(o.err, "--align"));
+}
