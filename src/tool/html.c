@@ -495,8 +495,8 @@ static void seeds_table(FILE *f, const gft_result *res, size_t n, size_t seeds,
                "ratio at initialisation as its geometric mean &times;/&divide; its geometric "
                "standard deviation (docs/cli.md, Seeds).</p>\n<table>\n<tr><th>", seeds);
     esc(f, first);
-    fputs("</th><th>ratio at init</th><th>loss</th><th>accuracy</th><th>verdicts</th></tr>\n",
-          f);
+    fputs("</th><th>ratio at init</th><th>loss</th><th>accuracy</th><th>verdicts at init</th>"
+          "<th>verdicts at the end</th></tr>\n", f);
     for (size_t i = 0; i + seeds <= n; i += seeds) {
         double v[3][GFT_MAX_SEEDS];
         char cell[80], verdicts[200], label[256];
@@ -509,9 +509,12 @@ static void seeds_table(FILE *f, const gft_result *res, size_t n, size_t seeds,
         fputs("</td>", f);
         for (int q = 0; q < 3; q++)
             num_cell(f, gft_seed_stat(cell, sizeof cell, v[q], seeds, q == 0));
-        fputs("<td>", f);
-        esc(f, gft_seed_verdicts(verdicts, sizeof verdicts, &res[i], seeds));
-        fputs("</td></tr>\n", f);
+        for (int at_init = 1; at_init >= 0; at_init--) {
+            fputs("<td>", f);
+            esc(f, gft_seed_verdicts(verdicts, sizeof verdicts, &res[i], seeds, at_init));
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
 }

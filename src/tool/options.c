@@ -575,7 +575,7 @@ static const gft_option table[] = {
      "train for N passes over the training set instead of --steps"},
     {"seed", "N", NET | C(GFT_CMD_PAPER), 1, parse_seed, 0, 0, 0,
      "random seed for init, data and batches (default 1)"},
-    {"seeds", "N", C(GFT_CMD_RUN) | C(GFT_CMD_COMPARE), 0, parse_size, OFF(seeds), 1, 100,
+    {"seeds", "N", TRAIN, 0, parse_size, OFF(seeds), 1, 100,
      "run each configuration with N seeds (--seed, --seed + 1, ...): tables of mean +- "
      "spread, a figure of means and bands (default 1)"},
     {"clip", "KIND[:T]", TRAIN, 1, parse_clip, 0, 0, 0,

@@ -224,6 +224,25 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
     return failed;
 }
 
+/* The overlaid figures of the configurations: with seeds, of each one's first seed (the
+ * spread over the seeds is seeds.png's). Returns 1 when one failed (said). */
+int gft_overlay_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
+                      const gft_config *c)
+{
+    if (seeds == 1)
+        return gft_overlay(dir, res, n, c);
+    gft_result *first = gf_calloc(n, sizeof *first);
+    if (first == NULL) {
+        gft_error("out of memory");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        first[i] = res[i * seeds]; /* borrowed: released through res */
+    int failed = gft_overlay(dir, first, n, c);
+    gf_free(first);
+    return failed;
+}
+
 /* The overlaid figures written into dir (those with a script: units needs activation
  * layers, time recurrent runs), comma-separated, without a newline. */
 void gft_print_figures(const char *dir, const gft_config *c)

@@ -364,9 +364,10 @@ void gft_print_seeds(const gft_result *res, size_t n_items, size_t n_seeds, cons
  * of the finite v[0..n)), or with geometric "0.89 x/ 1.1" (the geometric mean x/ the
  * geometric standard deviation); "-" when none. Returns cell. */
 const char *gft_seed_stat(char *cell, size_t len, const double *v, size_t n, int geometric);
-/* The verdicts of n seeds: "healthy (3 of 3)" or "seeds disagree: healthy 2, vanishing
- * 1". Returns out. */
-const char *gft_seed_verdicts(char *out, size_t len, const gft_result *r, size_t n);
+/* The verdicts of n seeds at init (at_init) or at the end: "healthy (3 of 3)" or "seeds
+ * disagree: healthy 2, vanishing 1". Returns out. */
+const char *gft_seed_verdicts(char *out, size_t len, const gft_result *r, size_t n,
+                              int at_init);
 /* The ratio at init, final loss and accuracy of n seeds' results into v[0..2][0..n). */
 void gft_seed_values(double v[3][GFT_MAX_SEEDS], const gft_result *r, size_t n);
 /* DIR/seeds.{dat,gp,png}: means and bands over the seeds. Returns 1 on failure (said). */
@@ -453,6 +454,10 @@ int gft_lock_dir(gf_run_lock **lock, const char *dir);
 void gft_print_results(const gft_result *res, size_t n, const char *first);
 /* Overlaid figures of several runs into dir. Returns 1 when one failed (said). */
 int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_config *c);
+/* The same for n configurations of `seeds` runs each (res: n * seeds, a configuration's
+ * seeds together): of each configuration's first seed (the spread is seeds.png's). */
+int gft_overlay_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
+                      const gft_config *c);
 /* The overlaid figures written into dir, comma-separated, without a newline. */
 void gft_print_figures(const char *dir, const gft_config *c);
 /* Combine run statuses: interrupted, then failure, then non-finite, then success. */

@@ -649,6 +649,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(unknown_figures_get_a_caption),
         cmocka_unit_test(every_recurrent_comparison_shows_the_gradient_through_time),
         cmocka_unit_test(align_output_lines_up_nets_of_different_depth),
+        cmocka_unit_test(sweep_runs_every_point_with_n_seeds),
     };
     const char *group;
     char cmd[700];

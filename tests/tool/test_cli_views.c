@@ -336,3 +336,131 @@ void align_output_lines_up_nets_of_different_depth(void **state)
     expect_status(&o, 2);
     assert_non_null(strstr(o.err, "--align"));
 }
+
+/* ---- sweep --seeds N ------------------------------------------------------------------- */
+
+static size_t count_lines_in(const char *text)
+{
+    size_t n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+/* The row of a configuration in the table over the seeds: "LABEL  RATIO x/ G  LOSS +- SD
+ * ACC +- SD  VERDICTS". */
+static const char *seeds_row(const char *out, const char *label)
+{
+    const char *table = strstr(out, "over 6 seeds");
+    char want[96];
+    assert_non_null(table);
+    snprintf(want, sizeof want, "\n%s ", label);
+    const char *row = strstr(table, want);
+    assert_non_null(row);
+    return row + 1;
+}
+
+/* The verdicts column of six seeds whose verdicts are v[0..6), as the table words it:
+ * "healthy (6 of 6)", or "seeds disagree: healthy 5, exploding 1" (in the order of the
+ * verdict kinds). */
+static void expected_verdicts(char *out, size_t len, char v[6][32])
+{
+    int counts[GF_VERDICT_COUNT] = {0}, kinds = 0;
+    size_t used = 0;
+    for (int k = 0; k < GF_VERDICT_COUNT; k++) {
+        for (int s = 0; s < 6; s++)
+            counts[k] += strcmp(v[s], gf_verdict_name((gf_verdict_kind)k)) == 0;
+        kinds += counts[k] > 0;
+    }
+    out[0] = '\0';
+    for (int k = 0; k < GF_VERDICT_COUNT; k++) {
+        if (counts[k] == 0)
+            continue;
+        if (kinds == 1)
+            snprintf(out, len, "%s (%d of 6)", gf_verdict_name((gf_verdict_kind)k), counts[k]);
+        else
+            used += (size_t)snprintf(out + used, len - used, "%s %s %d",
+                                     used ? "," : "seeds disagree:",
+                                     gf_verdict_name((gf_verdict_kind)k), counts[k]);
+    }
+}
+
+/* One configuration of the sweep: its six seeds' directories and labels, the table's mean
+ * loss against theirs, and the verdicts at init and at the end against theirs. */
+static void check_seed_group(const output *o, const char *label, const char *sub, int *disagree)
+{
+    char rel[200], name[128], init[6][32], end[6][32], expect[200], cells[300];
+    double loss_sum = 0;
+    for (int s = 1; s <= 6; s++) {
+        snprintf(rel, sizeof rel, "sws/%s/seed-%d", sub, s);
+        summary_string(name, sizeof name, rel, "name");
+        snprintf(expect, sizeof expect, "%s seed=%d", label, s);
+        assert_string_equal(name, expect);
+        summary_string(init[s - 1], sizeof init[s - 1], rel, "verdict_init");
+        summary_string(end[s - 1], sizeof end[s - 1], rel, "verdict_final");
+        assert_true(init[s - 1][0] != '\0' && end[s - 1][0] != '\0');
+        loss_sum += summary_number(rel, "final_loss");
+        *disagree |= strcmp(init[s - 1], init[0]) != 0 || strcmp(end[s - 1], end[0]) != 0;
+    }
+    const char *row = seeds_row(o->out, label), *pm = strstr(row, " +- ");
+    assert_non_null(pm);
+    const char *num = pm;
+    while (num > row && num[-1] != ' ')
+        num--;
+    assert_true(fabs(strtod(num, NULL) / (loss_sum / 6) - 1) < 1e-3);
+    /* The two verdict columns end the row: init (40 wide), then the end. */
+    char a[120], b[120];
+    expected_verdicts(a, sizeof a, init);
+    expected_verdicts(b, sizeof b, end);
+    snprintf(cells, sizeof cells, "  %-40s %s\n", a, b);
+    const char *eol = strchr(row, '\n');
+    assert_non_null(eol);
+    size_t n = strlen(cells);
+    if (!((size_t)(eol + 1 - row) >= n && strncmp(eol + 1 - n, cells, n) == 0))
+        fail_msg("row '%.*s' does not end with '%s'", (int)(eol - row), row, cells);
+}
+
+void sweep_runs_every_point_with_n_seeds(void **state)
+{
+    output o;
+    char p[600], buf[65536];
+    (void)state;
+    /* tanh at 3.2 times Xavier's scale sits near the threshold of 100 (docs/cli.md,
+     * "Seeds"): its seeds may disagree; at Xavier's own scale they agree. */
+    RUN(&o, "sweep", "--depth", "12", "--act", "tanh", "--init", "xavier:3.2,xavier:1",
+        "--seeds", "6", "--steps", "2", "--plot", "none", "--quiet", "--out", "sws");
+    expect_status(&o, 0);
+    assert_non_null(strstr(o.out, "merged 12 runs (seeds)"));
+    int disagree = 0, agree = 0;
+    check_seed_group(&o, "init=xavier:3.2", "init=xavier-3.2", &disagree);
+    check_seed_group(&o, "init=xavier:1", "init=xavier-1", &agree);
+    assert_int_equal(agree, 0);
+    if (!disagree)
+        fprintf(stderr, "note: the six seeds of xavier:3.2 agreed on this build\n");
+    /* seeds.dat: per configuration the signal's band over 12 layers, then the loss's over
+     * both steps, each mean inside its band. */
+    long k[64], back[64];
+    assert_int_equal(read_layer_block("sws/seeds.dat", 0, k, back, 64), 12);
+    assert_int_equal(read_layer_block("sws/seeds.dat", 3, k, back, 64), 2);
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "sws/seeds.dat"));
+    size_t rows = 0;
+    for (char *line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        double x, mean, lo, hi;
+        if (line[0] == '#' || sscanf(line, "%lf %lf %lf %lf", &x, &mean, &lo, &hi) != 4)
+            continue;
+        assert_true(lo <= mean * (1 + 1e-6) && mean <= hi * (1 + 1e-6));
+        rows++;
+    }
+    assert_int_equal(rows, 2 * (12 + 2));
+    read_file(buf, sizeof buf, path_of(p, sizeof p, "sws/seeds.gp"));
+    assert_non_null(strstr(buf, "filledcurves")); /* the bands */
+    assert_non_null(strstr(buf, "title 'init=xavier:3.2'"));
+
+    /* --emit-commands: a command per point and seed, each with its own --seed. */
+    RUN(&o, "sweep", "--depth", "3,4", "--seeds", "2", "--seed", "7", "--emit-commands",
+        "--out", "swe");
+    expect_status(&o, 0);
+    assert_int_equal(count_lines_in(o.out), 4);
+    assert_non_null(strstr(o.out, "--seed 8 --name 'depth=4 seed=8' --out swe/depth=4/seed-8"));
+    assert_null(strstr(o.out, "--seeds"));
+}
