@@ -87,5 +87,12 @@ void gf_plot_style(FILE *f, size_t i, int with_point);
 size_t gf_plot_style_count(void);
 /* The colour of line i alone ("#rrggbb"), for a line that goes with it (a prediction). */
 const char *gf_plot_colour(size_t i);
+/* Line i's colour and point type on a solid line: for long, noisy curves (a loss per
+ * step), where a dash pattern breaks into fragments that read as gaps. */
+void gf_plot_style_solid(FILE *f, size_t i);
+/* The point size of run i of n: earlier runs get larger points, so that runs with equal
+ * values (every run at 0 dead units) show as nested marks rather than one hiding the
+ * others. */
+double gf_plot_point_size(size_t i, size_t n);
 
 #endif

@@ -102,9 +102,12 @@ gf_status gf_plot_loss(const char *dir, const char *name, const gf_plot_run *run
         /* Points mark every step of a short curve (a single loss would draw nothing
          * else) and about a dozen of a long one: with the dash pattern they tell runs
          * apart where their curves meet, not colour alone. */
-        fprintf(f, " index %zu using 1:2 with linespoints lw 2 ps 0.6 pi %zu", i,
-                valid[i] < 50 ? (size_t)1 : valid[i] / 12);
-        gf_plot_style(f, i, 1);
+        fprintf(f, " index %zu using 1:2 with linespoints lw 2 ps %.2g pi %zu", i,
+                gf_plot_point_size(i, n_runs), valid[i] < 50 ? (size_t)1 : valid[i] / 12);
+        if (valid[i] < 50)
+            gf_plot_style(f, i, 1);
+        else
+            gf_plot_style_solid(f, i); /* dashes on a noisy curve read as gaps */
         fputs(" title ", f);
         gf_plot_quote(f, gf_plot_run_label(&runs[i], i, buf, sizeof buf));
         first = 0;
@@ -190,8 +193,8 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
         for (size_t i = 0; i < n_runs; i++) {
             fputs(i ? ", \\\n     " : "", f);
             gf_plot_quote2(f, name, ".dat");
-            fprintf(f, " index %zu using %d:%d with linespoints lw 2 ps 0.8", i,
-                    o.align_output ? 6 : 1, panel ? 4 : 3);
+            fprintf(f, " index %zu using %d:%d with linespoints lw 2 ps %.2g", i,
+                    o.align_output ? 6 : 1, panel ? 4 : 3, gf_plot_point_size(i, n_runs));
             gf_plot_style(f, i, 1); /* colour, dash and point: no run hides another */
             fputs(" title ", f);
             gf_plot_quote(f, gf_plot_run_label(&runs[i], i, buf, sizeof buf));

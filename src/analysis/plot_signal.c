@@ -95,8 +95,8 @@ static void plot_signal_panel(FILE *f, const char *name, const gf_plot_run *runs
     for (size_t i = 0; i < n_runs; i++) {
         fputs(i ? ", \\\n     " : "", f);
         gf_plot_quote2(f, name, ".dat");
-        fprintf(f, " index %zu using %d:3 with linespoints lw 2 ps 0.8", i,
-                d->align_output ? 6 : 1);
+        fprintf(f, " index %zu using %d:3 with linespoints lw 2 ps %.2g", i,
+                d->align_output ? 6 : 1, gf_plot_point_size(i, n_runs));
         gf_plot_style(f, i, 1); /* colour, dash and point: no run hides another */
         fputs(" title ", f);
         gf_plot_quote(f, gf_plot_run_label(&runs[i], i, buf, sizeof buf));
@@ -132,8 +132,8 @@ static void plot_wgrad_panel(FILE *f, const char *name, const gf_plot_run *runs,
             continue;
         fputs(first ? "" : ", \\\n     ", f);
         gf_plot_quote2(f, name, ".dat");
-        fprintf(f, " index %zu using %d:4 with linespoints lw 2 ps 0.8", i,
-                d->align_output ? 6 : 1);
+        fprintf(f, " index %zu using %d:4 with linespoints lw 2 ps %.2g", i,
+                d->align_output ? 6 : 1, gf_plot_point_size(i, n_runs));
         gf_plot_style(f, i, 1);
         fputs(" title ", f);
         gf_plot_quote(f, gf_plot_run_label(&runs[i], i, buf, sizeof buf));
