@@ -127,6 +127,8 @@ static const char *const style_colours[] = {"#0072b2", "#d55e00", "#009e73", "#c
                                             "#7f7f7f", "#bcbd22", "#17becf", "#9467bd"};
 static const int style_points[] = {7, 5, 9, 11, 13, 2, 1, 3, 4, 6, 8, 10};
 
+const char *gft_line_colour(size_t i) { return style_colours[i % 12]; }
+
 void gft_line_style(FILE *f, size_t i)
 {
     fprintf(f, " lc rgb '%s' dt %zu pt %d", style_colours[i % 12], i % 5 + 1,

@@ -10,12 +10,6 @@
 
 #include "tool.h"
 
-/* The line styles of src/analysis/plot_training.c: colour, dash and point per line. */
-static const char *const colours[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7",
-                                      "#e69f00", "#56b4e9", "#000000", "#8c564b",
-                                      "#7f7f7f", "#bcbd22", "#17becf", "#9467bd"};
-static const int points[] = {7, 5, 9, 11, 13, 2, 1, 3, 4, 6, 8, 10};
-
 /* ||dL/dh|| of the k-th linear layer (1-based) at a run's first recorded step; NaN when
  * it has none. */
 static double signal_at_init(const gf_telemetry *t, size_t k)
@@ -133,14 +127,14 @@ static void write_seeds_script(FILE *f, const gft_result *res, size_t n_items,
         fputs("plot ", f);
         for (size_t i = 0; i < n_items; i++) {
             const char *l = res[i * n_seeds].label, *cut = strstr(l, " seed=");
-            const char *c = colours[i % 12];
             fprintf(f, "%s'seeds.dat' index %zu using 1:3:4 with filledcurves fc rgb '%s' "
                        "fs transparent solid 0.2 noborder notitle, \\\n     'seeds.dat' index "
-                       "%zu using 1:2 with linespoints lw 2 lc rgb '%s' dt %zu pt %d "
-                       "pi %zu title '", i ? ", \\\n     " : "", 2 * i + (size_t)panel, c,
-                    2 * i + (size_t)panel, c, i % 5 + 1, points[i % 12],
+                       "%zu using 1:2 with linespoints lw 2 pi %zu", i ? ", \\\n     " : "",
+                    2 * i + (size_t)panel, gft_line_colour(i), 2 * i + (size_t)panel,
                     /* about a dozen marks on a long loss curve */
                     panel && res[i * n_seeds].n_loss > 24 ? res[i * n_seeds].n_loss / 12 : 1);
+            gft_line_style(f, i);
+            fputs(" title '", f);
             for (const char *p = l; *p && p != cut; p++) {
                 if (*p == '\'')
                     fputc('\'', f); /* a quote inside a gnuplot string is doubled */

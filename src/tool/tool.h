@@ -398,6 +398,8 @@ int gft_time_figure(const char *dir, const char *name, const char *title,
 /* " lc rgb '#...' dt D pt P" of line i of a figure: a colour, a dash pattern and a point
  * type, as the library's figures over training draw them (no colour twice in twelve). */
 void gft_line_style(FILE *f, size_t i);
+/* The colour alone of line i ("#rrggbb"), for what goes with it (a band). */
+const char *gft_line_colour(size_t i);
 
 /* The plot format of a configuration. */
 gf_plot_format gft_plot_format(const gft_config *c);
