@@ -210,7 +210,9 @@ static const struct {
     {"hist_init", "Histograms of activations and of log10 |dL/dh| at initialisation."},
     {"hist_steps", "The same histograms over training: x = step, y = bin, colour = the "
                    "fraction of the layer's values."},
-    {"time", "The gradient through time ||dL/dh_t|| of the recurrent layer."},
+    {"time", "The gradient through time ||dL/dh_t|| against the step t of the sequence: a "
+             "run's first and last recorded step; in a comparison, every run at the first "
+             "step (left) and at the last (right)."},
 };
 
 /* One figure, DIR/NAME.svg inlined; 1 when it was there. */
