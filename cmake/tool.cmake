@@ -58,7 +58,8 @@ if(GRADFLOW_TESTS)
   pkg_check_modules(GF_TOOL_CMOCKA REQUIRED IMPORTED_TARGET cmocka)
   add_executable(test_cli tests/tool/test_cli.c tests/tool/test_cli_groups.c
                           tests/tool/test_cli_cures.c tests/tool/test_cli_budget.c
-                          tests/tool/test_cli_writes.c tests/tool/test_cli_training.c)
+                          tests/tool/test_cli_writes.c tests/tool/test_cli_training.c
+                          tests/tool/test_cli_views.c)
   target_link_libraries(test_cli PRIVATE gradflow PkgConfig::GF_TOOL_CMOCKA)
   target_compile_options(test_cli PRIVATE ${GF_WARNINGS})
   target_compile_definitions(test_cli PRIVATE _POSIX_C_SOURCE=200809L)
@@ -67,7 +68,7 @@ if(GRADFLOW_TESTS)
     target_compile_definitions(test_cli PRIVATE GF_CLI_SLOW=1) # shorter long runs
   endif()
   foreach(group basics run compare sweep verdicts signals showcase cures budget writes
-                training)
+                training views)
     add_test(NAME cli_${group}
              COMMAND test_cli $<TARGET_FILE:gradflow_tool> ${group}
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})

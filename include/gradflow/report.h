@@ -226,9 +226,13 @@ typedef struct gf_plot_options {
     const char *title;   /* NULL: the figure's default title */
     uint64_t step;       /* a step number or GF_PLOT_STEP_FIRST/LAST (default FIRST) */
     int width, height;   /* pixels; 0: the figure's default */
+    int align_output;    /* per-layer figures (signal, units): 0, x = layer k counted from
+                            the input (1, 2, ...); 1, x = k - L counted from the output
+                            layer L (0, -1, -2, ...), so nets of different depth line up
+                            at their output */
 } gf_plot_options;
 
-/* PNG, default title, first step, default size. */
+/* PNG, default title, first step, default size, layers counted from the input. */
 gf_plot_options gf_plot_options_default(void);
 
 /* (1) The classic picture: left panel, the backward signal ||dL/dh|| of each linear

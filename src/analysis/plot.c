@@ -208,6 +208,20 @@ void gf_plot_title_line(FILE *f, const char *cmd, const gf_plot_options *o, cons
     fputs(" noenhanced font ',12'\n", f);
 }
 
+void gf_plot_layer_axis(FILE *f, size_t n, int align_output, const char *label,
+                        const char *aligned_label)
+{
+    if (align_output) {
+        /* Nets of different depth share the right edge: their output layers. */
+        fprintf(f, "set xlabel '%s'\nset xrange [%.1f:0.5]\n", aligned_label,
+                -(double)(n > 0 ? n - 1 : 0) - 0.5);
+    } else {
+        fprintf(f, "set xlabel '%s'\nset xrange [0.5:%zu.5]\n", label, n);
+    }
+    if (n <= 25)
+        fputs("set xtics 1\n", f);
+}
+
 /* 10^k tick labels when values span more than two decades, plain numbers otherwise. */
 void gf_plot_log_axis(FILE *f, const char *axis, double lo, double hi)
 {

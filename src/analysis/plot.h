@@ -41,6 +41,11 @@ void gf_plot_script_begin(FILE *f, const char *name, const gf_plot_options *o, i
 void gf_plot_title_line(FILE *f, const char *cmd, const gf_plot_options *o,
                         const char *deflt);
 void gf_plot_log_axis(FILE *f, const char *axis, double lo, double hi);
+/* The x axis of a per-layer figure: positions 1..n from the input, or with align_output
+ * n - 1 .. 0 back from the output layer (x = k - L); label says what a position is
+ * (e.g. "the k-th linear layer from the input"), aligned_label the same from the output. */
+void gf_plot_layer_axis(FILE *f, size_t n, int align_output, const char *label,
+                        const char *aligned_label);
 
 /* Range of the positive finite values seen, for the log axes. */
 typedef struct gf_plot_range {
@@ -85,5 +90,14 @@ gf_status gf_plot_read_rows(void **rows, size_t *n_rows, const char *path, const
  * gf_plot_style_count() lines. */
 void gf_plot_style(FILE *f, size_t i, int with_point);
 size_t gf_plot_style_count(void);
+/* The colour of line i alone ("#rrggbb"), for a line that goes with it (a prediction). */
+const char *gf_plot_colour(size_t i);
+/* Line i's colour and point type on a solid line: for long, noisy curves (a loss per
+ * step), where a dash pattern breaks into fragments that read as gaps. */
+void gf_plot_style_solid(FILE *f, size_t i);
+/* The point size of run i of n: earlier runs get larger points, so that runs with equal
+ * values (every run at 0 dead units) show as nested marks rather than one hiding the
+ * others. */
+double gf_plot_point_size(size_t i, size_t n);
 
 #endif

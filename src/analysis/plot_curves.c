@@ -99,9 +99,16 @@ gf_status gf_plot_loss(const char *dir, const char *name, const gf_plot_run *run
             continue;
         fputs(first ? "" : ", \\\n     ", f);
         gf_plot_quote2(f, name, ".dat");
-        /* Few points: mark them, or a single loss would draw nothing. */
-        fprintf(f, " index %zu using 1:2 with %s lw 2 lc %zu title ", i,
-                valid[i] < 50 ? "linespoints pt 7 ps 0.6" : "lines", i + 1);
+        /* Points mark every step of a short curve (a single loss would draw nothing
+         * else) and about a dozen of a long one: with the dash pattern they tell runs
+         * apart where their curves meet, not colour alone. */
+        fprintf(f, " index %zu using 1:2 with linespoints lw 2 ps %.2g pi %zu", i,
+                gf_plot_point_size(i, n_runs), valid[i] < 50 ? (size_t)1 : valid[i] / 12);
+        if (valid[i] < 50)
+            gf_plot_style(f, i, 1);
+        else
+            gf_plot_style_solid(f, i); /* dashes on a noisy curve read as gaps */
+        fputs(" title ", f);
         gf_plot_quote(f, gf_plot_run_label(&runs[i], i, buf, sizeof buf));
         first = 0;
     }
@@ -123,7 +130,7 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
     gf_status st;
     gf_atomic_file af;
     FILE *f;
-    size_t max_k = 0;
+    size_t max_k = 0, max_linear = 0;
     uint64_t shown = 0;
 
     if ((st = gf_plot_check_runs(runs, n_runs, 1, who)) != GF_OK ||
@@ -137,11 +144,17 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
         return gf_fail(GF_EINVAL, "%s: no activation layer to plot", who);
     if ((st = gf_plot_open_file(&af, &f, path, dir, name, ".dat", who)) != GF_OK)
         return st;
-    fputs("# unit_layer layer dead_frac sat_frac zero_frac\n", f);
+    fputs("# unit_layer layer dead_frac sat_frac zero_frac from_output\n", f);
     for (size_t i = 0; i < n_runs; i++) {
         const gf_telemetry *t = runs[i].telemetry;
-        size_t b, e, k = 0;
+        size_t b, e, k = 0, L = 0;
         gf_plot_group_for(t, o.step, &b, &e);
+        /* Unit k is the activation after linear layer k: from the output it is k - L. */
+        for (size_t j = b; j < e; j++)
+            L += gf_plot_is_linear(gf_telemetry_at(t, j));
+        if (L <= gf_plot_count_units(t, o.step))
+            L = gf_plot_count_units(t, o.step) + 1; /* no linear layers recorded */
+        max_linear = L > max_linear ? L : max_linear;
         shown = gf_telemetry_at(t, b)->step;
         fprintf(f, "%s# run %zu: %s, step %llu\n", i ? "\n\n" : "", i,
                 gf_plot_run_label(&runs[i], i, buf, sizeof buf), (unsigned long long)shown);
@@ -153,7 +166,7 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
             gf_plot_put(f, r->dead_frac, 0);
             gf_plot_put(f, r->sat_frac, 0);
             gf_plot_put(f, r->zero_frac, 0);
-            fputc('\n', f);
+            fprintf(f, " %ld\n", (long)k - (long)L);
         }
     }
     if ((st = gf_plot_close_file(&af, who)) != GF_OK)
@@ -166,11 +179,11 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
              (unsigned long long)shown);
     gf_plot_title_line(f, "set multiplot layout 1,2 title", &o, title);
     fputs("set key below horizontal height 1.5\n"
-          "set xlabel 'layer k (the activation after linear layer k)'\n"
           "set yrange [-0.03:1.03]\n", f);
-    fprintf(f, "set xrange [0.5:%zu.5]\n", max_k);
-    if (max_k <= 25)
-        fputs("set xtics 1\n", f);
+    gf_plot_layer_axis(f, o.align_output ? max_linear : max_k, o.align_output,
+                       "layer k (the activation after linear layer k)",
+                       "layer k - L, from the output (-1: the activation below the output "
+                       "layer L)");
     for (int panel = 0; panel < 2; panel++) {
         fputs(panel ? "set title 'saturated: |f''| < 5% of its bound'\n"
                       "set ylabel 'fraction of saturated values'\n"
@@ -180,8 +193,10 @@ gf_status gf_plot_units(const char *dir, const char *name, const gf_plot_run *ru
         for (size_t i = 0; i < n_runs; i++) {
             fputs(i ? ", \\\n     " : "", f);
             gf_plot_quote2(f, name, ".dat");
-            fprintf(f, " index %zu using 1:%d with linespoints lw 2 pt 7 ps 0.8 lc %zu title ", i,
-                    panel ? 4 : 3, i + 1);
+            fprintf(f, " index %zu using %d:%d with linespoints lw 2 ps %.2g", i,
+                    o.align_output ? 6 : 1, panel ? 4 : 3, gf_plot_point_size(i, n_runs));
+            gf_plot_style(f, i, 1); /* colour, dash and point: no run hides another */
+            fputs(" title ", f);
             gf_plot_quote(f, gf_plot_run_label(&runs[i], i, buf, sizeof buf));
         }
         fputc('\n', f);

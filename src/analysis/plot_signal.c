@@ -19,6 +19,7 @@ typedef struct signal_data {
     gf_plot_range sig, wg; /* signal and weight-gradient values, for the log axes */
     size_t *valid_w;       /* per run: finite positive weight gradients (0: no curve) */
     size_t max_layers;     /* most linear layers in a run: the x range */
+    int align_output;      /* x = k - L (plotted from the data's column 6) */
     uint64_t shown;        /* the step shown (of the last run) */
     int same_step;         /* 1 when every run shows the same step */
 } signal_data;
@@ -67,7 +68,7 @@ static void write_signal_run(FILE *f, const gf_plot_run *run, size_t i, uint64_t
         gf_plot_put(f, r->grad_out_norm, 1);
         gf_plot_put(f, r->weight_grad_norm, 1);
         gf_plot_put(f, pred, 1);
-        fputc('\n', f);
+        fprintf(f, " %ld\n", (long)k - (long)L); /* from the output: 0 is layer L */
         gf_plot_track(&d->sig, r->grad_out_norm);
         gf_plot_track(&d->sig, pred);
         size_t before = d->wg.count;
@@ -81,11 +82,10 @@ static void plot_signal_panel(FILE *f, const char *name, const gf_plot_run *runs
                               size_t n_runs, const signal_data *d)
 {
     char buf[32];
-    fputs("set key below horizontal maxcols 2 samplen 2\n"
-          "set xlabel 'layer k (the k-th linear layer from the input)'\n", f);
-    fprintf(f, "set xrange [0.5:%zu.5]\n", d->max_layers);
-    if (d->max_layers <= 25)
-        fputs("set xtics 1\n", f);
+    fputs("set key below horizontal maxcols 2 samplen 2\n", f);
+    gf_plot_layer_axis(f, d->max_layers, d->align_output,
+                       "layer k (the k-th linear layer from the input)",
+                       "layer k - L, from the output (0: the output layer L, -1: the one below)");
     if (d->wg.count)
         fputs("set rmargin at screen 0.48\n"
               "set title 'backward signal: dL/dh flowing into each layer'\n", f);
@@ -95,8 +95,10 @@ static void plot_signal_panel(FILE *f, const char *name, const gf_plot_run *runs
     for (size_t i = 0; i < n_runs; i++) {
         fputs(i ? ", \\\n     " : "", f);
         gf_plot_quote2(f, name, ".dat");
-        fprintf(f, " index %zu using 1:3 with linespoints lw 2 pt 7 ps 0.8 lc %zu title ", i,
-                i + 1);
+        fprintf(f, " index %zu using %d:3 with linespoints lw 2 ps %.2g", i,
+                d->align_output ? 6 : 1, gf_plot_point_size(i, n_runs));
+        gf_plot_style(f, i, 1); /* colour, dash and point: no run hides another */
+        fputs(" title ", f);
         gf_plot_quote(f, gf_plot_run_label(&runs[i], i, buf, sizeof buf));
         double fac = runs[i].predicted_factor;
         if (isfinite(fac) && fac > 0) {
@@ -106,8 +108,8 @@ static void plot_signal_panel(FILE *f, const char *name, const gf_plot_run *runs
                 snprintf(pred, sizeof pred, "predicted (mean x%.3g)", fac);
             else
                 snprintf(pred, sizeof pred, "predicted: x%.3g per layer", fac);
-            fprintf(f, ", \\\n     '' index %zu using 1:5 with lines lw 1.5 dt 2 lc %zu title ",
-                    i, i + 1);
+            fprintf(f, ", \\\n     '' index %zu using %d:5 with lines lw 1.5 dt 2 lc rgb '%s' "
+                       "title ", i, d->align_output ? 6 : 1, gf_plot_colour(i));
             gf_plot_quote(f, pred);
         }
     }
@@ -130,8 +132,10 @@ static void plot_wgrad_panel(FILE *f, const char *name, const gf_plot_run *runs,
             continue;
         fputs(first ? "" : ", \\\n     ", f);
         gf_plot_quote2(f, name, ".dat");
-        fprintf(f, " index %zu using 1:4 with linespoints lw 2 pt 5 ps 0.8 lc %zu title ", i,
-                i + 1);
+        fprintf(f, " index %zu using %d:4 with linespoints lw 2 ps %.2g", i,
+                d->align_output ? 6 : 1, gf_plot_point_size(i, n_runs));
+        gf_plot_style(f, i, 1);
+        fputs(" title ", f);
         gf_plot_quote(f, gf_plot_run_label(&runs[i], i, buf, sizeof buf));
         first = 0;
     }
@@ -181,7 +185,8 @@ gf_status gf_plot_signal(const char *dir, const char *name, const gf_plot_run *r
     static const char who[] = "gf_plot_signal";
     char path[GF_PLOT_PATH_CAP], script[GF_PLOT_PATH_CAP];
     gf_plot_options o = opt ? *opt : gf_plot_options_default();
-    signal_data d = {gf_plot_range_empty(), gf_plot_range_empty(), NULL, 0, 0, 1};
+    signal_data d = {.sig = gf_plot_range_empty(), .wg = gf_plot_range_empty(),
+                     .same_step = 1, .align_output = o.align_output};
     gf_status st;
     gf_atomic_file af;
     FILE *f;
@@ -194,7 +199,7 @@ gf_status gf_plot_signal(const char *dir, const char *name, const gf_plot_run *r
         return gf_fail(GF_ENOMEM, "%s: out of memory", who);
     if ((st = gf_plot_open_file(&af, &f, path, dir, name, ".dat", who)) != GF_OK)
         goto out;
-    fputs("# depth layer grad_out_norm weight_grad_norm predicted\n", f);
+    fputs("# depth layer grad_out_norm weight_grad_norm predicted from_output\n", f);
     for (size_t i = 0; i < n_runs; i++)
         write_signal_run(f, &runs[i], i, o.step, &d);
     if ((st = gf_plot_close_file(&af, who)) != GF_OK)

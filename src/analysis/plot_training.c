@@ -28,13 +28,31 @@ size_t gf_plot_style_count(void)
     return N_COLOURS;
 }
 
+const char *gf_plot_colour(size_t i)
+{
+    return colours[i % N_COLOURS];
+}
+
+static const int point_types[] = {7, 5, 9, 11, 13, 2, 1, 3, 4, 6, 8, 10};
+enum { N_POINT_TYPES = sizeof point_types / sizeof point_types[0] };
+
+void gf_plot_style_solid(FILE *f, size_t i)
+{
+    fprintf(f, " lc rgb '%s' dt 1 pt %d", colours[i % N_COLOURS], point_types[i % N_POINT_TYPES]);
+}
+
+double gf_plot_point_size(size_t i, size_t n)
+{
+    double extra = 0.3 * (double)(n - 1 - i);
+    return 0.6 + (extra < 1.2 ? extra : 1.2);
+}
+
 /* " lc rgb '...' dt k [pt p]" of line i (colours repeat only past twelve lines). */
 void gf_plot_style(FILE *f, size_t i, int with_point)
 {
-    static const int points[] = {7, 5, 9, 11, 13, 2, 1, 3, 4, 6, 8, 10};
     fprintf(f, " lc rgb '%s' dt %zu", colours[i % N_COLOURS], i % 5 + 1);
     if (with_point)
-        fprintf(f, " pt %d", points[i % (sizeof points / sizeof points[0])]);
+        fprintf(f, " pt %d", point_types[i % N_POINT_TYPES]);
 }
 
 /* Every k-th point marked, so that a line of hundreds of steps keeps its point type

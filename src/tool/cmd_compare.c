@@ -60,25 +60,6 @@ static int train_runs(gft_result *res, size_t *done, const gft_config *cfgs,
     return status;
 }
 
-/* The overlaid figures of the configurations: with seeds, of each one's first seed (the
- * spread over the seeds is seeds.png's). Returns 1 when one failed (said). */
-static int overlay_first_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
-                               const gft_config *c)
-{
-    if (seeds == 1)
-        return gft_overlay(dir, res, n, c);
-    gft_result *first = gf_calloc(n, sizeof *first);
-    if (first == NULL) {
-        gft_error("out of memory");
-        return 1;
-    }
-    for (size_t i = 0; i < n; i++)
-        first[i] = res[i * seeds]; /* borrowed: released through res */
-    int failed = gft_overlay(dir, first, n, c);
-    gf_free(first);
-    return failed;
-}
-
 /* One in-process run per item of setting `k` (the list), then the table and overlays. */
 int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
 {
@@ -112,7 +93,7 @@ int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
         gft_print_results(res, done * seeds, a->set[k].opt->name);
         if (seeds > 1)
             gft_print_seeds(res, done, seeds, a->set[k].opt->name);
-        if (overlay_first_seeds(dir, res, done, seeds, &a->cfg) ||
+        if (gft_overlay_seeds(dir, res, done, seeds, &a->cfg) ||
             (seeds > 1 && gft_seeds_figure(dir, res, done, seeds, &a->cfg)) ||
             gft_html_compare_seeds(dir, res, done * seeds, seeds, a->set[k].opt->name))
             status = gft_worse(status, GFT_EXIT_FAIL);

@@ -36,6 +36,18 @@ static void list_activations(void)
         printf("%s\n", f->saturating ? "; saturates" : "");
         printf("  %-20s %s\n", "", f->formula);
     }
+    /* The activation layers of a kind of their own (prelu), after the table's rows. */
+    for (size_t i = gf_activation_count(); i < gft_act_count(); i++) {
+        const gf_activation *like;
+        double p;
+        const char *formula = gft_act_own_kind(i, &like, &p);
+        if (formula == NULL)
+            continue;
+        printf("  %-20s bound %-6.4g init %s (gain %.4g); --act-param initial %s, default "
+               "%g; a layer kind of its own\n", gft_act_name(i), like->deriv_bound(p),
+               like->suited_init, like->gain(p), like->param_name, p);
+        printf("  %-20s %s of slope %g\n", "", formula, p);
+    }
 }
 
 static void list_inits(void)

@@ -103,9 +103,35 @@ static int add_path(char ***paths, size_t *n, size_t *cap, const char *path)
     return 0;
 }
 
+/* The seeds of a configuration run with --seeds N (a sweep's point): DIR/seed-<s> holding a
+ * summary.json, appended to *paths. Returns how many, or -1 when out of memory. */
+static int collect_seeds(const char *dir, char ***paths, size_t *n, size_t *cap)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char sub[4200];
+        if (strncmp(e->d_name, "seed-", 5) != 0)
+            continue;
+        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+        if (!gft_is_file(sub, "summary.json"))
+            continue;
+        if (add_path(paths, n, cap, sub) != 0) {
+            closedir(d);
+            return -1;
+        }
+        found++;
+    }
+    if (d != NULL)
+        closedir(d);
+    return found;
+}
+
 /* Collect run directories: DIR itself when it holds a summary.json, else its
- * subdirectories that do (sorted by name, numbers by value). Paths are allocated; *n
- * grows. */
+ * subdirectories that do, and the seed-<s> directories of those that hold seeds (sorted
+ * by name, numbers by value, so that a configuration's seeds stay together). Paths are
+ * allocated; *n grows. */
 static int collect_runs(const char *dir, char ***paths, size_t *n, size_t *cap, int quiet)
 {
     DIR *d;
@@ -124,7 +150,12 @@ static int collect_runs(const char *dir, char ***paths, size_t *n, size_t *cap, 
             continue;
         snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
         if (!gft_is_file(sub, "summary.json")) {
-            if (gft_is_file(sub, "telemetry.csv") && !quiet)
+            int seeds = collect_seeds(sub, paths, n, cap);
+            if (seeds < 0) {
+                closedir(d);
+                return -1;
+            }
+            if (seeds == 0 && gft_is_file(sub, "telemetry.csv") && !quiet)
                 fprintf(stderr, "gradflow: note: skipping %s: no summary.json (still running, "
                                 "or killed)\n", sub);
             continue;
@@ -168,8 +199,8 @@ static int read_last_step(FILE *f, char *line, size_t len, double *last, size_t 
     return found;
 }
 
-/* The first recorded step of a run's time.csv (rnn.h's step,t,grad_h_norm), for the
- * overlay of the gradient through time, and the last one, for the verdict through time
+/* The first recorded step of a run's time.csv (rnn.h's step,t,grad_h_norm), and the
+ * last one, for the overlay of the gradient through time and the verdict through time
  * at the end. Absent or malformed: nothing, not an error (the run's own figures were
  * judged when it ran). */
 static void read_time(gft_result *r, const char *dir)
@@ -210,14 +241,46 @@ static void read_time(gft_result *r, const char *dir)
     r->time_init = v, r->time_T = n;
     r->time_first = v[0], r->time_last = v[n - 1];
     r->time_ratio = v[0] / v[n - 1];
-    if (r->judged && n >= 2) {
-        double *last = gf_alloc(n * sizeof *last);
-        if (last != NULL && !(more && read_last_step(f, line, sizeof line, last, n)))
-            memcpy(last, v, n * sizeof *v); /* one recorded step: it is also the last */
-        if (last != NULL)
-            gf_verdict_add_time(&r->verdict, v, last, n);
-        gf_free(last);
-    }
+    double *last = gf_alloc(n * sizeof *last);
+    if (last != NULL && !(more && read_last_step(f, line, sizeof line, last, n)))
+        memcpy(last, v, n * sizeof *v); /* one recorded step: it is also the last */
+    if (last != NULL && r->judged && n >= 2)
+        gf_verdict_add_time(&r->verdict, v, last, n);
+    r->time_end = last; /* for the overlay's second panel */
+    fclose(f);
+}
+
+/* The training loss of every step from a run's loss.csv ("step,loss,..."), as compare
+ * keeps it: the loss figure and the band of seeds.png read it. Absent or malformed:
+ * nothing (the figures fall back on the telemetry's recorded steps). */
+static void read_loss(gft_result *r, const char *dir)
+{
+    char path[4200], line[256];
+    size_t cap = 0;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/loss.csv", dir);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    if (fgets(line, sizeof line, f) != NULL && strncmp(line, "step,loss", 9) == 0)
+        while (fgets(line, sizeof line, f) != NULL) {
+            unsigned long long step;
+            double loss;
+            if (sscanf(line, "%llu,%lf", &step, &loss) != 2)
+                break;
+            if (r->n_loss == cap) {
+                size_t nc = cap ? 2 * cap : 256;
+                double *nl = gf_realloc(r->loss, nc * sizeof *nl);
+                if (nl != NULL)
+                    r->loss = nl;
+                uint64_t *ns = nl ? gf_realloc(r->loss_steps, nc * sizeof *ns) : NULL;
+                if (ns == NULL)
+                    break; /* out of memory: the steps read so far */
+                r->loss_steps = ns, cap = nc;
+            }
+            r->loss[r->n_loss] = loss;
+            r->loss_steps[r->n_loss++] = step;
+        }
     fclose(f);
 }
 
@@ -228,17 +291,22 @@ static void read_time(gft_result *r, const char *dir)
 static void compare_names(char key[32], gft_result *r, const char *summary)
 {
     static const char *const bare[] = {"act", "init", "cell"};
-    const char *eq = strchr(r->label, '=');
+    char label[256];
     const gf_activation *act;
     char value[256];
+    /* A seed of --seeds N is labelled "LABEL seed=S": its configuration is LABEL. */
+    snprintf(label, sizeof label, "%s", r->label);
+    if (strstr(label, " seed=") != NULL)
+        *strstr(label, " seed=") = '\0';
+    const char *eq = strchr(label, '=');
     key[0] = '\0';
     /* A sweep over two options labels its runs depth=5,act=relu: no one key. */
-    if (eq != NULL && eq - r->label < 32 && strchr(eq + 1, '=') == NULL)
-        snprintf(key, 32, "%.*s", (int)(eq - r->label), r->label);
+    if (eq != NULL && eq - label < 32 && strchr(eq + 1, '=') == NULL)
+        snprintf(key, 32, "%.*s", (int)(eq - label), label);
     for (size_t i = 0; eq == NULL && i < sizeof bare / sizeof bare[0]; i++) {
         value[0] = '\0';
         json_string(value, sizeof value, summary, bare[i]);
-        if (strcmp(value, r->label) == 0 && key[0] == '\0')
+        if (strcmp(value, label) == 0 && key[0] == '\0')
             snprintf(key, 32, "%s", bare[i]);
     }
     value[0] = '\0';
@@ -289,7 +357,36 @@ static int read_run(gft_result *r, char key[32], const char *dir)
     if (gf_telemetry_count(r->tel) > 0 && gf_verdict_judge(&r->verdict, r->tel) == GF_OK)
         r->judged = 1;
     read_time(r, dir);
+    read_loss(r, dir);
     return 0;
+}
+
+/* The configuration of a run: its label less " seed=S" (its length). */
+static size_t config_len(const char *label)
+{
+    const char *cut = strstr(label, " seed=");
+    return cut ? (size_t)(cut - label) : strlen(label);
+}
+
+/* N when the runs are configurations of N seeds each, in order (a sweep or compare with
+ * --seeds N: every label "LABEL seed=S", the same number of seeds for every LABEL); else
+ * 1, each run on its own. */
+static size_t seed_groups(const gft_result *res, size_t n)
+{
+    size_t seeds = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = config_len(res[i].label), j = i;
+        if (strstr(res[i].label, " seed=") == NULL)
+            return 1;
+        while (j < n && config_len(res[j].label) == len &&
+               strncmp(res[j].label, res[i].label, len) == 0 && strstr(res[j].label, " seed="))
+            j++;
+        if (seeds != 0 && j - i != seeds)
+            return 1; /* an interrupted sweep: some configuration has fewer seeds */
+        seeds = j - i;
+        i = j;
+    }
+    return seeds > 1 && seeds <= GFT_MAX_SEEDS ? seeds : 1;
 }
 
 /* Merge run directories into one table and one set of overlaid figures in out. */
@@ -335,9 +432,13 @@ int gft_merge_dirs(const char *const *dirs, size_t n_dirs, const char *out,
             first[0] = '\0';
     }
     gft_print_results(res, n, first[0] ? first : "run");
-    if (gft_overlay(out, res, n, c))
+    size_t seeds = seed_groups(res, n);
+    if (seeds > 1)
+        gft_print_seeds(res, n / seeds, seeds, first[0] ? first : "run");
+    if (gft_overlay_seeds(out, res, n / seeds, seeds, c) ||
+        (seeds > 1 && gft_seeds_figure(out, res, n / seeds, seeds, c)))
         status = gft_worse(status, GFT_EXIT_FAIL);
-    printf("merged %zu runs; figures: ", n);
+    printf("merged %zu runs%s; figures: ", n, seeds > 1 ? " (seeds)" : "");
     gft_print_figures(out, c);
     printf("\n");
 

@@ -52,7 +52,8 @@ static void print_word(const char *w)
 }
 
 typedef struct child_argv {
-    char *argv[2 * GFT_MAX_SETTINGS + 10];
+    char *argv[2 * GFT_MAX_SETTINGS + 12];
+    char seed[32];
     char items[GFT_MAX_SETTINGS][1024];
     char flags[GFT_MAX_SETTINGS][80];
     char dir[1400];
@@ -61,18 +62,22 @@ typedef struct child_argv {
 
 /* The command line of grid point `choice`: gradflow run <its settings> --out DIR/<label>
  * --quiet. Options of the sweep itself (--out, --jobs, --emit-commands, --quiet) are
- * not passed on. */
+ * not passed on. With --seeds N, seed k of the point (0 <= k < N) is a run of its own,
+ * --seed S = --seed + k, labelled "<label> seed=S" into DIR/<label>/seed-S, as compare
+ * lays out its seeds: the children run side by side and merge groups them. */
 static void make_child(child_argv *ca, const gft_args *a, const size_t *choice,
-                       const char *self, const char *dir)
+                       const char *self, const char *dir, size_t k_seed)
 {
     size_t argc = 0;
     char sub[1024];
+    int seeds = a->cfg.seeds > 1;
     ca->argv[argc++] = (char *)self;
     ca->argv[argc++] = (char *)"run";
     for (size_t k = 0; k < a->n_set; k++) {
         const gft_option *o = a->set[k].opt;
         if (!(o->commands & (1u << GFT_CMD_RUN)) || strcmp(o->name, "out") == 0 ||
-            strcmp(o->name, "quiet") == 0)
+            strcmp(o->name, "quiet") == 0 || strcmp(o->name, "seeds") == 0 ||
+            (seeds && strcmp(o->name, "seed") == 0))
             continue;
         snprintf(ca->flags[k], sizeof ca->flags[k], "--%s", o->name);
         ca->argv[argc++] = ca->flags[k];
@@ -89,6 +94,15 @@ static void make_child(child_argv *ca, const gft_args *a, const size_t *choice,
         snprintf(ca->label, sizeof ca->label, "run");
     gft_dir_name(sub, sizeof sub, ca->label);
     snprintf(ca->dir, sizeof ca->dir, "%s/%s", dir, sub);
+    if (seeds) {
+        unsigned long long s = (unsigned long long)a->cfg.seed + k_seed;
+        size_t used = strlen(ca->label), d = strlen(ca->dir);
+        snprintf(ca->seed, sizeof ca->seed, "%llu", s);
+        snprintf(ca->label + used, sizeof ca->label - used, " seed=%llu", s);
+        snprintf(ca->dir + d, sizeof ca->dir - d, "/seed-%llu", s);
+        ca->argv[argc++] = (char *)"--seed";
+        ca->argv[argc++] = ca->seed;
+    }
     ca->argv[argc++] = (char *)"--name";
     ca->argv[argc++] = ca->label;
     ca->argv[argc++] = (char *)"--out";
@@ -122,6 +136,7 @@ typedef struct sweep {
     int use_path;                  /* self is looked up on PATH */
     size_t count[GFT_MAX_SETTINGS]; /* values of each setting (1 when not a list) */
     size_t choice[GFT_MAX_SETTINGS];
+    size_t k_seed;                 /* the seed of the point launched next (--seeds) */
     size_t total, finished, failed;
     slot *run;                     /* (jobs) */
     unsigned jobs, n_running;
@@ -142,18 +157,28 @@ static int check_grid(sweep *sw)
     return 0;
 }
 
-/* --emit-commands: one command line per grid point, quoted for a shell. */
+/* The next run: the point's next seed, else the next point with its first seed; 0 when
+ * every run has been made. */
+static int next_run(sweep *sw)
+{
+    if (++sw->k_seed < sw->a->cfg.seeds)
+        return 1;
+    sw->k_seed = 0;
+    return next_point(sw->choice, sw->count, sw->a->n_set);
+}
+
+/* --emit-commands: one command line per grid point (and seed), quoted for a shell. */
 static void emit_commands(sweep *sw)
 {
     do {
-        make_child(&sw->ca, sw->a, sw->choice, sw->self, sw->dir);
+        make_child(&sw->ca, sw->a, sw->choice, sw->self, sw->dir, sw->k_seed);
         for (size_t i = 0; sw->ca.argv[i] != NULL; i++) {
             if (i)
                 putchar(' ');
             print_word(sw->ca.argv[i]);
         }
         putchar('\n');
-    } while (next_point(sw->choice, sw->count, sw->a->n_set));
+    } while (next_run(sw));
 }
 
 /* Launch children while there are free slots and configurations left. */
@@ -162,10 +187,10 @@ static void launch(sweep *sw)
     while (sw->more && sw->n_running < sw->jobs && !gft_interrupted) {
         pid_t pid;
         int err;
-        make_child(&sw->ca, sw->a, sw->choice, sw->self, sw->dir);
+        make_child(&sw->ca, sw->a, sw->choice, sw->self, sw->dir, sw->k_seed);
         err = sw->use_path ? posix_spawnp(&pid, sw->self, NULL, NULL, sw->ca.argv, environ)
                            : posix_spawn(&pid, sw->self, NULL, NULL, sw->ca.argv, environ);
-        sw->more = next_point(sw->choice, sw->count, sw->a->n_set);
+        sw->more = next_run(sw);
         if (err != 0) {
             gft_error("sweep: cannot start %s: %s", sw->self, strerror(err));
             sw->failed++;
@@ -270,8 +295,9 @@ static int run_and_merge(sweep *sw)
     if (gft_lock_dir(&lock, sw->dir) != 0)
         return GFT_EXIT_FAIL;
     if (!c->quiet)
-        printf("sweep: %zu configurations, %u at a time, into %s\n", sw->total, sw->jobs,
-               sw->dir);
+        printf("sweep: %zu %s, %u at a time, into %s\n", sw->total,
+               sw->a->cfg.seeds > 1 ? "runs (configurations x seeds)" : "configurations",
+               sw->jobs, sw->dir);
     fflush(stdout); /* children share stdout: nothing buffered may be written twice */
     run_grid(sw);
     if (sw->interrupted)
@@ -305,6 +331,7 @@ int gft_cmd_sweep(gft_args *a)
                            ? gft_list_count(a->set[k].value) : 1;
         sw->total *= sw->count[k];
     }
+    sw->total *= a->cfg.seeds; /* --seeds N: N runs per point */
     self_path(sw->self, sizeof sw->self, &sw->use_path);
     status = check_grid(sw);
     if (status == 0 && a->cfg.emit_commands)

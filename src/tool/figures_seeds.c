@@ -10,12 +10,6 @@
 
 #include "tool.h"
 
-/* The line styles of src/analysis/plot_training.c: colour, dash and point per line. */
-static const char *const colours[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7",
-                                      "#e69f00", "#56b4e9", "#000000", "#8c564b",
-                                      "#7f7f7f", "#bcbd22", "#17becf", "#9467bd"};
-static const int points[] = {7, 5, 9, 11, 13, 2, 1, 3, 4, 6, 8, 10};
-
 /* ||dL/dh|| of the k-th linear layer (1-based) at a run's first recorded step; NaN when
  * it has none. */
 static double signal_at_init(const gf_telemetry *t, size_t k)
@@ -50,14 +44,26 @@ static int put_band(FILE *f, double x, const double *v, size_t n, int geometric)
 }
 
 /* Blocks 2i: item i's signal per layer; 2i+1: its loss per step. */
-static void write_seeds_dat(FILE *f, const gft_result *res, size_t n_items, size_t n_seeds)
+/* The linear layers of a configuration: the most any of its seeds recorded. */
+static size_t linear_layers(const gft_result *r, size_t n_seeds)
+{
+    size_t L = 0;
+    for (size_t s = 0; s < n_seeds; s++)
+        while (!isnan(signal_at_init(r[s].tel, L + 1)))
+            L++;
+    return L;
+}
+
+/* align_output: the signal's x is k - L (0: the output layer), as the signal figure's. */
+static void write_seeds_dat(FILE *f, const gft_result *res, size_t n_items, size_t n_seeds,
+                            int align_output)
 {
     double v[GFT_MAX_SEEDS];
     fputs("# x mean lo hi over the seeds: blocks per configuration: signal ||dL/dh|| per "
           "linear layer at init (geometric mean), then training loss per step\n", f);
     for (size_t i = 0; i < n_items; i++) {
         const gft_result *r = &res[i * n_seeds];
-        size_t rows = 0, most = 0;
+        size_t rows = 0, most = 0, L = linear_layers(r, n_seeds);
         fprintf(f, "%s# %s: signal\n", i ? "\n\n" : "", r->label);
         for (size_t k = 1; k <= 100000; k++) {
             int any = 0;
@@ -65,7 +71,7 @@ static void write_seeds_dat(FILE *f, const gft_result *res, size_t n_items, size
                 v[s] = signal_at_init(r[s].tel, k), any |= !isnan(v[s]);
             if (!any)
                 break;
-            rows += put_band(f, (double)k, v, n_seeds, 1);
+            rows += put_band(f, align_output ? (double)k - (double)L : (double)k, v, n_seeds, 1);
         }
         if (rows == 0)
             fputs("1 NaN NaN NaN\n", f);
@@ -90,7 +96,7 @@ static void write_seeds_dat(FILE *f, const gft_result *res, size_t n_items, size
 }
 
 static void write_seeds_script(FILE *f, const gft_result *res, size_t n_items,
-                               size_t n_seeds, int svg)
+                               size_t n_seeds, int svg, int align_output)
 {
     fputs("# seeds.gp: written by gradflow. Run it in this directory: gnuplot seeds.gp\n", f);
     if (svg)
@@ -111,20 +117,24 @@ static void write_seeds_script(FILE *f, const gft_result *res, size_t n_items,
     for (int panel = 0; panel < 2; panel++) {
         fputs(panel ? "set title 'training loss'\nset xlabel 'step'\nset ylabel 'loss'\n"
                       "unset logscale y\nset format y '%g'\nset autoscale x\n"
-                    : "set title 'backward signal at initialisation (geometric mean)'\n"
-                      "set xlabel 'linear layer (1 = input side)'\nset ylabel '||dL/dh||'\n"
-                      "set logscale y\nset format y '%g'\n", f);
+                    : align_output
+                        ? "set title 'backward signal at initialisation (geometric mean)'\n"
+                          "set xlabel 'linear layer k - L, from the output (0 = the output "
+                          "layer)'\nset ylabel '||dL/dh||'\nset logscale y\nset format y '%g'\n"
+                        : "set title 'backward signal at initialisation (geometric mean)'\n"
+                          "set xlabel 'linear layer (1 = input side)'\nset ylabel '||dL/dh||'\n"
+                          "set logscale y\nset format y '%g'\n", f);
         fputs("plot ", f);
         for (size_t i = 0; i < n_items; i++) {
             const char *l = res[i * n_seeds].label, *cut = strstr(l, " seed=");
-            const char *c = colours[i % 12];
             fprintf(f, "%s'seeds.dat' index %zu using 1:3:4 with filledcurves fc rgb '%s' "
                        "fs transparent solid 0.2 noborder notitle, \\\n     'seeds.dat' index "
-                       "%zu using 1:2 with linespoints lw 2 lc rgb '%s' dt %zu pt %d "
-                       "pi %zu title '", i ? ", \\\n     " : "", 2 * i + (size_t)panel, c,
-                    2 * i + (size_t)panel, c, i % 5 + 1, points[i % 12],
+                       "%zu using 1:2 with linespoints lw 2 pi %zu", i ? ", \\\n     " : "",
+                    2 * i + (size_t)panel, gft_line_colour(i), 2 * i + (size_t)panel,
                     /* about a dozen marks on a long loss curve */
                     panel && res[i * n_seeds].n_loss > 24 ? res[i * n_seeds].n_loss / 12 : 1);
+            gft_line_style(f, i);
+            fputs(" title '", f);
             for (const char *p = l; *p && p != cut; p++) {
                 if (*p == '\'')
                     fputc('\'', f); /* a quote inside a gnuplot string is doubled */
@@ -144,13 +154,13 @@ int gft_seeds_figure(const char *dir, const gft_result *res, size_t n_items, siz
     FILE *f;
     if (gft_path_in(path, sizeof path, dir, "seeds.dat") != 0 || (f = fopen(path, "w")) == NULL)
         return 1;
-    write_seeds_dat(f, res, n_items, n_seeds);
+    write_seeds_dat(f, res, n_items, n_seeds, c->align_output);
     if (fclose(f) != 0 || gft_path_in(path, sizeof path, dir, "seeds.gp") != 0 ||
         (f = fopen(path, "w")) == NULL) {
         gft_error("cannot write the seeds figure in '%s'", dir);
         return 1;
     }
-    write_seeds_script(f, res, n_items, n_seeds, c->plot == GFT_PLOT_SVG);
+    write_seeds_script(f, res, n_items, n_seeds, c->plot == GFT_PLOT_SVG, c->align_output);
     if (fclose(f) != 0) {
         gft_error("cannot write '%s'", path);
         return 1;

@@ -210,7 +210,9 @@ static const struct {
     {"hist_init", "Histograms of activations and of log10 |dL/dh| at initialisation."},
     {"hist_steps", "The same histograms over training: x = step, y = bin, colour = the "
                    "fraction of the layer's values."},
-    {"time", "The gradient through time ||dL/dh_t|| of the recurrent layer."},
+    {"time", "The gradient through time ||dL/dh_t|| against the step t of the sequence: a "
+             "run's first and last recorded step; in a comparison, every run at the first "
+             "step (left) and at the last (right)."},
 };
 
 /* One figure, DIR/NAME.svg inlined; 1 when it was there. */
@@ -239,7 +241,55 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The SVGs of dir that figure_list does not name (a figure added later), by name. */
+/* The title a gnuplot script gives its figure (`set title '...'` or `set multiplot ...
+ * title '...'`, single-quoted with '' for a quote, as gf_plot_quote writes it) into out;
+ * 1 when there is one. */
+static int script_title(char *out, size_t len, const char *dir, const char *name)
+{
+    char path[1400], file[300], line[1024];
+    int found = 0;
+    snprintf(file, sizeof file, "%s.gp", name);
+    if (gft_path_in(path, sizeof path, dir, file) != 0)
+        return 0;
+    FILE *f = fopen(path, "r");
+    while (f != NULL && !found && fgets(line, sizeof line, f) != NULL) {
+        const char *p = strstr(line, "title '");
+        size_t n = 0;
+        if (strncmp(line, "set title", 9) != 0 && strncmp(line, "set multiplot", 13) != 0)
+            continue;
+        if (p == NULL)
+            continue;
+        for (p += 7; *p && n + 1 < len; p++) {
+            if (*p == '\'' && p[1] != '\'')
+                break;
+            p += *p == '\''; /* '' is one quote */
+            out[n++] = *p;
+        }
+        out[n] = '\0';
+        found = n > 0;
+    }
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
+
+/* A caption for a figure figure_list does not describe: the title its script gives it,
+ * else its name in words ("weight_norms": "Weight norms"), and where its data is. */
+static void derived_caption(char *out, size_t len, const char *dir, const char *name)
+{
+    char title[300];
+    if (!script_title(title, sizeof title, dir, name)) {
+        size_t n = 0;
+        for (const char *p = name; *p && n + 1 < sizeof title; p++)
+            title[n++] = *p == '_' || *p == '-' ? ' ' : *p;
+        title[n] = '\0';
+        title[0] = (char)toupper((unsigned char)title[0]);
+    }
+    snprintf(out, len, "%s (data in %s.dat, drawn by %s.gp).", title, name, name);
+}
+
+/* The SVGs of dir that figure_list does not name (a figure added later), by name, each
+ * with a caption of its own (derived_caption). */
 static size_t other_figures(FILE *f, const char *dir)
 {
     char names[64][256], *sorted[64];
@@ -259,8 +309,11 @@ static size_t other_figures(FILE *f, const char *dir)
     if (d != NULL)
         closedir(d);
     qsort(sorted, n, sizeof *sorted, by_name);
-    for (size_t i = 0; i < n; i++)
-        shown += (size_t)figure(f, dir, sorted[i], "(see docs/figures.md)");
+    for (size_t i = 0; i < n; i++) {
+        char caption[700];
+        derived_caption(caption, sizeof caption, dir, sorted[i]);
+        shown += (size_t)figure(f, dir, sorted[i], caption);
+    }
     return shown;
 }
 
@@ -444,8 +497,8 @@ static void seeds_table(FILE *f, const gft_result *res, size_t n, size_t seeds,
                "ratio at initialisation as its geometric mean &times;/&divide; its geometric "
                "standard deviation (docs/cli.md, Seeds).</p>\n<table>\n<tr><th>", seeds);
     esc(f, first);
-    fputs("</th><th>ratio at init</th><th>loss</th><th>accuracy</th><th>verdicts</th></tr>\n",
-          f);
+    fputs("</th><th>ratio at init</th><th>loss</th><th>accuracy</th><th>verdicts at init</th>"
+          "<th>verdicts at the end</th></tr>\n", f);
     for (size_t i = 0; i + seeds <= n; i += seeds) {
         double v[3][GFT_MAX_SEEDS];
         char cell[80], verdicts[200], label[256];
@@ -458,9 +511,12 @@ static void seeds_table(FILE *f, const gft_result *res, size_t n, size_t seeds,
         fputs("</td>", f);
         for (int q = 0; q < 3; q++)
             num_cell(f, gft_seed_stat(cell, sizeof cell, v[q], seeds, q == 0));
-        fputs("<td>", f);
-        esc(f, gft_seed_verdicts(verdicts, sizeof verdicts, &res[i], seeds));
-        fputs("</td></tr>\n", f);
+        for (int at_init = 1; at_init >= 0; at_init--) {
+            fputs("<td>", f);
+            esc(f, gft_seed_verdicts(verdicts, sizeof verdicts, &res[i], seeds, at_init));
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
 }

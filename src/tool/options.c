@@ -263,22 +263,54 @@ static int parse_label_column(gft_config *c, const gft_option *o, const char *v,
     return 0;
 }
 
+/* The activation layers of a kind of their own (registry.h) that --act builds, after
+ * the table's rows: each is at init the row `like` with parameter `param`. */
+static const struct {
+    const char *name, *like, *formula;
+    double param;
+} own_kinds[] = {
+    {GFT_PRELU, "leaky_relu",
+     "f(x) = x for x > 0, else a x, the slope a learned per unit (He et al. 2015); at init "
+     "leaky_relu", GFT_PRELU_SLOPE},
+};
+#define N_OWN_KINDS (sizeof own_kinds / sizeof own_kinds[0])
+
+size_t gft_act_count(void) { return gf_activation_count() + N_OWN_KINDS; }
+
+const char *gft_act_name(size_t i)
+{
+    size_t rows = gf_activation_count();
+    if (i < rows)
+        return gf_activation_at(i)->name;
+    return i - rows < N_OWN_KINDS ? own_kinds[i - rows].name : NULL;
+}
+
+const char *gft_act_own_kind(size_t i, const gf_activation **like, double *param)
+{
+    size_t rows = gf_activation_count();
+    if (i < rows || i - rows >= N_OWN_KINDS ||
+        gf_activation_find(like, own_kinds[i - rows].like) != GF_OK)
+        return NULL;
+    *param = own_kinds[i - rows].param;
+    return own_kinds[i - rows].formula;
+}
+
 static int parse_act(gft_config *c, const gft_option *o, const char *v, char *why,
                      size_t why_len)
 {
-    const gf_activation *act;
+    char known[400];
+    size_t used = 0;
     (void)o;
-    if (strcmp(v, GFT_PRELU) == 0) { /* a layer of its own, not a row of the table */
-        strcpy(c->act, GFT_PRELU);
-        return 0;
-    }
-    if (gf_activation_find(&act, v) != GF_OK) {
-        const char *known = strstr(gf_last_error(), "known: ");
-        return WHY("'%s' is not an activation (%s, prelu)", v,
-                   known ? known : "see gradflow list");
-    }
-    snprintf(c->act, sizeof c->act, "%s", act->name);
-    return 0;
+    for (size_t i = 0; i < gft_act_count(); i++)
+        if (strcmp(v, gft_act_name(i)) == 0) {
+            snprintf(c->act, sizeof c->act, "%s", gft_act_name(i));
+            return 0;
+        }
+    known[0] = '\0';
+    for (size_t i = 0; i < gft_act_count() && used < sizeof known; i++)
+        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                                 gft_act_name(i));
+    return WHY("'%s' is not an activation (known: %s)", v, known);
 }
 
 /* NAME[:X]: X is the scheme's one number: normal's std, constant's value, uniform's
@@ -462,6 +494,17 @@ static int parse_plot(gft_config *c, const gft_option *o, const char *v, char *w
     return 0;
 }
 
+/* --align input | output: where the per-layer figures count layers from. */
+static int parse_align(gft_config *c, const gft_option *o, const char *v, char *why,
+                       size_t why_len)
+{
+    (void)o;
+    if (strcmp(v, "input") != 0 && strcmp(v, "output") != 0)
+        return WHY("'%s' is not one of input, output", v);
+    c->align_output = strcmp(v, "output") == 0;
+    return 0;
+}
+
 /* ---- The table ------------------------------------------------------------------------ */
 
 #define OFF(field) offsetof(gft_config, field)
@@ -532,7 +575,7 @@ static const gft_option table[] = {
      "train for N passes over the training set instead of --steps"},
     {"seed", "N", NET | C(GFT_CMD_PAPER), 1, parse_seed, 0, 0, 0,
      "random seed for init, data and batches (default 1)"},
-    {"seeds", "N", C(GFT_CMD_RUN) | C(GFT_CMD_COMPARE), 0, parse_size, OFF(seeds), 1, 100,
+    {"seeds", "N", TRAIN, 0, parse_size, OFF(seeds), 1, 100,
      "run each configuration with N seeds (--seed, --seed + 1, ...): tables of mean +- "
      "spread, a figure of means and bands (default 1)"},
     {"clip", "KIND[:T]", TRAIN, 1, parse_clip, 0, 0, 0,
@@ -555,6 +598,10 @@ static const gft_option table[] = {
      "output directory (default ./gradflow-out/COMMAND)"},
     {"plot", "FORMAT", OUTPUT, 0, parse_plot, 0, 0, 0,
      "png (default), svg, or none (gnuplot scripts are written in any case)"},
+    {"align", "END", OUTPUT & ~C(GFT_CMD_PAPER), 0, parse_align, 0, 0, 0,
+     "input (default) or output: the per-layer figures count layers from the input (1, "
+     "2, ...) or back from the output layer (0, -1, ...), so nets of different depth line "
+     "up"},
     {"quiet", NULL, OUTPUT | C(GFT_CMD_GRADCHECK), 0, parse_flag, OFF(quiet), 1, 0,
      "print only errors and the final table; no progress bar"},
     /* model files */

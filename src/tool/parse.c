@@ -2,6 +2,7 @@
  * lists kept whole) and the configuration of one grid point. Each value is checked as
  * it is read, then the options that are fine alone but not together; errors are one
  * line naming the option, and exit status 2. The options themselves are in options.c. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -169,6 +170,21 @@ static int check_cures(const gft_config *c)
     return 0;
 }
 
+/* --lr-schedule cosine:MIN_LR decays towards MIN_LR from the base rate: a MIN_LR at or
+ * above the rate would be a schedule that climbs, or stands still. The base rate is
+ * --lr, else the optimiser's default; with --resume and no --lr it comes from the model
+ * file and is checked when the run starts (train.c). */
+static int check_schedule(const gft_config *c)
+{
+    double lr = isnan(c->lr) ? gf_optim_default(c->optim).lr : c->lr;
+    if (c->lr_schedule.kind != GF_LR_COSINE || (c->resume[0] && isnan(c->lr)) ||
+        c->lr_schedule.min_lr < lr)
+        return 0;
+    gft_error("--lr-schedule cosine:%g: MIN_LR must be below the learning rate (%g%s)",
+              c->lr_schedule.min_lr, lr, isnan(c->lr) ? ", the optimiser's default" : ", --lr");
+    return GFT_EXIT_USAGE;
+}
+
 /* Options each fine alone but not together: one line, exit 2. With --resume the network
  * comes from the model file, so only the data's options are checked. Whether --seq-len
  * divides the data's width is known only once the data is loaded (gft_build_net). */
@@ -191,6 +207,8 @@ static int check_combination(gft_config *c, const gft_setting *set, size_t n)
                   "half)", gft_adding_steps(c));
         return GFT_EXIT_USAGE;
     }
+    if (check_schedule(c) != 0)
+        return GFT_EXIT_USAGE;
     if (resume || c->cell >= 0)
         return 0;
     if (check_act_param(c) != 0)

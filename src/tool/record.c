@@ -123,6 +123,7 @@ void gft_result_release(gft_result *r)
     gf_free(r->loss);
     gf_free(r->loss_steps);
     gf_free(r->time_init);
+    gf_free(r->time_end);
     gf_free(r->predicted);
     r->predicted = NULL, r->n_predicted = 0;
     gf_free(r->eval_steps);
@@ -130,5 +131,5 @@ void gft_result_release(gft_result *r)
     gf_free(r->test_accuracy);
     r->eval_steps = NULL, r->test_loss = r->test_accuracy = NULL, r->n_eval = 0;
     r->tel = NULL, r->loss = NULL, r->loss_steps = NULL, r->n_loss = 0;
-    r->time_init = NULL, r->time_T = 0;
+    r->time_init = r->time_end = NULL, r->time_T = 0;
 }

@@ -192,6 +192,7 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
     }
     gft_clear_scripts(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
+    po.align_output = c->align_output;
     failed |= gft_plot_status(gf_plot_signal(dir, "signal", runs, m, &po), dir, c->quiet, soft);
     failed |= gft_plot_status(gf_plot_loss(dir, "loss", runs, m, &po), dir, c->quiet, soft);
     po.step = GF_PLOT_STEP_LAST;
@@ -200,13 +201,14 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         failed |= gft_plot_status(gf_plot_units(dir, "units", runs, m, &po), dir, c->quiet,
                                   soft);
     failed |= gft_training_figures(dir, runs, ev, m, NULL, &po, c, soft);
-    /* Recurrent runs: their gradients through time at initialisation, on one figure. */
+    /* Recurrent runs: their gradients through time at the first and the last step. */
     for (size_t i = 0; i < n && n_curves < 64; i++)
         if (res[i].time_init != NULL)
-            curves[n_curves++] = (gft_curve){res[i].label, res[i].time_init, res[i].time_T};
+            curves[n_curves++] = (gft_curve){res[i].label, res[i].time_init, res[i].time_T,
+                                             res[i].time_end};
     if (n_curves > 0) {
-        int tf = gft_time_figure(dir, "time", "The gradient through time at the first step",
-                                 curves, n_curves, batch ? GF_PLOT_PNG : GF_PLOT_SVG);
+        int tf = gft_time_figure(dir, "time", "The gradient through time ||dL/dh_t||", curves,
+                                 n_curves, batch ? GF_PLOT_PNG : GF_PLOT_SVG);
         char script[4200];
         failed |= tf < 0;
         if (tf == 0 && !batch && c->plot != GFT_PLOT_NONE) {
@@ -219,6 +221,25 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
                                   c->quiet, soft);
     if (c->plot == GFT_PLOT_PNG && gf_plot_available())
         failed |= gft_svg_copies(dir, figs, n_figs, "figures_svg.gp");
+    return failed;
+}
+
+/* The overlaid figures of the configurations: with seeds, of each one's first seed (the
+ * spread over the seeds is seeds.png's). Returns 1 when one failed (said). */
+int gft_overlay_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
+                      const gft_config *c)
+{
+    if (seeds == 1)
+        return gft_overlay(dir, res, n, c);
+    gft_result *first = gf_calloc(n, sizeof *first);
+    if (first == NULL) {
+        gft_error("out of memory");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        first[i] = res[i * seeds]; /* borrowed: released through res */
+    int failed = gft_overlay(dir, first, n, c);
+    gf_free(first);
     return failed;
 }
 

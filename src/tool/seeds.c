@@ -68,12 +68,15 @@ const char *gft_seed_stat(char *cell, size_t len, const double *v, size_t n, int
     return cell;
 }
 
-const char *gft_seed_verdicts(char *out, size_t len, const gft_result *r, size_t n)
+const char *gft_seed_verdicts(char *out, size_t len, const gft_result *r, size_t n,
+                              int at_init)
 {
     size_t count[16] = {0}, judged = 0, kinds = 0, used = 0;
-    for (size_t k = 0; k < n; k++)
-        if (r[k].judged && (unsigned)r[k].verdict.kind < 16)
-            count[r[k].verdict.kind]++, judged++;
+    for (size_t k = 0; k < n; k++) {
+        unsigned v = at_init ? (unsigned)r[k].verdict.kind_init : (unsigned)r[k].verdict.kind;
+        if (r[k].judged && v < 16)
+            count[v]++, judged++;
+    }
     for (size_t v = 0; v < 16; v++)
         kinds += count[v] > 0;
     out[0] = '\0';
@@ -118,8 +121,8 @@ void gft_print_seeds(const gft_result *res, size_t n_items, size_t n_seeds, cons
     }
     printf("\nover %zu seeds: mean +- sample standard deviation; the ratio's geometric mean "
            "x/ its geometric standard deviation\n", n_seeds);
-    printf("%-*s %-20s %-20s %-20s  %s\n", w, first, "ratio at init", "loss", "accuracy",
-           "verdicts");
+    printf("%-*s %-20s %-20s %-20s  %-40s %s\n", w, first, "ratio at init", "loss",
+           "accuracy", "verdicts at init", "verdicts at the end");
     for (size_t i = 0; i < n_items; i++) {
         const gft_result *r = &res[i * n_seeds];
         double v[3][GFT_MAX_SEEDS];
@@ -129,6 +132,7 @@ void gft_print_seeds(const gft_result *res, size_t n_items, size_t n_seeds, cons
         printf("%-*.*s", w, cut ? (int)(cut - l) : (int)strlen(l), l);
         for (int q = 0; q < 3; q++)
             printf(" %-20s", gft_seed_stat(cell, sizeof cell, v[q], n_seeds, q == 0));
-        printf("  %s\n", gft_seed_verdicts(verdicts, sizeof verdicts, r, n_seeds));
+        printf("  %-40s", gft_seed_verdicts(verdicts, sizeof verdicts, r, n_seeds, 1));
+        printf(" %s\n", gft_seed_verdicts(verdicts, sizeof verdicts, r, n_seeds, 0));
     }
 }

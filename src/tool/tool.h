@@ -92,6 +92,7 @@ typedef struct gft_config {
     char name[256];           /* the run's label; "" = the activation's name */
     char out[1024];           /* output directory; "" = the command's default */
     gft_plot plot;
+    int align_output;         /* --align output: per-layer figures counted from the output */
     int quiet;
     char save[1024];          /* --save FILE ("" none) */
     char resume[1024];        /* --resume FILE ("" none) */
@@ -241,6 +242,14 @@ int gft_data_shape(const gft_config *c, size_t *in, size_t *out, size_t *rows);
  * (or --act-param), PyTorch's default. */
 #define GFT_PRELU "prelu"
 #define GFT_PRELU_SLOPE 0.25
+/* The names --act accepts, one list for the option, its message and `gradflow list`:
+ * every row of the activation table (act.h), then the activation layers of a kind of
+ * their own that build.c makes (prelu). gft_act_name(i) for i < gft_act_count(), else
+ * NULL. gft_act_own_kind: for such a kind, its formula, and the row and parameter it is
+ * at init; NULL for a row of the table. */
+size_t gft_act_count(void);
+const char *gft_act_name(size_t i);
+const char *gft_act_own_kind(size_t i, const gf_activation **like, double *param);
 /* The activation row of a configuration and its parameter: for prelu, leaky_relu with
  * the initial slope (what PReLU is at init). Returns 0, or -1 when unknown. */
 int gft_find_act(const gft_config *c, const gf_activation **act, double *param);
@@ -290,6 +299,7 @@ typedef struct gft_result {
     double time_ratio;
     double *time_init;        /* ||dL/dh_t|| at the first recorded step (time_T values;
                                  NULL: none) */
+    double *time_end;         /* the same at the last recorded step (NULL: none) */
     size_t time_T;
     gf_telemetry *tel;        /* a copy of the records when asked for (else NULL) */
     double *loss;             /* training loss per step (n_loss values) */
@@ -354,9 +364,10 @@ void gft_print_seeds(const gft_result *res, size_t n_items, size_t n_seeds, cons
  * of the finite v[0..n)), or with geometric "0.89 x/ 1.1" (the geometric mean x/ the
  * geometric standard deviation); "-" when none. Returns cell. */
 const char *gft_seed_stat(char *cell, size_t len, const double *v, size_t n, int geometric);
-/* The verdicts of n seeds: "healthy (3 of 3)" or "seeds disagree: healthy 2, vanishing
- * 1". Returns out. */
-const char *gft_seed_verdicts(char *out, size_t len, const gft_result *r, size_t n);
+/* The verdicts of n seeds at init (at_init) or at the end: "healthy (3 of 3)" or "seeds
+ * disagree: healthy 2, vanishing 1". Returns out. */
+const char *gft_seed_verdicts(char *out, size_t len, const gft_result *r, size_t n,
+                              int at_init);
 /* The ratio at init, final loss and accuracy of n seeds' results into v[0..2][0..n). */
 void gft_seed_values(double v[3][GFT_MAX_SEEDS], const gft_result *r, size_t n);
 /* DIR/seeds.{dat,gp,png}: means and bands over the seeds. Returns 1 on failure (said). */
@@ -365,20 +376,30 @@ int gft_seeds_figure(const char *dir, const gft_result *res, size_t n_items, siz
 
 /* ---- figures.c ------------------------------------------------------------------------ */
 
-/* A curve of the gradient through time: norms[t-1] = ||dL/dh_t||, t = 1..T. */
+/* A curve of the gradient through time: norms[t-1] = ||dL/dh_t||, t = 1..T; and, for a
+ * comparison, end[t-1] the same at the run's last recorded step (NULL: none). */
 typedef struct gft_curve {
     const char *label;
     const double *norms;
     size_t T;
+    const double *end;
 } gft_curve;
 
 /* The figure of the gradient through time, written as report.h writes its figures:
  * DIR/NAME.dat (one block per curve) and DIR/NAME.gp, which reads it by its relative name
  * and writes NAME.png (or .svg) beside it; ||dL/dh_t|| against t, log y, one line per
- * curve. Not rendered here. Returns 0, 1 when no curve has a positive finite value (no
+ * curve, each in its own colour, dash and point type (gft_line_style). When some curve has
+ * an end, two panels on one y range: the first steps (blocks 0..n-1 of NAME.dat) and the
+ * last (blocks n..2n-1). Not rendered here. Returns 0, 1 when no curve has a positive finite value (no
  * script written), -1 on a write error (said). */
 int gft_time_figure(const char *dir, const char *name, const char *title,
                     const gft_curve *curves, size_t n, gf_plot_format format);
+
+/* " lc rgb '#...' dt D pt P" of line i of a figure: a colour, a dash pattern and a point
+ * type, as the library's figures over training draw them (no colour twice in twelve). */
+void gft_line_style(FILE *f, size_t i);
+/* The colour alone of line i ("#rrggbb"), for what goes with it (a band). */
+const char *gft_line_colour(size_t i);
 
 /* The plot format of a configuration. */
 gf_plot_format gft_plot_format(const gft_config *c);
@@ -435,6 +456,10 @@ int gft_lock_dir(gf_run_lock **lock, const char *dir);
 void gft_print_results(const gft_result *res, size_t n, const char *first);
 /* Overlaid figures of several runs into dir. Returns 1 when one failed (said). */
 int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_config *c);
+/* The same for n configurations of `seeds` runs each (res: n * seeds, a configuration's
+ * seeds together): of each configuration's first seed (the spread is seeds.png's). */
+int gft_overlay_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
+                      const gft_config *c);
 /* The overlaid figures written into dir, comma-separated, without a newline. */
 void gft_print_figures(const char *dir, const gft_config *c);
 /* Combine run statuses: interrupted, then failure, then non-finite, then success. */

@@ -105,7 +105,7 @@ int gft_trace_figure(const gft_trace *tt, const char *dir, const char *label,
     snprintf(first, sizeof first, "step %llu%s", (unsigned long long)tt->first_step,
              tt->first_step == 0 ? " (initialisation)" : "");
     snprintf(last, sizeof last, "step %llu", (unsigned long long)tt->last_step);
-    curves[0] = (gft_curve){first, tt->first, tt->T};
-    curves[1] = (gft_curve){last, tt->last, tt->T};
+    curves[0] = (gft_curve){first, tt->first, tt->T, NULL};
+    curves[1] = (gft_curve){last, tt->last, tt->T, NULL};
     return gft_time_figure(dir, "time", title, curves, two ? 2 : 1, format);
 }

@@ -198,6 +198,13 @@ static int setup_optim(run *s)
         }
     }
     s->lr0 = gf_optim_config_of(s->opt)->lr;
+    /* Resumed without --lr: the rate is the model file's, known only now (parse.c checks
+     * every other case before anything runs). */
+    if (c->lr_schedule.kind == GF_LR_COSINE && !(c->lr_schedule.min_lr < s->lr0)) {
+        gft_error("--lr-schedule cosine:%g: MIN_LR must be below the learning rate (%g, from "
+                  "%s)", c->lr_schedule.min_lr, s->lr0, c->resume);
+        return GFT_EXIT_USAGE;
+    }
     gf_net_set_record_every(s->net, c->every);
     gf_net_set_skip_nonfinite(s->net, c->skip_nonfinite);
     return 0;
@@ -400,6 +407,9 @@ static void evaluate_end(run *s, gft_result *r)
         if (r->time_init != NULL) {
             memcpy(r->time_init, tt->first, tt->T * sizeof *r->time_init);
             r->time_T = tt->T;
+            r->time_end = gf_alloc(tt->T * sizeof *r->time_end);
+            if (r->time_end != NULL)
+                memcpy(r->time_end, tt->last, tt->T * sizeof *r->time_end);
         }
     }
 }
@@ -459,6 +469,7 @@ static int write_figures(run *s, const gft_result *r)
     /* PNG: write the scripts, then render them all in one gnuplot process. */
     gft_clear_scripts(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
+    po.align_output = c->align_output;
     pr.label = s->label;
     pr.telemetry = gf_net_telemetry(s->net);
     pr.predicted_factor = r->predicted_factor;

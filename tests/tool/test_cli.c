@@ -644,6 +644,13 @@ int main(int argc, char **argv)
         cmocka_unit_test(compare_draws_figures_over_training),
         cmocka_unit_test(seeds_give_means_and_bands),
     };
+    static const struct CMUnitTest views[] = {
+        cmocka_unit_test(every_accepted_act_is_listed),
+        cmocka_unit_test(unknown_figures_get_a_caption),
+        cmocka_unit_test(every_recurrent_comparison_shows_the_gradient_through_time),
+        cmocka_unit_test(align_output_lines_up_nets_of_different_depth),
+        cmocka_unit_test(sweep_runs_every_point_with_n_seeds),
+    };
     const char *group;
     char cmd[700];
 
@@ -680,6 +687,7 @@ int main(int argc, char **argv)
     GROUP("budget", budget)
     GROUP("writes", writes)
     GROUP("training", training)
+    GROUP("views", views)
     fprintf(stderr, "test_cli: unknown group '%s'\n", group);
     return 2;
 }

@@ -122,6 +122,13 @@ void compare_draws_figures_over_training(void **state);
 
 void seeds_give_means_and_bands(void **state);
 
+/* ---- test_cli_views.c ---- */
+void every_accepted_act_is_listed(void **state);
+void unknown_figures_get_a_caption(void **state);
+void every_recurrent_comparison_shows_the_gradient_through_time(void **state);
+void align_output_lines_up_nets_of_different_depth(void **state);
+void sweep_runs_every_point_with_n_seeds(void **state);
+
 /* ---- test_cli_cures.c ---- */
 void cures_in_help_and_list(void **state);
 

@@ -439,6 +439,53 @@ static void schedules_set_the_rate_of_each_step(void **state)
     assert_int_equal(RUN("run", "--weight-decay", "-1", "--out", "bad"), 2);
 }
 
+/* Every schedule parameter out of range is refused before step 0: exit 2, the option
+ * named, nothing trained (no run directory). cosine:MIN_LR is checked against the rate
+ * the run would use: --lr, else the optimiser's default (momentum: 0.01). */
+static void bad_schedules_are_usage_errors(void **state)
+{
+    static char *const bad[][4] = {
+        {"cosine:1", NULL},                  /* above the default rate 0.01 */
+        {"cosine:0.01", NULL},               /* equal to it: no decay */
+        {"cosine:0.5", "--lr", "0.1", NULL}, /* above --lr */
+        {"cosine:0.05", "--optim", "adam", NULL}, /* adam's default is 0.001 */
+        {"cosine:-1", NULL},
+        {"cosine:nan", NULL},
+        {"step:0:0.5", NULL},
+        {"step:10:0", NULL},
+        {"step:10:-0.5", NULL},
+        {"step:10:1.5", NULL},
+        {"step:10", NULL},
+        {"step:-3:0.5", NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char out[32];
+        snprintf(out, sizeof out, "bad-sched-%zu", i);
+        int rc = bad[i][1] == NULL
+                     ? RUN("run", "--lr-schedule", bad[i][0], "--steps", "3", "--quiet",
+                           "--plot", "none", "--out", out)
+                     : RUN("run", "--lr-schedule", bad[i][0], bad[i][1], bad[i][2], "--steps",
+                           "3", "--quiet", "--plot", "none", "--out", out);
+        if (rc != 2)
+            fprintf(stderr, "--lr-schedule %s: exit %d, not 2\n", bad[i][0], rc);
+        assert_int_equal(rc, 2);
+        char *err = slurp("err.txt");
+        assert_non_null(err);
+        assert_non_null(strstr(err, "--lr-schedule"));
+        assert_null(strstr(err, "step 0")); /* refused up front, not at the first step */
+        free(err);
+        char summary[64];
+        snprintf(summary, sizeof summary, "%s/summary.json", out);
+        assert_int_equal(access(summary, F_OK), -1);
+    }
+    /* Just below the rate is a schedule; compare checks each of its runs' rates. */
+    assert_int_equal(RUN("run", "--lr-schedule", "cosine:0.009", "--steps", "3", "--quiet",
+                         "--plot", "none", "--out", "ok-sched"), 0);
+    assert_int_equal(RUN("compare", "--lr", "0.1,0.001", "--lr-schedule", "cosine:0.01",
+                         "--steps", "3", "--quiet", "--plot", "none", "--out", "bad-cmp"), 2);
+}
+
 /* L2 decay: delta W = -lr (g + wd W), so ||delta W|| / lr differs from ||g|| by at most
  * wd ||W|| (triangle inequality), and by something: the decay is applied. */
 static void weight_decay_is_added_to_the_gradient(void **state)
@@ -474,6 +521,7 @@ int main(int argc, char **argv)
     static const struct CMUnitTest schedules[] = {
         cmocka_unit_test(schedules_set_the_rate_of_each_step),
         cmocka_unit_test(weight_decay_is_added_to_the_gradient),
+        cmocka_unit_test(bad_schedules_are_usage_errors),
     };
     char dir[128];
     if (argc != 4) {
