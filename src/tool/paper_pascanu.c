@@ -1,8 +1,10 @@
 /* src/tool/paper_pascanu.c: Pascanu, Mikolov and Bengio (ICML 2013), "On the difficulty
  * of training recurrent neural networks": exploding gradients and norm clipping. A tanh
- * RNN on the adding problem, trained by plain SGD twice from the same weights and the
- * same batches: without clipping, and with the global gradient norm clipped at a
- * multiple of the average norm of an unclipped warm-up (their heuristic). Measured: the
+ * RNN on the adding problem (gf_data_adding: T steps of (value, marker), the target the
+ * sum of the two marked values, fresh batches every step), trained by plain SGD twice
+ * from the same weights on the same batches: without clipping, and with the global
+ * gradient norm clipped at a multiple of the average norm of an unclipped warm-up
+ * (their heuristic). Measured: the
  * gradient norm of every step (the spikes), the clip events, the training loss and the
  * test MSE. Not done: their soft constraint against vanishing gradients (SGD-CR), the
  * temporal-order and other pathological problems, and the success rates over many seeds
@@ -53,23 +55,7 @@ typedef struct pc_run {
     double best_mse;        /* the lowest test MSE of the evaluations */
 } pc_run;
 
-/* ---- The adding problem ----------------------------------------------------------------
- * Each sequence is T pairs (value from U(0, 1), marker): exactly two markers are 1, one in
- * each half of the sequence, and the target is the sum of the two marked values (as
- * examples/adding_problem.c, after Hochreiter and Schmidhuber 1997). x (n, 2T), t (n, 1). */
-static void make_batch(gf_tensor *x, gf_tensor *t, size_t T, gf_rng *rng)
-{
-    for (size_t r = 0; r < x->rows; r++) {
-        gf_real *row = x->data + r * 2 * T;
-        size_t a = (size_t)gf_rng_below(rng, T / 2);
-        size_t b = T / 2 + (size_t)gf_rng_below(rng, T - T / 2);
-        for (size_t s = 0; s < T; s++) {
-            row[2 * s] = (gf_real)gf_rng_uniform(rng);
-            row[2 * s + 1] = (gf_real)(s == a || s == b);
-        }
-        t->data[r] = row[2 * a] + row[2 * b];
-    }
-}
+/* ---- The net ---------------------------------------------------------------------------- */
 
 /* The net: a tanh RNN of HIDDEN units over T steps of 2 inputs, reading out h_T through
  * one linear unit. W_x and W_h are random orthogonal times gain (W_h's spectral radius is
@@ -231,8 +217,9 @@ static gf_status train(pc_run *run, const pc_setup *su, const gf_tensor *tx,
     for (uint64_t k = 1; k <= su->steps && s == GF_OK; k++) {
         double loss = NAN, norm = NAN;
         int finite = 1;
-        make_batch(x, t, su->T, &data);
-        s = sgd_step(net, opt, &loss, &norm, &finite, x, t, run->threshold);
+        s = gf_data_adding(x, t, su->T, &data);
+        if (s == GF_OK)
+            s = sgd_step(net, opt, &loss, &norm, &finite, x, t, run->threshold);
         if (s != GF_OK)
             break;
         if (!finite) {
@@ -408,10 +395,12 @@ static gf_status run_all(pc_run *runs, size_t n_runs, pc_run *warm, double *mean
         s = open_out(&fw, o, "sweep.dat");
     if (s == GF_OK) {
         gf_rng_seed(&rng, 2013);
-        make_batch(tx, tt, su->T, &rng);
+        s = gf_data_adding(tx, tt, su->T, &rng);
         fprintf(fs, "# step loss norm clipped; block 0 no clipping, 1.. clipped\n");
         fprintf(ft, "# step test_mse; blocks as steps.dat\n");
         fprintf(fw, "# multiple threshold final_mse best_mse clips\n");
+    }
+    if (s == GF_OK) {
         gfp_say(o, "pascanu2013: warm-up, no clipping at lr / %g", WARMUP_SLOWER);
         s = train(warm, &wu, tx, tt, NULL, NULL);
     }
