@@ -328,7 +328,9 @@ static void add_rows(gfp_report *r, const pc_run *plain, const pc_run *clip, dou
     double med = median(plain->norm, plain->n_steps);
     double peak = max_of(plain->norm, plain->n_steps);
     int failed = plain->diverged_at > 0 || plain->final_mse > 2 * clip->final_mse;
-    char solved[48] = "never < 0.01";
+    char solved[48] = "never < 0.01", at_end[32] = "diverged";
+    if (plain->diverged_at == 0)
+        snprintf(at_end, sizeof at_end, "%.4f", plain->final_mse);
     if (clip->solved_at > 0)
         snprintf(solved, sizeof solved, "< 0.01 at step %llu",
                  (unsigned long long)clip->solved_at);
@@ -342,8 +344,7 @@ static void add_rows(gfp_report *r, const pc_run *plain, const pc_run *clip, dou
                 plain->diverged_at > 0 ? "at step " : "never",
                 (unsigned long long)plain->diverged_at);
     gfp_row_add(r, 1, failed, "no clipping: test MSE at the end", "fails or erratic",
-                "diverged, or > 2 x clipped", "%.4f (best %.4f)", plain->final_mse,
-                plain->best_mse);
+                "diverged, or > 2 x clipped", "%s (best %.4f)", at_end, plain->best_mse);
     gfp_row_add(r, 0, 1, "warm-up: average norm; threshold", "0.5 to 10 x average", "",
                 "%.3g; %.3g (%g x)", mean, clip->threshold, clip->multiple);
     gfp_row_add(r, 0, 1, "clipped: largest / median norm before clipping", "", "",
