@@ -96,21 +96,6 @@ static int parse(int argc, char **argv, options *o)
     return 1;
 }
 
-/* A batch of sequences: x (n, 2T) as pairs (value, marker) per step, t (n, 1). */
-static void make_batch(gf_tensor *x, gf_tensor *t, size_t T, gf_rng *rng)
-{
-    for (size_t r = 0; r < x->rows; r++) {
-        gf_real *row = x->data + r * 2 * T;
-        size_t a = (size_t)gf_rng_below(rng, T / 2);
-        size_t b = T / 2 + (size_t)gf_rng_below(rng, T - T / 2);
-        for (size_t s = 0; s < T; s++) {
-            row[2 * s] = (gf_real)gf_rng_uniform(rng);
-            row[2 * s + 1] = (gf_real)(s == a || s == b);
-        }
-        t->data[r] = row[2 * a] + row[2 * b];
-    }
-}
-
 static int check(gf_status st, const char *what)
 {
     if (st == GF_OK)
@@ -265,7 +250,9 @@ int main(int argc, char **argv)
          check(gf_tensor_new(&tt, 1000, 1), "tensor");
     if (!ok)
         goto done;
-    make_batch(tx, tt, o.T, &rng);
+    ok = check(gf_data_adding(tx, tt, o.T, &rng), "gf_data_adding");
+    if (!ok)
+        goto done;
     for (size_t r = 0; r < 1000; r++)
         baseline += (tt->data[r] - 1.0) * (tt->data[r] - 1.0) / 1000;
     printf("adding problem: T = %zu, hidden %zu, batch %zu, Adam lr %g, global-norm clip %g, "
@@ -283,7 +270,8 @@ int main(int argc, char **argv)
     }
     eval_every = o.steps >= 1000 ? 100 : 25;
     for (size_t s = 0; s <= o.steps && ok; s++) {
-        make_batch(x, t, o.T, &rng); /* both models see the same batches */
+        /* both models see the same batches */
+        ok = check(gf_data_adding(x, t, o.T, &rng), "gf_data_adding");
         for (int k = 0; k < 2 && ok; k++) {
             clock_t c0 = clock();
             double loss;

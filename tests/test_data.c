@@ -638,6 +638,7 @@ int main(void)
         cmocka_unit_test(gzip_is_streamed),
 #endif
         cmocka_unit_test(synthetic_sets),
+        cmocka_unit_test(adding_problem_rows),
         cmocka_unit_test(synthetic_gauss_moments),
         cmocka_unit_test(synthetic_bad),
         cmocka_unit_test(split_sizes_disjoint),

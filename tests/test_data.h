@@ -63,6 +63,7 @@ void gzip_is_streamed(void **state);
 
 /* ---- test_data_sets.c ---- */
 void synthetic_sets(void **state);
+void adding_problem_rows(void **state);
 
 void synthetic_gauss_moments(void **state);
 

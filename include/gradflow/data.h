@@ -115,6 +115,14 @@ gf_status gf_data_csv(gf_dataset **out, const char *path, const gf_csv_options *
 gf_status gf_data_synthetic(gf_dataset **out, const char *kind, size_t n, size_t in,
                             size_t out_dim, gf_rng *rng);
 
+/* The adding problem (Hochreiter and Schmidhuber 1997), fresh rows drawn from rng into
+ * x (n, 2 steps) and t (n, 1): each row of x is `steps` pairs (value ~ U(0, 1), marker),
+ * step s in columns 2s and 2s+1 (the layout gf_layer_rnn reads with 2 inputs per step);
+ * exactly two markers are 1, one in each half of the sequence, and t is the sum of the
+ * two marked values (mean 1, variance 1/6: always answering 1 scores MSE 1/6). steps < 2:
+ * GF_EINVAL; other shapes: GF_ESHAPE, nothing written. */
+gf_status gf_data_adding(gf_tensor *x, gf_tensor *t, size_t steps, gf_rng *rng);
+
 /* ---- Handling --------------------------------------------------------------------- */
 
 /* Rows [start, start + count) of d as a new data set (same n_classes, name). */

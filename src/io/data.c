@@ -205,6 +205,33 @@ gf_status gf_data_synthetic(gf_dataset **out, const char *kind, size_t n, size_t
     return GF_OK;
 }
 
+/* Draw order per row: the first marker's step, the second's, then the T values (the
+ * order examples/adding_problem.c and the tool have used, so their runs do not change). */
+gf_status gf_data_adding(gf_tensor *x, gf_tensor *t, size_t steps, gf_rng *rng)
+{
+    const char *who = "gf_data_adding";
+    GF_CHECK_TENSOR(x, who);
+    GF_CHECK_TENSOR(t, who);
+    GF_CHECK_NOT_NULL(rng, who);
+    if (steps < 2)
+        return gf_fail(GF_EINVAL, "%s: steps is %zu, at least 2 (one marker per half)", who,
+                       steps);
+    if (x->cols != 2 * steps || t->cols != 1 || t->rows != x->rows)
+        return gf_fail(GF_ESHAPE, "%s: x is (%zu, %zu) and t (%zu, %zu), expected (n, %zu) "
+                       "and (n, 1)", who, x->rows, x->cols, t->rows, t->cols, 2 * steps);
+    for (size_t r = 0; r < x->rows; r++) {
+        gf_real *row = x->data + r * 2 * steps;
+        size_t a = (size_t)gf_rng_below(rng, steps / 2);
+        size_t b = steps / 2 + (size_t)gf_rng_below(rng, steps - steps / 2);
+        for (size_t s = 0; s < steps; s++) {
+            row[2 * s] = (gf_real)gf_rng_uniform(rng);
+            row[2 * s + 1] = (gf_real)(s == a || s == b);
+        }
+        t->data[r] = row[2 * a] + row[2 * b];
+    }
+    return GF_OK;
+}
+
 /* ---- Slicing, splitting, standardising ------------------------------------------------ */
 
 gf_status gf_data_slice(gf_dataset **out, const gf_dataset *d, size_t start, size_t count)

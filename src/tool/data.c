@@ -16,26 +16,16 @@ static int is_synthetic(const char *name)
            strcmp(name, "spirals") == 0 || strcmp(name, "moons") == 0;
 }
 
-/* The adding problem (Hochreiter and Schmidhuber 1997), as examples/adding_problem.c
- * makes it: each row is T steps of (value ~ U(0, 1), marker), (n, 2T), step s in columns
- * 2s and 2s+1; exactly two markers are 1, one in each half of the sequence, and the
- * target is the sum of the two marked values. Always answering 1 scores the variance of
- * that sum, 1/6. */
+/* The adding problem (gf_data_adding) as a data set of n rows. */
 static gf_status adding_problem(gf_dataset **out, size_t n, size_t T, gf_rng *rng)
 {
     gf_dataset *d = NULL;
     gf_status st = gf_dataset_new(&d, n, 2 * T, 1, 0, "adding");
-    if (st != GF_OK)
+    if (st == GF_OK)
+        st = gf_data_adding(d->x, d->y, T, rng);
+    if (st != GF_OK) {
+        gf_dataset_free(d);
         return st;
-    for (size_t r = 0; r < n; r++) {
-        gf_real *row = d->x->data + r * 2 * T;
-        size_t a = (size_t)gf_rng_below(rng, T / 2);
-        size_t b = T / 2 + (size_t)gf_rng_below(rng, T - T / 2);
-        for (size_t s = 0; s < T; s++) {
-            row[2 * s] = (gf_real)gf_rng_uniform(rng);
-            row[2 * s + 1] = (gf_real)(s == a || s == b);
-        }
-        d->y->data[r] = row[2 * a] + row[2 * b];
     }
     *out = d;
     return GF_OK;

@@ -133,5 +133,6 @@ gf_status gfp_saxe2014(const gfp_opts *o, gfp_report *r);
 gf_status gfp_schoenholz2017(const gfp_opts *o, gfp_report *r);
 gf_status gfp_he2015(const gfp_opts *o, gfp_report *r);
 gf_status gfp_glorot2010(const gfp_opts *o, gfp_report *r);
+gf_status gfp_pascanu2013(const gfp_opts *o, gfp_report *r);
 
 #endif
