@@ -2,8 +2,8 @@
  * loop (what the reference build, -DGRADFLOW_REFERENCE=ON, runs). Then the fast path: a
  * blocked GEMM in the manner of Goto and BLIS: op(B) is packed a block at a time into
  * narrow panels, and a register-tiled micro-kernel multiplies a few rows of op(A) by one
- * panel. The kernel is picked at run time (AVX-512, AVX2+FMA, or portable C), so a
- * generic build is fast everywhere. A large product is split over threads by bands of
+ * panel. The kernel is picked at run time (AVX-512, AVX2+FMA, or portable C; they are in
+ * gemm_kernels.c), so a generic build is fast everywhere. A large product is split over threads by bands of
  * C (see Threads below). With -DGRADFLOW_BLAS=ON, the fast path calls cblas_sgemm/dgemm
  * instead (and the CBLAS library's own threads). Leaves out Strassen-like tricks;
  * docs/performance.md has the figures. */
