@@ -49,6 +49,7 @@ void gemm_fast_agrees_with_reference(void **state);
 /* The AVX2 and AVX-512 kernels (those the CPU has) give the same bytes as the portable
  * kernel, which gives the fused model's, over every transpose case and beta 0/1/other. */
 void gemm_kernels_give_the_same_bits(void **state);
+void gemm_wide_blocks_and_no_memory_give_the_same_bits(void **state);
 
 /* ---- test_tensor_ops.c ---- */
 void add_sub_mul_with_aliasing(void **state);

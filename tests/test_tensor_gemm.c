@@ -516,3 +516,64 @@ void gemm_kernels_give_the_same_bits(void **state)
     print_message("gemm: %zu products of %zu compared byte for byte across kernels\n", compared,
                   count);
 }
+
+/* gf_gemm_with_kernel on a copy of c_old, then every element against the fused model. */
+static void check_kernel_against_model(gf_gemm_kernel kernel, gf_trans ta, gf_trans tb,
+                                       size_t m, size_t n, size_t k, const gf_real *a,
+                                       size_t lda, const gf_real *b, size_t ldb, gf_real beta,
+                                       const gf_real *c_old, gf_real *c, size_t ldc)
+{
+    memcpy(c, c_old, m * ldc * sizeof *c);
+    if (!gf_gemm_with_kernel(kernel, ta, tb, m, n, k, (gf_real)0.5, a, lda, b, ldb, beta, c,
+                             ldc))
+        return; /* this CPU lacks the kernel */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            gf_real model = fused_model(ta, tb, i, j, k, (gf_real)0.5, a, lda, b, ldb, beta,
+                                        c_old[i * ldc + j]);
+            if (memcmp(&c[i * ldc + j], &model, sizeof model) != 0)
+                fail_msg("gemm %c%c m=%zu n=%zu k=%zu beta=%g kernel %d: C[%zu,%zu] %.9g, "
+                         "fused model %.9g", ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k,
+                         (double)beta, (int)kernel, i, j, (double)c[i * ldc + j],
+                         (double)model);
+        }
+}
+
+/* Products wider than one packed block of op(B) (1024 columns of floats, 512 of doubles,
+ * src/fast/gemm.c), whose blocks come from gf_alloc: every kernel still computes the
+ * fused model bit for bit, and the same bits again when gf_alloc fails (the product then
+ * runs with the small blocks kept on the stack). */
+void gemm_wide_blocks_and_no_memory_give_the_same_bits(void **state)
+{
+    const size_t m = 11, n = 1100, k = 260;
+    const gf_gemm_kernel kernels[] = {GF_GEMM_KERNEL_PORTABLE, GF_GEMM_KERNEL_AVX2,
+                                      GF_GEMM_KERNEL_AVX512};
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 21);
+    for (int t = 0; t < 4; t++) {
+        gf_trans ta = (gf_trans)(t & 1), tb = (gf_trans)(t >> 1);
+        size_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 3, ldc = n + 2;
+        gf_real *a = padded_block(&rng, ta ? k : m, ta ? m : k, lda);
+        gf_real *b = padded_block(&rng, tb ? n : k, tb ? k : n, ldb);
+        gf_real *c_old = padded_block(&rng, m, n, ldc);
+        gf_real *c = gf_alloc((m * ldc + 1) * sizeof *c);
+        assert_non_null(c);
+        for (size_t kk = 0; kk < 3; kk++)
+            for (int beta = 0; beta <= 1; beta++) {
+                check_kernel_against_model(kernels[kk], ta, tb, m, n, k, a, lda, b, ldb,
+                                           (gf_real)beta, c_old, c, ldc);
+                tu_alloc_install(1); /* every allocation from the first on fails */
+                tu_alloc.fail_after = 1;
+                check_kernel_against_model(kernels[kk], ta, tb, m, n, k, a, lda, b, ldb,
+                                           (gf_real)beta, c_old, c, ldc);
+                assert_true(tu_alloc.failed > 0); /* the wide block was asked for */
+                assert_int_equal(tu_alloc_live(), 0);
+                tu_alloc_uninstall();
+            }
+        gf_free(a);
+        gf_free(b);
+        gf_free(c_old);
+        gf_free(c);
+    }
+}
