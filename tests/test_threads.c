@@ -1,8 +1,8 @@
 /* tests/test_threads.c: the worker pool (src/fast/pool.c, gradflow/threads.h). The loops
  * that run on threads give the same bytes at 1, 2 and 3 threads: the GEMM in every
  * transpose, beta 0 and 1, with each kernel the CPU has, on shapes split by rows and
- * by columns; the telemetry's long reductions; the activation layer's forward pass; the
- * bias gradient; whole training steps (the update shared out by layers). Two
+ * by columns; the telemetry's long reductions; the activation layer's forward pass and
+ * its backward pass with its statistics; the bias gradient; whole training steps (the update shared out by layers). Two
  * threads using the library at once get the same bytes too (one falls back to running
  * alone). The test lowers the sizes at which work is split (gf_pool_scale_thresholds),
  * so that its products and arrays are cut into several parts. Then the count's setters
@@ -166,6 +166,61 @@ static void activation_forward_same_bytes(void **state)
     test_free(r);
 }
 
+/* The activation layer's backward pass on a recorded step: dx and the derivative
+ * statistics (record) the same bytes at every count, with rows that fit a chunk and rows
+ * longer than one. One unit is negative on every row: a ReLU unit is then dead, and the
+ * per-unit sums of every part are needed; tanh's |f'| sums depend on their order. */
+static void activation_backward_case(const char *name, size_t batch, size_t width)
+{
+    const gf_activation *act = NULL;
+    gf_layer layer;
+    gf_tensor *x, *y, *dy, *dx;
+    gf_record want = {0}, got;
+    gf_real *want_dx = test_malloc(batch * width * sizeof *want_dx);
+    assert_ok(gf_activation_find(&act, name));
+    assert_ok(gf_layer_activation(&layer, width, act, 0));
+    assert_ok(gf_tensor_new(&x, batch, width));
+    assert_ok(gf_tensor_new(&y, batch, width));
+    assert_ok(gf_tensor_new(&dy, batch, width));
+    assert_ok(gf_tensor_new(&dx, batch, width));
+    gf_real *r = random_array(batch * width, 13), *g = random_array(batch * width, 14);
+    memcpy(x->data, r, batch * width * sizeof *r);
+    memcpy(dy->data, g, batch * width * sizeof *g);
+    for (size_t i = 0; i < batch; i++)
+        x->data[i * width + 5] = -1; /* unit 5 is dead */
+    for (size_t t = 0; t < N_COUNTS; t++) {
+        assert_ok(gf_set_threads(counts[t]));
+        assert_ok(layer.ops->forward(&layer, x, y, 1));
+        memcpy(dx->data, r, batch * width * sizeof *r); /* backward adds into dx */
+        layer.recording = 1;
+        assert_ok(layer.ops->backward(&layer, x, y, dy, dx));
+        layer.recording = 0;
+        got = (gf_record){0};
+        layer.ops->record(&layer, x, y, &got);
+        if (t == 0) {
+            want = got;
+            memcpy(want_dx, dx->data, batch * width * sizeof *r);
+        } else {
+            assert_memory_equal(want_dx, dx->data, batch * width * sizeof *r);
+            assert_memory_equal(&want, &got, sizeof got);
+        }
+    }
+    assert_near(want.dead_frac, strcmp(name, "relu") == 0 ? 1.0 / (double)width : 0, 0, 1e-12);
+    assert_true(want.deriv_abs_mean > 0.3 && want.deriv_abs_mean < 0.7); /* about half */
+    assert_ok(gf_set_threads(0));
+    gf_layer_release(&layer);
+    gf_tensor_free(x), gf_tensor_free(y), gf_tensor_free(dy), gf_tensor_free(dx);
+    test_free(r), test_free(g), test_free(want_dx);
+}
+
+static void activation_backward_same_bytes(void **state)
+{
+    (void)state;
+    activation_backward_case("relu", 300, 1001); /* two rows a chunk */
+    activation_backward_case("tanh", 300, 1001);
+    activation_backward_case("tanh", 70, 5000);  /* a row in three chunks */
+}
+
 /* The bias gradient, column sums of a wide dy, shared out by columns: the same bytes at
  * every count, and each column the plain sum, row after row in double. */
 static void bias_gradient_same_bytes(void **state)
@@ -317,6 +372,7 @@ int main(void)
         cmocka_unit_test(gemm_raw_same_bytes),
         cmocka_unit_test(reductions_same_bits),
         cmocka_unit_test(activation_forward_same_bytes),
+        cmocka_unit_test(activation_backward_same_bytes),
         cmocka_unit_test(bias_gradient_same_bytes),
         cmocka_unit_test(training_steps_same_bytes),
         cmocka_unit_test(two_callers_at_once),
