@@ -1,7 +1,8 @@
 # tests/same_bits_every_thread_count.cmake: runs the gradflow program at --threads 1, 2
 # and 3 and checks that every run writes the same bytes: the showcase (small: one thread
 # in effect) and two training runs wide enough for the GEMMs, the activations' forward
-# pass and the weight norms to be split over threads (gradflow/threads.h): their
+# and backward passes, the bias gradients, the update and the weight norms to be split
+# over threads (gradflow/threads.h): their
 # telemetry.csv, loss.csv, hist_init.csv and summary.json (less its "seconds" line, the
 # only timing). Fails naming the first file that differs. Modelled on
 # same_bits_every_kernel.cmake.

@@ -1,7 +1,8 @@
 /* tests/test_threads.c: the worker pool (src/fast/pool.c, gradflow/threads.h). The loops
  * that run on threads give the same bytes at 1, 2 and 3 threads: the GEMM in every
  * transpose, beta 0 and 1, with each kernel the CPU has, on shapes split by rows and
- * by columns; the telemetry's long reductions; the activation layer's forward pass. Two
+ * by columns; the telemetry's long reductions; the activation layer's forward pass and
+ * its backward pass with its statistics; the bias gradient; whole training steps (the update shared out by layers). Two
  * threads using the library at once get the same bytes too (one falls back to running
  * alone). The test lowers the sizes at which work is split (gf_pool_scale_thresholds),
  * so that its products and arrays are cut into several parts. Then the count's setters
@@ -11,11 +12,14 @@
 
 #include "testutil.h"
 
+#include "../src/fast/bias_grad.h"
 #include "../src/fast/fast.h"
 #include "../src/fast/gemm.h"
 #include "../src/fast/pool.h"
 #include "../src/fast/stats.h"
 #include "gradflow/layer.h"
+#include "gradflow/net.h"
+#include "gradflow/optim.h"
 #include "gradflow/threads.h"
 
 static const size_t counts[] = {1, 2, 3};
@@ -162,6 +166,141 @@ static void activation_forward_same_bytes(void **state)
     test_free(r);
 }
 
+/* The activation layer's backward pass on a recorded step: dx and the derivative
+ * statistics (record) the same bytes at every count, with rows that fit a chunk and rows
+ * longer than one. One unit is negative on every row: a ReLU unit is then dead, and the
+ * per-unit sums of every part are needed; tanh's |f'| sums depend on their order. */
+static void activation_backward_case(const char *name, size_t batch, size_t width)
+{
+    const gf_activation *act = NULL;
+    gf_layer layer;
+    gf_tensor *x, *y, *dy, *dx;
+    gf_record want = {0}, got;
+    gf_real *want_dx = test_malloc(batch * width * sizeof *want_dx);
+    assert_ok(gf_activation_find(&act, name));
+    assert_ok(gf_layer_activation(&layer, width, act, 0));
+    assert_ok(gf_tensor_new(&x, batch, width));
+    assert_ok(gf_tensor_new(&y, batch, width));
+    assert_ok(gf_tensor_new(&dy, batch, width));
+    assert_ok(gf_tensor_new(&dx, batch, width));
+    gf_real *r = random_array(batch * width, 13), *g = random_array(batch * width, 14);
+    memcpy(x->data, r, batch * width * sizeof *r);
+    memcpy(dy->data, g, batch * width * sizeof *g);
+    for (size_t i = 0; i < batch; i++)
+        x->data[i * width + 5] = -1; /* unit 5 is dead */
+    for (size_t t = 0; t < N_COUNTS; t++) {
+        assert_ok(gf_set_threads(counts[t]));
+        assert_ok(layer.ops->forward(&layer, x, y, 1));
+        memcpy(dx->data, r, batch * width * sizeof *r); /* backward adds into dx */
+        layer.recording = 1;
+        assert_ok(layer.ops->backward(&layer, x, y, dy, dx));
+        layer.recording = 0;
+        got = (gf_record){0};
+        layer.ops->record(&layer, x, y, &got);
+        if (t == 0) {
+            want = got;
+            memcpy(want_dx, dx->data, batch * width * sizeof *r);
+        } else {
+            assert_memory_equal(want_dx, dx->data, batch * width * sizeof *r);
+            assert_memory_equal(&want, &got, sizeof got);
+        }
+    }
+    assert_near(want.dead_frac, strcmp(name, "relu") == 0 ? 1.0 / (double)width : 0, 0, 1e-12);
+    assert_true(want.deriv_abs_mean > 0.3 && want.deriv_abs_mean < 0.7); /* about half */
+    assert_ok(gf_set_threads(0));
+    gf_layer_release(&layer);
+    gf_tensor_free(x), gf_tensor_free(y), gf_tensor_free(dy), gf_tensor_free(dx);
+    test_free(r), test_free(g), test_free(want_dx);
+}
+
+static void activation_backward_same_bytes(void **state)
+{
+    (void)state;
+    activation_backward_case("relu", 300, 1001); /* two rows a chunk */
+    activation_backward_case("tanh", 300, 1001);
+    activation_backward_case("tanh", 70, 5000);  /* a row in three chunks */
+}
+
+/* The bias gradient, column sums of a wide dy, shared out by columns: the same bytes at
+ * every count, and each column the plain sum, row after row in double. */
+static void bias_gradient_same_bytes(void **state)
+{
+    size_t batch = 300, out = 1001; /* 300300 values: split, with the test's scale */
+    gf_real *dy = random_array(batch * out, 10), *start = random_array(out, 11);
+    gf_real *want = test_malloc(out * sizeof *want), *got = test_malloc(out * sizeof *got);
+    (void)state;
+    for (int add = 0; add <= 1; add++) {
+        for (size_t t = 0; t < N_COUNTS; t++) {
+            gf_real *db = t == 0 ? want : got;
+            assert_ok(gf_set_threads(counts[t]));
+            memcpy(db, start, out * sizeof *db);
+            gf_bias_grad_fast(db, dy, batch, out, add);
+            if (t > 0)
+                assert_memory_equal(want, got, out * sizeof *got);
+        }
+        for (size_t j = 0; j < out; j++) {
+            double sum = 0;
+            for (size_t r = 0; r < batch; r++)
+                sum += dy[r * out + j];
+            assert_true(want[j] == (add ? start[j] : 0) + (gf_real)sum);
+        }
+    }
+    assert_ok(gf_set_threads(0));
+    test_free(dy), test_free(start), test_free(want), test_free(got);
+}
+
+/* Training steps of a network large enough for its update to be shared out by layers
+ * (and its GEMMs, activations and bias gradients by rows and columns): the same
+ * parameters and the same records, byte for byte, at every count. Adam, so that the
+ * optimiser's state is shared out too. */
+static void training_steps_same_bytes(void **state)
+{
+    gf_mlp_spec spec = {.in = 200, .width = 300, .depth = 4, .out = 100, .act = "tanh",
+                        .act_param = NAN};
+    gf_optim_config adam = gf_optim_default(GF_OPTIM_ADAM);
+    size_t batch = 64, n_params = 0, n_rec = 0;
+    gf_real *want_params = NULL;
+    gf_record *want_recs = NULL;
+    (void)state;
+    for (size_t t = 0; t < N_COUNTS; t++) {
+        gf_net *net;
+        gf_optim *opt;
+        gf_tensor *x, *target;
+        gf_rng rng;
+        const gf_record *recs;
+        size_t count;
+        assert_ok(gf_set_threads(counts[t]));
+        gf_rng_seed(&rng, 12);
+        assert_ok(gf_net_new_mlp(&net, &spec, &rng));
+        n_params = gf_net_param_count(net);
+        assert_ok(gf_optim_new(&opt, &adam, n_params));
+        assert_ok(gf_tensor_new(&x, batch, spec.in));
+        assert_ok(gf_tensor_new(&target, batch, spec.out));
+        for (size_t i = 0; i < batch * spec.in; i++)
+            x->data[i] = (gf_real)gf_rng_normal(&rng);
+        for (size_t i = 0; i < batch * spec.out; i++)
+            target->data[i] = (gf_real)(0.5 * gf_rng_normal(&rng));
+        for (int step = 0; step < 3; step++)
+            assert_ok(gf_net_train_step(net, NULL, x, target, opt, GF_LOSS_MSE, NULL));
+        assert_ok(gf_net_last_records(net, &recs, &count));
+        if (t == 0) {
+            n_rec = count;
+            want_params = test_malloc(n_params * sizeof *want_params);
+            want_recs = test_malloc(count * sizeof *want_recs);
+            memcpy(want_params, gf_net_params(net), n_params * sizeof *want_params);
+            memcpy(want_recs, recs, count * sizeof *recs);
+            assert_true(recs[0].update_ratio > 0); /* measured, not left NaN */
+        } else {
+            assert_int_equal(count, n_rec);
+            assert_memory_equal(want_params, gf_net_params(net), n_params * sizeof(gf_real));
+            assert_memory_equal(want_recs, recs, count * sizeof *recs);
+        }
+        gf_net_free(net), gf_optim_free(opt), gf_tensor_free(x), gf_tensor_free(target);
+    }
+    assert_ok(gf_set_threads(0));
+    test_free(want_params), test_free(want_recs);
+}
+
 /* ---- Two threads using the library at once ------------------------------------------------ */
 
 typedef struct concurrent {
@@ -233,6 +372,9 @@ int main(void)
         cmocka_unit_test(gemm_raw_same_bytes),
         cmocka_unit_test(reductions_same_bits),
         cmocka_unit_test(activation_forward_same_bytes),
+        cmocka_unit_test(activation_backward_same_bytes),
+        cmocka_unit_test(bias_gradient_same_bytes),
+        cmocka_unit_test(training_steps_same_bytes),
         cmocka_unit_test(two_callers_at_once),
         cmocka_unit_test(count_setters_and_errors),
     };

@@ -43,6 +43,8 @@ typedef struct act_state {
     gf_real *col_abs;     /* (n): sum over rows of |f'| */
     deriv_acc acc;        /* the statistics the last recorded backward pass took */
     size_t acc_rows;      /* rows they cover; 0: none (a forward pass came since) */
+    void *scratch;        /* the backward pass on threads: its parts' figures */
+    size_t scratch_size;  /* bytes */
 } act_state;
 
 static void acc_start(deriv_acc *acc, gf_real *col_abs, size_t n, const gf_layer *l)
@@ -68,9 +70,10 @@ GF_SIMD_VOID(static, add_abs, (gf_real *restrict c, const gf_real *restrict d, s
              (c, d, n))
 
 /* Accumulate a chunk of f' values d[0..m), which start at column col0 of an n-column
- * array (a chunk is either whole rows or part of one row). */
-static void acc_chunk(deriv_acc *acc, gf_real *col_abs, const gf_real *d, size_t m,
-                      size_t col0, size_t n)
+ * array (a chunk is either whole rows or part of one row); returns the chunk's sum of
+ * |f'|, which the caller adds to acc->abs_sum in chunk order. */
+static double acc_chunk(deriv_acc *acc, gf_real *col_abs, const gf_real *d, size_t m,
+                        size_t col0, size_t n)
 {
     double s;
     size_t sat, zeros;
@@ -84,9 +87,9 @@ static void acc_chunk(deriv_acc *acc, gf_real *col_abs, const gf_real *d, size_t
         done += run;
         col0 = 0;
     }
-    acc->abs_sum += s;
     acc->sat += sat;
     acc->total += m;
+    return s;
 }
 
 /* The chunk after e: whole rows when a row fits, else up to the end of e's row. */
@@ -164,27 +167,130 @@ static void deriv_chunk(const gf_layer *l, gf_real *d, const gf_real *x, const g
     gf_act_deriv(l->act, d, x, y, m, l->act_param);
 }
 
+/* Chunks [e, end) of the (batch, n) x and y: d = f' into the chunk buffer, dx += dy * d
+ * when dx is given (dx = 0 + dy * d when l->overwrite), in the same loop as f'
+ * (act_loops.h), and when acc is given the derivative statistics of each chunk into it:
+ * each chunk's sum of |f'| added to acc->abs_sum, or written to the next slot of sums. */
+static void chunks_between(const gf_layer *l, gf_real *chunk, const gf_tensor *x,
+                           const gf_tensor *y, const gf_tensor *dy, gf_tensor *dx, size_t e,
+                           size_t end, deriv_acc *acc, gf_real *col_abs, double *sums)
+{
+    size_t n = l->out, total = x->rows * n;
+    for (size_t m; e < end; e += m) {
+        m = chunk_len(e, total, n);
+        if (dx != NULL)
+            gf_act_deriv_chain(l->act, chunk, dx->data + e, dy->data + e, x->data + e,
+                               y->data + e, m, l->act_param, !l->overwrite);
+        else
+            deriv_chunk(l, chunk, x->data + e, y->data + e, m);
+        if (acc == NULL)
+            continue;
+        double s = acc_chunk(acc, col_abs, chunk, m, e % n, n);
+        if (sums != NULL)
+            *sums++ = s;
+        else
+            acc->abs_sum += s;
+    }
+}
+
+/* ---- The backward pass on threads -----------------------------------------------------
+ * dx is element-wise, so any split gives the same bits; the statistics are kept so too.
+ * A part takes whole units: the rows of one chunk (a chunk holds whole rows when a row
+ * fits) or one row (whose chunks are parts of it), so that every chunk is the one the
+ * single pass meets. Each part counts into its own accumulator and per-unit sums, and
+ * writes each chunk's sum of |f'| to its slot; the slots are added in chunk order, as
+ * the single pass adds them. The per-unit sums only say whether a unit's f' was 0 on
+ * every row, which no order of adding changes. CHAIN_MIN_PART values per part at least,
+ * as for the forward pass (docs/performance.md, "Threads"). */
+#define CHAIN_MIN_PART (512.0 * 1024)
+
+typedef struct chain_job {
+    const gf_layer *l;
+    const gf_tensor *x, *y, *dy;
+    gf_tensor *dx;
+    size_t unit_rows, unit_chunks; /* rows and chunks of a unit */
+    deriv_acc *accs;               /* (parts) */
+    gf_real *cols;                 /* (parts, n) */
+    double *sums;                  /* (chunks); NULL: no statistics */
+} chain_job;
+
+static void chain_part(void *arg, size_t part, size_t parts)
+{
+    const chain_job *j = arg;
+    gf_real chunk[ACT_CHUNK];
+    size_t n = j->l->out, rows = j->x->rows, units = (rows + j->unit_rows - 1) / j->unit_rows;
+    size_t u0 = units * part / parts, u1 = units * (part + 1) / parts;
+    size_t r1 = u1 * j->unit_rows < rows ? u1 * j->unit_rows : rows;
+    gf_real *cols = j->cols + part * n;
+    deriv_acc *acc = j->sums != NULL ? &j->accs[part] : NULL;
+    if (acc != NULL)
+        acc_start(acc, cols, n, j->l);
+    chunks_between(j->l, chunk, j->x, j->y, j->dy, j->dx, u0 * j->unit_rows * n, r1 * n, acc,
+                   cols, acc != NULL ? j->sums + u0 * j->unit_chunks : NULL);
+}
+
+/* The scratch of a job in `parts` parts, grown as needed: NULL when out of memory. */
+static void *chain_scratch(act_state *st, size_t parts, size_t n, size_t chunks)
+{
+    size_t size = parts * sizeof(deriv_acc) + chunks * sizeof(double) +
+                  parts * n * sizeof(gf_real);
+    if (size > st->scratch_size) {
+        void *p = gf_realloc(st->scratch, size);
+        if (p == NULL)
+            return NULL;
+        st->scratch = p, st->scratch_size = size;
+    }
+    return st->scratch;
+}
+
+/* deriv_chunks on `parts` threads; 0 when there was no memory for it (nothing done). */
+static int chain_on_threads(const gf_layer *l, const gf_tensor *x, const gf_tensor *y,
+                            const gf_tensor *dy, gf_tensor *dx, int stats, size_t parts)
+{
+    act_state *st = l->state;
+    size_t n = l->out, rows = x->rows;
+    chain_job j = {l, x, y, dy, dx, n <= ACT_CHUNK ? ACT_CHUNK / n : 1,
+                   n <= ACT_CHUNK ? 1 : (n + ACT_CHUNK - 1) / ACT_CHUNK, NULL, NULL, NULL};
+    size_t units = (rows + j.unit_rows - 1) / j.unit_rows, chunks = units * j.unit_chunks;
+    char *mem;
+    parts = parts < units ? parts : units;
+    if ((mem = chain_scratch(st, parts, n, chunks)) == NULL)
+        return 0;
+    j.accs = (deriv_acc *)mem;
+    j.sums = stats ? (double *)(mem + parts * sizeof(deriv_acc)) : NULL;
+    j.cols = (gf_real *)(mem + parts * sizeof(deriv_acc) + chunks * sizeof(double));
+    gf_pool_run(chain_part, &j, parts);
+    if (!stats)
+        return 1;
+    acc_start(&st->acc, st->col_abs, n, l);
+    for (size_t c = 0; c < chunks; c++)
+        st->acc.abs_sum += j.sums[c];
+    for (size_t p = 0; p < parts; p++) {
+        st->acc.sat += j.accs[p].sat;
+        st->acc.total += j.accs[p].total;
+        st->acc.none_dead |= j.accs[p].none_dead;
+        for (size_t k = 0; k < n && !st->acc.none_dead; k++)
+            st->col_abs[k] += j.cols[p * n + k];
+    }
+    return 1;
+}
+
 /* Evaluate f' over the (batch, n) x and y chunk by chunk: dx += dy * f' when dx is
- * given (dx = 0 + dy * f' when l->overwrite), in the same loop as f' (act_loops.h), and
- * the derivative statistics from the same chunk when stats is set. The one loop of
- * both the backward pass and record(), so they give the same figures. */
+ * given, and the derivative statistics from the same chunks when stats is set; on
+ * threads when the arrays are large. The one loop of both the backward pass and
+ * record(), so they give the same figures. */
 static void deriv_chunks(const gf_layer *l, const gf_tensor *x, const gf_tensor *y,
                          const gf_tensor *dy, gf_tensor *dx, int stats)
 {
     act_state *st = l->state;
     size_t n = l->out, total = x->rows * n;
+    size_t parts = gf_pool_parts((double)total, CHAIN_MIN_PART);
     st->acc_rows = 0;
-    if (stats)
-        acc_start(&st->acc, st->col_abs, n, l);
-    for (size_t e = 0, m; e < total; e += m) {
-        m = chunk_len(e, total, n);
-        if (dx != NULL)
-            gf_act_deriv_chain(l->act, st->chunk, dx->data + e, dy->data + e, x->data + e,
-                               y->data + e, m, l->act_param, !l->overwrite);
-        else
-            deriv_chunk(l, st->chunk, x->data + e, y->data + e, m);
+    if (parts == 1 || !chain_on_threads(l, x, y, dy, dx, stats, parts)) {
         if (stats)
-            acc_chunk(&st->acc, st->col_abs, st->chunk, m, e % n, n);
+            acc_start(&st->acc, st->col_abs, n, l);
+        chunks_between(l, st->chunk, x, y, dy, dx, 0, total, stats ? &st->acc : NULL,
+                       st->col_abs, NULL);
     }
     if (stats)
         st->acc_rows = x->rows;
@@ -230,6 +336,7 @@ static void fused_destroy(gf_layer *l)
     if (l == NULL || (st = l->state) == NULL)
         return;
     gf_free(st->col_abs);
+    gf_free(st->scratch);
     gf_free(st);
     l->state = NULL;
 }

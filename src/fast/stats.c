@@ -345,13 +345,116 @@ GF_SIMD_RETURN(static, int, abs_fast,
                (const float *x, size_t n, float below, double *abs_sum, size_t *small,
                 size_t *zeros),
                (x, n, below, abs_sum, small, zeros))
+
+#if GF_SIMD_VERSIONS
+/* ---- AVX-512: the counts in mask registers ----------------------------------------------
+ * moments_fast_loop and abs_fast_loop again, for AVX-512 only, with one change: a compare
+ * lands in a mask register and popcount counts it (on a scalar port), where the vector
+ * form turns each mask into a vector of -1s and adds it (three vector instructions, and
+ * AVX-512 runs two a cycle). The sums are the same operations in the same order, so the
+ * figures are the same bits (test_stats compares every version); the counts are
+ * integers. Measured on the telemetry of the S network (50 layers of 32 x 32): moments
+ * 1.2-1.3 times, abs 1.5 times faster. */
+#include <immintrin.h>
+
+#define GF_AVX512 __attribute__((target("avx512f,popcnt")))
+
+GF_AVX512 static int moments_masks(const float *x, size_t n, double *sum, double *sumsq,
+                                   size_t *zeros)
+{
+    vdbl sl[2] = {{0}}, ql[2] = {{0}};
+    double s, q;
+    size_t i = 0, z = 0;
+    for (; i + BLOCK <= n; i += BLOCK) {
+        vf16 a[4] = {{0}}, b[4] = {{0}};
+        for (size_t k = 0; k < BLOCK; k += 64)
+            for (int j = 0; j < 4; j++) {
+                vf16 v;
+                load16(&v, x + i + k + 16 * j);
+                a[j] += v;
+                b[j] += v * v;
+                z += (size_t)__builtin_popcount(
+                    _mm512_cmp_ps_mask((__m512)v, _mm512_setzero_ps(), _CMP_EQ_OQ));
+            }
+        a[0] = (a[0] + a[1]) + (a[2] + a[3]);
+        b[0] = (b[0] + b[1]) + (b[2] + b[3]);
+        flush16(sl, &a[0]);
+        flush16(ql, &b[0]);
+    }
+    s = add_lanes(&sl[0], &sl[1]);
+    q = add_lanes(&ql[0], &ql[1]);
+    for (; i < n; i++) {
+        double v = x[i];
+        s += v;
+        q += v * v;
+        z += v == 0;
+    }
+    *sum = s;
+    *sumsq = q;
+    *zeros = z;
+    return isfinite(s) && isfinite(q) && (q >= SMALL_SUMSQ || z == n);
+}
+
+GF_AVX512 static int abs_masks(const float *x, size_t n, float below, double *abs_sum,
+                               size_t *small, size_t *zeros)
+{
+    const vi16 magnitude = (vi16){0} + 0x7fffffff;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i below_bits;
+    vdbl sl[2] = {{0}};
+    double s;
+    size_t i = 0, c = 0, z = 0;
+    int bb = 0; /* below <= 0 or NaN: nothing counts */
+    if (below > 0)
+        memcpy(&bb, &below, sizeof bb);
+    below_bits = _mm512_set1_epi32(bb);
+    for (; i + BLOCK <= n; i += BLOCK) {
+        vf16 a[4] = {{0}};
+        for (size_t k = 0; k < BLOCK; k += 64)
+            for (int j = 0; j < 4; j++) {
+                vf16 v;
+                load16(&v, x + i + k + 16 * j);
+                vi16 m = (vi16)v & magnitude;
+                a[j] += (vf16)m;
+                /* magnitudes compare as integers (abs_fast_loop) */
+                c += (size_t)__builtin_popcount(_mm512_cmplt_epi32_mask((__m512i)m, below_bits));
+                z += (size_t)__builtin_popcount(_mm512_cmpeq_epi32_mask((__m512i)m, zero));
+            }
+        a[0] = (a[0] + a[1]) + (a[2] + a[3]);
+        flush16(sl, &a[0]);
+    }
+    s = add_lanes(&sl[0], &sl[1]);
+    for (; i < n; i++) {
+        double a = fabs((double)x[i]);
+        s += a;
+        c += a < (double)below;
+        z += a == 0;
+    }
+    *abs_sum = s;
+    *small = c;
+    *zeros = z;
+    return isfinite(s) && (s >= 0x1p-100 || s == 0);
+}
+#endif
+#endif
+
+#if !GF_REAL_IS_DOUBLE
+/* The mask-register loops run where the AVX-512 version is the one chosen (simd.h). */
+#if GF_SIMD_VERSIONS
+static int masks_wanted(void) { return gf_simd_now() == GF_SIMD_AVX512; }
+#else
+static int masks_wanted(void) { return 0; }
+#define moments_masks moments_fast
+#define abs_masks abs_fast
+#endif
 #endif
 
 void gf_stats_abs_fast(const gf_real *x, size_t n, gf_real below, double *abs_sum,
                        size_t *small, size_t *zeros)
 {
 #if !GF_REAL_IS_DOUBLE
-    if (abs_fast(x, n, below, abs_sum, small, zeros))
+    if (masks_wanted() ? abs_masks(x, n, below, abs_sum, small, zeros)
+                       : abs_fast(x, n, below, abs_sum, small, zeros))
         return;
 #endif
     abs_exact(x, n, below, abs_sum, small, zeros);
@@ -361,7 +464,8 @@ void gf_stats_moments_fast(const gf_real *x, size_t n, double *sum, double *sums
                            size_t *zeros)
 {
 #if !GF_REAL_IS_DOUBLE
-    if (moments_fast(x, n, sum, sumsq, zeros))
+    if (masks_wanted() ? moments_masks(x, n, sum, sumsq, zeros)
+                       : moments_fast(x, n, sum, sumsq, zeros))
         return;
 #endif
     moments_exact(x, n, sum, sumsq, zeros);
