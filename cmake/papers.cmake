@@ -10,8 +10,9 @@ set(GF_PAPER_SOURCES
   src/tool/paper_saxe.c
   src/tool/paper_schoenholz.c
   src/tool/paper_he.c
-  src/tool/paper_glorot.c)
-set(GF_PAPERS pennington2017 saxe2014 schoenholz2017 he2015 glorot2010)
+  src/tool/paper_glorot.c
+  src/tool/paper_ioffe.c)
+set(GF_PAPERS pennington2017 saxe2014 schoenholz2017 he2015 glorot2010 ioffe2015)
 
 if(GRADFLOW_EXAMPLES)
   foreach(p ${GF_PAPERS})
