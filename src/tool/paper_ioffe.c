@@ -47,7 +47,7 @@ typedef struct bn_run {
 
 /* in -> [linear 100, (batch norm), sigmoid] x 3 -> linear classes, weights N(0, 0.1^2),
  * biases 0. Behind batch norm the linear layer's bias gets a zero gradient (the mean is
- * subtracted) and stays 0: beta takes its place, as in the paper. */
+ * subtracted) and stays 0 up to rounding: beta takes its place, as in the paper. */
 static gf_status build_net(gf_net **out, size_t in, size_t classes, int batchnorm,
                            gf_rng *rng)
 {
@@ -213,7 +213,7 @@ static void layer_drift(double *median_shift, double *spread_change,
 #define DRIFT_FROM (SNAPSHOTS / 10)
 
 /* Tolerances (docs/papers.md; set before the runs recorded there). */
-#define STABLE_RATIO 0.5  /* the normalised net's median shift at most this times the plain's */
+#define STABLE_RATIO 0.5  /* the normalised net's median shift, at most this x the plain's */
 #define FASTER_RATIO 0.5  /* steps to the plain net's final accuracy, BN / plain */
 #define HIGHER_SLACK 0.005 /* BN's final accuracy may trail by this (test-set noise) */
 
