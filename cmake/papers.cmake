@@ -11,8 +11,9 @@ set(GF_PAPER_SOURCES
   src/tool/paper_schoenholz.c
   src/tool/paper_he.c
   src/tool/paper_glorot.c
-  src/tool/paper_pascanu.c)
-set(GF_PAPERS pennington2017 saxe2014 schoenholz2017 he2015 glorot2010 pascanu2013)
+  src/tool/paper_pascanu.c
+  src/tool/paper_ioffe.c)
+set(GF_PAPERS pennington2017 saxe2014 schoenholz2017 he2015 glorot2010 pascanu2013 ioffe2015)
 
 if(GRADFLOW_EXAMPLES)
   foreach(p ${GF_PAPERS})

@@ -48,6 +48,13 @@ static const gfp_paper papers[] = {
      "adding problem (0.5 to 2 times here)",
      "14 s wall on a loaded machine, 4 s CPU", "4.3 min wall on a loaded machine, 66 s CPU",
      gfp_pascanu2013},
+    {"ioffe2015",
+     "Ioffe, Szegedy: Batch normalization: accelerating deep network training by reducing "
+     "internal covariate shift (ICML 2015)",
+     "with batch norm before each sigmoid a 3-layer net reaches a higher test accuracy "
+     "sooner, and the distribution of a sigmoid's input stays put where without it drifts",
+     "4 s CPU (11 to 32 s wall on a loaded machine)",
+     "13 min wall on a loaded machine, 1.7 min CPU", gfp_ioffe2015},
 };
 
 const gfp_paper *gfp_papers(size_t *count)
@@ -336,12 +343,24 @@ gf_status gfp_load_images(gf_dataset **train, gf_dataset **test, int full, uint6
 gf_status gfp_trainer_new(gfp_trainer *t, const gf_mlp_spec *spec, const gf_optim_config *oc,
                           const gf_dataset *train, size_t batch, uint64_t seed)
 {
+    gf_net *net = NULL;
+    gf_rng rng;
     gf_status s;
     memset(t, 0, sizeof *t);
-    gf_rng_seed(&t->rng, seed);
-    s = gf_net_new_mlp(&t->net, spec, &t->rng);
-    if (s == GF_OK) /* no telemetry: the papers read what they need themselves */
-        s = gf_net_set_record_every(t->net, UINT64_MAX / 2);
+    gf_rng_seed(&rng, seed);
+    s = gf_net_new_mlp(&net, spec, &rng);
+    return s == GF_OK ? gfp_trainer_adopt(t, net, oc, train, batch, &rng) : s;
+}
+
+gf_status gfp_trainer_adopt(gfp_trainer *t, gf_net *net, const gf_optim_config *oc,
+                            const gf_dataset *train, size_t batch, const gf_rng *rng)
+{
+    gf_status s;
+    memset(t, 0, sizeof *t);
+    t->net = net;
+    t->rng = *rng; /* where the weights left it: the batch order follows */
+    /* no telemetry: the papers read what they need themselves */
+    s = gf_net_set_record_every(t->net, UINT64_MAX / 2);
     if (s == GF_OK)
         s = gf_optim_new(&t->opt, oc, gf_net_param_count(t->net));
     if (s == GF_OK)

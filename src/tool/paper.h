@@ -121,6 +121,10 @@ typedef struct gfp_trainer {
 /* Builds every part (the net without telemetry); on failure what was built is freed. */
 gf_status gfp_trainer_new(gfp_trainer *t, const gf_mlp_spec *spec, const gf_optim_config *oc,
                           const gf_dataset *train, size_t batch, uint64_t seed);
+/* The same around a net the caller built (batch norm, say) with rng: the trainer owns
+ * net from here, even on failure, and orders the batches from rng's state. */
+gf_status gfp_trainer_adopt(gfp_trainer *t, gf_net *net, const gf_optim_config *oc,
+                            const gf_dataset *train, size_t batch, const gf_rng *rng);
 void gfp_trainer_free(gfp_trainer *t);
 
 /* The images of a paper's run: Fashion-MNIST for the full variant when it is installed,
@@ -134,5 +138,6 @@ gf_status gfp_schoenholz2017(const gfp_opts *o, gfp_report *r);
 gf_status gfp_he2015(const gfp_opts *o, gfp_report *r);
 gf_status gfp_glorot2010(const gfp_opts *o, gfp_report *r);
 gf_status gfp_pascanu2013(const gfp_opts *o, gfp_report *r);
+gf_status gfp_ioffe2015(const gfp_opts *o, gfp_report *r);
 
 #endif
