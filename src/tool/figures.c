@@ -26,12 +26,15 @@ const char *gft_figure_ext(const gft_config *c)
     return !gft_figures_rendered(c) ? "gp" : c->plot == GFT_PLOT_SVG ? "svg" : "png";
 }
 
-void gft_clear_scripts(const char *dir, const char *const *names, size_t n)
+void gft_clear_figures(const char *dir, const char *const *names, size_t n)
 {
+    static const char *const exts[] = {"gp", "png", "svg"};
     char path[1400];
     for (size_t i = 0; i < n; i++)
-        if (snprintf(path, sizeof path, "%s/%s.gp", dir, names[i]) < (int)sizeof path)
-            remove(path); /* absent is fine */
+        for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++)
+            if (snprintf(path, sizeof path, "%s/%s.%s", dir, names[i], exts[k]) <
+                (int)sizeof path)
+                remove(path); /* absent is fine */
 }
 
 gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, int render)

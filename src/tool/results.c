@@ -190,7 +190,7 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         gft_error("--out %s: %s", dir, gf_last_error());
         return 1;
     }
-    gft_clear_scripts(dir, figs, n_figs);
+    gft_clear_figures(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
     failed |= gft_plot_status(gf_plot_signal(dir, "signal", runs, m, &po), dir, c->quiet, soft);
     failed |= gft_plot_status(gf_plot_loss(dir, "loss", runs, m, &po), dir, c->quiet, soft);

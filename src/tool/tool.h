@@ -390,10 +390,11 @@ const char *gft_figure_ext(const gft_config *c);
 
 /* PNG figures are rendered in one gnuplot process per directory: gnuplot's start-up is
  * most of the cost of a figure, and the PNGs are byte for byte those of separate runs.
- * gft_clear_scripts removes DIR/NAME.gp of a previous run; gft_render_batch writes
+ * gft_clear_figures removes DIR/NAME.gp, .png and .svg of a previous run (so that a page
+ * never shows an earlier run's image as this one's); gft_render_batch writes
  * DIR/figures.gp loading every DIR/NAME.gp that exists ("reset" between them) and, when
  * render is set, runs it through gf_plot_render. */
-void gft_clear_scripts(const char *dir, const char *const *names, size_t n);
+void gft_clear_figures(const char *dir, const char *const *names, size_t n);
 gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, int render);
 
 /* Report a plotting status: GF_EUNSUPPORTED (no gnuplot) is said once, as a note;

@@ -457,7 +457,7 @@ static int write_figures(run *s, const gft_result *r)
     /* A run that saw NaN may have nothing finite to draw: notes, not failures. */
     int soft = s->nonfinite || (r->judged && r->verdict.kind == GF_VERDICT_NONFINITE);
     /* PNG: write the scripts, then render them all in one gnuplot process. */
-    gft_clear_scripts(dir, figs, n_figs);
+    gft_clear_figures(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
     pr.label = s->label;
     pr.telemetry = gf_net_telemetry(s->net);
