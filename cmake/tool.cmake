@@ -34,6 +34,7 @@ set(GF_TOOL_SOURCES
   src/tool/trace.c
   # what the commands share: figures, the table of results, names and texts
   src/tool/figures.c
+  src/tool/renders.c
   src/tool/figures_training.c
   src/tool/html.c
   src/tool/seeds.c
@@ -106,5 +107,5 @@ if(GRADFLOW_TESTS)
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/tool/plot_none_pages.sh
                    $<TARGET_FILE:gradflow_tool> ${CMAKE_CURRENT_BINARY_DIR}/cli-test-plot-none
                    ${GF_PLOT_NONE_PAPER})
-  set_tests_properties(cli_plot_none_pages PROPERTIES TIMEOUT 300)
+  set_tests_properties(cli_plot_none_pages PROPERTIES TIMEOUT 600) # minutes when loaded
 endif()

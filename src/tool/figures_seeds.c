@@ -159,8 +159,8 @@ int gft_seeds_figure(const char *dir, const gft_result *res, size_t n_items, siz
     }
     if (c->plot == GFT_PLOT_NONE)
         return 0;
-    int failed = gft_plot_status(gf_plot_render(path), dir, c->quiet, 0);
+    int failed = gft_render(c, path, dir, 0);
     if (!failed && c->plot == GFT_PLOT_PNG && gf_plot_available())
-        failed |= gft_svg_copies(dir, name, 1, "seeds_svg.gp");
+        failed |= gft_svg_copies(c, dir, name, 1, "seeds_svg.gp");
     return failed;
 }

@@ -215,10 +215,9 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         }
     }
     if (batch)
-        failed |= gft_plot_status(gft_render_batch(dir, figs, n_figs, c->plot == GFT_PLOT_PNG), dir,
-                                  c->quiet, soft);
+        failed |= gft_render_batch(c, dir, figs, n_figs, soft);
     if (c->plot == GFT_PLOT_PNG && gf_plot_available())
-        failed |= gft_svg_copies(dir, figs, n_figs, "figures_svg.gp");
+        failed |= gft_svg_copies(c, dir, figs, n_figs, "figures_svg.gp");
     return failed;
 }
 

@@ -484,11 +484,10 @@ static int write_figures(run *s, const gft_result *r)
             failed |= gft_plot_status(gf_plot_render(script), dir, c->quiet, soft);
     }
     if (batch)
-        failed |= gft_plot_status(gft_render_batch(dir, figs, n_figs, c->plot == GFT_PLOT_PNG), dir,
-                                  c->quiet, soft);
+        failed |= gft_render_batch(c, dir, figs, n_figs, soft);
     /* index.html inlines SVG: PNG figures get an SVG copy. */
     if (c->plot == GFT_PLOT_PNG && gf_plot_available())
-        failed |= gft_svg_copies(dir, figs, n_figs, "figures_svg.gp");
+        failed |= gft_svg_copies(c, dir, figs, n_figs, "figures_svg.gp");
     return failed;
 }
 
@@ -520,7 +519,7 @@ static int finish(run *s, gft_result *r, int keep, int status)
     else if (gf_telemetry_count(gf_net_telemetry(s->net)) > 0 && write_figures(s, r) &&
              status == 0)
         status = GFT_EXIT_FAIL;
-    if (gft_html_run(s->dir, s->label) != 0 && status == 0)
+    if (gft_run_page(s->c, s->dir, s->label) != 0 && status == 0)
         status = GFT_EXIT_FAIL;
     if (keep) {
         r->tel = gft_copy_telemetry(gf_net_telemetry(s->net));
