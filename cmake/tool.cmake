@@ -34,6 +34,7 @@ set(GF_TOOL_SOURCES
   src/tool/trace.c
   # what the commands share: figures, the table of results, names and texts
   src/tool/figures.c
+  src/tool/renders.c
   src/tool/figures_training.c
   src/tool/html.c
   src/tool/seeds.c
@@ -96,4 +97,16 @@ if(GRADFLOW_TESTS)
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/tool/html_page.sh
                    $<TARGET_FILE:gradflow_tool> ${CMAKE_CURRENT_BINARY_DIR}/cli-test-html)
   set_tests_properties(cli_html PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
+  # With --plot none no page shows an image: none unwritten, none of an earlier run.
+  # pennington2017 is the quickest paper; a build without LAPACK runs saxe2014.
+  if(GRADFLOW_LAPACK)
+    set(GF_PLOT_NONE_PAPER pennington2017)
+  else()
+    set(GF_PLOT_NONE_PAPER saxe2014)
+  endif()
+  add_test(NAME cli_plot_none_pages
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/tool/plot_none_pages.sh
+                   $<TARGET_FILE:gradflow_tool> ${CMAKE_CURRENT_BINARY_DIR}/cli-test-plot-none
+                   ${GF_PLOT_NONE_PAPER})
+  set_tests_properties(cli_plot_none_pages PROPERTIES TIMEOUT 600) # minutes when loaded
 endif()

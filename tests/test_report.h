@@ -74,6 +74,7 @@ void formats_by_name(void **state);
 void missing_gnuplot_keeps_the_scripts(void **state);
 
 void failing_gnuplot_is_an_io_error(void **state);
+void renders_started_together_each_report(void **state);
 
 void allocation_failures_leak_nothing(void **state);
 

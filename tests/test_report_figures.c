@@ -381,6 +381,39 @@ void failing_gnuplot_is_an_io_error(void **state)
     }
 }
 
+/* Two renders started at once, waited for in turn: both figures written, each wait
+ * reporting its own script; a start that fails leaves nothing to wait for. */
+void renders_started_together_each_report(void **state)
+{
+    (void)state;
+    gf_plot_job good, bad, none;
+    FILE *f = fopen(tpath("together_ok.gp"), "w");
+    fputs("set terminal svg\nset output 'together.svg'\nplot x\n", f);
+    fclose(f);
+    f = fopen(tpath("together_bad.gp"), "w");
+    fputs("plot sin(x\n", f);
+    fclose(f);
+    remove(tpath("together.svg"));
+    assert_status(gf_plot_render_start(&none, tpath("no/such/script.gp")), GF_EIO);
+    assert_int_equal(none.pid, 0);
+    assert_ok(gf_plot_render_wait(&none)); /* nothing started, nothing to wait for */
+    assert_status(gf_plot_render_start(NULL, tpath("together_ok.gp")), GF_EINVAL);
+    if (!gf_plot_available()) {
+        assert_status(gf_plot_render_start(&good, tpath("together_ok.gp")), GF_EUNSUPPORTED);
+        assert_int_equal(good.pid, 0);
+        return;
+    }
+    assert_ok(gf_plot_render_start(&good, tpath("together_ok.gp")));
+    assert_ok(gf_plot_render_start(&bad, tpath("together_bad.gp")));
+    assert_true(good.pid > 0 && bad.pid > 0 && good.pid != bad.pid);
+    assert_status(gf_plot_render_wait(&bad), GF_EIO);
+    assert_error_mentions("together_bad.gp");
+    assert_ok(gf_plot_render_wait(&good));
+    assert_int_equal(good.pid, 0);
+    assert_true(file_size(tpath("together.svg")) > 0);
+    assert_int_equal(file_size(tpath("together_ok.gp.log")), -1); /* empty log removed */
+}
+
 /* ---- Allocation failures ------------------------------------------------------------- */
 
 void allocation_failures_leak_nothing(void **state)

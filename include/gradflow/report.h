@@ -330,6 +330,24 @@ gf_status gf_plot_run_all(const char *dir, const gf_plot_run *run, const gf_plot
  * gnuplot failed: GF_EIO with its exit status in the message. */
 gf_status gf_plot_render(const char *script);
 
+/* A gnuplot started by gf_plot_render_start and not yet waited for (the paths are kept
+ * for the messages of the wait). */
+typedef struct gf_plot_job {
+    long pid;           /* the gnuplot process; 0 when none is running */
+    char script[4096];  /* the script, as given */
+    char log[4104];     /* <script>.log, gnuplot's messages */
+    char dir[4096];     /* where it runs: the script's directory */
+    char exe[4096];     /* the gnuplot program run */
+} gf_plot_job;
+
+/* gf_plot_render in two halves, so that figures render while the caller goes on (the
+ * next run trains, other scripts render): _start checks the script and starts gnuplot
+ * without waiting (job->pid set; on failure job->pid is 0 and nothing is running);
+ * _wait waits for that process and returns what gf_plot_render would have. Every
+ * started job must be waited for; waiting on a job with pid 0 returns GF_OK. */
+gf_status gf_plot_render_start(gf_plot_job *job, const char *script);
+gf_status gf_plot_render_wait(gf_plot_job *job);
+
 /* 1 when gnuplot can be run (looked up on PATH / $GNUPLOT now, not cached). */
 int gf_plot_available(void);
 

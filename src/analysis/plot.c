@@ -437,11 +437,12 @@ static void log_tail(const char *log, char *out, size_t cap)
     fclose(f);
 }
 
-gf_status gf_plot_render(const char *script)
+gf_status gf_plot_render_start(gf_plot_job *job, const char *script)
 {
     static const char who[] = "gf_plot_render";
-    char exe[GF_PLOT_PATH_CAP], dir[GF_PLOT_PATH_CAP], log[GF_PLOT_PATH_CAP + 8], tail[256];
-    struct stat sb;
+    char exe[GF_PLOT_PATH_CAP], dir[GF_PLOT_PATH_CAP];
+    GF_CHECK_NOT_NULL(job, who);
+    job->pid = 0;
     GF_CHECK_NOT_NULL(script, who);
     if (access(script, R_OK) != 0)
         return gf_fail(GF_EIO, "%s: cannot read the script '%s': %s", who, script,
@@ -456,15 +457,18 @@ gf_status gf_plot_render(const char *script)
     const char *slash = strrchr(script, '/');
     const char *base = slash ? slash + 1 : script;
     if (snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == script ? 1 : slash - script) : 1,
-                 slash ? script : ".") >= (int)sizeof dir)
+                 slash ? script : ".") >= (int)sizeof dir ||
+        snprintf(job->script, sizeof job->script, "%s", script) >= (int)sizeof job->script)
         return gf_fail(GF_EINVAL, "%s: path '%s' is too long", who, script);
-    snprintf(log, sizeof log, "%s.log", script);
+    snprintf(job->log, sizeof job->log, "%s.log", script);
+    snprintf(job->dir, sizeof job->dir, "%s", dir);
+    snprintf(job->exe, sizeof job->exe, "%s", exe);
     char *const argv[] = {exe, (char *)base, NULL};
 
     /* gnuplot's messages go to <script>.log, never to the caller's terminal. */
-    int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int logfd = open(job->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (logfd < 0)
-        return gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, log, strerror(errno));
+        return gf_fail(GF_EIO, "%s: cannot open '%s': %s", who, job->log, strerror(errno));
     int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (nullfd < 0) {
         close(logfd);
@@ -483,25 +487,45 @@ gf_status gf_plot_render(const char *script)
     close(nullfd);
     if (pid < 0)
         return gf_fail(GF_EIO, "%s: cannot start gnuplot: %s", who, strerror(err));
+    job->pid = (long)pid;
+    return GF_OK;
+}
+
+gf_status gf_plot_render_wait(gf_plot_job *job)
+{
+    static const char who[] = "gf_plot_render";
+    char tail[256];
+    struct stat sb;
     int status = 0;
     pid_t w;
+    GF_CHECK_NOT_NULL(job, who);
+    if (job->pid <= 0)
+        return GF_OK; /* nothing was started */
     do
-        w = waitpid(pid, &status, 0);
+        w = waitpid((pid_t)job->pid, &status, 0);
     while (w < 0 && errno == EINTR);
+    job->pid = 0;
     if (w < 0)
         return gf_fail(GF_EIO, "%s: lost track of gnuplot: %s", who, strerror(errno));
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        if (stat(log, &sb) == 0 && sb.st_size == 0)
-            remove(log);
+        if (stat(job->log, &sb) == 0 && sb.st_size == 0)
+            remove(job->log);
         return GF_OK;
     }
-    log_tail(log, tail, sizeof tail);
+    log_tail(job->log, tail, sizeof tail);
     if (WIFEXITED(status) && WEXITSTATUS(status) >= 126)
-        return gf_fail(GF_EIO, "%s: could not run '%s' in '%s' (exit status %d)", who, exe, dir,
-                       WEXITSTATUS(status));
+        return gf_fail(GF_EIO, "%s: could not run '%s' in '%s' (exit status %d)", who, job->exe,
+                       job->dir, WEXITSTATUS(status));
     if (WIFEXITED(status))
         return gf_fail(GF_EIO, "%s: gnuplot failed on '%s' (exit status %d): %s (see %s)", who,
-                       script, WEXITSTATUS(status), tail, log);
+                       job->script, WEXITSTATUS(status), tail, job->log);
     return gf_fail(GF_EIO, "%s: gnuplot was killed by signal %d on '%s'", who,
-                   WIFSIGNALED(status) ? WTERMSIG(status) : -1, script);
+                   WIFSIGNALED(status) ? WTERMSIG(status) : -1, job->script);
+}
+
+gf_status gf_plot_render(const char *script)
+{
+    gf_plot_job job;
+    gf_status st = gf_plot_render_start(&job, script);
+    return st == GF_OK ? gf_plot_render_wait(&job) : st;
 }

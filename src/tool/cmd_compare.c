@@ -60,7 +60,32 @@ static int train_runs(gft_result *res, size_t *done, const gft_config *cfgs,
     return status;
 }
 
-/* One in-process run per item of setting `k` (the list), then the table and overlays. */
+/* The table, the overlaid figures and the comparison's page, after the runs. Their
+ * renders and those of the runs are waited for before the page, which inlines the
+ * SVGs. Returns 1 when something failed (said). */
+static int write_comparison(gft_args *a, size_t k, const char *dir, const gft_result *res,
+                            size_t done)
+{
+    size_t seeds = a->cfg.seeds;
+    int failed;
+    printf("\n");
+    gft_print_results(res, done * seeds, a->set[k].opt->name);
+    if (seeds > 1)
+        gft_print_seeds(res, done, seeds, a->set[k].opt->name);
+    failed = gft_overlay_seeds(dir, res, done, seeds, &a->cfg);
+    if (seeds > 1)
+        failed |= gft_seeds_figure(dir, res, done, seeds, &a->cfg);
+    failed |= gft_renders_finish(a->cfg.renders);
+    a->cfg.renders = NULL;
+    failed |= gft_html_compare_seeds(dir, res, done * seeds, seeds, a->set[k].opt->name);
+    printf("figures: ");
+    gft_print_figures(dir, &a->cfg);
+    printf(";\neach run's directory holds its own (heatmap, histograms).\n");
+    return failed;
+}
+
+/* One in-process run per item of setting `k` (the list), then the table and overlays.
+ * Each run's figures render while the next one trains (renders.c). */
 int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
 {
     size_t n = gft_list_count(a->set[k].value), done = 0, seeds = a->cfg.seeds;
@@ -85,22 +110,17 @@ int gft_compare_runs(gft_args *a, size_t k, const char *dir, const char *title)
     }
     if (!a->cfg.quiet)
         printf("%s: %zu runs into %s\n", title, n, dir);
+    a->cfg.renders = gft_renders_new();
+    for (size_t i = 0; i < n; i++)
+        cfgs[i].renders = a->cfg.renders;
     status = train_runs(res, &done, cfgs, a, k, dir);
     if (gft_interrupted)
         status = gft_worse(status, GFT_EXIT_INTERRUPTED);
-    if (done > 0) {
-        printf("\n");
-        gft_print_results(res, done * seeds, a->set[k].opt->name);
-        if (seeds > 1)
-            gft_print_seeds(res, done, seeds, a->set[k].opt->name);
-        if (gft_overlay_seeds(dir, res, done, seeds, &a->cfg) ||
-            (seeds > 1 && gft_seeds_figure(dir, res, done, seeds, &a->cfg)) ||
-            gft_html_compare_seeds(dir, res, done * seeds, seeds, a->set[k].opt->name))
-            status = gft_worse(status, GFT_EXIT_FAIL);
-        printf("figures: ");
-        gft_print_figures(dir, &a->cfg);
-        printf(";\neach run's directory holds its own (heatmap, histograms).\n");
-    }
+    if (done > 0 && write_comparison(a, k, dir, res, done) != 0)
+        status = gft_worse(status, GFT_EXIT_FAIL);
+    if (gft_renders_finish(a->cfg.renders) != 0) /* no run finished: the pages of any */
+        status = gft_worse(status, GFT_EXIT_FAIL);
+    a->cfg.renders = NULL;
     for (size_t i = 0; i < n * seeds; i++)
         gft_result_release(&res[i]);
     gf_free(res);

@@ -26,26 +26,32 @@ const char *gft_figure_ext(const gft_config *c)
     return !gft_figures_rendered(c) ? "gp" : c->plot == GFT_PLOT_SVG ? "svg" : "png";
 }
 
-void gft_clear_scripts(const char *dir, const char *const *names, size_t n)
+void gft_clear_figures(const char *dir, const char *const *names, size_t n)
 {
+    static const char *const exts[] = {"gp", "png", "svg"};
     char path[1400];
     for (size_t i = 0; i < n; i++)
-        if (snprintf(path, sizeof path, "%s/%s.gp", dir, names[i]) < (int)sizeof path)
-            remove(path); /* absent is fine */
+        for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++)
+            if (snprintf(path, sizeof path, "%s/%s.%s", dir, names[i], exts[k]) <
+                (int)sizeof path)
+                remove(path); /* absent is fine */
 }
 
-gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, int render)
+int gft_render_batch(const gft_config *c, const char *dir, const char *const *names, size_t n,
+                     int soft)
 {
     char path[1400], script[1400];
     gf_atomic_file a;
     FILE *f;
     size_t found = 0;
     gf_status st;
-    if (snprintf(path, sizeof path, "%s/figures.gp", dir) >= (int)sizeof path)
-        return GF_EINVAL;
+    if (snprintf(path, sizeof path, "%s/figures.gp", dir) >= (int)sizeof path) {
+        gft_error("%s: path too long", dir);
+        return 1;
+    }
     if ((st = gf_atomic_begin(&a, path, "figures.gp")) != GF_OK) {
         gft_error("%s", gf_last_error());
-        return st;
+        return 1;
     }
     f = a.f;
     fprintf(f, "# figures.gp: renders every figure of this directory in one gnuplot process.\n"
@@ -61,9 +67,9 @@ gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, 
     }
     if ((st = gf_atomic_end(&a, GF_OK, "figures.gp")) != GF_OK) {
         gft_error("%s", gf_last_error());
-        return st;
+        return 1;
     }
-    return render && found > 0 ? gf_plot_render(path) : GF_OK;
+    return c->plot == GFT_PLOT_PNG && found > 0 ? gft_render(c, path, dir, soft) : 0;
 }
 
 int gft_plot_status(gf_status st, const char *what, int quiet, int soft)

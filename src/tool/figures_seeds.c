@@ -150,8 +150,10 @@ static void write_seeds_script(FILE *f, const gft_result *res, size_t n_items,
 int gft_seeds_figure(const char *dir, const gft_result *res, size_t n_items, size_t n_seeds,
                      const gft_config *c)
 {
+    static const char *const name[] = {"seeds"};
     char path[1400];
     FILE *f;
+    gft_clear_figures(dir, name, 1);
     if (gft_path_in(path, sizeof path, dir, "seeds.dat") != 0 || (f = fopen(path, "w")) == NULL)
         return 1;
     write_seeds_dat(f, res, n_items, n_seeds, c->align_output);
@@ -167,10 +169,8 @@ int gft_seeds_figure(const char *dir, const gft_result *res, size_t n_items, siz
     }
     if (c->plot == GFT_PLOT_NONE)
         return 0;
-    int failed = gft_plot_status(gf_plot_render(path), dir, c->quiet, 0);
-    if (!failed && c->plot == GFT_PLOT_PNG && gf_plot_available()) {
-        static const char *const name[] = {"seeds"};
-        failed |= gft_svg_copies(dir, name, 1, "seeds_svg.gp");
-    }
+    int failed = gft_render(c, path, dir, 0);
+    if (!failed && c->plot == GFT_PLOT_PNG && gf_plot_available())
+        failed |= gft_svg_copies(c, dir, name, 1, "seeds_svg.gp");
     return failed;
 }

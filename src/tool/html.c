@@ -576,7 +576,8 @@ int gft_html_compare_seeds(const char *dir, const gft_result *res, size_t n, siz
 
 /* ---- SVG copies ---------------------------------------------------------------------- */
 
-int gft_svg_copies(const char *dir, const char *const *names, size_t n, const char *script)
+int gft_svg_copies(const gft_config *c, const char *dir, const char *const *names, size_t n,
+                   const char *script)
 {
     char path[1400], file[80];
     size_t found = 0;
@@ -597,12 +598,5 @@ int gft_svg_copies(const char *dir, const char *const *names, size_t n, const ch
         gft_error("cannot write '%s'", path);
         return 1;
     }
-    if (found == 0)
-        return 0;
-    gf_status st = gf_plot_render(path);
-    if (st != GF_OK && st != GF_EUNSUPPORTED) {
-        gft_error("%s: %s", path, gf_last_error());
-        return 1;
-    }
-    return 0;
+    return found > 0 ? gft_render(c, path, dir, 0) : 0;
 }

@@ -114,11 +114,37 @@ void gfp_row_add(gfp_report *r, int checked, int holds, const char *what,
 
 /* ---- Figures -------------------------------------------------------------------------- */
 
+/* DIR/NAME.EXT as it is on disk now: 1 when it is there (and readable). */
+static int have_file(const char *dir, const char *name, const char *ext)
+{
+    char path[1200];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
+/* The rendered NAME.png or NAME.svg of this run, NULL when none was written (--plot none,
+ * no gnuplot, or gnuplot failed). */
+static const char *rendered_ext(const gfp_opts *o, const char *name)
+{
+    const char *ext = o->format == GF_PLOT_SVG ? "svg" : "png";
+    return o->format != GF_PLOT_NONE && have_file(o->out, name, ext) ? ext : NULL;
+}
+
 int gfp_figure(gfp_report *r, const gfp_opts *o, const char *name, const char *body)
 {
     char path[1200];
     FILE *f;
     int ok;
+    /* An image left by an earlier run in this directory would be shown as this run's. */
+    snprintf(path, sizeof path, "%s/%s.png", o->out, name);
+    remove(path);
+    snprintf(path, sizeof path, "%s/%s.svg", o->out, name);
+    remove(path);
     snprintf(path, sizeof path, "%s/%s.gp", o->out, name);
     f = fopen(path, "w");
     if (f == NULL) {
@@ -187,7 +213,6 @@ static int write_tsv(const gfp_report *r, const char *dir)
 static int write_html(const gfp_report *r, const gfp_opts *o, double seconds)
 {
     char path[1200];
-    const char *ext = o->format == GF_PLOT_SVG ? "svg" : "png";
     FILE *f;
     snprintf(path, sizeof path, "%s/index.html", o->out);
     f = fopen(path, "w");
@@ -213,9 +238,21 @@ static int write_html(const gfp_report *r, const gfp_opts *o, double seconds)
         fprintf(f, "<td>%s</td></tr>\n", !w->checked ? "" : w->holds ? "yes" : "NO");
     }
     fputs("</table>\n", f);
-    for (size_t i = 0; i < r->n_figures; i++)
-        fprintf(f, "<p><img src=\"%s.%s\" alt=\"%s\"></p>\n", r->figures[i], ext,
-                r->figures[i]);
+    /* Only images that were written: --plot none, a missing gnuplot or a failed render
+     * leave the script and its data, which the page names instead. */
+    for (size_t i = 0; i < r->n_figures; i++) {
+        const char *ext = rendered_ext(o, r->figures[i]);
+        if (ext != NULL)
+            fprintf(f, "<p><img src=\"%s.%s\" alt=\"%s\"></p>\n", r->figures[i], ext,
+                    r->figures[i]);
+        else
+            fprintf(f, "<p>Figure %s not rendered (%s): its gnuplot script %s.gp and its "
+                       "data are in this directory.</p>\n", r->figures[i],
+                    o->format == GF_PLOT_NONE ? "plotting was off, --plot none"
+                    : gf_plot_available()     ? "gnuplot failed on it"
+                                              : "gnuplot is not installed",
+                    r->figures[i]);
+    }
     fputs("</body></html>\n", f);
     return fclose(f) == 0 ? 0 : -1;
 }
@@ -234,10 +271,10 @@ int gfp_finish(const gfp_report *r, const gfp_opts *o, double seconds)
         all = all && w->holds;
     }
     printf("\nfigures in %s:", o->out);
-    for (size_t i = 0; i < r->n_figures; i++)
-        printf(" %s.%s", r->figures[i],
-               o->format == GF_PLOT_NONE || !gf_plot_available() ? "gp"
-               : o->format == GF_PLOT_SVG ? "svg" : "png");
+    for (size_t i = 0; i < r->n_figures; i++) {
+        const char *ext = rendered_ext(o, r->figures[i]);
+        printf(" %s.%s", r->figures[i], ext ? ext : "gp");
+    }
     printf("\nrun time %.1f s\n%s: %s\n", seconds, r->paper,
            all ? "the published claim holds within the stated tolerances"
                : "MISMATCH: a claim does not hold within its tolerance");

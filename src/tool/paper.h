@@ -25,7 +25,7 @@ typedef struct gfp_opts {
 /* One compared figure. checked = 0 rows are shown for information (a number the paper
  * gives on other data, a run time); checked rows decide the exit status. */
 typedef struct gfp_row {
-    char what[96];            /* "tanh orthogonal, L = 128: var of s^2" */
+    char what[96];            /* "tanh orthogonal, L = 128: var(s^2)/m1^2" */
     char published[64];       /* the paper's figure, or its formula evaluated here */
     char measured[64];
     char tolerance[64];       /* "within 25 %", "< 0.25 x the others", "" */

@@ -190,7 +190,7 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         gft_error("--out %s: %s", dir, gf_last_error());
         return 1;
     }
-    gft_clear_scripts(dir, figs, n_figs);
+    gft_clear_figures(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
     po.align_output = c->align_output;
     failed |= gft_plot_status(gf_plot_signal(dir, "signal", runs, m, &po), dir, c->quiet, soft);
@@ -217,10 +217,9 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
         }
     }
     if (batch)
-        failed |= gft_plot_status(gft_render_batch(dir, figs, n_figs, c->plot == GFT_PLOT_PNG), dir,
-                                  c->quiet, soft);
+        failed |= gft_render_batch(c, dir, figs, n_figs, soft);
     if (c->plot == GFT_PLOT_PNG && gf_plot_available())
-        failed |= gft_svg_copies(dir, figs, n_figs, "figures_svg.gp");
+        failed |= gft_svg_copies(c, dir, figs, n_figs, "figures_svg.gp");
     return failed;
 }
 

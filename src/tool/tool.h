@@ -47,6 +47,8 @@ typedef enum gft_norm { GFT_NORM_NONE, GFT_NORM_BATCH, GFT_NORM_LAYER } gft_norm
 #define GFT_HIDDEN 32
 
 /* Everything one run needs, filled from the defaults and then the options in order. */
+typedef struct gft_renders gft_renders; /* renders.c */
+
 typedef struct gft_config {
     /* data */
     char data[1024];          /* "digits", "gauss", "xor", "spirals", "moons",
@@ -109,6 +111,9 @@ typedef struct gft_config {
     int full;                 /* 1: the full variant of the reproduction */
     /* seeds */
     size_t seeds;             /* --seeds N: N runs, seeds seed .. seed + N - 1 (run, compare) */
+    /* not an option: where a comparison starts its runs' renders, to wait for them after
+     * its last run (renders.c); NULL: each render is waited for at once */
+    gft_renders *renders;
 } gft_config;
 
 /* One row of the option table (options.c). parse stores a value into a config; it
@@ -347,8 +352,10 @@ int gft_html_compare(const char *dir, const gft_result *res, size_t n, const cha
 int gft_html_compare_seeds(const char *dir, const gft_result *res, size_t n, size_t seeds,
                            const char *first);
 /* SVG copies of the PNG figures names[0..n) of dir (those with a script), drawn by the
- * same scripts through DIR/figures_svg.gp. Returns 1 when gnuplot failed (said). */
-int gft_svg_copies(const char *dir, const char *const *names, size_t n, const char *script);
+ * same scripts through DIR/figures_svg.gp, rendered by gft_render. Returns 1 when that
+ * failed (said). */
+int gft_svg_copies(const gft_config *c, const char *dir, const char *const *names, size_t n,
+                   const char *script);
 
 /* ---- seeds.c, figures_seeds.c: --seeds N ---------------------------------------------- */
 
@@ -411,11 +418,27 @@ const char *gft_figure_ext(const gft_config *c);
 
 /* PNG figures are rendered in one gnuplot process per directory: gnuplot's start-up is
  * most of the cost of a figure, and the PNGs are byte for byte those of separate runs.
- * gft_clear_scripts removes DIR/NAME.gp of a previous run; gft_render_batch writes
- * DIR/figures.gp loading every DIR/NAME.gp that exists ("reset" between them) and, when
- * render is set, runs it through gf_plot_render. */
-void gft_clear_scripts(const char *dir, const char *const *names, size_t n);
-gf_status gft_render_batch(const char *dir, const char *const *names, size_t n, int render);
+ * gft_clear_figures removes DIR/NAME.gp, .png and .svg of a previous run (so that a page
+ * never shows an earlier run's image as this one's); gft_render_batch writes
+ * DIR/figures.gp loading every DIR/NAME.gp that exists ("reset" between them) and, for
+ * --plot png, renders it through gft_render. Returns 1 when that failed (said). */
+void gft_clear_figures(const char *dir, const char *const *names, size_t n);
+int gft_render_batch(const gft_config *c, const char *dir, const char *const *names, size_t n,
+                     int soft);
+
+/* ---- renders.c: figures rendered while the next run trains ---------------------------- */
+
+/* A comparison's renders: gft_renders_new (NULL when out of memory: render at once);
+ * gft_renders_finish waits for every gnuplot started, reports each failure, writes the
+ * run pages held back, frees q, and returns 1 when any of that failed (said). */
+gft_renders *gft_renders_new(void);
+int gft_renders_finish(gft_renders *q);
+/* Render DIR's SCRIPT: at once, or started in c->renders without waiting (at most one
+ * gnuplot per core; reported when waited for). Returns 1 when it failed (said). */
+int gft_render(const gft_config *c, const char *script, const char *dir, int soft);
+/* DIR/index.html of a run (gft_html_run): at once, or after c->renders' gnuplots, since
+ * the page inlines the SVGs they draw. Returns 1 when it failed (said). */
+int gft_run_page(const gft_config *c, const char *dir, const char *label);
 
 /* Report a plotting status: GF_EUNSUPPORTED (no gnuplot) is said once, as a note;
  * returns 0 for it and GF_OK, 1 for other failures (printed). soft: every failure is

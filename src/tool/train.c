@@ -467,7 +467,7 @@ static int write_figures(run *s, const gft_result *r)
     /* A run that saw NaN may have nothing finite to draw: notes, not failures. */
     int soft = s->nonfinite || (r->judged && r->verdict.kind == GF_VERDICT_NONFINITE);
     /* PNG: write the scripts, then render them all in one gnuplot process. */
-    gft_clear_scripts(dir, figs, n_figs);
+    gft_clear_figures(dir, figs, n_figs);
     po.format = batch ? GF_PLOT_NONE : gft_plot_format(c);
     po.align_output = c->align_output;
     pr.label = s->label;
@@ -495,11 +495,10 @@ static int write_figures(run *s, const gft_result *r)
             failed |= gft_plot_status(gf_plot_render(script), dir, c->quiet, soft);
     }
     if (batch)
-        failed |= gft_plot_status(gft_render_batch(dir, figs, n_figs, c->plot == GFT_PLOT_PNG), dir,
-                                  c->quiet, soft);
+        failed |= gft_render_batch(c, dir, figs, n_figs, soft);
     /* index.html inlines SVG: PNG figures get an SVG copy. */
     if (c->plot == GFT_PLOT_PNG && gf_plot_available())
-        failed |= gft_svg_copies(dir, figs, n_figs, "figures_svg.gp");
+        failed |= gft_svg_copies(c, dir, figs, n_figs, "figures_svg.gp");
     return failed;
 }
 
@@ -531,7 +530,7 @@ static int finish(run *s, gft_result *r, int keep, int status)
     else if (gf_telemetry_count(gf_net_telemetry(s->net)) > 0 && write_figures(s, r) &&
              status == 0)
         status = GFT_EXIT_FAIL;
-    if (gft_html_run(s->dir, s->label) != 0 && status == 0)
+    if (gft_run_page(s->c, s->dir, s->label) != 0 && status == 0)
         status = GFT_EXIT_FAIL;
     if (keep) {
         r->tel = gft_copy_telemetry(gf_net_telemetry(s->net));
