@@ -11,7 +11,6 @@
 #include "core/internal.h"
 #include "engine/record.h"
 #include "fast/fast.h"
-#include "fast/pool.h"
 
 struct gf_net {
     size_t in_features;
@@ -574,45 +573,9 @@ gf_status gf_net_clip(gf_net *net, double *norm_before, const gf_clip *clip)
     return GF_OK;
 }
 
-/* The update of layer i, whose sizes gf_net_step has checked (so it cannot fail); a
- * recorded step also measures ||delta W|| for the update ratio ||delta W|| / ||W||. */
-static void update_layer(gf_net *net, gf_optim *opt, size_t i)
-{
-    gf_layer *l = &net->layers[i];
-    gf_record *r = last_record(net, i);
-    size_t off = l->param_offset, wn = l->weight.rows * l->weight.cols;
-    double norm = NAN;
-    gf_optim_update(opt, net->params + off, net->grads + off, off, wn,
-                    r != NULL ? &norm : NULL);
-    gf_optim_update(opt, net->params + off + wn, net->grads + off + wn, off + wn,
-                    l->n_params - wn, NULL);
-    if (r != NULL && wn > 0)
-        r->update_ratio = norm / r->weight_norm;
-}
-
-/* Part `part` of `parts` of the update: the layers whose parameters start in its share of
- * the block. Layers are independent and each is updated whole, by one thread, so the
- * parameters and the figures are the same at any thread count. 512 Ki parameters per
- * part at least, as for the other memory-bound passes (docs/performance.md, "Threads"). */
-typedef struct step_job {
-    gf_net *net;
-    gf_optim *opt;
-} step_job;
-#define STEP_MIN_PART (512.0 * 1024)
-
-static void update_part(void *arg, size_t part, size_t parts)
-{
-    const step_job *j = arg;
-    for (size_t i = 0; i < j->net->n_layers; i++) {
-        const gf_layer *l = &j->net->layers[i];
-        if (l->n_params > 0 && l->param_offset * parts / j->net->n_params == part)
-            update_layer(j->net, j->opt, i);
-    }
-}
-
 gf_status gf_net_step(gf_net *net, gf_optim *opt)
 {
-    step_job job;
+    gf_status st;
     GF_CHECK_NOT_NULL(net, "gf_net_step");
     GF_CHECK_NOT_NULL(opt, "gf_net_step");
     if (!net->have_backward)
@@ -630,9 +593,25 @@ gf_status gf_net_step(gf_net *net, gf_optim *opt)
     if (gf_optim_param_count(opt) != net->n_params)
         return gf_fail(GF_ESHAPE, "gf_net_step: the optimiser was made for %zu parameters, "
                        "the network has %zu", gf_optim_param_count(opt), net->n_params);
-    /* Whole layers on threads when the network is large (update_part). */
-    job = (step_job){net, opt};
-    gf_pool_run(update_part, &job, gf_pool_parts((double)net->n_params, STEP_MIN_PART));
+    /* Layer by layer (their parameters tile the block in order); a recorded step also
+     * measures ||delta W|| for the update ratio ||delta W|| / ||W||. */
+    for (size_t i = 0; i < net->n_layers; i++) {
+        gf_layer *l = &net->layers[i];
+        gf_record *r = last_record(net, i);
+        size_t off = l->param_offset, wn = l->weight.rows * l->weight.cols;
+        double norm = NAN;
+        if (l->n_params == 0)
+            continue;
+        st = gf_optim_update(opt, net->params + off, net->grads + off, off, wn,
+                             r != NULL ? &norm : NULL);
+        if (st == GF_OK)
+            st = gf_optim_update(opt, net->params + off + wn, net->grads + off + wn, off + wn,
+                                 l->n_params - wn, NULL);
+        if (st != GF_OK)
+            return st; /* unreachable: the sizes were checked above */
+        if (r != NULL && wn > 0)
+            r->update_ratio = norm / r->weight_norm;
+    }
     gf_optim_advance(opt);
     net->have_backward = 0;
     net->have_forward = 0;
