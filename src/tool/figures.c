@@ -37,6 +37,18 @@ void gft_clear_figures(const char *dir, const char *const *names, size_t n)
                 remove(path); /* absent is fine */
 }
 
+int gft_render_figures(const gft_config *c, const char *dir, const char *const *names,
+                       size_t n, int batch, int soft)
+{
+    int failed = 0;
+    if (batch)
+        failed |= gft_render_batch(c, dir, names, n, soft);
+    /* index.html inlines SVG: PNG figures get an SVG copy. */
+    if (c->plot == GFT_PLOT_PNG && gf_plot_available())
+        failed |= gft_svg_copies(c, dir, names, n, "figures_svg.gp");
+    return failed;
+}
+
 int gft_render_batch(const gft_config *c, const char *dir, const char *const *names, size_t n,
                      int soft)
 {

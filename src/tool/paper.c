@@ -93,6 +93,22 @@ gf_status gfp_fail(gf_status s, const char *fmt, ...)
     return s;
 }
 
+gf_status gfp_open_out(FILE **f, const gfp_opts *o, const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", o->out, name);
+    *f = fopen(path, "w");
+    return *f != NULL ? GF_OK : gfp_fail(GF_EIO, "cannot write %s", path);
+}
+
+gf_status gfp_close_out(FILE *f, const gfp_opts *o, const char *name, gf_status s)
+{
+    int bad = ferror(f);
+    if ((fclose(f) != 0 || bad) && s == GF_OK)
+        s = gfp_fail(GF_EIO, "write error on %s/%s", o->out, name);
+    return s;
+}
+
 void gfp_row_add(gfp_report *r, int checked, int holds, const char *what,
                  const char *published, const char *tolerance, const char *measured_fmt,
                  ...)

@@ -95,6 +95,12 @@ void gfp_say(const gfp_opts *o, const char *fmt, ...)
 #endif
     ;
 
+/* OUT/name (OUT the paper's output directory) opened for writing into *f, or GF_EIO
+ * naming it. gfp_close_out closes f and returns s, or GF_EIO naming OUT/name when s was
+ * GF_OK and a write or the close failed. */
+gf_status gfp_open_out(FILE **f, const gfp_opts *o, const char *name);
+gf_status gfp_close_out(FILE *f, const gfp_opts *o, const char *name, gf_status s);
+
 /* Say "gradflow: <message>" on stderr for a failure the library did not explain (a file
  * this code writes) and return s. */
 gf_status gfp_fail(gf_status s, const char *fmt, ...)

@@ -99,17 +99,15 @@ static const char figure_body[] =
  * last hidden layer. */
 static gf_status write_signal(const he_run *xa, const he_run *he, const gfp_opts *o)
 {
-    char path[1200];
     FILE *f;
-    snprintf(path, sizeof path, "%s/signal.dat", o->out);
-    f = fopen(path, "w");
-    if (f == NULL)
-        return gfp_fail(GF_EIO, "cannot write %s", path);
+    gf_status s = gfp_open_out(&f, o, "signal.dat");
+    if (s != GF_OK)
+        return s;
     fprintf(f, "# layer xavier he xavier_predicted\n");
     for (size_t j = 0; j < DEPTH; j++)
         fprintf(f, "%zu %g %g %g\n", j + 1, xa->signal[j], he->signal[j],
                 xa->signal[DEPTH - 2] * pow(2, -((double)DEPTH - 2 - (double)j) / 2));
-    return fclose(f) == 0 ? GF_OK : gfp_fail(GF_EIO, "write error on %s", path);
+    return gfp_close_out(f, o, "signal.dat", GF_OK);
 }
 
 static void add_rows(gfp_report *r, const he_run *xa, const he_run *he, uint64_t budget)
@@ -145,12 +143,11 @@ gf_status gfp_he2015(const gfp_opts *o, gfp_report *r)
     gf_dataset *train_set = NULL, *test = NULL;
     const size_t width = o->full ? 100 : 48;
     uint64_t steps = o->full ? 2000 : 600;
-    char path[1200], data[96];
+    char data[96];
     FILE *f = NULL;
     gf_status s = gfp_load_images(&train_set, &test, o->full, 2015, data, sizeof data);
-    snprintf(path, sizeof path, "%s/loss.dat", o->out);
-    if (s == GF_OK && (f = fopen(path, "w")) == NULL)
-        s = gfp_fail(GF_EIO, "cannot write %s", path);
+    if (s == GF_OK)
+        s = gfp_open_out(&f, o, "loss.dat");
     if (s == GF_OK) {
         fprintf(f, "# step loss smoothed; block 0 Xavier, block 1 He\n");
         gfp_say(o, "he2015: Xavier");
@@ -160,8 +157,8 @@ gf_status gfp_he2015(const gfp_opts *o, gfp_report *r)
         gfp_say(o, "he2015: He");
         s = train(&he, GF_INIT_HE_NORMAL, train_set, test, width, steps, o->seed, f);
     }
-    if (f != NULL && fclose(f) != 0 && s == GF_OK)
-        s = gfp_fail(GF_EIO, "write error on %s", path);
+    if (f != NULL)
+        s = gfp_close_out(f, o, "loss.dat", s);
     gf_dataset_free(train_set);
     gf_dataset_free(test);
     if (s == GF_OK)

@@ -263,12 +263,10 @@ static void add_drift_rows(gfp_report *r, const bn_run *plain, const bn_run *bn)
  * percentiles: plain net, normalised net (sigmoid input), normalised net before BN. */
 static gf_status write_curves(const bn_run *plain, const bn_run *bn, const gfp_opts *o)
 {
-    char path[1200];
     FILE *f;
-    snprintf(path, sizeof path, "%s/curves.dat", o->out);
-    f = fopen(path, "w");
-    if (f == NULL)
-        return gfp_fail(GF_EIO, "cannot write %s", path);
+    gf_status s = gfp_open_out(&f, o, "curves.dat");
+    if (s != GF_OK)
+        return s;
     fprintf(f, "# step acc_plain acc_bn plain_p15 plain_p50 plain_p85 bn_p15 bn_p50 bn_p85 "
                "prebn_p15 prebn_p50 prebn_p85 (unit %d of the last hidden layer)\n", UNIT);
     for (size_t j = 0; j < plain->n_snap; j++) {
@@ -277,7 +275,7 @@ static gf_status write_curves(const bn_run *plain, const bn_run *bn, const gfp_o
                 (unsigned long long)plain->step[j], plain->acc[j], bn->acc[j], p[0], p[1],
                 p[2], b[0], b[1], b[2], q[0], q[1], q[2]);
     }
-    return fclose(f) == 0 ? GF_OK : gfp_fail(GF_EIO, "write error on %s", path);
+    return gfp_close_out(f, o, "curves.dat", GF_OK);
 }
 
 /* The smallest and largest percentile of the figure's unit over both nets, so that

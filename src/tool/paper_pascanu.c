@@ -370,14 +370,6 @@ static const double multiples[] = {0.5, 1, 2, 5, 10};
 #define N_MULTIPLES (sizeof multiples / sizeof multiples[0])
 #define MAIN 1.0
 
-static gf_status open_out(FILE **f, const gfp_opts *o, const char *name)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", o->out, name);
-    *f = fopen(path, "w");
-    return *f != NULL ? GF_OK : gfp_fail(GF_EIO, "cannot write %s", path);
-}
-
 static gf_status run_all(pc_run *runs, size_t n_runs, pc_run *warm, double *mean,
                          const pc_setup *su, const gfp_opts *o)
 {
@@ -391,11 +383,11 @@ static gf_status run_all(pc_run *runs, size_t n_runs, pc_run *warm, double *mean
     if (s == GF_OK)
         s = gf_tensor_new(&tt, N_TEST, 1);
     if (s == GF_OK)
-        s = open_out(&fs, o, "steps.dat");
+        s = gfp_open_out(&fs, o, "steps.dat");
     if (s == GF_OK)
-        s = open_out(&ft, o, "test.dat");
+        s = gfp_open_out(&ft, o, "test.dat");
     if (s == GF_OK)
-        s = open_out(&fw, o, "sweep.dat");
+        s = gfp_open_out(&fw, o, "sweep.dat");
     if (s == GF_OK) {
         gf_rng_seed(&rng, 2013);
         s = gf_data_adding(tx, tt, su->T, &rng);
@@ -427,12 +419,12 @@ static gf_status run_all(pc_run *runs, size_t n_runs, pc_run *warm, double *mean
                 fprintf(fw, "%g %g %g %g %llu\n", runs[i].multiple, runs[i].threshold,
                         runs[i].final_mse, runs[i].best_mse,
                         (unsigned long long)runs[i].clips);
-    if (fs != NULL && fclose(fs) != 0 && s == GF_OK)
-        s = gfp_fail(GF_EIO, "write error on steps.dat");
-    if (ft != NULL && fclose(ft) != 0 && s == GF_OK)
-        s = gfp_fail(GF_EIO, "write error on test.dat");
-    if (fw != NULL && fclose(fw) != 0 && s == GF_OK)
-        s = gfp_fail(GF_EIO, "write error on sweep.dat");
+    if (fs != NULL)
+        s = gfp_close_out(fs, o, "steps.dat", s);
+    if (ft != NULL)
+        s = gfp_close_out(ft, o, "test.dat", s);
+    if (fw != NULL)
+        s = gfp_close_out(fw, o, "sweep.dat", s);
     gf_tensor_free(tx);
     gf_tensor_free(tt);
     return s;

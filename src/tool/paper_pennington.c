@@ -270,15 +270,13 @@ gf_status gfp_pennington2017(const gfp_opts *o, gfp_report *r)
     const size_t nets = o->full ? 2 : 3;
     spectrum sp[N_CONFIGS][4];
     double excess[N_CONFIGS];
-    char path[1200], body[1024], words[64] = "";
+    char body[1024], words[64] = "";
     gf_rng rng;
-    gf_status s = GF_OK;
     FILE *hist;
+    gf_status s = gfp_open_out(&hist, o, "spectra.dat");
 
-    snprintf(path, sizeof path, "%s/spectra.dat", o->out);
-    hist = fopen(path, "w");
-    if (hist == NULL)
-        return gfp_fail(GF_EIO, "cannot write %s", path);
+    if (s != GF_OK)
+        return s;
     fprintf(hist, "# log10(s) density; one block per (configuration, depth)\n");
     gf_rng_seed(&rng, o->seed);
     for (size_t c = 0; c < N_CONFIGS && s == GF_OK; c++) {
@@ -292,8 +290,7 @@ gf_status gfp_pennington2017(const gfp_opts *o, gfp_report *r)
             s = run_point(&sp[c][d], c, depths[d], n, nets, batch, q, &rng, hist);
         }
     }
-    if (fclose(hist) != 0 && s == GF_OK)
-        s = gfp_fail(GF_EIO, "write error on %s", path);
+    s = gfp_close_out(hist, o, "spectra.dat", s);
     if (s != GF_OK)
         return s;
     add_rows(r, sp, excess, depths, n_depths, n);

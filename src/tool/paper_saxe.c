@@ -135,7 +135,6 @@ gf_status gfp_saxe2014(const gfp_opts *o, gfp_report *r)
     uint64_t best[8][2];
     gf_tensor *a = NULL, *eye = NULL;
     double target;
-    char path[1200];
     FILE *f;
     gf_status s = make_problem(&a, &eye, n, o->seed);
     if (s == GF_OK) {
@@ -163,17 +162,15 @@ gf_status gfp_saxe2014(const gfp_opts *o, gfp_report *r)
     gf_tensor_free(eye);
     if (s != GF_OK)
         return s;
-    snprintf(path, sizeof path, "%s/steps.dat", o->out);
-    f = fopen(path, "w");
-    if (f == NULL)
-        return gfp_fail(GF_EIO, "cannot write %s", path);
+    if ((s = gfp_open_out(&f, o, "steps.dat")) != GF_OK)
+        return s;
     fprintf(f, "# depth steps_orthogonal steps_gaussian (%llu: not reached)\n",
             (unsigned long long)max_steps + 1);
     for (size_t d = 0; d < n_depths; d++)
         fprintf(f, "%zu %llu %llu\n", depths[d], (unsigned long long)best[d][0],
                 (unsigned long long)best[d][1]);
-    if (fclose(f) != 0)
-        return gfp_fail(GF_EIO, "write error on %s", path);
+    if ((s = gfp_close_out(f, o, "steps.dat", GF_OK)) != GF_OK)
+        return s;
     for (size_t d = 0; d < n_depths; d++) {
         char what[96];
         snprintf(what, sizeof what, "L = %zu: steps, orthogonal / Gaussian", depths[d]);

@@ -130,13 +130,10 @@ static gf_status write_xi(const gfp_opts *o)
 {
     static const double chaotic[] = {1.02, 1.05, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5, 3.0,
                                      3.5, 4.0, 4.3};
-    char path[1200];
-    gf_status s = GF_OK;
     FILE *f;
-    snprintf(path, sizeof path, "%s/xi.dat", o->out);
-    f = fopen(path, "w");
-    if (f == NULL)
-        return gfp_fail(GF_EIO, "cannot write %s", path);
+    gf_status s = gfp_open_out(&f, o, "xi.dat");
+    if (s != GF_OK)
+        return s;
     fprintf(f, "# sigma_w2 6_xi_c (sigma_b = 0, tanh)\n");
     for (int k = 0; k < 30 && s == GF_OK; k++) {
         double v, w = 0.4 + 0.02 * k;
@@ -151,9 +148,7 @@ static gf_status write_xi(const gfp_opts *o)
         if (s == GF_OK)
             fprintf(f, "%.3f %g\n", chaotic[k], v);
     }
-    if (fclose(f) != 0 && s == GF_OK)
-        s = gfp_fail(GF_EIO, "write error on %s", path);
-    return s;
+    return gfp_close_out(f, o, "xi.dat", s);
 }
 
 /* Run the grid in o->jobs processes (forked: each has the data set already), then
@@ -206,12 +201,10 @@ static gf_status run_grid(grid *g, const gf_dataset *train, const gfp_opts *o)
 /* cells.dat: one box per cell for the heat map. */
 static gf_status write_cells(const grid *g, const gfp_opts *o)
 {
-    char path[1200];
     FILE *f;
-    snprintf(path, sizeof path, "%s/cells.dat", o->out);
-    f = fopen(path, "w");
-    if (f == NULL)
-        return gfp_fail(GF_EIO, "cannot write %s", path);
+    gf_status s = gfp_open_out(&f, o, "cells.dat");
+    if (s != GF_OK)
+        return s;
     fprintf(f, "# sigma_w2 depth train_accuracy x_lo x_hi y_lo y_hi\n");
     for (size_t a = 0; a < g->n_sw; a++) {
         double xl = a ? (g->sw2[a - 1] + g->sw2[a]) / 2 : g->sw2[0] - (g->sw2[1] - g->sw2[0]) / 2;
@@ -228,9 +221,7 @@ static gf_status write_cells(const grid *g, const gfp_opts *o)
                     xl, xh, yl, yh);
         }
     }
-    if (fclose(f) != 0)
-        return gfp_fail(GF_EIO, "write error on %s", path);
-    return GF_OK;
+    return gfp_close_out(f, o, "cells.dat", GF_OK);
 }
 
 static const char figure_body[] =

@@ -216,11 +216,7 @@ int gft_overlay(const char *dir, const gft_result *res, size_t n, const gft_conf
             failed |= gft_plot_status(gf_plot_render(script), dir, c->quiet, soft);
         }
     }
-    if (batch)
-        failed |= gft_render_batch(c, dir, figs, n_figs, soft);
-    if (c->plot == GFT_PLOT_PNG && gf_plot_available())
-        failed |= gft_svg_copies(c, dir, figs, n_figs, "figures_svg.gp");
-    return failed;
+    return failed | gft_render_figures(c, dir, figs, n_figs, batch, soft);
 }
 
 /* The overlaid figures of the configurations: with seeds, of each one's first seed (the

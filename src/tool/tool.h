@@ -425,6 +425,10 @@ const char *gft_figure_ext(const gft_config *c);
 void gft_clear_figures(const char *dir, const char *const *names, size_t n);
 int gft_render_batch(const gft_config *c, const char *dir, const char *const *names, size_t n,
                      int soft);
+/* The end of a run's or a comparison's figures: with batch, gft_render_batch; for --plot
+ * png, the SVG copies index.html inlines (figures_svg.gp). Returns 1 when one failed. */
+int gft_render_figures(const gft_config *c, const char *dir, const char *const *names,
+                       size_t n, int batch, int soft);
 
 /* ---- renders.c: figures rendered while the next run trains ---------------------------- */
 

@@ -494,12 +494,7 @@ static int write_figures(run *s, const gft_result *r)
         else if (tf == 0 && !batch && gft_path_in(script, sizeof script, dir, "time.gp") == 0)
             failed |= gft_plot_status(gf_plot_render(script), dir, c->quiet, soft);
     }
-    if (batch)
-        failed |= gft_render_batch(c, dir, figs, n_figs, soft);
-    /* index.html inlines SVG: PNG figures get an SVG copy. */
-    if (c->plot == GFT_PLOT_PNG && gf_plot_available())
-        failed |= gft_svg_copies(c, dir, figs, n_figs, "figures_svg.gp");
-    return failed;
+    return failed | gft_render_figures(c, dir, figs, n_figs, batch, soft);
 }
 
 /* --save, unless the run failed or its weights are no longer finite. */
