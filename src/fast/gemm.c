@@ -15,6 +15,7 @@
 #include "fast/gemm.h"
 #include "fast/gemm_kernels.h"
 #include "fast/pool.h"
+#include "gradflow/threads.h"
 
 /* ---- The reference ---------------------------------------------------------------------
  * C[i][j] = alpha sum_p op(A)[i][p] op(B)[p][j] + beta C[i][j], the sum over p in order,
@@ -284,11 +285,14 @@ static void gemm_built_in(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, s
  * slice of one buffer allocated by the calling thread (a user's allocator need not be
  * thread-safe): the duplicated packing is a few per cent of a band's work at the sizes
  * that are split.
- * GEMM_MIN_PART multiply-adds per band at least, so that a product is split from about
- * n = 320 (square): measured on a shared 2-core machine, 2 threads took 1.15-1.2 times
- * as long as 1 at n = 128 and 160 (bands of 1-2 M), 0.8-1.3 times at n = 256, and
- * 0.6-0.7 times at n = 512 (docs/performance.md, "Threads"). */
-#define GEMM_MIN_PART (1u << 24)
+ * One band per thread, no more: each band packs its own blocks of op(B) and reads all of
+ * op(A) (or the other way round), so cutting finer repeats that work without spreading
+ * the product better.
+ * GEMM_MIN_PART multiply-adds per band at least, so that a product is split from
+ * 2^23 multiply-adds (the M shape, 128 x 256 x 256, about 0.1 ms on one core): on this
+ * 2-core virtual machine, with the pool's workers watching for jobs (pool.c), 2 threads
+ * run it at 1.0-1.3 times OpenBLAS on 2 threads, where 1 thread ran at 0.55. */
+#define GEMM_MIN_PART (1u << 22)
 
 typedef struct gemm_job {
     const gf_gemm_micro *kern;
@@ -344,10 +348,13 @@ static void gemm_threaded(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, s
     int by_rows = m >= n;
     size_t tiles = by_rows ? (m + kern->mr - 1) / kern->mr : (n + kern->nr - 1) / kern->nr;
     size_t parts = gf_pool_parts((double)m * (double)n * (double)k, GEMM_MIN_PART);
+    size_t threads = gf_threads();
     size_t nc_max = heap_block_columns(kern, tb, n, k, ldb);
     gemm_job job = {kern, ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, by_rows,
                     NULL, nc_max};
     void *block = NULL;
+    if (parts > threads) /* one band per thread: see Threads above */
+        parts = threads;
     if (parts > tiles)
         parts = tiles;
     if (alpha != 0 && nc_max > 0 &&

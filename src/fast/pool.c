@@ -2,8 +2,12 @@
  * gradflow/threads.h). Workers are started on the first job that wants them and then
  * sleep on a condition variable between jobs, so a job costs a wake-up, not a thread
  * creation. A job is a function and a number of parts; the calling thread and the
- * workers claim parts one at a time until none is left. Leaves out spinning: a machine
- * shared with other programs is better served by sleeping workers.
+ * workers claim parts one at a time until none is left. Before sleeping, a worker
+ * watches for the next job for a short while (SPIN, about a tenth of a millisecond), and
+ * the calling thread watches for its job's last part: waking a sleeping thread costs
+ * tens of microseconds on a virtual machine, as much as a GEMM of the M shape takes on
+ * two cores, while training posts its jobs back to back. The watch is bounded, so a
+ * machine shared with other programs loses little to it.
  * The workers are stopped and joined by gf_set_threads and at exit (a destructor with
  * GCC and Clang), so that nothing is left running or allocated. */
 #define _GNU_SOURCE /* sched_getaffinity and CPU_COUNT; sysconf, pthread_sigmask */
@@ -13,6 +17,21 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#if !defined(__STDC_NO_ATOMICS__)
+#include <stdatomic.h>
+#define POOL_ATOMIC(type) _Atomic(type)
+#define load_relaxed(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#else
+#define POOL_ATOMIC(type) volatile type /* no watching: see watch() */
+#define load_relaxed(x) (x)
+#endif
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
 
 #include "core/internal.h"
 #include "fast/fast.h"
@@ -28,12 +47,14 @@ static struct {
     unsigned long born[GF_THREADS_MAX]; /* the generation when each worker was started */
     size_t started;                /* workers running: worker[0 .. started) */
     size_t threads;                /* the count in force; 0: not decided yet */
-    unsigned long generation;      /* incremented with every job posted */
+    POOL_ATOMIC(unsigned long) generation; /* incremented with every job posted (and read
+                                    * outside the lock while a thread watches for it) */
     gf_pool_task *task;            /* the job: task(arg, p, parts) */
     void *arg;
     size_t parts;                  /* parts of the job */
     size_t next;                   /* the next part not yet claimed */
-    size_t finished;               /* parts finished */
+    POOL_ATOMIC(size_t) finished;  /* parts finished (likewise) */
+    size_t sleeping;               /* workers waiting on `start` */
     int stop;                      /* the workers are to exit */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .busy = PTHREAD_MUTEX_INITIALIZER,
           .start = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
@@ -112,6 +133,32 @@ size_t gf_threads(void)
 
 /* ---- Workers --------------------------------------------------------------------------- */
 
+/* The watches: read a field without the lock until it shows what the caller waits for,
+ * or SPIN rounds have passed (a pause each: about a tenth of a millisecond). The caller
+ * then takes the lock and checks again, sleeping on a condition variable if nothing came:
+ * a watch is only a shortcut, every decision is still taken under the lock. */
+enum { SPIN = 2048 };
+
+static void watch_for_job(unsigned long seen) /* a generation other than seen */
+{
+#if !defined(__STDC_NO_ATOMICS__)
+    for (int i = 0; i < SPIN && load_relaxed(pool.generation) == seen; i++)
+        cpu_relax();
+#else
+    (void)seen;
+#endif
+}
+
+static void watch_for_end(size_t parts) /* all parts finished */
+{
+#if !defined(__STDC_NO_ATOMICS__)
+    for (int i = 0; i < SPIN && load_relaxed(pool.finished) < parts; i++)
+        cpu_relax();
+#else
+    (void)parts;
+#endif
+}
+
 /* Run the parts of the current job that no thread has claimed yet, one at a time
  * (called with lock held; returns with it held). Parts are claimed rather than dealt
  * out, so that a thread the system has descheduled (a machine shared with other
@@ -139,8 +186,16 @@ static void *worker_main(void *arg)
     seen = pool.born[w - 1]; /* not pool.generation: the job it was started for may be
                               * posted before this thread first takes the lock */
     for (;;) {
-        while (!pool.stop && pool.generation == seen)
+        if (!pool.stop && pool.generation == seen) { /* watch for the next job, then sleep */
+            pthread_mutex_unlock(&pool.lock);
+            watch_for_job(seen);
+            pthread_mutex_lock(&pool.lock);
+        }
+        while (!pool.stop && pool.generation == seen) {
+            pool.sleeping++;
             pthread_cond_wait(&pool.start, &pool.lock);
+            pool.sleeping--;
+        }
         if (pool.stop)
             break;
         seen = pool.generation;
@@ -156,6 +211,7 @@ static void after_fork_parent(void) { pthread_mutex_unlock(&pool.lock); }
 static void after_fork_child(void)
 {
     pool.started = 0;
+    pool.sleeping = 0;
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -262,9 +318,14 @@ void gf_pool_run(gf_pool_task *task, void *arg, size_t parts)
         pool.parts = parts;
         pool.next = pool.finished = 0;
         pool.generation++;
-        if (pool.started > 0)
+        if (pool.sleeping > 0) /* the others are watching `generation` */
             pthread_cond_broadcast(&pool.start);
         claim_parts(); /* the calling thread works too */
+        if (pool.finished < parts) { /* watch for the last part, then sleep */
+            pthread_mutex_unlock(&pool.lock);
+            watch_for_end(parts);
+            pthread_mutex_lock(&pool.lock);
+        }
         while (pool.finished < parts)
             pthread_cond_wait(&pool.done, &pool.lock);
         pool.task = NULL;
