@@ -135,6 +135,7 @@ typedef __mmask8 m512;
 #define v256_mask_store _mm256_maskstore_pd
 #define v512_zero _mm512_setzero_pd
 #define v512_load _mm512_loadu_pd
+#define v512_store _mm512_storeu_pd
 #define v512_set1 _mm512_set1_pd
 #define v512_fmadd _mm512_fmadd_pd
 #define v512_mul _mm512_mul_pd
@@ -164,6 +165,7 @@ typedef __mmask16 m512;
 #define v256_mask_store _mm256_maskstore_ps
 #define v512_zero _mm512_setzero_ps
 #define v512_load _mm512_loadu_ps
+#define v512_store _mm512_storeu_ps
 #define v512_set1 _mm512_set1_ps
 #define v512_fmadd _mm512_fmadd_ps
 #define v512_mul _mm512_mul_ps
@@ -278,37 +280,90 @@ kernel_avx512(size_t kc, const gf_real *a, size_t rsa, size_t csa, const gf_real
     }
 }
 
-/* pack_bt with AVX-512 gathers: for each p, the panel's row is one gather of a vector of
- * values, each from its own row of B, instead of the portable copy's one value at a time.
- * Still 12-16 % of a product with a transposed B at 256 x 1024 x 1024 (OpenBLAS's own
- * transposing copy: 13 %); a transpose in registers, 16 rows at a time, would cost
- * fewer loads. Rows of B further apart than a 32-bit offset can reach go the portable
- * way. */
+/* pack_bt on AVX-512: a transpose in registers, W512 rows of B by W512 values of p at a
+ * time: W512 loads of contiguous values, log2(W512) rounds of shuffles, W512 stores of a
+ * panel row's half. The AVX-512 gathers this replaces loaded one value per lane and
+ * took 12-16 % of a product with a transposed B at 256 x 1024 x 1024. The last kc % W512
+ * rows of the panel are copied one value at a time. A copy only: the order in which
+ * values move changes no result. */
+#if GF_REAL_IS_DOUBLE
+/* out[c] = column c of the 8 x 8 block whose rows are r[0..7]. unpacklo/hi pair up the
+ * rows' values two by two within each 128-bit lane; shuffle_f64x2 then gathers the lanes
+ * (0x88 takes lanes 0 and 2 of each operand, 0xdd lanes 1 and 3). */
+__attribute__((target("avx512f"))) static inline void transpose_block(__m512d r[8])
+{
+    __m512d t[8], v[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    for (int q = 0; q < 2; q++) {
+        v[q] = _mm512_shuffle_f64x2(t[q], t[2 + q], 0x88);
+        v[2 + q] = _mm512_shuffle_f64x2(t[q], t[2 + q], 0xdd);
+        v[4 + q] = _mm512_shuffle_f64x2(t[4 + q], t[6 + q], 0x88);
+        v[6 + q] = _mm512_shuffle_f64x2(t[4 + q], t[6 + q], 0xdd);
+    }
+    for (int q = 0; q < 2; q++) {
+        r[q] = _mm512_shuffle_f64x2(v[q], v[4 + q], 0x88);
+        r[4 + q] = _mm512_shuffle_f64x2(v[q], v[4 + q], 0xdd);
+        r[2 + q] = _mm512_shuffle_f64x2(v[2 + q], v[6 + q], 0x88);
+        r[6 + q] = _mm512_shuffle_f64x2(v[2 + q], v[6 + q], 0xdd);
+    }
+}
+#else
+/* out[c] = column c of the 16 x 16 block whose rows are r[0..15]: unpacklo/hi_ps pair up
+ * rows, unpacklo/hi_pd pairs of pairs, so that each 128-bit lane holds one column of four
+ * rows; two rounds of shuffle_f32x4 then gather the four lanes of each column. */
+__attribute__((target("avx512f"))) static inline void transpose_block(__m512 r[16])
+{
+    __m512 t[16], v[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int q = 0; q < 4; q++) {
+        v[q] = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88);
+        v[4 + q] = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xdd);
+        v[8 + q] = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
+        v[12 + q] = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xdd);
+    }
+    for (int q = 0; q < 4; q++) {
+        r[q] = _mm512_shuffle_f32x4(v[q], v[8 + q], 0x88);
+        r[8 + q] = _mm512_shuffle_f32x4(v[q], v[8 + q], 0xdd);
+        r[4 + q] = _mm512_shuffle_f32x4(v[4 + q], v[12 + q], 0x88);
+        r[12 + q] = _mm512_shuffle_f32x4(v[4 + q], v[12 + q], 0xdd);
+    }
+}
+#endif
+
 __attribute__((target("avx512f"))) static void
 pack_bt_avx512(gf_real *dst, const gf_real *b, size_t ldb, size_t kc, size_t nr)
 {
-    if (nr != A5_NR || ldb > (size_t)INT32_MAX / (A5_NR * sizeof(gf_real))) {
+    size_t whole = kc / W512 * W512;
+    if (nr != A5_NR) {
         pack_bt_portable(dst, b, ldb, kc, nr);
         return;
     }
-#if GF_REAL_IS_DOUBLE
-    __m256i i0 = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                    _mm256_set1_epi32((int)ldb));
-    __m256i i1 = _mm256_add_epi32(i0, _mm256_set1_epi32((int)(W512 * ldb)));
-    for (size_t p = 0; p < kc; p++) {
-        _mm512_storeu_pd(dst + p * nr, _mm512_i32gather_pd(i0, b + p, 8));
-        _mm512_storeu_pd(dst + p * nr + W512, _mm512_i32gather_pd(i1, b + p, 8));
-    }
-#else
-    __m512i i0 = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32((int)ldb));
-    __m512i i1 = _mm512_add_epi32(i0, _mm512_set1_epi32((int)(W512 * ldb)));
-    for (size_t p = 0; p < kc; p++) {
-        _mm512_storeu_ps(dst + p * nr, _mm512_i32gather_ps(i0, b + p, 4));
-        _mm512_storeu_ps(dst + p * nr + W512, _mm512_i32gather_ps(i1, b + p, 4));
-    }
-#endif
+    for (size_t p = 0; p < whole; p += W512)
+        for (size_t half = 0; half < A5_NR; half += W512) { /* rows half .. half + W512 */
+            v512 r[W512];
+            for (size_t i = 0; i < W512; i++)
+                r[i] = v512_load(b + (half + i) * ldb + p);
+            transpose_block(r);
+            for (size_t c = 0; c < W512; c++)
+                v512_store(dst + (p + c) * nr + half, r[c]);
+        }
+    for (size_t p = whole; p < kc; p++)
+        for (size_t j = 0; j < nr; j++)
+            dst[p * nr + j] = b[j * ldb + p];
 }
 
 static const gf_gemm_micro avx2 = {"built-in avx2+fma", A2_MR, A2_NR, kernel_avx2,
