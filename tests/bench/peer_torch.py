@@ -12,9 +12,12 @@ peers train:
   train-lean   peer (b): the leanest reasonable PyTorch: no autograd, every buffer
                preallocated (out= everywhere), weight-gradient norms only.
 
-    peer_torch.py [--quick] [--wall] [--threads N] [--only gemm|train|telemetry|memory]
+    peer_torch.py [--quick] [--wall] [--threads N] [--only gemm|train|telemetry|memory|probe]
 
---threads N: torch.set_num_threads(N) (default 1; inter-op threads stay 1).
+--threads N: torch.set_num_threads(N) (default 1; inter-op threads stay 1). OpenBLAS, which
+torch calls for its GEMMs, has its own threads: OPENBLAS_NUM_THREADS. run_bench.sh --threads
+all tries torch's threads at every core and at 1 (--only probe: train-lean at L) and runs the
+peers with the faster.
 
 Skipped (exit 0, with a message) when torch cannot be imported. Timings are the best of
 several repetitions in CPU time of the process (--wall: wall time), as in bench_gradflow."""
@@ -267,9 +270,10 @@ def main():
     if "--memory-child" in sys.argv:
         memory_child()
         return
-    print("# torch %s, float32, %d thread(s); %s; %s time" % (torch.__version__,
-          torch.get_num_threads(), sys.executable, "wall" if "--wall" in sys.argv else "CPU"),
-          flush=True)
+    print("# torch %s, float32, %d thread(s), OpenBLAS %s thread(s); %s; %s time"
+          % (torch.__version__, torch.get_num_threads(),
+             os.environ.get("OPENBLAS_NUM_THREADS", "(its default)"), sys.executable,
+             "wall" if "--wall" in sys.argv else "CPU"), flush=True)
     # Which kernels torch uses: its CPU capability (ATen's vectorised loops) and the
     # BLAS and threading it was built with.
     cap = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
@@ -288,6 +292,8 @@ def main():
         for peer in PEERS:
             for name in ("S", "M", "L"):
                 bench_train(name, peer)
+    if ONLY == "probe":
+        bench_train("L", "train-lean")
     if section("telemetry"):
         bench_telemetry()
     if section("memory"):

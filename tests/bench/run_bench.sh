@@ -18,8 +18,10 @@
 #   interleaved, so that a change of machine load hits both sides; each ratio is the
 #   median of the rounds with its range.
 # - --threads 1 (default): one thread everywhere, pinned to core GF_BENCH_CPU (default 1),
-#   CPU time. --threads all: every core for both sides (GRADFLOW_THREADS, OpenBLAS and
-#   torch.set_num_threads set to nproc, inter-op threads 1), not pinned, wall time.
+#   CPU time. --threads all: every core for both sides (GRADFLOW_THREADS and OpenBLAS set
+#   to nproc; PyTorch in the faster of torch.set_num_threads(nproc) and (1), each with
+#   OpenBLAS on nproc threads and inter-op threads 1: probed, and said), not pinned, wall
+#   time.
 # --double DIR also runs DIR's bench_gradflow (a -DGRADFLOW_REAL=double build) for the
 # dgemm cases. The peer needs a python3 that imports torch (Debian: apt-get install
 # python3-torch); without one its lines are skipped.
@@ -74,7 +76,6 @@ fi
 OPENBLAS_NUM_THREADS=$n OMP_NUM_THREADS=$n MKL_NUM_THREADS=$n GRADFLOW_THREADS=$n
 export OPENBLAS_NUM_THREADS OMP_NUM_THREADS MKL_NUM_THREADS GRADFLOW_THREADS
 ours_flags="$flags --threads $n"
-peer_flags="$flags --threads $n"
 
 # ---- OpenBLAS's kernel family: its own choice unless a family the CPU runs is faster ----
 probe() { # probe CORETYPE ("" = OpenBLAS's own choice): prints "NAME GFLOPS"
@@ -124,6 +125,27 @@ for p in python3 /usr/bin/python3; do
         break
     fi
 done
+
+# ---- PyTorch's threads: its best set-up at all cores ---------------------------------------
+# torch's own threads (OpenMP, for its element-wise work) and OpenBLAS's (its GEMMs) each
+# poll for work after a job; at every core both, they take cores from each other (on 2 cores
+# train-lean L ran at 7-8 steps/s with torch at 2 threads, 12-14 with torch at 1 and OpenBLAS
+# at 2). Both set-ups are timed (train-lean at L) and the faster is used.
+peer_threads=$n
+if [ "$n" -gt 1 ] && [ -n "$python" ]; then
+    best_rate=0
+    for t in $n 1; do
+        # shellcheck disable=SC2086
+        rate=$($pin "$python" "$here/peer_torch.py" $flags --threads $t --only probe |
+               awk '/^train-lean L/ { print $6 }')
+        echo "# PyTorch threading probe: torch.set_num_threads($t), OpenBLAS $n threads: train-lean L ${rate:-?} steps/s"
+        if awk -v a="${rate:-0}" -v b="$best_rate" 'BEGIN { exit !(a > b) }'; then
+            best_rate=$rate peer_threads=$t
+        fi
+    done
+fi
+peer_flags="$flags --threads $peer_threads"
+[ -n "$python" ] && echo "# PyTorch set-up for its runs: torch.set_num_threads($peer_threads), inter-op threads 1, OpenBLAS $n thread(s)"
 
 ours=$(mktemp)
 theirs=$(mktemp)
