@@ -120,6 +120,17 @@ if(GRADFLOW_BENCH)
     add_test(NAME bench_quick COMMAND bench_gradflow --quick)
     set_tests_properties(bench_quick PROPERTIES TIMEOUT 60
       PASS_REGULAR_EXPRESSION "train S .*train M .*train L .*telemetry M .*memory L peak")
+    # The commands of docs/performance.md, tiny: run_bench.sh --quick, then bench_table.sh
+    # on its output (the tables of that page are made this way from full runs).
+    if(UNIX AND NOT GRADFLOW_SANITIZE AND NOT GRADFLOW_REFERENCE)
+      add_test(NAME bench_table
+               COMMAND sh -c "\"$0\" \"$1\" --quick > bench_quick.txt && \"$2\" bench_quick.txt"
+                       ${CMAKE_CURRENT_SOURCE_DIR}/tests/bench/run_bench.sh
+                       $<TARGET_FILE_DIR:bench_gradflow>
+                       ${CMAKE_CURRENT_SOURCE_DIR}/tests/bench/bench_table.sh)
+      set_tests_properties(bench_table PROPERTIES TIMEOUT 600
+        PASS_REGULAR_EXPRESSION "[|] figure [|] run 1 [|].*[|] telemetry M recording [|].*[|] memory L peak")
+    endif()
   endif()
 endif()
 
