@@ -59,10 +59,12 @@ static void print_run(const gft_result *r, const gft_config *c)
 }
 
 /* --seeds N: N runs into DIR/seed-<s>, then the table over them, the overlays, the
- * figure of means and bands and the page of them all. */
+ * figure of means and bands and the page of them all. Each seed's figures render while
+ * the next seed trains (renders.c), as compare's runs do; all are waited for before the
+ * page, which inlines the SVGs. */
 static int run_seeds(gft_args *a, const char *dir, const char *label)
 {
-    const gft_config *c = &a->cfg;
+    gft_config *c = &a->cfg;
     gf_run_lock *lock = NULL;
     gft_result *res;
     int status;
@@ -78,6 +80,7 @@ static int run_seeds(gft_args *a, const char *dir, const char *label)
         gft_error("out of memory");
         return GFT_EXIT_FAIL;
     }
+    c->renders = gft_renders_new(); /* NULL (no memory): each renders as it comes */
     status = gft_train_seeds(c, dir, label, res);
     size_t done = 0;
     while (done < c->seeds && res[done].label[0])
@@ -86,13 +89,18 @@ static int run_seeds(gft_args *a, const char *dir, const char *label)
         printf("%s: %zu seeds into %s\n", label, done, dir);
         gft_print_results(res, done, "seed");
         gft_print_seeds(res, 1, done, "run");
-        if (gft_overlay(dir, res, done, c) || gft_seeds_figure(dir, res, 1, done, c) ||
-            gft_html_compare_seeds(dir, res, done, done, "run"))
+        int failed = gft_overlay(dir, res, done, c) | gft_seeds_figure(dir, res, 1, done, c);
+        failed |= gft_renders_finish(c->renders);
+        c->renders = NULL;
+        if (failed | gft_html_compare_seeds(dir, res, done, done, "run"))
             status = gft_worse(status, GFT_EXIT_FAIL);
         printf("figures: ");
         gft_print_figures(dir, c);
         printf("; each seed's directory holds its own; the page: %s/index.html\n", dir);
     }
+    if (gft_renders_finish(c->renders) != 0) /* no seed finished: the pages of any */
+        status = gft_worse(status, GFT_EXIT_FAIL);
+    c->renders = NULL;
     for (size_t i = 0; i < c->seeds; i++)
         gft_result_release(&res[i]);
     gf_free(res);
