@@ -134,6 +134,13 @@ if(GRADFLOW_BENCH)
   endif()
 endif()
 
+# docs/performance.md's tables are bench_table.sh on the runs kept in docs/bench/.
+if(GRADFLOW_TESTS AND UNIX)
+  add_test(NAME bench_tables_match
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/bench/check_doc_tables.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR})
+endif()
+
 # ---- Threads (src/fast/pool.c) -------------------------------------------------------------
 # The threaded loops give the same bytes at 1, 2 and 3 threads: the unit test, then the
 # gradflow program's telemetry at each count, on a run large enough to be split. Not in

@@ -37,7 +37,11 @@ caches=$(grep -E '^(L1d|L2|L3) cache' "$first" | sed 's/ cache: */ /; s/ *$//' |
          sed 's/,/, /g')
 echo "- Machine: ${model:-unknown CPU}, ${cpus:-?} CPUs (${caches:-caches not listed})."
 grep -m1 '^# gradflow ' "$first" | sed 's/^# /- /; s/$/./'
-grep -m1 '^# OpenBLAS kernel family' "$first" | sed 's/^# /- /; s/$/./'
+r=0
+for f in "$@"; do # the family can differ between runs (its probe is timed)
+    r=$((r + 1))
+    grep -m1 '^# OpenBLAS kernel family' "$f" | sed "s/^# /- Run $r: /; s/\$/./"
+done
 grep -m1 '^# threads:' "$first" | sed 's/^# threads: /- Threads: /; s/$/./'
 grep -m1 '^# PyTorch set-up' "$first" | sed 's/^# /- /; s/$/./' || true
 grep -m1 '^# torch kernels' "$first" | sed 's/^# torch kernels: /- PyTorch: /; s/$/./' || true
