@@ -23,7 +23,7 @@
 #define POOL_ATOMIC(type) _Atomic(type)
 #define load_relaxed(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #else
-#define POOL_ATOMIC(type) volatile type /* no watching: see watch() */
+#define POOL_ATOMIC(type) volatile type /* no watching: see the watches */
 #define load_relaxed(x) (x)
 #endif
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -316,7 +316,8 @@ void gf_pool_run(gf_pool_task *task, void *arg, size_t parts)
         pool.task = task;
         pool.arg = arg;
         pool.parts = parts;
-        pool.next = pool.finished = 0;
+        pool.next = 0;
+        pool.finished = 0;
         pool.generation++;
         if (pool.sleeping > 0) /* the others are watching `generation` */
             pthread_cond_broadcast(&pool.start);
