@@ -348,13 +348,12 @@ static void gemm_threaded(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, s
     int by_rows = m >= n;
     size_t tiles = by_rows ? (m + kern->mr - 1) / kern->mr : (n + kern->nr - 1) / kern->nr;
     size_t parts = gf_pool_parts((double)m * (double)n * (double)k, GEMM_MIN_PART);
-    size_t threads = gf_threads();
     size_t nc_max = heap_block_columns(kern, tb, n, k, ldb);
     gemm_job job = {kern, ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, by_rows,
                     NULL, nc_max};
     void *block = NULL;
-    if (parts > threads) /* one band per thread: see Threads above */
-        parts = threads;
+    if (parts > 1 && parts > gf_threads()) /* one band per thread: see Threads above */
+        parts = gf_threads();                /* (asked only when split: it takes a lock) */
     if (parts > tiles)
         parts = tiles;
     if (alpha != 0 && nc_max > 0 &&

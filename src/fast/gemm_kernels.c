@@ -287,6 +287,9 @@ kernel_avx512(size_t kc, const gf_real *a, size_t rsa, size_t csa, const gf_real
  * rows of the panel are copied one value at a time. A copy only: the order in which
  * values move changes no result. */
 #if GF_REAL_IS_DOUBLE
+/* The float and double transposes below end in the same two rounds of lane shuffles, a
+ * deliberate pair: only one of them is compiled, their vector types and intrinsics
+ * differ, and a macro over both would hide the data movement a reader came to see. */
 /* out[c] = column c of the 8 x 8 block whose rows are r[0..7]. unpacklo/hi pair up the
  * rows' values two by two within each 128-bit lane; shuffle_f64x2 then gathers the lanes
  * (0x88 takes lanes 0 and 2 of each operand, 0xdd lanes 1 and 3). */

@@ -24,7 +24,6 @@
 #define load_relaxed(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #else
 #define POOL_ATOMIC(type) volatile type /* no watching: see the watches */
-#define load_relaxed(x) (x)
 #endif
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>

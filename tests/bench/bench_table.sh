@@ -61,13 +61,9 @@ awk -v runs=$# -v targets_only="$targets_only" '
         line = $0
         # the value: the first number standing alone that ends the line or is followed
         # by a bracket or a per cent sign (so not the 4 of a name like "issue 4")
-        start = 0
-        for (pos = 1; match(substr(line, pos), / [0-9]+(\.[0-9]+)?( +[[%]| *$)/); ) {
-            start = pos + RSTART - 1
-            break
-        }
-        if (start == 0)
+        if (!match(line, / [0-9]+(\.[0-9]+)?( +[[%]| *$)/))
             next
+        start = RSTART
         name = substr(line, 1, start - 1)
         rest = substr(line, start + 1)
         gsub(/  +/, " ", name)
