@@ -612,6 +612,7 @@ int main(void)
         cmocka_unit_test(missing_gnuplot_keeps_the_scripts),
         cmocka_unit_test(failing_gnuplot_is_an_io_error),
         cmocka_unit_test(renders_started_together_each_report),
+        cmocka_unit_test(renders_polled_until_done),
         cmocka_unit_test(allocation_failures_leak_nothing),
         cmocka_unit_test(histograms_over_steps),
         cmocka_unit_test(update_ratio_per_layer),

@@ -75,6 +75,7 @@ void missing_gnuplot_keeps_the_scripts(void **state);
 
 void failing_gnuplot_is_an_io_error(void **state);
 void renders_started_together_each_report(void **state);
+void renders_polled_until_done(void **state);
 
 void allocation_failures_leak_nothing(void **state);
 

@@ -3,6 +3,8 @@
  * from PATH or failing, and allocation failures leak nothing. */
 #define _XOPEN_SOURCE 700
 
+#include <time.h>
+
 #include "test_report.h"
 
 /* ---- Figures -------------------------------------------------------------------------- */
@@ -412,6 +414,49 @@ void renders_started_together_each_report(void **state)
     assert_int_equal(good.pid, 0);
     assert_true(file_size(tpath("together.svg")) > 0);
     assert_int_equal(file_size(tpath("together_ok.gp.log")), -1); /* empty log removed */
+}
+
+/* A render polled: "still running" while gnuplot pauses (the job kept), then done with
+ * the figure written; a failing script reports through the poll as through the wait; a
+ * job that never started is done at once. */
+void renders_polled_until_done(void **state)
+{
+    (void)state;
+    gf_plot_job slow, bad, none = {0};
+    int done = -1, polls = 0;
+    assert_ok(gf_plot_render_poll(&none, &done));
+    assert_int_equal(done, 1);
+    assert_status(gf_plot_render_poll(NULL, &done), GF_EINVAL);
+    if (!gf_plot_available())
+        return;
+    FILE *f = fopen(tpath("polled.gp"), "w");
+    fputs("pause 0.3\nset terminal svg\nset output 'polled.svg'\nplot x\n", f);
+    fclose(f);
+    f = fopen(tpath("polled_bad.gp"), "w");
+    fputs("plot cos(x\n", f);
+    fclose(f);
+    remove(tpath("polled.svg"));
+    assert_ok(gf_plot_render_start(&slow, tpath("polled.gp")));
+    assert_ok(gf_plot_render_poll(&slow, &done));
+    assert_int_equal(done, 0); /* 0.3 s of pause: not done a moment after the start */
+    assert_true(slow.pid > 0);
+    while (done == 0) {
+        assert_ok(gf_plot_render_poll(&slow, &done));
+        polls++;
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    assert_true(polls > 0);
+    assert_int_equal(slow.pid, 0);
+    assert_true(file_size(tpath("polled.svg")) > 0);
+    assert_ok(gf_plot_render_start(&bad, tpath("polled_bad.gp")));
+    gf_status st;
+    do {
+        st = gf_plot_render_poll(&bad, &done);
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    } while (done == 0 && st == GF_OK);
+    assert_int_equal(done, 1);
+    assert_int_equal(st, GF_EIO);
+    assert_error_mentions("polled_bad.gp");
 }
 
 /* ---- Allocation failures ------------------------------------------------------------- */

@@ -347,6 +347,9 @@ typedef struct gf_plot_job {
  * started job must be waited for; waiting on a job with pid 0 returns GF_OK. */
 gf_status gf_plot_render_start(gf_plot_job *job, const char *script);
 gf_status gf_plot_render_wait(gf_plot_job *job);
+/* _wait without waiting: *done is 0 while gnuplot still runs (GF_OK returned, the job
+ * still to be waited for or polled again); else 1, with what _wait would have returned. */
+gf_status gf_plot_render_poll(gf_plot_job *job, int *done);
 
 /* 1 when gnuplot can be run (looked up on PATH / $GNUPLOT now, not cached). */
 int gf_plot_available(void);

@@ -491,19 +491,26 @@ gf_status gf_plot_render_start(gf_plot_job *job, const char *script)
     return GF_OK;
 }
 
-gf_status gf_plot_render_wait(gf_plot_job *job)
+/* The end of a job: wait for it (block) or only look (*done 0 while it runs), then what
+ * gf_plot_render would have returned. */
+static gf_status render_end(gf_plot_job *job, int block, int *done)
 {
     static const char who[] = "gf_plot_render";
     char tail[256];
     struct stat sb;
     int status = 0;
     pid_t w;
+    *done = 1;
     GF_CHECK_NOT_NULL(job, who);
     if (job->pid <= 0)
         return GF_OK; /* nothing was started */
     do
-        w = waitpid((pid_t)job->pid, &status, 0);
+        w = waitpid((pid_t)job->pid, &status, block ? 0 : WNOHANG);
     while (w < 0 && errno == EINTR);
+    if (w == 0) {
+        *done = 0; /* still running */
+        return GF_OK;
+    }
     job->pid = 0;
     if (w < 0)
         return gf_fail(GF_EIO, "%s: lost track of gnuplot: %s", who, strerror(errno));
@@ -521,6 +528,18 @@ gf_status gf_plot_render_wait(gf_plot_job *job)
                        job->script, WEXITSTATUS(status), tail, job->log);
     return gf_fail(GF_EIO, "%s: gnuplot was killed by signal %d on '%s'", who,
                    WIFSIGNALED(status) ? WTERMSIG(status) : -1, job->script);
+}
+
+gf_status gf_plot_render_wait(gf_plot_job *job)
+{
+    int done;
+    return render_end(job, 1, &done);
+}
+
+gf_status gf_plot_render_poll(gf_plot_job *job, int *done)
+{
+    int unused;
+    return render_end(job, 0, done != NULL ? done : &unused);
 }
 
 gf_status gf_plot_render(const char *script)

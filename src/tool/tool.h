@@ -437,9 +437,12 @@ int gft_render_figures(const gft_config *c, const char *dir, const char *const *
  * run pages held back, frees q, and returns 1 when any of that failed (said). */
 gft_renders *gft_renders_new(void);
 int gft_renders_finish(gft_renders *q);
-/* Render DIR's SCRIPT: at once, or started in c->renders without waiting (at most one
- * gnuplot per core; reported when waited for). Returns 1 when it failed (said). */
+/* Render DIR's SCRIPT: at once, or queued in c->renders (started when a core is free;
+ * reported when it ends). Returns 1 when it failed (said). */
 int gft_render(const gft_config *c, const char *script, const char *dir, int soft);
+/* Between training steps: note the gnuplots that ended, start queued ones in their
+ * place (every core but the trainer's). Cheap when nothing is queued or running. */
+void gft_renders_pump(gft_renders *q);
 /* DIR/index.html of a run (gft_html_run): at once, or after c->renders' gnuplots, since
  * the page inlines the SVGs they draw. Returns 1 when it failed (said). */
 int gft_run_page(const gft_config *c, const char *dir, const char *label);

@@ -368,6 +368,9 @@ static int train_steps(run *s)
             break;
         }
         gft_progress_update(&bar, s->step + 1 - s->start_step, loss);
+        /* Earlier runs' figures: a finished gnuplot is followed by the next one. */
+        if ((s->step & 7) == 0)
+            gft_renders_pump(s->c->renders);
         if (gft_interrupted) {
             s->interrupted = 1;
             s->step++;
