@@ -361,6 +361,10 @@ static void trainer_init(trainer *tr, config cfg, uint64_t seed)
         die("building the network", st);
     fill_normal(tr->x->data, cfg.batch * cfg.width, &rng, 1);
     fill_normal(tr->target->data, cfg.batch * cfg.width, &rng, 0.5);
+    /* The same work as the peers: neither takes dL/dx of the first layer (x does not
+     * require a gradient in PyTorch; peer (a) records NaN there, as gradflow then does),
+     * so gradflow skips that product too. */
+    gf_net_set_input_grad(tr->net, 0);
 }
 
 static void trainer_free(trainer *tr)

@@ -70,6 +70,8 @@ class Trainer:
         self.weights = [m.weight for m in self.model if isinstance(m, torch.nn.Linear)]
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01)
         self.loss = torch.nn.MSELoss()
+        # x does not require a gradient: no dL/dx for the first layer (bench_gradflow
+        # skips that product too: gf_net_set_input_grad(net, 0)).
         self.x = torch.randn(batch, width)
         self.target = 0.5 * torch.randn(batch, width)
         self.history = []
