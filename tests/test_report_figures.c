@@ -9,6 +9,16 @@
 
 /* ---- Figures -------------------------------------------------------------------------- */
 
+/* Write text to the test file name (tpath): a script or a CSV for a test to read. */
+static void write_test_file(const char *name, const char *text)
+{
+    FILE *f = fopen(tpath(name), "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+
 /* A rendering either worked (and left a real image) or gnuplot is missing. */
 static void assert_rendered(gf_status st, const char *image, const char *magic)
 {
@@ -185,19 +195,13 @@ void histograms_of_activations_and_gradients(void **state)
     assert_status(gf_hist_write(tpath("plainfile2/x.csv"), fx.net, 0), GF_EIO);
     assert_status(gf_plot_hist(tpath("hfig"), "hist", tpath("nope.csv"), &o), GF_EIO);
     assert_status(gf_plot_hist(tpath("hfig"), "hist", NULL, &o), GF_EINVAL);
-    f = fopen(tpath("badhist.csv"), "w");
-    fputs("which,unit,layer,kind,lo,hi,count\nact,1,1,relu,1,0,5\n", f);
-    fclose(f);
+    write_test_file("badhist.csv", "which,unit,layer,kind,lo,hi,count\nact,1,1,relu,1,0,5\n");
     assert_status(gf_plot_hist(tpath("hfig"), "hist", tpath("badhist.csv"), &o), GF_EFORMAT);
     assert_error_mentions("badhist.csv:2: malformed line");
-    f = fopen(tpath("badhist.csv"), "w");
-    fputs("which,unit,layer,kind,lo,hi,count\n\n", f);
-    fclose(f);
+    write_test_file("badhist.csv", "which,unit,layer,kind,lo,hi,count\n\n");
     assert_status(gf_plot_hist(tpath("hfig"), "hist", tpath("badhist.csv"), &o), GF_EFORMAT);
     assert_error_mentions("holds no histogram");
-    f = fopen(tpath("badhist.csv"), "w");
-    fputs("step,which,unit,layer,kind,lo,hi,count\n", f);
-    fclose(f);
+    write_test_file("badhist.csv", "step,which,unit,layer,kind,lo,hi,count\n");
     assert_status(gf_plot_hist(tpath("hfig"), "hist", tpath("badhist.csv"), &o), GF_EFORMAT);
     assert_error_mentions("is not a histogram CSV");
     release(&fx);
@@ -360,9 +364,7 @@ void failing_gnuplot_is_an_io_error(void **state)
 {
     (void)state;
     /* $GNUPLOT pointing at `false` stands for a gnuplot that fails on the script. */
-    FILE *f = fopen(tpath("broken.gp"), "w");
-    fputs("plot sin(x\n", f);
-    fclose(f);
+    write_test_file("broken.gp", "plot sin(x\n");
     char *gp = saved_env("GNUPLOT");
     setenv("GNUPLOT", "false", 1);
     int have_false = gf_plot_available();
@@ -389,12 +391,8 @@ void renders_started_together_each_report(void **state)
 {
     (void)state;
     gf_plot_job good, bad, none;
-    FILE *f = fopen(tpath("together_ok.gp"), "w");
-    fputs("set terminal svg\nset output 'together.svg'\nplot x\n", f);
-    fclose(f);
-    f = fopen(tpath("together_bad.gp"), "w");
-    fputs("plot sin(x\n", f);
-    fclose(f);
+    write_test_file("together_ok.gp", "set terminal svg\nset output 'together.svg'\nplot x\n");
+    write_test_file("together_bad.gp", "plot sin(x\n");
     remove(tpath("together.svg"));
     assert_status(gf_plot_render_start(&none, tpath("no/such/script.gp")), GF_EIO);
     assert_int_equal(none.pid, 0);
@@ -429,12 +427,8 @@ void renders_polled_until_done(void **state)
     assert_status(gf_plot_render_poll(NULL, &done), GF_EINVAL);
     if (!gf_plot_available())
         return;
-    FILE *f = fopen(tpath("polled.gp"), "w");
-    fputs("pause 0.3\nset terminal svg\nset output 'polled.svg'\nplot x\n", f);
-    fclose(f);
-    f = fopen(tpath("polled_bad.gp"), "w");
-    fputs("plot cos(x\n", f);
-    fclose(f);
+    write_test_file("polled.gp", "pause 0.3\nset terminal svg\nset output 'polled.svg'\nplot x\n");
+    write_test_file("polled_bad.gp", "plot cos(x\n");
     remove(tpath("polled.svg"));
     assert_ok(gf_plot_render_start(&slow, tpath("polled.gp")));
     assert_ok(gf_plot_render_poll(&slow, &done));
