@@ -36,7 +36,7 @@ struct gft_renders {
     size_t running;           /* gnuplots running now */
     page *pages;
     size_t n_pages, cap_pages;
-    size_t cores;
+    size_t cores;             /* online cores: the gnuplots at once after the last run */
     int failed;               /* 1 when a render failed (said) */
 };
 
