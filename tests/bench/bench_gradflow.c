@@ -6,7 +6,7 @@
  * process. A benchmark, not a test: `--quick` is the CTest smoke run.
  *
  *   bench_gradflow [--quick] [--wall] [--threads N] [--transposes]
- *                  [--only gemm|gemm-cases|train|telemetry|memory]
+ *                  [--only gemm|gemm-cases|train|telemetry|memory] [--size S|M|L]
  *
  * Timings are the best of several repetitions, in CPU time of the process by default:
  * on an idle machine that is the wall time, and on a shared one it leaves out the time
@@ -30,6 +30,7 @@
 
 static int quick;          /* --quick: tiny sizes and one short repetition */
 static const char *only;   /* --only X: one section */
+static const char *train_sizes = "SML"; /* --size X: the training of one network only */
 static int all_transposes; /* --transposes: also NT, TN, TT GEMM lines */
 static int wall;           /* --wall: wall-clock time instead of CPU time */
 static int blas_threads = 1; /* --threads N: OpenBLAS's threads (the library's own are set
@@ -618,10 +619,14 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
             blas_threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc &&
+                 (strcmp(argv[i + 1], "S") == 0 || strcmp(argv[i + 1], "M") == 0 ||
+                  strcmp(argv[i + 1], "L") == 0))
+            train_sizes = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--quick] [--wall] [--threads N] "
                             "[--only gemm|gemm-cases|train|telemetry|memory] "
-                            "[--transposes]\n", argv[0]);
+                            "[--size S|M|L] [--transposes]\n", argv[0]);
             return 2;
         }
     }
@@ -638,11 +643,9 @@ int main(int argc, char **argv)
         bench_gemm(&rng);
     if (section("gemm-cases"))
         bench_gemm_cases(&rng);
-    if (section("train")) {
-        bench_train('S');
-        bench_train('M');
-        bench_train('L');
-    }
+    if (section("train"))
+        for (const char *size = train_sizes; *size != '\0'; size++)
+            bench_train(*size);
     if (section("telemetry")) {
         bench_telemetry('S');
         bench_telemetry('M');

@@ -13,6 +13,9 @@ peers train:
                preallocated (out= everywhere), weight-gradient norms only.
 
     peer_torch.py [--quick] [--wall] [--threads N] [--only gemm|train|telemetry|memory|probe]
+                  [--size S|M|L]
+
+--size X trains network X only (run_bench.sh times each network's two sides back to back).
 
 --threads N: torch.set_num_threads(N) (default 1; inter-op threads stay 1). OpenBLAS, which
 torch calls for its GEMMs, has its own threads: OPENBLAS_NUM_THREADS. run_bench.sh --threads
@@ -40,6 +43,9 @@ clock = time.perf_counter if "--wall" in sys.argv else time.process_time
 ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
 
 THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
+SIZES = sys.argv[sys.argv.index("--size") + 1] if "--size" in sys.argv else "SML"
+if SIZES not in ("S", "M", "L", "SML"):
+    sys.exit("peer_torch.py: --size takes S, M or L")
 torch.set_num_threads(THREADS)
 torch.manual_seed(7)
 SATURATION = 0.05  # gradflow's GF_SATURATION_FRACTION of sup |tanh'| = 1
@@ -291,8 +297,9 @@ def main():
     if section("gemm"):
         bench_gemm()
     if section("train"):
-        for peer in PEERS:
-            for name in ("S", "M", "L"):
+        # Peer (b) first: it is timed nearest to gradflow's run of the same network.
+        for name in SIZES:
+            for peer in ("train-lean", "train-hooks", "train"):
                 bench_train(name, peer)
     if ONLY == "probe":
         bench_train("L", "train-lean")

@@ -14,9 +14,10 @@
 #   can run is faster (OpenBLAS 0.3.21 does not recognise every CPU and may choose an old
 #   one): each is probed with a 512 sgemm and the fastest is used, and the output says
 #   which. GF_BENCH_OPENBLAS_CORETYPE=NAME forces one.
-# - The training figures come from N rounds (default 3), gradflow and the peers
-#   interleaved, so that a change of machine load hits both sides; each ratio is the
-#   median of the rounds with its range.
+# - The training figures come from N rounds (default 3). In each round every network
+#   is timed by gradflow and then at once by the peers (peer (b) first), so that the two
+#   sides of a ratio are seconds apart and a change of machine load hits both; each
+#   ratio is the median of the rounds with its range.
 # - --threads 1 (default): one thread everywhere, pinned to core GF_BENCH_CPU (default 1),
 #   CPU time. --threads all: every core for both sides (GRADFLOW_THREADS and OpenBLAS set
 #   to nproc; PyTorch in the faster of torch.set_num_threads(nproc) and (1), each with
@@ -189,15 +190,17 @@ fi
 # ---- Training: rounds, the two sides interleaved -----------------------------------------
 r=1
 while [ "$r" -le "$rounds" ]; do
-    echo "== round $r of $rounds: training, gradflow then the peers"
-    # shellcheck disable=SC2086
-    $pin "$build/bench_gradflow" $ours_flags --only train | grep '^train' |
-        sed "s/^/round $r /" | tee -a "$ours"
-    if [ -n "$python" ]; then
+    echo "== round $r of $rounds: training, each network by gradflow then the peers"
+    for size in S M L; do
         # shellcheck disable=SC2086
-        $pin "$python" "$here/peer_torch.py" $peer_flags --only train | grep '^train' |
-            sed "s/^/round $r /" | tee -a "$theirs"
-    fi
+        $pin "$build/bench_gradflow" $ours_flags --only train --size $size | grep '^train' |
+            sed "s/^/round $r /" | tee -a "$ours"
+        if [ -n "$python" ]; then
+            # shellcheck disable=SC2086
+            $pin "$python" "$here/peer_torch.py" $peer_flags --only train --size $size |
+                grep '^train' | sed "s/^/round $r /" | tee -a "$theirs"
+        fi
+    done
     r=$((r + 1))
 done
 
