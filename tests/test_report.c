@@ -605,6 +605,7 @@ int main(void)
         cmocka_unit_test(run_write_bad_input),
         cmocka_unit_test(telemetry_csv_reads_back),
         cmocka_unit_test(incomplete_last_line_is_dropped_with_a_warning),
+        cmocka_unit_test(cut_last_step_is_dropped_whole),
         cmocka_unit_test(figure_scripts_are_written_and_sane),
         cmocka_unit_test(histograms_of_activations_and_gradients),
         cmocka_unit_test(plot_bad_input),

@@ -56,6 +56,7 @@ void telemetry_csv_reads_back(void **state);
  * up to its last whole line; the partial line is dropped with a warning through the log
  * callback. */
 void incomplete_last_line_is_dropped_with_a_warning(void **state);
+void cut_last_step_is_dropped_whole(void **state);
 
 /* Every built-in kind a network records (rnn, batchnorm, layernorm, prelu, an activation,
  * linear) reads back from the CSV under its own name; before the kinds were copies, an

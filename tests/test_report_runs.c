@@ -248,6 +248,81 @@ void incomplete_last_line_is_dropped_with_a_warning(void **state)
     gf_telemetry_free(back);
 }
 
+/* Write the header, body and last into path. size > 0: last holds one ';', which becomes
+ * "." and as many zeros as make the file exactly size bytes ("1;" reads as 1.000...). */
+static void write_cut_csv(const char *path, const char *body, const char *last, long size)
+{
+    FILE *f = fopen(path, "w");
+    const char *mark = strchr(last, ';');
+    long have = (long)(strlen(gf_telemetry_csv_header()) + 1 + strlen(body) + strlen(last));
+    assert_non_null(f);
+    fprintf(f, "%s\n%s", gf_telemetry_csv_header(), body);
+    if (size > 0) {
+        assert_non_null(mark);
+        assert_true(size > have); /* have counts the ';', which the '.' takes */
+        fprintf(f, "%.*s.", (int)(mark - last), last);
+        for (long k = have; k < size; k++)
+            fputc('0', f);
+        fputs(mark + 1, f);
+    } else {
+        fputs(last, f);
+    }
+    fclose(f);
+}
+
+/* A killed run's last step, cut by the kernel at a 4 KiB boundary of the file (the
+ * write of a step of more than a page stops there when the writer is killed), is
+ * dropped whole: cut within a line of that step, or at a line boundary (the file then
+ * ends on 4096 bytes exactly, with fewer records in its last step than in the one
+ * before). A short last step in a file that shows no cut is kept. */
+void cut_last_step_is_dropped_whole(void **state)
+{
+    static const char two_steps[] = "0,0,linear,1,2,,,,,,,,,,,,,,0,0\n0,1,tanh,1,3,,,,,,,,,,,,,,0,0\n"
+                                    "1,0,linear,0.5,4,,,,,,,,,,,,,,0,0\n";
+    log_capture cap = {0};
+    gf_telemetry *back = NULL;
+    struct stat sb;
+    char body[4096];
+    size_t used = 0;
+    (void)state;
+    assert_ok(gf_telemetry_new(&back));
+    gf_set_log_callback(capture_log, &cap);
+    /* Cut within a line of step 1: step 1's whole line goes too. */
+    write_cut_csv(tpath("cut_in_line.csv"), two_steps, "1,1,tanh,0.5,0.1", 0);
+    assert_ok(gf_run_read_telemetry(back, tpath("cut_in_line.csv")));
+    assert_int_equal(gf_telemetry_count(back), 2);
+    assert_int_equal(gf_telemetry_at(back, 1)->step, 0);
+    assert_non_null(strstr(cap.last, "the last step (1) was cut short"));
+    /* Cut on a line boundary at 4096 bytes: step 1 has 3 of 100 records. */
+    for (int k = 0; k < 100; k++)
+        used += (size_t)snprintf(body + used, sizeof body - used,
+                                 "0,%d,linear,1,2,,,,,,,,,,,,,,0,0\n", k);
+    used += (size_t)snprintf(body + used, sizeof body - used,
+                             "1,0,linear,0.5,4,,,,,,,,,,,,,,0,0\n1,1,tanh,0.5,4,,,,,,,,,,,,,,0,0\n");
+    gf_telemetry_clear(back);
+    write_cut_csv(tpath("cut_at_page.csv"), body, "1,2,linear,1;,5,,,,,,,,,,,,,,0,0\n", 4096);
+    assert_int_equal(stat(tpath("cut_at_page.csv"), &sb), 0);
+    assert_int_equal(sb.st_size, 4096);
+    cap.warnings = 0;
+    assert_ok(gf_run_read_telemetry(back, tpath("cut_at_page.csv")));
+    assert_int_equal(gf_telemetry_count(back), 100);
+    assert_int_equal(cap.warnings, 1);
+    /* The same records one byte longer show no cut: all kept, no warning. */
+    gf_telemetry_clear(back);
+    write_cut_csv(tpath("short_whole.csv"), body, "1,2,linear,1;,5,,,,,,,,,,,,,,0,0\n", 4097);
+    cap.warnings = 0;
+    assert_ok(gf_run_read_telemetry(back, tpath("short_whole.csv")));
+    assert_int_equal(gf_telemetry_count(back), 103);
+    assert_int_equal(cap.warnings, 0);
+    /* A cut line of the next step leaves the last whole step alone. */
+    gf_telemetry_clear(back);
+    write_cut_csv(tpath("cut_next.csv"), two_steps, "2,0,lin", 0);
+    assert_ok(gf_run_read_telemetry(back, tpath("cut_next.csv")));
+    assert_int_equal(gf_telemetry_count(back), 3);
+    gf_set_log_callback(NULL, NULL);
+    gf_telemetry_free(back);
+}
+
 /* Every built-in kind a network records (rnn, batchnorm, layernorm, prelu, an activation,
  * linear) reads back from the CSV under its own name; before the kinds were copies, an
  * rnn layer read back as "other". */

@@ -179,7 +179,10 @@ gf_status gf_run_write(const char *dir, const gf_telemetry *t, const gf_run_summ
  * made by separate processes can be judged and plotted together. Every kind reads back
  * as written (rnn, batchnorm, a layer of your own's), as gf_record_set_kind copies it.
  * A last line without its newline (a run killed mid-write, a full disk) is dropped with
- * a GF_LOG_WARN message to the log callback; the lines before it are read. */
+ * a GF_LOG_WARN message to the log callback; the lines before it are read. A last step
+ * cut short (the file shows a cut: that line, or a size that is a multiple of 4096, where
+ * Linux stops the write of a killed process; and the step is short: the cut line names
+ * it, or it has fewer records than the step before) is dropped whole, with a warning. */
 gf_status gf_run_read_telemetry(gf_telemetry *t, const char *path);
 
 /* ---- Figures -------------------------------------------------------------------------

@@ -385,17 +385,57 @@ static gf_status parse_line(char *line, gf_record *r, const char *path, size_t l
     return GF_OK;
 }
 
+/* The page size at which Linux stops a write(2) when the writer is killed: a file cut
+ * there may end on a newline and still lack the rest of its last step. */
+enum { KILLED_WRITE_BOUNDARY = 4096 };
+
+/* A streamed run writes each step with one write(2), but when the process is killed
+ * (kill -9, the OOM killer) during a write of more than a page, Linux stops it at a
+ * 4 KiB boundary of the file: the last step is then cut, at a line or within one. The
+ * records read from t's index `start` on end with such a step, and it is dropped, when
+ * the file shows a cut (its last line has no newline, or it ends on a 4 KiB boundary)
+ * and the step is short: the cut line names the same step, or, when it names none (or
+ * the file ends on the boundary), the step has fewer records than the step before. */
+static void drop_cut_step(gf_telemetry *t, size_t start, const char *path, int cut_line,
+                          long cut_step, long size)
+{
+    size_t n = gf_telemetry_count(t), first, end, prev_first;
+    int short_step = 0;
+    if (n <= start || !(cut_line || (size > 0 && size % KILLED_WRITE_BOUNDARY == 0)))
+        return;
+    gf_telemetry_step_group(t, n - 1, &first, &end);
+    if (first < start)
+        first = start;
+    if (first > start) {
+        gf_telemetry_step_group(t, first - 1, &prev_first, &end);
+        if (prev_first < start)
+            prev_first = start;
+        short_step = n - first < first - prev_first;
+    }
+    if (cut_line && cut_step >= 0) /* the cut line names its step: cut there or not */
+        short_step = (uint64_t)cut_step == gf_telemetry_at(t, n - 1)->step;
+    if (!short_step)
+        return;
+    gf_warn("gf_run_read_telemetry: %s: the last step (%llu) was cut short (the run was "
+            "killed while writing it?): its %zu record(s) dropped", path,
+            (unsigned long long)gf_telemetry_at(t, n - 1)->step, n - first);
+    gf_telemetry_truncate(t, first);
+}
+
 gf_status gf_run_read_telemetry(gf_telemetry *t, const char *path)
 {
     char line[1024];
-    size_t lineno = 0;
+    size_t lineno = 0, start;
     gf_status st = GF_OK;
+    int cut_line = 0;
+    long cut_step = -1;
     GF_CHECK_NOT_NULL(t, "gf_run_read_telemetry");
     GF_CHECK_NOT_NULL(path, "gf_run_read_telemetry");
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return gf_fail(GF_EIO, "gf_run_read_telemetry: cannot open '%s': %s", path,
                        strerror(errno));
+    start = gf_telemetry_count(t);
     while (st == GF_OK && fgets(line, sizeof line, f) != NULL) {
         size_t len = strlen(line);
         lineno++;
@@ -407,8 +447,13 @@ gf_status gf_run_read_telemetry(gf_telemetry *t, const char *path)
         /* Every line the library writes ends in a newline: a last line without one was
          * cut short (a killed run, a full disk), and a number cut short still parses. */
         if (len > 0 && line[len - 1] != '\n' && lineno > 1) {
+            char *end;
             gf_warn("gf_run_read_telemetry: %s:%zu: the last line is incomplete (the run "
                     "was cut short?): dropped", path, lineno);
+            cut_line = 1;
+            cut_step = strtol(line, &end, 10); /* its step, when the cut came after it */
+            if (end == line || *end != ',')
+                cut_step = -1;
             break;
         }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -431,6 +476,8 @@ gf_status gf_run_read_telemetry(gf_telemetry *t, const char *path)
         st = gf_fail(GF_EIO, "gf_run_read_telemetry: cannot read '%s'", path);
     if (st == GF_OK && lineno == 0)
         st = gf_fail(GF_EFORMAT, "gf_run_read_telemetry: %s is empty", path);
+    if (st == GF_OK && fseek(f, 0, SEEK_END) == 0)
+        drop_cut_step(t, start, path, cut_line, cut_step, ftell(f));
     fclose(f);
     return st;
 }

@@ -1,8 +1,10 @@
 /* src/engine/telemetry.c: the record store behind every network, and its CSV form. Records are
  * appended by the engine; clipping and the optimiser amend the last step's records in
  * place, which is why streaming writes a step only once the next one starts. Streaming
- * writes each step's lines with one write(2), so the file holds whole lines only. POSIX
- * (open, write, ftruncate). */
+ * writes each step's lines with one write(2), so the file holds whole lines and whole
+ * steps, except when the process is killed during a write of more than a page: Linux
+ * stops it at a 4 KiB boundary, and the reader (gf_run_read_telemetry) drops that cut
+ * last step. POSIX (open, write, ftruncate). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>

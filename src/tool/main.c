@@ -13,7 +13,8 @@ const char *gft_argv0 = "gradflow";
 /* Ctrl-C: note it and let the current step finish; the loop then writes everything
  * recorded so far. A second Ctrl-C while that happens is ignored (it would otherwise
  * leave half-written files); SIGKILL remains for the impatient, and the streamed
- * telemetry survives even that. */
+ * telemetry survives even that (all of it but a last step cut in its write, which the
+ * readers drop). */
 static void on_sigint(int sig)
 {
     (void)sig;
