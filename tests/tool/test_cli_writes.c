@@ -210,11 +210,13 @@ void kill_9_of_a_deep_run_leaves_whole_steps(void **state)
     (void)state;
     path_of(p, sizeof p, "cli-w/deep/telemetry.csv");
     for (int round = 0; round < 3; round++) {
-        pid_t pid = start(args, "deep");
+        pid_t pid;
         int lines, steps;
         struct timespec ts = {0, (long)(round + 1) * 37 * 1000 * 1000};
         struct stat sb;
         gf_telemetry *back = NULL;
+        unlink(p); /* else the wait below could see the last round's file */
+        pid = start(args, "deep");
         assert_true(wait_lines(p, 1 + 199 * 2, 30));
         nanosleep(&ts, NULL);
         assert_int_equal(kill(pid, SIGKILL), 0);
