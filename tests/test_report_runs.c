@@ -312,6 +312,12 @@ void cut_last_step_is_dropped_whole(void **state)
         assert_int_equal(gf_telemetry_count(back), cut ? 100 : 103);
         assert_int_equal(cap.warnings, cut);
     }
+    /* A line cut inside its step field names no step: the counts decide (step 1 has 1
+     * record against step 0's 2, so it goes). */
+    gf_telemetry_clear(back);
+    write_cut_csv(tpath("cut_step_field.csv"), two_steps, "1", 0);
+    assert_ok(gf_run_read_telemetry(back, tpath("cut_step_field.csv")));
+    assert_int_equal(gf_telemetry_count(back), 2);
     /* A cut line of the next step leaves the last whole step alone. */
     gf_telemetry_clear(back);
     write_cut_csv(tpath("cut_next.csv"), two_steps, "2,0,lin", 0);
