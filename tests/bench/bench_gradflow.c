@@ -6,7 +6,7 @@
  * process. A benchmark, not a test: `--quick` is the CTest smoke run.
  *
  *   bench_gradflow [--quick] [--wall] [--threads N] [--transposes]
- *                  [--only gemm|gemm-cases|train|telemetry|memory] [--size S|M|L]
+ *                  [--only gemm|gemm-cases|train|telemetry|memory|serve] [--size S|M|L]
  *
  * Timings are the best of several repetitions, in CPU time of the process by default:
  * on an idle machine that is the wall time, and on a shared one it leaves out the time
@@ -411,6 +411,14 @@ static size_t calibrate(trainer *tr, double seconds)
     return steps < 1 ? 1 : steps;
 }
 
+static void print_train_line(config cfg, double best)
+{
+    printf("train %s depth=%zu width=%zu batch=%zu  %10.1f steps/s  (%.3f ms/step, "
+           "telemetry every step)\n",
+           cfg.name, cfg.depth, cfg.width, cfg.batch, 1.0 / best, 1e3 * best);
+    fflush(stdout);
+}
+
 static void bench_train(char size)
 {
     trainer tr;
@@ -422,10 +430,32 @@ static void bench_train(char size)
         double t = time_chunk(&tr, steps);
         best = t < best ? t : best;
     }
-    printf("train %s depth=%zu width=%zu batch=%zu  %10.1f steps/s  (%.3f ms/step, "
-           "telemetry every step)\n",
-           cfg.name, cfg.depth, cfg.width, cfg.batch, 1.0 / best, 1e3 * best);
+    print_train_line(cfg, best);
+    trainer_free(&tr);
+}
+
+/* --only serve --size X: gradflow's side of a duel that peer_torch.py --against runs,
+ * so that the chunks of the two sides alternate a fraction of a second apart and a
+ * change of machine load hits both. The network is built and calibrated as in
+ * bench_train and "ready" printed; then each line read from stdin times one chunk and
+ * prints its seconds per step; at the end of input, the train line of the best chunk. */
+static void serve_train(char size)
+{
+    trainer tr;
+    config cfg = config_of(size);
+    double best = INFINITY;
+    char line[64];
+    trainer_init(&tr, cfg, 7);
+    size_t steps = calibrate(&tr, quick ? 0.05 : 0.2);
+    printf("ready\n");
     fflush(stdout);
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        double t = time_chunk(&tr, steps);
+        best = t < best ? t : best;
+        printf("%.9g\n", t);
+        fflush(stdout);
+    }
+    print_train_line(cfg, best);
     trainer_free(&tr);
 }
 
@@ -625,7 +655,7 @@ int main(int argc, char **argv)
             train_sizes = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--quick] [--wall] [--threads N] "
-                            "[--only gemm|gemm-cases|train|telemetry|memory] "
+                            "[--only gemm|gemm-cases|train|telemetry|memory|serve] "
                             "[--size S|M|L] [--transposes]\n", argv[0]);
             return 2;
         }
@@ -643,6 +673,14 @@ int main(int argc, char **argv)
         bench_gemm(&rng);
     if (section("gemm-cases"))
         bench_gemm_cases(&rng);
+    if (only != NULL && strcmp(only, "serve") == 0) {
+        if (strlen(train_sizes) != 1) {
+            fprintf(stderr, "%s: --only serve needs --size S, M or L\n", argv[0]);
+            return 2;
+        }
+        serve_train(*train_sizes);
+        return 0;
+    }
     if (section("train"))
         for (const char *size = train_sizes; *size != '\0'; size++)
             bench_train(*size);

@@ -13,9 +13,15 @@ peers train:
                preallocated (out= everywhere), weight-gradient norms only.
 
     peer_torch.py [--quick] [--wall] [--threads N] [--only gemm|train|telemetry|memory|probe]
-                  [--size S|M|L]
+                  [--size S|M|L] [--against PATH [--against-threads N]]
 
---size X trains network X only (run_bench.sh times each network's two sides back to back).
+--size X trains network X only.
+
+--against PATH [--against-threads N]: train in a duel with gradflow: PATH is bench_gradflow,
+run as `PATH --only serve --size X --threads N` (N default 1; with --quick and --wall passed
+on), and one chunk of gradflow's training and of each peer's alternate, the order rotated
+each turn, so that the two sides of a ratio are measured a fraction of a second apart
+(run_bench.sh does this). gradflow's lines come out prefixed "ours ".
 
 --threads N: torch.set_num_threads(N) (default 1; inter-op threads stay 1). OpenBLAS, which
 torch calls for its GEMMs, has its own threads: OPENBLAS_NUM_THREADS. run_bench.sh --threads
@@ -46,6 +52,10 @@ THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.a
 SIZES = sys.argv[sys.argv.index("--size") + 1] if "--size" in sys.argv else "SML"
 if SIZES not in ("S", "M", "L", "SML"):
     sys.exit("peer_torch.py: --size takes S, M or L")
+AGAINST = sys.argv[sys.argv.index("--against") + 1] if "--against" in sys.argv else None
+AGAINST_THREADS = (int(sys.argv[sys.argv.index("--against-threads") + 1])
+                   if "--against-threads" in sys.argv else 1)
+BLAS_THREADS = int(os.environ.get("OPENBLAS_NUM_THREADS", "1") or 1)
 torch.set_num_threads(THREADS)
 torch.manual_seed(7)
 SATURATION = 0.05  # gradflow's GF_SATURATION_FRACTION of sup |tanh'| = 1
@@ -250,6 +260,69 @@ def bench_train(name, peer="train"):
           % (peer, name, depth, width, batch, 1.0 / best, 1e3 * best, what), flush=True)
 
 
+class Ours:
+    """gradflow's side of a duel: bench_gradflow --only serve, which times one chunk of its
+    own calibrated length per request and, at the end of its input, prints its train
+    line. Its lines are passed on prefixed "ours "."""
+
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        for line in self.proc.stdout:
+            if line.strip() == "ready":
+                return
+            print("ours " + line, end="", flush=True)
+        sys.exit("peer_torch.py: %s ended before it was ready" % " ".join(cmd))
+
+    def time_chunk(self):
+        self.proc.stdin.write("chunk\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def finish(self):
+        out, _ = self.proc.communicate()
+        for line in out.splitlines():
+            print("ours " + line, flush=True)
+        if self.proc.returncode != 0:
+            sys.exit("peer_torch.py: bench_gradflow --only serve failed (%d)"
+                     % self.proc.returncode)
+
+
+def duel(name, against):
+    """Network `name` trained by gradflow (the program `against`) and by the three peers,
+    one chunk of each in turn, the order rotated every turn, 10 turns (1 with --quick):
+    the two sides of a ratio are then measured a fraction of a second apart, each the best
+    of its chunks. The lines are those of bench_train and bench_gradflow's."""
+    depth, width, batch = CONFIGS[name]
+    cmd = [against, "--only", "serve", "--size", name, "--threads", str(AGAINST_THREADS)]
+    cmd += [f for f in ("--quick", "--wall") if f in sys.argv]
+    sides = ["ours", "train-lean", "train-hooks", "train"]
+    trainers, steps, best = {}, {}, dict.fromkeys(sides, math.inf)
+    for peer in sides[1:]:
+        torch.set_grad_enabled(peer != "train-lean")
+        trainers[peer] = PEERS[peer][0](depth, width, batch)
+        steps[peer] = trainers[peer].calibrate(0.05 if QUICK else 0.2)
+    ours = Ours(cmd)
+    for turn in range(1 if QUICK else 10):
+        for side in sides[turn % 4:] + sides[:turn % 4]:
+            if side == "ours":
+                t = ours.time_chunk()
+            else:
+                torch.set_grad_enabled(side != "train-lean")
+                t = trainers[side].time_chunk(steps[side])
+                if BLAS_THREADS > 1:
+                    # OpenBLAS's idle threads poll for about a tenth of a second after a
+                    # call: let them sleep before gradflow's chunk (bench_gradflow.c).
+                    time.sleep(0.2)
+            best[side] = min(best[side], t)
+    torch.set_grad_enabled(True)
+    ours.finish()
+    for peer in sides[1:]:
+        print("%s %s depth=%d width=%d batch=%d  %10.1f steps/s  (%.3f ms/step, %s)"
+              % (peer, name, depth, width, batch, 1.0 / best[peer], 1e3 * best[peer],
+                 PEERS[peer][1]), flush=True)
+
+
 def bench_telemetry():
     depth, width, batch = CONFIGS["M"]
     tr = Trainer(depth, width, batch)
@@ -297,8 +370,10 @@ def main():
     if section("gemm"):
         bench_gemm()
     if section("train"):
-        # Peer (b) first: it is timed nearest to gradflow's run of the same network.
         for name in SIZES:
+            if AGAINST:
+                duel(name, AGAINST)
+                continue
             for peer in ("train-lean", "train-hooks", "train"):
                 bench_train(name, peer)
     if ONLY == "probe":

@@ -14,10 +14,12 @@
 #   can run is faster (OpenBLAS 0.3.21 does not recognise every CPU and may choose an old
 #   one): each is probed with a 512 sgemm and the fastest is used, and the output says
 #   which. GF_BENCH_OPENBLAS_CORETYPE=NAME forces one.
-# - The training figures come from N rounds (default 3). In each round every network
-#   is timed by gradflow and then at once by the peers (peer (b) first), so that the two
-#   sides of a ratio are seconds apart and a change of machine load hits both; each
-#   ratio is the median of the rounds with its range.
+# - The training figures come from N rounds (default 3). In each round every network is
+#   trained by gradflow and by the peers in a duel (peer_torch.py --against): one chunk
+#   of about 0.2 s of each side in turn, the order rotated each turn, 10 turns, each side
+#   the best of its chunks. The two sides of a ratio are then measured a fraction of a
+#   second apart, and a change of machine load (on a shared host single runs move by a
+#   third) hits both. Each ratio is the median of the rounds with its range.
 # - --threads 1 (default): one thread everywhere, pinned to core GF_BENCH_CPU (default 1),
 #   CPU time. --threads all: every core for both sides (GRADFLOW_THREADS and OpenBLAS set
 #   to nproc; PyTorch in the faster of torch.set_num_threads(nproc) and (1), each with
@@ -150,7 +152,8 @@ peer_flags="$flags --threads $peer_threads"
 
 ours=$(mktemp)
 theirs=$(mktemp)
-trap 'rm -f "$ours" "$theirs"' EXIT
+duel=$(mktemp)
+trap 'rm -f "$ours" "$theirs" "$duel"' EXIT
 
 echo "== machine"
 if command -v lscpu >/dev/null 2>&1; then
@@ -187,18 +190,26 @@ else
     echo "# peer_torch: skipped: no python3 here imports torch (Debian: apt-get install python3-torch)"
 fi
 
-# ---- Training: rounds, the two sides interleaved -----------------------------------------
+# ---- Training: rounds, the two sides' chunks alternating ------------------------------------
 r=1
 while [ "$r" -le "$rounds" ]; do
-    echo "== round $r of $rounds: training, each network by gradflow then the peers"
+    if [ -n "$python" ]; then
+        echo "== round $r of $rounds: training, chunks of gradflow and the peers alternating" \
+             "(peer_torch.py --against $build/bench_gradflow)"
+    else
+        echo "== round $r of $rounds: training, gradflow alone"
+    fi
     for size in S M L; do
-        # shellcheck disable=SC2086
-        $pin "$build/bench_gradflow" $ours_flags --only train --size $size | grep '^train' |
-            sed "s/^/round $r /" | tee -a "$ours"
         if [ -n "$python" ]; then
             # shellcheck disable=SC2086
-            $pin "$python" "$here/peer_torch.py" $peer_flags --only train --size $size |
-                grep '^train' | sed "s/^/round $r /" | tee -a "$theirs"
+            $pin "$python" "$here/peer_torch.py" $peer_flags --only train --size $size \
+                --against "$build/bench_gradflow" --against-threads "$n" >"$duel"
+            grep '^ours train' "$duel" | sed "s/^ours /round $r /" | tee -a "$ours"
+            grep '^train' "$duel" | sed "s/^/round $r /" | tee -a "$theirs"
+        else
+            # shellcheck disable=SC2086
+            $pin "$build/bench_gradflow" $ours_flags --only train --size $size |
+                grep '^train' | sed "s/^/round $r /" | tee -a "$ours"
         fi
     done
     r=$((r + 1))
