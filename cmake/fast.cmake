@@ -120,6 +120,16 @@ if(GRADFLOW_BENCH)
     add_test(NAME bench_quick COMMAND bench_gradflow --quick)
     set_tests_properties(bench_quick PROPERTIES TIMEOUT 60
       PASS_REGULAR_EXPRESSION "train S .*train M .*train L .*telemetry M .*memory L peak")
+    # gradflow's side of run_bench.sh's duel (peer_torch.py --against, which CI cannot run
+    # without PyTorch): after "ready", one chunk per line read, its seconds per step, and
+    # the train line at the end of the input.
+    if(UNIX)
+      add_test(NAME bench_serve
+               COMMAND sh -c "printf 'chunk\\nchunk\\n' | \"$0\" --quick --only serve --size S"
+                       $<TARGET_FILE:bench_gradflow>)
+      set_tests_properties(bench_serve PROPERTIES TIMEOUT 60
+        PASS_REGULAR_EXPRESSION "ready\n[0-9.e-]+\n[0-9.e-]+\ntrain S depth=50 ")
+    endif()
     # The commands of docs/performance.md, tiny: run_bench.sh --quick, then bench_table.sh
     # on its output (the tables of that page are made this way from full runs).
     if(UNIX AND NOT GRADFLOW_SANITIZE AND NOT GRADFLOW_REFERENCE)
