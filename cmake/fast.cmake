@@ -110,7 +110,8 @@ endif()
 # ---- Benchmark ------------------------------------------------------------------------
 # bench_gradflow prints the figures of docs/performance.md; tests/bench/run_bench.sh runs
 # it beside tests/bench/peer_torch.py. OpenBLAS is loaded with dlopen when present, so the
-# benchmark (like the library) needs nothing extra. CTest runs it once, tiny (--quick).
+# benchmark (like the library) needs nothing extra. CTest runs it once, tiny (--quick): every
+# section, --only threads included.
 option(GRADFLOW_BENCH "Build the benchmark program bench_gradflow" ON)
 if(GRADFLOW_BENCH)
   gf_add_program(bench_gradflow SOURCES tests/bench/bench_gradflow.c LIBS ${CMAKE_DL_LIBS})
@@ -119,7 +120,7 @@ if(GRADFLOW_BENCH)
   if(GRADFLOW_TESTS)
     add_test(NAME bench_quick COMMAND bench_gradflow --quick)
     set_tests_properties(bench_quick PROPERTIES TIMEOUT 60
-      PASS_REGULAR_EXPRESSION "train S .*train M .*train L .*telemetry M .*memory L peak")
+      PASS_REGULAR_EXPRESSION "train S .*train M .*train L .*threads S round 1 .*telemetry M .*memory L peak")
     # gradflow's side of run_bench.sh's duel (peer_torch.py --against, which CI cannot run
     # without PyTorch): after "ready", one chunk per line read, its seconds per step, and
     # the train line at the end of the input.

@@ -6,7 +6,8 @@
  * process. A benchmark, not a test: `--quick` is the CTest smoke run.
  *
  *   bench_gradflow [--quick] [--wall] [--threads N] [--transposes]
- *                  [--only gemm|gemm-cases|train|telemetry|memory|serve] [--size S|M|L]
+ *                  [--only gemm|gemm-cases|train|threads|telemetry|memory|serve]
+ *                  [--size S|M|L]
  *
  * Timings are the best of several repetitions, in CPU time of the process by default:
  * on an idle machine that is the wall time, and on a shared one it leaves out the time
@@ -434,6 +435,39 @@ static void bench_train(char size)
     trainer_free(&tr);
 }
 
+/* --only threads: training S at every core against one thread, the two in alternating
+ * chunks of one process (gf_set_threads between them), the order rotated every turn, 10
+ * turns a round, each the best of its chunks, 3 rounds (1 with --quick), in wall time
+ * (CPU time would add the threads' time). Nothing is split at S, so both run the same
+ * code on one core: the ratio tests that having threads costs nothing there. */
+static void bench_threads_s(void)
+{
+    trainer tr;
+    size_t all = gf_threads(), steps;
+    int saved_wall = wall;
+    wall = 1;
+    trainer_init(&tr, config_of('S'), 7);
+    steps = calibrate(&tr, quick ? 0.05 : 0.2);
+    for (int r = 1; r <= (quick ? 1 : 3); r++) {
+        double best[2] = {INFINITY, INFINITY}; /* every core, one thread */
+        for (int turn = 0; turn < (quick ? 1 : 10); turn++)
+            for (int k = 0; k < 2; k++) {
+                int side = (k + turn) % 2;
+                double t;
+                gf_set_threads(side == 0 ? all : 1);
+                t = time_chunk(&tr, steps);
+                best[side] = t < best[side] ? t : best[side];
+            }
+        printf("threads S round %d  every core (%zu) %.1f steps/s, one thread %.1f steps/s, "
+               "ratio %.3f (wall time)\n",
+               r, all, 1.0 / best[0], 1.0 / best[1], best[1] / best[0]);
+        fflush(stdout);
+    }
+    gf_set_threads(all);
+    wall = saved_wall;
+    trainer_free(&tr);
+}
+
 /* --only serve --size X: gradflow's side of a duel that peer_torch.py --against runs,
  * so that the chunks of the two sides alternate a fraction of a second apart and a
  * change of machine load hits both. The network is built and calibrated as in
@@ -655,7 +689,7 @@ int main(int argc, char **argv)
             train_sizes = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--quick] [--wall] [--threads N] "
-                            "[--only gemm|gemm-cases|train|telemetry|memory|serve] "
+                            "[--only gemm|gemm-cases|train|threads|telemetry|memory|serve] "
                             "[--size S|M|L] [--transposes]\n", argv[0]);
             return 2;
         }
@@ -684,6 +718,8 @@ int main(int argc, char **argv)
     if (section("train"))
         for (const char *size = train_sizes; *size != '\0'; size++)
             bench_train(*size);
+    if (section("threads"))
+        bench_threads_s();
     if (section("telemetry")) {
         bench_telemetry('S');
         bench_telemetry('M');

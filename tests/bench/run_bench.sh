@@ -25,6 +25,9 @@
 #   to nproc; PyTorch in the faster of torch.set_num_threads(nproc) and (1), each with
 #   OpenBLAS on nproc threads and inter-op threads 1: probed, and said), not pinned, wall
 #   time.
+# - --threads all also times training S at every core against one thread, the two in
+#   alternating chunks of one process (bench_gradflow --only threads, wall time), and
+#   judges "no slower" on the median of its rounds.
 # --double DIR also runs DIR's bench_gradflow (a -DGRADFLOW_REAL=double build) for the
 # dgemm cases. The peer needs a python3 that imports torch (Debian: apt-get install
 # python3-torch); without one its lines are skipped.
@@ -163,7 +166,9 @@ getconf -a 2>/dev/null | grep -E "^LEVEL[123]_D?CACHE_SIZE" || true
 
 # ---- Everything but training: once each side ----------------------------------------
 echo "== gradflow: $pin $build/bench_gradflow $ours_flags (gemm, gemm-cases, telemetry, memory)"
-for s in gemm gemm-cases telemetry memory; do
+sections="gemm gemm-cases telemetry memory"
+[ "$n" -gt 1 ] && sections="$sections threads" # S at every core against one thread
+for s in $sections; do
     extra=""
     [ "$s" = gemm ] && extra="--transposes"
     # shellcheck disable=SC2086
@@ -241,6 +246,7 @@ awk -v real="$(grep -o 'float\|double' "$ours" | head -1)" -v threads="$n" '
     file == 1 && /^round/ && $3 == "train" { ours[$2, $4] = $8; rounds[$2] = 1 }
     file == 2 && /^round/ { theirs[$2, $3, $4] = $8 }
     file == 1 && /^telemetry/ { tel[$2] = $4 }
+    file == 1 && /^threads S round/ { split($0, parts, "ratio "); tsr[++ntsr] = parts[2] + 0 }
     file == 1 && /^memory L/ { split($0, parts, "ratio "); coreratio = parts[2] + 0; engratio = parts[3] + 0 }
     END {
         split("S M L", names, " ")
@@ -273,6 +279,17 @@ awk -v real="$(grep -o 'float\|double' "$ours" | head -1)" -v threads="$n" '
                     v[++k] = ours[r, names[i]]
             if (k > 0)
                 printf "train %s gradflow steps/s %s\n", names[i], summary(v, k)
+        }
+        # Every core against one thread at S, paired in one process (bench_gradflow --only
+        # threads). Nothing is split at S: both sides run the same code, so its lowest
+        # round is below 1 about half the time; "no slower" is judged on the median.
+        if (ntsr > 0) {
+            for (i = 1; i <= ntsr; i++)
+                v[i] = tsr[i]
+            line = summary(v, ntsr) # sorts v
+            med = ntsr % 2 ? v[(ntsr + 1) / 2] : (v[ntsr / 2] + v[ntsr / 2 + 1]) / 2
+            printf "train S gradflow every core / one thread %s  [>= 1.0 at the median]  %s\n",
+                   line, verdict(med >= 1.0)
         }
         for (i = 1; i <= 3; i++)
             if (names[i] in tel)
