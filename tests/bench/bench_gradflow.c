@@ -445,6 +445,7 @@ static void bench_threads_s(void)
     trainer tr;
     size_t all = gf_threads(), steps;
     int saved_wall = wall;
+    gf_status st;
     wall = 1;
     trainer_init(&tr, config_of('S'), 7);
     steps = calibrate(&tr, quick ? 0.05 : 0.2);
@@ -454,7 +455,8 @@ static void bench_threads_s(void)
             for (int k = 0; k < 2; k++) {
                 int side = (k + turn) % 2;
                 double t;
-                gf_set_threads(side == 0 ? all : 1);
+                if ((st = gf_set_threads(side == 0 ? all : 1)) != GF_OK)
+                    die("setting the thread count", st);
                 t = time_chunk(&tr, steps);
                 best[side] = t < best[side] ? t : best[side];
             }
@@ -463,7 +465,8 @@ static void bench_threads_s(void)
                r, all, 1.0 / best[0], 1.0 / best[1], best[1] / best[0]);
         fflush(stdout);
     }
-    gf_set_threads(all);
+    if ((st = gf_set_threads(all)) != GF_OK)
+        die("setting the thread count", st);
     wall = saved_wall;
     trainer_free(&tr);
 }
