@@ -111,7 +111,7 @@ static void pack_bt_portable(gf_real *dst, const gf_real *b, size_t ldb, size_t 
 }
 
 static const gf_gemm_micro portable = {"built-in portable", P_MR, P_NR, kernel_portable,
-                                       pack_bt_portable};
+                                       pack_bt_portable, NULL};
 
 #if GF_X86_KERNELS
 /* ---- SIMD vocabulary: the same names for float and double --------------------------------
@@ -369,10 +369,31 @@ pack_bt_avx512(gf_real *dst, const gf_real *b, size_t ldb, size_t kc, size_t nr)
             dst[p * nr + j] = b[j * ldb + p];
 }
 
+/* pack_a on AVX-512: the strip's A5_MR rows by W512 values of p at a time, through the
+ * same transpose in registers as pack_bt. For floats the 16 x 16 transpose takes the 8
+ * rows twice over, and the first 8 lanes of each column are the strip's 8 values at one
+ * p; for doubles the 8 x 8 transpose is exact. */
+__attribute__((target("avx512f"))) static void pack_a_avx512(gf_real *dst, const gf_real *a,
+                                                             size_t lda, size_t kc)
+{
+    size_t whole = kc / W512 * W512;
+    for (size_t p = 0; p < whole; p += W512) {
+        v512 r[W512];
+        for (size_t i = 0; i < W512; i++)
+            r[i] = v512_load(a + (i % A5_MR) * lda + p);
+        transpose_block(r);
+        for (size_t c = 0; c < W512; c++)
+            v512_mask_store(dst + (p + c) * A5_MR, v512_first(A5_MR), r[c]);
+    }
+    for (size_t p = whole; p < kc; p++)
+        for (size_t i = 0; i < A5_MR; i++)
+            dst[p * A5_MR + i] = a[i * lda + p];
+}
+
 static const gf_gemm_micro avx2 = {"built-in avx2+fma", A2_MR, A2_NR, kernel_avx2,
-                                   pack_bt_portable};
+                                   pack_bt_portable, NULL};
 static const gf_gemm_micro avx512 = {"built-in avx512", A5_MR, A5_NR, kernel_avx512,
-                                     pack_bt_avx512};
+                                     pack_bt_avx512, pack_a_avx512};
 #endif /* GF_X86_KERNELS */
 
 /* ---- Choosing the kernel ---------------------------------------------------------------------

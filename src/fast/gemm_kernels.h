@@ -29,11 +29,17 @@ typedef void gf_gemm_micro_fn(size_t kc, const gf_real *a, size_t rsa, size_t cs
 typedef void gf_gemm_pack_bt_fn(gf_real *dst, const gf_real *b, size_t ldb, size_t kc,
                                 size_t nr);
 
+/* pack_a(dst, a, lda, kc): one full strip of a row-major A, A(i, p) = a[i lda + p] for
+ * i < MR, p < kc, written as dst[p MR + i] (kc groups of the strip's MR values, the
+ * layout the kernel reads with rsa = 1, csa = MR). A copy only. */
+typedef void gf_gemm_pack_a_fn(gf_real *dst, const gf_real *a, size_t lda, size_t kc);
+
 typedef struct gf_gemm_micro {
     const char *name;             /* what gf_gemm_backend reports */
     size_t mr, nr;                /* the register tile: MR rows by NR columns of C */
     gf_gemm_micro_fn *run;        /* the micro-kernel */
     gf_gemm_pack_bt_fn *pack_bt;  /* packs a panel of a transposed B */
+    gf_gemm_pack_a_fn *pack_a;    /* packs a strip of a row-major A, or NULL: read in place */
 } gf_gemm_micro;
 
 /* The largest MR of any kernel (the packing buffer of a strip of op(A) is sized by it). */
