@@ -461,7 +461,10 @@ void gemm_fast_agrees_with_reference(void **state)
 /* Every built-in kernel this CPU runs gives the same bytes as the portable one, for the
  * four transpose cases, beta 0, 1 and other, alpha 1 and other, sizes that cross every
  * register tile (4, 6, 8 rows; 4 to 32 columns), NC, and KC (several blocks along k),
- * with leading dimensions wider than the rows; the bytes past each row must stay. */
+ * with leading dimensions wider than the rows; the bytes past each row must stay. With
+ * k = 129 and 300 the operands pass 64 KiB and are packed (gemm.c): a row-major A's full
+ * strips by the AVX-512 kernel's pack_a, both in its vector blocks and its tail of
+ * k % 16 values (a wrong value in either fails this test), and B's panels. */
 void gemm_kernels_give_the_same_bits(void **state)
 {
     const size_t ms[] = {1, 5, 7, 13, 37}, ns[] = {1, 9, 17, 33, 131}, ks[] = {1, 3, 128, 129, 300};
