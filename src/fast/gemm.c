@@ -62,7 +62,8 @@ void gf_gemm_ref(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t 
  *       which share a few cache sets; packing it with the kernel's transpose in registers
  *       (pack_a) took the L-shape NN and NT products from 0.88-0.97 to 0.92-1.00 of
  *       OpenBLAS (2 paired runs of every case, 7 Dec 2026), where a scalar copy had been
- *       slower than reading in place;
+ *       slower than reading in place. A kernel without pack_a (AVX2, portable) reads a
+ *       row-major A in place, as does any kernel for the last, short strip;
  *   jr: the micro-kernel adds that strip times one B panel into an MR x NR tile of C.
  * With NC that wide, op(A) is read once per block of k for a product up to 1024 columns
  * (n = 1024 was memory bound with NC = 128: A was read from far away 8 times over). The
