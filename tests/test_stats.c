@@ -228,6 +228,75 @@ static void fast_agrees_with_reference(void **state)
     test_free(y);
 }
 
+#if !GF_REAL_IS_DOUBLE && defined(__GNUC__)
+/* The order the float data's fast sums are defined by (src/fast/stats.c, "Float data"),
+ * one value at a time: blocks of 256 values, 16 lanes; lane l of accumulator j adds the
+ * term of x[i + k + 16 j + l] for k = 0, 64, 128, 192 in float, starting from the first
+ * term; the four accumulators are added as (a0 + a1) + (a2 + a3) and the lane goes into
+ * double lane l; the 16 double lanes are added as a tree (lane l plus lane l + 8, then
+ * halves again), then the tail in double, in order. Every version (AVX-512, AVX2,
+ * portable: CTest runs this program under each) must give these bits, so that the
+ * figures do not depend on the CPU. term: 0 the value, 1 its square, 2 its magnitude. */
+static float term(float v, int kind)
+{
+    return kind == 0 ? v : kind == 1 ? v * v : fabsf(v);
+}
+
+static double model_sum(const float *x, size_t n, int kind)
+{
+    double d[16] = {0}, t[8];
+    size_t i = 0;
+    for (; i + 256 <= n; i += 256)
+        for (int l = 0; l < 16; l++) {
+            float a[4];
+            for (int j = 0; j < 4; j++) {
+                a[j] = term(x[i + 16 * j + l], kind);
+                for (size_t k = 64; k < 256; k += 64)
+                    a[j] = a[j] + term(x[i + k + 16 * j + l], kind);
+            }
+            d[l] += (double)((a[0] + a[1]) + (a[2] + a[3]));
+        }
+    for (int l = 0; l < 8; l++)
+        t[l] = d[l] + d[l + 8];
+    for (int w = 4; w > 0; w /= 2)
+        for (int l = 0; l < w; l++)
+            t[l] += t[l + w];
+    for (; i < n; i++) {
+        double v = x[i];
+        t[0] += kind == 0 ? v : kind == 1 ? v * v : fabs(v);
+    }
+    return t[0];
+}
+
+static void assert_same_bits(double got, double want)
+{
+    assert_memory_equal(&got, &want, sizeof got);
+}
+
+/* The fast sums of float data, bit for bit as model_sum adds them, on data that keep
+ * them on the float path (finite, squares in float's range). */
+static void float_sums_follow_their_written_order(void **state)
+{
+    static const size_t ns[] = {255, 256, 257, 1000, 1024, 5003, 16384, 70001};
+    (void)state;
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        gf_real *x = mixed(ns[k], 900 + k, (gf_real)0.5);
+        for (size_t off = 0; off < 3; off++) {
+            const float *y = x + off;
+            size_t n = ns[k] - off, zeros, small;
+            double sum, sumsq, abs_sum;
+            gf_stats_moments_fast(y, n, &sum, &sumsq, &zeros);
+            gf_stats_abs_fast(y, n, (gf_real)0.5, &abs_sum, &small, &zeros);
+            assert_same_bits(gf_stats_sumsq_fast(y, n), model_sum(y, n, 1));
+            assert_same_bits(sumsq, model_sum(y, n, 1));
+            assert_same_bits(sum, model_sum(y, n, 0));
+            assert_same_bits(abs_sum, model_sum(y, n, 2));
+        }
+        test_free(x);
+    }
+}
+#endif
+
 /* GF_SIMD picks the version of the vectorised loops (simd.h): CTest runs this program
  * again under GF_SIMD=portable and avx2 (cmake/fast.cmake), so its sums are checked in
  * every version; this checks that the variable is obeyed (a lesser version always runs,
@@ -253,6 +322,9 @@ int main(void)
         cmocka_unit_test(thresholds_at_the_edges),
         cmocka_unit_test(squares_out_of_float_range_stay_exact),
         cmocka_unit_test(fast_agrees_with_reference),
+#if !GF_REAL_IS_DOUBLE && defined(__GNUC__)
+        cmocka_unit_test(float_sums_follow_their_written_order),
+#endif
         cmocka_unit_test(gf_simd_is_obeyed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
