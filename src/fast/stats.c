@@ -255,9 +255,15 @@ GF_SIMD_BODY int sumsq_fast_loop(const float *x, size_t n, double *out)
 }
 GF_SIMD_RETURN(static, int, sumsq_fast, (const float *x, size_t n, double *out), (x, n, out))
 
+/* Zeros are counted on the bit patterns, as integers, like abs_fast_loop's counts: a
+ * compare of two vectors of 16 floats (v == 0) has no AVX2 or SSE2 form that GCC 12
+ * finds, and it compiled to 16 scalar compares and inserts per vector, which made these
+ * moments 10 times slower in the AVX2 version than in the AVX-512 one (32 Ki floats in
+ * cache: 27.7 us against 2.9). */
 GF_SIMD_BODY int moments_fast_loop(const float *x, size_t n, double *sum, double *sumsq,
                                    size_t *zeros)
 {
+    const vi16 magnitude = (vi16){0} + 0x7fffffff; /* all but the sign */
     vdbl sl[2] = {{0}}, ql[2] = {{0}};
     double s, q;
     vi16 zc[2] = {{0}};
@@ -275,7 +281,7 @@ GF_SIMD_BODY int moments_fast_loop(const float *x, size_t n, double *sum, double
                 load16(&v, x + i + k + 16 * j);
                 a[j] = k == 0 ? v : a[j] + v;
                 b[j] = k == 0 ? v * v : b[j] + v * v;
-                zc[j & 1] -= v == 0; /* a compare gives -1 where true */
+                zc[j & 1] -= (((vi16)v & magnitude) - 1) >> 31; /* -1 where v is 0 or -0 */
             }
         a[0] = (a[0] + a[1]) + (a[2] + a[3]);
         b[0] = (b[0] + b[1]) + (b[2] + b[3]);
