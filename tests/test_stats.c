@@ -297,6 +297,65 @@ static void float_sums_follow_their_written_order(void **state)
 }
 #endif
 
+#if GF_REAL_IS_DOUBLE && defined(__GNUC__)
+/* The order the double build's fast sums are defined by (src/fast/stats.c, "Exact
+ * sums"): `lanes` lanes (32 for the sum of squares, 16 for the moments and |x|), lane l
+ * adding the term of x[i + l] for i = 0, lanes, 2 lanes, ...; 32 lanes are first folded
+ * to 16 (lane l plus lane l + 8, lane 16 + l plus lane 24 + l); the 16 are added as a
+ * tree (lane l plus lane l + 8, then halves again); then the tail, in order. kind: 0 the
+ * value, 1 its square, 2 its magnitude. */
+static double exact_term(double v, int kind)
+{
+    return kind == 0 ? v : kind == 1 ? v * v : fabs(v);
+}
+
+static double model_exact_sum(const double *x, size_t n, size_t lanes, int kind)
+{
+    double d[32] = {0}, t[16];
+    size_t i = 0;
+    for (; i + lanes <= n; i += lanes)
+        for (size_t l = 0; l < lanes; l++)
+            d[l] += exact_term(x[i + l], kind);
+    for (int l = 0; l < 8; l++) {
+        t[l] = lanes == 32 ? d[l] + d[l + 8] : d[l];
+        t[l + 8] = lanes == 32 ? d[l + 16] + d[l + 24] : d[l + 8];
+    }
+    for (int w = 8; w > 0; w /= 2)
+        for (int l = 0; l < w; l++)
+            t[l] += t[l + w];
+    for (; i < n; i++)
+        t[0] += exact_term(x[i], kind);
+    return t[0];
+}
+
+/* The fast sums of the double build, bit for bit as model_exact_sum adds them. */
+static void exact_sums_follow_their_written_order(void **state)
+{
+    static const size_t ns[] = {15, 16, 31, 32, 33, 1000, 1024, 5003, 16384, 70001};
+    (void)state;
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        gf_real *x = mixed(ns[k], 700 + k, 0.5);
+        for (size_t off = 0; off < 3; off++) {
+            const double *y = x + off;
+            size_t n = ns[k] - off, zeros, small;
+            double sum, sumsq, abs_sum, want;
+            gf_stats_moments_fast(y, n, &sum, &sumsq, &zeros);
+            gf_stats_abs_fast(y, n, 0.5, &abs_sum, &small, &zeros);
+            want = model_exact_sum(y, n, 32, 1);
+            double got = gf_stats_sumsq_fast(y, n);
+            assert_memory_equal(&got, &want, sizeof got);
+            want = model_exact_sum(y, n, 16, 1);
+            assert_memory_equal(&sumsq, &want, sizeof want);
+            want = model_exact_sum(y, n, 16, 0);
+            assert_memory_equal(&sum, &want, sizeof want);
+            want = model_exact_sum(y, n, 16, 2);
+            assert_memory_equal(&abs_sum, &want, sizeof want);
+        }
+        test_free(x);
+    }
+}
+#endif
+
 /* GF_SIMD picks the version of the vectorised loops (simd.h): CTest runs this program
  * again under GF_SIMD=portable and avx2 (cmake/fast.cmake), so its sums are checked in
  * every version; this checks that the variable is obeyed (a lesser version always runs,
@@ -324,6 +383,9 @@ int main(void)
         cmocka_unit_test(fast_agrees_with_reference),
 #if !GF_REAL_IS_DOUBLE && defined(__GNUC__)
         cmocka_unit_test(float_sums_follow_their_written_order),
+#endif
+#if GF_REAL_IS_DOUBLE && defined(__GNUC__)
+        cmocka_unit_test(exact_sums_follow_their_written_order),
 #endif
         cmocka_unit_test(gf_simd_is_obeyed),
     };
