@@ -212,7 +212,8 @@ GF_SIMD_VOID(static, abs_exact,
  * Each accumulator of a block starts from its first value (k == 0 in the loops), not
  * from 0 plus it: the same sums bit for bit (0 + v is v but for the sign of a zero, and
  * a zero's sign is lost when the block's lanes are added to the double lanes, which
- * start at +0), one add fewer per accumulator: 1.1 times as fast on data in cache. */
+ * start at +0), one add fewer per accumulator: 1.1-1.3 times as fast on data in cache,
+ * in a stand-alone copy of the loop. */
 typedef float vf16 __attribute__((vector_size(64)));
 typedef int vi16 __attribute__((vector_size(64)));
 enum { BLOCK = 256, ZERO_FLUSH = 1 << 24 };
@@ -224,9 +225,9 @@ static inline void load16(vf16 *out, const float *x) { memcpy(out, x, sizeof *ou
  * of d[0] for l < 8, lane l - 8 of d[1] after), as whole vectors. Widened as one vector
  * of 16 doubles, which the AVX-512 version does in two instructions; widened half by
  * half (8 floats at a time), GCC 12 took each half apart into quarters and put it back
- * together, 11 instructions where 5 do, and the flush cost as much as the block it ends
- * (sums of squares of 1024 floats in cache: 74 ns before, 57 ns after; 32 Ki floats:
- * 2.08 us, 1.67 us). Lane by lane in scalar registers, it cost more still. */
+ * together, 11 instructions where 5 do (with the change above, a sum of squares of 1024
+ * floats in cache went from 46 to 38 ns: docs/performance.md, "Telemetry"). Lane by lane
+ * in scalar registers, it cost more still. */
 typedef double vd16 __attribute__((vector_size(128)));
 static inline void flush16(vdbl *d, const vf16 *v)
 {
