@@ -6,6 +6,11 @@
 
 #include "testutil.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "../src/core/internal.h"
+
 /* ---- Status names ------------------------------------------------------------------- */
 
 static void strerror_names_every_status_distinctly(void **state)
@@ -257,6 +262,88 @@ static void calloc_checks_overflow_and_zeroes(void **state)
     tu_alloc_uninstall();
 }
 
+/* ---- Aligned blocks of values (src/core/internal.h) ----------------------------------
+ * An allocator whose blocks start 16, 32 or 48 bytes past a 64-byte boundary, in turn,
+ * and whose realloc always moves the block (to the next of those offsets): the library's
+ * blocks of values must still start on a boundary and keep their values when moved. */
+static int shift_turn, shift_live;
+
+static void *shift_alloc(size_t size, void *user)
+{
+    char *raw = malloc(size + 128), *p;
+    (void)user;
+    if (raw == NULL)
+        return NULL;
+    p = (char *)(((uintptr_t)raw + 16 + 63) & ~(uintptr_t)63) + 16 * (1 + shift_turn++ % 3);
+    memcpy(p - sizeof raw, &raw, sizeof raw);
+    memcpy(p - sizeof raw - sizeof size, &size, sizeof size);
+    shift_live++;
+    return p;
+}
+
+static void shift_free(void *p, void *user)
+{
+    char *raw;
+    (void)user;
+    if (p == NULL)
+        return;
+    memcpy(&raw, (char *)p - sizeof raw, sizeof raw);
+    free(raw);
+    shift_live--;
+}
+
+static void *shift_realloc(void *p, size_t size, void *user)
+{
+    size_t old;
+    void *q = shift_alloc(size, user);
+    if (q == NULL || p == NULL)
+        return q;
+    memcpy(&old, (char *)p - sizeof(char *) - sizeof old, sizeof old);
+    memcpy(q, p, old < size ? old : size);
+    shift_free(p, user);
+    return q;
+}
+
+static int on_boundary(const void *p)
+{
+    return (uintptr_t)p % 64 == 0;
+}
+
+static void aligned_blocks_stay_aligned_and_keep_their_values(void **state)
+{
+    const gf_allocator shifting = {shift_alloc, shift_realloc, shift_free, NULL};
+    gf_tensor *x = NULL;
+    gf_real *a;
+    size_t n = 3;
+    (void)state;
+    gf_set_allocator(&shifting);
+
+    a = gf_alloc_reals(n);
+    assert_non_null(a);
+    for (int round = 0; round < 6; round++) {
+        assert_true(on_boundary(a));
+        for (size_t i = 0; i < n; i++)
+            a[i] = (gf_real)(i + 1);
+        a = gf_grow_reals(a, n, 2 * n + 5); /* moved each time, to another offset */
+        assert_non_null(a);
+        for (size_t i = 0; i < 2 * n + 5; i++)
+            assert_true(a[i] == (i < n ? (gf_real)(i + 1) : 0));
+        n = 2 * n + 5;
+    }
+    gf_free_reals(a);
+    gf_free_reals(NULL);
+
+    /* A tensor's data, in its first allocation and once it outgrew it. (The network's
+     * blocks: test_net.) */
+    assert_ok(gf_tensor_new(&x, 4, 5));
+    assert_true(on_boundary(x->data));
+    assert_ok(gf_tensor_resize_rows(x, 40));
+    assert_true(on_boundary(x->data));
+    gf_tensor_free(x);
+    assert_int_equal(shift_live, 0);
+    gf_set_allocator(NULL);
+}
+
 /* ---- Version and precision ---------------------------------------------------------- */
 
 static void version_and_real_name(void **state)
@@ -289,6 +376,7 @@ int main(void)
         cmocka_unit_test(custom_allocator_is_used_and_counted),
         cmocka_unit_test(failing_allocator_gives_enomem_without_leak),
         cmocka_unit_test(calloc_checks_overflow_and_zeroes),
+        cmocka_unit_test(aligned_blocks_stay_aligned_and_keep_their_values),
         cmocka_unit_test(version_and_real_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,8 @@
  * gf_net_gradcheck and by hand) and bad input; test_net_training.c: training,
  * telemetry, clipping and update ratios, non-finite detection, allocation-free steady
  * steps, the fast variants against their references. main, at the end, runs them all. */
+#include <stdint.h>
+
 #include "test_net.h"
 
 /* Gradient-check tolerance for whole networks: see testutil.h for the reasoning; a
@@ -73,6 +75,39 @@ static void builds_layers_with_params_in_one_block(void **state)
     assert_string_equal(gf_net_layer_kind(net, 1), "tanh");
     assert_string_equal(gf_net_layer_kind(net, 0), "linear");
     assert_null(gf_net_layer(net, 4));
+    gf_net_free(net);
+}
+
+/* The parameter, gradient and activation blocks start on a 64-byte boundary, where the
+ * vector loops read them a cache line at a time (src/core/internal.h). Blocks this large
+ * come from mmap in glibc's malloc, 16 bytes past a page boundary: without the alignment
+ * none of them would be on one. */
+static void blocks_start_on_a_cache_line(void **state)
+{
+    gf_mlp_spec spec = {.in = 64, .width = 256, .depth = 3, .out = 10, .act = "relu",
+                        .act_param = NAN};
+    gf_net *net = NULL;
+    gf_tensor *x = NULL, *t = NULL;
+    const gf_tensor *y;
+    double loss;
+    gf_rng rng;
+    (void)state;
+    gf_rng_seed(&rng, 5);
+    assert_ok(gf_net_new_mlp(&net, &spec, &rng));
+    assert_ok(gf_tensor_new(&x, 128, 64));
+    assert_ok(gf_tensor_new(&t, 128, 10));
+    assert_ok(gf_net_forward(net, &y, x));
+    assert_ok(gf_net_loss(net, &loss, t, GF_LOSS_MSE));
+    assert_ok(gf_net_backward(net));
+    assert_int_equal((uintptr_t)gf_net_params(net) % 64, 0);
+    assert_int_equal((uintptr_t)gf_net_grads(net) % 64, 0);
+    for (size_t i = 0; i <= gf_net_layer_count(net); i++) {
+        assert_int_equal((uintptr_t)gf_net_activation(net, i)->data % 64, 0);
+        if (i > 0) /* dL/dx of the input is not taken unless asked for */
+            assert_int_equal((uintptr_t)gf_net_activation_grad(net, i)->data % 64, 0);
+    }
+    gf_tensor_free(x);
+    gf_tensor_free(t);
     gf_net_free(net);
 }
 
@@ -333,6 +368,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(builds_layers_with_params_in_one_block),
+        cmocka_unit_test(blocks_start_on_a_cache_line),
         cmocka_unit_test(mlp_uses_the_activations_suited_init),
         cmocka_unit_test(rejects_bad_construction),
         cmocka_unit_test(rejects_bad_calls_in_training),

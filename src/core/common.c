@@ -5,6 +5,7 @@
 #define _DEFAULT_SOURCE         /* _SC_PHYS_PAGES, an extension glibc hides otherwise */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -147,6 +148,68 @@ void gf_free(void *ptr)
 {
     if (ptr != NULL)
         allocator.free(ptr, allocator.user);
+}
+
+/* ---- Aligned blocks of values (internal.h) ---------------------------------------------
+ * The allocation holds a pointer to its own start, then padding, then the values from the
+ * first 64-byte boundary on; the stored pointer sits just before the values. */
+enum { REALS_ALIGN = 64, REALS_EXTRA = REALS_ALIGN + sizeof(void *) };
+
+static char *reals_start(char *raw)
+{
+    uintptr_t p = (uintptr_t)(raw + sizeof(void *));
+    return raw + sizeof(void *) + (REALS_ALIGN - p % REALS_ALIGN) % REALS_ALIGN;
+}
+
+static char *reals_raw(gf_real *a)
+{
+    char *raw;
+    memcpy(&raw, (char *)a - sizeof raw, sizeof raw);
+    return raw;
+}
+
+static size_t reals_bytes(size_t n, int *ok)
+{
+    size_t bytes = gf_mul_size(n, sizeof(gf_real), ok);
+    if (bytes > (size_t)-1 - REALS_EXTRA)
+        *ok = 0;
+    return bytes;
+}
+
+gf_real *gf_alloc_reals(size_t n)
+{
+    return gf_grow_reals(NULL, 0, n);
+}
+
+/* Grown with gf_realloc, which may move the allocation (then the values are moved to
+ * its new boundary) but, for a large block, need not copy it: two copies of the
+ * parameters at once would raise the peak memory. */
+gf_real *gf_grow_reals(gf_real *a, size_t old_n, size_t n)
+{
+    int ok = 1;
+    size_t bytes = reals_bytes(n, &ok);
+    char *old_raw = a != NULL ? reals_raw(a) : NULL;
+    size_t old_offset = a != NULL ? (size_t)((char *)a - old_raw) : 0;
+    char *raw, *start;
+    if (!ok)
+        return NULL;
+    if (a == NULL || old_n > n)
+        old_n = a == NULL ? 0 : n;
+    raw = a == NULL ? gf_alloc(bytes + REALS_EXTRA) : gf_realloc(old_raw, bytes + REALS_EXTRA);
+    if (raw == NULL)
+        return NULL;
+    start = reals_start(raw);
+    if (old_n > 0 && (size_t)(start - raw) != old_offset)
+        memmove(start, raw + old_offset, old_n * sizeof(gf_real));
+    memcpy(start - sizeof raw, &raw, sizeof raw);
+    memset(start + old_n * sizeof(gf_real), 0, bytes - old_n * sizeof(gf_real));
+    return (gf_real *)start;
+}
+
+void gf_free_reals(gf_real *a)
+{
+    if (a != NULL)
+        gf_free(reals_raw(a));
 }
 
 /* ---- The memory budget ----------------------------------------------------------- */

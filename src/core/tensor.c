@@ -3,6 +3,7 @@
  * behind the norms are in src/fast/ (which calls nothing here). Every public function
  * checks shapes before touching memory. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -32,14 +33,14 @@ gf_status gf_tensor_new(gf_tensor **out, size_t rows, size_t cols)
     st = check_dims("gf_tensor_new", rows, cols);
     if (st != GF_OK)
         return st;
-    /* One allocation: the block (public part, capacity), then the data, aligned for
-     * SIMD loads. */
-    size_t header = (sizeof(gf_tensor_block) + 63) & ~(size_t)63;
-    gf_tensor_block *b = gf_alloc(header + rows * cols * sizeof(gf_real) + 64);
+    /* One allocation: the block (public part, capacity), then the data from the next
+     * 64-byte boundary on, for SIMD loads (the allocator promises 16 bytes only). */
+    gf_tensor_block *b = gf_alloc(sizeof(gf_tensor_block) + 63 + rows * cols * sizeof(gf_real));
     if (b == NULL)
         return gf_fail(GF_ENOMEM, "gf_tensor_new: cannot allocate %zu x %zu", rows, cols);
     t = &b->t;
-    t->data = (gf_real *)((char *)b + header);
+    uintptr_t after = (uintptr_t)(b + 1);
+    t->data = (gf_real *)((char *)(b + 1) + (64 - after % 64) % 64);
     t->rows = rows;
     t->cols = cols;
     t->owner = t;
@@ -77,7 +78,7 @@ void gf_tensor_free(gf_tensor *t)
         return;
     gf_tensor_block *b = gf_tensor_block_of(t);
     /* Data that outgrew the first allocation lives in a block of its own. */
-    gf_free(b->grown);
+    gf_free_reals(b->grown);
     gf_free(b);
 }
 
@@ -106,12 +107,11 @@ gf_status gf_tensor_resize_rows(gf_tensor *t, size_t rows)
         t->rows = rows;
         return GF_OK;
     }
-    gf_real *data = gf_alloc(rows * t->cols * sizeof(gf_real));
+    gf_real *data = gf_alloc_reals(rows * t->cols);
     if (data == NULL)
         return gf_fail(GF_ENOMEM, "gf_tensor_resize_rows: cannot allocate %zu x %zu", rows,
                        t->cols);
-    memset(data, 0, rows * t->cols * sizeof(gf_real));
-    gf_free(b->grown);
+    gf_free_reals(b->grown);
     b->grown = data;
     t->data = data;
     t->rows = rows;

@@ -83,8 +83,8 @@ static void free_buffers(gf_net *net)
     gf_free(net->dacts);
     gf_free(net->grad_norms);
     gf_free(net->pending);
-    gf_free(net->act_block);
-    gf_free(net->dact_block);
+    gf_free_reals(net->act_block);
+    gf_free_reals(net->dact_block);
     net->acts = net->dacts = NULL;
     net->grad_norms = NULL;
     net->pending = NULL;
@@ -101,8 +101,8 @@ void gf_net_free(gf_net *net)
         gf_layer_release(&net->layers[i]);
     free_buffers(net);
     gf_free(net->layers);
-    gf_free(net->params);
-    gf_free(net->grads);
+    gf_free_reals(net->params);
+    gf_free_reals(net->grads);
     gf_telemetry_free(net->tel);
     gf_free(net);
 }
@@ -127,13 +127,12 @@ static void bind_params(gf_net *net)
     }
 }
 
-/* Grow one block to n values, zeroing the new tail. */
+/* Grow one block to n values, zeroing the new tail (aligned for the vector loops). */
 static gf_status grow_block(gf_real **block, size_t old_n, size_t n)
 {
-    gf_real *grown = gf_realloc(*block, n * sizeof(gf_real));
+    gf_real *grown = gf_grow_reals(*block, old_n, n);
     if (grown == NULL)
         return gf_fail(GF_ENOMEM, "gf_net_add_layer: cannot grow parameters to %zu values", n);
-    memset(grown + old_n, 0, (n - old_n) * sizeof(gf_real));
     *block = grown;
     return GF_OK;
 }
@@ -268,8 +267,8 @@ static gf_status ensure_batch(gf_net *net, size_t batch)
         net->dacts = gf_calloc(n + 1, sizeof(gf_tensor));
         net->grad_norms = gf_calloc(n + 1, sizeof(double));
         net->pending = gf_calloc(n, sizeof(gf_record));
-        net->act_block = gf_calloc(total * batch, sizeof(gf_real));
-        net->dact_block = gf_calloc(total * batch, sizeof(gf_real));
+        net->act_block = gf_alloc_reals(total * batch);
+        net->dact_block = gf_alloc_reals(total * batch);
         if (!net->acts || !net->dacts || !net->grad_norms || !net->pending ||
             !net->act_block || !net->dact_block) {
             free_buffers(net);
