@@ -117,7 +117,12 @@ if(GRADFLOW_BENCH)
   gf_add_program(bench_gradflow SOURCES tests/bench/bench_gradflow.c LIBS ${CMAKE_DL_LIBS})
   # One training figure alone, for paired rounds against a baseline build (its comment).
   gf_add_program(bench_train_size SOURCES tests/bench/bench_train_size.c)
+  # The telemetry's reductions alone, in cache (docs/performance.md, "Telemetry").
+  gf_add_program(bench_stats SOURCES tests/bench/bench_stats.c)
   if(GRADFLOW_TESTS)
+    add_test(NAME bench_stats COMMAND bench_stats 1000)
+    set_tests_properties(bench_stats PROPERTIES TIMEOUT 60
+      PASS_REGULAR_EXPRESSION "stats n=1000  sumsq [0-9.]+ ns  moments [0-9.]+ ns  abs [0-9.]+ ns")
     add_test(NAME bench_quick COMMAND bench_gradflow --quick)
     set_tests_properties(bench_quick PROPERTIES TIMEOUT 60
       PASS_REGULAR_EXPRESSION "train S .*train M .*train L .*threads S round 1 .*telemetry M .*memory L peak")
