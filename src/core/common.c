@@ -193,8 +193,10 @@ gf_real *gf_grow_reals(gf_real *a, size_t old_n, size_t n)
     char *raw, *start;
     if (!ok)
         return NULL;
-    if (a == NULL || old_n > n)
-        old_n = a == NULL ? 0 : n;
+    if (a == NULL)
+        old_n = 0;
+    else if (old_n > n) /* shrinking keeps the first n */
+        old_n = n;
     raw = a == NULL ? gf_alloc(bytes + REALS_EXTRA) : gf_realloc(old_raw, bytes + REALS_EXTRA);
     if (raw == NULL)
         return NULL;
