@@ -382,6 +382,7 @@ int main(void)
         cmocka_unit_test(clipping_is_recorded_before_and_after),
         cmocka_unit_test(nonfinite_values_are_located_and_stop_the_step),
         cmocka_unit_test(fast_update_agrees_with_its_reference),
+        cmocka_unit_test(update_takes_the_parameters_norm_on_the_way),
         cmocka_unit_test(records_agree_with_the_record_pass),
         cmocka_unit_test(steady_training_allocates_nothing),
         cmocka_unit_test(allocation_failures_leave_nothing_behind),

@@ -10,6 +10,7 @@
 
 #include "../src/core/internal.h"   /* gf_optim_update and its reference */
 #include "../src/engine/record.h"   /* the reference record pass */
+#include "../src/fast/stats.h"      /* GF_STATS_CHUNK */
 
 /* ---- test_net.c ---- */
 gf_net *mlp(size_t in, size_t width, size_t depth, size_t out, const char *act,
@@ -49,6 +50,10 @@ void nonfinite_values_are_located_and_stop_the_step(void **state);
  * differs (a few ulps per addition over at most a few hundred lanes' terms). Ranges
  * with a tail shorter than the 16 lanes and an offset into the block. */
 void fast_update_agrees_with_its_reference(void **state);
+
+/* The update that also takes sum p^2 on the way (gf_net_step's ||W||): the same as
+ * without, and the sum gf_array_sumsq's, bit for bit. */
+void update_takes_the_parameters_norm_on_the_way(void **state);
 
 /* The records a backward pass leaves (taken layer by layer during it when GF_FAST) are
  * those of the reference record pass run afterwards on the same buffers, bit for bit. */

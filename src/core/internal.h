@@ -79,16 +79,20 @@ void gf_telemetry_truncate(struct gf_telemetry *t, size_t count);
 
 /* The network's step (optim.c): add the optimiser's update to params[0, count), the
  * values [offset, offset + count) of the block the optimiser was made for; when
- * update_norm is not NULL, *update_norm = ||delta|| (as gf_array_norm2 would take it).
- * gf_optim_update measures in the pass that updates when GF_FAST (fast/update.c);
- * gf_optim_update_ref, its reference, measures in a pass of its own, then updates.
+ * update_norm is not NULL, *update_norm = ||delta|| (as gf_array_norm2 would take it),
+ * and when param_sumsq is not NULL too, *param_sumsq = gf_array_sumsq of the parameters
+ * before the update. gf_optim_update measures in the pass that updates when GF_FAST
+ * (fast/update.c); gf_optim_update_ref, its reference, measures in passes of its own,
+ * then updates.
  * Every range of one step uses the same step number; gf_optim_advance then ends the
  * step (Adam's t). */
 struct gf_optim;
 gf_status gf_optim_update(struct gf_optim *opt, gf_real *params, const gf_real *grads,
-                          size_t offset, size_t count, double *update_norm);
+                          size_t offset, size_t count, double *update_norm,
+                          double *param_sumsq);
 gf_status gf_optim_update_ref(struct gf_optim *opt, gf_real *params, const gf_real *grads,
-                              size_t offset, size_t count, double *update_norm);
+                              size_t offset, size_t count, double *update_norm,
+                              double *param_sumsq);
 void gf_optim_advance(struct gf_optim *opt);
 
 /* Engine hooks for the gradient check (net.c): re-run the forward pass from layer

@@ -48,6 +48,8 @@ struct gf_net {
     gf_telemetry *tel;
     size_t last_first_record; /* index of the last recorded step's first record */
     int last_recorded;        /* the last backward pass was recorded */
+    int weight_norms_later;   /* gf_net_train_step: records leave ||W|| to the update */
+    int weight_norms_pending; /* the last records wait for their ||W|| */
 };
 
 /* ---- Construction -------------------------------------------------------------------- */
@@ -370,11 +372,30 @@ gf_status gf_net_loss(gf_net *net, double *loss, const gf_tensor *target, gf_los
 
 /* ---- Backward and the record pass ---------------------------------------------------- */
 
+/* On a recorded step of gf_net_train_step the update comes right after the backward
+ * pass, with the same weights, and reads every one of them: the fast path lets it take
+ * the record's ||W|| of a layer whose weights do not stay in cache from its backward pass
+ * to its record (more than WEIGHTS_IN_CACHE of them), a pass over the weights from memory
+ * fewer (at L, 1024 x 1024 weights per layer, that pass was 1.5 % of a step;
+ * docs/performance.md, "Telemetry"). Smaller layers keep it in the record: at M (256 x
+ * 256 weights) the update taking it cost 0.5 % of a step more. The records are the same
+ * bit for bit either way (test_net_training). Not in the double build, whose norm of tiny
+ * or huge weights may need a second look at them (gf_array_norm2), by when they have
+ * changed. */
+enum { WEIGHT_NORMS_IN_UPDATE = GF_FAST && !GF_REAL_IS_DOUBLE, WEIGHTS_IN_CACHE = 1 << 18 };
+
+/* Whether layer l's record leaves ||W|| to the update (see above). */
+static int weight_norm_in_update(const gf_net *net, const gf_layer *l)
+{
+    return net->weight_norms_later && l->weight.rows * l->weight.cols > WEIGHTS_IN_CACHE;
+}
+
 /* The record of layer i (record.c), once its backward pass is done. */
 static void record_layer(gf_net *net, size_t i)
 {
     gf_record_layer(&net->pending[i], &net->layers[i], i, net->acts, net->dacts,
-                    i > 0 || net->input_grad, net->grad_norms, net->step, net->last_loss);
+                    i > 0 || net->input_grad, !weight_norm_in_update(net, &net->layers[i]),
+                    net->grad_norms, net->step, net->last_loss);
 }
 
 /* The fast variant of the record pass (GF_FAST): each layer recorded as soon as its
@@ -450,6 +471,9 @@ static gf_status record_step(gf_net *net, int in_backward, size_t first_record)
     }
     net->last_first_record = first_record;
     net->last_recorded = 1;
+    /* Records taken in the backward pass may lack ||W|| (record_layer); the record pass
+     * takes every one. */
+    net->weight_norms_pending = in_backward && net->weight_norms_later;
     return GF_OK;
 }
 
@@ -464,6 +488,7 @@ static gf_status backward(gf_net *net)
         return st;
     net->have_backward = 0;
     net->last_recorded = 0;
+    net->weight_norms_pending = 0;
     if ((st = backward_pass(net, record)) != GF_OK)
         return st;
     /* A step that was not to be recorded and saw a NaN or infinity is recorded all the
@@ -592,29 +617,45 @@ gf_status gf_net_step(gf_net *net, gf_optim *opt)
     if (gf_optim_param_count(opt) != net->n_params)
         return gf_fail(GF_ESHAPE, "gf_net_step: the optimiser was made for %zu parameters, "
                        "the network has %zu", gf_optim_param_count(opt), net->n_params);
-    /* Layer by layer (their parameters tile the block in order); a recorded step also
-     * measures ||delta W|| for the update ratio ||delta W|| / ||W||. */
+    /* Layer by layer (their parameters tile the block in order, the weights first); a
+     * recorded step also measures ||delta W|| for the update ratio ||delta W|| / ||W||,
+     * and ||W|| itself when the records wait for it (weight_norms_pending). */
     for (size_t i = 0; i < net->n_layers; i++) {
         gf_layer *l = &net->layers[i];
         gf_record *r = last_record(net, i);
         size_t off = l->param_offset, wn = l->weight.rows * l->weight.cols;
-        double norm = NAN;
+        int with_w = r != NULL && net->weight_norms_pending && weight_norm_in_update(net, l);
+        double norm = NAN, w_sumsq = NAN;
         if (l->n_params == 0)
             continue;
         st = gf_optim_update(opt, net->params + off, net->grads + off, off, wn,
-                             r != NULL ? &norm : NULL);
+                             r != NULL ? &norm : NULL, with_w ? &w_sumsq : NULL);
         if (st == GF_OK)
             st = gf_optim_update(opt, net->params + off + wn, net->grads + off + wn, off + wn,
-                                 l->n_params - wn, NULL);
+                                 l->n_params - wn, NULL, NULL);
         if (st != GF_OK)
             return st; /* unreachable: the sizes were checked above */
+        if (with_w)
+            r->weight_norm = sqrt(w_sumsq); /* gf_array_norm2 for float data */
         if (r != NULL && wn > 0)
             r->update_ratio = norm / r->weight_norm;
     }
+    net->weight_norms_pending = 0;
     gf_optim_advance(opt);
     net->have_backward = 0;
     net->have_forward = 0;
     return GF_OK;
+}
+
+/* The records' ||W|| that the update did not take (a step refused or skipped). */
+static void take_weight_norms(gf_net *net)
+{
+    for (size_t i = 0; i < net->n_layers && net->weight_norms_pending; i++) {
+        gf_record *r = last_record(net, i);
+        if (r != NULL && weight_norm_in_update(net, &net->layers[i]))
+            r->weight_norm = gf_record_weight_norm(&net->layers[i]);
+    }
+    net->weight_norms_pending = 0;
 }
 
 gf_status gf_net_train_step(gf_net *net, double *loss, const gf_tensor *x,
@@ -623,6 +664,8 @@ gf_status gf_net_train_step(gf_net *net, double *loss, const gf_tensor *x,
 {
     gf_status st;
     GF_CHECK_NOT_NULL(opt, "gf_net_train_step");
+    GF_CHECK_NOT_NULL(net, "gf_net_train_step");
+    net->weight_norms_later = WEIGHT_NORMS_IN_UPDATE;
     st = gf_net_forward(net, NULL, x);
     if (st == GF_OK)
         st = gf_net_loss(net, loss, target, loss_kind);
@@ -636,6 +679,8 @@ gf_status gf_net_train_step(gf_net *net, double *loss, const gf_tensor *x,
         if (st == GF_OK)
             st = gf_net_step(net, opt);
     }
+    take_weight_norms(net);
+    net->weight_norms_later = 0;
     return st;
 }
 

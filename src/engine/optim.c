@@ -269,7 +269,8 @@ static double measure_update(gf_optim *opt, const gf_optim_coefs *k, const gf_re
 
 /* The reference update: measure (when asked), then update, each in its own pass. */
 gf_status gf_optim_update_ref(gf_optim *opt, gf_real *params, const gf_real *grads,
-                              size_t offset, size_t count, double *update_norm)
+                              size_t offset, size_t count, double *update_norm,
+                              double *param_sumsq)
 {
     gf_optim_coefs k;
     gf_real *s0, *s1;
@@ -281,6 +282,8 @@ gf_status gf_optim_update_ref(gf_optim *opt, gf_real *params, const gf_real *gra
     s1 = slot_at(opt, 1, offset);
     if (update_norm != NULL)
         *update_norm = measure_update(opt, &k, params, grads, offset, count);
+    if (update_norm != NULL && param_sumsq != NULL)
+        *param_sumsq = gf_array_sumsq(params, count);
     if (opt->cfg.kind == GF_OPTIM_SGD)
         sgd_update(&k, params, grads, count);
     else if (opt->cfg.kind == GF_OPTIM_MOMENTUM)
@@ -291,17 +294,18 @@ gf_status gf_optim_update_ref(gf_optim *opt, gf_real *params, const gf_real *gra
 }
 
 gf_status gf_optim_update(gf_optim *opt, gf_real *params, const gf_real *grads, size_t offset,
-                          size_t count, double *update_norm)
+                          size_t count, double *update_norm, double *param_sumsq)
 {
     gf_optim_coefs k;
     gf_status st;
     if (!GF_FAST || update_norm == NULL)
-        return gf_optim_update_ref(opt, params, grads, offset, count, update_norm);
+        return gf_optim_update_ref(opt, params, grads, offset, count, update_norm,
+                                   param_sumsq);
     if ((st = check_range(opt, params, grads, offset, count)) != GF_OK)
         return st;
     k = coefs_of(opt);
     gf_fast_update_measured(opt->cfg.kind, &k, slot_at(opt, 0, offset), slot_at(opt, 1, offset),
-                            params, grads, count, update_norm);
+                            params, grads, count, update_norm, param_sumsq);
     return GF_OK;
 }
 

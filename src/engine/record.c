@@ -31,9 +31,14 @@ static uint64_t nonfinite_given_norm(double norm, const gf_tensor *t)
     return isfinite(norm) ? 0 : gf_tensor_count_nonfinite(t);
 }
 
+double gf_record_weight_norm(const gf_layer *l)
+{
+    return l->weight.rows ? gf_tensor_norm2(&l->weight) : NAN;
+}
+
 void gf_record_layer(gf_record *r, const gf_layer *l, size_t i, const gf_tensor *acts,
-                     const gf_tensor *dacts, int has_dx, double *grad_norms, uint64_t step,
-                     double loss)
+                     const gf_tensor *dacts, int has_dx, int with_weight_norm,
+                     double *grad_norms, uint64_t step, double loss)
 {
     const gf_tensor *y = &acts[i + 1];
     grad_norms[i] = has_dx ? gf_tensor_norm2(&dacts[i]) : NAN;
@@ -47,7 +52,7 @@ void gf_record_layer(gf_record *r, const gf_layer *l, size_t i, const gf_tensor 
     r->grad_in_norm = grad_norms[i];
     r->weight_grad_norm = l->weight.rows ? gf_tensor_norm2(&l->dweight) : NAN;
     r->bias_grad_norm = l->bias.rows ? gf_tensor_norm2(&l->dbias) : NAN;
-    r->weight_norm = l->weight.rows ? gf_tensor_norm2(&l->weight) : NAN;
+    r->weight_norm = with_weight_norm ? gf_record_weight_norm(l) : NAN;
     r->update_ratio = r->clip_pre_norm = r->clip_post_norm = NAN;
     r->deriv_abs_mean = r->dead_frac = r->sat_frac = NAN;
     output_stats(r, y);
@@ -64,8 +69,8 @@ void gf_record_pass(gf_record *recs, const gf_layer *layers, size_t n, const gf_
 {
     grad_norms[n] = gf_tensor_norm2(&dacts[n]);
     for (size_t i = n; i-- > 0;)
-        gf_record_layer(&recs[i], &layers[i], i, acts, dacts, i > 0 || input_grad, grad_norms,
-                        step, loss);
+        gf_record_layer(&recs[i], &layers[i], i, acts, dacts, i > 0 || input_grad, 1,
+                        grad_norms, step, loss);
 }
 
 /* The number people read for network layer i (docs/concepts.md, "Layer numbers"): its

@@ -537,7 +537,7 @@ void gf_stats_abs_fast(const gf_real *x, size_t n, gf_real below, double *abs_su
  * more: a sum of squares on 2 threads took 0.8-1.15 times as long as on 1 at 512 Ki
  * values and below, 0.6-0.8 times at 1 and 2 Mi (docs/performance.md, "Threads"). An
  * array of one chunk or less is reduced exactly as _fast does. */
-enum { STATS_CHUNK = 16384, STATS_GROUP = 64 };
+enum { STATS_CHUNK = GF_STATS_CHUNK, STATS_GROUP = 64 };
 #define STATS_MIN_PART (512.0 * 1024)
 
 typedef struct chunked {

@@ -14,6 +14,12 @@
 
 #include "gradflow/common.h"
 
+/* gf_stats_sumsq and gf_stats_moments take an array longer than GF_STATS_CHUNK values in
+ * chunks of that many, each by the _fast loop, the chunks' results added in order from
+ * 0 (stats.c): a caller that sums chunk by chunk the same way gets the same bits
+ * (fast/update.c does). */
+enum { GF_STATS_CHUNK = 16384 };
+
 /* sum x^2 over x[0..n), in double. */
 double gf_stats_sumsq(const gf_real *x, size_t n);
 double gf_stats_sumsq_ref(const gf_real *x, size_t n);

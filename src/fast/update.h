@@ -12,9 +12,10 @@
 /* p[i] += delta[i] for i < n, and *update_norm = ||delta||, in one pass. s0, s1: the
  * optimiser's state at this range (momentum: v in s0; Adam: m in s0, v in s1; NULL where
  * the kind has none). The parameters end bit for bit where the reference puts them; the
- * norm agrees within a few ulps (sums in another order). */
+ * norm agrees within a few ulps (sums in another order). When param_sumsq is not NULL,
+ * *param_sumsq = gf_stats_sumsq(p, n) of the parameters before the update, bit for bit. */
 void gf_fast_update_measured(gf_optim_kind kind, const gf_optim_coefs *k, gf_real *s0,
                              gf_real *s1, gf_real *p, const gf_real *g, size_t n,
-                             double *update_norm);
+                             double *update_norm, double *param_sumsq);
 
 #endif
