@@ -153,12 +153,11 @@ void gf_free(void *ptr)
 /* ---- Aligned blocks of values (internal.h) ---------------------------------------------
  * The allocation holds a pointer to its own start, then padding, then the values from the
  * first 64-byte boundary on; the stored pointer sits just before the values. */
-enum { REALS_ALIGN = 64, REALS_EXTRA = REALS_ALIGN + sizeof(void *) };
+enum { REALS_EXTRA = GF_ALIGN_PAD + sizeof(void *) };
 
 static char *reals_start(char *raw)
 {
-    uintptr_t p = (uintptr_t)(raw + sizeof(void *));
-    return raw + sizeof(void *) + (REALS_ALIGN - p % REALS_ALIGN) % REALS_ALIGN;
+    return gf_align64(raw + sizeof(void *));
 }
 
 static char *reals_raw(gf_real *a)

@@ -3,6 +3,7 @@
 #define GRADFLOW_INTERNAL_H
 
 #include <math.h>
+#include <stdint.h>
 
 #include "gradflow/common.h"
 #include "gradflow/tensor.h"
@@ -60,6 +61,14 @@ static inline size_t gf_mul_size(size_t a, size_t b, int *ok)
         return 0;
     }
     return a * b;
+}
+
+/* p rounded up to the next 64-byte boundary (a cache line, and the widest vector load):
+ * an allocation GF_ALIGN_PAD bytes larger than its values holds them from there. */
+enum { GF_ALIGN = 64, GF_ALIGN_PAD = GF_ALIGN - 1 };
+static inline void *gf_align64(void *p)
+{
+    return (char *)p + (GF_ALIGN - (uintptr_t)p % GF_ALIGN) % GF_ALIGN;
 }
 
 /* Blocks of n gf_real values whose first value sits on a 64-byte boundary, from the

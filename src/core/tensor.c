@@ -35,12 +35,12 @@ gf_status gf_tensor_new(gf_tensor **out, size_t rows, size_t cols)
         return st;
     /* One allocation: the block (public part, capacity), then the data from the next
      * 64-byte boundary on, for SIMD loads (the allocator promises 16 bytes only). */
-    gf_tensor_block *b = gf_alloc(sizeof(gf_tensor_block) + 63 + rows * cols * sizeof(gf_real));
+    gf_tensor_block *b =
+        gf_alloc(sizeof(gf_tensor_block) + GF_ALIGN_PAD + rows * cols * sizeof(gf_real));
     if (b == NULL)
         return gf_fail(GF_ENOMEM, "gf_tensor_new: cannot allocate %zu x %zu", rows, cols);
     t = &b->t;
-    uintptr_t after = (uintptr_t)(b + 1);
-    t->data = (gf_real *)((char *)(b + 1) + (64 - after % 64) % 64);
+    t->data = gf_align64(b + 1);
     t->rows = rows;
     t->cols = cols;
     t->owner = t;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "fast/fast.h"
 #include "fast/gemm.h"
 #include "fast/gemm_kernels.h"
@@ -354,14 +355,6 @@ static void gemm_band(void *arg, size_t part, size_t parts)
     }
 }
 
-/* p rounded up to a multiple of 64 bytes: a panel's vectors then never straddle two
- * cache lines (malloc aligns to 16 bytes only: unaligned panels cost 10 % of the
- * product). */
-static gf_real *align64(void *p)
-{
-    return (gf_real *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
-}
-
 /* gemm_built_in, on as many threads as the size pays for, with the packing blocks of
  * every band allocated here, once (none if gf_alloc fails: the stack's, same bits). */
 static void gemm_threaded(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, size_t m,
@@ -380,8 +373,8 @@ static void gemm_threaded(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, s
     if (parts > tiles)
         parts = tiles;
     if (alpha != 0 && nc_max > 0 &&
-        (block = gf_alloc(parts * KC * nc_max * sizeof(gf_real) + 63)) != NULL)
-        job.bpack = align64(block);
+        (block = gf_alloc(parts * KC * nc_max * sizeof(gf_real) + GF_ALIGN_PAD)) != NULL)
+        job.bpack = gf_align64(block); /* unaligned panels cost 10 % of the product */
     if (parts <= 1)
         gemm_built_in(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, job.bpack,
                       nc_max);
