@@ -352,6 +352,19 @@ void nonfinite_values_are_located_and_stop_the_step(void **state)
 
 /* ---- Fast variants against their references ---------------------------------------- */
 
+/* The optimisers' state slots (momentum's v, Adam's m and v), bit for bit. */
+static void assert_same_state(const gf_optim *a, const gf_optim *b)
+{
+    for (int slot = 0; slot < 2; slot++) {
+        size_t na = 0, nb = 0;
+        const gf_real *sa = gf_optim_state(a, &na, slot);
+        const gf_real *sb = gf_optim_state(b, &nb, slot);
+        assert_int_equal(na, nb);
+        if (na > 0)
+            assert_memory_equal(sa, sb, na * sizeof(gf_real));
+    }
+}
+
 /* gf_optim_update (fast/update.c when GF_FAST) against gf_optim_update_ref (measure, then
  * update): parameters and state bit for bit, since both run the same rule on each
  * element; ||delta|| within 1e-12 relative, since only the order of the double sums
@@ -387,14 +400,7 @@ void fast_update_agrees_with_its_reference(void **state)
             gf_optim_advance(fast);
             gf_optim_advance(ref);
             assert_memory_equal(pf, pr, sizeof pf);
-            for (int slot = 0; slot < 2; slot++) {
-                size_t nf = 0, nr = 0;
-                const gf_real *sf = gf_optim_state(fast, &nf, slot);
-                const gf_real *sr = gf_optim_state(ref, &nr, slot);
-                assert_int_equal(nf, nr);
-                if (nf > 0)
-                    assert_memory_equal(sf, sr, nf * sizeof(gf_real));
-            }
+            assert_same_state(fast, ref);
         }
         /* Without a norm to take, both are the reference update. */
         assert_ok(gf_optim_update(fast, pf, g, 0, N, NULL, NULL));
@@ -448,14 +454,8 @@ void update_takes_the_parameters_norm_on_the_way(void **state)
             gf_optim_advance(o2);
             gf_optim_advance(o3);
         }
-        for (int slot = 0; slot < 2; slot++) {
-            size_t n1 = 0, n2 = 0;
-            const gf_real *s1 = gf_optim_state(o1, &n1, slot);
-            const gf_real *s2 = gf_optim_state(o2, &n2, slot);
-            assert_int_equal(n1, n2);
-            if (n1 > 0)
-                assert_memory_equal(s1, s2, n1 * sizeof(gf_real));
-        }
+        assert_same_state(o1, o2);
+        assert_same_state(o1, o3);
         gf_optim_free(o1);
         gf_optim_free(o2);
         gf_optim_free(o3);
