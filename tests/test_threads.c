@@ -5,7 +5,8 @@
  * its backward pass with its statistics; the bias gradient; whole training steps (the update shared out by layers). Two
  * threads using the library at once get the same bytes too (one falls back to running
  * alone). The test lowers the sizes at which work is split (gf_pool_scale_thresholds),
- * so that its products and arrays are cut into several parts. Then the count's setters
+ * so that its products and arrays are cut into several parts. Then the rule that says
+ * how many parts (gf_pool_parts_given), and the count's setters
  * and their errors. In the reference build every count
  * runs on one thread, and the comparisons hold trivially (the build is still tested). */
 #include <pthread.h>
@@ -76,15 +77,17 @@ static void gemm_case(gf_gemm_kernel kernel, shape s, gf_trans ta, gf_trans tb, 
 
 static void gemm_same_bytes_at_1_2_3_threads(void **state)
 {
-    /* Taller than wide (split by rows), wider than tall (by columns); sizes that are no
-     * multiple of any tile, and k over two blocks of GF_GEMM_KC. */
-    static const shape shapes[] = {{203, 61, 261}, {37, 301, 259}};
+    /* Taller than wide (split by rows); wider than tall with a small op(B) (by rows at 2
+     * threads, by columns at 3, whose bands would be under two tiles); wider than tall
+     * and too short for bands of rows (by columns); sizes that are no multiple of any
+     * tile, and k over two blocks of GF_GEMM_KC. */
+    static const shape shapes[] = {{203, 61, 261}, {37, 301, 259}, {13, 700, 130}};
     static const gf_gemm_kernel kernels[] = {GF_GEMM_KERNEL_PORTABLE, GF_GEMM_KERNEL_AVX2,
                                              GF_GEMM_KERNEL_AVX512};
     static const gf_real betas[] = {0, 1}; /* beta C then overwritten, or added to */
     (void)state;
     for (size_t kk = 0; kk < 3; kk++)
-        for (size_t s = 0; s < 2; s++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
             for (int ta = 0; ta < 2; ta++)
                 for (int tb = 0; tb < 2; tb++)
                     for (size_t be = 0; be < 2; be++)
@@ -338,6 +341,33 @@ static void two_callers_at_once(void **state)
     test_free(a), test_free(b), test_free(c[0]), test_free(c[1]), test_free(c[2]);
 }
 
+/* ---- How many parts ---------------------------------------------------------------------- */
+
+/* gf_pool_parts_given: a sleeping pool is woken only for parts of min_part units, up to
+ * GF_POOL_PARTS_PER_THREAD a thread; an awake one shares a job GF_POOL_AWAKE_SHARE times
+ * smaller in one part per thread; one thread never splits. */
+static void parts_rule(void **state)
+{
+    const double min = 1000, small = min / GF_POOL_AWAKE_SHARE;
+    (void)state;
+    for (int awake = 0; awake <= 1; awake++) {
+        assert_int_equal(gf_pool_parts_given(1e9, min, 1, awake), 1);
+        assert_int_equal(gf_pool_parts_given(3 * min, min, 2, awake), awake ? 2 : 3);
+        assert_int_equal(gf_pool_parts_given(100 * min, min, 2, awake),
+                         awake ? 2 : 2 * GF_POOL_PARTS_PER_THREAD);
+    }
+    assert_int_equal(gf_pool_parts_given(2 * min - 1, min, 2, 0), 1);
+    assert_int_equal(gf_pool_parts_given(2 * small, min, 2, 0), 1);
+    assert_int_equal(gf_pool_parts_given(2 * small, min, 2, 1), 2);
+    assert_int_equal(gf_pool_parts_given(2 * small, min, 3, 1), 1); /* a third each: too little */
+    assert_int_equal(gf_pool_parts_given(3 * small, min, 3, 1), 3);
+    assert_int_equal(gf_pool_parts_given(2 * small - 1, min, 2, 1), 1);
+    /* The live rule: nothing is split in the reference build, nor below the small size. */
+    if (!GF_FAST)
+        assert_int_equal(gf_pool_parts(1e12, 1), 1);
+    assert_int_equal(gf_pool_parts(1, 64.0 * GF_POOL_AWAKE_SHARE), 1);
+}
+
 /* ---- The count --------------------------------------------------------------------------- */
 
 static void count_setters_and_errors(void **state)
@@ -376,6 +406,7 @@ int main(void)
         cmocka_unit_test(bias_gradient_same_bytes),
         cmocka_unit_test(training_steps_same_bytes),
         cmocka_unit_test(two_callers_at_once),
+        cmocka_unit_test(parts_rule),
         cmocka_unit_test(count_setters_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,13 +12,20 @@
  * Parts run at the same time on different threads: each writes only its own outputs. */
 typedef void gf_pool_task(void *arg, size_t part, size_t parts);
 
-/* How many parts to cut `work` units into (>= 1): GF_POOL_PARTS_PER_THREAD per thread,
- * so that a thread held up by the system leaves its parts to the others, but none
- * smaller than min_part units, so that a part pays for waking a thread (the thresholds
- * are in the callers: docs/performance.md). 1 with one thread, or in the reference
- * build. The results of a loop must not depend on it. */
-enum { GF_POOL_PARTS_PER_THREAD = 4 };
+/* How many parts to cut `work` units into (>= 1). A job is worth waking sleeping
+ * workers for only when each part has min_part units at least (the thresholds are in
+ * the callers: docs/performance.md); then GF_POOL_PARTS_PER_THREAD parts per thread, so
+ * that a thread held up by the system leaves its parts to the others. While the workers
+ * are awake (watching for the next job, as between the jobs of a training step) a job
+ * GF_POOL_AWAKE_SHARE times smaller is shared too, in one part per thread: see
+ * gf_pool_parts_given. 1 with one thread, or in the reference build. The results of a
+ * loop must not depend on it. */
+enum { GF_POOL_PARTS_PER_THREAD = 4, GF_POOL_AWAKE_SHARE = 32 };
 size_t gf_pool_parts(double work, double min_part);
+
+/* gf_pool_parts's rule for a pool of `threads` threads whose workers are awake or not
+ * (the live state is read under the pool's lock), apart for tests. */
+size_t gf_pool_parts_given(double work, double min_part, size_t threads, int awake);
 
 /* For tests: multiply every min_part given to gf_pool_parts by scale (1 restores), so
  * that small problems are split too. Call it while no other thread is in the library. */
