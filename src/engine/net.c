@@ -2,55 +2,17 @@
  * gradient block (the optimiser adds its update to the parameters in place); activation
  * buffers sized on the first batch and reused. A training step is one forward loop, one
  * backward loop from the last layer to the first, a record pass on the steps that are
- * recorded (record.c), and one update. It runs a little over 700 lines on purpose: the
- * engine a student reads is this one file, from construction to the update. */
+ * recorded (record.c), and one update. The engine a student reads is this one file, from
+ * construction to the update; the network's fields are in net_state.h, and the accessors
+ * and options, which only read or set a field, in net_access.c. */
 #include <math.h>
 #include <string.h>
 
 #include "gradflow/net.h"
 #include "core/internal.h"
+#include "engine/net_state.h"
 #include "engine/record.h"
 #include "fast/fast.h"
-
-struct gf_net {
-    size_t in_features;
-    gf_layer *layers;
-    size_t n_layers;
-    size_t cap_layers;
-
-    gf_real *params; /* every parameter, layer after layer */
-    gf_real *grads;  /* dL/dparams, same layout */
-    size_t n_params;
-
-    /* Boundary i (0..n_layers): acts[i] is the input of layer i (acts[0] a copy of the
-     * batch), dacts[i] = dL/dacts[i]. Views into act_block and dact_block. */
-    gf_tensor *acts;
-    gf_tensor *dacts;
-    double *grad_norms;  /* ||dacts[i]||, scratch of the record pass */
-    gf_record *pending;  /* the records of the current backward pass, one per layer */
-    gf_real *act_block;
-    gf_real *dact_block;
-    size_t batch_cap;    /* rows the blocks hold; 0 after the architecture changes */
-    size_t batch;        /* rows of the last forward pass */
-
-    int have_forward;    /* acts hold a forward pass */
-    int have_loss;       /* dacts[n_layers] holds dL/dy for that pass */
-    int have_backward;   /* grads hold a backward pass not yet stepped on */
-    int last_nonfinite;  /* that backward pass saw NaN or infinity */
-    double last_loss;
-
-    uint64_t step;       /* backward passes so far */
-    uint64_t record_every;
-    int input_grad;
-    int last_input_grad; /* the last backward pass computed dacts[0] */
-    int skip_nonfinite;
-
-    gf_telemetry *tel;
-    size_t last_first_record; /* index of the last recorded step's first record */
-    int last_recorded;        /* the last backward pass was recorded */
-    int weight_norms_later;   /* gf_net_train_step: records leave ||W|| to the update */
-    int weight_norms_pending; /* the last records wait for their ||W|| */
-};
 
 /* ---- Construction -------------------------------------------------------------------- */
 
@@ -196,48 +158,6 @@ gf_status gf_net_add_layer(gf_net *net, gf_layer *layer)
     /* The caller's copy no longer owns the state. */
     layer->state = NULL;
     return GF_OK;
-}
-
-/* ---- Inspection ---------------------------------------------------------------------- */
-
-size_t gf_net_layer_count(const gf_net *net) { return net ? net->n_layers : 0; }
-
-const gf_layer *gf_net_layer(const gf_net *net, size_t i)
-{
-    return net != NULL && i < net->n_layers ? &net->layers[i] : NULL;
-}
-
-gf_layer *gf_net_layer_mut(gf_net *net, size_t i)
-{
-    return net != NULL && i < net->n_layers ? &net->layers[i] : NULL;
-}
-
-const char *gf_net_layer_kind(const gf_net *net, size_t i)
-{
-    return net != NULL && i < net->n_layers ? gf_layer_kind_name(&net->layers[i]) : NULL;
-}
-
-size_t gf_net_in_features(const gf_net *net) { return net ? net->in_features : 0; }
-size_t gf_net_param_count(const gf_net *net) { return net ? net->n_params : 0; }
-const gf_real *gf_net_params(const gf_net *net) { return net ? net->params : NULL; }
-const gf_real *gf_net_grads(const gf_net *net) { return net ? net->grads : NULL; }
-gf_real *gf_net_params_mut(gf_net *net) { return net ? net->params : NULL; }
-gf_real *gf_net_grads_mut(gf_net *net) { return net ? net->grads : NULL; }
-
-const gf_tensor *gf_net_activation(const gf_net *net, size_t i)
-{
-    if (net == NULL || !net->have_forward || i > net->n_layers)
-        return NULL;
-    return &net->acts[i];
-}
-
-const gf_tensor *gf_net_activation_grad(const gf_net *net, size_t i)
-{
-    if (net == NULL || !net->have_backward || i > net->n_layers)
-        return NULL;
-    if (i == 0 && !net->last_input_grad)
-        return NULL;
-    return &net->dacts[i];
 }
 
 /* ---- Forward ------------------------------------------------------------------------- */
@@ -703,55 +623,4 @@ void gf_net_rewind(gf_net *net, uint64_t step, size_t n_records)
     gf_telemetry_truncate(net->tel, n_records);
     net->step = step;
     net->last_recorded = 0;
-}
-
-/* ---- Options ------------------------------------------------------------------------- */
-
-gf_status gf_net_set_record_every(gf_net *net, uint64_t k)
-{
-    GF_CHECK_NOT_NULL(net, "gf_net_set_record_every");
-    if (k == 0)
-        return gf_fail(GF_EINVAL, "gf_net_set_record_every: k must be at least 1");
-    net->record_every = k;
-    return GF_OK;
-}
-
-void gf_net_set_input_grad(gf_net *net, int on)
-{
-    if (net != NULL)
-        net->input_grad = on != 0;
-}
-
-int gf_net_input_grad(const gf_net *net) { return net ? net->input_grad : 0; }
-
-void gf_net_set_skip_nonfinite(gf_net *net, int on)
-{
-    if (net != NULL)
-        net->skip_nonfinite = on != 0;
-}
-
-uint64_t gf_net_step_count(const gf_net *net) { return net ? net->step : 0; }
-
-void gf_net_set_step_count(gf_net *net, uint64_t step)
-{
-    if (net != NULL)
-        net->step = step;
-}
-
-const gf_telemetry *gf_net_telemetry(const gf_net *net) { return net ? net->tel : NULL; }
-gf_telemetry *gf_net_telemetry_mut(gf_net *net) { return net ? net->tel : NULL; }
-
-gf_status gf_net_last_records(const gf_net *net, const gf_record **records, size_t *count)
-{
-    GF_CHECK_NOT_NULL(net, "gf_net_last_records");
-    GF_CHECK_NOT_NULL(records, "gf_net_last_records");
-    GF_CHECK_NOT_NULL(count, "gf_net_last_records");
-    *records = NULL;
-    *count = 0;
-    if (!net->last_recorded)
-        return gf_fail(GF_ESTATE, "gf_net_last_records: the last backward pass was not "
-                       "recorded (none yet, or between record_every steps)");
-    *records = gf_telemetry_at(net->tel, net->last_first_record);
-    *count = net->n_layers;
-    return GF_OK;
 }
