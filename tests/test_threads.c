@@ -2,9 +2,9 @@
  * that run on threads give the same bytes at 1, 2 and 3 threads: the GEMM in every
  * transpose, beta 0 and 1, with each kernel the CPU has, on shapes split by rows and
  * by columns; the telemetry's long reductions; the activation layer's forward pass and
- * its backward pass with its statistics; the bias gradient; whole training steps (the update shared out by layers). Two
- * threads using the library at once get the same bytes too (one falls back to running
- * alone). The test lowers the sizes at which work is split (gf_pool_scale_thresholds),
+ * its backward pass with its statistics; the bias gradient; the optimiser's update;
+ * whole training steps. Two threads using the library at once get the same bytes too
+ * (one falls back to running alone). The test lowers the sizes at which work is split (gf_pool_scale_thresholds),
  * so that its products and arrays are cut into several parts. Then the rule that says
  * how many parts (gf_pool_parts_given), and the count's setters
  * and their errors. In the reference build every count
@@ -13,6 +13,7 @@
 
 #include "testutil.h"
 
+#include "../src/core/internal.h"
 #include "../src/fast/bias_grad.h"
 #include "../src/fast/fast.h"
 #include "../src/fast/gemm.h"
@@ -252,7 +253,62 @@ static void bias_gradient_same_bytes(void **state)
     test_free(dy), test_free(start), test_free(want), test_free(got);
 }
 
-/* Training steps of a network large enough for its update to be shared out by layers
+/* The optimiser's update of a long range, shared out by pieces, measured (||delta|| and
+ * the parameters' sum of squares) and not: the same parameters, state and figures, byte
+ * for byte, at every count, for every optimiser; the sum of squares is gf_stats_sumsq's,
+ * and two steps run, so that the state's second step is compared too. */
+static void update_same_bytes(void **state)
+{
+    enum { N = 3 * GF_STATS_CHUNK + 101 }; /* pieces of the chunk, the last one short */
+    gf_real *g = random_array(N, 12), *p0 = random_array(N, 13);
+    gf_real *want = test_malloc(N * sizeof *want), *got = test_malloc(N * sizeof *got);
+    (void)state;
+    for (int kind = 0; kind < GF_OPTIM_COUNT; kind++)
+        for (int measure = 0; measure <= 1; measure++) {
+            gf_optim_config cfg = gf_optim_default((gf_optim_kind)kind);
+            gf_optim *first = NULL;
+            double norm0[2] = {0}, sumsq0[2] = {0};
+            for (size_t t = 0; t < N_COUNTS; t++) {
+                gf_real *p = t == 0 ? want : got;
+                gf_optim *opt = NULL;
+                double norm[2] = {-1, -1}, sumsq[2] = {-1, -1};
+                assert_ok(gf_set_threads(counts[t]));
+                assert_ok(gf_optim_new(&opt, &cfg, N));
+                memcpy(p, p0, N * sizeof *p);
+                for (int step = 0; step < 2; step++) {
+                    double before = gf_stats_sumsq(p, N);
+                    assert_ok(gf_optim_update(opt, p, g, 0, N, measure ? &norm[step] : NULL,
+                                              measure ? &sumsq[step] : NULL));
+                    gf_optim_advance(opt);
+                    if (measure)
+                        assert_memory_equal(&sumsq[step], &before, sizeof before);
+                }
+                if (t == 0) {
+                    first = opt;
+                    memcpy(norm0, norm, sizeof norm), memcpy(sumsq0, sumsq, sizeof sumsq);
+                    continue;
+                }
+                assert_memory_equal(want, got, N * sizeof *got);
+                assert_memory_equal(norm0, norm, sizeof norm);
+                assert_memory_equal(sumsq0, sumsq, sizeof sumsq);
+                for (int slot = 0; slot < 2; slot++) {
+                    size_t na = 0, nb = 0;
+                    const gf_real *sa = gf_optim_state(first, &na, slot);
+                    const gf_real *sb = gf_optim_state(opt, &nb, slot);
+                    assert_int_equal(na, nb);
+                    if (na > 0)
+                        assert_memory_equal(sa, sb, na * sizeof *sa);
+                }
+                gf_optim_free(opt);
+            }
+            assert_true(!measure || (norm0[0] > 0 && norm0[1] > 0));
+            gf_optim_free(first);
+        }
+    assert_ok(gf_set_threads(0));
+    test_free(g), test_free(p0), test_free(want), test_free(got);
+}
+
+/* Training steps of a network large enough for its update to be shared out by pieces
  * (and its GEMMs, activations and bias gradients by rows and columns): the same
  * parameters and the same records, byte for byte, at every count. Adam, so that the
  * optimiser's state is shared out too. */
@@ -404,6 +460,7 @@ int main(void)
         cmocka_unit_test(activation_forward_same_bytes),
         cmocka_unit_test(activation_backward_same_bytes),
         cmocka_unit_test(bias_gradient_same_bytes),
+        cmocka_unit_test(update_same_bytes),
         cmocka_unit_test(training_steps_same_bytes),
         cmocka_unit_test(two_callers_at_once),
         cmocka_unit_test(parts_rule),

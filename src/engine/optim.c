@@ -267,6 +267,20 @@ static double measure_update(gf_optim *opt, const gf_optim_coefs *k, const gf_re
     return gf_update_norm_from_sums(sum, scaled);
 }
 
+/* p[i] += delta[i] for i < n by the rule of `kind`: the plain loops, which the fast update
+ * also runs, piece by piece, on a step it does not measure (passed to it as a function:
+ * src/fast/ sits below the engine). */
+static void apply_update(gf_optim_kind kind, const gf_optim_coefs *k, gf_real *s0, gf_real *s1,
+                         gf_real *p, const gf_real *g, size_t n)
+{
+    if (kind == GF_OPTIM_SGD)
+        sgd_update(k, p, g, n);
+    else if (kind == GF_OPTIM_MOMENTUM)
+        momentum_update(k, s0, p, g, n);
+    else
+        adam_update(k, s0, s1, p, g, n);
+}
+
 /* The reference update: measure (when asked), then update, each in its own pass. */
 gf_status gf_optim_update_ref(gf_optim *opt, gf_real *params, const gf_real *grads,
                               size_t offset, size_t count, double *update_norm,
@@ -284,12 +298,7 @@ gf_status gf_optim_update_ref(gf_optim *opt, gf_real *params, const gf_real *gra
         *update_norm = measure_update(opt, &k, params, grads, offset, count);
     if (update_norm != NULL && param_sumsq != NULL)
         *param_sumsq = gf_array_sumsq(params, count);
-    if (opt->cfg.kind == GF_OPTIM_SGD)
-        sgd_update(&k, params, grads, count);
-    else if (opt->cfg.kind == GF_OPTIM_MOMENTUM)
-        momentum_update(&k, s0, params, grads, count);
-    else
-        adam_update(&k, s0, s1, params, grads, count);
+    apply_update(opt->cfg.kind, &k, s0, s1, params, grads, count);
     return GF_OK;
 }
 
@@ -298,14 +307,15 @@ gf_status gf_optim_update(gf_optim *opt, gf_real *params, const gf_real *grads, 
 {
     gf_optim_coefs k;
     gf_status st;
-    if (!GF_FAST || update_norm == NULL)
+    if (!GF_FAST)
         return gf_optim_update_ref(opt, params, grads, offset, count, update_norm,
                                    param_sumsq);
     if ((st = check_range(opt, params, grads, offset, count)) != GF_OK)
         return st;
     k = coefs_of(opt);
-    gf_fast_update_measured(opt->cfg.kind, &k, slot_at(opt, 0, offset), slot_at(opt, 1, offset),
-                            params, grads, count, update_norm, param_sumsq);
+    gf_fast_update(opt->cfg.kind, &k, slot_at(opt, 0, offset), slot_at(opt, 1, offset), params,
+                   grads, count, update_norm, update_norm != NULL ? param_sumsq : NULL,
+                   apply_update);
     return GF_OK;
 }
 
