@@ -352,19 +352,6 @@ void nonfinite_values_are_located_and_stop_the_step(void **state)
 
 /* ---- Fast variants against their references ---------------------------------------- */
 
-/* The optimisers' state slots (momentum's v, Adam's m and v), bit for bit. */
-static void assert_same_state(const gf_optim *a, const gf_optim *b)
-{
-    for (int slot = 0; slot < 2; slot++) {
-        size_t na = 0, nb = 0;
-        const gf_real *sa = gf_optim_state(a, &na, slot);
-        const gf_real *sb = gf_optim_state(b, &nb, slot);
-        assert_int_equal(na, nb);
-        if (na > 0)
-            assert_memory_equal(sa, sb, na * sizeof(gf_real));
-    }
-}
-
 /* gf_optim_update (fast/update.c when GF_FAST) against gf_optim_update_ref (measure, then
  * update): parameters and state bit for bit, since both run the same rule on each
  * element; ||delta|| within 1e-12 relative, since only the order of the double sums
@@ -400,7 +387,7 @@ void fast_update_agrees_with_its_reference(void **state)
             gf_optim_advance(fast);
             gf_optim_advance(ref);
             assert_memory_equal(pf, pr, sizeof pf);
-            assert_same_state(fast, ref);
+            tu_assert_same_optim_state(fast, ref);
         }
         /* Without a norm to take, both are the reference update. */
         assert_ok(gf_optim_update(fast, pf, g, 0, N, NULL, NULL));
@@ -454,8 +441,8 @@ void update_takes_the_parameters_norm_on_the_way(void **state)
             gf_optim_advance(o2);
             gf_optim_advance(o3);
         }
-        assert_same_state(o1, o2);
-        assert_same_state(o1, o3);
+        tu_assert_same_optim_state(o1, o2);
+        tu_assert_same_optim_state(o1, o3);
         gf_optim_free(o1);
         gf_optim_free(o2);
         gf_optim_free(o3);

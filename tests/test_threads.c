@@ -4,11 +4,11 @@
  * by columns; the telemetry's long reductions; the activation layer's forward pass and
  * its backward pass with its statistics; the bias gradient; the optimiser's update;
  * whole training steps. Two threads using the library at once get the same bytes too
- * (one falls back to running alone). The test lowers the sizes at which work is split (gf_pool_scale_thresholds),
- * so that its products and arrays are cut into several parts. Then the rule that says
- * how many parts (gf_pool_parts_given), and the count's setters
- * and their errors. In the reference build every count
- * runs on one thread, and the comparisons hold trivially (the build is still tested). */
+ * (one falls back to running alone). The test lowers the sizes at which work is split
+ * (gf_pool_scale_thresholds), so that its products and arrays are cut into several
+ * parts. Then the rule that says how many parts (gf_pool_parts_given), and the count's
+ * setters and their errors. In the reference build every count runs on one thread, and
+ * the comparisons hold trivially (the build is still tested). */
 #include <pthread.h>
 
 #include "testutil.h"
@@ -291,14 +291,7 @@ static void update_same_bytes(void **state)
                 assert_memory_equal(want, got, N * sizeof *got);
                 assert_memory_equal(norm0, norm, sizeof norm);
                 assert_memory_equal(sumsq0, sumsq, sizeof sumsq);
-                for (int slot = 0; slot < 2; slot++) {
-                    size_t na = 0, nb = 0;
-                    const gf_real *sa = gf_optim_state(first, &na, slot);
-                    const gf_real *sb = gf_optim_state(opt, &nb, slot);
-                    assert_int_equal(na, nb);
-                    if (na > 0)
-                        assert_memory_equal(sa, sb, na * sizeof *sa);
-                }
+                tu_assert_same_optim_state(first, opt);
                 gf_optim_free(opt);
             }
             assert_true(!measure || (norm0[0] > 0 && norm0[1] > 0));

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "gradflow/common.h"
+#include "gradflow/optim.h"
 #include "gradflow/rng.h"
 #include "gradflow/tensor.h"
 
@@ -222,6 +223,19 @@ static inline void tu_fill_uniform(gf_tensor *t, gf_rng *rng, double lo, double 
 {
     for (size_t i = 0, n = gf_tensor_size(t); i < n; i++)
         t->data[i] = (gf_real)(lo + (hi - lo) * gf_rng_uniform(rng));
+}
+
+/* The optimisers' state slots (momentum's v, Adam's m and v), bit for bit. */
+static inline void tu_assert_same_optim_state(const gf_optim *a, const gf_optim *b)
+{
+    for (int slot = 0; slot < 2; slot++) {
+        size_t na = 0, nb = 0;
+        const gf_real *sa = gf_optim_state(a, &na, slot);
+        const gf_real *sb = gf_optim_state(b, &nb, slot);
+        assert_int_equal(na, nb);
+        if (na > 0)
+            assert_memory_equal(sa, sb, na * sizeof(gf_real));
+    }
 }
 
 #endif

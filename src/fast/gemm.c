@@ -305,10 +305,10 @@ static void gemm_built_in(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, s
  * than wide (or op(B) is small, see below), else bands of columns (of op(B) and C), each
  * a multiple of the kernel's tile and each run by gemm_built_in on its own thread. Every
  * element of C is still computed as gemm.h says, whatever band it falls in (k is never
- * split), so the bits do not depend on the number of threads. Each band packs its own blocks of B (and of A), in its own
- * slice of one buffer allocated by the calling thread (a user's allocator need not be
- * thread-safe): the duplicated packing is a few per cent of a band's work at the sizes
- * that are split.
+ * split), so the bits do not depend on the number of threads. Each band packs its own
+ * blocks of B (and of A), in its own slice of one buffer allocated by the calling thread
+ * (a user's allocator need not be thread-safe): the duplicated packing is a few per cent
+ * of a band's work at the sizes that are split.
  * One band per thread, no more: each band packs its own blocks of op(B) and reads all of
  * op(A) (or the other way round), so cutting finer repeats that work without spreading
  * the product better.
