@@ -321,8 +321,9 @@ static void gemm_built_in(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, s
  * of op(B), cheap at that size, and computes whole rows of C, the rows that the
  * element-wise passes before and after the product give to the same thread (pool.c,
  * gf_pool_parts_given), so each thread reads rows in its own cache. The M shape's
- * forward and input-gradient products (128 x 256 x 256) are split so: a step at M on two
- * threads ran 5.96-5.98 ms against 6.12-6.21 ms with bands of columns. */
+ * forward and input-gradient products (128 x 256 x 256) are split so: with small jobs
+ * shared in 4 parts a thread, a step at M on two threads ran 6.12-6.21 ms with bands of
+ * rows against 6.37-6.48 ms with bands of columns (two alternating runs each). */
 #define GEMM_MIN_PART (1u << 22)
 #define ROW_BANDS_B (256.0 * 1024)
 

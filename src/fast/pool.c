@@ -323,9 +323,10 @@ void gf_pool_scale_thresholds(double scale)
  * rather than rows sitting in the other core's cache. On the 2-core machine of
  * docs/performance.md, reading rows the other core had just written ran at a sixth of
  * the speed of reading its own (the bias added after the M shape's forward GEMM: 0.52
- * ms a step against 0.08 on one thread), and sharing the passes of 32 Ki values this way
- * took a training step at M on two threads from 6.4-6.8 ms to 5.96-5.98 ms, the
- * telemetry from 7-9 % of a step to 3-3.5 %. Waking sleeping workers costs tens of
+ * ms a step against 0.08 on one thread). With the GEMM's bands of rows, sharing the
+ * passes of 32 Ki values this way took a training step at M on two threads from
+ * 6.53-6.81 ms (not shared) to 5.96-5.98 ms, the telemetry from 8.7-9.4 % of a step to
+ * 2.9-3.5 % (two alternating runs each). Waking sleeping workers costs tens of
  * microseconds, so a sleeping pool keeps the large thresholds. */
 size_t gf_pool_parts_given(double work, double min_part, size_t threads, int awake)
 {
