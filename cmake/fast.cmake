@@ -119,10 +119,15 @@ if(GRADFLOW_BENCH)
   gf_add_program(bench_train_size SOURCES tests/bench/bench_train_size.c)
   # The telemetry's reductions alone, in cache (docs/performance.md, "Telemetry").
   gf_add_program(bench_stats SOURCES tests/bench/bench_stats.c)
+  # What sharing a short job costs, against one thread (docs/performance.md, "Threads").
+  gf_add_program(bench_pool SOURCES tests/bench/bench_pool.c)
   if(GRADFLOW_TESTS)
     add_test(NAME bench_stats COMMAND bench_stats 1000)
     set_tests_properties(bench_stats PROPERTIES TIMEOUT 60
       PASS_REGULAR_EXPRESSION "stats n=1000  sumsq [0-9.]+ ns  moments [0-9.]+ ns  abs [0-9.]+ ns")
+    add_test(NAME bench_pool COMMAND bench_pool 4096)
+    set_tests_properties(bench_pool PROPERTIES TIMEOUT 60 ENVIRONMENT GRADFLOW_THREADS=2
+      PASS_REGULAR_EXPRESSION "pool n=4096  shared [0-9.]+ us \\(p90 [0-9.]+\\)  empty job [0-9.]+ us \\(p90 [0-9.]+\\)  one thread [0-9.]+ us")
     add_test(NAME bench_quick COMMAND bench_gradflow --quick)
     set_tests_properties(bench_quick PROPERTIES TIMEOUT 60
       PASS_REGULAR_EXPRESSION "train S .*train M .*train L .*threads S round 1 .*telemetry M .*memory L peak")

@@ -4,12 +4,16 @@
  * by columns; the telemetry's long reductions; the activation layer's forward pass and
  * its backward pass with its statistics; the bias gradient; the optimiser's update;
  * whole training steps. Two threads using the library at once get the same bytes too
- * (one falls back to running alone). The test lowers the sizes at which work is split
- * (gf_pool_scale_thresholds), so that its products and arrays are cut into several
- * parts. Then the rule that says how many parts (gf_pool_parts_given), and the count's
+ * (one falls back to running alone), and every part of a job runs exactly once. The
+ * test lowers the sizes at which work is split (gf_pool_scale_thresholds), so that its
+ * products and arrays are cut into several parts. Then the rule that says how many parts (gf_pool_parts_given), and the count's
  * setters and their errors. In the reference build every count runs on one thread, and
  * the comparisons hold trivially (the build is still tested). */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+
 #include <pthread.h>
+#include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -390,6 +394,97 @@ static void two_callers_at_once(void **state)
     test_free(a), test_free(b), test_free(c[0]), test_free(c[1]), test_free(c[2]);
 }
 
+/* ---- The jobs themselves -------------------------------------------------------------------- */
+
+/* Each part of a job counts itself in its own slot; the job also counts the parts that
+ * ran on a thread other than the caller's, and part 0 may post a job of its own (no
+ * cmocka assertion runs inside a part: a worker must not jump out of it). */
+enum { SLOTS = 70000 };
+
+typedef struct tally {
+    unsigned char runs[SLOTS];
+    pthread_t caller;
+    size_t elsewhere; /* parts run off the caller's thread: written by part 1 only */
+    int nested;       /* part 0 posts a job of 3 parts ... */
+    int nested_ok;    /* ... which ran on its thread, every part once */
+} tally;
+
+static void count_part(void *arg, size_t part, size_t parts)
+{
+    tally *t = arg;
+    (void)parts;
+    t->runs[part]++;
+    if (part == 1)
+        t->elsewhere += !pthread_equal(pthread_self(), t->caller);
+    if (part == 0 && t->nested) { /* the pool is busy: it runs here */
+        tally *inner = malloc(sizeof *inner);
+        if (inner == NULL)
+            return;
+        memset(inner->runs, 0, 3);
+        inner->caller = pthread_self();
+        inner->elsewhere = 0;
+        inner->nested = 0;
+        gf_pool_run(count_part, inner, 3);
+        t->nested_ok = inner->runs[0] == 1 && inner->runs[1] == 1 && inner->runs[2] == 1 &&
+                       inner->elsewhere == 0;
+        free(inner);
+    }
+}
+
+/* A job of `parts` parts, `jobs` times back to back: every part runs exactly once in
+ * each; part 0 always on the calling thread. Returns how many times part 1 ran
+ * elsewhere. */
+static size_t run_jobs(tally *t, size_t parts, int jobs, int nested)
+{
+    size_t elsewhere = 0;
+    for (int j = 0; j < jobs; j++) {
+        memset(t->runs, 0, parts);
+        t->caller = pthread_self();
+        t->elsewhere = 0;
+        t->nested = nested;
+        t->nested_ok = 0;
+        gf_pool_run(count_part, t, parts);
+        if (nested)
+            assert_true(t->nested_ok);
+        for (size_t p = 0; p < parts; p++)
+            if (t->runs[p] != 1)
+                fail_msg("job %d of %zu parts: part %zu ran %d times", j, parts, p,
+                         t->runs[p]);
+        elsewhere += t->elsewhere;
+    }
+    return elsewhere;
+}
+
+/* Jobs posted and claimed without the pool's lock (src/fast/pool.c): many short jobs of
+ * 2 to 9 parts, and of 1000, at 2 and 3 threads, each part run exactly once, a part
+ * posting a job of its own (run on its thread), jobs after the workers have gone to
+ * sleep (a pause longer than their watch), and more parts than the job word holds
+ * (65535: run on the calling thread). With two threads or more the workers take some
+ * of the parts. */
+static void every_part_runs_once(void **state)
+{
+    tally *t = test_malloc(sizeof *t);
+    struct timespec pause = {0, 2000000}; /* 2 ms: the workers watch for 0.1 ms */
+    (void)state;
+    for (size_t c = 1; c < N_COUNTS; c++) {
+        size_t elsewhere = 0;
+        assert_ok(gf_set_threads(counts[c]));
+        for (size_t parts = 2; parts <= 9; parts++)
+            elsewhere += run_jobs(t, parts, 300, 0);
+        elsewhere += run_jobs(t, 1000, 20, 0);
+        run_jobs(t, 4, 50, 1);
+        for (int sleeps = 0; sleeps < 5; sleeps++) {
+            nanosleep(&pause, NULL);
+            elsewhere += run_jobs(t, 2, 1, 0);
+        }
+        assert_int_equal(run_jobs(t, SLOTS, 1, 0), 0); /* beyond the job word: here */
+        if (GF_FAST)
+            assert_true(elsewhere > 0);
+    }
+    assert_ok(gf_set_threads(0));
+    test_free(t);
+}
+
 /* ---- How many parts ---------------------------------------------------------------------- */
 
 /* gf_pool_parts_given: a sleeping pool is woken only for parts of min_part units, up to
@@ -456,6 +551,7 @@ int main(void)
         cmocka_unit_test(update_same_bytes),
         cmocka_unit_test(training_steps_same_bytes),
         cmocka_unit_test(two_callers_at_once),
+        cmocka_unit_test(every_part_runs_once),
         cmocka_unit_test(parts_rule),
         cmocka_unit_test(count_setters_and_errors),
     };

@@ -1,8 +1,10 @@
 /* src/fast/pool.c: a small persistent pool of POSIX threads (see pool.h and
  * gradflow/threads.h). Workers are started on the first job that wants them and then
  * sleep on a condition variable between jobs, so a job costs a wake-up, not a thread
- * creation. A job is a function and a number of parts; the calling thread and the
- * workers claim parts one at a time until none is left. Before sleeping, a worker
+ * creation. A job is a function and a number of parts; the calling thread runs part 0,
+ * and it and the workers claim the others one at a time until none is left, with atomic
+ * operations on one word (no lock is taken for a job unless a thread sleeps, see the
+ * state below). Before sleeping, a worker
  * watches for the next job for a short while (WATCH_NS, a tenth of a millisecond), and
  * the calling thread watches for its job's last part: waking a sleeping thread costs
  * tens of microseconds on a virtual machine, as much as a GEMM of the M shape takes on
@@ -20,12 +22,22 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The parts of a job are claimed with atomic operations (C11 <stdatomic.h>); a compiler
+ * without them gets a pool that runs every job on the calling thread. */
 #if !defined(__STDC_NO_ATOMICS__)
 #include <stdatomic.h>
-#define POOL_ATOMIC(type) _Atomic(type)
-#define load_relaxed(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define POOL_THREADS 1
 #else
-#define POOL_ATOMIC(type) volatile type /* no watching: see the watches */
+#define POOL_THREADS 0
+#define _Atomic(type) type /* never shared: no worker is started */
+#define atomic_load(p) (*(p))
+#define atomic_store(p, v) (void)(*(p) = (v))
+#define atomic_load_explicit(p, order) (*(p))
+#define atomic_store_explicit(p, v, order) (void)(*(p) = (v))
+#define atomic_fetch_add(p, v) ((*(p) += (v)) - (v))
+#define atomic_fetch_sub(p, v) ((*(p) -= (v)) + (v))
+#define atomic_compare_exchange_weak_explicit(p, e, d, s, f) \
+    (*(p) == *(e) ? (*(p) = (d), 1) : (*(e) = *(p), 0))
 #endif
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
@@ -39,24 +51,44 @@
 #include "fast/pool.h"
 #include "gradflow/threads.h"
 
-/* The pool's state: one per process, like the log callback. `lock` guards every field
- * but `busy`; `busy` is held by the one thread whose job the workers run. */
+/* The job word: which job (a generation, counted from 1 with every job posted), its
+ * number of parts, and the next part not yet claimed, in one 64-bit word, so that one
+ * compare-and-swap claims a part of the job the claimer saw and no other: a worker that
+ * looked late cannot take a part of the next job for one of the last. */
+typedef uint64_t job_word;
+enum { PART_BITS = 16 };
+#define PARTS_MAX ((1u << PART_BITS) - 1) /* more parts than this run on the caller */
+
+static job_word job_make(uint32_t gen, size_t parts, size_t next)
+{
+    return (job_word)gen << (2 * PART_BITS) | (job_word)parts << PART_BITS | (job_word)next;
+}
+static uint32_t job_gen(job_word w) { return (uint32_t)(w >> (2 * PART_BITS)); }
+static size_t job_parts(job_word w) { return (size_t)(w >> PART_BITS) & PARTS_MAX; }
+static size_t job_next(job_word w) { return (size_t)w & PARTS_MAX; }
+
+/* The pool's state: one per process, like the log callback. `lock` guards the workers'
+ * bookkeeping (started, threads, born) and the sleeps; `busy` is held by the one thread
+ * whose job the workers run. A job itself is posted and claimed without the lock (the
+ * atomics below): on the 2-core virtual machine of docs/performance.md the lock handed
+ * between the caller and a worker several times a job, often through the kernel (one
+ * futex call a job, counted at M), and a job of two parts cost about 1.4 us on average
+ * beyond its parts' own time (32 Ki values: 3.06 us against 2.42 on one thread). */
 static struct {
     pthread_mutex_t lock, busy;
     pthread_cond_t start, done;    /* a job is posted; the job's last part finished */
     pthread_t worker[GF_THREADS_MAX];
-    unsigned long born[GF_THREADS_MAX]; /* the generation when each worker was started */
+    uint32_t born[GF_THREADS_MAX]; /* the generation when each worker was started */
     size_t started;                /* workers running: worker[0 .. started) */
     size_t threads;                /* the count in force; 0: not decided yet */
-    POOL_ATOMIC(unsigned long) generation; /* incremented with every job posted (and read
-                                    * outside the lock while a thread watches for it) */
-    gf_pool_task *task;            /* the job: task(arg, p, parts) */
+    uint32_t posted;               /* the generation of the last job (the caller's) */
+    gf_pool_task *task;            /* the job: task(arg, p, parts), set before `job` */
     void *arg;
-    size_t parts;                  /* parts of the job */
-    size_t next;                   /* the next part not yet claimed */
-    POOL_ATOMIC(size_t) finished;  /* parts finished (likewise) */
-    size_t sleeping;               /* workers waiting on `start` */
-    int stop;                      /* the workers are to exit */
+    _Atomic(job_word) job;         /* generation, parts, next part to claim */
+    _Atomic(size_t) finished;      /* parts of the job finished */
+    _Atomic(size_t) sleeping;      /* workers asleep on `start` (changed under lock) */
+    _Atomic(int) caller_asleep;    /* the caller asleep on `done` (likewise) */
+    _Atomic(int) stop;             /* the workers are to exit */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .busy = PTHREAD_MUTEX_INITIALIZER,
           .start = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
@@ -159,71 +191,86 @@ static int watch_over(uint64_t start, unsigned round)
     return round % ROUNDS_PER_LOOK == 0 && now_ns() - start >= WATCH_NS;
 }
 
-static void watch_for_job(unsigned long seen) /* a generation other than seen */
+static uint32_t posted_gen(void)
 {
-#if !defined(__STDC_NO_ATOMICS__)
+    return job_gen(atomic_load_explicit(&pool.job, memory_order_acquire));
+}
+
+static void watch_for_job(uint32_t seen) /* a generation other than seen, or stop */
+{
     uint64_t start = now_ns();
-    for (unsigned i = 1; load_relaxed(pool.generation) == seen && !watch_over(start, i); i++)
+    for (unsigned i = 1; posted_gen() == seen && !atomic_load_explicit(&pool.stop,
+                         memory_order_relaxed) && !watch_over(start, i); i++)
         cpu_relax();
-#else
-    (void)seen;
-#endif
 }
 
 static void watch_for_end(size_t parts) /* all parts finished */
 {
-#if !defined(__STDC_NO_ATOMICS__)
     uint64_t start = now_ns();
-    for (unsigned i = 1; load_relaxed(pool.finished) < parts && !watch_over(start, i); i++)
+    for (unsigned i = 1; atomic_load_explicit(&pool.finished, memory_order_acquire) < parts &&
+                         !watch_over(start, i); i++)
         cpu_relax();
-#else
-    (void)parts;
-#endif
 }
 
-/* Run the parts of the current job that no thread has claimed yet, one at a time
- * (called with lock held; returns with it held). Parts are claimed rather than dealt
- * out, so that a thread the system has descheduled (a machine shared with other
- * programs) leaves its parts to the others instead of holding up the job. */
-static void claim_parts(void)
+/* Count part of a job finished; the last one wakes the caller if it sleeps. The count
+ * and the look at caller_asleep are sequentially consistent, as are the caller's
+ * setting of caller_asleep and its look at the count (gf_pool_run): one of the two
+ * sees the other's write, so the caller never sleeps through the end. */
+static void part_finished(size_t parts)
 {
-    while (pool.next < pool.parts) {
-        size_t part = pool.next++, parts = pool.parts;
-        gf_pool_task *task = pool.task;
-        void *arg = pool.arg;
-        pthread_mutex_unlock(&pool.lock);
-        task(arg, part, parts);
+    if (atomic_fetch_add(&pool.finished, 1) + 1 == parts && atomic_load(&pool.caller_asleep)) {
         pthread_mutex_lock(&pool.lock);
-        if (++pool.finished == parts)
-            pthread_cond_signal(&pool.done);
+        pthread_cond_signal(&pool.done);
+        pthread_mutex_unlock(&pool.lock);
     }
 }
 
-/* Worker w (1 .. started): wakes for every job and claims parts of it. */
+/* Claim and run the parts of job `gen` that no thread has claimed yet, one at a time,
+ * until none is left or another job has been posted. Parts are claimed rather than
+ * dealt out, so that a thread the system has descheduled (a machine shared with other
+ * programs) leaves its parts to the others instead of holding up the job. A claimed
+ * part keeps its job from ending, so task and arg are still that job's when read. */
+static void claim_parts(uint32_t gen)
+{
+    job_word w = atomic_load_explicit(&pool.job, memory_order_acquire);
+    while (job_gen(w) == gen && job_next(w) < job_parts(w)) {
+        if (!atomic_compare_exchange_weak_explicit(&pool.job, &w, w + 1, memory_order_acquire,
+                                                   memory_order_acquire))
+            continue; /* w now holds the word another thread left */
+        pool.task(pool.arg, job_next(w), job_parts(w));
+        part_finished(job_parts(w));
+        w = atomic_load_explicit(&pool.job, memory_order_acquire);
+    }
+}
+
+/* Worker w (1 .. started): watches for every job, sleeping when none comes for a
+ * while, and claims parts of it. Going to sleep, it counts itself asleep before its last
+ * look at the job word, both sequentially consistent, while the poster stores the word
+ * before it looks at the count (gf_pool_run): either the worker sees the new job or the
+ * poster sees a sleeper and wakes it, under the lock the sleeper holds until it waits. */
 static void *worker_main(void *arg)
 {
     size_t w = (size_t)(uintptr_t)arg;
-    unsigned long seen;
+    uint32_t seen;
     pthread_mutex_lock(&pool.lock);
-    seen = pool.born[w - 1]; /* not pool.generation: the job it was started for may be
-                              * posted before this thread first takes the lock */
-    for (;;) {
-        if (!pool.stop && pool.generation == seen) { /* watch for the next job, then sleep */
-            pthread_mutex_unlock(&pool.lock);
-            watch_for_job(seen);
-            pthread_mutex_lock(&pool.lock);
-        }
-        while (!pool.stop && pool.generation == seen) {
-            pool.sleeping++;
-            pthread_cond_wait(&pool.start, &pool.lock);
-            pool.sleeping--;
-        }
-        if (pool.stop)
-            break;
-        seen = pool.generation;
-        claim_parts();
-    }
+    seen = pool.born[w - 1]; /* not the posted generation: the job it was started for may
+                              * be posted before this thread first takes the lock */
     pthread_mutex_unlock(&pool.lock);
+    for (;;) {
+        watch_for_job(seen);
+        if (posted_gen() == seen && !atomic_load(&pool.stop)) {
+            pthread_mutex_lock(&pool.lock);
+            (void)atomic_fetch_add(&pool.sleeping, 1);
+            while (job_gen(atomic_load(&pool.job)) == seen && !atomic_load(&pool.stop))
+                pthread_cond_wait(&pool.start, &pool.lock);
+            (void)atomic_fetch_sub(&pool.sleeping, 1);
+            pthread_mutex_unlock(&pool.lock);
+        }
+        if (atomic_load(&pool.stop))
+            break;
+        seen = posted_gen();
+        claim_parts(seen);
+    }
     return NULL;
 }
 
@@ -233,7 +280,8 @@ static void after_fork_parent(void) { pthread_mutex_unlock(&pool.lock); }
 static void after_fork_child(void)
 {
     pool.started = 0;
-    pool.sleeping = 0;
+    atomic_store(&pool.sleeping, 0);
+    atomic_store(&pool.caller_asleep, 0);
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -256,7 +304,7 @@ static void start_workers(size_t want)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     while (pool.started < want) {
         size_t w = pool.started + 1;
-        pool.born[pool.started] = pool.generation;
+        pool.born[pool.started] = pool.posted;
         if (pthread_create(&pool.worker[pool.started], NULL, worker_main, (void *)(uintptr_t)w))
             break;
         pool.started++;
@@ -269,7 +317,7 @@ static void stop_workers(void)
 {
     size_t n;
     pthread_mutex_lock(&pool.lock);
-    pool.stop = 1;
+    atomic_store(&pool.stop, 1);
     pthread_cond_broadcast(&pool.start);
     n = pool.started;
     pthread_mutex_unlock(&pool.lock);
@@ -277,7 +325,7 @@ static void stop_workers(void)
         pthread_join(pool.worker[i], NULL);
     pthread_mutex_lock(&pool.lock);
     pool.started = 0;
-    pool.stop = 0;
+    atomic_store(&pool.stop, 0);
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -350,34 +398,46 @@ size_t gf_pool_parts(double work, double min_part)
         return 1; /* too small to share (and no lock taken for it) */
     pthread_mutex_lock(&pool.lock);
     threads = gf_threads_locked();
-    awake = pool.started > 0 && pool.started + 1 >= threads && pool.sleeping == 0;
+    awake = pool.started > 0 && pool.started + 1 >= threads && atomic_load(&pool.sleeping) == 0;
     pthread_mutex_unlock(&pool.lock);
     return gf_pool_parts_given(work, min_part, threads, awake);
 }
 
+/* Post a job and take part in it: part 0 is the caller's own (posted as claimed), so that
+ * it meets the rows it wrote in the job before (see the rule above); the others go to
+ * whoever claims them first. Then watch for the last part, then sleep. */
 void gf_pool_run(gf_pool_task *task, void *arg, size_t parts)
 {
-    if (parts > 1 && pthread_mutex_trylock(&pool.busy) == 0) {
+    if (POOL_THREADS && parts > 1 && parts <= PARTS_MAX &&
+        pthread_mutex_trylock(&pool.busy) == 0) {
+        uint32_t gen;
         pthread_mutex_lock(&pool.lock);
         start_workers(gf_threads_locked() - 1);
+        gen = ++pool.posted;
+        if (gen == 0) /* 0 is no job's: a worker born before the first job has seen it */
+            gen = ++pool.posted;
+        pthread_mutex_unlock(&pool.lock);
         pool.task = task;
         pool.arg = arg;
-        pool.parts = parts;
-        pool.next = 0;
-        pool.finished = 0;
-        pool.generation++;
-        if (pool.sleeping > 0) /* the others are watching `generation` */
-            pthread_cond_broadcast(&pool.start);
-        claim_parts(); /* the calling thread works too */
-        if (pool.finished < parts) { /* watch for the last part, then sleep */
-            pthread_mutex_unlock(&pool.lock);
-            watch_for_end(parts);
+        atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
+        atomic_store(&pool.job, job_make(gen, parts, 1)); /* publishes task, arg, finished */
+        if (atomic_load(&pool.sleeping) > 0) {
             pthread_mutex_lock(&pool.lock);
+            pthread_cond_broadcast(&pool.start);
+            pthread_mutex_unlock(&pool.lock);
         }
-        while (pool.finished < parts)
-            pthread_cond_wait(&pool.done, &pool.lock);
-        pool.task = NULL;
-        pthread_mutex_unlock(&pool.lock);
+        task(arg, 0, parts);
+        part_finished(parts);
+        claim_parts(gen);
+        watch_for_end(parts);
+        if (atomic_load(&pool.finished) < parts) {
+            pthread_mutex_lock(&pool.lock);
+            atomic_store(&pool.caller_asleep, 1);
+            while (atomic_load(&pool.finished) < parts)
+                pthread_cond_wait(&pool.done, &pool.lock);
+            atomic_store(&pool.caller_asleep, 0);
+            pthread_mutex_unlock(&pool.lock);
+        }
         pthread_mutex_unlock(&pool.busy);
         return;
     }

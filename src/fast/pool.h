@@ -32,9 +32,10 @@ size_t gf_pool_parts_given(double work, double min_part, size_t threads, int awa
 void gf_pool_scale_thresholds(double scale);
 
 /* Run task(arg, p, parts) for every p < parts and return when all have finished: the
- * calling thread and the pool's workers each take the next part until none is left; all
- * on the calling thread when the pool is busy (another thread is using it, or this call
- * comes from inside a part) or no worker could be started. Cannot fail. */
+ * calling thread runs part 0, then it and the pool's workers each take the next part
+ * until none is left; all on the calling thread when the pool is busy (another thread is
+ * using it, or this call comes from inside a part), no worker could be started, or parts
+ * is over 65535. Cannot fail. */
 void gf_pool_run(gf_pool_task *task, void *arg, size_t parts);
 
 #endif
