@@ -70,10 +70,11 @@ static size_t job_next(job_word w) { return (size_t)w & PARTS_MAX; }
 /* The pool's state: one per process, like the log callback. `lock` guards the workers'
  * bookkeeping (started, threads, born) and the sleeps; `busy` is held by the one thread
  * whose job the workers run. A job itself is posted and claimed without the lock (the
- * atomics below): on the 2-core virtual machine of docs/performance.md the lock handed
- * between the caller and a worker several times a job, often through the kernel (one
- * futex call a job, counted at M), and a job of two parts cost about 1.4 us on average
- * beyond its parts' own time (32 Ki values: 3.06 us against 2.42 on one thread). */
+ * atomics below): on the 2-core virtual machine of docs/performance.md the lock went
+ * back and forth between the caller and a worker several times a job, often through the
+ * kernel (about one futex call a job in a training step at M, counted with strace), and
+ * an empty job of two parts took 0.87-1.12 us, against 0.44-0.66 us now (medians,
+ * three alternating runs of tests/bench/bench_pool.c). */
 static struct {
     pthread_mutex_t lock, busy;
     pthread_cond_t start, done;    /* a job is posted; the job's last part finished */
