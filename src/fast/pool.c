@@ -82,7 +82,6 @@ static struct {
     uint32_t born[GF_THREADS_MAX]; /* the generation when each worker was started */
     size_t started;                /* workers running: worker[0 .. started) */
     size_t threads;                /* the count in force; 0: not decided yet */
-    uint32_t posted;               /* the generation of the last job (the caller's) */
     gf_pool_task *task;            /* the job: task(arg, p, parts), set before `job` */
     void *arg;
     _Atomic(job_word) job;         /* generation, parts, next part to claim */
@@ -305,7 +304,7 @@ static void start_workers(size_t want)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     while (pool.started < want) {
         size_t w = pool.started + 1;
-        pool.born[pool.started] = pool.posted;
+        pool.born[pool.started] = job_gen(atomic_load(&pool.job));
         if (pthread_create(&pool.worker[pool.started], NULL, worker_main, (void *)(uintptr_t)w))
             break;
         pool.started++;
@@ -411,12 +410,13 @@ void gf_pool_run(gf_pool_task *task, void *arg, size_t parts)
 {
     if (POOL_THREADS && parts > 1 && parts <= PARTS_MAX &&
         pthread_mutex_trylock(&pool.busy) == 0) {
-        uint32_t gen;
+        /* Only the thread holding busy changes the job word's generation (the others
+         * count parts off it). 0 is no job's: a worker born before the first job has
+         * seen it. */
+        uint32_t gen = job_gen(atomic_load(&pool.job)) + 1;
+        gen += gen == 0;
         pthread_mutex_lock(&pool.lock);
         start_workers(gf_threads_locked() - 1);
-        gen = ++pool.posted;
-        if (gen == 0) /* 0 is no job's: a worker born before the first job has seen it */
-            gen = ++pool.posted;
         pthread_mutex_unlock(&pool.lock);
         pool.task = task;
         pool.arg = arg;
