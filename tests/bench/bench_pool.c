@@ -11,20 +11,13 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "../../src/core/internal.h"
 #include "../../src/fast/pool.h"
 #include "../../src/fast/stats.h"
+#include "bench_util.h"
 
 enum { ROUNDS = 3000 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct halves {
     gf_real *x;
@@ -71,12 +64,12 @@ static void time_jobs(halves *h, size_t parts)
         double t0, t1;
         h->value = (gf_real)r * (gf_real)1e-3;
         gf_pool_run(write_half, h, parts);
-        t0 = now();
+        t0 = bench_seconds();
         gf_pool_run(sum_half, h, parts);
-        t1 = now();
+        t1 = bench_seconds();
         reading[r] = t1 - t0;
         gf_pool_run(nothing, NULL, parts);
-        empty[r] = now() - t1;
+        empty[r] = bench_seconds() - t1;
     }
     print_quantiles(parts > 1 ? "shared" : "one thread", reading);
     if (parts > 1)
@@ -90,12 +83,15 @@ int main(int argc, char **argv)
         return 2;
     }
     for (int a = 1; a < argc; a++) {
-        halves h = {NULL, (size_t)strtoul(argv[a], NULL, 10), 0, {0, 0}};
-        void *block = h.n > 1 ? gf_alloc(h.n * sizeof(gf_real) + GF_ALIGN_PAD) : NULL;
-        if (block == NULL) {
-            fprintf(stderr, "%s: '%s': not a length of 2 values or more (or no memory)\n",
-                    argv[0], argv[a]);
+        halves h = {NULL, 0, 0, {0, 0}};
+        void *block;
+        if (!bench_length(argv[a], 2, (size_t)1 << 26, &h.n)) {
+            fprintf(stderr, "%s: '%s' is not a length from 2 to 2^26\n", argv[0], argv[a]);
             return 2;
+        }
+        if ((block = gf_alloc(h.n * sizeof(gf_real) + GF_ALIGN_PAD)) == NULL) {
+            fprintf(stderr, "%s: out of memory for %zu values\n", argv[0], h.n);
+            return 1;
         }
         h.x = gf_align64(block);
         printf("pool n=%zu", h.n);

@@ -10,27 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../../src/core/internal.h"
 #include "../../src/fast/simd.h"
 #include "../../src/fast/stats.h"
+#include "bench_util.h"
 
 enum { ROUNDS = 40 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Seconds per call of reduction `which` (0 sum of squares, 1 moments, 2 |x| statistics)
  * on x[0..n), over `reps` calls. */
 static double time_calls(int which, const gf_real *x, size_t n, long reps)
 {
     volatile double sink = 0;
-    double t0 = now();
+    double t0 = bench_seconds();
     for (long r = 0; r < reps; r++) {
         double s, q, a;
         size_t z, c;
@@ -45,7 +38,7 @@ static double time_calls(int which, const gf_real *x, size_t n, long reps)
         }
     }
     (void)sink;
-    return (now() - t0) / (double)reps;
+    return (bench_seconds() - t0) / (double)reps;
 }
 
 int main(int argc, char **argv)
@@ -60,13 +53,11 @@ int main(int argc, char **argv)
            sizeof(gf_real) == sizeof(double) ? "double" : "float",
            gf_simd_name(gf_simd_active()), ROUNDS);
     for (int arg = 1; arg < argc; arg++) {
-        char *end;
-        unsigned long long v = strtoull(argv[arg], &end, 10);
-        if (*end != '\0' || v == 0 || v > (1ull << 26)) {
+        size_t n;
+        if (!bench_length(argv[arg], 1, (size_t)1 << 26, &n)) {
             fprintf(stderr, "bench_stats: '%s' is not a length from 1 to 2^26\n", argv[arg]);
             return 2;
         }
-        size_t n = (size_t)v;
         gf_real *x = gf_alloc_reals(n);
         double best[3] = {1e30, 1e30, 1e30};
         long reps = (long)(2e6 / (double)n) + 10;
