@@ -203,9 +203,9 @@ GF_SIMD_VOID(static, abs_exact,
 /* ---- Float data: float partial sums, checked ------------------------------------------
  * Converting every float to double costs more than the rest of these loops. Float data
  * are summed instead in 16 float lanes over blocks of BLOCK values (each lane adds 16
- * values, 4 accumulators deep; the values after the last block: "The short block"
- * below), and each block's lanes go into double lanes: relative
- * error about 16 float roundings, 1e-6, far below what a telemetry figure needs. A square
+ * values, 4 accumulators deep; for the values after the last block see "The short
+ * block" below), and each block's lanes go into double lanes: relative error about 16
+ * float roundings, 1e-6, far below what a telemetry figure needs. A square
  * can overflow float (|x| > 1.8e19) or underflow it (|x| < 5e-20, and vanishing gradients
  * get there): a result that is not finite, or a sum of squares below 2^-80 (where the
  * underflowed squares, at most 2^-110 in all, could matter), is taken again exactly in
