@@ -121,10 +121,15 @@ if(GRADFLOW_BENCH)
   gf_add_program(bench_stats SOURCES tests/bench/bench_stats.c)
   # What sharing a short job costs, against one thread (docs/performance.md, "Threads").
   gf_add_program(bench_pool SOURCES tests/bench/bench_pool.c)
+  # The most one core multiplies and adds: the ceiling of the GEMM lines ("What is left").
+  gf_add_program(bench_peak SOURCES tests/bench/bench_peak.c)
   if(GRADFLOW_TESTS)
     add_test(NAME bench_stats COMMAND bench_stats 1000)
     set_tests_properties(bench_stats PROPERTIES TIMEOUT 60
       PASS_REGULAR_EXPRESSION "stats n=1000  sumsq [0-9.]+ ns  moments [0-9.]+ ns  abs [0-9.]+ ns")
+    add_test(NAME bench_peak COMMAND bench_peak --quick)
+    set_tests_properties(bench_peak PROPERTIES TIMEOUT 60
+      PASS_REGULAR_EXPRESSION "fma-peak (avx512|avx2) float [0-9.]+ GFLOP/s  double [0-9.]+ GFLOP/s|fma-peak none")
     add_test(NAME bench_pool COMMAND bench_pool 4096)
     set_tests_properties(bench_pool PROPERTIES TIMEOUT 60 ENVIRONMENT GRADFLOW_THREADS=2
       PASS_REGULAR_EXPRESSION "pool n=4096  shared [0-9.]+ us \\(p90 [0-9.]+\\)  empty job [0-9.]+ us \\(p90 [0-9.]+\\)  one thread [0-9.]+ us")

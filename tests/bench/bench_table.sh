@@ -41,6 +41,12 @@ r=0
 for f in "$@"; do # the family can differ between runs (its probe is timed)
     r=$((r + 1))
     grep -m1 '^# OpenBLAS kernel family' "$f" | sed "s/^# /- Run $r: /; s/\$/./"
+    # the ceiling of the GEMM lines, which drifts with the host between sittings
+    grep -m1 '^fma-peak ' "$f" |
+        sed -e "s/^fma-peak none: /- Run $r: FMA ceiling of one core (bench_peak): not measured: /" \
+            -e "s/ *(one core.*//" \
+            -e "s/^fma-peak \([a-z0-9]*\) float \(.*\)  double /- Run $r: FMA ceiling of one core (bench_peak): \1, float \2, double /" \
+            -e "s/\$/./" || true
 done
 grep -m1 '^# threads:' "$first" | sed 's/^# threads: /- Threads: /; s/$/./'
 grep -m1 '^# PyTorch set-up' "$first" | sed 's/^# /- /; s/$/./' || true

@@ -163,6 +163,14 @@ if command -v lscpu >/dev/null 2>&1; then
     lscpu | grep -E "^(Model name|CPU family|Model:|CPU\(s\)|Thread|L1d|L2|L3)" || true
 fi
 getconf -a 2>/dev/null | grep -E "^LEVEL[123]_D?CACHE_SIZE" || true
+# The most one core multiplies and adds (bench_peak): the ceiling of every GEMM line below.
+if [ -x "$build/bench_peak" ]; then
+    one_core="" peak_flags=""
+    command -v taskset >/dev/null 2>&1 && one_core="taskset -c ${GF_BENCH_CPU:-1}"
+    case $flags in *--quick*) peak_flags=--quick ;; esac
+    # shellcheck disable=SC2086
+    $one_core "$build/bench_peak" $peak_flags
+fi
 
 # ---- Everything but training: once each side ----------------------------------------
 echo "== gradflow: $pin $build/bench_gradflow $ours_flags (gemm, gemm-cases, telemetry, memory)"
