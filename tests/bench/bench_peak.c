@@ -8,8 +8,8 @@
  * GF_SIMD=avx2 measures the AVX2 one on an AVX-512 CPU. A CPU running wide vectors may
  * run them at a lower clock than scalar code: that is part of the ceiling, and why it is
  * measured rather than computed from the clock. The host's speed drifts between
- * sittings (here 154 and 176 GFLOP/s in float the same day), so compare a product with
- * the ceiling of the same sitting. */
+ * sittings (a loop like this one read 154 GFLOP/s in float, then 170-176 twenty minutes
+ * later, 7 Dec), so compare a product with the ceiling of the same sitting. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdio.h>
@@ -27,11 +27,11 @@ enum { ACC = 12, ROUNDS = 7 };
 #include <immintrin.h>
 #define PEAK_X86 1
 
-/* One version per vector type: ITER iterations of ACC fused multiply-adds, returning
+/* One version per vector type: iters iterations of ACC fused multiply-adds, returning
  * the sum of the accumulators (so that none of the work can be dropped). x and y come
  * through volatile, so the compiler cannot fold the chains. */
 #define PEAK_LOOP(name, isa, vec, elem, set1, fmadd, add)                                 \
-    __attribute__((target(isa))) static double name   (long iters, double xs, double ys) \
+    __attribute__((target(isa))) static double name(long iters, double xs, double ys)    \
     {                                                                                     \
         vec acc[ACC], x = set1((elem)xs), y = set1((elem)ys), sum;                        \
         elem out[sizeof(vec) / sizeof(elem)];                                             \
