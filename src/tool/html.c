@@ -145,26 +145,31 @@ static void esc(FILE *f, const char *s)
         }
 }
 
-/* A file's bytes as base64 (RFC 4648), for a data: URI. Returns 0, or -1 when unreadable. */
+/* A file's bytes as base64 (RFC 4648), for a data: URI. Returns 0, or -1 when unreadable.
+ * Each read is encoded into a buffer written at once: a figure is up to a megabyte, and
+ * a call to fputc per character was most of the time a page took. */
 static int base64_file(FILE *out, const char *path)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     unsigned char in[3 * 1024];
+    char text[4 * 1024];
     size_t n;
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return -1;
     /* Whole groups of 3 bytes per read, so padding only ever comes at the end. */
     while ((n = fread(in, 1, sizeof in, f)) > 0) {
+        size_t len = 0;
         for (size_t i = 0; i < n; i += 3) {
             unsigned v = (unsigned)in[i] << 16;
             v |= i + 1 < n ? (unsigned)in[i + 1] << 8 : 0;
             v |= i + 2 < n ? in[i + 2] : 0;
-            fputc(tbl[v >> 18 & 63], out);
-            fputc(tbl[v >> 12 & 63], out);
-            fputc(i + 1 < n ? tbl[v >> 6 & 63] : '=', out);
-            fputc(i + 2 < n ? tbl[v & 63] : '=', out);
+            text[len++] = tbl[v >> 18 & 63];
+            text[len++] = tbl[v >> 12 & 63];
+            text[len++] = i + 1 < n ? tbl[v >> 6 & 63] : '=';
+            text[len++] = i + 2 < n ? tbl[v & 63] : '=';
         }
+        fwrite(text, 1, len, out);
         if (n < sizeof in)
             break;
     }

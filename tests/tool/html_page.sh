@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/tool/html_page.sh GRADFLOW WORKDIR: the HTML pages of a run and of a comparison
 # (index.html), opened in headless chromium: each page loads, every image resolves
-# (complete, naturalWidth > 0), every SVG figure of the directory is on the page, the
+# (complete, naturalWidth > 0), every SVG figure of the directory is on the page (its
+# data: URI decodes to the file's bytes), the
 # verdict is summary.json's, and nothing is logged to the console. Skipped (exit 77)
 # when chromium is not installed; CI installs it (.ci/run).
 set -eu
@@ -64,6 +65,15 @@ EOF
     if ! grep -q "IMAGES $svgs BROKEN 0" dom.txt; then
         echo "FAIL: $page: expected $svgs images, all resolved; the page says:"
         sed -n '/id="out"/,/<\/pre>/p' dom.txt
+        fail=1
+    fi
+    # Each figure inlined byte for byte: the page's data: URIs, decoded, are the
+    # directory's SVG files (compared by checksum, as sorted lists).
+    on_page=$(grep -o 'base64,[A-Za-z0-9+/=]*' "$page" | cut -c8- |
+              while read -r b; do printf '%s' "$b" | base64 -d | cksum; done | sort)
+    in_dir=$(for svg in "$dir"/*.svg; do [ -f "$svg" ] && cksum < "$svg"; done | sort)
+    if [ "$on_page" != "$in_dir" ]; then
+        echo "FAIL: $page: its inlined figures, decoded, are not the SVG files of $dir"
         fail=1
     fi
     if grep -q ':CONSOLE' browser.txt; then
