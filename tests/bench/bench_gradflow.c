@@ -1,6 +1,7 @@
 /* tests/bench/bench_gradflow.c: the performance figures of issue 4, one line each: GEMM
- * GFLOP/s (gf_real precision, square, no transposes) beside OpenBLAS when it can be
- * loaded, every GEMM case training calls at the M and L shapes (gemm-cases), training
+ * GFLOP/s (gf_real precision, square, no transposes unless --transposes) beside OpenBLAS
+ * when it can be loaded, with the median ratio of alternating samples, every GEMM case
+ * training calls at the M and L shapes (gemm-cases), training
  * steps/s with telemetry on for the S, M and L networks (tanh, MSE, SGD), the cost of
  * telemetry at S, M and L, and the peak resident memory of L measured in a fresh child
  * process. A benchmark, not a test: `--quick` is the CTest smoke run.
@@ -127,42 +128,56 @@ static void let_openblas_threads_sleep(void)
 
 /* ---- GEMM ------------------------------------------------------------------------------ */
 
-/* Best GFLOP/s of n x n x n GEMMs (C = A B, beta 0) over several timed samples. */
-static double gemm_rate(int use_blas, gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
-                        const gf_real *b, gf_real *c)
+/* Seconds per call of an n x n x n GEMM (C = op(A) op(B), beta 0), one side, over calls
+ * lasting at least min_time. */
+static double time_square(int use_blas, gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
+                          const gf_real *b, gf_real *c, double min_time)
 {
     /* gf_gemm on views: its shape checks cost nothing beside n^3 multiply-adds. */
     const gf_tensor av = gf_tensor_view((gf_real *)a, n, n);
     const gf_tensor bv = gf_tensor_view((gf_real *)b, n, n);
     gf_tensor cv = gf_tensor_view(c, n, n);
-    double flops = 2.0 * (double)n * (double)n * (double)n, best = 0;
-    double min_time = quick ? 0.002 : 0.05;
-    int samples = quick ? 1 : 7;
-    for (int s = 0; s < samples; s++) {
-        size_t reps = 0;
-        double t0 = now(), t;
-        do {
-            if (use_blas)
-                openblas_gemm(ta, tb, n, a, b, c);
-            else
-                (void)gf_gemm(&cv, &av, &bv, ta, tb, 1, 0);
-            reps++;
-            t = now() - t0;
-        } while (t < min_time);
-        if (flops * (double)reps / t > best)
-            best = flops * (double)reps / t;
+    size_t reps = 0;
+    double t0 = now(), t;
+    do {
         if (use_blas)
-            let_openblas_threads_sleep();
-    }
-    return best * 1e-9;
+            openblas_gemm(ta, tb, n, a, b, c);
+        else
+            (void)gf_gemm(&cv, &av, &bv, ta, tb, 1, 0);
+        reps++;
+        t = now() - t0;
+    } while (t < min_time);
+    if (use_blas)
+        let_openblas_threads_sleep();
+    return t / (double)reps;
 }
 
+/* Best GFLOP/s of one side over several samples (the OpenBLAS probe). */
+static double gemm_rate(int use_blas, gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
+                        const gf_real *b, gf_real *c)
+{
+    double best = INFINITY;
+    for (int s = 0; s < (quick ? 1 : 7); s++) {
+        double t = time_square(use_blas, ta, tb, n, a, b, c, quick ? 0.002 : 0.05);
+        best = t < best ? t : best;
+    }
+    return 2.0 * (double)n * (double)n * (double)n / best * 1e-9;
+}
+
+static double median(double *v, size_t n);
+
+/* Square products, NN (and with --transposes TN, NT, TT) at n = 64 .. 1024: the two
+ * sides timed in alternating samples, as the training cases below, so that a change of
+ * machine load hits both; the median ratio of the pairs and their range, beside each
+ * side's best rate. */
 static void bench_gemm(gf_rng *rng)
 {
     static const size_t sizes[] = {64, 128, 256, 512, 1024};
     static const char *const tnames[] = {"NN", "TN", "NT", "TT"};
     size_t count = sizeof sizes / sizeof sizes[0];
     size_t nmax = quick ? 256 : 1024;
+    int samples = quick ? 1 : 7;
+    double min_time = quick ? 0.002 : 0.05;
     gf_real *a = malloc(nmax * nmax * sizeof *a), *b = malloc(nmax * nmax * sizeof *b);
     gf_real *c = malloc(nmax * nmax * sizeof *c);
     if (a == NULL || b == NULL || c == NULL) {
@@ -175,11 +190,24 @@ static void bench_gemm(gf_rng *rng)
         gf_trans ta = (gf_trans)(t & 1), tb = (gf_trans)(t >> 1);
         for (size_t i = 0; i < count && sizes[i] <= nmax; i++) {
             size_t n = sizes[i];
-            double ours = gemm_rate(0, ta, tb, n, a, b, c);
-            printf("gemm %s n=%-5zu gradflow %7.2f GFLOP/s", tnames[t], n, ours);
+            double flops = 2.0 * (double)n * (double)n * (double)n;
+            double ratio[7], ours = INFINITY, theirs = INFINITY;
+            for (int s = 0; s < samples; s++) {
+                double o = time_square(0, ta, tb, n, a, b, c, min_time);
+                double r = blas.sgemm ? time_square(1, ta, tb, n, a, b, c, min_time) : NAN;
+                ratio[s] = r / o; /* > 1: gradflow faster */
+                ours = o < ours ? o : ours;
+                theirs = r < theirs ? r : theirs;
+            }
+            printf("gemm %s n=%-5zu gradflow %7.2f GFLOP/s", tnames[t], n, flops / ours * 1e-9);
             if (blas.sgemm != NULL) {
-                double theirs = gemm_rate(1, ta, tb, n, a, b, c);
-                printf("   openblas %7.2f GFLOP/s   ratio %.2f", theirs, ours / theirs);
+                double lo = ratio[0], hi = ratio[0];
+                for (int s = 1; s < samples; s++) {
+                    lo = ratio[s] < lo ? ratio[s] : lo;
+                    hi = ratio[s] > hi ? ratio[s] : hi;
+                }
+                printf("   openblas %7.2f GFLOP/s   ratio %.2f [%.2f-%.2f]", flops / theirs * 1e-9,
+                       median(ratio, (size_t)samples), lo, hi);
             }
             printf("\n");
             fflush(stdout);
@@ -218,7 +246,6 @@ static void blas_probe(gf_rng *rng)
  * see layer.h's overwrite) and beta 1 (adding), and TT beside them for completeness. The
  * two sides are timed in alternating samples, so that a change of machine load hits
  * both; each line gives the median ratio of the pairs and their range. */
-static double median(double *v, size_t n);
 
 typedef struct gemm_case {
     gf_trans ta, tb;
