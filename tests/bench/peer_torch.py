@@ -25,8 +25,8 @@ each turn, so that the two sides of a ratio are measured a fraction of a second 
 
 --threads N: torch.set_num_threads(N) (default 1; inter-op threads stay 1). OpenBLAS, which
 torch calls for its GEMMs, has its own threads: OPENBLAS_NUM_THREADS. run_bench.sh --threads
-all tries torch's threads at every core and at 1 (--only probe: train-lean at L) and runs the
-peers with the faster.
+all tries torch's threads at every core and at 1 on each network (--only probe --size X:
+train-lean on X) and runs the peers of each network with the faster.
 
 Skipped (exit 0, with a message) when torch cannot be imported. Timings are the best of
 several repetitions in CPU time of the process (--wall: wall time), as in bench_gradflow."""
@@ -377,7 +377,8 @@ def main():
             for peer in ("train-lean", "train-hooks", "train"):
                 bench_train(name, peer)
     if ONLY == "probe":
-        bench_train("L", "train-lean")
+        for name in SIZES:
+            bench_train(name, "train-lean")
     if section("telemetry"):
         bench_telemetry()
     if section("memory"):
