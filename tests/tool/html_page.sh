@@ -2,9 +2,9 @@
 # tests/tool/html_page.sh GRADFLOW WORKDIR: the HTML pages of a run and of a comparison
 # (index.html), opened in headless chromium: each page loads, every image resolves
 # (complete, naturalWidth > 0), every SVG figure of the directory is on the page (its
-# data: URI decodes to the file's bytes), the
-# verdict is summary.json's, and nothing is logged to the console. Skipped (exit 77)
-# when chromium is not installed; CI installs it (.ci/run).
+# data: URI decodes to the file's bytes), the verdict is summary.json's, and nothing is
+# logged to the console. Skipped (exit 77) when chromium is not installed; CI installs
+# it (.ci/run).
 set -eu
 bin=$1
 work=$2
