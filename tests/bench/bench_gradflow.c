@@ -102,18 +102,6 @@ static void load_openblas(void)
     }
 }
 
-static void openblas_gemm(gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
-                          const gf_real *b, gf_real *c)
-{
-    int t1 = ta ? CBLAS_TRANS : CBLAS_NO_TRANS, t2 = tb ? CBLAS_TRANS : CBLAS_NO_TRANS;
-    int in = (int)n;
-#if GF_REAL_IS_DOUBLE
-    blas.dgemm(CBLAS_ROW_MAJOR, t1, t2, in, in, in, 1.0, a, in, b, in, 0.0, c, in);
-#else
-    blas.sgemm(CBLAS_ROW_MAJOR, t1, t2, in, in, in, 1.0f, a, in, b, in, 0.0f, c, in);
-#endif
-}
-
 /* After OpenBLAS has run on several threads, wait until its idle threads have gone to
  * sleep: they poll for the next call for about 2^28 cycles (its THREAD_TIMEOUT, a tenth
  * of a second) and, on a machine with as many cores as threads, would take a core from
@@ -128,125 +116,7 @@ static void let_openblas_threads_sleep(void)
 
 /* ---- GEMM ------------------------------------------------------------------------------ */
 
-/* Seconds per call of an n x n x n GEMM (C = op(A) op(B), beta 0), one side, over calls
- * lasting at least min_time. */
-static double time_square(int use_blas, gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
-                          const gf_real *b, gf_real *c, double min_time)
-{
-    /* gf_gemm on views: its shape checks cost nothing beside n^3 multiply-adds. */
-    const gf_tensor av = gf_tensor_view((gf_real *)a, n, n);
-    const gf_tensor bv = gf_tensor_view((gf_real *)b, n, n);
-    gf_tensor cv = gf_tensor_view(c, n, n);
-    size_t reps = 0;
-    double t0 = now(), t;
-    do {
-        if (use_blas)
-            openblas_gemm(ta, tb, n, a, b, c);
-        else
-            (void)gf_gemm(&cv, &av, &bv, ta, tb, 1, 0);
-        reps++;
-        t = now() - t0;
-    } while (t < min_time);
-    if (use_blas)
-        let_openblas_threads_sleep();
-    return t / (double)reps;
-}
-
-/* Best GFLOP/s of one side over several samples (the OpenBLAS probe). */
-static double gemm_rate(int use_blas, gf_trans ta, gf_trans tb, size_t n, const gf_real *a,
-                        const gf_real *b, gf_real *c)
-{
-    double best = INFINITY;
-    for (int s = 0; s < (quick ? 1 : 7); s++) {
-        double t = time_square(use_blas, ta, tb, n, a, b, c, quick ? 0.002 : 0.05);
-        best = t < best ? t : best;
-    }
-    return 2.0 * (double)n * (double)n * (double)n / best * 1e-9;
-}
-
-static double median(double *v, size_t n);
-
-/* Square products, NN (and with --transposes TN, NT, TT) at n = 64 .. 1024: the two
- * sides timed in alternating samples, as the training cases below, so that a change of
- * machine load hits both; the median ratio of the pairs and their range, beside each
- * side's best rate. */
-static void bench_gemm(gf_rng *rng)
-{
-    static const size_t sizes[] = {64, 128, 256, 512, 1024};
-    static const char *const tnames[] = {"NN", "TN", "NT", "TT"};
-    size_t count = sizeof sizes / sizeof sizes[0];
-    size_t nmax = quick ? 256 : 1024;
-    int samples = quick ? 1 : 7;
-    double min_time = quick ? 0.002 : 0.05;
-    gf_real *a = malloc(nmax * nmax * sizeof *a), *b = malloc(nmax * nmax * sizeof *b);
-    gf_real *c = malloc(nmax * nmax * sizeof *c);
-    if (a == NULL || b == NULL || c == NULL) {
-        fprintf(stderr, "bench_gradflow: out of memory\n");
-        exit(1);
-    }
-    fill_normal(a, nmax * nmax, rng, 1);
-    fill_normal(b, nmax * nmax, rng, 1);
-    for (int t = 0; t < (all_transposes ? 4 : 1); t++) {
-        gf_trans ta = (gf_trans)(t & 1), tb = (gf_trans)(t >> 1);
-        for (size_t i = 0; i < count && sizes[i] <= nmax; i++) {
-            size_t n = sizes[i];
-            double flops = 2.0 * (double)n * (double)n * (double)n;
-            double ratio[7], ours = INFINITY, theirs = INFINITY;
-            for (int s = 0; s < samples; s++) {
-                double o = time_square(0, ta, tb, n, a, b, c, min_time);
-                double r = blas.sgemm ? time_square(1, ta, tb, n, a, b, c, min_time) : NAN;
-                ratio[s] = r / o; /* > 1: gradflow faster */
-                ours = o < ours ? o : ours;
-                theirs = r < theirs ? r : theirs;
-            }
-            printf("gemm %s n=%-5zu gradflow %7.2f GFLOP/s", tnames[t], n, flops / ours * 1e-9);
-            if (blas.sgemm != NULL) {
-                double lo = ratio[0], hi = ratio[0];
-                for (int s = 1; s < samples; s++) {
-                    lo = ratio[s] < lo ? ratio[s] : lo;
-                    hi = ratio[s] > hi ? ratio[s] : hi;
-                }
-                printf("   openblas %7.2f GFLOP/s   ratio %.2f [%.2f-%.2f]", flops / theirs * 1e-9,
-                       median(ratio, (size_t)samples), lo, hi);
-            }
-            printf("\n");
-            fflush(stdout);
-        }
-    }
-    free(a);
-    free(b);
-    free(c);
-}
-
-/* --only blas-probe: OpenBLAS's kernel family and its sgemm/dgemm GFLOP/s at n = 512, a
- * second long: run_bench.sh runs it under each kernel family the CPU can take, so that
- * the peer runs with the best (OpenBLAS may not recognise a CPU and choose an old one). */
-static void blas_probe(gf_rng *rng)
-{
-    enum { N = 512 };
-    gf_real *a = malloc(N * N * sizeof *a), *b = malloc(N * N * sizeof *b);
-    gf_real *c = malloc(N * N * sizeof *c);
-    if (a == NULL || b == NULL || c == NULL || blas.sgemm == NULL) {
-        printf("blas-probe none 0\n");
-        exit(0);
-    }
-    fill_normal(a, N * N, rng, 1);
-    fill_normal(b, N * N, rng, 1);
-    printf("blas-probe %s %.2f\n", blas.core ? blas.core : "unknown",
-           gemm_rate(1, GF_NO_TRANS, GF_NO_TRANS, N, a, b, c));
-    free(a);
-    free(b);
-    free(c);
-}
-
-/* ---- Every GEMM that training calls ----------------------------------------------------
- * The linear layer's three products at the M and L shapes (batch 128 width 256, batch 256
- * width 1024): the forward x W^T (NT), the weight gradient dy^T x (TN, width x width
- * over the batch) and the input gradient dy W (NN), each with beta 0 (the first writer,
- * see layer.h's overwrite) and beta 1 (adding), and TT beside them for completeness. The
- * two sides are timed in alternating samples, so that a change of machine load hits
- * both; each line gives the median ratio of the pairs and their range. */
-
+/* One product C = op(A) op(B) + beta C, m x n over k, row-major, contiguous. */
 typedef struct gemm_case {
     gf_trans ta, tb;
     size_t m, n, k;
@@ -270,6 +140,7 @@ static void blas_gemm_case(const gemm_case *g, const gf_real *a, const gf_real *
 static double time_gemm_case(int use_blas, const gemm_case *g, const gf_real *a,
                              const gf_real *b, gf_real beta, gf_real *c, double min_time)
 {
+    /* gf_gemm on views: its shape checks cost nothing beside m n k multiply-adds. */
     const gf_tensor av = g->ta ? gf_tensor_view((gf_real *)a, g->k, g->m)
                                : gf_tensor_view((gf_real *)a, g->m, g->k);
     const gf_tensor bv = g->tb ? gf_tensor_view((gf_real *)b, g->n, g->k)
@@ -290,12 +161,113 @@ static double time_gemm_case(int use_blas, const gemm_case *g, const gf_real *a,
     return t / (double)reps;
 }
 
+/* Best GFLOP/s of one side over several samples (the OpenBLAS probe). */
+static double gemm_rate(int use_blas, const gemm_case *g, const gf_real *a, const gf_real *b,
+                        gf_real *c)
+{
+    double best = INFINITY;
+    for (int s = 0; s < (quick ? 1 : 7); s++) {
+        double t = time_gemm_case(use_blas, g, a, b, 0, c, quick ? 0.002 : 0.05);
+        best = t < best ? t : best;
+    }
+    return 2.0 * (double)g->m * (double)g->n * (double)g->k / best * 1e-9;
+}
+
+static double median(double *v, size_t n);
+
+/* The two sides timed in alternating samples (gradflow, then OpenBLAS when it is loaded),
+ * so that a change of machine load hits both, and printed as "gradflow R GFLOP/s" with
+ * each side's best rate, then "openblas R GFLOP/s   ratio MEDIAN [LO-HI]" over the pairs
+ * (> 1: gradflow faster). */
+enum { SAMPLES_MAX = 7 };
+
+static void print_paired(const gemm_case *g, const gf_real *a, const gf_real *b, gf_real beta,
+                         gf_real *c, double min_time)
+{
+    int samples = quick ? 1 : SAMPLES_MAX;
+    double ratio[SAMPLES_MAX], ours = INFINITY, theirs = INFINITY, lo, hi;
+    double flops = 2.0 * (double)g->m * (double)g->n * (double)g->k;
+    for (int s = 0; s < samples; s++) {
+        double o = time_gemm_case(0, g, a, b, beta, c, min_time);
+        double r = blas.sgemm ? time_gemm_case(1, g, a, b, beta, c, min_time) : NAN;
+        ratio[s] = r / o;
+        ours = o < ours ? o : ours;
+        theirs = r < theirs ? r : theirs;
+    }
+    printf("gradflow %7.2f GFLOP/s", flops / ours * 1e-9);
+    if (blas.sgemm == NULL)
+        return;
+    lo = hi = ratio[0];
+    for (int s = 1; s < samples; s++) {
+        lo = ratio[s] < lo ? ratio[s] : lo;
+        hi = ratio[s] > hi ? ratio[s] : hi;
+    }
+    printf("   openblas %7.2f GFLOP/s   ratio %.2f [%.2f-%.2f]", flops / theirs * 1e-9,
+           median(ratio, (size_t)samples), lo, hi);
+}
+
+/* Square products, NN (and with --transposes TN, NT, TT) at n = 64 .. 1024, beta 0. */
+static void bench_gemm(gf_rng *rng)
+{
+    static const size_t sizes[] = {64, 128, 256, 512, 1024};
+    static const char *const tnames[] = {"NN", "TN", "NT", "TT"};
+    size_t count = sizeof sizes / sizeof sizes[0];
+    size_t nmax = quick ? 256 : 1024;
+    gf_real *a = malloc(nmax * nmax * sizeof *a), *b = malloc(nmax * nmax * sizeof *b);
+    gf_real *c = malloc(nmax * nmax * sizeof *c);
+    if (a == NULL || b == NULL || c == NULL) {
+        fprintf(stderr, "bench_gradflow: out of memory\n");
+        exit(1);
+    }
+    fill_normal(a, nmax * nmax, rng, 1);
+    fill_normal(b, nmax * nmax, rng, 1);
+    for (int t = 0; t < (all_transposes ? 4 : 1); t++)
+        for (size_t i = 0; i < count && sizes[i] <= nmax; i++) {
+            size_t n = sizes[i];
+            gemm_case g = {(gf_trans)(t & 1), (gf_trans)(t >> 1), n, n, n};
+            printf("gemm %s n=%-5zu ", tnames[t], n);
+            print_paired(&g, a, b, 0, c, quick ? 0.002 : 0.05);
+            printf("\n");
+            fflush(stdout);
+        }
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* --only blas-probe: OpenBLAS's kernel family and its sgemm/dgemm GFLOP/s at n = 512, a
+ * second long: run_bench.sh runs it under each kernel family the CPU can take, so that
+ * the peer runs with the best (OpenBLAS may not recognise a CPU and choose an old one). */
+static void blas_probe(gf_rng *rng)
+{
+    enum { N = 512 };
+    gf_real *a = malloc(N * N * sizeof *a), *b = malloc(N * N * sizeof *b);
+    gf_real *c = malloc(N * N * sizeof *c);
+    if (a == NULL || b == NULL || c == NULL || blas.sgemm == NULL) {
+        printf("blas-probe none 0\n");
+        exit(0);
+    }
+    fill_normal(a, N * N, rng, 1);
+    fill_normal(b, N * N, rng, 1);
+    printf("blas-probe %s %.2f\n", blas.core ? blas.core : "unknown",
+           gemm_rate(1, &(gemm_case){GF_NO_TRANS, GF_NO_TRANS, N, N, N}, a, b, c));
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* ---- Every GEMM that training calls ----------------------------------------------------
+ * The linear layer's three products at the M and L shapes (batch 128 width 256, batch 256
+ * width 1024): the forward x W^T (NT), the weight gradient dy^T x (TN, width x width
+ * over the batch) and the input gradient dy W (NN), each with beta 0 (the first writer,
+ * see layer.h's overwrite) and beta 1 (adding), and TT beside them for completeness. The
+ * two sides are timed in alternating samples, so that a change of machine load hits
+ * both (print_paired); each line gives the median ratio of the pairs and their range. */
 static void bench_gemm_cases(gf_rng *rng)
 {
     static const char *const tnames[] = {"NN", "TN", "NT", "TT"};
     static const char *const roles[] = {"dx = dy W", "dW = dy^T x", "y = x W^T", "(unused)"};
     const size_t shapes[2][2] = {{128, 256}, {256, 1024}}; /* M, L: batch, width */
-    int samples = quick ? 1 : 7;
     double min_time = quick ? 0.002 : 0.04;
     for (int sh = 0; sh < 2; sh++) {
         size_t batch = quick ? shapes[sh][0] / 4 : shapes[sh][0];
@@ -313,30 +285,11 @@ static void bench_gemm_cases(gf_rng *rng)
         for (int t = 0; t < 4; t++)
             for (int beta = 0; beta <= 1; beta++) {
                 gemm_case g = {(gf_trans)(t & 1), (gf_trans)(t >> 1), batch, width, width};
-                double ratio[16], flops, ours = INFINITY, theirs = INFINITY;
                 if (t == 1) /* TN: the weight gradient, width x width over the batch */
                     g.m = width, g.n = width, g.k = batch;
-                flops = 2.0 * (double)g.m * (double)g.n * (double)g.k;
-                for (int s = 0; s < samples; s++) {
-                    double o = time_gemm_case(0, &g, a, b, (gf_real)beta, c, min_time);
-                    double r = blas.sgemm ? time_gemm_case(1, &g, a, b, (gf_real)beta, c,
-                                                           min_time)
-                                          : NAN;
-                    ratio[s] = r / o; /* > 1: gradflow faster */
-                    ours = o < ours ? o : ours;
-                    theirs = r < theirs ? r : theirs;
-                }
-                printf("gemm-case %s %s beta=%d m=%zu n=%zu k=%zu  gradflow %7.2f GFLOP/s",
-                       sh ? "L" : "M", tnames[t], beta, g.m, g.n, g.k, flops / ours * 1e-9);
-                if (blas.sgemm != NULL) {
-                    double lo = ratio[0], hi = ratio[0];
-                    for (int s = 1; s < samples; s++) {
-                        lo = ratio[s] < lo ? ratio[s] : lo;
-                        hi = ratio[s] > hi ? ratio[s] : hi;
-                    }
-                    printf("   openblas %7.2f GFLOP/s   ratio %.2f [%.2f-%.2f]",
-                           flops / theirs * 1e-9, median(ratio, (size_t)samples), lo, hi);
-                }
+                printf("gemm-case %s %s beta=%d m=%zu n=%zu k=%zu  ", sh ? "L" : "M", tnames[t],
+                       beta, g.m, g.n, g.k);
+                print_paired(&g, a, b, (gf_real)beta, c, min_time);
                 printf("  (%s)\n", roles[t]);
                 fflush(stdout);
             }
