@@ -138,8 +138,8 @@ done
 # train-lean L ran at 7-8 steps/s with torch at 2 threads, 12-14 with torch at 1 and OpenBLAS
 # at 2). Both set-ups are timed on each network (train-lean, twice each, alternating; each
 # set-up's best counts) and the faster is used for that network. One probe of each, at L
-# only, once read 9.8 and 9.2 steps/s (torch at 1 thread usually reads 15-18 there): torch
-# at 2 threads was then taken for every network, and M ran 2.7 times as slow as with 1.
+# only, once read 9.8 and 9.2 steps/s (torch at 1 thread reads 14-18 there in the kept
+# runs): torch at 2 threads was then taken for every network, and M ran 2.7 times as slow.
 peer_threads_S=$n peer_threads_M=$n peer_threads_L=$n
 if [ "$n" -gt 1 ] && [ -n "$python" ]; then
     for size in S M L; do
