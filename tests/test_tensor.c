@@ -326,6 +326,7 @@ int main(void)
         cmocka_unit_test(gemm_fast_agrees_with_reference),
         cmocka_unit_test(gemm_kernels_give_the_same_bits),
         cmocka_unit_test(gemm_wide_blocks_and_no_memory_give_the_same_bits),
+        cmocka_unit_test(gemm_sum_of_squares_only_where_asked),
         cmocka_unit_test(add_sub_mul_with_aliasing),
         cmocka_unit_test(scale_axpy_add_row),
         cmocka_unit_test(sum_rows_and_cols_with_beta),

@@ -36,6 +36,8 @@ void gemm_rejects_bad_shapes_and_aliasing(void **state);
 
 void gemm_raw_with_leading_dimensions(void **state);
 
+void gemm_sum_of_squares_only_where_asked(void **state);
+
 /* gf_gemm_fast (the kernels gf_gemm_raw runs, or CBLAS) against gf_gemm_ref (the plain
  * triple loop of the reference build) in the same call. Both sum the k products in
  * gf_real, in different orders (blocks of KC, FMA in the AVX kernels), so each is within

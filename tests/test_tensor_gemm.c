@@ -4,6 +4,9 @@
  * dimensions, and the fast kernels against the reference. */
 #include "test_tensor.h"
 
+#include "../src/fast/fast.h"
+#include "../src/fast/stats.h"
+
 /* ==== GEMM =========================================================================== */
 
 /* Element (i, p) of op(X) for X row-major with leading dimension ld. */
@@ -540,6 +543,78 @@ static void check_kernel_against_model(gf_gemm_kernel kernel, gf_trans ta, gf_tr
                          (double)beta, (int)kernel, i, j, (double)c[i * ldc + j],
                          (double)model);
         }
+}
+
+/* The sum of squares of C that a product takes when asked (gf_gemm_request_sumsq,
+ * src/fast/gemm.h) is served only as asked: by the next product into all of that C, with
+ * contiguous rows, through the kernels, once; with the bits of the chunked sum. Without
+ * memory for the sums of a C of more than 64 chunks, the product is done all the same
+ * and the request left to the caller. */
+void gemm_sum_of_squares_only_where_asked(void **state)
+{
+    const size_t m = 50, n = 700, k = 20; /* 35000 values: three chunks */
+    gf_rng rng;
+    gf_real *a, *b, *c, *other, *big, *big_want, *ones;
+    gf_gemm_sumsq_request req = {NULL, 0, NAN, 0};
+    double first;
+    (void)state;
+    gf_rng_seed(&rng, 22);
+    a = padded_block(&rng, m, k, k);
+    b = padded_block(&rng, k, n, n);
+    c = padded_block(&rng, m, n, n);
+    other = padded_block(&rng, m, n, n);
+    /* Asked about c, a product into another C, or into c with padded rows, or with alpha
+     * 0, does not serve it. */
+    req = (gf_gemm_sumsq_request){c, m * n, NAN, 1};
+    gf_gemm_request_sumsq(&req);
+    assert_int_equal(req.taken, 0);
+    gf_gemm_with_kernel(GF_GEMM_KERNEL_PORTABLE, 0, 0, m, n, k, 1, a, k, b, n, 0, other, n);
+    gf_gemm_with_kernel(GF_GEMM_KERNEL_PORTABLE, 0, 0, m, n - 1, k, 1, a, k, b, n, 0, c, n);
+    gf_gemm_with_kernel(GF_GEMM_KERNEL_PORTABLE, 0, 0, m, n, k, 0, a, k, b, n, 1, c, n);
+    assert_int_equal(req.taken, 0);
+    /* The product into c serves it, with gf_stats_sumsq's bits in the fast build. */
+    gf_gemm_with_kernel(GF_GEMM_KERNEL_PORTABLE, 0, 0, m, n, k, 1, a, k, b, n, 0, c, n);
+    assert_int_equal(req.taken, 1);
+    first = req.sumsq;
+    if (GF_FAST)
+        assert_true(first == gf_stats_sumsq(c, m * n));
+    assert_true(first > 0);
+    /* Once: a second product into c leaves the figure of the first. */
+    gf_gemm_with_kernel(GF_GEMM_KERNEL_PORTABLE, 0, 0, m, n, k, 2, a, k, b, n, 0, c, n);
+    assert_memory_equal(&req.sumsq, &first, sizeof first);
+    /* No longer asked: nothing is written. */
+    gf_gemm_request_sumsq(NULL);
+    req.taken = 0;
+    gf_gemm_with_kernel(GF_GEMM_KERNEL_PORTABLE, 0, 0, m, n, k, 1, a, k, b, n, 0, c, n);
+    assert_int_equal(req.taken, 0);
+    /* 1100 x 1000 values (68 chunks), their sums from gf_alloc; when it fails, the same
+     * product, not served. */
+    big = gf_alloc(1100 * 1000 * sizeof *big);
+    big_want = gf_alloc(1100 * 1000 * sizeof *big_want);
+    ones = padded_block(&rng, 1, 1100, 1100);
+    assert_true(big != NULL && big_want != NULL);
+    gf_gemm_with_kernel(GF_GEMM_KERNEL_PORTABLE, 1, 0, 1100, 1000, 1, 1, ones, 1100, ones, 1100,
+                        0, big_want, 1000);
+    req = (gf_gemm_sumsq_request){big, 1100 * 1000, NAN, 0};
+    gf_gemm_request_sumsq(&req);
+    gf_gemm_with_kernel(GF_GEMM_KERNEL_PORTABLE, 1, 0, 1100, 1000, 1, 1, ones, 1100, ones, 1100,
+                        0, big, 1000);
+    assert_int_equal(req.taken, 1);
+    if (GF_FAST)
+        assert_true(req.sumsq == gf_stats_sumsq(big_want, 1100 * 1000));
+    gf_gemm_request_sumsq(&req);
+    tu_alloc_install(1); /* every allocation fails */
+    tu_alloc.fail_after = 1;
+    memset(big, 0, 1100 * 1000 * sizeof *big);
+    gf_gemm_with_kernel(GF_GEMM_KERNEL_PORTABLE, 1, 0, 1100, 1000, 1, 1, ones, 1100, ones, 1100,
+                        0, big, 1000);
+    assert_true(tu_alloc.failed > 0);
+    tu_alloc_uninstall();
+    gf_gemm_request_sumsq(NULL);
+    assert_int_equal(req.taken, 0);
+    assert_same_bits(big, big_want, 1100 * 1000);
+    gf_free(a), gf_free(b), gf_free(c), gf_free(other), gf_free(big), gf_free(big_want);
+    gf_free(ones);
 }
 
 /* Products wider than one packed block of op(B) (1024 columns of floats, 512 of doubles,

@@ -101,6 +101,65 @@ static void gemm_same_bytes_at_1_2_3_threads(void **state)
     assert_ok(gf_set_threads(0));
 }
 
+/* sum x^2 over x[0..n) as gf_stats_sumsq adds it in the fast build: chunks of
+ * GF_STATS_CHUNK values by gf_stats_sumsq_fast, added in order from 0. */
+static double chunked_sumsq(const gf_real *x, size_t n)
+{
+    double s = 0;
+    for (size_t lo = 0; lo < n; lo += GF_STATS_CHUNK)
+        s += gf_stats_sumsq_fast(x + lo, n - lo < GF_STATS_CHUNK ? n - lo : GF_STATS_CHUNK);
+    return s;
+}
+
+/* The sum of squares a product takes of its C when asked (gf_gemm_request_sumsq): that of
+ * the C it wrote, bit for bit, at every count; taken in one band and in bands of rows
+ * (a product cut in bands of columns leaves it to the caller). Rows of C contiguous,
+ * C over one chunk of the sums, chunks ending inside rows. */
+static void gemm_sum_of_squares_same_at_1_2_3_threads(void **state)
+{
+    /* Taller than wide (by rows); wider than tall with a small op(B) (by rows at 2
+     * threads, by columns at 3); k in one block. */
+    static const shape shapes[] = {{203, 161, 261}, {37, 301, 259}, {300, 290, 40}};
+    static const gf_gemm_kernel kernels[] = {GF_GEMM_KERNEL_PORTABLE, GF_GEMM_KERNEL_AVX2,
+                                             GF_GEMM_KERNEL_AVX512};
+    (void)state;
+    for (size_t kk = 0; kk < 3; kk++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int t = 0; t < 4; t++) {
+                gf_trans ta = (gf_trans)(t & 1), tb = (gf_trans)(t >> 1);
+                size_t m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
+                gf_real *a = random_array(m * k, 6), *b = random_array(k * n, 7);
+                gf_real *c = random_array(m * n, 8);
+                double first = NAN;
+                for (size_t i = 0; i < N_COUNTS; i++) {
+                    gf_gemm_sumsq_request req = {c, m * n, NAN, 0};
+                    assert_ok(gf_set_threads(counts[i]));
+                    gf_gemm_request_sumsq(&req);
+                    if (!gf_gemm_with_kernel(kernels[kk], ta, tb, m, n, k, 1, a, ta ? m : k,
+                                             b, tb ? k : n, (gf_real)(t & 1), c, n)) {
+                        gf_gemm_request_sumsq(NULL);
+                        break; /* this CPU lacks the kernel */
+                    }
+                    gf_gemm_request_sumsq(NULL);
+                    if (counts[i] == 1 || m >= n || !GF_FAST)
+                        assert_true(req.taken); /* one band, or bands of rows */
+                    if (!req.taken)
+                        continue;
+                    double want = chunked_sumsq(c, m * n);
+                    assert_memory_equal(&req.sumsq, &want, sizeof want);
+                    if (GF_FAST)
+                        assert_true(req.sumsq == gf_stats_sumsq(c, m * n));
+                    if (t & 1) /* beta 1: C grows from count to count */
+                        continue;
+                    if (i == 0)
+                        first = req.sumsq;
+                    assert_memory_equal(&req.sumsq, &first, sizeof first);
+                }
+                test_free(a), test_free(b), test_free(c);
+            }
+    assert_ok(gf_set_threads(0));
+}
+
 /* gf_gemm_raw, what the layers call (the reference GEMM in the reference build). */
 static void gemm_raw_same_bytes(void **state)
 {
@@ -574,6 +633,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemm_same_bytes_at_1_2_3_threads),
         cmocka_unit_test(gemm_raw_same_bytes),
+        cmocka_unit_test(gemm_sum_of_squares_same_at_1_2_3_threads),
         cmocka_unit_test(reductions_same_bits),
         cmocka_unit_test(activation_forward_same_bytes),
         cmocka_unit_test(activation_backward_same_bytes),

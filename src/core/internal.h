@@ -82,6 +82,10 @@ gf_real *gf_alloc_reals(size_t n);
 gf_real *gf_grow_reals(gf_real *a, size_t old_n, size_t n);
 void gf_free_reals(gf_real *a);
 
+/* gf_array_norm2(x, n) given s = gf_array_sumsq(x, n), taken already (it looks at x
+ * again only when s may have underflowed or overflowed). */
+double gf_array_norm2_given_sumsq(const gf_real *x, size_t n, double s);
+
 /* Drop records from index count on (the gradient check undoes its own recording). */
 struct gf_telemetry;
 void gf_telemetry_truncate(struct gf_telemetry *t, size_t count);

@@ -367,7 +367,11 @@ double gf_array_sumsq(const gf_real *x, size_t n)
 
 double gf_array_norm2(const gf_real *x, size_t n)
 {
-    double s = gf_array_sumsq(x, n);
+    return gf_array_norm2_given_sumsq(x, n, gf_array_sumsq(x, n));
+}
+
+double gf_array_norm2_given_sumsq(const gf_real *x, size_t n, double s)
+{
     double big = 0;
     /* Below 2^-600 the squares of double data (under 1e-150) may have underflowed: a
      * vanishing gradient must not read as 0. Float data never gets there unless zero. */

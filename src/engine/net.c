@@ -13,6 +13,9 @@
 #include "engine/net_state.h"
 #include "engine/record.h"
 #include "fast/fast.h"
+#include "fast/gemm.h"
+#include "fast/stats.h"
+#include "layers/codec.h"
 
 /* ---- Construction -------------------------------------------------------------------- */
 
@@ -310,12 +313,14 @@ static int weight_norm_in_update(const gf_net *net, const gf_layer *l)
     return net->weight_norms_later && l->weight.rows * l->weight.cols > WEIGHTS_IN_CACHE;
 }
 
-/* The record of layer i (record.c), once its backward pass is done. */
-static void record_layer(gf_net *net, size_t i)
+/* The record of layer i (record.c), once its backward pass is done; dweight: the sum of
+ * squares of its weight gradient if its product took it (see backward_pass). */
+static void record_layer(gf_net *net, size_t i, const gf_gemm_sumsq_request *dweight)
 {
     gf_record_layer(&net->pending[i], &net->layers[i], i, net->acts, net->dacts,
                     i > 0 || net->input_grad, !weight_norm_in_update(net, &net->layers[i]),
-                    net->grad_norms, net->step, net->last_loss);
+                    dweight->taken ? &dweight->sumsq : NULL, net->grad_norms, net->step,
+                    net->last_loss);
 }
 
 /* The fast variant of the record pass (GF_FAST): each layer recorded as soon as its
@@ -326,11 +331,24 @@ static void record_layer(gf_net *net, size_t i)
  * reference's bit for bit (test_net checks). */
 enum { RECORD_IN_BACKWARD = GF_FAST };
 
+/* Whether, in a recorded fast pass, layer l's weight-gradient product takes the sum of
+ * squares of dL/dW for its record as it writes it (gf_gemm_request_sumsq, fast/gemm.h):
+ * a linear layer's one product into dL/dW is the last word on it, so the record holds
+ * what a pass after it would find, bit for bit (test_net checks), one pass over dL/dW
+ * fewer. At L the telemetry fell from 1.9-3.2 % of a step to 0.5-1.9 % (one thread),
+ * from 1.4-3.0 % to 0.9-1.4 % (two); at M from 1.5-1.8 % to 1.1-1.5 % (one thread).
+ * Only for a dL/dW of more than one chunk of the sums (fast/stats.h): a smaller one stays
+ * in cache for the pass, and at S asking cost more than it gave (docs/performance.md). */
+static int dweight_sumsq_in_product(const gf_layer *l)
+{
+    return l->ops == gf_kind_linear.ops && gf_tensor_size(&l->dweight) > GF_STATS_CHUNK;
+}
+
 /* dL/dparams and dL/dacts from dacts[n_layers] = dL/dy: the layers from the last to the
  * first, each adding into gradients zeroed first, or writing them when it can
  * (l->overwrite: the linear layer's GEMMs then run with beta 0, and no pass of zeroes
  * goes before them). On a recorded step a layer may take its statistics in this pass
- * (l->recording). */
+ * (l->recording), a linear layer's product its ||dL/dW|| (see above). */
 static gf_status backward_pass(gf_net *net, int record)
 {
     size_t n = net->n_layers;
@@ -340,6 +358,8 @@ static gf_status backward_pass(gf_net *net, int record)
     for (size_t i = n; i-- > 0;) {
         gf_layer *l = &net->layers[i];
         gf_tensor *dx = i > 0 || net->input_grad ? &net->dacts[i] : NULL;
+        gf_gemm_sumsq_request dweight = {l->dweight.data, gf_tensor_size(&l->dweight), 0, 0};
+        int watch = record_now && dweight_sumsq_in_product(l);
         gf_status st;
         l->overwrite = l->can_overwrite;
         if (!l->overwrite && l->n_params > 0)
@@ -347,13 +367,17 @@ static gf_status backward_pass(gf_net *net, int record)
         if (!l->overwrite && dx != NULL)
             memset(dx->data, 0, dx->rows * dx->cols * sizeof(gf_real));
         l->recording = record;
+        if (watch)
+            gf_gemm_request_sumsq(&dweight);
         st = l->ops->backward(l, &net->acts[i], &net->acts[i + 1], &net->dacts[i + 1], dx);
+        if (watch)
+            gf_gemm_request_sumsq(NULL);
         l->recording = 0;
         l->overwrite = 0;
         if (st != GF_OK)
             return st;
         if (record_now)
-            record_layer(net, i);
+            record_layer(net, i, &dweight);
     }
     return GF_OK;
 }

@@ -36,9 +36,21 @@ double gf_record_weight_norm(const gf_layer *l)
     return l->weight.rows ? gf_tensor_norm2(&l->weight) : NAN;
 }
 
+/* ||dL/dW|| of layer l, from the sum of squares when given. */
+static double weight_grad_norm(const gf_layer *l, const double *sumsq)
+{
+    if (l->weight.rows == 0)
+        return NAN;
+    if (sumsq != NULL)
+        return gf_array_norm2_given_sumsq(l->dweight.data, gf_tensor_size(&l->dweight),
+                                          *sumsq);
+    return gf_tensor_norm2(&l->dweight);
+}
+
 void gf_record_layer(gf_record *r, const gf_layer *l, size_t i, const gf_tensor *acts,
                      const gf_tensor *dacts, int has_dx, int with_weight_norm,
-                     double *grad_norms, uint64_t step, double loss)
+                     const double *dweight_sumsq, double *grad_norms, uint64_t step,
+                     double loss)
 {
     const gf_tensor *y = &acts[i + 1];
     grad_norms[i] = has_dx ? gf_tensor_norm2(&dacts[i]) : NAN;
@@ -50,7 +62,7 @@ void gf_record_layer(gf_record *r, const gf_layer *l, size_t i, const gf_tensor 
     r->loss = loss;
     r->grad_out_norm = grad_norms[i + 1];
     r->grad_in_norm = grad_norms[i];
-    r->weight_grad_norm = l->weight.rows ? gf_tensor_norm2(&l->dweight) : NAN;
+    r->weight_grad_norm = weight_grad_norm(l, dweight_sumsq);
     r->bias_grad_norm = l->bias.rows ? gf_tensor_norm2(&l->dbias) : NAN;
     r->weight_norm = with_weight_norm ? gf_record_weight_norm(l) : NAN;
     r->update_ratio = r->clip_pre_norm = r->clip_post_norm = NAN;
@@ -69,7 +81,7 @@ void gf_record_pass(gf_record *recs, const gf_layer *layers, size_t n, const gf_
 {
     grad_norms[n] = gf_tensor_norm2(&dacts[n]);
     for (size_t i = n; i-- > 0;)
-        gf_record_layer(&recs[i], &layers[i], i, acts, dacts, i > 0 || input_grad, 1,
+        gf_record_layer(&recs[i], &layers[i], i, acts, dacts, i > 0 || input_grad, 1, NULL,
                         grad_norms, step, loss);
 }
 

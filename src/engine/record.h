@@ -17,10 +17,13 @@ static inline const char *gf_layer_kind_name(const gf_layer *l)
  * layer i, dacts[i] = dL/dacts[i] (taken when has_dx), grad_norms[i + 1] must hold
  * ||dacts[i + 1]||; sets grad_norms[i] = ||dacts[i]||. update_ratio and the clipping
  * norms are left NaN for the step and the clip to fill in, and so is the weight norm
- * unless with_weight_norm (the engine may take it in the update, see net.c). */
+ * unless with_weight_norm (the engine may take it in the update, see net.c).
+ * dweight_sumsq: gf_array_sumsq of l's weight gradient when the engine has it already
+ * (net.c), else NULL. */
 void gf_record_layer(gf_record *r, const gf_layer *l, size_t i, const gf_tensor *acts,
                      const gf_tensor *dacts, int has_dx, int with_weight_norm,
-                     double *grad_norms, uint64_t step, double loss);
+                     const double *dweight_sumsq, double *grad_norms, uint64_t step,
+                     double loss);
 
 /* ||W|| of layer l as its record holds it: NaN for a layer without weights. */
 double gf_record_weight_norm(const gf_layer *l);

@@ -10,12 +10,16 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#if !defined(__STDC_NO_ATOMICS__)
+#include <stdatomic.h>
+#endif
 
 #include "core/internal.h"
 #include "fast/fast.h"
 #include "fast/gemm.h"
 #include "fast/gemm_kernels.h"
 #include "fast/pool.h"
+#include "fast/stats.h"
 #include "gradflow/threads.h"
 
 /* ---- The reference ---------------------------------------------------------------------
@@ -208,11 +212,44 @@ static const gf_real *a_strip(const gemm_operands *o, size_t ir, size_t rows, si
     return o->apack;
 }
 
+/* The sums of squares of C's chunks that one band takes (gf_gemm_request_sumsq, gemm.h):
+ * chunks next .. end, those that lie wholly in the band's rows, each as soon as the band
+ * has finished the rows that hold it. C's rows are contiguous (ldc = n). */
+typedef struct chunk_sums {
+    const gf_real *c;     /* the whole C (not the band's part) */
+    size_t count, n;      /* C's values, and values per row */
+    size_t row0;          /* the band's first row */
+    size_t next, end;     /* the band's chunks not yet taken */
+    double *sums;         /* a sum per chunk of C ... */
+    unsigned char *taken; /* ... and whether it has been taken */
+} chunk_sums;
+
+enum { CHUNK = GF_STATS_CHUNK };
+
+static size_t chunk_end(const chunk_sums *cs, size_t chunk)
+{
+    size_t end = (chunk + 1) * CHUNK;
+    return end < cs->count ? end : cs->count;
+}
+
+/* The band has finished C's rows up to `rows` (exclusive, counted from C's first row). */
+static void take_chunks(chunk_sums *cs, size_t rows)
+{
+    size_t finished = rows * cs->n;
+    for (; cs->next < cs->end && chunk_end(cs, cs->next) <= finished; cs->next++) {
+        size_t lo = cs->next * CHUNK;
+        cs->sums[cs->next] = gf_stats_sumsq_fast(cs->c + lo, chunk_end(cs, cs->next) - lo);
+        cs->taken[cs->next] = 1;
+    }
+}
+
 /* One block of k (pc, kc) and of columns (jc, nc), op(B)'s block packed already (its
  * first `full` columns read in place): every strip of MR rows of op(A) times every panel
- * of that block. */
+ * of that block. cs: the chunk sums to take as strips are finished (the last block), or
+ * NULL. */
 static void gemm_block(const gemm_operands *o, size_t m, size_t pc, size_t kc, size_t jc,
-                       size_t nc, size_t full, gf_real alpha, gf_real *c, size_t ldc, int add)
+                       size_t nc, size_t full, gf_real alpha, gf_real *c, size_t ldc, int add,
+                       chunk_sums *cs)
 {
     const gf_gemm_micro *kern = o->kern;
     size_t mr = kern->mr, nr = kern->nr;
@@ -229,11 +266,13 @@ static void gemm_block(const gemm_operands *o, size_t m, size_t pc, size_t kc, s
                 kern->run(kc, strip, rsa, csa, o->bpack + jr * kc, nr, ct, ldc, rows, cols,
                           alpha, add);
         }
+        if (cs != NULL)
+            take_chunks(cs, cs->row0 + ir + rows);
     }
 }
 
 static void gemm_blocked(const gemm_operands *o, size_t m, size_t n, size_t k, gf_real alpha,
-                         gf_real *c, size_t ldc, int add_to_c)
+                         gf_real *c, size_t ldc, int add_to_c, chunk_sums *cs)
 {
     size_t nr = o->kern->nr;
     for (size_t jc = 0; jc < n; jc += o->nc_max) {
@@ -245,7 +284,8 @@ static void gemm_blocked(const gemm_operands *o, size_t m, size_t n, size_t k, g
             if (full < nc)
                 pack_b(o->kern, o->bpack + full * kc, o->tb, o->b, o->ldb, pc, kc, jc + full,
                        nc - full);
-            gemm_block(o, m, pc, kc, jc, nc, full, alpha, c, ldc, add);
+            int last = jc + nc == n && pc + kc == k; /* C final as each strip ends */
+            gemm_block(o, m, pc, kc, jc, nc, full, alpha, c, ldc, add, last ? cs : NULL);
         }
     }
 }
@@ -276,11 +316,12 @@ static size_t heap_block_columns(const gf_gemm_micro *kern, gf_trans tb, size_t 
 
 /* C = alpha op(A) op(B) + beta C with a built-in kernel, for m, n > 0. beta C is
  * rounded once, before the products are added (the same in every kernel). bpack holds
- * KC x nc_max values for the packed blocks of op(B), or is NULL: the stack's block. */
+ * KC x nc_max values for the packed blocks of op(B), or is NULL: the stack's block. cs:
+ * the chunk sums of squares to take (when alpha != 0 and k > 0), or NULL. */
 static void gemm_built_in(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, size_t m,
                           size_t n, size_t k, gf_real alpha, const gf_real *a, size_t lda,
                           const gf_real *b, size_t ldb, gf_real beta, gf_real *c, size_t ldc,
-                          gf_real *bpack, size_t nc_max)
+                          gf_real *bpack, size_t nc_max, chunk_sums *cs)
 {
     _Alignas(64) gf_real bstack[KC * NC_STACK];
     _Alignas(64) gf_real apack[MR_MAX * KC];
@@ -297,7 +338,7 @@ static void gemm_built_in(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, s
      * instead of a pass that zeroes it first. */
     if (beta != 0 && beta != 1)
         scale_c(c, ldc, m, n, beta);
-    gemm_blocked(&o, m, n, k, alpha, c, ldc, beta != 0);
+    gemm_blocked(&o, m, n, k, alpha, c, ldc, beta != 0, cs);
 }
 
 /* ---- Threads ------------------------------------------------------------------------------
@@ -338,7 +379,20 @@ typedef struct gemm_job {
     int by_rows;    /* bands of rows, else of columns */
     gf_real *bpack; /* per band KC x nc_max values to pack op(B) into, or NULL */
     size_t nc_max;
+    double *sums;   /* C's chunk sums of squares to take (in bands of rows), or NULL */
+    unsigned char *taken;
 } gemm_job;
+
+/* The chunk sums that the band of rows lo .. hi of C takes: the chunks wholly inside it
+ * (a chunk that two bands share is taken after the job). */
+static chunk_sums band_chunk_sums(const gemm_job *j, size_t lo, size_t hi)
+{
+    size_t count = j->m * j->n, total = (count + CHUNK - 1) / CHUNK;
+    size_t first = (lo * j->n + CHUNK - 1) / CHUNK;
+    size_t end = hi == j->m ? total : hi * j->n / CHUNK;
+    return (chunk_sums){j->c, count, j->n, lo, first, end > first ? end : first, j->sums,
+                        j->taken};
+}
 
 static void gemm_band(void *arg, size_t part, size_t parts)
 {
@@ -354,14 +408,99 @@ static void gemm_band(void *arg, size_t part, size_t parts)
     if (lo >= hi)
         return;
     if (j->by_rows) {
+        chunk_sums cs;
+        if (j->sums != NULL)
+            cs = band_chunk_sums(j, lo, hi);
         a += j->ta == GF_NO_TRANS ? lo * j->lda : lo; /* op(A)[lo:hi, :] */
         gemm_built_in(j->kern, j->ta, j->tb, hi - lo, j->n, j->k, j->alpha, a, j->lda, b,
-                      j->ldb, j->beta, j->c + lo * j->ldc, j->ldc, bpack, j->nc_max);
+                      j->ldb, j->beta, j->c + lo * j->ldc, j->ldc, bpack, j->nc_max,
+                      j->sums != NULL ? &cs : NULL);
     } else {
         b += j->tb == GF_NO_TRANS ? lo : lo * j->ldb; /* op(B)[:, lo:hi] */
         gemm_built_in(j->kern, j->ta, j->tb, j->m, hi - lo, j->k, j->alpha, a, j->lda, b,
-                      j->ldb, j->beta, j->c + lo, j->ldc, bpack, j->nc_max);
+                      j->ldb, j->beta, j->c + lo, j->ldc, bpack, j->nc_max, NULL);
     }
+}
+
+/* The request of gf_gemm_request_sumsq on this thread, if any (gemm.h), and how many
+ * threads have one: a product looks at its thread's request only when some thread has
+ * one, so that the usual product pays one load (in a shared library a thread-local
+ * variable is reached through a call). */
+static _Thread_local gf_gemm_sumsq_request *sumsq_request;
+#if !defined(__STDC_NO_ATOMICS__)
+static atomic_size_t requests;
+#define any_request() (atomic_load_explicit(&requests, memory_order_relaxed) > 0)
+#define count_request(d) \
+    atomic_fetch_add_explicit(&requests, (size_t)(d), memory_order_relaxed)
+#else
+#define any_request() 1
+#define count_request(d) ((void)0)
+#endif
+
+void gf_gemm_request_sumsq(gf_gemm_sumsq_request *req)
+{
+    if (req != NULL)
+        req->taken = 0;
+    if ((req != NULL) != (sumsq_request != NULL))
+        count_request(req != NULL ? 1 : -1);
+    sumsq_request = req;
+}
+
+/* Whether this product serves the thread's request: it writes all of the C asked about,
+ * a row after another, through the kernels. */
+static gf_gemm_sumsq_request *request_served(const gemm_job *j, size_t parts)
+{
+    gf_gemm_sumsq_request *req = sumsq_request;
+    if (req == NULL || req->taken || req->c != j->c || req->count != j->m * j->n ||
+        j->ldc != j->n || j->alpha == 0 || j->k == 0 || (parts > 1 && !j->by_rows))
+        return NULL;
+    return req;
+}
+
+/* After the product: the chunks no band took (those two bands share), then the sum of
+ * them all in chunk order from 0, as gf_stats_sumsq adds them. */
+static void finish_request(gf_gemm_sumsq_request *req, double *sums,
+                           const unsigned char *taken)
+{
+    size_t total = (req->count + CHUNK - 1) / CHUNK;
+    double sumsq = 0;
+    for (size_t i = 0; i < total; i++) {
+        size_t lo = i * CHUNK, len = req->count - lo < CHUNK ? req->count - lo : CHUNK;
+        if (!taken[i])
+            sums[i] = gf_stats_sumsq_fast(req->c + lo, len);
+        sumsq += sums[i];
+    }
+    req->sumsq = sumsq;
+    req->taken = 1;
+}
+
+enum { SUMS_ON_STACK = 64 }; /* chunk sums of a C of 1 Mi values */
+
+/* The product of job in `parts` bands, taking the sums of squares req asks for; 0 when
+ * it cannot (no memory for the sums): nothing done then. */
+static int gemm_taking_sumsq(gemm_job *job, size_t parts, gf_gemm_sumsq_request *req)
+{
+    double sums_stack[SUMS_ON_STACK];
+    unsigned char taken_stack[SUMS_ON_STACK];
+    size_t total = (req->count + CHUNK - 1) / CHUNK;
+    void *sums_block = NULL;
+    if (total <= SUMS_ON_STACK)
+        job->sums = sums_stack, job->taken = taken_stack;
+    else if ((sums_block = gf_alloc(total * (sizeof(double) + 1))) != NULL)
+        job->sums = sums_block, job->taken = (unsigned char *)(job->sums + total);
+    else
+        return 0;
+    memset(job->taken, 0, total);
+    if (parts <= 1) {
+        chunk_sums cs = band_chunk_sums(job, 0, job->m);
+        gemm_built_in(job->kern, job->ta, job->tb, job->m, job->n, job->k, job->alpha, job->a,
+                      job->lda, job->b, job->ldb, job->beta, job->c, job->ldc, job->bpack,
+                      job->nc_max, &cs);
+    } else
+        gf_pool_run(gemm_band, job, parts);
+    finish_request(req, job->sums, job->taken);
+    gf_free(sums_block);
+    return 1;
 }
 
 /* gemm_built_in, on as many threads as the size pays for, with the packing blocks of
@@ -375,22 +514,26 @@ static void gemm_threaded(const gf_gemm_micro *kern, gf_trans ta, gf_trans tb, s
     int by_rows;
     gemm_job job;
     void *block = NULL;
+    gf_gemm_sumsq_request *req;
     if (parts > 1 && parts > gf_threads()) /* one band per thread: see Threads above */
         parts = gf_threads();                /* (asked only when split: it takes a lock) */
     by_rows = m >= n || ((double)k * (double)n <= ROW_BANDS_B && m >= 2 * parts * kern->mr);
     tiles = by_rows ? (m + kern->mr - 1) / kern->mr : (n + kern->nr - 1) / kern->nr;
     job = (gemm_job){kern, ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, by_rows,
-                     NULL, nc_max};
+                     NULL, nc_max, NULL, NULL};
     if (parts > tiles)
         parts = tiles;
     if (alpha != 0 && nc_max > 0 &&
         (block = gf_alloc(parts * KC * nc_max * sizeof(gf_real) + GF_ALIGN_PAD)) != NULL)
         job.bpack = gf_align64(block); /* unaligned panels cost 10 % of the product */
-    if (parts <= 1)
-        gemm_built_in(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, job.bpack,
-                      nc_max);
-    else
-        gf_pool_run(gemm_band, &job, parts);
+    req = any_request() ? request_served(&job, parts) : NULL;
+    if (req == NULL || !gemm_taking_sumsq(&job, parts, req)) {
+        if (parts <= 1)
+            gemm_built_in(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                          job.bpack, nc_max, NULL);
+        else
+            gf_pool_run(gemm_band, &job, parts);
+    }
     gf_free(block);
 }
 

@@ -34,6 +34,28 @@ void gf_gemm_fast(gf_trans trans_a, gf_trans trans_b, size_t m, size_t n, size_t
  * block after another. */
 enum { GF_GEMM_KC = 128 };
 
+/* ---- The sum of squares of C, taken as its rows are finished ---------------------------
+ * A recorded training step takes ||dL/dW|| of each linear layer just after the product
+ * that wrote dL/dW; at 1024 x 1024 weights (4 MiB, twice L2) that pass read it back from
+ * L3, 0.4-3.6 % of a step at L (docs/performance.md, "Telemetry"). So a caller may ask the
+ * next product this thread writes into a given C to take gf_stats_sumsq(C) on the way:
+ * each chunk of GF_STATS_CHUNK values of C (fast/stats.h) is summed by
+ * gf_stats_sumsq_fast as soon as the product has finished the rows that hold it, while
+ * they are in cache, and the chunks' sums are added in chunk order from 0, as
+ * gf_stats_sumsq adds them: the same bits. Served only by the built-in kernels, for a C
+ * whose rows are contiguous (ldc = n), in one band or in bands of rows; `taken` says
+ * whether it was, and the caller otherwise makes the pass itself. */
+typedef struct gf_gemm_sumsq_request {
+    const gf_real *c; /* the C asked about, with `count` values */
+    size_t count;
+    double sumsq; /* gf_stats_sumsq(c, count), once taken */
+    int taken;
+} gf_gemm_sumsq_request;
+
+/* Ask (clearing req->taken) or, with NULL, stop asking, for the products this thread
+ * runs next. One product serves a request, the first to write all of req->c. */
+void gf_gemm_request_sumsq(gf_gemm_sumsq_request *req);
+
 typedef enum gf_gemm_kernel {
     GF_GEMM_KERNEL_PORTABLE, /* C with fma: any CPU */
     GF_GEMM_KERNEL_AVX2,     /* AVX2 + FMA */
