@@ -66,8 +66,9 @@ awk -v runs=$# -v targets_only="$targets_only" '
     {
         line = $0
         # the value: the first number standing alone that ends the line or is followed
-        # by a bracket or a per cent sign (so not the 4 of a name like "issue 4")
-        if (!match(line, / [0-9]+(\.[0-9]+)?( +[[%]| *$)/))
+        # by a bracket or a per cent sign (so not the 4 of a name like "issue 4"); it may
+        # be negative (a recorded step measured shorter than an unrecorded one)
+        if (!match(line, / -?[0-9]+(\.[0-9]+)?( +[[%]| *$)/))
             next
         start = RSTART
         name = substr(line, 1, start - 1)
@@ -76,12 +77,12 @@ awk -v runs=$# -v targets_only="$targets_only" '
         sub(/ +$/, "", name)
         split(rest, w, " ")
         value = w[1]
-        if (match(rest, /^[0-9.]+ +\[[0-9.]+-[0-9.]+/)) { # a range
+        if (match(rest, /^-?[0-9.]+ +\[[0-9.]+-[0-9.]+/)) { # a range
             r = substr(rest, RSTART, RLENGTH)
-            sub(/^[0-9.]+ +\[/, "", r)
+            sub(/^-?[0-9.]+ +\[/, "", r)
             value = value " (" r ")"
         }
-        if (rest ~ /%/ && rest !~ /^[0-9.]+ +\[/)
+        if (rest ~ /%/ && rest !~ /^-?[0-9.]+ +\[/)
             value = value " %"
         target = ""
         if (match(rest, /\[[<>]= [^]]*\]/))
@@ -95,7 +96,7 @@ awk -v runs=$# -v targets_only="$targets_only" '
         if (verdict == "yes") met[name]++
         if (verdict != "") judged[name]++
         extra = rest
-        sub(/^[0-9.]+ *(%)? *(\[[^]]*\])? */, "", extra)
+        sub(/^-?[0-9.]+ *(%)? *(\[[^]]*\])? */, "", extra)
         # a note stands before the target (the role of a GEMM case), or after it in place
         # of a verdict (the square lines below n = 256, which a range puts past the sub above)
         if (match(extra, / *\[[<>]= [^]]*\] */)) {
