@@ -226,19 +226,26 @@ typedef struct chunk_sums {
 
 enum { CHUNK = GF_STATS_CHUNK };
 
-static size_t chunk_end(const chunk_sums *cs, size_t chunk)
+/* The chunks of a C of count values, and where chunk i ends (values i CHUNK .. end). */
+static size_t chunk_count(size_t count) { return (count + CHUNK - 1) / CHUNK; }
+
+static size_t chunk_end(size_t count, size_t i)
 {
-    size_t end = (chunk + 1) * CHUNK;
-    return end < cs->count ? end : cs->count;
+    return (i + 1) * CHUNK < count ? (i + 1) * CHUNK : count;
+}
+
+/* The sum of squares of chunk i of c, as gf_stats_sumsq takes it. */
+static double chunk_sumsq(const gf_real *c, size_t count, size_t i)
+{
+    return gf_stats_sumsq_fast(c + i * CHUNK, chunk_end(count, i) - i * CHUNK);
 }
 
 /* The band has finished C's rows up to `rows` (exclusive, counted from C's first row). */
 static void take_chunks(chunk_sums *cs, size_t rows)
 {
     size_t finished = rows * cs->n;
-    for (; cs->next < cs->end && chunk_end(cs, cs->next) <= finished; cs->next++) {
-        size_t lo = cs->next * CHUNK;
-        cs->sums[cs->next] = gf_stats_sumsq_fast(cs->c + lo, chunk_end(cs, cs->next) - lo);
+    for (; cs->next < cs->end && chunk_end(cs->count, cs->next) <= finished; cs->next++) {
+        cs->sums[cs->next] = chunk_sumsq(cs->c, cs->count, cs->next);
         cs->taken[cs->next] = 1;
     }
 }
@@ -387,7 +394,7 @@ typedef struct gemm_job {
  * (a chunk that two bands share is taken after the job). */
 static chunk_sums band_chunk_sums(const gemm_job *j, size_t lo, size_t hi)
 {
-    size_t count = j->m * j->n, total = (count + CHUNK - 1) / CHUNK;
+    size_t count = j->m * j->n, total = chunk_count(count);
     size_t first = (lo * j->n + CHUNK - 1) / CHUNK;
     size_t end = hi == j->m ? total : hi * j->n / CHUNK;
     return (chunk_sums){j->c, count, j->n, lo, first, end > first ? end : first, j->sums,
@@ -462,12 +469,11 @@ static gf_gemm_sumsq_request *request_served(const gemm_job *j, size_t parts)
 static void finish_request(gf_gemm_sumsq_request *req, double *sums,
                            const unsigned char *taken)
 {
-    size_t total = (req->count + CHUNK - 1) / CHUNK;
+    size_t total = chunk_count(req->count);
     double sumsq = 0;
     for (size_t i = 0; i < total; i++) {
-        size_t lo = i * CHUNK, len = req->count - lo < CHUNK ? req->count - lo : CHUNK;
         if (!taken[i])
-            sums[i] = gf_stats_sumsq_fast(req->c + lo, len);
+            sums[i] = chunk_sumsq(req->c, req->count, i);
         sumsq += sums[i];
     }
     req->sumsq = sumsq;
@@ -482,7 +488,7 @@ static int gemm_taking_sumsq(gemm_job *job, size_t parts, gf_gemm_sumsq_request 
 {
     double sums_stack[SUMS_ON_STACK];
     unsigned char taken_stack[SUMS_ON_STACK];
-    size_t total = (req->count + CHUNK - 1) / CHUNK;
+    size_t total = chunk_count(req->count);
     void *sums_block = NULL;
     if (total <= SUMS_ON_STACK)
         job->sums = sums_stack, job->taken = taken_stack;
